@@ -1,0 +1,112 @@
+import { z } from 'zod';
+
+/**
+ * Every setting the functions read, validated once at start-up. `parseConfig` takes the
+ * environment as a parameter so tests pass their own instead of mutating `process.env`.
+ */
+
+const positiveInt = z.coerce.number().int().positive();
+const positiveNumber = z.coerce.number().positive();
+const url = z.url();
+
+const envSchema = z.object({
+  GOOGLE_CLOUD_PROJECT: z.string().min(1, 'required: the Google Cloud project id'),
+  OAUTH_CLIENT_ID: z.string().min(1, 'required: the OAuth client id'),
+  OAUTH_CLIENT_SECRET: z.string().min(1, 'required: the OAuth client secret'),
+  /** Overrides Google's API root (Gmail and Calendar); the sandbox URL in local runs and tests. */
+  GOOGLE_API_ROOT_URL: url.optional(),
+  GOOGLE_OAUTH_TOKEN_URL: url.default('https://oauth2.googleapis.com/token'),
+  GOOGLE_OAUTH_AUTH_URL: url.default('https://accounts.google.com/o/oauth2/v2/auth'),
+  /** Topic Gmail's users.watch publishes to; defaults to `gmail-watch` in the project. */
+  GMAIL_TOPIC: z
+    .string()
+    .regex(/^projects\/[^/]+\/topics\/[^/]+$/, 'must look like projects/<project>/topics/<topic>')
+    .optional(),
+  SYNC_REQUESTS_TOPIC: z.string().min(1).default('sync-requests'),
+  /** HTTPS address of the calendarPush function, given to Calendar's events.watch. */
+  CALENDAR_PUSH_URL: url.optional(),
+  RATE_LIMIT_PER_SECOND: positiveNumber.default(1),
+  RATE_LIMIT_BURST: positiveInt.default(3),
+  MAX_IN_FLIGHT: positiveInt.default(5),
+  MAX_ATTEMPTS: positiveInt.default(5),
+  BACKOFF_BASE_MS: positiveInt.default(500),
+  BACKOFF_MAX_MS: positiveInt.default(32_000),
+  RETENTION_DAYS: positiveInt.default(7),
+  RENEW_BEFORE_HOURS: positiveInt.default(24),
+  FALLBACK_AFTER_MINUTES: positiveInt.default(10),
+  POLL_PAGE_SIZE: positiveInt.max(500).default(5),
+  LEASE_SECONDS: positiveInt.default(60),
+  FULL_SYNC_MAX_MESSAGES: positiveInt.max(5000).default(200),
+});
+
+export type Env = Record<string, string | undefined>;
+
+export interface Config {
+  projectId: string;
+  oauth: { clientId: string; clientSecret: string; tokenUrl: string; authUrl: string };
+  googleApiRootUrl: string | undefined;
+  gmailTopic: string;
+  syncRequestsTopic: string;
+  calendarPushUrl: string | undefined;
+  limiter: {
+    ratePerSecond: number;
+    burst: number;
+    maxInFlight: number;
+    maxAttempts: number;
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+  };
+  retentionMs: number;
+  renewBeforeMs: number;
+  fallbackAfterMs: number;
+  pollPageSize: number;
+  leaseMs: number;
+  fullSyncMaxMessages: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Missing or invalid environment variables:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const HOUR_MS = 3_600_000;
+
+export function parseConfig(env: Env = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`,
+    );
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  return {
+    projectId: e.GOOGLE_CLOUD_PROJECT,
+    oauth: {
+      clientId: e.OAUTH_CLIENT_ID,
+      clientSecret: e.OAUTH_CLIENT_SECRET,
+      tokenUrl: e.GOOGLE_OAUTH_TOKEN_URL,
+      authUrl: e.GOOGLE_OAUTH_AUTH_URL,
+    },
+    googleApiRootUrl: e.GOOGLE_API_ROOT_URL,
+    gmailTopic: e.GMAIL_TOPIC ?? `projects/${e.GOOGLE_CLOUD_PROJECT}/topics/gmail-watch`,
+    syncRequestsTopic: e.SYNC_REQUESTS_TOPIC,
+    calendarPushUrl: e.CALENDAR_PUSH_URL,
+    limiter: {
+      ratePerSecond: e.RATE_LIMIT_PER_SECOND,
+      burst: e.RATE_LIMIT_BURST,
+      maxInFlight: e.MAX_IN_FLIGHT,
+      maxAttempts: e.MAX_ATTEMPTS,
+      backoffBaseMs: e.BACKOFF_BASE_MS,
+      backoffMaxMs: e.BACKOFF_MAX_MS,
+    },
+    retentionMs: e.RETENTION_DAYS * 24 * HOUR_MS,
+    renewBeforeMs: e.RENEW_BEFORE_HOURS * HOUR_MS,
+    fallbackAfterMs: e.FALLBACK_AFTER_MINUTES * 60_000,
+    pollPageSize: e.POLL_PAGE_SIZE,
+    leaseMs: e.LEASE_SECONDS * 1000,
+    fullSyncMaxMessages: e.FULL_SYNC_MAX_MESSAGES,
+  };
+}

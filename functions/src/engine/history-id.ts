@@ -1,0 +1,27 @@
+/**
+ * Gmail history ids are uint64 values carried as decimal strings: they exceed 2^53, so they
+ * are compared as BigInt, never as numbers or strings.
+ */
+const HISTORY_ID = /^\d{1,20}$/;
+
+export function isHistoryId(value: string): boolean {
+  return HISTORY_ID.test(value);
+}
+
+export function compareHistoryIds(a: string, b: string): number {
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** The newer of two history ids; `null` stands for "none yet". */
+export function maxHistoryId(a: string | null, b: string | null): string | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return compareHistoryIds(a, b) >= 0 ? a : b;
+}
+
+/** True when `candidate` is strictly newer than `cursor` (anything is newer than no cursor). */
+export function isNewerHistoryId(candidate: string, cursor: string | null): boolean {
+  return cursor === null || compareHistoryIds(candidate, cursor) > 0;
+}

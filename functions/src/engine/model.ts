@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { isHistoryId } from './history-id';
+
+/**
+ * The domain's documents, as schemas: the store validates every Firestore document against
+ * them, so the engine only ever sees well-formed values. Timestamps are `Date`s here.
+ */
+
+export const historyIdSchema = z.string().refine(isHistoryId, 'must be a uint64 decimal string');
+
+export const sourceStatusSchema = z.enum(['active', 'degraded', 'disconnected']);
+export type SourceStatus = z.infer<typeof sourceStatusSchema>;
+
+export const pendingSchema = z.object({
+  /** Newest Gmail history id announced and not yet synced. */
+  gmail: historyIdSchema.nullable().default(null),
+  /** A Calendar change was announced and not yet synced. */
+  calendar: z.boolean().default(false),
+});
+export type Pending = z.infer<typeof pendingSchema>;
+export const NO_PENDING: Pending = { gmail: null, calendar: false };
+
+export const leaseSchema = z.object({ owner: z.string().min(1), until: z.date() });
+export type Lease = z.infer<typeof leaseSchema>;
+
+const optionalDate = z.date().nullable().default(null);
+const optionalString = z.string().nullable().default(null);
+
+export const sourceSchema = z.object({
+  userId: z.string().min(1),
+  email: z.string().min(1),
+  status: sourceStatusSchema,
+  statusReason: optionalString,
+  lastSyncAt: optionalDate,
+  lastPushAt: optionalDate,
+  lastCheckAt: optionalDate,
+  polling: z.boolean().default(false),
+  consecutiveErrors: z.number().int().nonnegative().default(0),
+  watchId: optionalString,
+  watchExpiration: optionalDate,
+  historyId: historyIdSchema.nullable().default(null),
+  calendarChannelId: optionalString,
+  calendarResourceId: optionalString,
+  calendarChannelExpiration: optionalDate,
+  calendarSyncToken: optionalString,
+  pending: pendingSchema.default(NO_PENDING),
+  lease: leaseSchema.nullable().default(null),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+});
+export type SourceData = z.infer<typeof sourceSchema>;
+export type Source = SourceData & { id: string };
+
+export const taskOriginSchema = z.enum(['gmail', 'calendar']);
+export type TaskOrigin = z.infer<typeof taskOriginSchema>;
+
+export const taskStatusSchema = z.enum(['open', 'archived', 'cancelled']);
+export type TaskStatus = z.infer<typeof taskStatusSchema>;
+
+export const taskSchema = z.object({
+  sourceId: z.string().min(1),
+  origin: taskOriginSchema,
+  externalId: z.string().min(1),
+  title: z.string(),
+  dueAt: z.date().nullable(),
+  link: z.string().nullable(),
+  status: taskStatusSchema,
+  /** The change's time at Google; an update older than the stored one is ignored. */
+  externalUpdatedAt: z.date(),
+  updatedAt: z.date(),
+});
+export type Task = z.infer<typeof taskSchema>;
+
+/** Deterministic, so writing the same change twice is one document. */
+export function taskIdFor(sourceId: string, origin: TaskOrigin, externalId: string): string {
+  return `${sourceId}:${origin}:${externalId}`;
+}
+
+export const ingestionTypeSchema = z.enum(['gmail', 'calendar']);
+export const ingestionTriggerSchema = z.enum(['push', 'poll', 'renewal', 'resync', 'manual']);
+export type IngestionTrigger = z.infer<typeof ingestionTriggerSchema>;
+
+export const ingestionEventSchema = z.object({
+  sourceId: z.string().min(1),
+  userId: z.string().min(1),
+  type: ingestionTypeSchema,
+  trigger: ingestionTriggerSchema,
+  counts: z.record(z.string(), z.number().int().nonnegative()),
+  durationMs: z.number().nonnegative(),
+  outcome: z.enum(['ok', 'error', 'skipped']),
+  error: z.string().nullable(),
+  createdAt: z.date(),
+  expireAt: z.date(),
+});
+export type IngestionEvent = z.infer<typeof ingestionEventSchema>;
+
+export const channelSchema = z.object({
+  sourceId: z.string().min(1),
+  resourceId: z.string().nullable().default(null),
+  confirmedAt: optionalDate,
+  createdAt: z.date(),
+});
+export type Channel = z.infer<typeof channelSchema>;
+
+export const sourceSecretSchema = z.object({
+  /** Envelope-encrypted refresh token (ciphertext, sealed data key, nonce), base64. */
+  refreshToken: z
+    .object({ ciphertext: z.string(), sealedKey: z.string(), iv: z.string(), tag: z.string() })
+    .nullable()
+    .default(null),
+  channelTokenHash: z.string().nullable().default(null),
+});
+export type SourceSecret = z.infer<typeof sourceSecretSchema>;

@@ -1,0 +1,217 @@
+import type { Firestore, Transaction } from '@google-cloud/firestore';
+import { isNewerHistoryId, maxHistoryId } from '../engine/history-id';
+import {
+  NO_PENDING,
+  sourceSchema,
+  type Pending,
+  type Source,
+  type SourceData,
+} from '../engine/model';
+import { zodConverter } from './converter';
+import { COLLECTIONS } from './firestore';
+
+/** The caller no longer holds the source's lease: its work must not touch the cursor. */
+export class LeaseLostError extends Error {
+  constructor(readonly sourceId: string, readonly owner: string) {
+    super(`Lease on source ${sourceId} is not held by ${owner}`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+export class SourceNotFoundError extends Error {
+  constructor(readonly sourceId: string) {
+    super(`Source ${sourceId} does not exist`);
+    this.name = 'SourceNotFoundError';
+  }
+}
+
+export type PendingOutcome =
+  /** Nothing newer than what is already synced or pending was announced. */
+  | { kind: 'nothing-new'; source: Source }
+  /** Recorded; another run holds the lease and will pick it up. */
+  | { kind: 'recorded'; source: Source }
+  /** Recorded and the lease taken: the caller must run the loop. */
+  | { kind: 'acquired'; source: Source };
+
+export function hasPending(pending: Pending): boolean {
+  return pending.gmail !== null || pending.calendar;
+}
+
+function holds(source: SourceData, owner: string, now: Date): boolean {
+  return source.lease !== null && source.lease.owner === owner && source.lease.until > now;
+}
+
+// Many triggers race on one source document; the emulator and production both abort
+// contended transactions, so allow more attempts than the SDK's default of 5.
+const TRANSACTION_OPTIONS = { maxAttempts: 30 };
+
+export class SourceRepository {
+  constructor(private readonly db: Firestore) {}
+
+  private collection() {
+    return this.db.collection(COLLECTIONS.sources).withConverter(zodConverter(sourceSchema));
+  }
+
+  private ref(id: string) {
+    return this.collection().doc(id);
+  }
+
+  private async read(tx: Transaction, id: string): Promise<SourceData> {
+    const snap = await tx.get(this.ref(id));
+    const data = snap.data();
+    if (!data) throw new SourceNotFoundError(id);
+    return data;
+  }
+
+  async get(id: string): Promise<Source | null> {
+    const snap = await this.ref(id).get();
+    const data = snap.data();
+    return data ? { id, ...data } : null;
+  }
+
+  async create(id: string, data: SourceData): Promise<void> {
+    await this.ref(id).create(data);
+  }
+
+  async put(id: string, data: SourceData): Promise<void> {
+    await this.ref(id).set(data);
+  }
+
+  /** Read-modify-write of a whole, validated document. */
+  async update(id: string, now: Date, change: (source: Source) => Partial<SourceData>): Promise<Source> {
+    return this.db.runTransaction(async (tx) => {
+      const current = { id, ...(await this.read(tx, id)) };
+      const next = { ...current, ...change(current), updatedAt: now };
+      const { id: _id, ...data } = next;
+      tx.set(this.ref(id), data);
+      return next;
+    }, TRANSACTION_OPTIONS);
+  }
+
+  async findByEmail(email: string): Promise<Source[]> {
+    const snap = await this.collection().where('email', '==', email).get();
+    return snap.docs.map((d) => ({ id: d.id, ...d.data() }));
+  }
+
+  async listByUser(userId: string): Promise<Source[]> {
+    const snap = await this.collection().where('userId', '==', userId).get();
+    return snap.docs.map((d) => ({ id: d.id, ...d.data() }));
+  }
+
+  /**
+   * Step 1 of the sync runner: merge the announced work into `pending` and take the lease if
+   * it is free or expired. Work that adds nothing (a Gmail history id not newer than the
+   * cursor or what is already pending, with no calendar change) writes nothing.
+   */
+  async recordPending(
+    id: string,
+    work: Pending,
+    owner: string,
+    now: Date,
+    leaseMs: number,
+  ): Promise<PendingOutcome> {
+    return this.db.runTransaction(async (tx) => {
+      const source = await this.read(tx, id);
+      const gmailIsNew =
+        work.gmail !== null &&
+        isNewerHistoryId(work.gmail, source.historyId) &&
+        isNewerHistoryId(work.gmail, source.pending.gmail);
+      const calendarIsNew = work.calendar && !source.pending.calendar;
+      const leaseFree = source.lease === null || source.lease.until <= now;
+      const somethingPending = gmailIsNew || calendarIsNew || hasPending(source.pending);
+
+      if (!gmailIsNew && !calendarIsNew && !(leaseFree && somethingPending)) {
+        return { kind: 'nothing-new', source: { id, ...source } };
+      }
+      const pending: Pending = {
+        gmail: gmailIsNew ? maxHistoryId(source.pending.gmail, work.gmail) : source.pending.gmail,
+        calendar: source.pending.calendar || work.calendar,
+      };
+      const lease = leaseFree ? { owner, until: new Date(now.getTime() + leaseMs) } : source.lease;
+      const next: SourceData = { ...source, pending, lease, updatedAt: now };
+      tx.set(this.ref(id), next);
+      return { kind: leaseFree ? 'acquired' : 'recorded', source: { id, ...next } };
+    }, TRANSACTION_OPTIONS);
+  }
+
+  /**
+   * Step 2: the holder takes everything pending (clearing it) and extends its lease.
+   * Throws LeaseLostError when the caller no longer holds the lease.
+   */
+  async claimPending(id: string, owner: string, now: Date, leaseMs: number): Promise<{ pending: Pending; source: Source }> {
+    return this.db.runTransaction(async (tx) => {
+      const source = await this.read(tx, id);
+      if (!holds(source, owner, now)) throw new LeaseLostError(id, owner);
+      const next: SourceData = {
+        ...source,
+        pending: NO_PENDING,
+        lease: { owner, until: new Date(now.getTime() + leaseMs) },
+        updatedAt: now,
+      };
+      tx.set(this.ref(id), next);
+      return { pending: source.pending, source: { id, ...next } };
+    }, TRANSACTION_OPTIONS);
+  }
+
+  /** Keeps the lease alive during a long sync. */
+  async extendLease(id: string, owner: string, now: Date, leaseMs: number): Promise<void> {
+    await this.db.runTransaction(async (tx) => {
+      const source = await this.read(tx, id);
+      if (!holds(source, owner, now)) throw new LeaseLostError(id, owner);
+      tx.set(this.ref(id), { ...source, lease: { owner, until: new Date(now.getTime() + leaseMs) }, updatedAt: now });
+    }, TRANSACTION_OPTIONS);
+  }
+
+  /**
+   * Step 3: release the lease unless new work arrived meanwhile, in which case the holder
+   * keeps it and loops. Checking and releasing in one transaction is what makes sure no
+   * recorded work is left without a runner.
+   */
+  async releaseOrContinue(id: string, owner: string, now: Date, leaseMs: number): Promise<'released' | 'continue'> {
+    return this.db.runTransaction(async (tx) => {
+      const source = await this.read(tx, id);
+      if (!holds(source, owner, now)) {
+        // Someone else took over (our lease expired); the work is theirs now.
+        return 'released';
+      }
+      if (hasPending(source.pending)) {
+        tx.set(this.ref(id), { ...source, lease: { owner, until: new Date(now.getTime() + leaseMs) }, updatedAt: now });
+        return 'continue';
+      }
+      tx.set(this.ref(id), { ...source, lease: null, updatedAt: now });
+      return 'released';
+    }, TRANSACTION_OPTIONS);
+  }
+
+  /** Gives the lease back without looking at pending work (on failure). */
+  async releaseLease(id: string, owner: string, now: Date): Promise<void> {
+    await this.db.runTransaction(async (tx) => {
+      const source = await this.read(tx, id);
+      if (source.lease?.owner !== owner) return;
+      tx.set(this.ref(id), { ...source, lease: null, updatedAt: now });
+    }, TRANSACTION_OPTIONS);
+  }
+
+  /**
+   * Moves the Gmail cursor forward, only while `owner` holds the lease. Returns false when
+   * the id is not newer than the stored cursor (the cursor never moves backwards).
+   */
+  async advanceHistoryId(id: string, owner: string, historyId: string, now: Date): Promise<boolean> {
+    return this.db.runTransaction(async (tx) => {
+      const source = await this.read(tx, id);
+      if (!holds(source, owner, now)) throw new LeaseLostError(id, owner);
+      if (!isNewerHistoryId(historyId, source.historyId)) return false;
+      tx.set(this.ref(id), { ...source, historyId, updatedAt: now });
+      return true;
+    }, TRANSACTION_OPTIONS);
+  }
+
+  /** Stores the Calendar sync token (`null` clears it), only while `owner` holds the lease. */
+  async setCalendarSyncToken(id: string, owner: string, token: string | null, now: Date): Promise<void> {
+    await this.db.runTransaction(async (tx) => {
+      const source = await this.read(tx, id);
+      if (!holds(source, owner, now)) throw new LeaseLostError(id, owner);
+      tx.set(this.ref(id), { ...source, calendarSyncToken: token, updatedAt: now });
+    }, TRANSACTION_OPTIONS);
+  }
+}

@@ -1,0 +1,67 @@
+import type { Firestore } from '@google-cloud/firestore';
+import { taskIdFor, taskSchema, type Task, type TaskOrigin } from '../engine/model';
+import { zodConverter } from './converter';
+import { COLLECTIONS } from './firestore';
+
+export interface UpsertResult {
+  written: number;
+  /** Ignored because the stored task reflects a newer change. */
+  stale: number;
+}
+
+// Keeps each transaction well inside Firestore's request-size and time limits.
+const UPSERT_CHUNK = 200;
+
+export class TaskRepository {
+  constructor(private readonly db: Firestore) {}
+
+  private collection(userId: string) {
+    return this.db
+      .collection(COLLECTIONS.users)
+      .doc(userId)
+      .collection(COLLECTIONS.tasks)
+      .withConverter(zodConverter(taskSchema));
+  }
+
+  async get(userId: string, sourceId: string, origin: TaskOrigin, externalId: string): Promise<Task | null> {
+    const snap = await this.collection(userId).doc(taskIdFor(sourceId, origin, externalId)).get();
+    return snap.data() ?? null;
+  }
+
+  async listForSource(userId: string, sourceId: string): Promise<Task[]> {
+    const snap = await this.collection(userId).where('sourceId', '==', sourceId).get();
+    return snap.docs.map((d) => d.data());
+  }
+
+  /**
+   * Idempotent upserts keyed by the deterministic task id. A task whose stored
+   * `externalUpdatedAt` is newer than the incoming one is left alone, so a replayed or
+   * reordered change never undoes a later one.
+   */
+  async upsert(userId: string, tasks: readonly Task[]): Promise<UpsertResult> {
+    const result: UpsertResult = { written: 0, stale: 0 };
+    for (let i = 0; i < tasks.length; i += UPSERT_CHUNK) {
+      const chunk = tasks.slice(i, i + UPSERT_CHUNK);
+      const chunkResult = await this.db.runTransaction(async (tx) => {
+        const refs = chunk.map((t) => this.collection(userId).doc(taskIdFor(t.sourceId, t.origin, t.externalId)));
+        const snaps = await tx.getAll(...refs);
+        let written = 0;
+        let stale = 0;
+        snaps.forEach((snap, index) => {
+          const incoming = chunk[index]!;
+          const stored = snap.data();
+          if (stored && stored.externalUpdatedAt > incoming.externalUpdatedAt) {
+            stale += 1;
+            return;
+          }
+          tx.set(refs[index]!, incoming);
+          written += 1;
+        });
+        return { written, stale };
+      }, { maxAttempts: 10 });
+      result.written += chunkResult.written;
+      result.stale += chunkResult.stale;
+    }
+    return result;
+  }
+}

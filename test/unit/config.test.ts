@@ -1,0 +1,46 @@
+import { ConfigError, parseConfig } from '../../functions/src/config';
+
+const valid = {
+  GOOGLE_CLOUD_PROJECT: 'demo-project',
+  OAUTH_CLIENT_ID: 'client-id',
+  OAUTH_CLIENT_SECRET: 'client-secret',
+};
+
+describe('parseConfig', () => {
+  it('applies the plan defaults', () => {
+    const config = parseConfig(valid);
+    expect(config.limiter).toMatchObject({ ratePerSecond: 1, maxInFlight: 5 });
+    expect(config.retentionMs).toBe(7 * 24 * 3_600_000);
+    expect(config.renewBeforeMs).toBe(24 * 3_600_000);
+    expect(config.fallbackAfterMs).toBe(10 * 60_000);
+    expect(config.gmailTopic).toBe('projects/demo-project/topics/gmail-watch');
+  });
+
+  it('lists every bad variable in one message', () => {
+    const attempt = () =>
+      parseConfig({
+        OAUTH_CLIENT_ID: 'id',
+        RATE_LIMIT_PER_SECOND: 'fast',
+        MAX_IN_FLIGHT: '-2',
+        GOOGLE_API_ROOT_URL: 'not a url',
+        GMAIL_TOPIC: 'gmail-watch',
+      });
+    expect(attempt).toThrow(ConfigError);
+    try {
+      attempt();
+    } catch (error) {
+      const problems = (error as ConfigError).problems.map((p) => p.split(':')[0]);
+      expect(problems.sort()).toEqual(
+        [
+          'GMAIL_TOPIC',
+          'GOOGLE_API_ROOT_URL',
+          'GOOGLE_CLOUD_PROJECT',
+          'MAX_IN_FLIGHT',
+          'OAUTH_CLIENT_SECRET',
+          'RATE_LIMIT_PER_SECOND',
+        ].sort(),
+      );
+      expect((error as Error).message).toContain('RATE_LIMIT_PER_SECOND');
+    }
+  });
+});

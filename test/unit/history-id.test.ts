@@ -1,0 +1,17 @@
+import { compareHistoryIds, isNewerHistoryId, maxHistoryId } from '../../functions/src/engine/history-id';
+
+describe('history ids', () => {
+  it.each([
+    ['9007199254740993', '9007199254740992', 1],
+    ['99', '100', -1],
+    ['18446744073709551615', '18446744073709551615', 0],
+  ])('compares %s with %s as uint64', (a, b, expected) => {
+    expect(compareHistoryIds(a, b)).toBe(expected);
+  });
+
+  it('treats a missing cursor as older than anything', () => {
+    expect(isNewerHistoryId('1', null)).toBe(true);
+    expect(maxHistoryId(null, '5')).toBe('5');
+    expect(maxHistoryId('10', '9')).toBe('10');
+  });
+});
