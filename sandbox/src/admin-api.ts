@@ -1,0 +1,237 @@
+import { z } from 'zod';
+import type { EventTime } from './calendar-data';
+import { faultsSchema } from './faults';
+import type { Reply, Request, Router } from './http';
+import { UNAUTHENTICATED_ACCOUNT } from './api-call';
+import type { Account, World } from './world';
+
+/** The admin API under /_admin: the contract that tests, `npm start` and the benchmark use. */
+
+class AdminError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const parsed = schema.safeParse(value ?? {});
+  if (!parsed.success) throw new AdminError(400, z.prettifyError(parsed.error));
+  return parsed.data;
+}
+
+const eventTime: z.ZodType<EventTime> = z.union([
+  z.object({ dateTime: z.iso.datetime({ offset: true }), timeZone: z.string().optional() }).transform((t) =>
+    t.timeZone === undefined ? { dateTime: t.dateTime } : { dateTime: t.dateTime, timeZone: t.timeZone },
+  ),
+  z.object({ date: z.iso.date() }),
+]);
+
+const schemas = {
+  account: z.object({ email: z.email() }),
+  message: z.object({
+    from: z.string().min(1).default('Sender <sender@example.com>'),
+    subject: z.string().default('(no subject)'),
+    labelIds: z.array(z.string().min(1)).optional(),
+    threadId: z.string().optional(),
+  }),
+  labels: z.object({ add: z.array(z.string().min(1)).default([]), remove: z.array(z.string().min(1)).default([]) }),
+  event: z.object({ summary: z.string().default('(no title)'), start: eventTime, end: eventTime, description: z.string().optional() }),
+  eventPatch: z.object({ summary: z.string().optional(), start: eventTime.optional(), end: eventTime.optional() }),
+  clock: z.object({ advanceMs: z.number().int().nonnegative() }),
+  reset: z.object({ seed: z.number().int().optional() }),
+  quota: z.object({
+    gmailUnitsPerMinute: z.number().int().positive().optional(),
+    calendarRequestsPerMinute: z.number().int().positive().optional(),
+    exceededStatus: z.union([z.literal(403), z.literal(429)]).optional(),
+  }),
+};
+
+function accountOf(world: World, request: Request): Account {
+  const account = world.account(request.params.email ?? '');
+  if (!account) throw new AdminError(404, `no sandbox account ${request.params.email ?? ''}`);
+  return account;
+}
+
+function guarded(run: (request: Request) => Reply | Promise<Reply>) {
+  return async (request: Request): Promise<Reply> => {
+    try {
+      return await run(request);
+    } catch (error) {
+      if (error instanceof AdminError) return { status: error.status, body: { error: error.message } };
+      if (error instanceof Error && error.message.startsWith('no ')) return { status: 404, body: { error: error.message } };
+      throw error;
+    }
+  };
+}
+
+function groundTruth(account: Account) {
+  return {
+    email: account.email,
+    historyId: account.mailbox.historyId.toString(),
+    gmailWatch: account.gmailWatch && { ...account.gmailWatch, expiration: String(account.gmailWatch.expiration) },
+    messages: [...account.mailbox.messages.values()].map((m) => ({
+      id: m.id,
+      threadId: m.threadId,
+      subject: m.subject,
+      from: m.from,
+      labelIds: [...m.labelIds],
+      deleted: m.deleted,
+      internalDate: m.internalDate,
+    })),
+    events: [...account.calendar.events.values()].map((e) => ({
+      id: e.id,
+      summary: e.summary,
+      start: e.start,
+      end: e.end,
+      status: e.status,
+      updated: new Date(e.updated).toISOString(),
+    })),
+  };
+}
+
+export function registerAdmin(router: Router, world: World): void {
+  const on = (method: string, path: string, run: (request: Request) => Reply | Promise<Reply>) =>
+    router.on(method, `/_admin${path}`, guarded(run));
+
+  on('POST', '/reset', async ({ body }) => {
+    const { seed } = parse(schemas.reset, body);
+    await world.reset(seed);
+    return { status: 204 };
+  });
+
+  on('POST', '/accounts', ({ body }) => {
+    const { email } = parse(schemas.account, body);
+    const { refreshToken } = world.createAccount(email);
+    return { status: 201, body: { email, refreshToken, clientId: world.options.clientId, clientSecret: world.options.clientSecret } };
+  });
+
+  on('GET', '/accounts/:email', (request) => ({ status: 200, body: groundTruth(accountOf(world, request)) }));
+
+  on('POST', '/accounts/:email/messages', (request) => {
+    const account = accountOf(world, request);
+    const input = parse(schemas.message, request.body);
+    const change = account.mailbox.deliver(
+      { from: input.from, subject: input.subject, ...(input.labelIds && { labelIds: input.labelIds }), ...(input.threadId && { threadId: input.threadId }) },
+      world.clock.now(),
+    );
+    world.gmailChanged(account, [change]);
+    return { status: 201, body: { id: change.message.id, threadId: change.message.threadId, historyId: change.record.id.toString() } };
+  });
+
+  on('POST', '/accounts/:email/messages/:id/labels', (request) => {
+    const account = accountOf(world, request);
+    const { add, remove } = parse(schemas.labels, request.body);
+    const changes = account.mailbox.modifyLabels(request.params.id ?? '', add, remove, world.clock.now());
+    world.gmailChanged(account, changes);
+    return { status: 200, body: { historyId: account.mailbox.historyId.toString() } };
+  });
+
+  on('POST', '/accounts/:email/messages/:id/archive', (request) => {
+    const account = accountOf(world, request);
+    const changes = account.mailbox.modifyLabels(request.params.id ?? '', [], ['INBOX'], world.clock.now());
+    world.gmailChanged(account, changes);
+    return { status: 200, body: { historyId: account.mailbox.historyId.toString() } };
+  });
+
+  on('DELETE', '/accounts/:email/messages/:id', (request) => {
+    const account = accountOf(world, request);
+    const change = account.mailbox.delete(request.params.id ?? '', world.clock.now());
+    world.gmailChanged(account, [change]);
+    return { status: 200, body: { historyId: change.record.id.toString() } };
+  });
+
+  on('POST', '/accounts/:email/history/expire', (request) => {
+    accountOf(world, request).mailbox.expireHistory();
+    return { status: 204 };
+  });
+
+  on('POST', '/accounts/:email/events', (request) => {
+    const account = accountOf(world, request);
+    const input = parse(schemas.event, request.body);
+    const event = account.calendar.create(
+      { summary: input.summary, start: input.start, end: input.end, ...(input.description !== undefined && { description: input.description }) },
+      world.clock.now(),
+    );
+    world.calendarChanged(account);
+    return { status: 201, body: { id: event.id, updated: new Date(event.updated).toISOString() } };
+  });
+
+  on('PATCH', '/accounts/:email/events/:id', (request) => {
+    const account = accountOf(world, request);
+    const input = parse(schemas.eventPatch, request.body);
+    const patch = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+    const event = account.calendar.update(request.params.id ?? '', patch, world.clock.now());
+    world.calendarChanged(account);
+    return { status: 200, body: { id: event.id, updated: new Date(event.updated).toISOString() } };
+  });
+
+  on('DELETE', '/accounts/:email/events/:id', (request) => {
+    const account = accountOf(world, request);
+    account.calendar.cancel(request.params.id ?? '', world.clock.now());
+    world.calendarChanged(account);
+    return { status: 204 };
+  });
+
+  on('POST', '/accounts/:email/calendar/invalidate-sync-tokens', (request) => {
+    accountOf(world, request).calendar.invalidateSyncTokens();
+    return { status: 204 };
+  });
+
+  on('POST', '/accounts/:email/revoke', (request) => {
+    world.oauth.revoke(accountOf(world, request).email);
+    return { status: 204 };
+  });
+
+  on('GET', '/channels', () => ({
+    status: 200,
+    body: {
+      channels: [...world.channels.values()].map((c) => ({
+        id: c.id,
+        resourceId: c.resourceId,
+        address: c.address,
+        email: c.ownerEmail,
+        expiration: String(c.expiration),
+      })),
+    },
+  }));
+
+  on('POST', '/clock', ({ body }) => {
+    const { advanceMs } = parse(schemas.clock, body);
+    world.clock.advance(advanceMs);
+    return { status: 200, body: { now: new Date(world.clock.now()).toISOString() } };
+  });
+
+  on('GET', '/clock', () => ({ status: 200, body: { now: new Date(world.clock.now()).toISOString() } }));
+
+  on('PUT', '/faults', ({ body }) => {
+    world.faults.set(parse(faultsSchema, body));
+    return { status: 200, body: world.faults.faults };
+  });
+
+  on('PUT', '/quota', ({ body }) => {
+    const { exceededStatus, ...quota } = parse(schemas.quota, body);
+    world.setQuota(Object.fromEntries(Object.entries(quota).filter(([, v]) => v !== undefined)), exceededStatus);
+    return { status: 204 };
+  });
+
+  on('POST', '/pushes/drain', async () => {
+    await world.push.drain();
+    return { status: 204 };
+  });
+
+  on('GET', '/stats', () => ({
+    status: 200,
+    body: {
+      calls: world.usage.snapshot(),
+      unauthenticatedAccount: UNAUTHENTICATED_ACCOUNT,
+      pushes: world.push.log,
+      injected: world.faults.injected,
+      seed: world.random.seed,
+    },
+  }));
+
+  on('POST', '/stats/reset', () => {
+    world.usage.reset();
+    return { status: 204 };
+  });
+}

@@ -1,0 +1,90 @@
+import type { Reply } from './http';
+
+/**
+ * Google's JSON error envelope, as Gmail and Calendar send it:
+ * `{"error":{"code","message","errors":[{"domain","reason","message",…}],"status"}}`.
+ */
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  409: 'ALREADY_EXISTS',
+  410: 'GONE',
+  429: 'RESOURCE_EXHAUSTED',
+  500: 'INTERNAL',
+  502: 'UNAVAILABLE',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+};
+
+export interface ErrorDetail {
+  domain?: string;
+  reason: string;
+  location?: string;
+  locationType?: string;
+}
+
+export class GoogleApiError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly detail: ErrorDetail,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+
+  toReply(): Reply {
+    const { domain = 'global', ...rest } = this.detail;
+    return {
+      status: this.code,
+      headers: this.headers,
+      body: {
+        error: {
+          code: this.code,
+          message: this.message,
+          errors: [{ message: this.message, domain, ...rest }],
+          status: STATUS_TEXT[this.code] ?? 'UNKNOWN',
+        },
+      },
+    };
+  }
+}
+
+export const errors = {
+  badRequest: (message: string, reason = 'invalidArgument', location?: string) =>
+    new GoogleApiError(400, message, location ? { reason, location, locationType: 'parameter' } : { reason }),
+  unauthenticated: () =>
+    new GoogleApiError(
+      401,
+      'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+      { reason: 'authError', location: 'Authorization', locationType: 'header' },
+    ),
+  forbidden: (message: string, reason = 'forbidden') => new GoogleApiError(403, message, { reason }),
+  notFound: (message = 'Requested entity was not found.') => new GoogleApiError(404, message, { reason: 'notFound' }),
+  fullSyncRequired: () =>
+    new GoogleApiError(410, 'Sync token is no longer valid, a full sync is required.', {
+      domain: 'calendar',
+      reason: 'fullSyncRequired',
+      location: 'syncToken',
+      locationType: 'parameter',
+    }),
+  userRateLimit: () =>
+    new GoogleApiError(403, 'User-rate limit exceeded.', { domain: 'usageLimits', reason: 'userRateLimitExceeded' }),
+  rateLimit: (retryAfterSeconds?: number) =>
+    new GoogleApiError(
+      429,
+      'Too many concurrent requests for user.',
+      { domain: 'usageLimits', reason: 'rateLimitExceeded' },
+      retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) },
+    ),
+  server: (code: number, retryAfterSeconds?: number) =>
+    new GoogleApiError(
+      code,
+      code === 503 ? 'The service is currently unavailable.' : 'Internal error encountered.',
+      { reason: code === 503 ? 'backendError' : 'internalError' },
+      retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) },
+    ),
+};

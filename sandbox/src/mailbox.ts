@@ -1,0 +1,144 @@
+import type { Random } from './random';
+
+/**
+ * One Gmail mailbox: messages, labels and the history log. History ids are uint64 values
+ * (BigInt here) that increase with gaps, as Gmail's do.
+ */
+
+export interface StoredMessage {
+  id: string;
+  threadId: string;
+  labelIds: Set<string>;
+  from: string;
+  to: string;
+  subject: string;
+  date: string;
+  internalDate: number;
+  historyId: bigint;
+  snippet: string;
+  deleted: boolean;
+}
+
+export type HistoryKind = 'messageAdded' | 'messageDeleted' | 'labelAdded' | 'labelRemoved';
+
+export interface HistoryRecord {
+  id: bigint;
+  at: number;
+  kind: HistoryKind;
+  messageId: string;
+  threadId: string;
+  /** The labels this change added or removed (label changes only). */
+  changedLabels: string[];
+  /** Labels the message carried before and after the change: the `labelId` filter reads both. */
+  labelsBefore: string[];
+  labelsAfter: string[];
+}
+
+export interface Change {
+  record: HistoryRecord;
+  message: StoredMessage;
+}
+
+export class Mailbox {
+  historyId: bigint;
+  /** Start ids below this are older than the retained history: 404. */
+  oldestValidStart: bigint;
+  readonly records: HistoryRecord[] = [];
+  readonly messages = new Map<string, StoredMessage>();
+
+  constructor(
+    readonly email: string,
+    private readonly random: Random,
+  ) {
+    this.historyId = BigInt(random.int(100_000, 900_000)) * 1000n;
+    this.oldestValidStart = this.historyId;
+  }
+
+  private nextHistoryId(): bigint {
+    this.historyId += BigInt(this.random.int(1, 7));
+    return this.historyId;
+  }
+
+  private record(message: StoredMessage, kind: HistoryKind, now: number, changed: string[], before: string[]): Change {
+    const id = this.nextHistoryId();
+    message.historyId = id;
+    const record: HistoryRecord = {
+      id,
+      at: now,
+      kind,
+      messageId: message.id,
+      threadId: message.threadId,
+      changedLabels: changed,
+      labelsBefore: before,
+      labelsAfter: [...message.labelIds],
+    };
+    this.records.push(record);
+    return { record, message };
+  }
+
+  deliver(input: { from: string; subject: string; labelIds?: string[]; threadId?: string }, now: number): Change {
+    const id = this.random.hex(16);
+    const message: StoredMessage = {
+      id,
+      threadId: input.threadId ?? id,
+      labelIds: new Set(input.labelIds ?? ['INBOX', 'UNREAD']),
+      from: input.from,
+      to: this.email,
+      subject: input.subject,
+      date: new Date(now).toUTCString().replace('GMT', '+0000'),
+      internalDate: now,
+      historyId: 0n,
+      snippet: '',
+      deleted: false,
+    };
+    this.messages.set(id, message);
+    return this.record(message, 'messageAdded', now, [], []);
+  }
+
+  /** Adds and removes labels; one history record per kind of change, as Gmail writes them. */
+  modifyLabels(id: string, add: string[], remove: string[], now: number): Change[] {
+    const message = this.live(id);
+    const changes: Change[] = [];
+    const added = add.filter((l) => !message.labelIds.has(l));
+    if (added.length > 0) {
+      const before = [...message.labelIds];
+      added.forEach((l) => message.labelIds.add(l));
+      changes.push(this.record(message, 'labelAdded', now, added, before));
+    }
+    const removed = remove.filter((l) => message.labelIds.has(l));
+    if (removed.length > 0) {
+      const before = [...message.labelIds];
+      removed.forEach((l) => message.labelIds.delete(l));
+      changes.push(this.record(message, 'labelRemoved', now, removed, before));
+    }
+    return changes;
+  }
+
+  delete(id: string, now: number): Change {
+    const message = this.live(id);
+    const before = [...message.labelIds];
+    message.deleted = true;
+    return this.record(message, 'messageDeleted', now, [], before);
+  }
+
+  live(id: string): StoredMessage {
+    const message = this.messages.get(id);
+    if (!message || message.deleted) throw new Error(`no message ${id} in ${this.email}`);
+    return message;
+  }
+
+  /** Forgets all history so far: any older start id now gets 404. */
+  expireHistory(): void {
+    this.oldestValidStart = this.historyId;
+    this.records.length = 0;
+  }
+
+  /** Drops records older than the retention window (sandbox clock). */
+  pruneHistory(now: number, retentionMs: number): void {
+    let dropped = 0;
+    while (dropped < this.records.length && this.records[dropped]!.at < now - retentionMs) dropped += 1;
+    if (dropped === 0) return;
+    this.oldestValidStart = this.records[dropped - 1]!.id;
+    this.records.splice(0, dropped);
+  }
+}
