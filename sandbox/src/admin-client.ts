@@ -1,0 +1,110 @@
+import type { FaultsInput } from './faults';
+
+/**
+ * A typed client for the admin API (see sandbox/README.md), shared by tests, `npm start`
+ * and the benchmark. It speaks HTTP only, so it works against a sandbox in another process.
+ */
+
+export interface CreatedAccount {
+  email: string;
+  refreshToken: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+export type EventTimeInput = { dateTime: string } | { date: string };
+
+export interface SandboxStats {
+  calls: Record<string, Record<string, number>>;
+  pushes: Record<string, number>;
+  injected: Record<string, number>;
+  seed: number;
+}
+
+export interface AccountTruth {
+  email: string;
+  historyId: string;
+  gmailWatch: { topicName: string; expiration: string } | null;
+  messages: { id: string; threadId: string; subject: string; labelIds: string[]; deleted: boolean }[];
+  events: { id: string; summary: string; status: 'confirmed' | 'cancelled'; start: EventTimeInput; updated: string }[];
+}
+
+export class SandboxAdmin {
+  constructor(readonly baseUrl: string) {}
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${this.baseUrl}/_admin${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      body: body === undefined ? null : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`sandbox admin ${method} ${path}: ${response.status} ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  private accountPath(email: string): string {
+    return `/accounts/${encodeURIComponent(email)}`;
+  }
+
+  reset(seed?: number) {
+    return this.call<void>('POST', '/reset', seed === undefined ? {} : { seed });
+  }
+  createAccount(email: string) {
+    return this.call<CreatedAccount>('POST', '/accounts', { email });
+  }
+  account(email: string) {
+    return this.call<AccountTruth>('GET', this.accountPath(email));
+  }
+  deliverMail(email: string, message: { subject: string; from?: string; labelIds?: string[] }) {
+    return this.call<{ id: string; threadId: string; historyId: string }>('POST', `${this.accountPath(email)}/messages`, message);
+  }
+  archiveMail(email: string, id: string) {
+    return this.call<{ historyId: string }>('POST', `${this.accountPath(email)}/messages/${id}/archive`);
+  }
+  labelMail(email: string, id: string, change: { add?: string[]; remove?: string[] }) {
+    return this.call<{ historyId: string }>('POST', `${this.accountPath(email)}/messages/${id}/labels`, change);
+  }
+  deleteMail(email: string, id: string) {
+    return this.call<{ historyId: string }>('DELETE', `${this.accountPath(email)}/messages/${id}`);
+  }
+  expireHistory(email: string) {
+    return this.call<void>('POST', `${this.accountPath(email)}/history/expire`);
+  }
+  createEvent(email: string, event: { summary: string; start: EventTimeInput; end: EventTimeInput }) {
+    return this.call<{ id: string; updated: string }>('POST', `${this.accountPath(email)}/events`, event);
+  }
+  updateEvent(email: string, id: string, patch: { summary?: string; start?: EventTimeInput; end?: EventTimeInput }) {
+    return this.call<{ id: string; updated: string }>('PATCH', `${this.accountPath(email)}/events/${id}`, patch);
+  }
+  cancelEvent(email: string, id: string) {
+    return this.call<void>('DELETE', `${this.accountPath(email)}/events/${id}`);
+  }
+  invalidateSyncTokens(email: string) {
+    return this.call<void>('POST', `${this.accountPath(email)}/calendar/invalidate-sync-tokens`);
+  }
+  revoke(email: string) {
+    return this.call<void>('POST', `${this.accountPath(email)}/revoke`);
+  }
+  channels() {
+    return this.call<{ channels: { id: string; resourceId: string; address: string; email: string; expiration: string }[] }>('GET', '/channels');
+  }
+  advanceClock(ms: number) {
+    return this.call<{ now: string }>('POST', '/clock', { advanceMs: ms });
+  }
+  setFaults(faults: FaultsInput) {
+    return this.call<unknown>('PUT', '/faults', faults);
+  }
+  setQuota(quota: { gmailUnitsPerMinute?: number; calendarRequestsPerMinute?: number; exceededStatus?: 403 | 429 }) {
+    return this.call<void>('PUT', '/quota', quota);
+  }
+  drainPushes() {
+    return this.call<void>('POST', '/pushes/drain');
+  }
+  stats() {
+    return this.call<SandboxStats>('GET', '/stats');
+  }
+  resetStats() {
+    return this.call<void>('POST', '/stats/reset');
+  }
+}
