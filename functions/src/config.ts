@@ -37,6 +37,10 @@ const envSchema = z.object({
   POLL_PAGE_SIZE: positiveInt.max(500).default(5),
   LEASE_SECONDS: positiveInt.default(60),
   FULL_SYNC_MAX_MESSAGES: positiveInt.max(5000).default(200),
+  /** Base64 of 32 random bytes: seals refresh-token data keys (local runs and tests). */
+  TOKEN_ENCRYPTION_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of exactly 32 bytes (openssl rand -base64 32)'),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -62,6 +66,7 @@ export interface Config {
   pollPageSize: number;
   leaseMs: number;
   fullSyncMaxMessages: number;
+  tokenEncryptionKey: Buffer;
 }
 
 export class ConfigError extends Error {
@@ -108,5 +113,6 @@ export function parseConfig(env: Env = process.env): Config {
     pollPageSize: e.POLL_PAGE_SIZE,
     leaseMs: e.LEASE_SECONDS * 1000,
     fullSyncMaxMessages: e.FULL_SYNC_MAX_MESSAGES,
+    tokenEncryptionKey: Buffer.from(e.TOKEN_ENCRYPTION_KEY, 'base64'),
   };
 }

@@ -12,6 +12,7 @@ export function sourceData(overrides: Partial<SourceData> = {}): SourceData {
     lastCheckAt: null,
     polling: false,
     consecutiveErrors: 0,
+    disconnectReason: null,
     watchId: null,
     watchExpiration: null,
     historyId: '1000',

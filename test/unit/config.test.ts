@@ -4,6 +4,7 @@ const valid = {
   GOOGLE_CLOUD_PROJECT: 'demo-project',
   OAUTH_CLIENT_ID: 'client-id',
   OAUTH_CLIENT_SECRET: 'client-secret',
+  TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
 };
 
 describe('parseConfig', () => {
@@ -38,6 +39,7 @@ describe('parseConfig', () => {
           'MAX_IN_FLIGHT',
           'OAUTH_CLIENT_SECRET',
           'RATE_LIMIT_PER_SECOND',
+          'TOKEN_ENCRYPTION_KEY',
         ].sort(),
       );
       expect((error as Error).message).toContain('RATE_LIMIT_PER_SECOND');

@@ -36,6 +36,8 @@ export const sourceSchema = z.object({
   lastCheckAt: optionalDate,
   polling: z.boolean().default(false),
   consecutiveErrors: z.number().int().nonnegative().default(0),
+  /** Set when Google access is revoked or a permission is missing; cleared on reconnect. */
+  disconnectReason: optionalString,
   watchId: optionalString,
   watchExpiration: optionalDate,
   historyId: historyIdSchema.nullable().default(null),

@@ -7,6 +7,7 @@ import {
   type Source,
   type SourceData,
 } from '../engine/model';
+import type { PendingOutcome, SourceStore } from '../engine/ports';
 import { zodConverter } from './converter';
 import { COLLECTIONS } from './firestore';
 
@@ -25,13 +26,6 @@ export class SourceNotFoundError extends Error {
   }
 }
 
-export type PendingOutcome =
-  /** Nothing newer than what is already synced or pending was announced. */
-  | { kind: 'nothing-new'; source: Source }
-  /** Recorded; another run holds the lease and will pick it up. */
-  | { kind: 'recorded'; source: Source }
-  /** Recorded and the lease taken: the caller must run the loop. */
-  | { kind: 'acquired'; source: Source };
 
 export function hasPending(pending: Pending): boolean {
   return pending.gmail !== null || pending.calendar;
@@ -45,7 +39,10 @@ function holds(source: SourceData, owner: string, now: Date): boolean {
 // contended transactions, so allow more attempts than the SDK's default of 5.
 const TRANSACTION_OPTIONS = { maxAttempts: 30 };
 
-export class SourceRepository {
+// A push refreshes `lastPushAt` at most this often, so that duplicate pushes cost no write.
+const PUSH_STAMP_INTERVAL_MS = 60_000;
+
+export class SourceRepository implements SourceStore {
   constructor(private readonly db: Firestore) {}
 
   private collection() {
@@ -101,7 +98,8 @@ export class SourceRepository {
   /**
    * Step 1 of the sync runner: merge the announced work into `pending` and take the lease if
    * it is free or expired. Work that adds nothing (a Gmail history id not newer than the
-   * cursor or what is already pending, with no calendar change) writes nothing.
+   * cursor or what is already pending, with no calendar change) writes nothing, except to
+   * refresh a stale `lastPushAt` when `pushAt` is given.
    */
   async recordPending(
     id: string,
@@ -109,9 +107,14 @@ export class SourceRepository {
     owner: string,
     now: Date,
     leaseMs: number,
+    pushAt?: Date,
   ): Promise<PendingOutcome> {
     return this.db.runTransaction(async (tx) => {
-      const source = await this.read(tx, id);
+      const current = await this.read(tx, id);
+      const stampPush =
+        pushAt !== undefined &&
+        (current.lastPushAt === null || pushAt.getTime() - current.lastPushAt.getTime() >= PUSH_STAMP_INTERVAL_MS);
+      const source = stampPush ? { ...current, lastPushAt: pushAt } : current;
       const gmailIsNew =
         work.gmail !== null &&
         isNewerHistoryId(work.gmail, source.historyId) &&
@@ -121,6 +124,7 @@ export class SourceRepository {
       const somethingPending = gmailIsNew || calendarIsNew || hasPending(source.pending);
 
       if (!gmailIsNew && !calendarIsNew && !(leaseFree && somethingPending)) {
+        if (stampPush) tx.set(this.ref(id), { ...source, updatedAt: now });
         return { kind: 'nothing-new', source: { id, ...source } };
       }
       const pending: Pending = {
@@ -183,12 +187,19 @@ export class SourceRepository {
     }, TRANSACTION_OPTIONS);
   }
 
-  /** Gives the lease back without looking at pending work (on failure). */
-  async releaseLease(id: string, owner: string, now: Date): Promise<void> {
+  /**
+   * Gives the lease back after a failed run, putting back the work it had claimed so that the
+   * next trigger or the fallback poll finds it.
+   */
+  async releaseLease(id: string, owner: string, now: Date, restore: Pending = NO_PENDING): Promise<void> {
     await this.db.runTransaction(async (tx) => {
       const source = await this.read(tx, id);
-      if (source.lease?.owner !== owner) return;
-      tx.set(this.ref(id), { ...source, lease: null, updatedAt: now });
+      const pending: Pending = {
+        gmail: maxHistoryId(source.pending.gmail, restore.gmail),
+        calendar: source.pending.calendar || restore.calendar,
+      };
+      const lease = source.lease?.owner === owner ? null : source.lease;
+      tx.set(this.ref(id), { ...source, pending, lease, updatedAt: now });
     }, TRANSACTION_OPTIONS);
   }
 

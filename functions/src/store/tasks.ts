@@ -1,5 +1,6 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { taskIdFor, taskSchema, type Task, type TaskOrigin } from '../engine/model';
+import type { TaskStore } from '../engine/ports';
 import { zodConverter } from './converter';
 import { COLLECTIONS } from './firestore';
 
@@ -12,7 +13,7 @@ export interface UpsertResult {
 // Keeps each transaction well inside Firestore's request-size and time limits.
 const UPSERT_CHUNK = 200;
 
-export class TaskRepository {
+export class TaskRepository implements TaskStore {
   constructor(private readonly db: Firestore) {}
 
   private collection(userId: string) {
@@ -63,5 +64,39 @@ export class TaskRepository {
       result.stale += chunkResult.stale;
     }
     return result;
+  }
+
+  async setStatusIfExists(
+    userId: string,
+    updates: readonly { sourceId: string; origin: TaskOrigin; externalId: string }[],
+    status: Task['status'],
+    at: Date,
+  ): Promise<number> {
+    let changed = 0;
+    for (let i = 0; i < updates.length; i += UPSERT_CHUNK) {
+      const chunk = updates.slice(i, i + UPSERT_CHUNK);
+      changed += await this.db.runTransaction(async (tx) => {
+        const refs = chunk.map((u) => this.collection(userId).doc(taskIdFor(u.sourceId, u.origin, u.externalId)));
+        const snaps = await tx.getAll(...refs);
+        let count = 0;
+        snaps.forEach((snap, index) => {
+          const stored = snap.data();
+          if (!stored || stored.status === status || stored.externalUpdatedAt > at) return;
+          tx.set(refs[index]!, { ...stored, status, externalUpdatedAt: at, updatedAt: at });
+          count += 1;
+        });
+        return count;
+      }, { maxAttempts: 10 });
+    }
+    return changed;
+  }
+
+  async listOpen(userId: string, sourceId: string, origin: TaskOrigin): Promise<Task[]> {
+    const snap = await this.collection(userId)
+      .where('sourceId', '==', sourceId)
+      .where('origin', '==', origin)
+      .where('status', '==', 'open')
+      .get();
+    return snap.docs.map((d) => d.data());
   }
 }

@@ -1,0 +1,45 @@
+/**
+ * The closed taxonomy of Google failures. The adapters classify every error once into one of
+ * these kinds; the engine handles each kind in one place and never looks at status codes or
+ * messages.
+ */
+export type GoogleErrorKind =
+  /** 5xx, network failures, timeouts: try again. */
+  | 'retryable'
+  /** 429, 403 rate-limit reasons: back off, then try again. */
+  | 'rate-limited'
+  /** Gmail history 404, Calendar 410: the stored cursor is useless; resync. */
+  | 'cursor-invalid'
+  /** The entity (message, channel, watch) is gone. */
+  | 'not-found'
+  /** invalid_grant, missing scopes or permission: the source is disconnected. */
+  | 'auth-revoked'
+  /** Our request was wrong; retrying cannot help. */
+  | 'bad-request';
+
+export class GoogleError extends Error {
+  constructor(
+    readonly kind: GoogleErrorKind,
+    message: string,
+    readonly details: { status?: number; reason?: string; retryAfterMs?: number; operation?: string } = {},
+  ) {
+    super(message);
+    this.name = 'GoogleError';
+  }
+
+  get transient(): boolean {
+    return this.kind === 'retryable' || this.kind === 'rate-limited';
+  }
+}
+
+export function isGoogleError(error: unknown, kind?: GoogleErrorKind): error is GoogleError {
+  return error instanceof GoogleError && (kind === undefined || error.kind === kind);
+}
+
+/** A bad input at an entry point: acknowledged and logged, never retried. */
+export class BadInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BadInputError';
+  }
+}

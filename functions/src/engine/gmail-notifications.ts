@@ -1,0 +1,30 @@
+import type { Clock, Logger, SourceStore } from './ports';
+import type { RunOutcome, SyncRunner } from './runner';
+
+export interface GmailNotification {
+  emailAddress: string;
+  historyId: string;
+}
+
+/**
+ * A Gmail push names a mailbox, not a source: every source connected to that address (two
+ * users may connect the same account) gets the work. Throws if any source's run failed
+ * transiently, so Pub/Sub redelivers; the others' work is already done or recorded.
+ */
+export async function handleGmailNotification(
+  deps: { sources: SourceStore; runner: SyncRunner; clock: Clock; logger: Logger },
+  notification: GmailNotification,
+): Promise<Record<string, RunOutcome>> {
+  const sources = await deps.sources.findByEmail(notification.emailAddress);
+  if (sources.length === 0) {
+    deps.logger.warn('Gmail notification for an unknown mailbox', { historyId: notification.historyId });
+    return {};
+  }
+  const pushAt = deps.clock.now();
+  const results = await Promise.allSettled(
+    sources.map((s) => deps.runner.handle(s.id, { gmail: notification.historyId, calendar: false }, { trigger: 'push', pushAt })),
+  );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return Object.fromEntries(sources.map((s, i) => [s.id, (results[i] as PromiseFulfilledResult<RunOutcome>).value]));
+}

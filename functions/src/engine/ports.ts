@@ -1,0 +1,96 @@
+import type { Channel, IngestionEvent, Pending, Source, SourceData, Task } from './model';
+
+/**
+ * What the engine needs from the outside world. `store/` and `google/` implement these; the
+ * engine imports neither Firestore nor Google.
+ */
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export type LogFields = Record<string, unknown>;
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
+
+export type PendingOutcome =
+  | { kind: 'nothing-new'; source: Source }
+  | { kind: 'recorded'; source: Source }
+  | { kind: 'acquired'; source: Source };
+
+export interface SourceStore {
+  get(id: string): Promise<Source | null>;
+  findByEmail(email: string): Promise<Source[]>;
+  update(id: string, now: Date, change: (source: Source) => Partial<SourceData>): Promise<Source>;
+  recordPending(id: string, work: Pending, owner: string, now: Date, leaseMs: number, pushAt?: Date): Promise<PendingOutcome>;
+  claimPending(id: string, owner: string, now: Date, leaseMs: number): Promise<{ pending: Pending; source: Source }>;
+  extendLease(id: string, owner: string, now: Date, leaseMs: number): Promise<void>;
+  releaseOrContinue(id: string, owner: string, now: Date, leaseMs: number): Promise<'released' | 'continue'>;
+  releaseLease(id: string, owner: string, now: Date, restore?: Pending): Promise<void>;
+  advanceHistoryId(id: string, owner: string, historyId: string, now: Date): Promise<boolean>;
+  setCalendarSyncToken(id: string, owner: string, token: string | null, now: Date): Promise<void>;
+}
+
+export interface TaskStore {
+  upsert(userId: string, tasks: readonly Task[]): Promise<{ written: number; stale: number }>;
+  /** Sets the status of tasks that exist; never creates one. Returns how many changed. */
+  setStatusIfExists(
+    userId: string,
+    updates: readonly { sourceId: string; origin: Task['origin']; externalId: string }[],
+    status: Task['status'],
+    at: Date,
+  ): Promise<number>;
+  listOpen(userId: string, sourceId: string, origin: Task['origin']): Promise<Task[]>;
+}
+
+export interface EventLog {
+  record(event: Omit<IngestionEvent, 'expireAt'>): Promise<IngestionEvent>;
+}
+
+export interface ChannelStore {
+  put(channelId: string, channel: Channel): Promise<void>;
+  get(channelId: string): Promise<Channel | null>;
+  delete(channelId: string): Promise<void>;
+}
+
+export interface GmailHistoryRecord {
+  id: string;
+  messagesAdded: string[];
+  messagesDeleted: string[];
+  labelsAdded: { messageId: string; labelIds: string[] }[];
+  labelsRemoved: { messageId: string; labelIds: string[] }[];
+}
+
+export interface GmailMessageMetadata {
+  id: string;
+  labelIds: string[];
+  subject: string | null;
+  from: string | null;
+  date: string | null;
+  internalDate: Date | null;
+}
+
+export interface GmailApi {
+  getProfile(): Promise<{ emailAddress: string; historyId: string }>;
+  listHistory(startHistoryId: string, pageToken: string | null, maxResults: number): Promise<{
+    records: GmailHistoryRecord[];
+    historyId: string;
+    nextPageToken: string | null;
+  }>;
+  listMessageIds(labelId: string, pageToken: string | null, maxResults: number): Promise<{ ids: string[]; nextPageToken: string | null }>;
+  /** `null` when the message no longer exists. */
+  getMessageMetadata(id: string): Promise<GmailMessageMetadata | null>;
+  watch(topicName: string, labelIds: string[]): Promise<{ historyId: string; expiration: Date }>;
+  stop(): Promise<void>;
+}
+
+/** Google access for one source: its credentials and its share of the rate limit. */
+export interface GoogleAccess {
+  gmail(source: Source): Promise<GmailApi>;
+}

@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { GoogleError, isGoogleError } from './errors';
+import { GmailSync, ResyncLoopError } from './gmail-sync';
+import { isNewerHistoryId } from './history-id';
+import { NO_PENDING, type IngestionTrigger, type Pending, type Source, type SourceData } from './model';
+import type { Clock, EventLog, GoogleAccess, Logger, SourceStore, TaskStore } from './ports';
+import { withStatus } from './status';
+
+/**
+ * The sync runner (DESIGN.md, "The sync runner"): a trigger records its work as pending and
+ * tries to take the source's lease; the holder loops claim → sync → write → advance cursor
+ * until nothing new is pending, then releases. Everyone else returns at once: their work is
+ * recorded and the holder will see it. Bursts coalesce without timers.
+ */
+
+export interface RunnerDeps {
+  sources: SourceStore;
+  tasks: TaskStore;
+  events: EventLog;
+  google: GoogleAccess;
+  clock: Clock;
+  logger: Logger;
+  leaseMs: number;
+  fullSyncMaxMessages: number;
+  fetchBatchSize: number;
+}
+
+export interface RunOptions {
+  trigger: IngestionTrigger;
+  /** When the work was announced by a push (refreshes `lastPushAt`). */
+  pushAt?: Date;
+  /** Small pages for fallback polls. */
+  pageSize?: number;
+}
+
+export type RunOutcome = 'ran' | 'recorded' | 'nothing-new' | 'disconnected' | 'missing';
+
+export class SyncRunner {
+  private readonly gmailSync: GmailSync;
+
+  constructor(private readonly deps: RunnerDeps) {
+    this.gmailSync = new GmailSync(deps);
+  }
+
+  /**
+   * Runs (or hands over) the work for one source. Throws only transient failures, so a
+   * Pub/Sub-triggered caller is redelivered exactly when retrying can help.
+   */
+  async handle(sourceId: string, work: Pending, options: RunOptions): Promise<RunOutcome> {
+    const { sources, clock, leaseMs } = this.deps;
+    const existing = await sources.get(sourceId);
+    if (!existing) return 'missing';
+    if (existing.status === 'disconnected') return 'disconnected';
+
+    const owner = randomUUID();
+    const recorded = await sources.recordPending(sourceId, work, owner, clock.now(), leaseMs, options.pushAt);
+    if (recorded.kind !== 'acquired') return recorded.kind;
+
+    let claimed: Pending = NO_PENDING;
+    try {
+      for (;;) {
+        const { pending, source } = await sources.claimPending(sourceId, owner, clock.now(), leaseMs);
+        claimed = pending;
+        // The cursor may already cover what was announced during the previous pass.
+        if (source.status !== 'disconnected' && pending.gmail !== null && isNewerHistoryId(pending.gmail, source.historyId)) {
+          await this.runGmail(source, owner, options);
+        }
+        claimed = NO_PENDING;
+        if ((await sources.releaseOrContinue(sourceId, owner, clock.now(), leaseMs)) === 'released') return 'ran';
+      }
+    } catch (error) {
+      // Put back what this run had claimed, so the next trigger or the fallback poll finds it.
+      await sources.releaseLease(sourceId, owner, clock.now(), claimed);
+      throw error;
+    }
+  }
+
+  private async runGmail(source: Source, owner: string, options: RunOptions): Promise<void> {
+    const { clock, events, logger } = this.deps;
+    const started = clock.now();
+    let trigger = options.trigger;
+    try {
+      const api = await this.deps.google.gmail(source);
+      const result = await this.gmailSync.run(api, source, owner, options.pageSize ?? null);
+      if (result.resynced) trigger = 'resync';
+      const finished = clock.now();
+      await this.markSuccess(source.id, finished);
+      await events.record({
+        sourceId: source.id,
+        userId: source.userId,
+        type: 'gmail',
+        trigger,
+        counts: result.counts,
+        durationMs: finished.getTime() - started.getTime(),
+        outcome: 'ok',
+        error: null,
+        createdAt: finished,
+      });
+      logger.info('gmail sync finished', { sourceId: source.id, trigger, counts: result.counts, durationMs: finished.getTime() - started.getTime() });
+    } catch (error) {
+      const finished = clock.now();
+      const summary = describe(error);
+      await this.markFailure(source.id, error, finished);
+      await events.record({
+        sourceId: source.id,
+        userId: source.userId,
+        type: 'gmail',
+        trigger,
+        counts: {},
+        durationMs: finished.getTime() - started.getTime(),
+        outcome: 'error',
+        error: summary,
+        createdAt: finished,
+      });
+      const transient = isGoogleError(error) && error.transient;
+      logger[transient ? 'warn' : 'error']('gmail sync failed', { sourceId: source.id, trigger, error: summary, errorClass: errorClass(error) });
+      if (transient || !(isGoogleError(error) || error instanceof ResyncLoopError)) throw error;
+    }
+  }
+
+  private async markSuccess(sourceId: string, now: Date): Promise<void> {
+    await this.deps.sources.update(sourceId, now, (s) =>
+      withStatus({ ...s, lastSyncAt: now, lastCheckAt: now, consecutiveErrors: 0 }, now),
+    );
+  }
+
+  private async markFailure(sourceId: string, error: unknown, now: Date): Promise<void> {
+    await this.deps.sources.update(sourceId, now, (s): Partial<SourceData> => {
+      if (isGoogleError(error, 'auth-revoked')) {
+        return withStatus({ ...s, disconnectReason: disconnectReasonFor(error), lastCheckAt: now }, now);
+      }
+      return withStatus({ ...s, consecutiveErrors: s.consecutiveErrors + 1, lastCheckAt: now }, now);
+    });
+  }
+}
+
+function disconnectReasonFor(error: GoogleError): string {
+  return error.details.reason === 'invalid_grant'
+    ? 'Google access was revoked; reconnect the account'
+    : 'A required Google permission is missing; reconnect the account';
+}
+
+function errorClass(error: unknown): string {
+  if (isGoogleError(error)) return error.kind;
+  if (error instanceof ResyncLoopError) return 'resync-loop';
+  return 'internal';
+}
+
+function describe(error: unknown): string {
+  return `${errorClass(error)}: ${error instanceof Error ? error.message : String(error)}`;
+}

@@ -1,0 +1,40 @@
+import type { Request, Response } from '@google-cloud/functions-framework';
+import { z } from 'zod';
+import { isGoogleError } from '../engine/errors';
+import { registerGmailWatch, SourceUnavailableError } from '../engine/watches';
+import type { Services } from './services';
+
+/** registerWatch (HTTPS, internal, IAM-authenticated): POST {sourceId} sets the watches. */
+
+const bodySchema = z.object({ sourceId: z.string().min(1).max(200) });
+
+export function registerWatchHandler(services: () => Services) {
+  return async (req: Request, res: Response): Promise<void> => {
+    if (req.method !== 'POST') {
+      res.status(405).set('Allow', 'POST').json({ error: 'use POST' });
+      return;
+    }
+    const body = bodySchema.safeParse(req.body);
+    if (!body.success) {
+      res.status(400).json({ error: 'expected a JSON body {"sourceId": "..."}' });
+      return;
+    }
+    const { sources, google, clock, config, logger } = services();
+    try {
+      const source = await registerGmailWatch({ sources, google, clock, gmailTopic: config.gmailTopic }, body.data.sourceId);
+      logger.info('watch registered', { sourceId: source.id, trigger: 'manual', watchExpiration: source.watchExpiration?.toISOString() });
+      res.status(200).json({ sourceId: source.id, watchExpiration: source.watchExpiration?.toISOString() ?? null, status: source.status });
+    } catch (error) {
+      if (error instanceof SourceUnavailableError) {
+        res.status(error.why === 'missing' ? 404 : 409).json({ error: error.message });
+        return;
+      }
+      if (isGoogleError(error)) {
+        logger.error('watch registration failed', { sourceId: body.data.sourceId, errorClass: error.kind, status: error.details.status });
+        res.status(error.transient ? 503 : 502).json({ error: `Google refused the watch (${error.kind})` });
+        return;
+      }
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,65 @@
+import type { Config } from '../config';
+import type { Clock, Logger } from '../engine/ports';
+import { systemClock } from '../engine/ports';
+import { SyncRunner } from '../engine/runner';
+import { GoogleAccessPool } from '../google/access';
+import type { LimiterEnvironment } from '../google/limiter';
+import { createLogger } from '../logging';
+import { LocalKeySealer } from '../secrets/envelope';
+import { RefreshTokenVault } from '../secrets/refresh-tokens';
+import { ChannelRepository } from '../store/channels';
+import { createFirestore } from '../store/firestore';
+import { IngestionEventRepository } from '../store/ingestion-events';
+import { SourceSecretRepository } from '../store/source-secrets';
+import { SourceRepository } from '../store/sources';
+import { TaskRepository } from '../store/tasks';
+
+/** Everything the entry points need, built once per instance from the configuration. */
+export interface Services {
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  sources: SourceRepository;
+  tasks: TaskRepository;
+  events: IngestionEventRepository;
+  channels: ChannelRepository;
+  vault: RefreshTokenVault;
+  google: GoogleAccessPool;
+  runner: SyncRunner;
+}
+
+export interface ServiceOverrides {
+  clock?: Clock;
+  logger?: Logger;
+  limiterEnvironment?: LimiterEnvironment;
+}
+
+export function buildServices(config: Config, overrides: ServiceOverrides = {}): Services {
+  const db = createFirestore(config.projectId);
+  const clock = overrides.clock ?? systemClock;
+  const logger = overrides.logger ?? createLogger();
+  const sources = new SourceRepository(db);
+  const tasks = new TaskRepository(db);
+  const events = new IngestionEventRepository(db, config.retentionMs);
+  const vault = new RefreshTokenVault(new SourceSecretRepository(db), new LocalKeySealer(config.tokenEncryptionKey));
+  const google = new GoogleAccessPool(config, vault, overrides.limiterEnvironment);
+  const runner = new SyncRunner({
+    sources,
+    tasks,
+    events,
+    google,
+    clock,
+    logger,
+    leaseMs: config.leaseMs,
+    fullSyncMaxMessages: config.fullSyncMaxMessages,
+    // Enough fetches to keep the limiter busy for ~10 s between lease extensions.
+    fetchBatchSize: Math.max(config.limiter.maxInFlight, Math.round(config.limiter.ratePerSecond * 10)),
+  });
+  return { config, clock, logger, sources, tasks, events, channels: new ChannelRepository(db), vault, google, runner };
+}
+
+/** Built on first use, so an instance pays for Firestore and Google clients only when called. */
+export function lazy<T>(build: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= build());
+}

@@ -1,0 +1,19 @@
+import { OAuth2Client } from 'google-auth-library';
+import type { Config } from '../config';
+
+/**
+ * An OAuth client for one account. It caches its access token and refreshes it shortly
+ * before expiry (the library's eager threshold); our limiter owns retries, so the
+ * library's are off. Global fetch avoids gaxios loading node-fetch.
+ */
+export function createAccountAuth(oauth: Config['oauth'], refreshToken: string): OAuth2Client {
+  const client = new OAuth2Client({
+    clientId: oauth.clientId,
+    clientSecret: oauth.clientSecret,
+    endpoints: { oauth2TokenUrl: oauth.tokenUrl, oauth2AuthBaseUrl: oauth.authUrl },
+    transporterOptions: { fetchImplementation: fetch, retry: false },
+    forceRefreshOnFailure: true,
+  });
+  client.setCredentials({ refresh_token: refreshToken });
+  return client;
+}

@@ -1,0 +1,80 @@
+import { GoogleError, type GoogleErrorKind } from '../engine/errors';
+
+/**
+ * The one place where Google's failures are read: status, `errors[0].reason`, the OAuth
+ * `error` field and `Retry-After` become a GoogleError of a closed set of kinds.
+ */
+
+const RATE_LIMIT_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'quotaExceeded', 'dailyLimitExceeded']);
+const PERMISSION_REASONS = new Set(['insufficientPermissions', 'forbidden', 'accessNotConfigured', 'domainPolicy']);
+
+interface ErrorShape {
+  message?: string;
+  status?: number;
+  response?: {
+    status?: number;
+    headers?: { get?(name: string): string | null } | Record<string, string>;
+    data?: unknown;
+  };
+}
+
+function header(headers: NonNullable<ErrorShape['response']>['headers'], name: string): string | null {
+  if (!headers) return null;
+  if (typeof (headers as { get?: unknown }).get === 'function') return (headers as { get(n: string): string | null }).get(name);
+  const record = headers as Record<string, string>;
+  return record[name] ?? record[name.toLowerCase()] ?? null;
+}
+
+/** `Retry-After` in seconds or as an HTTP date; `undefined` when absent or unreadable. */
+export function parseRetryAfter(value: string | null, nowMs = Date.now()): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+function reasonOf(data: unknown): { reason?: string; oauthError?: string } {
+  if (typeof data !== 'object' || data === null) return {};
+  const error = (data as { error?: unknown }).error;
+  if (typeof error === 'string') return { oauthError: error };
+  if (typeof error === 'object' && error !== null) {
+    const errors = (error as { errors?: { reason?: unknown }[] }).errors;
+    const reason = errors?.[0]?.reason;
+    return typeof reason === 'string' ? { reason } : {};
+  }
+  return {};
+}
+
+/** Operations whose "not found" means the cursor is gone rather than the entity. */
+export type Operation = 'gmail.history.list' | 'calendar.events.list' | (string & {});
+
+export function classifyGoogleError(error: unknown, operation: Operation): GoogleError {
+  if (error instanceof GoogleError) return error;
+  const e = (error ?? {}) as ErrorShape;
+  const status = e.response?.status ?? (typeof e.status === 'number' ? e.status : undefined);
+  const { reason, oauthError } = reasonOf(e.response?.data);
+  const retryAfterMs = parseRetryAfter(header(e.response?.headers, 'retry-after'));
+  const details = {
+    operation,
+    ...(status !== undefined && { status }),
+    ...((reason ?? oauthError) !== undefined && { reason: reason ?? oauthError }),
+    ...(retryAfterMs !== undefined && { retryAfterMs }),
+  };
+  const make = (kind: GoogleErrorKind) =>
+    new GoogleError(kind, `${operation} failed: ${status ?? 'no response'}${reason || oauthError ? ` ${reason ?? oauthError}` : ''}`, details);
+
+  if (oauthError === 'invalid_grant' || oauthError === 'unauthorized_client') return make('auth-revoked');
+  // No response at all: the network or a timeout.
+  if (status === undefined) return make('retryable');
+  if (status === 429) return make('rate-limited');
+  if (status === 403) {
+    if (reason && RATE_LIMIT_REASONS.has(reason)) return make('rate-limited');
+    // Missing scopes, a disabled API, a domain policy: only the user or an admin can fix it.
+    return make(reason && !PERMISSION_REASONS.has(reason) ? 'bad-request' : 'auth-revoked');
+  }
+  if (status === 401) return make('retryable');
+  if (status === 410) return make('cursor-invalid');
+  if (status === 404) return make(operation === 'gmail.history.list' ? 'cursor-invalid' : 'not-found');
+  if (status === 408 || status >= 500) return make('retryable');
+  return make('bad-request');
+}

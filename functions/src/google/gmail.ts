@@ -1,0 +1,98 @@
+import type { gmail_v1 } from '@googleapis/gmail';
+import type { GmailApi, GmailHistoryRecord, GmailMessageMetadata } from '../engine/ports';
+import { isGoogleError } from '../engine/errors';
+import { classifyGoogleError, type Operation } from './classify';
+import type { AccountLimiter } from './limiter';
+
+/** Gmail for one account, over @googleapis/gmail, every call through the account's limiter. */
+
+const METADATA_HEADERS = ['From', 'Subject', 'Date'];
+
+function toRecord(h: gmail_v1.Schema$History): GmailHistoryRecord {
+  const ids = (list: { message?: gmail_v1.Schema$Message }[] | undefined) =>
+    (list ?? []).map((m) => m.message?.id).filter((id): id is string => typeof id === 'string');
+  const labelChanges = (list: { message?: gmail_v1.Schema$Message; labelIds?: string[] | null }[] | undefined) =>
+    (list ?? [])
+      .filter((c) => typeof c.message?.id === 'string')
+      .map((c) => ({ messageId: c.message!.id!, labelIds: c.labelIds ?? [] }));
+  return {
+    id: h.id ?? '0',
+    messagesAdded: ids(h.messagesAdded),
+    messagesDeleted: ids(h.messagesDeleted),
+    labelsAdded: labelChanges(h.labelsAdded),
+    labelsRemoved: labelChanges(h.labelsRemoved),
+  };
+}
+
+function header(message: gmail_v1.Schema$Message, name: string): string | null {
+  const found = message.payload?.headers?.find((h) => h.name?.toLowerCase() === name.toLowerCase());
+  return found?.value ?? null;
+}
+
+export class GmailAdapter implements GmailApi {
+  constructor(
+    private readonly client: gmail_v1.Gmail,
+    private readonly limiter: AccountLimiter,
+  ) {}
+
+  private call<T>(operation: Operation, run: () => Promise<T>): Promise<T> {
+    return this.limiter.run(run, (error) => classifyGoogleError(error, operation));
+  }
+
+  async getProfile() {
+    const { data } = await this.call('gmail.getProfile', () => this.client.users.getProfile({ userId: 'me' }));
+    return { emailAddress: data.emailAddress ?? '', historyId: data.historyId ?? '0' };
+  }
+
+  async listHistory(startHistoryId: string, pageToken: string | null, maxResults: number) {
+    const { data } = await this.call('gmail.history.list', () =>
+      this.client.users.history.list({ userId: 'me', startHistoryId, maxResults, ...(pageToken !== null && { pageToken }) }),
+    );
+    return {
+      records: (data.history ?? []).map(toRecord),
+      historyId: data.historyId ?? startHistoryId,
+      nextPageToken: data.nextPageToken ?? null,
+    };
+  }
+
+  async listMessageIds(labelId: string, pageToken: string | null, maxResults: number) {
+    const { data } = await this.call('gmail.messages.list', () =>
+      this.client.users.messages.list({ userId: 'me', labelIds: [labelId], maxResults, ...(pageToken !== null && { pageToken }) }),
+    );
+    return {
+      ids: (data.messages ?? []).map((m) => m.id).filter((id): id is string => typeof id === 'string'),
+      nextPageToken: data.nextPageToken ?? null,
+    };
+  }
+
+  async getMessageMetadata(id: string): Promise<GmailMessageMetadata | null> {
+    try {
+      const { data } = await this.call('gmail.messages.get', () =>
+        this.client.users.messages.get({ userId: 'me', id, format: 'metadata', metadataHeaders: METADATA_HEADERS }),
+      );
+      return {
+        id,
+        labelIds: data.labelIds ?? [],
+        subject: header(data, 'Subject'),
+        from: header(data, 'From'),
+        date: header(data, 'Date'),
+        internalDate: data.internalDate ? new Date(Number(data.internalDate)) : null,
+      };
+    } catch (error) {
+      // Deleted before we could fetch it: not an error, just nothing to show.
+      if (isGoogleError(error, 'not-found')) return null;
+      throw error;
+    }
+  }
+
+  async watch(topicName: string, labelIds: string[]) {
+    const { data } = await this.call('gmail.watch', () =>
+      this.client.users.watch({ userId: 'me', requestBody: { topicName, labelIds, labelFilterBehavior: 'include' } }),
+    );
+    return { historyId: data.historyId ?? '0', expiration: new Date(Number(data.expiration ?? 0)) };
+  }
+
+  async stop() {
+    await this.call('gmail.stop', () => this.client.users.stop({ userId: 'me' }));
+  }
+}

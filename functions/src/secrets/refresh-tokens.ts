@@ -1,0 +1,31 @@
+import type { SourceSecretRepository } from '../store/source-secrets';
+import { decryptToken, encryptToken, type KeySealer } from './envelope';
+
+export class MissingRefreshTokenError extends Error {
+  constructor(readonly sourceId: string) {
+    super(`Source ${sourceId} has no stored refresh token`);
+    this.name = 'MissingRefreshTokenError';
+  }
+}
+
+/** Refresh tokens at rest: only ciphertext and a sealed data key ever reach Firestore. */
+export class RefreshTokenVault {
+  constructor(
+    private readonly secrets: SourceSecretRepository,
+    private readonly sealer: KeySealer,
+  ) {}
+
+  async store(sourceId: string, refreshToken: string): Promise<void> {
+    const existing = await this.secrets.get(sourceId);
+    await this.secrets.put(sourceId, {
+      channelTokenHash: existing?.channelTokenHash ?? null,
+      refreshToken: await encryptToken(refreshToken, this.sealer),
+    });
+  }
+
+  async load(sourceId: string): Promise<string> {
+    const secret = await this.secrets.get(sourceId);
+    if (!secret?.refreshToken) throw new MissingRefreshTokenError(sourceId);
+    return decryptToken(secret.refreshToken, this.sealer);
+  }
+}
