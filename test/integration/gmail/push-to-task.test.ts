@@ -1,0 +1,73 @@
+import { registerWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { waitFor } from '../../support/wait';
+
+let stack: EngineStack;
+
+beforeAll(async () => {
+  stack = await startEngineStack();
+});
+afterAll(() => stack.close());
+
+const tasksOf = async (userId: string) =>
+  (await stack.db.collection(`users/${userId}/tasks`).get()).docs.map((d) => ({ id: d.id, ...d.data() }) as Record<string, unknown> & { id: string });
+
+describe('Gmail push to task, end to end', () => {
+  it('turns a new email into a task: sandbox → Pub/Sub emulator → gmailPush (Functions Framework) → Firestore', async () => {
+    await stack.connect('src-e2e', 'ada@example.com', 'user-e2e');
+    const response = await registerWatch(stack, 'src-e2e');
+    expect(response.status).toBe(200);
+    const source = (await stack.services.sources.get('src-e2e'))!;
+    expect(source.watchExpiration!.getTime()).toBeGreaterThan(Date.now() + 6 * 86_400_000);
+    expect(source.historyId).not.toBeNull();
+    expect(source.status).toBe('active');
+
+    // Gmail notifies at most once a second per user; the watch just used this second.
+    await new Promise((r) => setTimeout(r, 1100));
+    const sent = await stack.admin.deliverMail('ada@example.com', { subject: 'Review the Q4 plan', from: 'Grace <grace@example.com>' });
+    const [task] = await waitFor(async () => {
+      const tasks = await tasksOf('user-e2e');
+      return tasks.length === 1 ? tasks : null;
+    });
+    expect(task).toMatchObject({
+      id: `src-e2e:gmail:${sent.id}`,
+      origin: 'gmail',
+      externalId: sent.id,
+      title: 'Review the Q4 plan',
+      status: 'open',
+    });
+    expect(String(task!.link)).toContain(sent.id);
+    await waitFor(async () => (await stack.services.sources.get('src-e2e'))!.historyId === sent.historyId);
+
+    const events = await waitFor(async () => {
+      const recorded = await stack.services.events.listForSource('src-e2e', new Date());
+      return recorded.some((e) => e.type === 'gmail' && e.outcome === 'ok') ? recorded : null;
+    });
+    expect(events[0]).toMatchObject({ trigger: 'push', userId: 'user-e2e' });
+    expect(events[0]!.counts).toMatchObject({ tasksWritten: 1, messagesFetched: 1 });
+
+    // Archive: the task becomes archived, never deleted.
+    await new Promise((r) => setTimeout(r, 1100));
+    await stack.admin.archiveMail('ada@example.com', sent.id);
+    await waitFor(async () => (await tasksOf('user-e2e'))[0]?.status === 'archived');
+    await stack.settled('src-e2e');
+    expect(await tasksOf('user-e2e')).toHaveLength(1);
+  });
+
+  it('acknowledges a malformed payload without retrying and logs why', async () => {
+    const before = stack.logLines.length;
+    const response = await fetch(`${stack.functionUrl('gmailPush')}/projects/${stack.projectId}/topics/gmail-watch`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ message: { data: Buffer.from('{"emailAddress": 7}').toString('base64'), messageId: '1' }, subscription: 's' }),
+    });
+    expect(response.status).toBe(204);
+    const logged = stack.logLines.slice(before).map((l) => JSON.parse(l) as { severity: string; message: string });
+    expect(logged).toContainEqual(expect.objectContaining({ severity: 'WARNING', message: 'Ignoring a malformed Gmail notification' }));
+  });
+
+  it('answers 404 for an unknown source and 400 for a bad body at registerWatch', async () => {
+    expect((await registerWatch(stack, 'nope')).status).toBe(404);
+    const bad = await fetch(stack.functionUrl('registerWatch'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"source":1}' });
+    expect(bad.status).toBe(400);
+  });
+});

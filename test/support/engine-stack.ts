@@ -1,0 +1,119 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cloudEvent, http } from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import type { Firestore } from '@google-cloud/firestore';
+import { parseConfig, type Config } from '../../functions/src/config';
+import { gmailPushHandler } from '../../functions/src/entry/gmail-push';
+import { registerWatchHandler } from '../../functions/src/entry/register-watch';
+import { buildServices, type ServiceOverrides, type Services } from '../../functions/src/entry/services';
+import type { Logger } from '../../functions/src/engine/ports';
+import { createLogger } from '../../functions/src/logging';
+import { SandboxAdmin } from '../../sandbox/src/admin-client';
+import { startSandbox, type RunningSandbox } from '../../sandbox/src/server';
+import { DEFAULT_OPTIONS } from '../../sandbox/src/world';
+import { sourceData } from './builders';
+import { freshFirestore } from './firestore';
+import { createPushSubscription, createTopic } from './pubsub';
+import { waitFor } from './wait';
+
+/**
+ * The engine as Cloud Functions run it, on the emulators and the sandbox: the production
+ * services (Firestore repositories, official Google clients) with the sandbox as Google,
+ * and the functions served by the Functions Framework.
+ */
+export interface EngineStack {
+  sandbox: RunningSandbox;
+  admin: SandboxAdmin;
+  db: Firestore;
+  projectId: string;
+  config: Config;
+  services: Services;
+  logLines: string[];
+  gmailTopic: string;
+  /** URL of a function served by the Functions Framework. */
+  functionUrl(name: 'gmailPush' | 'registerWatch'): string;
+  connect(sourceId: string, email: string, userId?: string): Promise<void>;
+  /** Waits until no run holds the source's lease and nothing is pending. */
+  settled(sourceId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function listen(server: Server): Promise<{ url: string; server: Server }> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+export async function startEngineStack(options: { env?: Record<string, string>; overrides?: ServiceOverrides; subscribeGmailPush?: boolean } = {}): Promise<EngineStack> {
+  const { db, projectId } = await freshFirestore();
+  const sandbox = await startSandbox({ pubsubEmulatorHost: process.env.PUBSUB_EMULATOR_HOST });
+  const admin = new SandboxAdmin(sandbox.url);
+  const gmailTopic = await createTopic(projectId, 'gmail-watch');
+  const config = parseConfig({
+    GOOGLE_CLOUD_PROJECT: projectId,
+    OAUTH_CLIENT_ID: DEFAULT_OPTIONS.clientId,
+    OAUTH_CLIENT_SECRET: DEFAULT_OPTIONS.clientSecret,
+    GOOGLE_API_ROOT_URL: sandbox.url,
+    GOOGLE_OAUTH_TOKEN_URL: `${sandbox.url}/token`,
+    GOOGLE_OAUTH_AUTH_URL: `${sandbox.url}/o/oauth2/v2/auth`,
+    GMAIL_TOPIC: gmailTopic,
+    TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 42).toString('base64'),
+    RATE_LIMIT_PER_SECOND: '50',
+    RATE_LIMIT_BURST: '10',
+    BACKOFF_BASE_MS: '50',
+    ...options.env,
+  });
+  const logLines: string[] = [];
+  const logger: Logger = createLogger((line) => logLines.push(line));
+  const services = buildServices(config, { logger, ...options.overrides });
+
+  cloudEvent('gmailPush', gmailPushHandler(() => services));
+  http('registerWatch', registerWatchHandler(() => services));
+  const servers = {
+    gmailPush: await listen(getTestServer('gmailPush')),
+    registerWatch: await listen(getTestServer('registerWatch')),
+  };
+  if (options.subscribeGmailPush !== false) {
+    await createPushSubscription(gmailTopic, `${servers.gmailPush.url}/projects/${projectId}/topics/gmail-watch`);
+  }
+
+  return {
+    sandbox,
+    admin,
+    db,
+    projectId,
+    config,
+    services,
+    logLines,
+    gmailTopic,
+    functionUrl: (name) => servers[name].url,
+    async connect(sourceId, email, userId = 'user-1') {
+      const account = await admin.createAccount(email);
+      const now = services.clock.now();
+      await services.sources.create(sourceId, sourceData({ userId, email, historyId: null, createdAt: now, updatedAt: now }));
+      await services.vault.store(sourceId, account.refreshToken);
+    },
+    async settled(sourceId) {
+      await waitFor(async () => {
+        const source = await services.sources.get(sourceId);
+        return source !== null && source.lease === null && source.pending.gmail === null && !source.pending.calendar;
+      });
+    },
+    async close() {
+      for (const { server } of Object.values(servers)) {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+      await sandbox.close();
+      await db.terminate();
+    },
+  };
+}
+
+export async function registerWatch(stack: EngineStack, sourceId: string): Promise<Response> {
+  return fetch(stack.functionUrl('registerWatch'), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ sourceId }),
+  });
+}
