@@ -2,7 +2,7 @@ import type { OAuth2Client } from 'google-auth-library';
 import type { Config } from '../config';
 import type { Source } from '../engine/model';
 import type { GmailApi, GoogleAccess } from '../engine/ports';
-import { createAccountAuth } from './auth';
+import { createAccountAuth, forgetAccessToken } from './auth';
 import { GmailAdapter } from './gmail';
 import { AccountLimiter, type LimiterEnvironment, realEnvironment } from './limiter';
 
@@ -59,7 +59,7 @@ export class GoogleAccessPool implements GoogleAccess {
     if (!entry.gmail) {
       const { gmail } = await import('@googleapis/gmail');
       const client = gmail({ version: 'v1', auth: entry.auth, retry: false, fetchImplementation: fetch, ...this.rootUrl() });
-      entry.gmail = new GmailAdapter(client, entry.limiter);
+      entry.gmail = new GmailAdapter(client, entry.limiter, () => forgetAccessToken(entry.auth));
     }
     return entry.gmail;
   }

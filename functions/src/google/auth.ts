@@ -12,8 +12,15 @@ export function createAccountAuth(oauth: Config['oauth'], refreshToken: string):
     clientSecret: oauth.clientSecret,
     endpoints: { oauth2TokenUrl: oauth.tokenUrl, oauth2AuthBaseUrl: oauth.authUrl },
     transporterOptions: { fetchImplementation: fetch, retry: false },
-    forceRefreshOnFailure: true,
   });
   client.setCredentials({ refresh_token: refreshToken });
   return client;
+}
+
+/**
+ * Drops the cached access token so the next call refreshes it. Used on a 401 instead of the
+ * library's own refresh-and-retry, which would also fire on 403 rate limits and retry twice.
+ */
+export function forgetAccessToken(client: OAuth2Client): void {
+  client.setCredentials({ refresh_token: client.credentials.refresh_token ?? null });
 }

@@ -33,10 +33,15 @@ export class GmailAdapter implements GmailApi {
   constructor(
     private readonly client: gmail_v1.Gmail,
     private readonly limiter: AccountLimiter,
+    private readonly onUnauthorized: () => void,
   ) {}
 
   private call<T>(operation: Operation, run: () => Promise<T>): Promise<T> {
-    return this.limiter.run(run, (error) => classifyGoogleError(error, operation));
+    return this.limiter.run(run, (error) => {
+      const classified = classifyGoogleError(error, operation);
+      if (classified.details.status === 401) this.onUnauthorized();
+      return classified;
+    });
   }
 
   async getProfile() {

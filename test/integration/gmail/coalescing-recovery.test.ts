@@ -1,0 +1,169 @@
+import type { Pending } from '../../../functions/src/engine/model';
+import type { SourceStore } from '../../../functions/src/engine/ports';
+import { SyncRunner } from '../../../functions/src/engine/runner';
+import { startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { waitFor } from '../../support/wait';
+
+let stack: EngineStack;
+beforeAll(async () => {
+  // No push subscription: these tests deliver notifications themselves.
+  stack = await startEngineStack({ subscribeGmailPush: false });
+});
+afterAll(() => stack.close());
+
+const taskIds = async (userId: string) => (await stack.db.collection(`users/${userId}/tasks`).get()).docs.map((d) => d.id).sort();
+const gmailCalls = async (email: string) => (await stack.admin.stats()).calls[email] ?? {};
+
+function pushBody(emailAddress: string, historyId: string, n: number) {
+  return JSON.stringify({
+    message: { data: Buffer.from(JSON.stringify({ emailAddress, historyId })).toString('base64'), messageId: String(n) },
+    subscription: `projects/${stack.projectId}/subscriptions/gmail`,
+  });
+}
+
+async function push(emailAddress: string, historyId: string, n = 0): Promise<number> {
+  const response = await fetch(`${stack.functionUrl('gmailPush')}/projects/${stack.projectId}/topics/gmail-watch`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: pushBody(emailAddress, historyId, n),
+  });
+  return response.status;
+}
+
+async function connectWithCursor(sourceId: string, email: string, userId: string): Promise<void> {
+  await stack.connect(sourceId, email, userId);
+  const { historyId } = await stack.admin.account(email);
+  await stack.services.sources.update(sourceId, new Date(), () => ({ historyId }));
+}
+
+test('30 duplicated, reordered, concurrent notifications for 10 new messages: 10 tasks, newest cursor, ≤ 3 history.list calls', async () => {
+  const email = 'burst@example.com';
+  await connectWithCursor('src-burst', email, 'user-burst');
+  const delivered = [];
+  for (let i = 0; i < 10; i += 1) delivered.push(await stack.admin.deliverMail(email, { subject: `burst ${i}` }));
+  await stack.admin.resetStats();
+
+  const historyIds = delivered.map((d) => d.historyId);
+  const notifications = [...historyIds, ...historyIds, ...historyIds].sort(() => Math.random() - 0.5);
+  const statuses = await Promise.all(notifications.map((id, n) => push(email, id, n)));
+  expect(statuses.every((s) => s >= 200 && s < 300)).toBe(true);
+
+  await stack.settled('src-burst');
+  expect(await taskIds('user-burst')).toEqual(delivered.map((d) => `src-burst:gmail:${d.id}`).sort());
+  expect((await stack.services.sources.get('src-burst'))!.historyId).toBe(historyIds[historyIds.length - 1]);
+  const calls = await gmailCalls(email);
+  expect(calls['gmail.users.history.list']).toBeLessThanOrEqual(3);
+  expect(calls['gmail.users.messages.get']).toBe(10);
+
+  // A notification the cursor already covers costs no Google call at all.
+  await stack.admin.resetStats();
+  expect(await push(email, historyIds[3]!)).toBe(204);
+  expect(await gmailCalls(email)).toEqual({});
+});
+
+test('history expiry → one full resync: every message present once, including one that arrived during it', async () => {
+  const email = 'resync@example.com';
+  await connectWithCursor('src-resync', email, 'user-resync');
+  const before = await stack.admin.deliverMail(email, { subject: 'before' });
+  await push(email, before.historyId);
+  await stack.settled('src-resync');
+  const archivedDuringGap = await stack.admin.deliverMail(email, { subject: 'archived in the gap' });
+  await push(email, archivedDuringGap.historyId);
+  await stack.settled('src-resync');
+
+  await stack.admin.archiveMail(email, archivedDuringGap.id);
+  const gap = [];
+  for (let i = 0; i < 3; i += 1) gap.push(await stack.admin.deliverMail(email, { subject: `gap ${i}` }));
+  await stack.admin.expireHistory(email);
+
+  // Slow Google down so that mail can arrive while the resync is listing the inbox.
+  await stack.admin.setFaults({ latencyMs: 150 });
+  const run = push(email, gap[2]!.historyId);
+  await waitFor(async () => ((await gmailCalls(email))['gmail.users.messages.list'] ?? 0) > 0, 10_000, 10);
+  const during = await stack.admin.deliverMail(email, { subject: 'during the resync' });
+  expect(await run).toBe(204);
+  await stack.admin.setFaults({});
+  // The change during the resync is caught by the delta that follows it, or by the next push.
+  await push(email, during.historyId);
+  await stack.settled('src-resync');
+
+  const ids = await taskIds('user-resync');
+  const expected = [before, archivedDuringGap, ...gap, during].map((m) => `src-resync:gmail:${m.id}`).sort();
+  expect(ids).toEqual(expected);
+  const archived = await stack.services.tasks.get('user-resync', 'src-resync', 'gmail', archivedDuringGap.id);
+  expect(archived!.status).toBe('archived');
+  const events = await stack.services.events.listForSource('src-resync', new Date());
+  expect(events.filter((e) => e.trigger === 'resync')).toHaveLength(1);
+  expect((await stack.services.sources.get('src-resync'))!.status).not.toBe('disconnected');
+});
+
+test('injected 429s (with Retry-After) and 5xx: every message still arrives, after the advertised wait', async () => {
+  const email = 'faults@example.com';
+  await connectWithCursor('src-faults', email, 'user-faults');
+  const delivered = [];
+  for (let i = 0; i < 4; i += 1) delivered.push(await stack.admin.deliverMail(email, { subject: `f${i}` }));
+  await stack.admin.setFaults({
+    failNext: [
+      { method: 'gmail.users.history.list', status: 429, count: 1, retryAfterSeconds: 1 },
+      { method: 'gmail.users.messages.get', status: 503, count: 2 },
+      { method: 'gmail.users.messages.get', status: 403, count: 1 },
+    ],
+  });
+  const started = Date.now();
+  expect(await push(email, delivered[3]!.historyId)).toBe(204);
+  await stack.settled('src-faults');
+  expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+  expect(await taskIds('user-faults')).toEqual(delivered.map((d) => `src-faults:gmail:${d.id}`).sort());
+  const limiter = stack.services.google.limiterFor('src-faults')!;
+  expect(limiter.stats.retries).toBe(4);
+  expect(limiter.stats.maxInFlightSeen).toBeLessThanOrEqual(stack.config.limiter.maxInFlight);
+  expect((await stack.admin.stats()).injected).toMatchObject({ rateLimits: 2, serverErrors: 2 });
+  await stack.admin.setFaults({});
+});
+
+test('a revoked token → disconnected with a reason, and no further Google calls for the source', async () => {
+  const email = 'revoked@example.com';
+  await connectWithCursor('src-revoked', email, 'user-revoked');
+  await stack.admin.revoke(email);
+  const mail = await stack.admin.deliverMail(email, { subject: 'after revoke' });
+  expect(await push(email, mail.historyId)).toBe(204);
+  const source = await waitFor(async () => {
+    const s = await stack.services.sources.get('src-revoked');
+    return s?.status === 'disconnected' ? s : null;
+  });
+  expect(source.statusReason).toMatch(/revoked/);
+
+  await stack.admin.resetStats();
+  const more = await stack.admin.deliverMail(email, { subject: 'ignored' });
+  expect(await push(email, more.historyId)).toBe(204);
+  expect(await gmailCalls(email)).toEqual({});
+  expect(await taskIds('user-revoked')).toEqual([]);
+});
+
+test('a crash between writing tasks and advancing the cursor loses nothing and duplicates nothing', async () => {
+  const email = 'crash@example.com';
+  await connectWithCursor('src-crash', email, 'user-crash');
+  const cursorBefore = (await stack.services.sources.get('src-crash'))!.historyId;
+  const delivered = [];
+  for (let i = 0; i < 3; i += 1) delivered.push(await stack.admin.deliverMail(email, { subject: `c${i}` }));
+
+  // The same runner as production, but its store dies right where the cursor would move.
+  const crashingSources: SourceStore = Object.create(stack.services.sources) as SourceStore;
+  crashingSources.advanceHistoryId = () => Promise.reject(new Error('instance killed'));
+  const { runner: _unused, ...deps } = stack.services;
+  const crashing = new SyncRunner({ ...deps, sources: crashingSources, leaseMs: 60_000, fullSyncMaxMessages: 50, fetchBatchSize: 5 });
+  const work: Pending = { gmail: delivered[2]!.historyId, calendar: false };
+  await expect(crashing.handle('src-crash', work, { trigger: 'push' })).rejects.toThrow('instance killed');
+
+  expect(await taskIds('user-crash')).toHaveLength(3);
+  const afterCrash = (await stack.services.sources.get('src-crash'))!;
+  expect(afterCrash.historyId).toBe(cursorBefore);
+  expect(afterCrash.lease).toBeNull();
+  expect(afterCrash.pending.gmail).toBe(delivered[2]!.historyId);
+
+  // Redelivery runs the same work again with the real store.
+  expect(await push(email, delivered[2]!.historyId)).toBe(204);
+  await stack.settled('src-crash');
+  expect(await taskIds('user-crash')).toEqual(delivered.map((d) => `src-crash:gmail:${d.id}`).sort());
+  expect((await stack.services.sources.get('src-crash'))!.historyId).toBe(delivered[2]!.historyId);
+});

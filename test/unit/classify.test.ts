@@ -1,0 +1,36 @@
+import { classifyGoogleError, parseRetryAfter } from '../../functions/src/google/classify';
+
+const apiError = (status: number, reason?: string, headers: Record<string, string> = {}) => ({
+  message: 'failed',
+  response: {
+    status,
+    headers: new Headers(headers),
+    data: { error: { code: status, message: 'm', errors: reason ? [{ reason, domain: 'global', message: 'm' }] : [] } },
+  },
+});
+
+describe('classifyGoogleError', () => {
+  it.each([
+    [apiError(429, 'rateLimitExceeded'), 'gmail.messages.get', 'rate-limited'],
+    [apiError(403, 'userRateLimitExceeded'), 'gmail.messages.get', 'rate-limited'],
+    [apiError(403, 'rateLimitExceeded'), 'calendar.events.list', 'rate-limited'],
+    [apiError(403, 'insufficientPermissions'), 'gmail.messages.get', 'auth-revoked'],
+    [apiError(404, 'notFound'), 'gmail.history.list', 'cursor-invalid'],
+    [apiError(404, 'notFound'), 'gmail.messages.get', 'not-found'],
+    [apiError(410, 'fullSyncRequired'), 'calendar.events.list', 'cursor-invalid'],
+    [apiError(500), 'gmail.history.list', 'retryable'],
+    [apiError(503), 'gmail.history.list', 'retryable'],
+    [apiError(401, 'authError'), 'gmail.history.list', 'retryable'],
+    [apiError(400, 'invalidArgument'), 'gmail.history.list', 'bad-request'],
+    [{ message: 'x', response: { status: 400, data: { error: 'invalid_grant', error_description: 'revoked' } } }, 'oauth.token', 'auth-revoked'],
+    [new TypeError('fetch failed'), 'gmail.history.list', 'retryable'],
+  ])('%# → %s', (error, operation, kind) => {
+    expect(classifyGoogleError(error, operation).kind).toBe(kind);
+  });
+
+  it('carries Retry-After in milliseconds', () => {
+    expect(classifyGoogleError(apiError(429, 'rateLimitExceeded', { 'Retry-After': '3' }), 'x').details.retryAfterMs).toBe(3000);
+    expect(parseRetryAfter(new Date(61_000).toUTCString(), 1_000)).toBe(60_000);
+    expect(parseRetryAfter('soon')).toBeUndefined();
+  });
+});

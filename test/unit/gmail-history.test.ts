@@ -1,0 +1,53 @@
+import { summariseHistory } from '../../functions/src/engine/gmail-sync';
+import { parseGmailNotification } from '../../functions/src/entry/gmail-push';
+
+const record = (id: string, parts: Partial<Parameters<typeof summariseHistory>[0][number]>) => ({
+  id,
+  messagesAdded: [],
+  messagesDeleted: [],
+  labelsAdded: [],
+  labelsRemoved: [],
+  ...parts,
+});
+
+describe('summariseHistory', () => {
+  it('folds records into per-message changes, ignoring non-inbox label changes', () => {
+    const changes = summariseHistory([
+      record('1', { messagesAdded: ['a', 'b'] }),
+      record('2', { labelsRemoved: [{ messageId: 'a', labelIds: ['INBOX'] }] }),
+      record('3', { labelsRemoved: [{ messageId: 'b', labelIds: ['UNREAD'] }] }),
+      record('4', { messagesDeleted: ['c'] }),
+      record('5', { labelsAdded: [{ messageId: 'd', labelIds: ['INBOX'] }] }),
+    ]);
+    expect(Object.fromEntries(changes)).toEqual({
+      a: { added: true, inboxAdded: false, inboxRemoved: true, deleted: false },
+      b: { added: true, inboxAdded: false, inboxRemoved: false, deleted: false },
+      c: { added: false, inboxAdded: false, inboxRemoved: false, deleted: true },
+      d: { added: false, inboxAdded: true, inboxRemoved: false, deleted: false },
+    });
+  });
+});
+
+describe('parseGmailNotification', () => {
+  const envelope = (data: string) => ({ message: { data, messageId: '1' }, subscription: 's' });
+  const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64');
+
+  it('accepts Gmail\'s payload, with the history id as a string or a number', () => {
+    expect(parseGmailNotification(envelope(b64({ emailAddress: 'a@example.com', historyId: '18446744073709551615' })))).toEqual({
+      ok: true,
+      value: { emailAddress: 'a@example.com', historyId: '18446744073709551615' },
+    });
+    expect(parseGmailNotification(envelope(b64({ emailAddress: 'a@example.com', historyId: 1234 })))).toMatchObject({ ok: true, value: { historyId: '1234' } });
+  });
+
+  it.each([
+    ['no envelope', { nope: 1 }],
+    ['not base64', envelope('%%%')],
+    ['not JSON', envelope(Buffer.from('not json').toString('base64'))],
+    ['no email', envelope(b64({ historyId: '1' }))],
+    ['negative id', envelope(b64({ emailAddress: 'a@example.com', historyId: -1 }))],
+    ['id too long', envelope(b64({ emailAddress: 'a@example.com', historyId: '1'.repeat(30) }))],
+  ])('rejects %s', (_, data) => {
+    expect(parseGmailNotification(data).ok).toBe(false);
+  });
+});
