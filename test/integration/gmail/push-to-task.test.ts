@@ -8,8 +8,9 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-const tasksOf = async (userId: string) =>
-  (await stack.db.collection(`users/${userId}/tasks`).get()).docs.map((d) => ({ id: d.id, ...d.data() }) as Record<string, unknown> & { id: string });
+type StoredTask = { id: string } & Record<string, unknown>;
+const tasksOf = async (userId: string): Promise<StoredTask[]> =>
+  (await stack.db.collection(`users/${userId}/tasks`).get()).docs.map((d): StoredTask => ({ ...d.data(), id: d.id }));
 
 describe('Gmail push to task, end to end', () => {
   it('turns a new email into a task: sandbox → Pub/Sub emulator → gmailPush (Functions Framework) → Firestore', async () => {
