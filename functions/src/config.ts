@@ -24,7 +24,8 @@ const envSchema = z.object({
     .optional(),
   SYNC_REQUESTS_TOPIC: z.string().min(1).default('sync-requests'),
   /** HTTPS address of the calendarPush function, given to Calendar's events.watch. */
-  CALENDAR_PUSH_URL: url.optional(),
+  CALENDAR_PUSH_URL: url,
+  CHANNEL_TTL_HOURS: positiveInt.max(24 * 30).default(24 * 7),
   RATE_LIMIT_PER_SECOND: positiveNumber.default(1),
   RATE_LIMIT_BURST: positiveInt.default(3),
   MAX_IN_FLIGHT: positiveInt.default(5),
@@ -51,7 +52,8 @@ export interface Config {
   googleApiRootUrl: string | undefined;
   gmailTopic: string;
   syncRequestsTopic: string;
-  calendarPushUrl: string | undefined;
+  calendarPushUrl: string;
+  channelTtlSeconds: number;
   limiter: {
     ratePerSecond: number;
     burst: number;
@@ -99,6 +101,7 @@ export function parseConfig(env: Env = process.env): Config {
     gmailTopic: e.GMAIL_TOPIC ?? `projects/${e.GOOGLE_CLOUD_PROJECT}/topics/gmail-watch`,
     syncRequestsTopic: e.SYNC_REQUESTS_TOPIC,
     calendarPushUrl: e.CALENDAR_PUSH_URL,
+    channelTtlSeconds: e.CHANNEL_TTL_HOURS * 3600,
     limiter: {
       ratePerSecond: e.RATE_LIMIT_PER_SECOND,
       burst: e.RATE_LIMIT_BURST,

@@ -5,12 +5,16 @@
  */
 import { cloudEvent, http } from '@google-cloud/functions-framework';
 import { parseConfig } from './config';
+import { calendarPushHandler } from './entry/calendar-push';
 import { gmailPushHandler } from './entry/gmail-push';
 import { registerWatchHandler } from './entry/register-watch';
 import { buildServices, lazy } from './entry/services';
+import { syncWorkerHandler } from './entry/sync-worker';
 
 const config = parseConfig();
 const services = lazy(() => buildServices(config));
 
 cloudEvent('gmailPush', gmailPushHandler(services));
+cloudEvent('syncWorker', syncWorkerHandler(services));
+http('calendarPush', calendarPushHandler(services));
 http('registerWatch', registerWatchHandler(services));

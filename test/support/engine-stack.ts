@@ -4,9 +4,11 @@ import { cloudEvent, http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { Firestore } from '@google-cloud/firestore';
 import { parseConfig, type Config } from '../../functions/src/config';
+import { calendarPushHandler } from '../../functions/src/entry/calendar-push';
 import { gmailPushHandler } from '../../functions/src/entry/gmail-push';
 import { registerWatchHandler } from '../../functions/src/entry/register-watch';
 import { buildServices, type ServiceOverrides, type Services } from '../../functions/src/entry/services';
+import { syncWorkerHandler } from '../../functions/src/entry/sync-worker';
 import type { Logger } from '../../functions/src/engine/ports';
 import { createLogger } from '../../functions/src/logging';
 import { SandboxAdmin } from '../../sandbox/src/admin-client';
@@ -32,12 +34,14 @@ export interface EngineStack {
   logLines: string[];
   gmailTopic: string;
   /** URL of a function served by the Functions Framework. */
-  functionUrl(name: 'gmailPush' | 'registerWatch'): string;
+  functionUrl(name: FunctionName): string;
   connect(sourceId: string, email: string, userId?: string): Promise<void>;
   /** Waits until no run holds the source's lease and nothing is pending. */
   settled(sourceId: string): Promise<void>;
   close(): Promise<void>;
 }
+
+type FunctionName = 'gmailPush' | 'registerWatch' | 'calendarPush' | 'syncWorker';
 
 async function listen(server: Server): Promise<{ url: string; server: Server }> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -49,6 +53,25 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
   const sandbox = await startSandbox({ pubsubEmulatorHost: process.env.PUBSUB_EMULATOR_HOST });
   const admin = new SandboxAdmin(sandbox.url);
   const gmailTopic = await createTopic(projectId, 'gmail-watch');
+  const syncRequestsTopic = await createTopic(projectId, 'sync-requests');
+
+  // Served first, so that the calendarPush address is known to the configuration.
+  let services: Services | undefined;
+  const current = () => {
+    if (!services) throw new Error('services not built yet');
+    return services;
+  };
+  cloudEvent('gmailPush', gmailPushHandler(current));
+  cloudEvent('syncWorker', syncWorkerHandler(current));
+  http('calendarPush', calendarPushHandler(current));
+  http('registerWatch', registerWatchHandler(current));
+  const servers: Record<FunctionName, { url: string; server: Server }> = {
+    gmailPush: await listen(getTestServer('gmailPush')),
+    syncWorker: await listen(getTestServer('syncWorker')),
+    calendarPush: await listen(getTestServer('calendarPush')),
+    registerWatch: await listen(getTestServer('registerWatch')),
+  };
+
   const config = parseConfig({
     GOOGLE_CLOUD_PROJECT: projectId,
     OAUTH_CLIENT_ID: DEFAULT_OPTIONS.clientId,
@@ -57,6 +80,7 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
     GOOGLE_OAUTH_TOKEN_URL: `${sandbox.url}/token`,
     GOOGLE_OAUTH_AUTH_URL: `${sandbox.url}/o/oauth2/v2/auth`,
     GMAIL_TOPIC: gmailTopic,
+    CALENDAR_PUSH_URL: servers.calendarPush.url,
     TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 42).toString('base64'),
     RATE_LIMIT_PER_SECOND: '50',
     RATE_LIMIT_BURST: '10',
@@ -65,37 +89,32 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
   });
   const logLines: string[] = [];
   const logger: Logger = createLogger((line) => logLines.push(line));
-  const services = buildServices(config, { logger, ...options.overrides });
-
-  cloudEvent('gmailPush', gmailPushHandler(() => services));
-  http('registerWatch', registerWatchHandler(() => services));
-  const servers = {
-    gmailPush: await listen(getTestServer('gmailPush')),
-    registerWatch: await listen(getTestServer('registerWatch')),
-  };
+  services = buildServices(config, { logger, ...options.overrides });
   if (options.subscribeGmailPush !== false) {
     await createPushSubscription(gmailTopic, `${servers.gmailPush.url}/projects/${projectId}/topics/gmail-watch`);
   }
+  await createPushSubscription(syncRequestsTopic, `${servers.syncWorker.url}/projects/${projectId}/topics/sync-requests`);
 
+  const built = services;
   return {
     sandbox,
     admin,
     db,
     projectId,
     config,
-    services,
+    services: built,
     logLines,
     gmailTopic,
     functionUrl: (name) => servers[name].url,
     async connect(sourceId, email, userId = 'user-1') {
       const account = await admin.createAccount(email);
-      const now = services.clock.now();
-      await services.sources.create(sourceId, sourceData({ userId, email, historyId: null, createdAt: now, updatedAt: now }));
-      await services.vault.store(sourceId, account.refreshToken);
+      const now = built.clock.now();
+      await built.sources.create(sourceId, sourceData({ userId, email, historyId: null, createdAt: now, updatedAt: now }));
+      await built.vault.store(sourceId, account.refreshToken);
     },
     async settled(sourceId) {
       await waitFor(async () => {
-        const source = await services.sources.get(sourceId);
+        const source = await built.sources.get(sourceId);
         return source !== null && source.lease === null && source.pending.gmail === null && !source.pending.calendar;
       });
     },

@@ -5,6 +5,7 @@ const valid = {
   OAUTH_CLIENT_ID: 'client-id',
   OAUTH_CLIENT_SECRET: 'client-secret',
   TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+  CALENDAR_PUSH_URL: 'https://region-project.cloudfunctions.net/calendarPush',
 };
 
 describe('parseConfig', () => {
@@ -40,6 +41,7 @@ describe('parseConfig', () => {
           'OAUTH_CLIENT_SECRET',
           'RATE_LIMIT_PER_SECOND',
           'TOKEN_ENCRYPTION_KEY',
+          'CALENDAR_PUSH_URL',
         ].sort(),
       );
       expect((error as Error).message).toContain('RATE_LIMIT_PER_SECOND');

@@ -110,6 +110,7 @@ export const sourceSecretSchema = z.object({
     .object({ ciphertext: z.string(), sealedKey: z.string(), iv: z.string(), tag: z.string() })
     .nullable()
     .default(null),
-  channelTokenHash: z.string().nullable().default(null),
+  /** SHA-256 (hex) of each live Calendar channel's token, by channel id. */
+  channelTokenHashes: z.record(z.string(), z.string()).default({}),
 });
 export type SourceSecret = z.infer<typeof sourceSecretSchema>;

@@ -56,6 +56,7 @@ export interface EventLog {
 export interface ChannelStore {
   put(channelId: string, channel: Channel): Promise<void>;
   get(channelId: string): Promise<Channel | null>;
+  markConfirmed(channelId: string, now: Date): Promise<void>;
   delete(channelId: string): Promise<void>;
 }
 
@@ -90,7 +91,49 @@ export interface GmailApi {
   stop(): Promise<void>;
 }
 
+export type EventTime = { dateTime?: string | null; date?: string | null };
+
+export interface CalendarEvent {
+  id: string;
+  status: 'confirmed' | 'tentative' | 'cancelled';
+  summary: string | null;
+  start: Date | null;
+  htmlLink: string | null;
+  updated: Date | null;
+}
+
+export type CalendarListRequest =
+  | { syncToken: string; pageToken: string | null; maxResults: number }
+  | { timeMin: Date; pageToken: string | null; maxResults: number };
+
+export interface CalendarApi {
+  listEvents(request: CalendarListRequest): Promise<{ events: CalendarEvent[]; nextPageToken: string | null; nextSyncToken: string | null }>;
+  watch(channel: { id: string; address: string; token: string; ttlSeconds: number }): Promise<{ resourceId: string; expiration: Date }>;
+  stopChannel(channelId: string, resourceId: string): Promise<void>;
+}
+
 /** Google access for one source: its credentials and its share of the rate limit. */
 export interface GoogleAccess {
   gmail(source: Source): Promise<GmailApi>;
+  calendar(source: Source): Promise<CalendarApi>;
+}
+
+/** A request on the `sync-requests` topic. */
+export interface SyncRequest {
+  sourceId: string;
+  calendar: boolean;
+  trigger: 'push' | 'poll' | 'renewal' | 'manual';
+  /** When the announcing push arrived, if one did. */
+  pushAt?: string;
+  pageSize?: number;
+}
+
+export interface SyncRequestPublisher {
+  publish(request: SyncRequest): Promise<void>;
+}
+
+export interface SecretStore {
+  addChannelTokenHash(sourceId: string, channelId: string, hash: string): Promise<void>;
+  channelTokenHash(sourceId: string, channelId: string): Promise<string | null>;
+  removeChannelTokenHash(sourceId: string, channelId: string): Promise<void>;
 }

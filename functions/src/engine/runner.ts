@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { CalendarSync } from './calendar-sync';
 import { GoogleError, isGoogleError } from './errors';
 import { GmailSync, ResyncLoopError } from './gmail-sync';
 import { isNewerHistoryId } from './history-id';
@@ -37,9 +38,11 @@ export type RunOutcome = 'ran' | 'recorded' | 'nothing-new' | 'disconnected' | '
 
 export class SyncRunner {
   private readonly gmailSync: GmailSync;
+  private readonly calendarSync: CalendarSync;
 
   constructor(private readonly deps: RunnerDeps) {
     this.gmailSync = new GmailSync(deps);
+    this.calendarSync = new CalendarSync(deps);
   }
 
   /**
@@ -65,6 +68,11 @@ export class SyncRunner {
         if (source.status !== 'disconnected' && pending.gmail !== null && isNewerHistoryId(pending.gmail, source.historyId)) {
           await this.runGmail(source, owner, options);
         }
+        if (source.status !== 'disconnected' && pending.calendar) {
+          // Re-read: the Gmail pass may have changed the source (status, lease).
+          const current = (await sources.get(sourceId)) ?? source;
+          if (current.status !== 'disconnected') await this.runCalendar(current, owner, options);
+        }
         claimed = NO_PENDING;
         if ((await sources.releaseOrContinue(sourceId, owner, clock.now(), leaseMs)) === 'released') return 'ran';
       }
@@ -75,45 +83,55 @@ export class SyncRunner {
     }
   }
 
-  private async runGmail(source: Source, owner: string, options: RunOptions): Promise<void> {
+  private runGmail(source: Source, owner: string, options: RunOptions): Promise<void> {
+    return this.runSync('gmail', source, options, async () => {
+      const result = await this.gmailSync.run(await this.deps.google.gmail(source), source, owner, options.pageSize ?? null);
+      return { counts: result.counts, trigger: result.resynced ? 'resync' : options.trigger };
+    });
+  }
+
+  private runCalendar(source: Source, owner: string, options: RunOptions): Promise<void> {
+    return this.runSync('calendar', source, options, async () => {
+      const result = await this.calendarSync.run(await this.deps.google.calendar(source), source, owner, options.pageSize ?? null);
+      return { counts: result.counts, trigger: result.fullSync && options.trigger !== 'poll' ? 'resync' : options.trigger };
+    });
+  }
+
+  /**
+   * Runs one sync and accounts for it: an ingestion event, the source's status, a log line.
+   * Transient failures are rethrown (redelivery can help); permanent ones are recorded.
+   */
+  private async runSync(
+    type: 'gmail' | 'calendar',
+    source: Source,
+    options: RunOptions,
+    sync: () => Promise<{ counts: Record<string, number>; trigger: IngestionTrigger }>,
+  ): Promise<void> {
     const { clock, events, logger } = this.deps;
     const started = clock.now();
-    let trigger = options.trigger;
+    const base = { sourceId: source.id, userId: source.userId, type };
     try {
-      const api = await this.deps.google.gmail(source);
-      const result = await this.gmailSync.run(api, source, owner, options.pageSize ?? null);
-      if (result.resynced) trigger = 'resync';
+      const { counts, trigger } = await sync();
       const finished = clock.now();
+      const durationMs = finished.getTime() - started.getTime();
       await this.markSuccess(source.id, finished);
-      await events.record({
-        sourceId: source.id,
-        userId: source.userId,
-        type: 'gmail',
-        trigger,
-        counts: result.counts,
-        durationMs: finished.getTime() - started.getTime(),
-        outcome: 'ok',
-        error: null,
-        createdAt: finished,
-      });
-      logger.info('gmail sync finished', { sourceId: source.id, trigger, counts: result.counts, durationMs: finished.getTime() - started.getTime() });
+      await events.record({ ...base, trigger, counts, durationMs, outcome: 'ok', error: null, createdAt: finished });
+      logger.info(`${type} sync finished`, { sourceId: source.id, type, trigger, counts, durationMs });
     } catch (error) {
       const finished = clock.now();
       const summary = describe(error);
+      const durationMs = finished.getTime() - started.getTime();
       await this.markFailure(source.id, error, finished);
-      await events.record({
-        sourceId: source.id,
-        userId: source.userId,
-        type: 'gmail',
-        trigger,
-        counts: {},
-        durationMs: finished.getTime() - started.getTime(),
-        outcome: 'error',
-        error: summary,
-        createdAt: finished,
-      });
+      await events.record({ ...base, trigger: options.trigger, counts: {}, durationMs, outcome: 'error', error: summary, createdAt: finished });
       const transient = isGoogleError(error) && error.transient;
-      logger[transient ? 'warn' : 'error']('gmail sync failed', { sourceId: source.id, trigger, error: summary, errorClass: errorClass(error) });
+      logger[transient ? 'warn' : 'error'](`${type} sync failed`, {
+        sourceId: source.id,
+        type,
+        trigger: options.trigger,
+        errorClass: errorClass(error),
+        error: summary,
+        durationMs,
+      });
       if (transient || !(isGoogleError(error) || error instanceof ResyncLoopError)) throw error;
     }
   }

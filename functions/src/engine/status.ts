@@ -17,7 +17,7 @@ export interface DerivedStatus {
   statusReason: string | null;
 }
 
-type StatusInputs = Pick<Source, 'disconnectReason' | 'consecutiveErrors' | 'watchExpiration' | 'polling'>;
+type StatusInputs = Pick<Source, 'disconnectReason' | 'consecutiveErrors' | 'watchExpiration' | 'calendarChannelExpiration' | 'polling'>;
 
 export function deriveStatus(source: StatusInputs, now: Date, settings: StatusSettings = DEFAULT_STATUS_SETTINGS): DerivedStatus {
   if (source.disconnectReason !== null) return { status: 'disconnected', statusReason: source.disconnectReason };
@@ -26,6 +26,8 @@ export function deriveStatus(source: StatusInputs, now: Date, settings: StatusSe
   }
   if (source.watchExpiration === null) return { status: 'degraded', statusReason: 'No Gmail watch registered' };
   if (source.watchExpiration <= now) return { status: 'degraded', statusReason: 'Gmail watch expired' };
+  if (source.calendarChannelExpiration === null) return { status: 'degraded', statusReason: 'No Calendar channel registered' };
+  if (source.calendarChannelExpiration <= now) return { status: 'degraded', statusReason: 'Calendar channel expired' };
   if (source.polling) return { status: 'degraded', statusReason: 'Falling back to polling' };
   return { status: 'active', statusReason: null };
 }

@@ -1,6 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { isGoogleError } from './errors';
 import type { Source } from './model';
-import type { Clock, GoogleAccess, SourceStore } from './ports';
+import type { ChannelStore, Clock, GoogleAccess, SecretStore, SourceStore } from './ports';
 import { withStatus } from './status';
 
 export class SourceUnavailableError extends Error {
@@ -10,30 +11,97 @@ export class SourceUnavailableError extends Error {
   }
 }
 
+export interface WatchDeps {
+  sources: SourceStore;
+  google: GoogleAccess;
+  channels: ChannelStore;
+  secrets: SecretStore;
+  clock: Clock;
+  gmailTopic: string;
+  calendarPushUrl: string;
+  /** Lifetime asked for new Calendar channels. */
+  channelTtlSeconds: number;
+}
+
+export function hashChannelToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+async function usableSource(deps: Pick<WatchDeps, 'sources'>, sourceId: string): Promise<Source> {
+  const source = await deps.sources.get(sourceId);
+  if (!source) throw new SourceUnavailableError(sourceId, 'missing');
+  if (source.status === 'disconnected') throw new SourceUnavailableError(sourceId, 'disconnected');
+  return source;
+}
+
 /**
  * Registers (or re-registers) the Gmail watch on INBOX. The watch's history id becomes the
  * cursor only when the source has none: moving an existing cursor forward here would skip
  * changes that no run has synced yet.
  */
-export async function registerGmailWatch(
-  deps: { sources: SourceStore; google: GoogleAccess; clock: Clock; gmailTopic: string },
-  sourceId: string,
-): Promise<Source> {
-  const source = await deps.sources.get(sourceId);
-  if (!source) throw new SourceUnavailableError(sourceId, 'missing');
-  if (source.status === 'disconnected') throw new SourceUnavailableError(sourceId, 'disconnected');
+export async function registerGmailWatch(deps: WatchDeps, sourceId: string): Promise<Source> {
+  const source = await usableSource(deps, sourceId);
   const gmail = await deps.google.gmail(source);
   const watch = await gmail.watch(deps.gmailTopic, ['INBOX']);
   const now = deps.clock.now();
   return deps.sources.update(sourceId, now, (current) =>
+    withStatus({ ...current, watchId: randomUUID(), watchExpiration: watch.expiration, historyId: current.historyId ?? watch.historyId }, now),
+  );
+}
+
+/**
+ * Opens a new Calendar channel on the primary calendar with its own random token (only the
+ * hash is kept) and indexes it. The index entry and the hash exist before Google is asked,
+ * because the first notification (`sync`) may arrive before events.watch returns. Returns the
+ * source and the channel it replaced, if any, which the caller stops once this one exists.
+ */
+export async function openCalendarChannel(deps: WatchDeps, sourceId: string): Promise<{ source: Source; replaced: { id: string; resourceId: string } | null }> {
+  const source = await usableSource(deps, sourceId);
+  const calendar = await deps.google.calendar(source);
+  const channelId = randomUUID();
+  const token = randomBytes(32).toString('base64url');
+  const createdAt = deps.clock.now();
+  await deps.secrets.addChannelTokenHash(sourceId, channelId, hashChannelToken(token));
+  await deps.channels.put(channelId, { sourceId, resourceId: null, confirmedAt: null, createdAt });
+  let opened: { resourceId: string; expiration: Date };
+  try {
+    opened = await calendar.watch({ id: channelId, address: deps.calendarPushUrl, token, ttlSeconds: deps.channelTtlSeconds });
+  } catch (error) {
+    await deps.channels.delete(channelId);
+    await deps.secrets.removeChannelTokenHash(sourceId, channelId);
+    throw error;
+  }
+  await deps.channels.put(channelId, { sourceId, resourceId: opened.resourceId, confirmedAt: null, createdAt });
+  const now = deps.clock.now();
+  const replaced =
+    source.calendarChannelId !== null && source.calendarResourceId !== null
+      ? { id: source.calendarChannelId, resourceId: source.calendarResourceId }
+      : null;
+  const updated = await deps.sources.update(sourceId, now, (current) =>
     withStatus(
-      {
-        ...current,
-        watchId: randomUUID(),
-        watchExpiration: watch.expiration,
-        historyId: current.historyId ?? watch.historyId,
-      },
+      { ...current, calendarChannelId: channelId, calendarResourceId: opened.resourceId, calendarChannelExpiration: opened.expiration },
       now,
     ),
   );
+  return { source: updated, replaced };
+}
+
+/** Stops a channel at Google and forgets it; a channel Google no longer knows is already stopped. */
+export async function closeCalendarChannel(deps: WatchDeps, source: Source, channel: { id: string; resourceId: string }): Promise<void> {
+  const calendar = await deps.google.calendar(source);
+  try {
+    await calendar.stopChannel(channel.id, channel.resourceId);
+  } catch (error) {
+    if (!isGoogleError(error, 'not-found')) throw error;
+  }
+  await deps.channels.delete(channel.id);
+  await deps.secrets.removeChannelTokenHash(source.id, channel.id);
+}
+
+/** Both watches, as `registerWatch` and the connect flow set them. */
+export async function registerWatches(deps: WatchDeps, sourceId: string): Promise<Source> {
+  await registerGmailWatch(deps, sourceId);
+  const { source, replaced } = await openCalendarChannel(deps, sourceId);
+  if (replaced) await closeCalendarChannel(deps, source, replaced);
+  return source;
 }

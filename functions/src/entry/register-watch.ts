@@ -1,7 +1,7 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { isGoogleError } from '../engine/errors';
-import { registerGmailWatch, SourceUnavailableError } from '../engine/watches';
+import { registerWatches, SourceUnavailableError } from '../engine/watches';
 import type { Services } from './services';
 
 /** registerWatch (HTTPS, internal, IAM-authenticated): POST {sourceId} sets the watches. */
@@ -19,11 +19,15 @@ export function registerWatchHandler(services: () => Services) {
       res.status(400).json({ error: 'expected a JSON body {"sourceId": "..."}' });
       return;
     }
-    const { sources, google, clock, config, logger } = services();
+    const { watchDeps, logger } = services();
     try {
-      const source = await registerGmailWatch({ sources, google, clock, gmailTopic: config.gmailTopic }, body.data.sourceId);
-      logger.info('watch registered', { sourceId: source.id, trigger: 'manual', watchExpiration: source.watchExpiration?.toISOString() });
-      res.status(200).json({ sourceId: source.id, watchExpiration: source.watchExpiration?.toISOString() ?? null, status: source.status });
+      const source = await registerWatches(watchDeps, body.data.sourceId);
+      const expirations = {
+        watchExpiration: source.watchExpiration?.toISOString() ?? null,
+        calendarChannelExpiration: source.calendarChannelExpiration?.toISOString() ?? null,
+      };
+      logger.info('watches registered', { sourceId: source.id, trigger: 'manual', ...expirations });
+      res.status(200).json({ sourceId: source.id, status: source.status, ...expirations });
     } catch (error) {
       if (error instanceof SourceUnavailableError) {
         res.status(error.why === 'missing' ? 404 : 409).json({ error: error.message });

@@ -1,10 +1,12 @@
 import type { Config } from '../config';
-import type { Clock, Logger } from '../engine/ports';
+import type { Clock, Logger, SyncRequestPublisher } from '../engine/ports';
 import { systemClock } from '../engine/ports';
 import { SyncRunner } from '../engine/runner';
+import type { WatchDeps } from '../engine/watches';
 import { GoogleAccessPool } from '../google/access';
 import type { LimiterEnvironment } from '../google/limiter';
 import { createLogger } from '../logging';
+import { PubSubSyncRequestPublisher } from '../pubsub/sync-requests';
 import { LocalKeySealer } from '../secrets/envelope';
 import { RefreshTokenVault } from '../secrets/refresh-tokens';
 import { ChannelRepository } from '../store/channels';
@@ -23,7 +25,10 @@ export interface Services {
   tasks: TaskRepository;
   events: IngestionEventRepository;
   channels: ChannelRepository;
+  secrets: SourceSecretRepository;
   vault: RefreshTokenVault;
+  publisher: SyncRequestPublisher;
+  watchDeps: WatchDeps;
   google: GoogleAccessPool;
   runner: SyncRunner;
 }
@@ -41,7 +46,9 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   const sources = new SourceRepository(db);
   const tasks = new TaskRepository(db);
   const events = new IngestionEventRepository(db, config.retentionMs);
-  const vault = new RefreshTokenVault(new SourceSecretRepository(db), new LocalKeySealer(config.tokenEncryptionKey));
+  const secrets = new SourceSecretRepository(db);
+  const channels = new ChannelRepository(db);
+  const vault = new RefreshTokenVault(secrets, new LocalKeySealer(config.tokenEncryptionKey));
   const google = new GoogleAccessPool(config, vault, overrides.limiterEnvironment);
   const runner = new SyncRunner({
     sources,
@@ -55,7 +62,18 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     // Enough fetches to keep the limiter busy for ~10 s between lease extensions.
     fetchBatchSize: Math.max(config.limiter.maxInFlight, Math.round(config.limiter.ratePerSecond * 10)),
   });
-  return { config, clock, logger, sources, tasks, events, channels: new ChannelRepository(db), vault, google, runner };
+  const watchDeps: WatchDeps = {
+    sources,
+    google,
+    channels,
+    secrets,
+    clock,
+    gmailTopic: config.gmailTopic,
+    calendarPushUrl: config.calendarPushUrl,
+    channelTtlSeconds: config.channelTtlSeconds,
+  };
+  const publisher = new PubSubSyncRequestPublisher(config.projectId, config.syncRequestsTopic);
+  return { config, clock, logger, sources, tasks, events, channels, secrets, vault, publisher, watchDeps, google, runner };
 }
 
 /** Built on first use, so an instance pays for Firestore and Google clients only when called. */

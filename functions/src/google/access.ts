@@ -1,8 +1,9 @@
 import type { OAuth2Client } from 'google-auth-library';
 import type { Config } from '../config';
 import type { Source } from '../engine/model';
-import type { GmailApi, GoogleAccess } from '../engine/ports';
+import type { CalendarApi, GmailApi, GoogleAccess } from '../engine/ports';
 import { createAccountAuth, forgetAccessToken } from './auth';
+import { CalendarAdapter } from './calendar';
 import { GmailAdapter } from './gmail';
 import { AccountLimiter, type LimiterEnvironment, realEnvironment } from './limiter';
 
@@ -15,6 +16,7 @@ interface AccountEntry {
   auth: OAuth2Client;
   limiter: AccountLimiter;
   gmail?: GmailApi;
+  calendar?: CalendarApi;
 }
 
 /**
@@ -62,5 +64,15 @@ export class GoogleAccessPool implements GoogleAccess {
       entry.gmail = new GmailAdapter(client, entry.limiter, () => forgetAccessToken(entry.auth));
     }
     return entry.gmail;
+  }
+
+  async calendar(source: Source): Promise<CalendarApi> {
+    const entry = await this.account(source);
+    if (!entry.calendar) {
+      const { calendar } = await import('@googleapis/calendar');
+      const client = calendar({ version: 'v3', auth: entry.auth, retry: false, fetchImplementation: fetch, ...this.rootUrl() });
+      entry.calendar = new CalendarAdapter(client, entry.limiter, () => forgetAccessToken(entry.auth));
+    }
+    return entry.calendar;
   }
 }

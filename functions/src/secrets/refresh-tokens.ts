@@ -18,7 +18,7 @@ export class RefreshTokenVault {
   async store(sourceId: string, refreshToken: string): Promise<void> {
     const existing = await this.secrets.get(sourceId);
     await this.secrets.put(sourceId, {
-      channelTokenHash: existing?.channelTokenHash ?? null,
+      channelTokenHashes: existing?.channelTokenHashes ?? {},
       refreshToken: await encryptToken(refreshToken, this.sealer),
     });
   }

@@ -1,10 +1,11 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { sourceSecretSchema, type SourceSecret } from '../engine/model';
+import type { SecretStore } from '../engine/ports';
 import { zodConverter } from './converter';
 import { COLLECTIONS } from './firestore';
 
 /** Secrets live apart from `sources` so that security rules can deny every client read. */
-export class SourceSecretRepository {
+export class SourceSecretRepository implements SecretStore {
   constructor(private readonly db: Firestore) {}
 
   private ref(sourceId: string) {
@@ -21,5 +22,27 @@ export class SourceSecretRepository {
 
   async delete(sourceId: string): Promise<void> {
     await this.ref(sourceId).delete();
+  }
+
+  async addChannelTokenHash(sourceId: string, channelId: string, hash: string): Promise<void> {
+    await this.db.runTransaction(async (tx) => {
+      const snap = await tx.get(this.ref(sourceId));
+      const current = snap.data() ?? { refreshToken: null, channelTokenHashes: {} };
+      tx.set(this.ref(sourceId), { ...current, channelTokenHashes: { ...current.channelTokenHashes, [channelId]: hash } });
+    });
+  }
+
+  async channelTokenHash(sourceId: string, channelId: string): Promise<string | null> {
+    return (await this.get(sourceId))?.channelTokenHashes[channelId] ?? null;
+  }
+
+  async removeChannelTokenHash(sourceId: string, channelId: string): Promise<void> {
+    await this.db.runTransaction(async (tx) => {
+      const snap = await tx.get(this.ref(sourceId));
+      const current = snap.data();
+      if (!current || !(channelId in current.channelTokenHashes)) return;
+      const { [channelId]: _removed, ...rest } = current.channelTokenHashes;
+      tx.set(this.ref(sourceId), { ...current, channelTokenHashes: rest });
+    });
   }
 }

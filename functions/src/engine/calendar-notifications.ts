@@ -1,0 +1,52 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { ChannelStore, Clock, SecretStore, SyncRequestPublisher } from './ports';
+import { hashChannelToken } from './watches';
+
+export interface CalendarPush {
+  channelId: string;
+  resourceId: string;
+  state: 'sync' | 'exists' | 'not_exists';
+  token: string | null;
+  messageNumber: number;
+}
+
+export type CalendarPushVerdict =
+  | { kind: 'confirmed'; sourceId: string }
+  | { kind: 'queued'; sourceId: string }
+  | { kind: 'ignored'; sourceId: string }
+  | { kind: 'rejected'; status: 403 | 404; reason: string };
+
+function sameHash(token: string, storedHash: string): boolean {
+  const presented = Buffer.from(hashChannelToken(token), 'hex');
+  const stored = Buffer.from(storedHash, 'hex');
+  return presented.length === stored.length && timingSafeEqual(presented, stored);
+}
+
+/**
+ * Authenticates a Calendar channel notification (known channel, matching resource, the
+ * channel's own token compared in constant time) and turns `exists` into a sync request.
+ * It never calls Google, so it answers quickly; a rejection changes nothing.
+ */
+export async function handleCalendarPush(
+  deps: { channels: ChannelStore; secrets: SecretStore; publisher: SyncRequestPublisher; clock: Clock },
+  push: CalendarPush,
+): Promise<CalendarPushVerdict> {
+  const channel = await deps.channels.get(push.channelId);
+  if (!channel) return { kind: 'rejected', status: 404, reason: 'unknown channel' };
+  // Before events.watch has returned, the channel's resource id is not known yet.
+  if (channel.resourceId !== null && channel.resourceId !== push.resourceId) {
+    return { kind: 'rejected', status: 403, reason: 'resource id does not match the channel' };
+  }
+  const storedHash = await deps.secrets.channelTokenHash(channel.sourceId, push.channelId);
+  if (push.token === null || storedHash === null || !sameHash(push.token, storedHash)) {
+    return { kind: 'rejected', status: 403, reason: 'bad channel token' };
+  }
+  const now = deps.clock.now();
+  if (push.state === 'sync') {
+    await deps.channels.markConfirmed(push.channelId, now);
+    return { kind: 'confirmed', sourceId: channel.sourceId };
+  }
+  if (push.state === 'not_exists') return { kind: 'ignored', sourceId: channel.sourceId };
+  await deps.publisher.publish({ sourceId: channel.sourceId, calendar: true, trigger: 'push', pushAt: now.toISOString() });
+  return { kind: 'queued', sourceId: channel.sourceId };
+}

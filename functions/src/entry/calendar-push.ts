@@ -1,0 +1,51 @@
+import type { Request, Response } from '@google-cloud/functions-framework';
+import { z } from 'zod';
+import { handleCalendarPush } from '../engine/calendar-notifications';
+import type { Services } from './services';
+
+/**
+ * calendarPush (HTTPS): Calendar channel notifications. Forged or stale pushes get a 4xx and
+ * change nothing (never a 5xx, which Google would retry); genuine ones are answered at once,
+ * the sync itself happens in syncWorker.
+ */
+
+const headersSchema = z.object({
+  'x-goog-channel-id': z.string().min(1).max(64),
+  'x-goog-resource-id': z.string().min(1).max(256),
+  'x-goog-resource-state': z.enum(['sync', 'exists', 'not_exists']),
+  'x-goog-message-number': z.string().regex(/^\d{1,20}$/).transform(Number),
+  'x-goog-channel-token': z.string().max(256).optional(),
+});
+
+export function calendarPushHandler(services: () => Services) {
+  return async (req: Request, res: Response): Promise<void> => {
+    if (req.method !== 'POST') {
+      res.status(405).set('Allow', 'POST').end();
+      return;
+    }
+    const headers = headersSchema.safeParse(req.headers);
+    if (!headers.success) {
+      res.status(400).json({ error: 'missing or invalid X-Goog-* headers' });
+      return;
+    }
+    const { channels, secrets, publisher, clock, logger } = services();
+    const h = headers.data;
+    const verdict = await handleCalendarPush(
+      { channels, secrets, publisher, clock },
+      {
+        channelId: h['x-goog-channel-id'],
+        resourceId: h['x-goog-resource-id'],
+        state: h['x-goog-resource-state'],
+        token: h['x-goog-channel-token'] ?? null,
+        messageNumber: h['x-goog-message-number'],
+      },
+    );
+    if (verdict.kind === 'rejected') {
+      logger.warn('Rejected a Calendar push', { trigger: 'push', channelId: h['x-goog-channel-id'], reason: verdict.reason });
+      res.status(verdict.status).json({ error: verdict.reason });
+      return;
+    }
+    logger.debug('Calendar push accepted', { trigger: 'push', sourceId: verdict.sourceId, state: h['x-goog-resource-state'], outcome: verdict.kind });
+    res.status(200).end();
+  };
+}

@@ -1,0 +1,54 @@
+import type { CloudEvent } from '@google-cloud/functions-framework';
+import { z } from 'zod';
+import type { SyncRequest } from '../engine/ports';
+import type { Services } from './services';
+
+/**
+ * syncWorker: runs the sync a `sync-requests` message names (calendar push, fallback poll,
+ * re-registration, manual). Malformed requests are logged and acknowledged; transient
+ * failures throw so that Pub/Sub redelivers.
+ */
+
+const requestSchema = z.object({
+  sourceId: z.string().min(1).max(200),
+  calendar: z.boolean(),
+  trigger: z.enum(['push', 'poll', 'renewal', 'manual']),
+  pushAt: z.iso.datetime().optional(),
+  pageSize: z.number().int().min(1).max(500).optional(),
+});
+
+const envelopeSchema = z.object({ message: z.object({ data: z.string().min(1) }) });
+
+export function parseSyncRequest(data: unknown): SyncRequest | null {
+  const envelope = envelopeSchema.safeParse(data);
+  if (!envelope.success) return null;
+  try {
+    const parsed = requestSchema.safeParse(JSON.parse(Buffer.from(envelope.data.message.data, 'base64').toString('utf8')));
+    if (!parsed.success) return null;
+    const { pushAt, pageSize, ...rest } = parsed.data;
+    return { ...rest, ...(pushAt !== undefined && { pushAt }), ...(pageSize !== undefined && { pageSize }) };
+  } catch {
+    return null;
+  }
+}
+
+export function syncWorkerHandler(services: () => Services) {
+  return async (event: CloudEvent<unknown>): Promise<void> => {
+    const { runner, logger } = services();
+    const request = parseSyncRequest(event.data);
+    if (!request) {
+      logger.warn('Ignoring a malformed sync request', { eventId: event.id });
+      return;
+    }
+    const outcome = await runner.handle(
+      request.sourceId,
+      { gmail: null, calendar: request.calendar },
+      {
+        trigger: request.trigger,
+        ...(request.pushAt !== undefined && { pushAt: new Date(request.pushAt) }),
+        ...(request.pageSize !== undefined && { pageSize: request.pageSize }),
+      },
+    );
+    logger.debug('sync request handled', { sourceId: request.sourceId, trigger: request.trigger, outcome });
+  };
+}

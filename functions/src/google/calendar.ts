@@ -1,0 +1,69 @@
+import type { calendar_v3 } from '@googleapis/calendar';
+import type { CalendarApi, CalendarEvent, CalendarListRequest } from '../engine/ports';
+import { classifyGoogleError, type Operation } from './classify';
+import type { AccountLimiter } from './limiter';
+
+/** The primary calendar of one account, over @googleapis/calendar, through the account's limiter. */
+
+function parseTime(time: calendar_v3.Schema$EventDateTime | undefined): Date | null {
+  const raw = time?.dateTime ?? (time?.date ? `${time.date}T00:00:00Z` : null);
+  if (!raw) return null;
+  const parsed = new Date(raw);
+  return Number.isNaN(parsed.getTime()) ? null : parsed;
+}
+
+function toEvent(e: calendar_v3.Schema$Event): CalendarEvent | null {
+  if (!e.id) return null;
+  const status = e.status === 'cancelled' || e.status === 'tentative' ? e.status : 'confirmed';
+  const updated = e.updated ? new Date(e.updated) : null;
+  return {
+    id: e.id,
+    status,
+    summary: e.summary ?? null,
+    start: parseTime(e.start),
+    htmlLink: e.htmlLink ?? null,
+    updated: updated && !Number.isNaN(updated.getTime()) ? updated : null,
+  };
+}
+
+export class CalendarAdapter implements CalendarApi {
+  constructor(
+    private readonly client: calendar_v3.Calendar,
+    private readonly limiter: AccountLimiter,
+    private readonly onUnauthorized: () => void,
+  ) {}
+
+  private call<T>(operation: Operation, run: () => Promise<T>): Promise<T> {
+    return this.limiter.run(run, (error) => {
+      const classified = classifyGoogleError(error, operation);
+      if (classified.details.status === 401) this.onUnauthorized();
+      return classified;
+    });
+  }
+
+  async listEvents(request: CalendarListRequest) {
+    // Every parameter but the token must match between the full sync and its increments.
+    const common = { calendarId: 'primary', singleEvents: true, maxResults: request.maxResults, ...(request.pageToken !== null && { pageToken: request.pageToken }) };
+    const params = 'syncToken' in request ? { ...common, syncToken: request.syncToken } : { ...common, timeMin: request.timeMin.toISOString() };
+    const { data } = await this.call('calendar.events.list', () => this.client.events.list(params));
+    return {
+      events: (data.items ?? []).map(toEvent).filter((e): e is CalendarEvent => e !== null),
+      nextPageToken: data.nextPageToken ?? null,
+      nextSyncToken: data.nextSyncToken ?? null,
+    };
+  }
+
+  async watch(channel: { id: string; address: string; token: string; ttlSeconds: number }) {
+    const { data } = await this.call('calendar.events.watch', () =>
+      this.client.events.watch({
+        calendarId: 'primary',
+        requestBody: { id: channel.id, type: 'web_hook', address: channel.address, token: channel.token, params: { ttl: String(channel.ttlSeconds) } },
+      }),
+    );
+    return { resourceId: data.resourceId ?? '', expiration: new Date(Number(data.expiration ?? 0)) };
+  }
+
+  async stopChannel(channelId: string, resourceId: string) {
+    await this.call('calendar.channels.stop', () => this.client.channels.stop({ requestBody: { id: channelId, resourceId } }));
+  }
+}
