@@ -16,7 +16,7 @@ import { startSandbox, type RunningSandbox } from '../../sandbox/src/server';
 import { DEFAULT_OPTIONS } from '../../sandbox/src/world';
 import { sourceData } from './builders';
 import { freshFirestore } from './firestore';
-import { createPushSubscription, createTopic } from './pubsub';
+import { createPushSubscription, createTopic, deleteSubscription } from './pubsub';
 import { waitFor } from './wait';
 
 /**
@@ -56,15 +56,24 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
   const syncRequestsTopic = await createTopic(projectId, 'sync-requests');
 
   // Served first, so that the calendarPush address is known to the configuration.
-  let services: Services | undefined;
+  let services: Services | undefined = undefined;
   const current = () => {
     if (!services) throw new Error('services not built yet');
     return services;
   };
-  cloudEvent('gmailPush', gmailPushHandler(current));
-  cloudEvent('syncWorker', syncWorkerHandler(current));
-  http('calendarPush', calendarPushHandler(current));
-  http('registerWatch', registerWatchHandler(current));
+  // Invocations are tracked so that close() can let running syncs finish first.
+  const inFlight = new Set<Promise<unknown>>();
+  const tracked =
+    <A extends unknown[]>(handler: (...args: A) => Promise<void>) =>
+    (...args: A): Promise<void> => {
+      const run = handler(...args);
+      inFlight.add(run);
+      return run.finally(() => inFlight.delete(run));
+    };
+  cloudEvent('gmailPush', tracked(gmailPushHandler(current)));
+  cloudEvent('syncWorker', tracked(syncWorkerHandler(current)));
+  http('calendarPush', tracked(calendarPushHandler(current)));
+  http('registerWatch', tracked(registerWatchHandler(current)));
   const servers: Record<FunctionName, { url: string; server: Server }> = {
     gmailPush: await listen(getTestServer('gmailPush')),
     syncWorker: await listen(getTestServer('syncWorker')),
@@ -90,10 +99,11 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
   const logLines: string[] = [];
   const logger: Logger = createLogger((line) => logLines.push(line));
   services = buildServices(config, { logger, ...options.overrides });
+  const subscriptions: string[] = [];
   if (options.subscribeGmailPush !== false) {
-    await createPushSubscription(gmailTopic, `${servers.gmailPush.url}/projects/${projectId}/topics/gmail-watch`);
+    subscriptions.push(await createPushSubscription(gmailTopic, `${servers.gmailPush.url}/projects/${projectId}/topics/gmail-watch`));
   }
-  await createPushSubscription(syncRequestsTopic, `${servers.syncWorker.url}/projects/${projectId}/topics/sync-requests`);
+  subscriptions.push(await createPushSubscription(syncRequestsTopic, `${servers.syncWorker.url}/projects/${projectId}/topics/sync-requests`));
 
   const built = services;
   return {
@@ -119,11 +129,13 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
       });
     },
     async close() {
+      await Promise.all(subscriptions.map(deleteSubscription));
+      await sandbox.close();
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       for (const { server } of Object.values(servers)) {
         server.closeAllConnections();
         await new Promise((resolve) => server.close(resolve));
       }
-      await sandbox.close();
       await db.terminate();
     },
   };

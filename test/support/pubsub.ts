@@ -68,3 +68,7 @@ export async function pullAll(subscription: string): Promise<PulledMessage[]> {
 export function uniqueProjectId(): string {
   return `demo-p${randomBytes(5).toString('hex')}`;
 }
+
+export async function deleteSubscription(name: string): Promise<void> {
+  await fetch(`${host()}/v1/${name}`, { method: 'DELETE' });
+}

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { ChannelStore, Clock, SecretStore, SyncRequestPublisher } from './ports';
+import type { ChannelStore, Clock, SecretStore, SourceStore, SyncRequestPublisher } from './ports';
 import { hashChannelToken } from './watches';
 
 export interface CalendarPush {
@@ -24,11 +24,12 @@ function sameHash(token: string, storedHash: string): boolean {
 
 /**
  * Authenticates a Calendar channel notification (known channel, matching resource, the
- * channel's own token compared in constant time) and turns `exists` into a sync request.
- * It never calls Google, so it answers quickly; a rejection changes nothing.
+ * channel's own token compared in constant time) and records `exists` as pending Calendar
+ * work (stamping `lastPushAt`). It never calls Google, so it answers quickly; a rejection
+ * changes nothing.
  */
 export async function handleCalendarPush(
-  deps: { channels: ChannelStore; secrets: SecretStore; publisher: SyncRequestPublisher; clock: Clock },
+  deps: { channels: ChannelStore; secrets: SecretStore; sources: SourceStore; publisher: SyncRequestPublisher; clock: Clock },
   push: CalendarPush,
 ): Promise<CalendarPushVerdict> {
   const channel = await deps.channels.get(push.channelId);
@@ -47,6 +48,9 @@ export async function handleCalendarPush(
     return { kind: 'confirmed', sourceId: channel.sourceId };
   }
   if (push.state === 'not_exists') return { kind: 'ignored', sourceId: channel.sourceId };
-  await deps.publisher.publish({ sourceId: channel.sourceId, calendar: true, trigger: 'push', pushAt: now.toISOString() });
+  // Recording the work here, not in the worker, lets a late or duplicated request find it
+  // already done, at the cost of a read instead of a sync.
+  const { needsRun } = await deps.sources.markCalendarPending(channel.sourceId, now);
+  if (needsRun) await deps.publisher.publish({ sourceId: channel.sourceId, calendar: false, trigger: 'push' });
   return { kind: 'queued', sourceId: channel.sourceId };
 }

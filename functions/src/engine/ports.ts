@@ -31,6 +31,7 @@ export interface SourceStore {
   recordPending(id: string, work: Pending, owner: string, now: Date, leaseMs: number, pushAt?: Date): Promise<PendingOutcome>;
   claimPending(id: string, owner: string, now: Date, leaseMs: number): Promise<{ pending: Pending; source: Source }>;
   extendLease(id: string, owner: string, now: Date, leaseMs: number): Promise<void>;
+  markCalendarPending(id: string, now: Date): Promise<{ needsRun: boolean }>;
   releaseOrContinue(id: string, owner: string, now: Date, leaseMs: number): Promise<'released' | 'continue'>;
   releaseLease(id: string, owner: string, now: Date, restore?: Pending): Promise<void>;
   advanceHistoryId(id: string, owner: string, historyId: string, now: Date): Promise<boolean>;
@@ -118,13 +119,14 @@ export interface GoogleAccess {
   calendar(source: Source): Promise<CalendarApi>;
 }
 
-/** A request on the `sync-requests` topic. */
+/**
+ * A request on the `sync-requests` topic: run what is pending for the source, and check
+ * Calendar even if nothing announced a change when `calendar` is set (polls, re-registration).
+ */
 export interface SyncRequest {
   sourceId: string;
   calendar: boolean;
   trigger: 'push' | 'poll' | 'renewal' | 'manual';
-  /** When the announcing push arrived, if one did. */
-  pushAt?: string;
   pageSize?: number;
 }
 

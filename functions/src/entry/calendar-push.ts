@@ -28,10 +28,10 @@ export function calendarPushHandler(services: () => Services) {
       res.status(400).json({ error: 'missing or invalid X-Goog-* headers' });
       return;
     }
-    const { channels, secrets, publisher, clock, logger } = services();
+    const { channels, secrets, sources, publisher, clock, logger } = services();
     const h = headers.data;
     const verdict = await handleCalendarPush(
-      { channels, secrets, publisher, clock },
+      { channels, secrets, sources, publisher, clock },
       {
         channelId: h['x-goog-channel-id'],
         resourceId: h['x-goog-resource-id'],

@@ -13,7 +13,6 @@ const requestSchema = z.object({
   sourceId: z.string().min(1).max(200),
   calendar: z.boolean(),
   trigger: z.enum(['push', 'poll', 'renewal', 'manual']),
-  pushAt: z.iso.datetime().optional(),
   pageSize: z.number().int().min(1).max(500).optional(),
 });
 
@@ -25,8 +24,8 @@ export function parseSyncRequest(data: unknown): SyncRequest | null {
   try {
     const parsed = requestSchema.safeParse(JSON.parse(Buffer.from(envelope.data.message.data, 'base64').toString('utf8')));
     if (!parsed.success) return null;
-    const { pushAt, pageSize, ...rest } = parsed.data;
-    return { ...rest, ...(pushAt !== undefined && { pushAt }), ...(pageSize !== undefined && { pageSize }) };
+    const { pageSize, ...rest } = parsed.data;
+    return { ...rest, ...(pageSize !== undefined && { pageSize }) };
   } catch {
     return null;
   }
@@ -45,7 +44,6 @@ export function syncWorkerHandler(services: () => Services) {
       { gmail: null, calendar: request.calendar },
       {
         trigger: request.trigger,
-        ...(request.pushAt !== undefined && { pushAt: new Date(request.pushAt) }),
         ...(request.pageSize !== undefined && { pageSize: request.pageSize }),
       },
     );

@@ -109,11 +109,16 @@ export class SourceRepository implements SourceStore {
     leaseMs: number,
     pushAt?: Date,
   ): Promise<PendingOutcome> {
+    // Fast path, no transaction: a strongly consistent read that shows the work already
+    // covered (by the cursor, or pending under a live lease) means the holder, which claims
+    // pending work only after this read, will see it. Bursts then cost reads, not contention.
+    const snapshot = await this.get(id);
+    if (snapshot && !this.needsRecording(snapshot, work, now, pushAt)) {
+      return { kind: snapshot.lease !== null ? 'recorded' : 'nothing-new', source: snapshot };
+    }
     return this.db.runTransaction(async (tx) => {
       const current = await this.read(tx, id);
-      const stampPush =
-        pushAt !== undefined &&
-        (current.lastPushAt === null || pushAt.getTime() - current.lastPushAt.getTime() >= PUSH_STAMP_INTERVAL_MS);
+      const stampPush = pushAt !== undefined && this.needsPushStamp(current, pushAt);
       const source = stampPush ? { ...current, lastPushAt: pushAt } : current;
       const gmailIsNew =
         work.gmail !== null &&
@@ -136,6 +141,41 @@ export class SourceRepository implements SourceStore {
       tx.set(this.ref(id), next);
       return { kind: leaseFree ? 'acquired' : 'recorded', source: { id, ...next } };
     }, TRANSACTION_OPTIONS);
+  }
+
+  /**
+   * A Calendar push, recorded without running anything: sets `pending.calendar` and stamps
+   * `lastPushAt`. Answers whether a run must be requested: not when the work was already
+   * pending under a live lease, whose holder will loop over it. The write is a blind field
+   * update, not a transaction: setting a flag to true commutes with everything else, and a
+   * burst of pushes then does not contend on the document.
+   */
+  async markCalendarPending(id: string, now: Date): Promise<{ needsRun: boolean }> {
+    const snapshot = await this.get(id);
+    if (!snapshot) throw new SourceNotFoundError(id);
+    const holderLive = snapshot.lease !== null && snapshot.lease.until > now;
+    if (snapshot.pending.calendar && !this.needsPushStamp(snapshot, now)) return { needsRun: !holderLive };
+    await this.db
+      .collection(COLLECTIONS.sources)
+      .doc(id)
+      .update({ 'pending.calendar': true, updatedAt: now, ...(this.needsPushStamp(snapshot, now) && { lastPushAt: now }) });
+    // The holder may release between our read and our write: ask for a run to be safe.
+    return { needsRun: true };
+  }
+
+  private needsPushStamp(source: SourceData, pushAt: Date): boolean {
+    return source.lastPushAt === null || pushAt.getTime() - source.lastPushAt.getTime() >= PUSH_STAMP_INTERVAL_MS;
+  }
+
+  private needsRecording(source: SourceData, work: Pending, now: Date, pushAt: Date | undefined): boolean {
+    const leaseLive = source.lease !== null && source.lease.until > now;
+    // Pending work whose holder died: this trigger takes it over.
+    if (!leaseLive && hasPending(source.pending)) return true;
+    if (pushAt !== undefined && this.needsPushStamp(source, pushAt)) return true;
+    const gmailCovered =
+      work.gmail === null || !isNewerHistoryId(work.gmail, source.historyId) || (leaseLive && !isNewerHistoryId(work.gmail, source.pending.gmail));
+    const calendarCovered = !work.calendar || (leaseLive && source.pending.calendar);
+    return !(gmailCovered && calendarCovered);
   }
 
   /**
