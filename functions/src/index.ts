@@ -6,8 +6,11 @@
 import { cloudEvent, http } from '@google-cloud/functions-framework';
 import { parseConfig } from './config';
 import { calendarPushHandler } from './entry/calendar-push';
+import { fallbackPollHandler } from './entry/fallback-poll';
 import { gmailPushHandler } from './entry/gmail-push';
+import { pruneRetentionHandler } from './entry/prune-retention';
 import { registerWatchHandler } from './entry/register-watch';
+import { renewWatchesHandler } from './entry/renew-watches';
 import { buildServices, lazy } from './entry/services';
 import { syncWorkerHandler } from './entry/sync-worker';
 
@@ -18,3 +21,6 @@ cloudEvent('gmailPush', gmailPushHandler(services));
 cloudEvent('syncWorker', syncWorkerHandler(services));
 http('calendarPush', calendarPushHandler(services));
 http('registerWatch', registerWatchHandler(services));
+http('renewWatches', renewWatchesHandler(services));
+http('fallbackPoll', fallbackPollHandler(services));
+http('pruneRetention', pruneRetentionHandler(services));

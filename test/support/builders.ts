@@ -13,6 +13,8 @@ export function sourceData(overrides: Partial<SourceData> = {}): SourceData {
     polling: false,
     consecutiveErrors: 0,
     disconnectReason: null,
+    missedPushAt: null,
+    renewalError: null,
     watchId: null,
     watchExpiration: null,
     historyId: '1000',

@@ -6,7 +6,10 @@ import type { Firestore } from '@google-cloud/firestore';
 import { parseConfig, type Config } from '../../functions/src/config';
 import { calendarPushHandler } from '../../functions/src/entry/calendar-push';
 import { gmailPushHandler } from '../../functions/src/entry/gmail-push';
+import { fallbackPollHandler } from '../../functions/src/entry/fallback-poll';
+import { pruneRetentionHandler } from '../../functions/src/entry/prune-retention';
 import { registerWatchHandler } from '../../functions/src/entry/register-watch';
+import { renewWatchesHandler } from '../../functions/src/entry/renew-watches';
 import { buildServices, type ServiceOverrides, type Services } from '../../functions/src/entry/services';
 import { syncWorkerHandler } from '../../functions/src/entry/sync-worker';
 import type { Logger } from '../../functions/src/engine/ports';
@@ -41,7 +44,7 @@ export interface EngineStack {
   close(): Promise<void>;
 }
 
-type FunctionName = 'gmailPush' | 'registerWatch' | 'calendarPush' | 'syncWorker';
+type FunctionName = 'gmailPush' | 'registerWatch' | 'calendarPush' | 'syncWorker' | 'renewWatches' | 'fallbackPoll' | 'pruneRetention';
 
 async function listen(server: Server): Promise<{ url: string; server: Server }> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -74,11 +77,17 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
   cloudEvent('syncWorker', tracked(syncWorkerHandler(current)));
   http('calendarPush', tracked(calendarPushHandler(current)));
   http('registerWatch', tracked(registerWatchHandler(current)));
+  http('renewWatches', tracked(renewWatchesHandler(current)));
+  http('fallbackPoll', tracked(fallbackPollHandler(current)));
+  http('pruneRetention', tracked(pruneRetentionHandler(current)));
   const servers: Record<FunctionName, { url: string; server: Server }> = {
     gmailPush: await listen(getTestServer('gmailPush')),
     syncWorker: await listen(getTestServer('syncWorker')),
     calendarPush: await listen(getTestServer('calendarPush')),
     registerWatch: await listen(getTestServer('registerWatch')),
+    renewWatches: await listen(getTestServer('renewWatches')),
+    fallbackPoll: await listen(getTestServer('fallbackPoll')),
+    pruneRetention: await listen(getTestServer('pruneRetention')),
   };
 
   const config = parseConfig({
@@ -139,6 +148,13 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
       await db.terminate();
     },
   };
+}
+
+/** Calls a scheduled job the way Cloud Scheduler does and returns its summary. */
+export async function runJob(stack: EngineStack, name: 'renewWatches' | 'fallbackPoll' | 'pruneRetention'): Promise<Record<string, unknown>> {
+  const response = await fetch(stack.functionUrl(name), { method: 'POST' });
+  if (!response.ok) throw new Error(`${name} answered ${response.status}: ${await response.text()}`);
+  return (await response.json()) as Record<string, unknown>;
 }
 
 export async function registerWatch(stack: EngineStack, sourceId: string): Promise<Response> {

@@ -6,7 +6,8 @@ const healthy = {
   consecutiveErrors: 0,
   watchExpiration: new Date('2026-11-30T00:00:00Z'),
   calendarChannelExpiration: new Date('2026-11-30T00:00:00Z'),
-  polling: false,
+  missedPushAt: null,
+  renewalError: null,
 };
 
 describe('deriveStatus', () => {
@@ -17,7 +18,8 @@ describe('deriveStatus', () => {
     ['two errors in a row', { ...healthy, consecutiveErrors: 2 }, 'active'],
     ['no watch', { ...healthy, watchExpiration: null }, 'degraded'],
     ['a watch expiring exactly now', { ...healthy, watchExpiration: now }, 'degraded'],
-    ['polling', { ...healthy, polling: true }, 'degraded'],
+    ['a poll that found changes no push announced', { ...healthy, missedPushAt: new Date('2026-11-24T11:58:00Z') }, 'degraded'],
+    ['a failed renewal', { ...healthy, renewalError: 'rate-limited' }, 'degraded'],
     ['no calendar channel', { ...healthy, calendarChannelExpiration: null }, 'degraded'],
     ['a calendar channel expiring exactly now', { ...healthy, calendarChannelExpiration: now }, 'degraded'],
     ['a calendar channel expiring in a second', { ...healthy, calendarChannelExpiration: new Date(now.getTime() + 1000) }, 'active'],
@@ -26,5 +28,15 @@ describe('deriveStatus', () => {
     const derived = deriveStatus(source, now);
     expect(derived.status).toBe(status);
     expect(derived.statusReason === null).toBe(status === 'active');
+  });
+
+  it.each([
+    ['an expired watch', { ...healthy, watchExpiration: now }, true],
+    ['a missed push', { ...healthy, missedPushAt: now }, true],
+    ['repeated errors with live watches', { ...healthy, consecutiveErrors: 5 }, false],
+    ['a disconnected source with no watch', { ...healthy, disconnectReason: 'revoked', watchExpiration: null }, false],
+    ['a healthy source', healthy, false],
+  ])('polling banner for %s: %s', (_, source, polling) => {
+    expect(deriveStatus(source, now).polling).toBe(polling);
   });
 });

@@ -25,3 +25,8 @@ export function maxHistoryId(a: string | null, b: string | null): string | null 
 export function isNewerHistoryId(candidate: string, cursor: string | null): boolean {
   return cursor === null || compareHistoryIds(candidate, cursor) > 0;
 }
+
+/** The smallest id newer than `cursor`: "whatever happened after the cursor" (polls). */
+export function historyIdAfter(cursor: string | null): string {
+  return cursor === null ? '1' : (BigInt(cursor) + 1n).toString();
+}

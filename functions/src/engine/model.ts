@@ -38,6 +38,10 @@ export const sourceSchema = z.object({
   consecutiveErrors: z.number().int().nonnegative().default(0),
   /** Set when Google access is revoked or a permission is missing; cleared on reconnect. */
   disconnectReason: optionalString,
+  /** When a fallback poll found changes that no push had announced; cleared once pushes flow. */
+  missedPushAt: optionalDate,
+  /** Why the last watch renewal failed; cleared by the next successful one. */
+  renewalError: optionalString,
   watchId: optionalString,
   watchExpiration: optionalDate,
   historyId: historyIdSchema.nullable().default(null),

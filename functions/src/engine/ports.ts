@@ -125,9 +125,23 @@ export interface GoogleAccess {
  */
 export interface SyncRequest {
   sourceId: string;
-  calendar: boolean;
   trigger: 'push' | 'poll' | 'renewal' | 'manual';
+  /** Check Calendar / Gmail even if nothing announced a change. */
+  calendar: boolean;
+  gmail?: boolean;
+  /** Renew the source's watches instead of syncing. */
+  renew?: boolean;
   pageSize?: number;
+}
+
+/** The indexed queries the scheduled jobs page through. Disconnected sources never match. */
+export interface SourceQueries {
+  /** Sources whose Gmail watch or Calendar channel expires before `cutoff`, or has none. */
+  watchesExpiringBefore(cutoff: Date): AsyncIterable<Source>;
+  /** Sources not checked (synced or polled) since `cutoff`. */
+  notCheckedSince(cutoff: Date): AsyncIterable<Source>;
+  /** Sources whose lease expired before `now` (a crashed holder). */
+  leaseExpiredBefore(now: Date): AsyncIterable<Source>;
 }
 
 export interface SyncRequestPublisher {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CalendarSync } from './calendar-sync';
 import { GoogleError, isGoogleError } from './errors';
 import { GmailSync, ResyncLoopError } from './gmail-sync';
-import { isNewerHistoryId } from './history-id';
+import { historyIdAfter, isNewerHistoryId, maxHistoryId } from './history-id';
 import { NO_PENDING, type IngestionTrigger, type Pending, type Source, type SourceData } from './model';
 import type { Clock, EventLog, GoogleAccess, Logger, SourceStore, TaskStore } from './ports';
 import { withStatus } from './status';
@@ -32,6 +32,8 @@ export interface RunOptions {
   pushAt?: Date;
   /** Small pages for fallback polls. */
   pageSize?: number;
+  /** Check Gmail even though no notification announced anything (polls). */
+  checkGmail?: boolean;
 }
 
 export type RunOutcome = 'ran' | 'recorded' | 'nothing-new' | 'disconnected' | 'missing';
@@ -56,7 +58,8 @@ export class SyncRunner {
     if (existing.status === 'disconnected') return 'disconnected';
 
     const owner = randomUUID();
-    const recorded = await sources.recordPending(sourceId, work, owner, clock.now(), leaseMs, options.pushAt);
+    const wanted: Pending = options.checkGmail ? { ...work, gmail: maxHistoryId(work.gmail, historyIdAfter(existing.historyId)) } : work;
+    const recorded = await sources.recordPending(sourceId, wanted, owner, clock.now(), leaseMs, options.pushAt);
     if (recorded.kind !== 'acquired') return recorded.kind;
 
     let claimed: Pending = NO_PENDING;
@@ -114,7 +117,8 @@ export class SyncRunner {
       const { counts, trigger } = await sync();
       const finished = clock.now();
       const durationMs = finished.getTime() - started.getTime();
-      await this.markSuccess(source.id, finished);
+      const changed = (counts.tasksWritten ?? 0) + (counts.tasksArchived ?? 0) + (counts.tasksCancelled ?? 0) > 0;
+      await this.markSuccess(source.id, finished, options.trigger, changed);
       await events.record({ ...base, trigger, counts, durationMs, outcome: 'ok', error: null, createdAt: finished });
       logger.info(`${type} sync finished`, { sourceId: source.id, type, trigger, counts, durationMs });
     } catch (error) {
@@ -136,10 +140,15 @@ export class SyncRunner {
     }
   }
 
-  private async markSuccess(sourceId: string, now: Date): Promise<void> {
-    await this.deps.sources.update(sourceId, now, (s) =>
-      withStatus({ ...s, lastSyncAt: now, lastCheckAt: now, consecutiveErrors: 0 }, now),
-    );
+  /**
+   * A poll that found changes means a push went missing; a push-driven run means pushes flow
+   * again. Either way the status is re-derived from the result.
+   */
+  private async markSuccess(sourceId: string, now: Date, trigger: IngestionTrigger, changed: boolean): Promise<void> {
+    await this.deps.sources.update(sourceId, now, (s) => {
+      const missedPushAt = trigger === 'poll' && changed ? now : trigger === 'push' ? null : s.missedPushAt;
+      return withStatus({ ...s, lastSyncAt: now, lastCheckAt: now, consecutiveErrors: 0, missedPushAt }, now);
+    });
   }
 
   private async markFailure(sourceId: string, error: unknown, now: Date): Promise<void> {

@@ -15,21 +15,26 @@ export const DEFAULT_STATUS_SETTINGS: StatusSettings = { errorThreshold: 3 };
 export interface DerivedStatus {
   status: SourceStatus;
   statusReason: string | null;
+  /** Drives the banner: changes reach us by polling, not (only) by push. */
+  polling: boolean;
 }
 
-type StatusInputs = Pick<Source, 'disconnectReason' | 'consecutiveErrors' | 'watchExpiration' | 'calendarChannelExpiration' | 'polling'>;
+export type StatusInputs = Pick<
+  Source,
+  'disconnectReason' | 'consecutiveErrors' | 'watchExpiration' | 'calendarChannelExpiration' | 'missedPushAt' | 'renewalError'
+>;
 
 export function deriveStatus(source: StatusInputs, now: Date, settings: StatusSettings = DEFAULT_STATUS_SETTINGS): DerivedStatus {
-  if (source.disconnectReason !== null) return { status: 'disconnected', statusReason: source.disconnectReason };
-  if (source.consecutiveErrors >= settings.errorThreshold) {
-    return { status: 'degraded', statusReason: `${source.consecutiveErrors} sync errors in a row` };
-  }
-  if (source.watchExpiration === null) return { status: 'degraded', statusReason: 'No Gmail watch registered' };
-  if (source.watchExpiration <= now) return { status: 'degraded', statusReason: 'Gmail watch expired' };
-  if (source.calendarChannelExpiration === null) return { status: 'degraded', statusReason: 'No Calendar channel registered' };
-  if (source.calendarChannelExpiration <= now) return { status: 'degraded', statusReason: 'Calendar channel expired' };
-  if (source.polling) return { status: 'degraded', statusReason: 'Falling back to polling' };
-  return { status: 'active', statusReason: null };
+  if (source.disconnectReason !== null) return { status: 'disconnected', statusReason: source.disconnectReason, polling: false };
+  const degraded = (statusReason: string, polling: boolean): DerivedStatus => ({ status: 'degraded', statusReason, polling });
+  if (source.watchExpiration === null) return degraded('No Gmail watch registered', true);
+  if (source.watchExpiration <= now) return degraded('Gmail watch expired', true);
+  if (source.calendarChannelExpiration === null) return degraded('No Calendar channel registered', true);
+  if (source.calendarChannelExpiration <= now) return degraded('Calendar channel expired', true);
+  if (source.missedPushAt !== null) return degraded('A poll found changes that no push announced', true);
+  if (source.renewalError !== null) return degraded(`Watch renewal failed: ${source.renewalError}`, false);
+  if (source.consecutiveErrors >= settings.errorThreshold) return degraded(`${source.consecutiveErrors} sync errors in a row`, false);
+  return { status: 'active', statusReason: null, polling: false };
 }
 
 /** Applies a change to a source and re-derives its status from the result. */

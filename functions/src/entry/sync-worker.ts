@@ -1,6 +1,7 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import type { SyncRequest } from '../engine/ports';
+import { renewSourceWatches } from '../engine/renewal';
 import type { Services } from './services';
 
 /**
@@ -12,6 +13,8 @@ import type { Services } from './services';
 const requestSchema = z.object({
   sourceId: z.string().min(1).max(200),
   calendar: z.boolean(),
+  gmail: z.boolean().optional(),
+  renew: z.boolean().optional(),
   trigger: z.enum(['push', 'poll', 'renewal', 'manual']),
   pageSize: z.number().int().min(1).max(500).optional(),
 });
@@ -24,8 +27,8 @@ export function parseSyncRequest(data: unknown): SyncRequest | null {
   try {
     const parsed = requestSchema.safeParse(JSON.parse(Buffer.from(envelope.data.message.data, 'base64').toString('utf8')));
     if (!parsed.success) return null;
-    const { pageSize, ...rest } = parsed.data;
-    return { ...rest, ...(pageSize !== undefined && { pageSize }) };
+    const { pageSize, gmail, renew, ...rest } = parsed.data;
+    return { ...rest, ...(pageSize !== undefined && { pageSize }), ...(gmail !== undefined && { gmail }), ...(renew !== undefined && { renew }) };
   } catch {
     return null;
   }
@@ -33,10 +36,15 @@ export function parseSyncRequest(data: unknown): SyncRequest | null {
 
 export function syncWorkerHandler(services: () => Services) {
   return async (event: CloudEvent<unknown>): Promise<void> => {
-    const { runner, logger } = services();
+    const { runner, logger, watchDeps, config } = services();
     const request = parseSyncRequest(event.data);
     if (!request) {
       logger.warn('Ignoring a malformed sync request', { eventId: event.id });
+      return;
+    }
+    if (request.renew) {
+      const renewed = await renewSourceWatches(watchDeps, request.sourceId, config.renewBeforeMs);
+      logger.info('watches renewed', { sourceId: request.sourceId, trigger: 'renewal', ...renewed });
       return;
     }
     const outcome = await runner.handle(
@@ -44,6 +52,7 @@ export function syncWorkerHandler(services: () => Services) {
       { gmail: null, calendar: request.calendar },
       {
         trigger: request.trigger,
+        ...(request.gmail === true && { checkGmail: true }),
         ...(request.pageSize !== undefined && { pageSize: request.pageSize }),
       },
     );

@@ -7,7 +7,8 @@ import {
   type Source,
   type SourceData,
 } from '../engine/model';
-import type { PendingOutcome, SourceStore } from '../engine/ports';
+import type { Query, QueryDocumentSnapshot } from '@google-cloud/firestore';
+import type { PendingOutcome, SourceQueries, SourceStore } from '../engine/ports';
 import { zodConverter } from './converter';
 import { COLLECTIONS } from './firestore';
 
@@ -39,10 +40,13 @@ function holds(source: SourceData, owner: string, now: Date): boolean {
 // contended transactions, so allow more attempts than the SDK's default of 5.
 const TRANSACTION_OPTIONS = { maxAttempts: 30 };
 
+const LIVE_STATUSES = ['active', 'degraded'];
+const SCAN_PAGE_SIZE = 200;
+
 // A push refreshes `lastPushAt` at most this often, so that duplicate pushes cost no write.
 const PUSH_STAMP_INTERVAL_MS = 60_000;
 
-export class SourceRepository implements SourceStore {
+export class SourceRepository implements SourceStore, SourceQueries {
   constructor(private readonly db: Firestore) {}
 
   private collection() {
@@ -264,5 +268,40 @@ export class SourceRepository implements SourceStore {
       if (!holds(source, owner, now)) throw new LeaseLostError(id, owner);
       tx.set(this.ref(id), { ...source, calendarSyncToken: token, updatedAt: now });
     }, TRANSACTION_OPTIONS);
+  }
+
+  /** Documents read by the scheduled jobs' queries, for cost accounting. */
+  scannedDocuments = 0;
+
+  /** Pages through an indexed query, ordered by document id within each page. */
+  private async *scan(query: Query<SourceData>): AsyncIterable<Source> {
+    let last: QueryDocumentSnapshot<SourceData> | undefined;
+    for (;;) {
+      const page = await (last ? query.startAfter(last) : query).limit(SCAN_PAGE_SIZE).get();
+      this.scannedDocuments += page.size;
+      for (const doc of page.docs) yield { id: doc.id, ...doc.data() };
+      if (page.size < SCAN_PAGE_SIZE) return;
+      last = page.docs[page.docs.length - 1];
+    }
+  }
+
+  private live() {
+    return this.collection().where('status', 'in', LIVE_STATUSES);
+  }
+
+  async *watchesExpiringBefore(cutoff: Date): AsyncIterable<Source> {
+    for (const field of ['watchExpiration', 'calendarChannelExpiration'] as const) {
+      yield* this.scan(this.live().where(field, '<', cutoff).orderBy(field));
+      yield* this.scan(this.live().where(field, '==', null));
+    }
+  }
+
+  async *notCheckedSince(cutoff: Date): AsyncIterable<Source> {
+    yield* this.scan(this.live().where('lastCheckAt', '<', cutoff).orderBy('lastCheckAt'));
+    yield* this.scan(this.live().where('lastCheckAt', '==', null));
+  }
+
+  async *leaseExpiredBefore(now: Date): AsyncIterable<Source> {
+    yield* this.scan(this.live().where('lease.until', '<', now).orderBy('lease.until'));
   }
 }

@@ -1,0 +1,57 @@
+import { isGoogleError } from './errors';
+import type { Source, SourceData } from './model';
+import { withStatus } from './status';
+import { closeCalendarChannel, openCalendarChannel, registerGmailWatch, type WatchDeps } from './watches';
+
+/**
+ * Renews one source's watches when they are missing, expired or expire within
+ * `renewBeforeMs`. Gmail: users.watch again. Calendar: a new channel first, then the old one
+ * is stopped (both deliver during the overlap; the runner makes the duplicates harmless).
+ * Google answering 404/410 clears the watch fields and re-registers once. A failure is
+ * recorded on the source (degraded, with the reason) and retried at the next hourly run.
+ */
+export async function renewSourceWatches(deps: WatchDeps, sourceId: string, renewBeforeMs: number): Promise<{ gmail: boolean; calendar: boolean }> {
+  const source = await deps.sources.get(sourceId);
+  if (!source || source.status === 'disconnected') return { gmail: false, calendar: false };
+  const cutoff = new Date(deps.clock.now().getTime() + renewBeforeMs);
+  const due = (expiration: Date | null) => expiration === null || expiration < cutoff;
+  const renewed = { gmail: false, calendar: false };
+  try {
+    if (due(source.watchExpiration)) {
+      await withReRegistration(deps, sourceId, { watchId: null, watchExpiration: null }, () => registerGmailWatch(deps, sourceId));
+      renewed.gmail = true;
+    }
+    if (due(source.calendarChannelExpiration)) {
+      const { source: updated, replaced } = await withReRegistration(
+        deps,
+        sourceId,
+        { calendarChannelId: null, calendarResourceId: null, calendarChannelExpiration: null },
+        () => openCalendarChannel(deps, sourceId),
+      );
+      if (replaced) await closeCalendarChannel(deps, updated, replaced);
+      renewed.calendar = true;
+    }
+    await setRenewalError(deps, sourceId, null);
+  } catch (error) {
+    await setRenewalError(deps, sourceId, isGoogleError(error) ? error.kind : 'internal error');
+    if (!isGoogleError(error)) throw error;
+  }
+  return renewed;
+}
+
+/** Google no longer knows the watch (404/410): forget it and register a fresh one, once. */
+async function withReRegistration<T>(deps: WatchDeps, sourceId: string, cleared: Partial<SourceData>, register: () => Promise<T>): Promise<T> {
+  try {
+    return await register();
+  } catch (error) {
+    if (!isGoogleError(error, 'not-found') && !isGoogleError(error, 'cursor-invalid')) throw error;
+    const now = deps.clock.now();
+    await deps.sources.update(sourceId, now, (s) => withStatus({ ...s, ...cleared }, now));
+    return register();
+  }
+}
+
+async function setRenewalError(deps: WatchDeps, sourceId: string, renewalError: string | null): Promise<Source> {
+  const now = deps.clock.now();
+  return deps.sources.update(sourceId, now, (s) => withStatus({ ...s, renewalError }, now));
+}

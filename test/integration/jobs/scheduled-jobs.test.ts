@@ -1,0 +1,151 @@
+import { renewWatches, fallbackPoll, pruneRetention } from '../../../functions/src/engine/jobs';
+import type { SyncRequest } from '../../../functions/src/engine/ports';
+import { createLogger } from '../../../functions/src/logging';
+import { IngestionEventRepository } from '../../../functions/src/store/ingestion-events';
+import { SourceRepository } from '../../../functions/src/store/sources';
+import { sourceData } from '../../support/builders';
+import { MovableClock } from '../../support/clock';
+import { registerWatch, runJob, startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { freshFirestore } from '../../support/firestore';
+import { waitFor } from '../../support/wait';
+
+const HOUR = 3_600_000;
+const clock = new MovableClock();
+let stack: EngineStack;
+beforeAll(async () => {
+  stack = await startEngineStack({ overrides: { clock } });
+});
+afterAll(() => stack.close());
+
+const at = (iso: string) => ({ dateTime: iso });
+const tasksOf = async (userId: string) => (await stack.db.collection(`users/${userId}/tasks`).get()).docs.map((d) => d.data() as { origin: string; title: string });
+
+async function connectAndWatch(sourceId: string, email: string, userId: string) {
+  await stack.connect(sourceId, email, userId);
+  expect((await registerWatch(stack, sourceId)).status).toBe(200);
+  return (await stack.services.sources.get(sourceId))!;
+}
+
+test('renews a watch and a channel 23 h from expiry, not one 25 h away, re-registers an expired one, and stops the old channel after the new one exists', async () => {
+  const now = clock.now().getTime();
+  const soon = await connectAndWatch('src-23h', 'soon@example.com', 'user-renew');
+  const later = await connectAndWatch('src-25h', 'later@example.com', 'user-renew');
+  const expired = await connectAndWatch('src-expired', 'expired@example.com', 'user-renew');
+  const setExpiry = (id: string, ms: number) =>
+    stack.services.sources.update(id, clock.now(), () => ({ watchExpiration: new Date(ms), calendarChannelExpiration: new Date(ms) }));
+  await setExpiry('src-23h', now + 23 * HOUR);
+  await setExpiry('src-25h', now + 25 * HOUR);
+  await setExpiry('src-expired', now - HOUR);
+
+  const summary = await runJob(stack, 'renewWatches');
+  expect(summary.requested).toBe(2);
+  for (const id of ['src-23h', 'src-expired']) {
+    await waitFor(async () => (await stack.services.sources.get(id))!.watchExpiration!.getTime() > now + 6 * 24 * HOUR);
+    await waitFor(async () => (await stack.services.sources.get(id))!.calendarChannelExpiration!.getTime() > now + 6 * 24 * HOUR);
+  }
+  const renewed = (await stack.services.sources.get('src-23h'))!;
+  expect(renewed.calendarChannelId).not.toBe(soon.calendarChannelId);
+  expect(renewed.status).toBe('active');
+  expect((await stack.services.sources.get('src-expired'))!.calendarChannelId).not.toBe(expired.calendarChannelId);
+  const untouched = (await stack.services.sources.get('src-25h'))!;
+  expect(untouched.calendarChannelId).toBe(later.calendarChannelId);
+  expect(untouched.watchExpiration!.getTime()).toBe(now + 25 * HOUR);
+
+  // The old channels are stopped at Google and gone from the index; the new ones are live.
+  await waitFor(async () => (await stack.services.channels.get(soon.calendarChannelId!)) === null);
+  const live = (await stack.admin.channels()).channels.map((c) => c.id);
+  expect(live).toContain(renewed.calendarChannelId);
+  expect(live).not.toContain(soon.calendarChannelId);
+  expect(live).not.toContain(expired.calendarChannelId);
+});
+
+test('with every push dropped, mail and events still become tasks within one poll; degraded + polling until pushes flow again', async () => {
+  const email = 'dropped@example.com';
+  await connectAndWatch('src-dropped', email, 'user-dropped');
+  await stack.admin.setFaults({ push: { dropRate: 1 } });
+  await new Promise((r) => setTimeout(r, 1100));
+  await stack.admin.deliverMail(email, { subject: 'nobody told us' });
+  await stack.admin.createEvent(email, { summary: 'silent event', start: at('2026-12-09T10:00:00Z'), end: at('2026-12-09T11:00:00Z') });
+  await stack.admin.drainPushes();
+  expect(await tasksOf('user-dropped')).toEqual([]);
+
+  clock.advance(11 * 60_000);
+  const summary = await runJob(stack, 'fallbackPoll');
+  expect(summary.requested as number).toBeGreaterThanOrEqual(1);
+  await waitFor(async () => (await tasksOf('user-dropped')).length === 2);
+  await stack.settled('src-dropped');
+  const degraded = (await stack.services.sources.get('src-dropped'))!;
+  expect(degraded).toMatchObject({ status: 'degraded', polling: true, statusReason: 'A poll found changes that no push announced' });
+  expect((await stack.services.events.listForSource('src-dropped', clock.now())).some((e) => e.trigger === 'poll')).toBe(true);
+
+  await stack.admin.setFaults({});
+  await new Promise((r) => setTimeout(r, 1100));
+  await stack.admin.deliverMail(email, { subject: 'pushes are back' });
+  await waitFor(async () => (await tasksOf('user-dropped')).length === 3);
+  await stack.settled('src-dropped');
+  expect(await stack.services.sources.get('src-dropped')).toMatchObject({ status: 'active', polling: false, statusReason: null });
+});
+
+test('a crashed holder\'s lease is picked up by the next poll and the pending work completes', async () => {
+  const email = 'crashed@example.com';
+  await connectAndWatch('src-crashed', email, 'user-crashed');
+  await stack.admin.setFaults({ push: { dropRate: 1 } });
+  await new Promise((r) => setTimeout(r, 1100));
+  const mail = await stack.admin.deliverMail(email, { subject: 'left behind by a crash' });
+  await stack.admin.setFaults({});
+  await stack.services.sources.update('src-crashed', clock.now(), () => ({
+    lease: { owner: 'dead-instance', until: new Date(clock.now().getTime() - 1000) },
+    pending: { gmail: mail.historyId, calendar: false },
+    lastCheckAt: clock.now(),
+    lastPushAt: clock.now(),
+  }));
+  await runJob(stack, 'fallbackPoll');
+  await waitFor(async () => (await tasksOf('user-crashed')).some((t) => t.title === 'left behind by a crash'));
+  await stack.settled('src-crashed');
+  expect((await stack.services.sources.get('src-crashed'))!.historyId).toBe(mail.historyId);
+});
+
+test('pruning deletes only expired events, in batches, and reports the count', async () => {
+  const events = new IngestionEventRepository(stack.db, 7 * 24 * HOUR);
+  const base = { sourceId: 'src-prune', userId: 'u', type: 'gmail' as const, trigger: 'push' as const, counts: {}, durationMs: 1, outcome: 'ok' as const, error: null };
+  const now = clock.now().getTime();
+  for (let i = 0; i < 7; i += 1) await events.record({ ...base, createdAt: new Date(now - 8 * 24 * HOUR - i * 1000) });
+  for (let i = 0; i < 3; i += 1) await events.record({ ...base, createdAt: new Date(now - 24 * HOUR) });
+
+  const logger = createLogger(() => undefined);
+  const batched = await pruneRetention({ events, clock, logger }, { batchSize: 3, maxBatches: 2 });
+  expect(batched).toEqual({ deleted: 6, batches: 2, complete: false });
+  const summary = await runJob(stack, 'pruneRetention');
+  expect(summary).toMatchObject({ job: 'pruneRetention', complete: true });
+  expect(summary.deleted as number).toBeGreaterThanOrEqual(1);
+  const left = await stack.db.collection('ingestion_events').where('sourceId', '==', 'src-prune').get();
+  expect(left.size).toBe(3);
+});
+
+test('with 2,000 sources of which 20 need work, each job reads and requests only those 20', async () => {
+  const { db } = await freshFirestore();
+  const sources = new SourceRepository(db);
+  const now = new Date();
+  const healthy = { watchExpiration: new Date(now.getTime() + 5 * 24 * HOUR), calendarChannelExpiration: new Date(now.getTime() + 5 * 24 * HOUR), lastCheckAt: now, lastPushAt: now };
+  const needy = { ...healthy, watchExpiration: new Date(now.getTime() + 2 * HOUR), lastCheckAt: new Date(now.getTime() - HOUR), lastPushAt: new Date(now.getTime() - HOUR) };
+  for (let chunk = 0; chunk < 2000; chunk += 500) {
+    const batch = db.batch();
+    for (let i = chunk; i < chunk + 500; i += 1) {
+      batch.set(db.doc(`sources/bulk-${String(i).padStart(4, '0')}`), sourceData({ email: `bulk${i}@example.com`, ...(i % 100 === 0 ? needy : healthy) }));
+    }
+    await batch.commit();
+  }
+  const published: SyncRequest[] = [];
+  const deps = { sources, publisher: { publish: (r: SyncRequest) => Promise.resolve(void published.push(r)) }, clock: { now: () => now }, logger: createLogger(() => undefined) };
+
+  expect(await renewWatches(deps, 24 * HOUR)).toEqual({ requested: 20 });
+  expect(sources.scannedDocuments).toBe(20);
+  expect(new Set(published.map((r) => r.sourceId)).size).toBe(20);
+
+  sources.scannedDocuments = 0;
+  published.length = 0;
+  expect(await fallbackPoll(deps, { fallbackAfterMs: 10 * 60_000, pollPageSize: 5 })).toEqual({ requested: 20 });
+  expect(sources.scannedDocuments).toBe(20);
+  expect(published.every((r) => r.trigger === 'poll' && r.pageSize === 5 && r.gmail === true && r.calendar)).toBe(true);
+  await db.terminate();
+});
