@@ -12,6 +12,7 @@ import { pruneRetentionHandler } from './entry/prune-retention';
 import { registerWatchHandler } from './entry/register-watch';
 import { renewWatchesHandler } from './entry/renew-watches';
 import { buildServices, lazy } from './entry/services';
+import { sourceStatusHandler } from './entry/source-status';
 import { syncWorkerHandler } from './entry/sync-worker';
 
 const config = parseConfig();
@@ -24,3 +25,4 @@ http('registerWatch', registerWatchHandler(services));
 http('renewWatches', renewWatchesHandler(services));
 http('fallbackPoll', fallbackPollHandler(services));
 http('pruneRetention', pruneRetentionHandler(services));
+http('sourceStatus', sourceStatusHandler(services));

@@ -10,6 +10,7 @@ import { fallbackPollHandler } from '../../functions/src/entry/fallback-poll';
 import { pruneRetentionHandler } from '../../functions/src/entry/prune-retention';
 import { registerWatchHandler } from '../../functions/src/entry/register-watch';
 import { renewWatchesHandler } from '../../functions/src/entry/renew-watches';
+import { sourceStatusHandler } from '../../functions/src/entry/source-status';
 import { buildServices, type ServiceOverrides, type Services } from '../../functions/src/entry/services';
 import { syncWorkerHandler } from '../../functions/src/entry/sync-worker';
 import type { Logger } from '../../functions/src/engine/ports';
@@ -44,7 +45,15 @@ export interface EngineStack {
   close(): Promise<void>;
 }
 
-type FunctionName = 'gmailPush' | 'registerWatch' | 'calendarPush' | 'syncWorker' | 'renewWatches' | 'fallbackPoll' | 'pruneRetention';
+type FunctionName =
+  | 'gmailPush'
+  | 'registerWatch'
+  | 'calendarPush'
+  | 'syncWorker'
+  | 'renewWatches'
+  | 'fallbackPoll'
+  | 'pruneRetention'
+  | 'sourceStatus';
 
 async function listen(server: Server): Promise<{ url: string; server: Server }> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -80,6 +89,7 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
   http('renewWatches', tracked(renewWatchesHandler(current)));
   http('fallbackPoll', tracked(fallbackPollHandler(current)));
   http('pruneRetention', tracked(pruneRetentionHandler(current)));
+  http('sourceStatus', tracked(sourceStatusHandler(current)));
   const servers: Record<FunctionName, { url: string; server: Server }> = {
     gmailPush: await listen(getTestServer('gmailPush')),
     syncWorker: await listen(getTestServer('syncWorker')),
@@ -88,6 +98,7 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
     renewWatches: await listen(getTestServer('renewWatches')),
     fallbackPoll: await listen(getTestServer('fallbackPoll')),
     pruneRetention: await listen(getTestServer('pruneRetention')),
+    sourceStatus: await listen(getTestServer('sourceStatus')),
   };
 
   const config = parseConfig({

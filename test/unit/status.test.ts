@@ -8,7 +8,10 @@ const healthy = {
   calendarChannelExpiration: new Date('2026-11-30T00:00:00Z'),
   missedPushAt: null,
   renewalError: null,
+  lastPushAt: new Date('2026-11-24T11:59:00Z'),
+  lastCheckAt: new Date('2026-11-24T11:59:00Z'),
 };
+const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000);
 
 describe('deriveStatus', () => {
   it.each([
@@ -24,6 +27,11 @@ describe('deriveStatus', () => {
     ['a calendar channel expiring exactly now', { ...healthy, calendarChannelExpiration: now }, 'degraded'],
     ['a calendar channel expiring in a second', { ...healthy, calendarChannelExpiration: new Date(now.getTime() + 1000) }, 'active'],
     ['revoked while erroring', { ...healthy, disconnectReason: 'revoked', consecutiveErrors: 9 }, 'disconnected'],
+    ['exactly 10 min without a push, checked since', { ...healthy, lastPushAt: minutesAgo(10), lastCheckAt: minutesAgo(1) }, 'active'],
+    ['exactly 10 min without a push or a check (the poll is due, not late)', { ...healthy, lastPushAt: minutesAgo(10), lastCheckAt: minutesAgo(10) }, 'active'],
+    ['just under 20 min without a push or a check', { ...healthy, lastPushAt: new Date(minutesAgo(20).getTime() + 1), lastCheckAt: minutesAgo(25) }, 'active'],
+    ['exactly 20 min without a push or a check (the poll is not running)', { ...healthy, lastPushAt: minutesAgo(20), lastCheckAt: minutesAgo(20) }, 'degraded'],
+    ['never pushed nor checked', { ...healthy, lastPushAt: null, lastCheckAt: null }, 'degraded'],
   ])('%s → %s', (_, source, status) => {
     const derived = deriveStatus(source, now);
     expect(derived.status).toBe(status);

@@ -46,12 +46,12 @@ async function withReRegistration<T>(deps: WatchDeps, sourceId: string, cleared:
   } catch (error) {
     if (!isGoogleError(error, 'not-found') && !isGoogleError(error, 'cursor-invalid')) throw error;
     const now = deps.clock.now();
-    await deps.sources.update(sourceId, now, (s) => withStatus({ ...s, ...cleared }, now));
+    await deps.sources.update(sourceId, now, (s) => withStatus({ ...s, ...cleared }, now, deps.statusSettings));
     return register();
   }
 }
 
 async function setRenewalError(deps: WatchDeps, sourceId: string, renewalError: string | null): Promise<Source> {
   const now = deps.clock.now();
-  return deps.sources.update(sourceId, now, (s) => withStatus({ ...s, renewalError }, now));
+  return deps.sources.update(sourceId, now, (s) => withStatus({ ...s, renewalError }, now, deps.statusSettings));
 }

@@ -5,7 +5,7 @@ import { GmailSync, ResyncLoopError } from './gmail-sync';
 import { historyIdAfter, isNewerHistoryId, maxHistoryId } from './history-id';
 import { NO_PENDING, type IngestionTrigger, type Pending, type Source, type SourceData } from './model';
 import type { Clock, EventLog, GoogleAccess, Logger, SourceStore, TaskStore } from './ports';
-import { withStatus } from './status';
+import { withStatus, type StatusSettings } from './status';
 
 /**
  * The sync runner (DESIGN.md, "The sync runner"): a trigger records its work as pending and
@@ -24,6 +24,7 @@ export interface RunnerDeps {
   leaseMs: number;
   fullSyncMaxMessages: number;
   fetchBatchSize: number;
+  statusSettings: StatusSettings;
 }
 
 export interface RunOptions {
@@ -147,16 +148,16 @@ export class SyncRunner {
   private async markSuccess(sourceId: string, now: Date, trigger: IngestionTrigger, changed: boolean): Promise<void> {
     await this.deps.sources.update(sourceId, now, (s) => {
       const missedPushAt = trigger === 'poll' && changed ? now : trigger === 'push' ? null : s.missedPushAt;
-      return withStatus({ ...s, lastSyncAt: now, lastCheckAt: now, consecutiveErrors: 0, missedPushAt }, now);
+      return withStatus({ ...s, lastSyncAt: now, lastCheckAt: now, consecutiveErrors: 0, missedPushAt }, now, this.deps.statusSettings);
     });
   }
 
   private async markFailure(sourceId: string, error: unknown, now: Date): Promise<void> {
     await this.deps.sources.update(sourceId, now, (s): Partial<SourceData> => {
       if (isGoogleError(error, 'auth-revoked')) {
-        return withStatus({ ...s, disconnectReason: disconnectReasonFor(error), lastCheckAt: now }, now);
+        return withStatus({ ...s, disconnectReason: disconnectReasonFor(error), lastCheckAt: now }, now, this.deps.statusSettings);
       }
-      return withStatus({ ...s, consecutiveErrors: s.consecutiveErrors + 1, lastCheckAt: now }, now);
+      return withStatus({ ...s, consecutiveErrors: s.consecutiveErrors + 1, lastCheckAt: now }, now, this.deps.statusSettings);
     });
   }
 }

@@ -8,9 +8,14 @@ import type { Source, SourceStatus } from './model';
 export interface StatusSettings {
   /** Repeated errors in a row that make a source degraded. */
   errorThreshold: number;
+  /**
+   * After this long with neither a push nor a check, the fallback poll is due; after twice
+   * as long it has evidently not run, and the source is degraded.
+   */
+  fallbackAfterMs: number;
 }
 
-export const DEFAULT_STATUS_SETTINGS: StatusSettings = { errorThreshold: 3 };
+export const DEFAULT_STATUS_SETTINGS: StatusSettings = { errorThreshold: 3, fallbackAfterMs: 10 * 60_000 };
 
 export interface DerivedStatus {
   status: SourceStatus;
@@ -21,8 +26,19 @@ export interface DerivedStatus {
 
 export type StatusInputs = Pick<
   Source,
-  'disconnectReason' | 'consecutiveErrors' | 'watchExpiration' | 'calendarChannelExpiration' | 'missedPushAt' | 'renewalError'
+  | 'disconnectReason'
+  | 'consecutiveErrors'
+  | 'watchExpiration'
+  | 'calendarChannelExpiration'
+  | 'missedPushAt'
+  | 'renewalError'
+  | 'lastPushAt'
+  | 'lastCheckAt'
 >;
+
+function ageMs(at: Date | null, now: Date): number {
+  return at === null ? Number.POSITIVE_INFINITY : now.getTime() - at.getTime();
+}
 
 export function deriveStatus(source: StatusInputs, now: Date, settings: StatusSettings = DEFAULT_STATUS_SETTINGS): DerivedStatus {
   if (source.disconnectReason !== null) return { status: 'disconnected', statusReason: source.disconnectReason, polling: false };
@@ -34,10 +50,14 @@ export function deriveStatus(source: StatusInputs, now: Date, settings: StatusSe
   if (source.missedPushAt !== null) return degraded('A poll found changes that no push announced', true);
   if (source.renewalError !== null) return degraded(`Watch renewal failed: ${source.renewalError}`, false);
   if (source.consecutiveErrors >= settings.errorThreshold) return degraded(`${source.consecutiveErrors} sync errors in a row`, false);
+  const silentMs = Math.min(ageMs(source.lastPushAt, now), ageMs(source.lastCheckAt, now));
+  if (silentMs >= 2 * settings.fallbackAfterMs) {
+    return degraded(`No push and no check for ${Math.floor(silentMs / 60_000)} min: the fallback poll is not running`, true);
+  }
   return { status: 'active', statusReason: null, polling: false };
 }
 
 /** Applies a change to a source and re-derives its status from the result. */
-export function withStatus<T extends StatusInputs>(next: T, now: Date): T & DerivedStatus {
-  return { ...next, ...deriveStatus(next, now) };
+export function withStatus<T extends StatusInputs>(next: T, now: Date, settings: StatusSettings = DEFAULT_STATUS_SETTINGS): T & DerivedStatus {
+  return { ...next, ...deriveStatus(next, now, settings) };
 }

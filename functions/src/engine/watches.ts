@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { isGoogleError } from './errors';
 import type { Source } from './model';
 import type { ChannelStore, Clock, GoogleAccess, SecretStore, SourceStore } from './ports';
-import { withStatus } from './status';
+import { withStatus, type StatusSettings } from './status';
 
 export class SourceUnavailableError extends Error {
   constructor(readonly sourceId: string, readonly why: 'missing' | 'disconnected') {
@@ -21,6 +21,7 @@ export interface WatchDeps {
   calendarPushUrl: string;
   /** Lifetime asked for new Calendar channels. */
   channelTtlSeconds: number;
+  statusSettings: StatusSettings;
 }
 
 export function hashChannelToken(token: string): string {
@@ -45,7 +46,12 @@ export async function registerGmailWatch(deps: WatchDeps, sourceId: string): Pro
   const watch = await gmail.watch(deps.gmailTopic, ['INBOX']);
   const now = deps.clock.now();
   return deps.sources.update(sourceId, now, (current) =>
-    withStatus({ ...current, watchId: randomUUID(), watchExpiration: watch.expiration, historyId: current.historyId ?? watch.historyId }, now),
+    withStatus(
+      // A successful watch call is a successful check of the account.
+      { ...current, watchId: randomUUID(), watchExpiration: watch.expiration, historyId: current.historyId ?? watch.historyId, lastCheckAt: now },
+      now,
+      deps.statusSettings,
+    ),
   );
 }
 
@@ -81,6 +87,7 @@ export async function openCalendarChannel(deps: WatchDeps, sourceId: string): Pr
     withStatus(
       { ...current, calendarChannelId: channelId, calendarResourceId: opened.resourceId, calendarChannelExpiration: opened.expiration },
       now,
+      deps.statusSettings,
     ),
   );
   return { source: updated, replaced };

@@ -2,6 +2,7 @@ import type { Config } from '../config';
 import type { Clock, Logger, SyncRequestPublisher } from '../engine/ports';
 import { systemClock } from '../engine/ports';
 import { SyncRunner } from '../engine/runner';
+import { DEFAULT_STATUS_SETTINGS, type StatusSettings } from '../engine/status';
 import type { WatchDeps } from '../engine/watches';
 import { GoogleAccessPool } from '../google/access';
 import type { LimiterEnvironment } from '../google/limiter';
@@ -29,6 +30,7 @@ export interface Services {
   vault: RefreshTokenVault;
   publisher: SyncRequestPublisher;
   watchDeps: WatchDeps;
+  statusSettings: StatusSettings;
   google: GoogleAccessPool;
   runner: SyncRunner;
 }
@@ -50,7 +52,9 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   const channels = new ChannelRepository(db);
   const vault = new RefreshTokenVault(secrets, new LocalKeySealer(config.tokenEncryptionKey));
   const google = new GoogleAccessPool(config, vault, overrides.limiterEnvironment);
+  const statusSettings = { ...DEFAULT_STATUS_SETTINGS, fallbackAfterMs: config.fallbackAfterMs };
   const runner = new SyncRunner({
+    statusSettings,
     sources,
     tasks,
     events,
@@ -71,9 +75,10 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     gmailTopic: config.gmailTopic,
     calendarPushUrl: config.calendarPushUrl,
     channelTtlSeconds: config.channelTtlSeconds,
+    statusSettings,
   };
   const publisher = new PubSubSyncRequestPublisher(config.projectId, config.syncRequestsTopic);
-  return { config, clock, logger, sources, tasks, events, channels, secrets, vault, publisher, watchDeps, google, runner };
+  return { config, clock, logger, sources, tasks, events, channels, secrets, vault, publisher, watchDeps, statusSettings, google, runner };
 }
 
 /** Built on first use, so an instance pays for Firestore and Google clients only when called. */

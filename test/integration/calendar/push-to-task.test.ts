@@ -47,6 +47,9 @@ describe('Calendar push to task, end to end', () => {
   it('refuses forged pushes with a 4xx and changes nothing', async () => {
     const email = 'forged@example.com';
     const source = await connectAndWatch('src-forged', email, 'user-forged');
+    // Let the watch's own first Gmail notification land before taking the snapshot.
+    await waitFor(async () => (await stack.services.sources.get('src-forged'))!.lastPushAt !== null);
+    await stack.settled('src-forged');
     const probe = await createPullSubscription(`projects/${stack.projectId}/topics/sync-requests`);
     const snapshot = async () => ({
       source: (await stack.db.doc('sources/src-forged').get()).data(),
