@@ -10,6 +10,7 @@ import {
 import type { Query, QueryDocumentSnapshot } from '@google-cloud/firestore';
 import type { PendingOutcome, SourceQueries, SourceStore } from '../engine/ports';
 import { zodConverter } from './converter';
+import { KeyedMutex } from './keyed-mutex';
 import { COLLECTIONS } from './firestore';
 
 /** The caller no longer holds the source's lease: its work must not touch the cursor. */
@@ -57,6 +58,12 @@ export class SourceRepository implements SourceStore, SourceQueries {
     return this.collection().doc(id);
   }
 
+  private readonly mutex = new KeyedMutex();
+
+  private transact<T>(id: string, work: (tx: Transaction) => Promise<T>): Promise<T> {
+    return this.mutex.run(id, () => this.db.runTransaction(work, TRANSACTION_OPTIONS));
+  }
+
   private async read(tx: Transaction, id: string): Promise<SourceData> {
     const snap = await tx.get(this.ref(id));
     const data = snap.data();
@@ -80,13 +87,13 @@ export class SourceRepository implements SourceStore, SourceQueries {
 
   /** Read-modify-write of a whole, validated document. */
   async update(id: string, now: Date, change: (source: Source) => Partial<SourceData>): Promise<Source> {
-    return this.db.runTransaction(async (tx) => {
+    return this.transact(id, async (tx) => {
       const current = { id, ...(await this.read(tx, id)) };
       const next = { ...current, ...change(current), updatedAt: now };
       const { id: _id, ...data } = next;
       tx.set(this.ref(id), data);
       return next;
-    }, TRANSACTION_OPTIONS);
+    });
   }
 
   async findByEmail(email: string): Promise<Source[]> {
@@ -120,7 +127,7 @@ export class SourceRepository implements SourceStore, SourceQueries {
     if (snapshot && !this.needsRecording(snapshot, work, now, pushAt)) {
       return { kind: snapshot.lease !== null ? 'recorded' : 'nothing-new', source: snapshot };
     }
-    return this.db.runTransaction(async (tx) => {
+    return this.transact(id, async (tx) => {
       const current = await this.read(tx, id);
       const stampPush = pushAt !== undefined && this.needsPushStamp(current, pushAt);
       const source = stampPush ? { ...current, lastPushAt: pushAt } : current;
@@ -144,7 +151,7 @@ export class SourceRepository implements SourceStore, SourceQueries {
       const next: SourceData = { ...source, pending, lease, updatedAt: now };
       tx.set(this.ref(id), next);
       return { kind: leaseFree ? 'acquired' : 'recorded', source: { id, ...next } };
-    }, TRANSACTION_OPTIONS);
+    });
   }
 
   /**
@@ -187,7 +194,7 @@ export class SourceRepository implements SourceStore, SourceQueries {
    * Throws LeaseLostError when the caller no longer holds the lease.
    */
   async claimPending(id: string, owner: string, now: Date, leaseMs: number): Promise<{ pending: Pending; source: Source }> {
-    return this.db.runTransaction(async (tx) => {
+    return this.transact(id, async (tx) => {
       const source = await this.read(tx, id);
       if (!holds(source, owner, now)) throw new LeaseLostError(id, owner);
       const next: SourceData = {
@@ -198,16 +205,16 @@ export class SourceRepository implements SourceStore, SourceQueries {
       };
       tx.set(this.ref(id), next);
       return { pending: source.pending, source: { id, ...next } };
-    }, TRANSACTION_OPTIONS);
+    });
   }
 
   /** Keeps the lease alive during a long sync. */
   async extendLease(id: string, owner: string, now: Date, leaseMs: number): Promise<void> {
-    await this.db.runTransaction(async (tx) => {
+    await this.transact(id, async (tx) => {
       const source = await this.read(tx, id);
       if (!holds(source, owner, now)) throw new LeaseLostError(id, owner);
       tx.set(this.ref(id), { ...source, lease: { owner, until: new Date(now.getTime() + leaseMs) }, updatedAt: now });
-    }, TRANSACTION_OPTIONS);
+    });
   }
 
   /**
@@ -216,7 +223,7 @@ export class SourceRepository implements SourceStore, SourceQueries {
    * recorded work is left without a runner.
    */
   async releaseOrContinue(id: string, owner: string, now: Date, leaseMs: number): Promise<'released' | 'continue'> {
-    return this.db.runTransaction(async (tx) => {
+    return this.transact(id, async (tx) => {
       const source = await this.read(tx, id);
       if (!holds(source, owner, now)) {
         // Someone else took over (our lease expired); the work is theirs now.
@@ -228,7 +235,7 @@ export class SourceRepository implements SourceStore, SourceQueries {
       }
       tx.set(this.ref(id), { ...source, lease: null, updatedAt: now });
       return 'released';
-    }, TRANSACTION_OPTIONS);
+    });
   }
 
   /**
@@ -236,7 +243,7 @@ export class SourceRepository implements SourceStore, SourceQueries {
    * next trigger or the fallback poll finds it.
    */
   async releaseLease(id: string, owner: string, now: Date, restore: Pending = NO_PENDING): Promise<void> {
-    await this.db.runTransaction(async (tx) => {
+    await this.transact(id, async (tx) => {
       const source = await this.read(tx, id);
       const pending: Pending = {
         gmail: maxHistoryId(source.pending.gmail, restore.gmail),
@@ -244,7 +251,7 @@ export class SourceRepository implements SourceStore, SourceQueries {
       };
       const lease = source.lease?.owner === owner ? null : source.lease;
       tx.set(this.ref(id), { ...source, pending, lease, updatedAt: now });
-    }, TRANSACTION_OPTIONS);
+    });
   }
 
   /**
@@ -252,22 +259,22 @@ export class SourceRepository implements SourceStore, SourceQueries {
    * the id is not newer than the stored cursor (the cursor never moves backwards).
    */
   async advanceHistoryId(id: string, owner: string, historyId: string, now: Date): Promise<boolean> {
-    return this.db.runTransaction(async (tx) => {
+    return this.transact(id, async (tx) => {
       const source = await this.read(tx, id);
       if (!holds(source, owner, now)) throw new LeaseLostError(id, owner);
       if (!isNewerHistoryId(historyId, source.historyId)) return false;
       tx.set(this.ref(id), { ...source, historyId, updatedAt: now });
       return true;
-    }, TRANSACTION_OPTIONS);
+    });
   }
 
   /** Stores the Calendar sync token (`null` clears it), only while `owner` holds the lease. */
   async setCalendarSyncToken(id: string, owner: string, token: string | null, now: Date): Promise<void> {
-    await this.db.runTransaction(async (tx) => {
+    await this.transact(id, async (tx) => {
       const source = await this.read(tx, id);
       if (!holds(source, owner, now)) throw new LeaseLostError(id, owner);
       tx.set(this.ref(id), { ...source, calendarSyncToken: token, updatedAt: now });
-    }, TRANSACTION_OPTIONS);
+    });
   }
 
   /** Documents read by the scheduled jobs' queries, for cost accounting. */

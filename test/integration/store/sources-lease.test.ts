@@ -1,18 +1,27 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { LeaseLostError, SourceRepository } from '../../../functions/src/store/sources';
+import { createFirestore } from '../../../functions/src/store/firestore';
 import { freshFirestore } from '../../support/firestore';
 import { sourceData } from '../../support/builders';
 
 const LEASE_MS = 30_000;
 let db: Firestore;
 let sources: SourceRepository;
+/** Four "instances", each with its own Firestore client: contention between them is real. */
+let instances: { db: Firestore; sources: SourceRepository }[];
+const onInstance = (i: number) => instances[i % instances.length]!.sources;
 
 beforeAll(async () => {
-  ({ db } = await freshFirestore());
+  let projectId: string;
+  ({ db, projectId } = await freshFirestore());
   sources = new SourceRepository(db);
+  instances = Array.from({ length: 4 }, () => {
+    const client = createFirestore(projectId);
+    return { db: client, sources: new SourceRepository(client) };
+  });
 });
 afterAll(async () => {
-  await db.terminate();
+  await Promise.all([db, ...instances.map((i) => i.db)].map((client) => client.terminate()));
 });
 
 describe('the source lease', () => {
@@ -22,7 +31,7 @@ describe('the source lease', () => {
 
     const outcomes = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        sources.recordPending('s-lease', { gmail: String(2000 + i), calendar: false }, `worker-${i}`, now, LEASE_MS),
+        onInstance(i).recordPending('s-lease', { gmail: String(2000 + i), calendar: false }, `worker-${i}`, now, LEASE_MS),
       ),
     );
     const winners = outcomes.filter((o) => o.kind === 'acquired');
@@ -52,7 +61,7 @@ describe('the source lease', () => {
 
     const outcomes = await Promise.all(
       shuffled.map((id, i) =>
-        sources.recordPending('s-pending', { gmail: id, calendar: i % 10 === 0 }, `trigger-${i}`, now, LEASE_MS),
+        onInstance(i).recordPending('s-pending', { gmail: id, calendar: i % 10 === 0 }, `trigger-${i}`, now, LEASE_MS),
       ),
     );
     expect(outcomes.filter((o) => o.kind === 'acquired')).toHaveLength(1);
