@@ -38,10 +38,20 @@ const envSchema = z.object({
   POLL_PAGE_SIZE: positiveInt.max(500).default(5),
   LEASE_SECONDS: positiveInt.default(60),
   FULL_SYNC_MAX_MESSAGES: positiveInt.max(5000).default(200),
-  /** Base64 of 32 random bytes: seals refresh-token data keys (local runs and tests). */
+  /** Cloud KMS key that seals refresh-token data keys (production). */
+  KMS_KEY_NAME: z
+    .string()
+    .regex(/^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/, 'must be projects/…/locations/…/keyRings/…/cryptoKeys/…')
+    .optional(),
+  /** Base64 of 32 random bytes that seals the data keys instead (local runs and tests). */
   TOKEN_ENCRYPTION_KEY: z
     .string()
-    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of exactly 32 bytes (openssl rand -base64 32)'),
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of exactly 32 bytes (openssl rand -base64 32)')
+    .optional(),
+  /** Where Google sends the user back after consent: the public connect callback. */
+  CONNECT_REDIRECT_URL: url,
+  /** Where the callback sends the user when done (the task app). */
+  CONNECT_RETURN_URL: url,
 });
 
 export type Env = Record<string, string | undefined>;
@@ -68,7 +78,8 @@ export interface Config {
   pollPageSize: number;
   leaseMs: number;
   fullSyncMaxMessages: number;
-  tokenEncryptionKey: Buffer;
+  tokenSealing: { kind: 'kms'; keyName: string } | { kind: 'local'; key: Buffer };
+  connect: { redirectUrl: string; returnUrl: string };
 }
 
 export class ConfigError extends Error {
@@ -82,12 +93,13 @@ const HOUR_MS = 3_600_000;
 
 export function parseConfig(env: Env = process.env): Config {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`,
-    );
-    throw new ConfigError(problems);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`);
+  if (!env.KMS_KEY_NAME === !env.TOKEN_ENCRYPTION_KEY) {
+    problems.push('KMS_KEY_NAME / TOKEN_ENCRYPTION_KEY: set exactly one (KMS in production, a local key for local runs)');
   }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return {
     projectId: e.GOOGLE_CLOUD_PROJECT,
@@ -116,6 +128,9 @@ export function parseConfig(env: Env = process.env): Config {
     pollPageSize: e.POLL_PAGE_SIZE,
     leaseMs: e.LEASE_SECONDS * 1000,
     fullSyncMaxMessages: e.FULL_SYNC_MAX_MESSAGES,
-    tokenEncryptionKey: Buffer.from(e.TOKEN_ENCRYPTION_KEY, 'base64'),
+    tokenSealing: e.KMS_KEY_NAME
+      ? { kind: 'kms', keyName: e.KMS_KEY_NAME }
+      : { kind: 'local', key: Buffer.from(e.TOKEN_ENCRYPTION_KEY ?? '', 'base64') },
+    connect: { redirectUrl: e.CONNECT_REDIRECT_URL, returnUrl: e.CONNECT_RETURN_URL },
   };
 }

@@ -6,6 +6,7 @@
 import { cloudEvent, http } from '@google-cloud/functions-framework';
 import { parseConfig } from './config';
 import { calendarPushHandler } from './entry/calendar-push';
+import { connectHandler } from './entry/connect';
 import { fallbackPollHandler } from './entry/fallback-poll';
 import { gmailPushHandler } from './entry/gmail-push';
 import { pruneRetentionHandler } from './entry/prune-retention';
@@ -26,3 +27,6 @@ http('renewWatches', renewWatchesHandler(services));
 http('fallbackPoll', fallbackPollHandler(services));
 http('pruneRetention', pruneRetentionHandler(services));
 http('sourceStatus', sourceStatusHandler(services));
+// Private (IAM): start and disconnect. Public: only the browser-facing OAuth callback.
+http('connect', connectHandler(services, ['start', 'disconnect']));
+http('connectCallback', connectHandler(services, ['callback']));

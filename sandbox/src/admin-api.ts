@@ -177,6 +177,11 @@ export function registerAdmin(router: Router, world: World): void {
     return { status: 204 };
   });
 
+  on('GET', '/accounts/:email/refresh-tokens', (request) => ({
+    status: 200,
+    body: { refreshTokens: world.oauth.refreshTokensFor(accountOf(world, request).email) },
+  }));
+
   on('POST', '/accounts/:email/revoke', (request) => {
     world.oauth.revoke(accountOf(world, request).email);
     return { status: 204 };

@@ -83,6 +83,9 @@ export class SandboxAdmin {
   invalidateSyncTokens(email: string) {
     return this.call<void>('POST', `${this.accountPath(email)}/calendar/invalidate-sync-tokens`);
   }
+  refreshTokens(email: string) {
+    return this.call<{ refreshTokens: string[] }>('GET', `${this.accountPath(email)}/refresh-tokens`);
+  }
   revoke(email: string) {
     return this.call<void>('POST', `${this.accountPath(email)}/revoke`);
   }

@@ -74,6 +74,11 @@ export class OAuthState {
     return entry;
   }
 
+  /** Every refresh token ever issued for the account (ground truth for leak checks). */
+  refreshTokensFor(email: string): string[] {
+    return [...this.refreshTokens].filter(([, grant]) => grant.email === email).map(([token]) => token);
+  }
+
   /** The user revoked access: refresh tokens stop working and access tokens die at once. */
   revoke(email: string): void {
     for (const grant of this.refreshTokens.values()) if (grant.email === email) grant.revoked = true;

@@ -5,6 +5,7 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { Firestore } from '@google-cloud/firestore';
 import { parseConfig, type Config } from '../../functions/src/config';
 import { calendarPushHandler } from '../../functions/src/entry/calendar-push';
+import { connectHandler } from '../../functions/src/entry/connect';
 import { gmailPushHandler } from '../../functions/src/entry/gmail-push';
 import { fallbackPollHandler } from '../../functions/src/entry/fallback-poll';
 import { pruneRetentionHandler } from '../../functions/src/entry/prune-retention';
@@ -53,7 +54,8 @@ type FunctionName =
   | 'renewWatches'
   | 'fallbackPoll'
   | 'pruneRetention'
-  | 'sourceStatus';
+  | 'sourceStatus'
+  | 'connect';
 
 async function listen(server: Server): Promise<{ url: string; server: Server }> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -90,6 +92,7 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
   http('fallbackPoll', tracked(fallbackPollHandler(current)));
   http('pruneRetention', tracked(pruneRetentionHandler(current)));
   http('sourceStatus', tracked(sourceStatusHandler(current)));
+  http('connect', tracked(connectHandler(current)));
   const servers: Record<FunctionName, { url: string; server: Server }> = {
     gmailPush: await listen(getTestServer('gmailPush')),
     syncWorker: await listen(getTestServer('syncWorker')),
@@ -99,6 +102,7 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
     fallbackPoll: await listen(getTestServer('fallbackPoll')),
     pruneRetention: await listen(getTestServer('pruneRetention')),
     sourceStatus: await listen(getTestServer('sourceStatus')),
+    connect: await listen(getTestServer('connect')),
   };
 
   const config = parseConfig({
@@ -110,6 +114,8 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
     GOOGLE_OAUTH_AUTH_URL: `${sandbox.url}/o/oauth2/v2/auth`,
     GMAIL_TOPIC: gmailTopic,
     CALENDAR_PUSH_URL: servers.calendarPush.url,
+    CONNECT_REDIRECT_URL: `${servers.connect.url}/callback`,
+    CONNECT_RETURN_URL: 'http://127.0.0.1:9/settings',
     TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 42).toString('base64'),
     RATE_LIMIT_PER_SECOND: '50',
     RATE_LIMIT_BURST: '10',

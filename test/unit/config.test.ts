@@ -6,6 +6,8 @@ const valid = {
   OAUTH_CLIENT_SECRET: 'client-secret',
   TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
   CALENDAR_PUSH_URL: 'https://region-project.cloudfunctions.net/calendarPush',
+  CONNECT_REDIRECT_URL: 'https://connectcallback-xyz.a.run.app/callback',
+  CONNECT_RETURN_URL: 'https://tasks.example.com/settings',
 };
 
 describe('parseConfig', () => {
@@ -16,6 +18,13 @@ describe('parseConfig', () => {
     expect(config.renewBeforeMs).toBe(24 * 3_600_000);
     expect(config.fallbackAfterMs).toBe(10 * 60_000);
     expect(config.gmailTopic).toBe('projects/demo-project/topics/gmail-watch');
+  });
+
+  it('wants exactly one way of sealing refresh tokens', () => {
+    expect(parseConfig(valid).tokenSealing.kind).toBe('local');
+    const kms = { ...valid, TOKEN_ENCRYPTION_KEY: undefined, KMS_KEY_NAME: 'projects/p/locations/global/keyRings/r/cryptoKeys/k' };
+    expect(parseConfig(kms).tokenSealing).toEqual({ kind: 'kms', keyName: 'projects/p/locations/global/keyRings/r/cryptoKeys/k' });
+    expect(() => parseConfig({ ...kms, TOKEN_ENCRYPTION_KEY: valid.TOKEN_ENCRYPTION_KEY })).toThrow(/exactly one/);
   });
 
   it('lists every bad variable in one message', () => {
@@ -40,8 +49,10 @@ describe('parseConfig', () => {
           'MAX_IN_FLIGHT',
           'OAUTH_CLIENT_SECRET',
           'RATE_LIMIT_PER_SECOND',
-          'TOKEN_ENCRYPTION_KEY',
+          'KMS_KEY_NAME / TOKEN_ENCRYPTION_KEY',
           'CALENDAR_PUSH_URL',
+          'CONNECT_REDIRECT_URL',
+          'CONNECT_RETURN_URL',
         ].sort(),
       );
       expect((error as Error).message).toContain('RATE_LIMIT_PER_SECOND');

@@ -26,6 +26,7 @@ export type PendingOutcome =
 
 export interface SourceStore {
   get(id: string): Promise<Source | null>;
+  create(id: string, data: SourceData): Promise<void>;
   findByEmail(email: string): Promise<Source[]>;
   update(id: string, now: Date, change: (source: Source) => Partial<SourceData>): Promise<Source>;
   recordPending(id: string, work: Pending, owner: string, now: Date, leaseMs: number, pushAt?: Date): Promise<PendingOutcome>;
@@ -152,4 +153,26 @@ export interface SecretStore {
   addChannelTokenHash(sourceId: string, channelId: string, hash: string): Promise<void>;
   channelTokenHash(sourceId: string, channelId: string): Promise<string | null>;
   removeChannelTokenHash(sourceId: string, channelId: string): Promise<void>;
+}
+
+export interface ConnectStateStore {
+  save(state: string, entry: { userId: string; loginHint: string | null; createdAt: Date; expiresAt: Date }): Promise<void>;
+  consume(state: string, now: Date): Promise<{ userId: string } | null>;
+}
+
+/** Google's OAuth consent and code exchange, for the connect flow. */
+export interface OAuthFlow {
+  consentUrl(state: string, loginHint: string | null): string;
+  /** Exchanges a code; `null` when Google refuses it (invalid, reused, expired). */
+  exchangeCode(code: string): Promise<{ refreshToken: string | null; accessToken: string } | null>;
+  /** The address of the account an access token belongs to. */
+  accountEmail(accessToken: string): Promise<string>;
+}
+
+export interface RefreshTokenStore {
+  store(sourceId: string, refreshToken: string): Promise<void>;
+}
+
+export interface SecretDeletion {
+  delete(sourceId: string): Promise<void>;
 }

@@ -9,8 +9,11 @@ import type { LimiterEnvironment } from '../google/limiter';
 import { createLogger } from '../logging';
 import { PubSubSyncRequestPublisher } from '../pubsub/sync-requests';
 import { LocalKeySealer } from '../secrets/envelope';
+import { KmsKeySealer } from '../secrets/kms-sealer';
 import { RefreshTokenVault } from '../secrets/refresh-tokens';
+import { GoogleOAuthFlow } from '../google/oauth-flow';
 import { ChannelRepository } from '../store/channels';
+import { ConnectStateRepository } from '../store/connect-states';
 import { createFirestore } from '../store/firestore';
 import { IngestionEventRepository } from '../store/ingestion-events';
 import { SourceSecretRepository } from '../store/source-secrets';
@@ -27,6 +30,8 @@ export interface Services {
   events: IngestionEventRepository;
   channels: ChannelRepository;
   secrets: SourceSecretRepository;
+  connectStates: ConnectStateRepository;
+  oauthFlow: GoogleOAuthFlow;
   vault: RefreshTokenVault;
   publisher: SyncRequestPublisher;
   watchDeps: WatchDeps;
@@ -50,7 +55,8 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   const events = new IngestionEventRepository(db, config.retentionMs);
   const secrets = new SourceSecretRepository(db);
   const channels = new ChannelRepository(db);
-  const vault = new RefreshTokenVault(secrets, new LocalKeySealer(config.tokenEncryptionKey));
+  const sealer = config.tokenSealing.kind === 'kms' ? new KmsKeySealer(config.tokenSealing.keyName) : new LocalKeySealer(config.tokenSealing.key);
+  const vault = new RefreshTokenVault(secrets, sealer);
   const google = new GoogleAccessPool(config, vault, overrides.limiterEnvironment);
   const statusSettings = { ...DEFAULT_STATUS_SETTINGS, fallbackAfterMs: config.fallbackAfterMs };
   const runner = new SyncRunner({
@@ -78,7 +84,24 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     statusSettings,
   };
   const publisher = new PubSubSyncRequestPublisher(config.projectId, config.syncRequestsTopic);
-  return { config, clock, logger, sources, tasks, events, channels, secrets, vault, publisher, watchDeps, statusSettings, google, runner };
+  return {
+    config,
+    clock,
+    logger,
+    sources,
+    tasks,
+    events,
+    channels,
+    secrets,
+    connectStates: new ConnectStateRepository(db),
+    oauthFlow: new GoogleOAuthFlow(config),
+    vault,
+    publisher,
+    watchDeps,
+    statusSettings,
+    google,
+    runner,
+  };
 }
 
 /** Built on first use, so an instance pays for Firestore and Google clients only when called. */

@@ -1,0 +1,66 @@
+import { OAuth2Client } from 'google-auth-library';
+import type { Config } from '../config';
+import type { OAuthFlow } from '../engine/ports';
+import { classifyGoogleError } from './classify';
+
+/**
+ * The narrowest scopes the engine needs: Gmail metadata (history, labels and headers, never
+ * bodies) and read-only Calendar (events and push channels).
+ */
+export const CONNECT_SCOPES = [
+  'https://www.googleapis.com/auth/gmail.metadata',
+  'https://www.googleapis.com/auth/calendar.readonly',
+];
+
+export class GoogleOAuthFlow implements OAuthFlow {
+  private readonly client: OAuth2Client;
+
+  constructor(private readonly config: Pick<Config, 'oauth' | 'connect' | 'googleApiRootUrl'>) {
+    this.client = new OAuth2Client({
+      clientId: config.oauth.clientId,
+      clientSecret: config.oauth.clientSecret,
+      redirectUri: config.connect.redirectUrl,
+      endpoints: { oauth2TokenUrl: config.oauth.tokenUrl, oauth2AuthBaseUrl: config.oauth.authUrl },
+      transporterOptions: { fetchImplementation: fetch, retry: false },
+    });
+  }
+
+  consentUrl(state: string, loginHint: string | null): string {
+    return this.client.generateAuthUrl({
+      access_type: 'offline',
+      // Ask again every time so that Google hands out a refresh token even on a reconnect.
+      prompt: 'consent',
+      scope: CONNECT_SCOPES,
+      state,
+      include_granted_scopes: false,
+      ...(loginHint !== null && { login_hint: loginHint }),
+    });
+  }
+
+  async exchangeCode(code: string) {
+    try {
+      const { tokens } = await this.client.getToken(code);
+      if (!tokens.access_token) return null;
+      return { refreshToken: tokens.refresh_token ?? null, accessToken: tokens.access_token };
+    } catch (error) {
+      const classified = classifyGoogleError(error, 'oauth.token');
+      if (classified.kind === 'auth-revoked' || classified.kind === 'bad-request') return null;
+      throw classified;
+    }
+  }
+
+  async accountEmail(accessToken: string): Promise<string> {
+    const { gmail } = await import('@googleapis/gmail');
+    const auth = new OAuth2Client({ transporterOptions: { fetchImplementation: fetch, retry: false } });
+    auth.setCredentials({ access_token: accessToken });
+    const root = this.config.googleApiRootUrl;
+    const client = gmail({ version: 'v1', auth, retry: false, fetchImplementation: fetch, ...(root !== undefined && { rootUrl: root.endsWith('/') ? root : `${root}/` }) });
+    try {
+      const { data } = await client.users.getProfile({ userId: 'me' });
+      if (!data.emailAddress) throw new Error('Gmail returned no address');
+      return data.emailAddress;
+    } catch (error) {
+      throw classifyGoogleError(error, 'gmail.getProfile');
+    }
+  }
+}
