@@ -1,21 +1,12 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cloudEvent, http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { Firestore } from '@google-cloud/firestore';
 import { parseConfig, type Config } from '../../functions/src/config';
-import { calendarPushHandler } from '../../functions/src/entry/calendar-push';
-import { connectHandler } from '../../functions/src/entry/connect';
-import { gmailPushHandler } from '../../functions/src/entry/gmail-push';
-import { fallbackPollHandler } from '../../functions/src/entry/fallback-poll';
-import { pruneRetentionHandler } from '../../functions/src/entry/prune-retention';
-import { registerWatchHandler } from '../../functions/src/entry/register-watch';
-import { renewWatchesHandler } from '../../functions/src/entry/renew-watches';
-import { sourceStatusHandler } from '../../functions/src/entry/source-status';
 import { buildServices, type ServiceOverrides, type Services } from '../../functions/src/entry/services';
-import { syncWorkerHandler } from '../../functions/src/entry/sync-worker';
 import type { Logger } from '../../functions/src/engine/ports';
 import { createLogger } from '../../functions/src/logging';
+import { FUNCTIONS, registerFunctions, type FunctionName } from '../../functions/src/register';
 import { SandboxAdmin } from '../../sandbox/src/admin-client';
 import { startSandbox, type RunningSandbox } from '../../sandbox/src/server';
 import { DEFAULT_OPTIONS } from '../../sandbox/src/world';
@@ -46,17 +37,6 @@ export interface EngineStack {
   close(): Promise<void>;
 }
 
-type FunctionName =
-  | 'gmailPush'
-  | 'registerWatch'
-  | 'calendarPush'
-  | 'syncWorker'
-  | 'renewWatches'
-  | 'fallbackPoll'
-  | 'pruneRetention'
-  | 'sourceStatus'
-  | 'connect';
-
 async function listen(server: Server): Promise<{ url: string; server: Server }> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
@@ -84,26 +64,9 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
       inFlight.add(run);
       return run.finally(() => inFlight.delete(run));
     };
-  cloudEvent('gmailPush', tracked(gmailPushHandler(current)));
-  cloudEvent('syncWorker', tracked(syncWorkerHandler(current)));
-  http('calendarPush', tracked(calendarPushHandler(current)));
-  http('registerWatch', tracked(registerWatchHandler(current)));
-  http('renewWatches', tracked(renewWatchesHandler(current)));
-  http('fallbackPoll', tracked(fallbackPollHandler(current)));
-  http('pruneRetention', tracked(pruneRetentionHandler(current)));
-  http('sourceStatus', tracked(sourceStatusHandler(current)));
-  http('connect', tracked(connectHandler(current)));
-  const servers: Record<FunctionName, { url: string; server: Server }> = {
-    gmailPush: await listen(getTestServer('gmailPush')),
-    syncWorker: await listen(getTestServer('syncWorker')),
-    calendarPush: await listen(getTestServer('calendarPush')),
-    registerWatch: await listen(getTestServer('registerWatch')),
-    renewWatches: await listen(getTestServer('renewWatches')),
-    fallbackPoll: await listen(getTestServer('fallbackPoll')),
-    pruneRetention: await listen(getTestServer('pruneRetention')),
-    sourceStatus: await listen(getTestServer('sourceStatus')),
-    connect: await listen(getTestServer('connect')),
-  };
+  registerFunctions(current, tracked);
+  const servers = {} as Record<FunctionName, { url: string; server: Server }>;
+  for (const name of Object.keys(FUNCTIONS) as FunctionName[]) servers[name] = await listen(getTestServer(name));
 
   const config = parseConfig({
     GOOGLE_CLOUD_PROJECT: projectId,
@@ -114,7 +77,7 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
     GOOGLE_OAUTH_AUTH_URL: `${sandbox.url}/o/oauth2/v2/auth`,
     GMAIL_TOPIC: gmailTopic,
     CALENDAR_PUSH_URL: servers.calendarPush.url,
-    CONNECT_REDIRECT_URL: `${servers.connect.url}/callback`,
+    CONNECT_REDIRECT_URL: `${servers.connectCallback.url}/callback`,
     CONNECT_RETURN_URL: 'http://127.0.0.1:9/settings',
     TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 42).toString('base64'),
     RATE_LIMIT_PER_SECOND: '50',

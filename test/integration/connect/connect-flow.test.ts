@@ -63,7 +63,7 @@ describe('the connect flow', () => {
     const email = 'state@example.com';
     await stack.admin.createAccount(email);
     const before = (await stack.db.collection('sources').get()).size;
-    const callback = (query: string) => fetch(`${stack.functionUrl('connect')}/callback?${query}`, { redirect: 'manual' });
+    const callback = (query: string) => fetch(`${stack.functionUrl('connectCallback')}/callback?${query}`, { redirect: 'manual' });
 
     expect((await callback('state=forged-state-value-123456&code=4%2Fwhatever')).status).toBe(400);
     expect((await callback('code=no-state')).status).toBe(400);
