@@ -1,0 +1,167 @@
+/**
+ * `npm start`: the whole engine locally (emulators, sandbox, every function, the scheduled
+ * jobs), a demo account connected through the real connect flow, and a scripted scenario
+ * whose changes become tasks, each printed with its latency. Ctrl-C stops everything.
+ *
+ *   npm start                      run until Ctrl-C, with occasional activity
+ *   npm start -- --once            run the scenario, print a summary, exit (0 = all tasks seen)
+ *   npm start -- --no-demo         the stack only, for your own scripts (see .local/stack.json)
+ *   npm start -- --fast            scheduled jobs 60× faster (fallback poll every 2 s)
+ *   npm start -- --functions-port 8080 --sandbox-port 8081
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createFirestore } from '../functions/src/store/firestore';
+import { connectThroughFlow } from './lib/connect-client';
+import { keepActive, percentile, runScenario, TaskWatcher } from './lib/demo';
+import { MissingPrerequisiteError } from './lib/emulators';
+import { PortInUseError } from './lib/functions-host';
+import { startLocalStack, type LocalStack } from './lib/local-stack';
+
+// SYNC_LOCAL_DIR lets tests keep their stack description apart from a developer's.
+const LOCAL_DIR = process.env.SYNC_LOCAL_DIR ?? join(process.cwd(), '.local');
+const STACK_FILE = join(LOCAL_DIR, 'stack.json');
+const DEMO_USER = 'demo-user';
+const DEMO_EMAIL = 'demo@example.com';
+
+class AlreadyRunningError extends Error {}
+
+function parseFlags() {
+  const { values } = parseArgs({
+    options: {
+      once: { type: 'boolean', default: false },
+      'no-demo': { type: 'boolean', default: false },
+      fast: { type: 'boolean', default: false },
+      'functions-port': { type: 'string', default: '0' },
+      'sandbox-port': { type: 'string', default: '0' },
+      timeout: { type: 'string', default: '90' },
+    },
+  });
+  const port = (name: string, raw: string) => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${name} must be a port number, got "${raw}"`);
+    return n;
+  };
+  return {
+    once: values.once,
+    demo: !values['no-demo'],
+    cadenceScale: values.fast ? 60 : 1,
+    functionsPort: port('functions-port', values['functions-port']),
+    sandboxPort: port('sandbox-port', values['sandbox-port']),
+    timeoutMs: Number(values.timeout) * 1000,
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One local stack per checkout: a second start says so instead of fighting over state. */
+function claimStackFile(): void {
+  if (existsSync(STACK_FILE)) {
+    const previous = JSON.parse(readFileSync(STACK_FILE, 'utf8')) as { pid?: number; functionsUrl?: string };
+    if (typeof previous.pid === 'number' && isAlive(previous.pid)) {
+      throw new AlreadyRunningError(`The local stack is already running (pid ${previous.pid}, functions at ${previous.functionsUrl ?? '?'}). Stop it with Ctrl-C first, or use it: see ${STACK_FILE}.`);
+    }
+  }
+  mkdirSync(LOCAL_DIR, { recursive: true });
+  writeFileSync(STACK_FILE, JSON.stringify({ pid: process.pid, starting: true }, null, 2));
+}
+
+function writeStackFile(stack: LocalStack): void {
+  const description = {
+    pid: process.pid,
+    projectId: stack.projectId,
+    firestoreEmulatorHost: stack.emulators.firestoreHost,
+    pubsubEmulatorHost: stack.emulators.pubsubHost,
+    sandboxUrl: stack.sandbox.url,
+    functionsUrl: stack.host.url,
+    statusUrl: stack.statusUrl(DEMO_USER),
+    functions: Object.fromEntries(['connect', 'connectCallback', 'registerWatch', 'sourceStatus', 'calendarPush', 'fallbackPoll', 'renewWatches', 'pruneRetention'].map((n) => [n, `${stack.host.url}/${n}`])),
+    demo: { userId: DEMO_USER, email: DEMO_EMAIL },
+    logFile: join(LOCAL_DIR, 'functions.log'),
+  };
+  writeFileSync(STACK_FILE, JSON.stringify(description, null, 2));
+}
+
+async function main(): Promise<number> {
+  const flags = parseFlags();
+  claimStackFile();
+  const holder: { stack?: LocalStack } = {};
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nStopping…');
+    await holder.stack?.stop();
+    rmSync(STACK_FILE, { force: true });
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(130));
+  process.on('SIGTERM', () => void shutdown(143));
+
+  const started = Date.now();
+  const stack = await startLocalStack({
+    functionsPort: flags.functionsPort,
+    sandboxPort: flags.sandboxPort,
+    logFile: join(LOCAL_DIR, 'functions.log'),
+    cadenceScale: flags.cadenceScale,
+    onProgress: (line) => console.log(`  … ${line}`),
+  });
+  holder.stack = stack;
+  writeStackFile(stack);
+  console.log(`\nLocal stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`  Firestore emulator   ${stack.emulators.firestoreHost}`);
+  console.log(`  Pub/Sub emulator     ${stack.emulators.pubsubHost}`);
+  console.log(`  Sandbox (Google)     ${stack.sandbox.url}   admin API: ${stack.sandbox.url}/_admin`);
+  console.log(`  Functions            ${stack.host.url}/{name}`);
+  console.log(`  Function logs        ${join(LOCAL_DIR, 'functions.log')}`);
+  console.log(`  Stack description    ${STACK_FILE}`);
+
+  if (!flags.demo) {
+    console.log('\nNo demo (--no-demo). Connect accounts with POST/GET {functionsUrl}/connect/start?userId=…&loginHint=…  Ctrl-C to stop.');
+    return new Promise(() => undefined);
+  }
+
+  await stack.admin.createAccount(DEMO_EMAIL);
+  const walk = await connectThroughFlow(stack.host.functionUrl('connect'), DEMO_USER, DEMO_EMAIL);
+  if (walk.callback.status !== 302) throw new Error(`connecting the demo account failed: ${walk.callback.status} ${await walk.callback.text()}`);
+  console.log(`\nDemo account ${DEMO_EMAIL} connected through the connect flow (user "${DEMO_USER}").`);
+  console.log(`  Status page          ${stack.statusUrl(DEMO_USER)}\n`);
+
+  const db = createFirestore(stack.projectId);
+  const watcher = new TaskWatcher(db, DEMO_USER, (o) => console.log(`  ✓ ${o.label.padEnd(52)} ${String(o.latencyMs).padStart(5)} ms`));
+  watcher.start();
+  // The watch's own first notification uses this second of Gmail's 1/s budget.
+  await new Promise((r) => setTimeout(r, 1100));
+  await runScenario(stack.admin, DEMO_EMAIL, watcher);
+  const complete = await watcher.settled(flags.timeoutMs);
+
+  const latencies = watcher.observed.map((o) => o.latencyMs);
+  const tasks = (await db.collection(`users/${DEMO_USER}/tasks`).get()).size;
+  const summary = `Summary: ${tasks} tasks, ${watcher.observed.length} changes seen, latency p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`;
+  if (flags.once) {
+    console.log(`\n${summary}`);
+    if (!complete) console.error(`Timed out waiting for: ${watcher.outstanding.join('; ')}`);
+    watcher.stop();
+    await db.terminate();
+    await shutdown(complete ? 0 : 1);
+    return complete ? 0 : 1;
+  }
+  console.log(`\n${summary}\nKeeping the demo account busy every ~10 s; Ctrl-C to stop.\n`);
+  await keepActive(stack.admin, DEMO_EMAIL, watcher, () => stopping);
+  return 0;
+}
+
+main().catch((error: unknown) => {
+  const known = error instanceof MissingPrerequisiteError || error instanceof PortInUseError || error instanceof AlreadyRunningError;
+  console.error(known ? `\n${error.message}` : error);
+  if (!(error instanceof AlreadyRunningError)) rmSync(STACK_FILE, { force: true });
+  process.exit(1);
+});
