@@ -146,14 +146,26 @@ export class SyncRunner {
    * again. Either way the status is re-derived from the result.
    */
   private async markSuccess(sourceId: string, now: Date, trigger: IngestionTrigger, changed: boolean): Promise<void> {
-    await this.deps.sources.update(sourceId, now, (s) => {
+    await this.updateStatus(sourceId, now, (s) => {
       const missedPushAt = trigger === 'poll' && changed ? now : trigger === 'push' ? null : s.missedPushAt;
       return withStatus({ ...s, lastSyncAt: now, lastCheckAt: now, consecutiveErrors: 0, missedPushAt }, now, this.deps.statusSettings);
     });
   }
 
+  /** Applies a change; a status transition is logged (the dashboard counts them). */
+  private async updateStatus(sourceId: string, now: Date, change: (source: Source) => Partial<SourceData>): Promise<void> {
+    let previous: Source['status'] | undefined;
+    const next = await this.deps.sources.update(sourceId, now, (s) => {
+      previous = s.status;
+      return change(s);
+    });
+    if (previous !== next.status) {
+      this.deps.logger.info('source status changed', { sourceId, status: next.status, previous, reason: next.statusReason });
+    }
+  }
+
   private async markFailure(sourceId: string, error: unknown, now: Date): Promise<void> {
-    await this.deps.sources.update(sourceId, now, (s): Partial<SourceData> => {
+    await this.updateStatus(sourceId, now, (s): Partial<SourceData> => {
       if (isGoogleError(error, 'auth-revoked')) {
         return withStatus({ ...s, disconnectReason: disconnectReasonFor(error), lastCheckAt: now }, now, this.deps.statusSettings);
       }

@@ -1,0 +1,107 @@
+resource "google_firestore_database" "default" {
+  name        = "(default)"
+  location_id = var.firestore_location
+  type        = "FIRESTORE_NATIVE"
+  depends_on  = [google_project_service.apis]
+}
+
+# Ingestion events expire through the TTL policy (pruneRetention is the backstop).
+resource "google_firestore_field" "ingestion_events_ttl" {
+  database   = google_firestore_database.default.name
+  collection = "ingestion_events"
+  field      = "expireAt"
+  ttl_config {}
+  index_config {
+    indexes {
+      order       = "ASCENDING"
+      query_scope = "COLLECTION"
+    }
+    indexes {
+      order       = "DESCENDING"
+      query_scope = "COLLECTION"
+    }
+  }
+}
+
+# The composite indexes the engine's queries need; the same set as firestore.indexes.json.
+resource "google_firestore_index" "sources_status_watch_expiration" {
+  database   = google_firestore_database.default.name
+  collection = "sources"
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "watchExpiration"
+    order      = "ASCENDING"
+  }
+}
+
+resource "google_firestore_index" "sources_status_channel_expiration" {
+  database   = google_firestore_database.default.name
+  collection = "sources"
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "calendarChannelExpiration"
+    order      = "ASCENDING"
+  }
+}
+
+resource "google_firestore_index" "sources_status_last_check" {
+  database   = google_firestore_database.default.name
+  collection = "sources"
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "lastCheckAt"
+    order      = "ASCENDING"
+  }
+}
+
+resource "google_firestore_index" "sources_status_lease_until" {
+  database   = google_firestore_database.default.name
+  collection = "sources"
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "lease.until"
+    order      = "ASCENDING"
+  }
+}
+
+resource "google_firestore_index" "tasks_source_origin_status" {
+  database   = google_firestore_database.default.name
+  collection = "tasks"
+  fields {
+    field_path = "sourceId"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "origin"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+}
+
+resource "google_firestore_index" "ingestion_events_source_expire" {
+  database   = google_firestore_database.default.name
+  collection = "ingestion_events"
+  fields {
+    field_path = "sourceId"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "expireAt"
+    order      = "DESCENDING"
+  }
+}

@@ -1,0 +1,38 @@
+variable "project_id" {
+  type        = string
+  description = "The Google Cloud project to deploy into."
+}
+
+variable "region" {
+  type        = string
+  default     = "us-central1"
+  description = "Region for the functions, Scheduler jobs, KMS key ring and Firestore."
+}
+
+variable "oauth_client_id" {
+  type        = string
+  description = "OAuth client id (Web application) created on the consent screen page."
+}
+
+variable "oauth_client_secret" {
+  type        = string
+  sensitive   = true
+  description = "OAuth client secret; stored in Secret Manager, never in function configuration."
+}
+
+variable "connect_return_url" {
+  type        = string
+  description = "Where the connect callback sends the user when done (the task app)."
+}
+
+variable "firestore_location" {
+  type        = string
+  default     = "nam5"
+  description = "Firestore database location."
+}
+
+variable "alert_email" {
+  type        = string
+  default     = ""
+  description = "Notification e-mail for alert policies (empty: alerts without a channel)."
+}
