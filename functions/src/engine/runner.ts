@@ -25,7 +25,14 @@ export interface RunnerDeps {
   fullSyncMaxMessages: number;
   fetchBatchSize: number;
   statusSettings: StatusSettings;
+  /** Waits between a Gmail pass and its follow-up (tests may shorten it). */
+  pause?: (ms: number) => Promise<void>;
 }
+
+/** Gmail announces at most one change a second per mailbox. */
+const GMAIL_NOTIFICATION_INTERVAL_MS = 1100;
+const MAX_GMAIL_FOLLOW_UPS = 3;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface RunOptions {
   trigger: IngestionTrigger;
@@ -65,12 +72,23 @@ export class SyncRunner {
 
     let claimed: Pending = NO_PENDING;
     try {
+      let followUps = 0;
+      let recheckGmail = false;
       for (;;) {
         const { pending, source } = await sources.claimPending(sourceId, owner, clock.now(), leaseMs);
         claimed = pending;
+        const gmailTarget = recheckGmail ? maxHistoryId(pending.gmail, historyIdAfter(source.historyId)) : pending.gmail;
+        recheckGmail = false;
         // The cursor may already cover what was announced during the previous pass.
-        if (source.status !== 'disconnected' && pending.gmail !== null && isNewerHistoryId(pending.gmail, source.historyId)) {
-          await this.runGmail(source, owner, options);
+        if (source.status !== 'disconnected' && gmailTarget !== null && isNewerHistoryId(gmailTarget, source.historyId)) {
+          const counts = await this.runGmail(source, owner, options);
+          // Gmail drops notifications beyond one a second per mailbox: a push that brought
+          // changes may be the first of a burst whose rest is never announced. Look once more
+          // after that second instead of leaving the tail to the fallback poll.
+          if (options.trigger === 'push' && (counts?.historyRecords ?? 0) > 0 && followUps < MAX_GMAIL_FOLLOW_UPS) {
+            followUps += 1;
+            recheckGmail = true;
+          }
         }
         if (source.status !== 'disconnected' && pending.calendar) {
           // Re-read: the Gmail pass may have changed the source (status, lease).
@@ -78,6 +96,10 @@ export class SyncRunner {
           if (current.status !== 'disconnected') await this.runCalendar(current, owner, options);
         }
         claimed = NO_PENDING;
+        if (recheckGmail) {
+          await (this.deps.pause ?? sleep)(GMAIL_NOTIFICATION_INTERVAL_MS);
+          continue;
+        }
         if ((await sources.releaseOrContinue(sourceId, owner, clock.now(), leaseMs)) === 'released') return 'ran';
       }
     } catch (error) {
@@ -87,14 +109,14 @@ export class SyncRunner {
     }
   }
 
-  private runGmail(source: Source, owner: string, options: RunOptions): Promise<void> {
+  private runGmail(source: Source, owner: string, options: RunOptions): Promise<Record<string, number> | null> {
     return this.runSync('gmail', source, options, async () => {
       const result = await this.gmailSync.run(await this.deps.google.gmail(source), source, owner, options.pageSize ?? null);
       return { counts: result.counts, trigger: result.resynced ? 'resync' : options.trigger };
     });
   }
 
-  private runCalendar(source: Source, owner: string, options: RunOptions): Promise<void> {
+  private runCalendar(source: Source, owner: string, options: RunOptions): Promise<Record<string, number> | null> {
     return this.runSync('calendar', source, options, async () => {
       const result = await this.calendarSync.run(await this.deps.google.calendar(source), source, owner, options.pageSize ?? null);
       return { counts: result.counts, trigger: result.fullSync && options.trigger !== 'poll' ? 'resync' : options.trigger };
@@ -110,7 +132,7 @@ export class SyncRunner {
     source: Source,
     options: RunOptions,
     sync: () => Promise<{ counts: Record<string, number>; trigger: IngestionTrigger }>,
-  ): Promise<void> {
+  ): Promise<Record<string, number> | null> {
     const { clock, events, logger } = this.deps;
     const started = clock.now();
     const base = { sourceId: source.id, userId: source.userId, type };
@@ -122,6 +144,7 @@ export class SyncRunner {
       await this.markSuccess(source.id, finished, options.trigger, changed);
       await events.record({ ...base, trigger, counts, durationMs, outcome: 'ok', error: null, createdAt: finished });
       logger.info(`${type} sync finished`, { sourceId: source.id, type, trigger, counts, durationMs });
+      return counts;
     } catch (error) {
       const finished = clock.now();
       const summary = describe(error);
@@ -138,6 +161,7 @@ export class SyncRunner {
         durationMs,
       });
       if (transient || !(isGoogleError(error) || error instanceof ResyncLoopError)) throw error;
+      return null;
     }
   }
 

@@ -54,6 +54,22 @@ describe('Gmail push to task, end to end', () => {
     expect(await tasksOf('user-e2e')).toHaveLength(1);
   });
 
+  it('gets the whole burst although Gmail announces only its first message (one notification a second)', async () => {
+    await stack.connect('src-tail', 'tail@example.com', 'user-tail');
+    expect((await registerWatch(stack, 'src-tail')).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1100));
+    const burst = [];
+    for (let i = 0; i < 6; i += 1) {
+      burst.push(await stack.admin.deliverMail('tail@example.com', { subject: `burst ${i}` }));
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    await waitFor(async () => (await tasksOf('user-tail')).length === 6, 15_000);
+    await stack.settled('src-tail');
+    const { pushes } = await stack.admin.stats();
+    expect(pushes.gmailDroppedRate).toBeGreaterThan(0);
+    expect((await tasksOf('user-tail')).map((t) => t.id).sort()).toEqual(burst.map((m) => `src-tail:gmail:${m.id}`).sort());
+  });
+
   it('acknowledges a malformed payload without retrying and logs why', async () => {
     const before = stack.logLines.length;
     const response = await fetch(`${stack.functionUrl('gmailPush')}/projects/${stack.projectId}/topics/gmail-watch`, {
