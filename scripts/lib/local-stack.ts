@@ -31,6 +31,8 @@ export interface LocalStackOptions {
   clock?: Clock;
   sandboxSeed?: number;
   onProgress?: (line: string) => void;
+  /** Replaces the sync runner (the benchmark's simple strategies). */
+  runner?: (services: Services) => Services['runner'];
 }
 
 export interface LocalStack {
@@ -98,6 +100,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const logFile = options.logFile;
     const logger = createLogger(logFile ? (line) => appendFileSync(logFile, `${line}\n`) : undefined);
     services = buildServices(config, { logger, ...(options.clock && { clock: options.clock }) });
+    if (options.runner) services = { ...services, runner: options.runner(services) };
 
     progress('creating topics and push subscriptions');
     for (const [topic, target] of [

@@ -62,7 +62,8 @@ export async function finishConnect(deps: ConnectDeps, input: { state: string; c
   return { ok: true, sourceId, email, created: !existing };
 }
 
-function newSource(userId: string, email: string, now: Date): SourceData {
+/** A source as first connected, before its watches exist. */
+export function newSource(userId: string, email: string, now: Date): SourceData {
   const blank: SourceData = {
     userId,
     email,

@@ -1,5 +1,5 @@
 import type { Clock, Logger, SourceStore } from './ports';
-import type { RunOutcome, SyncRunner } from './runner';
+import type { Runner, RunOutcome } from './runner';
 
 export interface GmailNotification {
   emailAddress: string;
@@ -12,7 +12,7 @@ export interface GmailNotification {
  * transiently, so Pub/Sub redelivers; the others' work is already done or recorded.
  */
 export async function handleGmailNotification(
-  deps: { sources: SourceStore; runner: SyncRunner; clock: Clock; logger: Logger },
+  deps: { sources: SourceStore; runner: Runner; clock: Clock; logger: Logger },
   notification: GmailNotification,
 ): Promise<Record<string, RunOutcome>> {
   const sources = await deps.sources.findByEmail(notification.emailAddress);

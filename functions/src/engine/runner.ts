@@ -46,7 +46,12 @@ export interface RunOptions {
 
 export type RunOutcome = 'ran' | 'recorded' | 'nothing-new' | 'disconnected' | 'missing';
 
-export class SyncRunner {
+/** What triggers need from a runner; the benchmark swaps in simpler strategies behind it. */
+export interface Runner {
+  handle(sourceId: string, work: Pending, options: RunOptions): Promise<RunOutcome>;
+}
+
+export class SyncRunner implements Runner {
   private readonly gmailSync: GmailSync;
   private readonly calendarSync: CalendarSync;
 

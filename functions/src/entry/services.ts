@@ -1,7 +1,7 @@
 import type { Config } from '../config';
 import type { Clock, Logger, SyncRequestPublisher } from '../engine/ports';
 import { systemClock } from '../engine/ports';
-import { SyncRunner } from '../engine/runner';
+import { SyncRunner, type Runner } from '../engine/runner';
 import { DEFAULT_STATUS_SETTINGS, type StatusSettings } from '../engine/status';
 import type { WatchDeps } from '../engine/watches';
 import { GoogleAccessPool } from '../google/access';
@@ -37,7 +37,7 @@ export interface Services {
   watchDeps: WatchDeps;
   statusSettings: StatusSettings;
   google: GoogleAccessPool;
-  runner: SyncRunner;
+  runner: Runner;
 }
 
 export interface ServiceOverrides {

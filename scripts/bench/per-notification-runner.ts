@@ -1,0 +1,36 @@
+import { randomUUID } from 'node:crypto';
+import type { Services } from '../../functions/src/entry/services';
+import { CalendarSync } from '../../functions/src/engine/calendar-sync';
+import { GmailSync } from '../../functions/src/engine/gmail-sync';
+import type { Pending } from '../../functions/src/engine/model';
+import type { Runner, RunOptions, RunOutcome } from '../../functions/src/engine/runner';
+
+/**
+ * Baseline for the benchmark: one full delta sync per notification, through the same
+ * adapters and sync code, with no lease and no coalescing. It seizes the source's lease for
+ * each run (so the store lets it move cursors) without waiting for anyone: concurrent runs
+ * for one source all call Google, and the losers find their cursor move refused.
+ */
+export class PerNotificationRunner implements Runner {
+  private readonly gmail: GmailSync;
+  private readonly calendar: CalendarSync;
+
+  constructor(private readonly services: Services) {
+    const deps = { sources: services.sources, tasks: services.tasks, clock: services.clock, leaseMs: 60_000, fullSyncMaxMessages: 200, fetchBatchSize: 5 };
+    this.gmail = new GmailSync(deps);
+    this.calendar = new CalendarSync(deps);
+  }
+
+  async handle(sourceId: string, work: Pending, options: RunOptions): Promise<RunOutcome> {
+    const { sources, google, clock } = this.services;
+    const owner = randomUUID();
+    const source = await sources.update(sourceId, clock.now(), () => ({ lease: { owner, until: new Date(clock.now().getTime() + 60_000) } }));
+    try {
+      if (work.gmail !== null) await this.gmail.run(await google.gmail(source), source, owner, options.pageSize ?? null);
+      else await this.calendar.run(await google.calendar(source), source, owner, options.pageSize ?? null);
+    } catch {
+      // A seized lease or a lost race: this strategy simply tries again on the next notification.
+    }
+    return 'ran';
+  }
+}
