@@ -6,6 +6,14 @@ import { isHistoryId } from './history-id';
  * them, so the engine only ever sees well-formed values. Timestamps are `Date`s here.
  */
 
+/** Ids that become Firestore document ids: no slashes, no `.`/`..`, no `__reserved__`. */
+export const documentIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[^/]+$/, 'must not contain "/"')
+  .refine((id) => id !== '.' && id !== '..' && !/^__.*__$/.test(id), 'is reserved by Firestore');
+
 export const historyIdSchema = z.string().refine(isHistoryId, 'must be a uint64 decimal string');
 
 export const sourceStatusSchema = z.enum(['active', 'degraded', 'disconnected']);

@@ -1,5 +1,6 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { z } from 'zod';
+import { documentIdSchema } from '../engine/model';
 import { disconnectSource, finishConnect, startConnect, type ConnectDeps } from '../engine/connect';
 import type { Services } from './services';
 
@@ -16,12 +17,12 @@ export type ConnectRoute = 'start' | 'callback' | 'disconnect';
 const ALL_ROUTES: ConnectRoute[] = ['start', 'callback', 'disconnect'];
 const STATE_TTL_MS = 10 * 60_000;
 
-const startSchema = z.object({ userId: z.string().min(1).max(200), loginHint: z.email().max(320).optional() });
+const startSchema = z.object({ userId: documentIdSchema, loginHint: z.email().max(320).optional() });
 const callbackSchema = z.union([
   z.object({ state: z.string().min(16).max(200), code: z.string().min(1).max(2000) }),
   z.object({ state: z.string().min(16).max(200), error: z.string().min(1).max(200) }),
 ]);
-const disconnectSchema = z.object({ sourceId: z.string().min(1).max(200) });
+const disconnectSchema = z.object({ sourceId: documentIdSchema });
 
 export function connectDeps(s: Services): ConnectDeps {
   return {

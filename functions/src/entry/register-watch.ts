@@ -1,12 +1,13 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { z } from 'zod';
+import { documentIdSchema } from '../engine/model';
 import { isGoogleError } from '../engine/errors';
 import { registerWatches, SourceUnavailableError } from '../engine/watches';
 import type { Services } from './services';
 
 /** registerWatch (HTTPS, internal, IAM-authenticated): POST {sourceId} sets the watches. */
 
-const bodySchema = z.object({ sourceId: z.string().min(1).max(200) });
+const bodySchema = z.object({ sourceId: documentIdSchema });
 
 export function registerWatchHandler(services: () => Services) {
   return async (req: Request, res: Response): Promise<void> => {

@@ -1,5 +1,6 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { z } from 'zod';
+import { documentIdSchema } from '../engine/model';
 import { sourceStatusView } from '../engine/source-status';
 import type { Services } from './services';
 import { renderStatusPage } from './status-page';
@@ -10,7 +11,7 @@ import { renderStatusPage } from './status-page';
  * an operator) calls it; it does not authenticate end users itself.
  */
 
-const querySchema = z.object({ userId: z.string().min(1).max(200) });
+const querySchema = z.object({ userId: documentIdSchema });
 const REFRESH_MS = 3000;
 
 export function sourceStatusHandler(services: () => Services) {

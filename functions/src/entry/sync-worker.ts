@@ -1,5 +1,6 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { z } from 'zod';
+import { documentIdSchema } from '../engine/model';
 import type { SyncRequest } from '../engine/ports';
 import { renewSourceWatches } from '../engine/renewal';
 import type { Services } from './services';
@@ -11,7 +12,7 @@ import type { Services } from './services';
  */
 
 const requestSchema = z.object({
-  sourceId: z.string().min(1).max(200),
+  sourceId: documentIdSchema,
   calendar: z.boolean(),
   gmail: z.boolean().optional(),
   renew: z.boolean().optional(),
