@@ -196,6 +196,7 @@ export function registerAdmin(router: Router, world: World): void {
         address: c.address,
         email: c.ownerEmail,
         expiration: String(c.expiration),
+        token: c.token ?? null,
       })),
     },
   }));

@@ -90,7 +90,7 @@ export class SandboxAdmin {
     return this.call<void>('POST', `${this.accountPath(email)}/revoke`);
   }
   channels() {
-    return this.call<{ channels: { id: string; resourceId: string; address: string; email: string; expiration: string }[] }>('GET', '/channels');
+    return this.call<{ channels: { id: string; resourceId: string; address: string; email: string; expiration: string; token: string | null }[] }>('GET', '/channels');
   }
   advanceClock(ms: number) {
     return this.call<{ now: string }>('POST', '/clock', { advanceMs: ms });

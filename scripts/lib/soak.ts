@@ -1,0 +1,322 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sourceIdFor } from '../../functions/src/engine/connect';
+import { SandboxAdmin, type AccountTruth } from '../../sandbox/src/admin-client';
+import { startSandbox } from '../../sandbox/src/server';
+import { DEFAULT_OPTIONS } from '../../sandbox/src/world';
+import { connectThroughFlow } from './connect-client';
+import { freePort, startEmulators } from './emulators';
+
+/**
+ * The chaos soak: sources with random mail and calendar activity while Google misbehaves
+ * (5xx, 429/403, latency spikes, dropped/duplicated/delayed/reordered pushes, expired
+ * history, invalidated sync tokens) and the functions host is killed mid-sync and restarted.
+ * Then the jobs catch up and Firestore is compared with the sandbox's ground truth.
+ */
+
+export interface SoakOptions {
+  sources: number;
+  durationMs: number;
+  seed: number;
+  logDir: string;
+  onProgress?: (line: string) => void;
+}
+
+export interface SoakReport {
+  seed: number;
+  injected: Record<string, number>;
+  activity: Record<string, number>;
+  differences: string[];
+  logLeaks: string[];
+  statuses: Record<string, string>;
+  checkedTasks: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class Seeded {
+  constructor(private state: number) {}
+  next(): number {
+    this.state = (this.state * 1103515245 + 12345) % 2147483648;
+    return this.state / 2147483648;
+  }
+  pick<T>(items: readonly T[]): T {
+    return items[Math.floor(this.next() * items.length)]!;
+  }
+}
+
+interface Firestoreish {
+  tasks(userId: string): Promise<Map<string, { status: string; title: string; dueAt: string | null }>>;
+  source(sourceId: string): Promise<{ status: string; lease: boolean; pending: boolean } | null>;
+}
+
+/** Reads the emulator's REST API: the soak needs no Firestore client of its own. */
+function restFirestore(host: string, projectId: string): Firestoreish {
+  const base = `http://${host}/v1/projects/${projectId}/databases/(default)/documents`;
+  const get = async (path: string) => (await fetch(`${base}/${path}`, { headers: { Authorization: 'Bearer owner' } })).json() as Promise<Record<string, unknown>>;
+  type Value = { stringValue?: string; timestampValue?: string; nullValue?: null; mapValue?: { fields?: Record<string, Value> }; booleanValue?: boolean };
+  return {
+    async tasks(userId) {
+      const out = new Map<string, { status: string; title: string; dueAt: string | null }>();
+      let pageToken: string | undefined;
+      do {
+        const body = (await get(`users/${userId}/tasks?pageSize=300${pageToken ? `&pageToken=${pageToken}` : ''}`)) as { documents?: { name: string; fields: Record<string, Value> }[]; nextPageToken?: string };
+        for (const doc of body.documents ?? []) {
+          const f = doc.fields;
+          out.set(doc.name.split('/').pop()!, { status: f.status?.stringValue ?? '', title: f.title?.stringValue ?? '', dueAt: f.dueAt?.timestampValue ?? null });
+        }
+        pageToken = body.nextPageToken;
+      } while (pageToken);
+      return out;
+    },
+    async source(sourceId) {
+      const body = (await get(`sources/${sourceId}`)) as { fields?: Record<string, Value> };
+      if (!body.fields) return null;
+      const pending = body.fields.pending?.mapValue?.fields ?? {};
+      return {
+        status: body.fields.status?.stringValue ?? '',
+        lease: body.fields.lease?.mapValue !== undefined,
+        pending: pending.gmail?.stringValue !== undefined || pending.calendar?.booleanValue === true,
+      };
+    },
+  };
+}
+
+export async function runSoak(options: SoakOptions): Promise<SoakReport> {
+  const progress = options.onProgress ?? (() => undefined);
+  const random = new Seeded(options.seed);
+  const projectId = `demo-soak-${options.seed}`;
+  const logFile = join(options.logDir, `soak-${options.seed}.log`);
+  writeFileSync(logFile, '');
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const activity: Record<string, number> = {};
+  const count = (what: string) => (activity[what] = (activity[what] ?? 0) + 1);
+
+  try {
+    const emulators = await startEmulators({ projectId });
+    cleanups.push(() => emulators.stop());
+    const sandbox = await startSandbox({ pubsubEmulatorHost: emulators.pubsubHost, seed: options.seed, calendarRetryBaseMs: 500 });
+    cleanups.push(() => sandbox.close());
+    const admin = new SandboxAdmin(sandbox.url);
+    const port = await freePort();
+    const functionsUrl = `http://127.0.0.1:${port}`;
+    const fn = (name: string) => `${functionsUrl}/${name}`;
+
+    for (const [topic, target] of [['gmail-watch', 'gmailPush'], ['sync-requests', 'syncWorker']] as const) {
+      const put = (path: string, body: unknown) => fetch(`http://${emulators.pubsubHost}/v1/${path}`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      await put(`projects/${projectId}/topics/${topic}`, {});
+      await put(`projects/${projectId}/subscriptions/${topic}-push`, { topic: `projects/${projectId}/topics/${topic}`, ackDeadlineSeconds: 30, pushConfig: { pushEndpoint: `${fn(target)}/projects/${projectId}/topics/${topic}` } });
+    }
+
+    const env = {
+      ...process.env,
+      ...emulators.env,
+      GOOGLE_CLOUD_PROJECT: projectId,
+      OAUTH_CLIENT_ID: DEFAULT_OPTIONS.clientId,
+      OAUTH_CLIENT_SECRET: DEFAULT_OPTIONS.clientSecret,
+      GOOGLE_API_ROOT_URL: sandbox.url,
+      GOOGLE_OAUTH_TOKEN_URL: `${sandbox.url}/token`,
+      GOOGLE_OAUTH_AUTH_URL: `${sandbox.url}/o/oauth2/v2/auth`,
+      GMAIL_TOPIC: `projects/${projectId}/topics/gmail-watch`,
+      CALENDAR_PUSH_URL: fn('calendarPush'),
+      CONNECT_REDIRECT_URL: `${fn('connectCallback')}/callback`,
+      CONNECT_RETURN_URL: fn('sourceStatus'),
+      TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      RATE_LIMIT_PER_SECOND: '10',
+      RATE_LIMIT_BURST: '10',
+      BACKOFF_BASE_MS: '100',
+      BACKOFF_MAX_MS: '2000',
+      // A killed holder's lease must expire within the soak.
+      LEASE_SECONDS: '5',
+      SYNC_HOST_PORT: String(port),
+      SYNC_LOG_FILE: logFile,
+    };
+    let host: ChildProcess | undefined;
+    const startHost = async (clockOffsetMs = 0) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'functions-host-main.ts')], {
+        env: { ...env, SYNC_CLOCK_OFFSET_MS: String(clockOffsetMs) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      host = child;
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (c: Buffer) => c.toString().includes('ready') && resolve());
+        child.on('exit', (code) => reject(new Error(`functions host exited with ${code}`)));
+      });
+    };
+    const killHost = async () => {
+      if (!host) return;
+      const exited = new Promise((r) => host!.once('exit', r));
+      host.kill('SIGKILL');
+      await exited;
+      host = undefined;
+    };
+    cleanups.push(killHost);
+    await startHost();
+
+    progress(`connecting ${options.sources} sources`);
+    const accounts: { email: string; userId: string; sourceId: string }[] = [];
+    for (let i = 0; i < options.sources; i += 1) {
+      const email = `soak${i}@example.com`;
+      const userId = `soak-user-${i % Math.max(1, Math.floor(options.sources / 2))}`;
+      await admin.createAccount(email);
+      const walk = await connectThroughFlow(fn('connect'), userId, email);
+      if (walk.callback.status !== 302) throw new Error(`connect failed for ${email}: ${walk.callback.status}`);
+      accounts.push({ email, userId, sourceId: sourceIdFor(userId, email) });
+    }
+    await sleep(1200);
+
+    await admin.setFaults({
+      latencyMs: 10,
+      latencyJitterMs: 300,
+      serverErrorRate: 0.05,
+      rateLimitRate: 0.05,
+      retryAfterSeconds: 1,
+      push: { dropRate: 0.15, duplicateRate: 0.2, maxDelayMs: 1500 },
+    });
+
+    const end = Date.now() + options.durationMs;
+    const nextChaos = { kill: Date.now() + options.durationMs / 4, expire: Date.now() + options.durationMs / 3, invalidate: Date.now() + options.durationMs / 2 };
+    while (Date.now() < end) {
+      const account = random.pick(accounts);
+      const truth = await admin.account(account.email);
+      const inbox = truth.messages.filter((m) => !m.deleted && m.labelIds.includes('INBOX'));
+      const live = truth.messages.filter((m) => !m.deleted);
+      const events = truth.events.filter((e) => e.status !== 'cancelled');
+      const day = 86_400_000;
+      const when = () => new Date(Date.now() + (1 + Math.floor(random.next() * 6)) * day + Math.floor(random.next() * 20) * 1_800_000);
+      const op = random.pick(['mail', 'mail', 'mail', 'archive', 'delete', 'label', 'event', 'event', 'move', 'cancel'] as const);
+      try {
+        if (op === 'mail') await admin.deliverMail(account.email, { subject: `soak ${Object.values(activity).reduce((a, b) => a + b, 0)}` });
+        else if (op === 'archive' && inbox.length > 0) await admin.archiveMail(account.email, random.pick(inbox).id);
+        else if (op === 'delete' && live.length > 0) await admin.deleteMail(account.email, random.pick(live).id);
+        else if (op === 'label' && live.length > 0) await admin.labelMail(account.email, random.pick(live).id, random.next() < 0.5 ? { add: ['STARRED'] } : { remove: ['UNREAD'] });
+        else if (op === 'event') {
+          const start = when();
+          await admin.createEvent(account.email, { summary: `soak event ${activity.event ?? 0}`, start: { dateTime: start.toISOString() }, end: { dateTime: new Date(start.getTime() + 1_800_000).toISOString() } });
+        } else if (op === 'move' && events.length > 0) {
+          const start = when();
+          await admin.updateEvent(account.email, random.pick(events).id, { start: { dateTime: start.toISOString() }, end: { dateTime: new Date(start.getTime() + 1_800_000).toISOString() } });
+        } else if (op === 'cancel' && events.length > 0) await admin.cancelEvent(account.email, random.pick(events).id);
+        else continue;
+        count(op);
+      } catch {
+        count('admin-refused');
+      }
+      if (Date.now() > nextChaos.kill) {
+        nextChaos.kill = Date.now() + options.durationMs / 4;
+        await killHost();
+        count('host-killed');
+        await sleep(200 + random.next() * 1500);
+        await startHost();
+      }
+      if (Date.now() > nextChaos.expire) {
+        nextChaos.expire = Date.now() + options.durationMs / 3;
+        await admin.expireHistory(random.pick(accounts).email);
+        count('history-expired');
+      }
+      if (Date.now() > nextChaos.invalidate) {
+        nextChaos.invalidate = Date.now() + options.durationMs / 2;
+        await admin.invalidateSyncTokens(random.pick(accounts).email);
+        count('sync-tokens-invalidated');
+      }
+      progress(`activity ${JSON.stringify(activity)}`);
+      await sleep(50 + random.next() * 150);
+    }
+
+    const injected = (await admin.stats()).injected;
+    progress('activity over: clearing faults, letting the jobs catch up');
+    await admin.setFaults({});
+    await admin.drainPushes();
+    // The scheduled jobs' next cycle, 11 minutes on: every source is quiet by then, every
+    // crashed lease long expired.
+    await killHost();
+    await startHost(11 * 60_000);
+    const store = restFirestore(emulators.firestoreHost, projectId);
+    const settle = async () => {
+      for (let i = 0; i < 120; i += 1) {
+        const states = await Promise.all(accounts.map((a) => store.source(a.sourceId)));
+        if (states.every((s) => s && !s.lease && !s.pending)) return;
+        await sleep(500);
+      }
+    };
+    for (let cycle = 0; cycle < 2; cycle += 1) {
+      await fetch(fn('fallbackPoll'), { method: 'POST' });
+      await sleep(1000);
+      await settle();
+    }
+    // Pushes flow again: one more mail each brings every source back to active.
+    for (const account of accounts) await admin.deliverMail(account.email, { subject: 'all quiet' });
+    await sleep(2500);
+    await settle();
+
+    let differences: string[] = [];
+    let checked = 0;
+    // A few extra poll cycles for changes still in flight; a cursor that skipped work would
+    // not be repaired by them, so this cannot hide a loss.
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      ({ differences, checked } = await compare(accounts, admin, store));
+      if (differences.length === 0) break;
+      await fetch(fn('fallbackPoll'), { method: 'POST' });
+      await sleep(1500);
+      await settle();
+    }
+    const statuses: Record<string, string> = {};
+    for (const a of accounts) statuses[a.email] = (await store.source(a.sourceId))?.status ?? 'missing';
+    for (const [email, status] of Object.entries(statuses)) if (status !== 'active') differences.push(`${email}: status ${status}, expected active`);
+
+    const logLeaks = await auditLogs(readFileSync(logFile, 'utf8'), accounts, admin);
+    return { seed: options.seed, injected, activity, differences, logLeaks, statuses, checkedTasks: checked };
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  }
+}
+
+async function compare(accounts: { email: string; userId: string; sourceId: string }[], admin: SandboxAdmin, store: Firestoreish) {
+  const differences: string[] = [];
+  let checked = 0;
+  const tasksByUser = new Map<string, Map<string, { status: string; title: string; dueAt: string | null }>>();
+  for (const a of accounts) if (!tasksByUser.has(a.userId)) tasksByUser.set(a.userId, await store.tasks(a.userId));
+  for (const a of accounts) {
+    const truth: AccountTruth = await admin.account(a.email);
+    const tasks = tasksByUser.get(a.userId)!;
+    const mine = new Map([...tasks].filter(([id]) => id.startsWith(`${a.sourceId}:`)));
+    const known = new Set<string>();
+    for (const m of truth.messages) {
+      const id = `${a.sourceId}:gmail:${m.id}`;
+      known.add(id);
+      const task = mine.get(id);
+      const inInbox = !m.deleted && m.labelIds.includes('INBOX');
+      if (inInbox && task?.status !== 'open') differences.push(`${a.email} message ${m.id} (in inbox): task ${task ? task.status : 'missing'}`);
+      if (!inInbox && task && task.status !== 'archived') differences.push(`${a.email} message ${m.id} (${m.deleted ? 'deleted' : 'archived'}): task ${task.status}`);
+      if (task) checked += 1;
+    }
+    for (const e of truth.events) {
+      const id = `${a.sourceId}:calendar:${e.id}`;
+      known.add(id);
+      const task = mine.get(id);
+      if (e.status === 'confirmed') {
+        const start = 'dateTime' in e.start ? new Date(e.start.dateTime).toISOString() : null;
+        if (task?.status !== 'open') differences.push(`${a.email} event ${e.id}: task ${task ? task.status : 'missing'}`);
+        else if (task.title !== e.summary || (start !== null && task.dueAt !== null && new Date(task.dueAt).toISOString() !== start)) {
+          differences.push(`${a.email} event ${e.id}: task shows "${task.title}" at ${task.dueAt}, event is "${e.summary}" at ${start}`);
+        }
+      } else if (task && task.status !== 'cancelled') differences.push(`${a.email} event ${e.id} (cancelled): task ${task.status}`);
+      if (task) checked += 1;
+    }
+    for (const id of mine.keys()) if (!known.has(id)) differences.push(`${a.email}: task ${id} has no message or event`);
+  }
+  return { differences, checked };
+}
+
+/** No refresh token, access token or channel token may appear in any log line. */
+async function auditLogs(log: string, accounts: { email: string }[], admin: SandboxAdmin): Promise<string[]> {
+  const secrets: string[] = [];
+  for (const a of accounts) secrets.push(...(await admin.refreshTokens(a.email)).refreshTokens);
+  secrets.push(...(await admin.channels()).channels.map((c) => c.token).filter((t): t is string => t !== null));
+  const leaks = secrets.filter((s) => log.includes(s)).map((s) => `secret ${s.slice(0, 12)}… appears in the log`);
+  if (/ya29\.[A-Za-z0-9_-]{10,}/.test(log)) leaks.push('an access token (ya29.…) appears in the log');
+  if (log.split('\n').filter(Boolean).length === 0) leaks.push('the functions wrote no log lines at all: nothing was audited');
+  return leaks;
+}

@@ -1,0 +1,13 @@
+import { mkdirSync } from 'node:fs';
+import { runSoak } from '../../scripts/lib/soak';
+
+/** The CI-sized chaos soak; `npm run soak` runs larger ones. The seed is printed for replay. */
+test('chaos soak: nothing lost, nothing duplicated, every source active, no secret in the logs', async () => {
+  const seed = Math.floor(Math.random() * 1_000_000);
+  mkdirSync('test-results', { recursive: true });
+  const report = await runSoak({ sources: 3, durationMs: 30_000, seed, logDir: 'test-results' });
+  const summary = `seed ${seed} (replay: npm run soak -- --sources 3 --minutes 0.5 --seed ${seed}); injected ${JSON.stringify(report.injected)}; activity ${JSON.stringify(report.activity)}`;
+  expect({ summary, differences: report.differences, logLeaks: report.logLeaks }).toEqual({ summary, differences: [], logLeaks: [] });
+  expect(report.activity['host-killed']).toBeGreaterThanOrEqual(1);
+  expect(report.checkedTasks).toBeGreaterThan(10);
+}, 180_000);
