@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { parseConfig, type Config } from '../../functions/src/config';
 import { buildServices, type Services } from '../../functions/src/entry/services';
@@ -6,9 +5,9 @@ import type { Clock } from '../../functions/src/engine/ports';
 import { createLogger } from '../../functions/src/logging';
 import { SandboxAdmin } from '../../sandbox/src/admin-client';
 import { startSandbox, type RunningSandbox } from '../../sandbox/src/server';
-import { DEFAULT_OPTIONS } from '../../sandbox/src/world';
 import { startEmulators, type RunningEmulators } from './emulators';
 import { startFunctionsHost, type FunctionsHost } from './functions-host';
+import { localFunctionEnv } from './local-env';
 
 /**
  * The whole engine on one machine: the Firestore and Pub/Sub emulators, the sandbox as
@@ -84,17 +83,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(() => host.close());
 
     const config = parseConfig({
-      GOOGLE_CLOUD_PROJECT: projectId,
-      OAUTH_CLIENT_ID: DEFAULT_OPTIONS.clientId,
-      OAUTH_CLIENT_SECRET: DEFAULT_OPTIONS.clientSecret,
-      GOOGLE_API_ROOT_URL: sandbox.url,
-      GOOGLE_OAUTH_TOKEN_URL: `${sandbox.url}/token`,
-      GOOGLE_OAUTH_AUTH_URL: `${sandbox.url}/o/oauth2/v2/auth`,
-      GMAIL_TOPIC: `projects/${projectId}/topics/gmail-watch`,
-      CALENDAR_PUSH_URL: host.functionUrl('calendarPush'),
-      CONNECT_REDIRECT_URL: `${host.functionUrl('connectCallback')}/callback`,
-      CONNECT_RETURN_URL: host.functionUrl('sourceStatus'),
-      TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      ...localFunctionEnv({ projectId, sandboxUrl: sandbox.url, functionUrl: (name) => `${host.url}/${name}` }),
       ...options.env,
     });
     const logFile = options.logFile;

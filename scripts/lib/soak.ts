@@ -1,13 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sourceIdFor } from '../../functions/src/engine/connect';
 import { SandboxAdmin, type AccountTruth } from '../../sandbox/src/admin-client';
 import { startSandbox } from '../../sandbox/src/server';
-import { DEFAULT_OPTIONS } from '../../sandbox/src/world';
 import { connectThroughFlow } from './connect-client';
 import { freePort, startEmulators } from './emulators';
+import { localFunctionEnv } from './local-env';
 
 /**
  * The chaos soak: sources with random mail and calendar activity while Google misbehaves
@@ -113,17 +112,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const env = {
       ...process.env,
       ...emulators.env,
-      GOOGLE_CLOUD_PROJECT: projectId,
-      OAUTH_CLIENT_ID: DEFAULT_OPTIONS.clientId,
-      OAUTH_CLIENT_SECRET: DEFAULT_OPTIONS.clientSecret,
-      GOOGLE_API_ROOT_URL: sandbox.url,
-      GOOGLE_OAUTH_TOKEN_URL: `${sandbox.url}/token`,
-      GOOGLE_OAUTH_AUTH_URL: `${sandbox.url}/o/oauth2/v2/auth`,
-      GMAIL_TOPIC: `projects/${projectId}/topics/gmail-watch`,
-      CALENDAR_PUSH_URL: fn('calendarPush'),
-      CONNECT_REDIRECT_URL: `${fn('connectCallback')}/callback`,
-      CONNECT_RETURN_URL: fn('sourceStatus'),
-      TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      ...localFunctionEnv({ projectId, sandboxUrl: sandbox.url, functionUrl: fn }),
       RATE_LIMIT_PER_SECOND: '10',
       RATE_LIMIT_BURST: '10',
       BACKOFF_BASE_MS: '100',

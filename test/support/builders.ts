@@ -1,33 +1,10 @@
+import { newSource } from '../../functions/src/engine/connect';
 import type { SourceData, Task } from '../../functions/src/engine/model';
 
+/** A connected source with a Gmail cursor, as most store tests want it. */
 export function sourceData(overrides: Partial<SourceData> = {}): SourceData {
   const now = new Date('2026-11-24T10:00:00Z');
-  return {
-    userId: 'user-1',
-    email: 'ada@example.com',
-    status: 'active',
-    statusReason: null,
-    lastSyncAt: null,
-    lastPushAt: null,
-    lastCheckAt: null,
-    polling: false,
-    consecutiveErrors: 0,
-    disconnectReason: null,
-    missedPushAt: null,
-    renewalError: null,
-    watchId: null,
-    watchExpiration: null,
-    historyId: '1000',
-    calendarChannelId: null,
-    calendarResourceId: null,
-    calendarChannelExpiration: null,
-    calendarSyncToken: null,
-    pending: { gmail: null, calendar: false },
-    lease: null,
-    createdAt: now,
-    updatedAt: now,
-    ...overrides,
-  };
+  return { ...newSource('user-1', 'ada@example.com', now), status: 'active', statusReason: null, polling: false, historyId: '1000', ...overrides };
 }
 
 export function gmailTask(sourceId: string, messageId: string, overrides: Partial<Task> = {}): Task {

@@ -9,7 +9,7 @@ import { createLogger } from '../../functions/src/logging';
 import { FUNCTIONS, registerFunctions, type FunctionName } from '../../functions/src/register';
 import { SandboxAdmin } from '../../sandbox/src/admin-client';
 import { startSandbox, type RunningSandbox } from '../../sandbox/src/server';
-import { DEFAULT_OPTIONS } from '../../sandbox/src/world';
+import { localFunctionEnv } from '../../scripts/lib/local-env';
 import { sourceData } from './builders';
 import { freshFirestore } from './firestore';
 import { createPushSubscription, createTopic, deleteSubscription } from './pubsub';
@@ -69,15 +69,7 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
   for (const name of Object.keys(FUNCTIONS) as FunctionName[]) servers[name] = await listen(getTestServer(name));
 
   const config = parseConfig({
-    GOOGLE_CLOUD_PROJECT: projectId,
-    OAUTH_CLIENT_ID: DEFAULT_OPTIONS.clientId,
-    OAUTH_CLIENT_SECRET: DEFAULT_OPTIONS.clientSecret,
-    GOOGLE_API_ROOT_URL: sandbox.url,
-    GOOGLE_OAUTH_TOKEN_URL: `${sandbox.url}/token`,
-    GOOGLE_OAUTH_AUTH_URL: `${sandbox.url}/o/oauth2/v2/auth`,
-    GMAIL_TOPIC: gmailTopic,
-    CALENDAR_PUSH_URL: servers.calendarPush.url,
-    CONNECT_REDIRECT_URL: `${servers.connectCallback.url}/callback`,
+    ...localFunctionEnv({ projectId, sandboxUrl: sandbox.url, functionUrl: (name) => servers[name as FunctionName].url }),
     CONNECT_RETURN_URL: 'http://127.0.0.1:9/settings',
     TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 42).toString('base64'),
     RATE_LIMIT_PER_SECOND: '50',

@@ -5,6 +5,7 @@ import type { CalendarApi, GmailApi, GoogleAccess } from '../engine/ports';
 import { createAccountAuth, forgetAccessToken } from './auth';
 import { CalendarAdapter } from './calendar';
 import { GmailAdapter } from './gmail';
+import { limitedCaller, type LimitedCall } from './limited-call';
 import { AccountLimiter, type LimiterEnvironment, realEnvironment } from './limiter';
 
 export interface RefreshTokenSource {
@@ -52,6 +53,10 @@ export class GoogleAccessPool implements GoogleAccess {
     return entry;
   }
 
+  private caller(entry: AccountEntry): LimitedCall {
+    return limitedCaller(entry.limiter, () => forgetAccessToken(entry.auth));
+  }
+
   limiterFor(sourceId: string): AccountLimiter | undefined {
     return this.accounts.get(sourceId)?.limiter;
   }
@@ -61,7 +66,7 @@ export class GoogleAccessPool implements GoogleAccess {
     if (!entry.gmail) {
       const { gmail } = await import('@googleapis/gmail');
       const client = gmail({ version: 'v1', auth: entry.auth, retry: false, fetchImplementation: fetch, ...this.rootUrl() });
-      entry.gmail = new GmailAdapter(client, entry.limiter, () => forgetAccessToken(entry.auth));
+      entry.gmail = new GmailAdapter(client, this.caller(entry));
     }
     return entry.gmail;
   }
@@ -71,7 +76,7 @@ export class GoogleAccessPool implements GoogleAccess {
     if (!entry.calendar) {
       const { calendar } = await import('@googleapis/calendar');
       const client = calendar({ version: 'v3', auth: entry.auth, retry: false, fetchImplementation: fetch, ...this.rootUrl() });
-      entry.calendar = new CalendarAdapter(client, entry.limiter, () => forgetAccessToken(entry.auth));
+      entry.calendar = new CalendarAdapter(client, this.caller(entry));
     }
     return entry.calendar;
   }

@@ -1,7 +1,6 @@
 import type { calendar_v3 } from '@googleapis/calendar';
 import type { CalendarApi, CalendarEvent, CalendarListRequest } from '../engine/ports';
-import { classifyGoogleError, type Operation } from './classify';
-import type { AccountLimiter } from './limiter';
+import type { LimitedCall } from './limited-call';
 
 /** The primary calendar of one account, over @googleapis/calendar, through the account's limiter. */
 
@@ -29,17 +28,9 @@ function toEvent(e: calendar_v3.Schema$Event): CalendarEvent | null {
 export class CalendarAdapter implements CalendarApi {
   constructor(
     private readonly client: calendar_v3.Calendar,
-    private readonly limiter: AccountLimiter,
-    private readonly onUnauthorized: () => void,
+    private readonly call: LimitedCall,
   ) {}
 
-  private call<T>(operation: Operation, run: () => Promise<T>): Promise<T> {
-    return this.limiter.run(run, (error) => {
-      const classified = classifyGoogleError(error, operation);
-      if (classified.details.status === 401) this.onUnauthorized();
-      return classified;
-    });
-  }
 
   async listEvents(request: CalendarListRequest) {
     // Every parameter but the token must match between the full sync and its increments.

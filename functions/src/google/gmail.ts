@@ -1,8 +1,7 @@
 import type { gmail_v1 } from '@googleapis/gmail';
 import type { GmailApi, GmailHistoryRecord, GmailMessageMetadata } from '../engine/ports';
 import { isGoogleError } from '../engine/errors';
-import { classifyGoogleError, type Operation } from './classify';
-import type { AccountLimiter } from './limiter';
+import type { LimitedCall } from './limited-call';
 
 /** Gmail for one account, over @googleapis/gmail, every call through the account's limiter. */
 
@@ -32,17 +31,9 @@ function header(message: gmail_v1.Schema$Message, name: string): string | null {
 export class GmailAdapter implements GmailApi {
   constructor(
     private readonly client: gmail_v1.Gmail,
-    private readonly limiter: AccountLimiter,
-    private readonly onUnauthorized: () => void,
+    private readonly call: LimitedCall,
   ) {}
 
-  private call<T>(operation: Operation, run: () => Promise<T>): Promise<T> {
-    return this.limiter.run(run, (error) => {
-      const classified = classifyGoogleError(error, operation);
-      if (classified.details.status === 401) this.onUnauthorized();
-      return classified;
-    });
-  }
 
   async getProfile() {
     const { data } = await this.call('gmail.getProfile', () => this.client.users.getProfile({ userId: 'me' }));

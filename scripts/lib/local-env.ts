@@ -1,0 +1,23 @@
+import { randomBytes } from 'node:crypto';
+import { DEFAULT_OPTIONS } from '../../sandbox/src/world';
+
+/**
+ * The functions' configuration when the sandbox plays Google and everything runs on this
+ * machine: the one place the local stack, the soak and the tests take it from.
+ */
+export function localFunctionEnv(options: { projectId: string; sandboxUrl: string; functionUrl: (name: string) => string }): Record<string, string> {
+  const { projectId, sandboxUrl, functionUrl } = options;
+  return {
+    GOOGLE_CLOUD_PROJECT: projectId,
+    OAUTH_CLIENT_ID: DEFAULT_OPTIONS.clientId,
+    OAUTH_CLIENT_SECRET: DEFAULT_OPTIONS.clientSecret,
+    GOOGLE_API_ROOT_URL: sandboxUrl,
+    GOOGLE_OAUTH_TOKEN_URL: `${sandboxUrl}/token`,
+    GOOGLE_OAUTH_AUTH_URL: `${sandboxUrl}/o/oauth2/v2/auth`,
+    GMAIL_TOPIC: `projects/${projectId}/topics/gmail-watch`,
+    CALENDAR_PUSH_URL: functionUrl('calendarPush'),
+    CONNECT_REDIRECT_URL: `${functionUrl('connectCallback')}/callback`,
+    CONNECT_RETURN_URL: functionUrl('sourceStatus'),
+    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+  };
+}
