@@ -21,6 +21,7 @@ import { registerWatches } from '../functions/src/engine/watches';
 import { createFirestore } from '../functions/src/store/firestore';
 import { newSource } from '../functions/src/engine/connect';
 import { latencyChart } from './bench/chart';
+import { countFirestoreOps } from './bench/firestore-ops';
 import { PerNotificationRunner } from './bench/per-notification-runner';
 import { percentile } from './lib/demo';
 import { startLocalStack, type LocalStack } from './lib/local-stack';
@@ -61,8 +62,8 @@ interface Figures {
   google_calls_per_item: number;
   list_calls_per_notification: number | null;
   lease_contention: number | null;
-  firestore_reads_per_item: null;
-  firestore_writes_per_item: null;
+  firestore_reads_per_item: number;
+  firestore_writes_per_item: number;
 }
 
 /** Counts how triggers fared: `recorded` means another run held the lease and took the work. */
@@ -185,6 +186,7 @@ async function runStrategy(name: StrategyName): Promise<{ figures: Figures; late
     await stack.admin.setFaults({ latencyMs: LATENCY_MS, ...(name === 'polling' && { push: { dropRate: 1 } }) });
     await stack.admin.resetStats();
     Object.keys(counting!.outcomes).forEach((k) => delete counting!.outcomes[k]);
+    const firestoreOps = countFirestoreOps(stack.services.db);
     const db = createFirestore(stack.projectId);
     const expected = new Map<string, Expectation>();
     const latencies: number[] = [];
@@ -225,8 +227,8 @@ async function runStrategy(name: StrategyName): Promise<{ figures: Figures; late
         google_calls_per_item: round(total / Math.max(1, items)),
         list_calls_per_notification: name === 'polling' || notifications === 0 ? null : round(lists / notifications),
         lease_contention: name === 'engine' && triggers > 0 ? round((outcomes.recorded ?? 0) / triggers) : null,
-        firestore_reads_per_item: null,
-        firestore_writes_per_item: null,
+        firestore_reads_per_item: round(firestoreOps.reads / Math.max(1, items)),
+        firestore_writes_per_item: round(firestoreOps.writes / Math.max(1, items)),
       },
     };
   } finally {
@@ -336,7 +338,8 @@ function table(results: Record<StrategyName, Figures>, floor: number): string {
     ['Google calls per item', (f) => String(f.google_calls_per_item)],
     ['list calls per notification', (f) => String(f.list_calls_per_notification ?? 'n/a')],
     ['lease contention', (f) => String(f.lease_contention ?? 'n/a')],
-    ['Firestore reads/writes per item', () => 'not measured'],
+    ['Firestore reads per item', (f) => String(f.firestore_reads_per_item)],
+    ['Firestore writes per item', (f) => String(f.firestore_writes_per_item)],
   ];
   const names = Object.keys(results) as StrategyName[];
   return [
@@ -375,7 +378,7 @@ async function main() {
     p99_over_floor: round(ours.freshness_ms.p99 / floor.floor_ms),
     ...cold,
     cold_start_ratio_monolith: round(cold.cold_start_monolith_ms / cold.cold_start_with_clients_ms),
-    firestore_note: 'Firestore reads/writes per item are not measured yet: the emulator exposes no counts and the SDK has no request hook; see the closing note.',
+    firestore_note: 'Counted at the functions\' Firestore client (lookups, query results, committed writes), scheduled jobs off.',
     baselines: { per_notification: results.per_notification, polling: results.polling },
     ratios_to_engine: { per_notification: ratio(results.per_notification), polling: ratio(results.polling) },
   };

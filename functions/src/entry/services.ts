@@ -1,3 +1,4 @@
+import type { Firestore } from '@google-cloud/firestore';
 import type { Config } from '../config';
 import type { Clock, Logger, SyncRequestPublisher } from '../engine/ports';
 import { systemClock } from '../engine/ports';
@@ -23,6 +24,8 @@ import { TaskRepository } from '../store/tasks';
 /** Everything the entry points need, built once per instance from the configuration. */
 export interface Services {
   config: Config;
+  /** The instance's Firestore client (shutdown, and the benchmark's operation counts). */
+  db: Firestore;
   clock: Clock;
   logger: Logger;
   sources: SourceRepository;
@@ -86,6 +89,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   const publisher = new PubSubSyncRequestPublisher(config.projectId, config.syncRequestsTopic);
   return {
     config,
+    db,
     clock,
     logger,
     sources,
