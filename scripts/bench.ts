@@ -207,7 +207,9 @@ async function runStrategy(name: StrategyName): Promise<{ figures: Figures; late
     })();
 
     const changes = await runWorkload(stack, ids, expected);
-    const drainUntil = Date.now() + (name === 'polling' ? POLL_INTERVAL_MS + 20_000 : 30_000);
+    // Time for the last changes to land; a strategy that loses changes waits all of it.
+    const grace = flags.quick ? 10_000 : 30_000;
+    const drainUntil = Date.now() + (name === 'polling' ? POLL_INTERVAL_MS + grace : grace);
     while (expected.size > 0 && Date.now() < drainUntil) {
       progress(`${name}: ${changes} changes made, waiting for ${expected.size}`);
       await sleep(250);
