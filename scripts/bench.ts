@@ -34,8 +34,12 @@ const { values: flags } = parseArgs({
     latency: { type: 'string', default: '50' },
     seed: { type: 'string', default: '1' },
     rate: { type: 'string' },
+    strategies: { type: 'string', default: 'engine,per_notification,polling' },
+    env: { type: 'string', multiple: true, default: [] },
   },
 });
+/** Extra engine settings, e.g. --env GMAIL_FOLLOW_UPS=0 */
+const EXTRA_ENV = Object.fromEntries(flags.env.map((pair) => pair.split('=') as [string, string]));
 const SOURCES = Number(flags.sources ?? (flags.quick ? 10 : 200));
 const DURATION_MS = Number(flags.duration ?? (flags.quick ? 8 : 90)) * 1000;
 /**
@@ -180,7 +184,7 @@ async function runStrategy(name: StrategyName): Promise<{ figures: Figures; late
     scheduler: false,
     logFile: join(OUT_DIR, `functions-${name}.log`),
     sandboxSeed: Number(flags.seed),
-    env: { RATE_LIMIT_PER_SECOND: RATE },
+    env: { RATE_LIMIT_PER_SECOND: RATE, ...EXTRA_ENV },
     runner: (services: Services) => (counting = new CountingRunner(name === 'per_notification' ? new PerNotificationRunner(services) : services.runner)),
   });
   try {
@@ -362,15 +366,15 @@ async function main() {
   progress('measuring the floor');
   const floor = await measureFloor();
   const results = {} as Record<StrategyName, Figures>;
-  const latencies = {} as Record<StrategyName, number[]>;
-  for (const name of ['engine', 'per_notification', 'polling'] as StrategyName[]) {
+  const latencies: Partial<Record<StrategyName, number[]>> = {};
+  for (const name of flags.strategies.split(',') as StrategyName[]) {
     const run = await runStrategy(name);
     results[name] = run.figures;
     latencies[name] = run.latencies;
   }
   process.stdout.write('\n\n');
   const ours = results.engine;
-  const ratio = (base: Figures) => ({
+  const ratio = (base: Figures | undefined) => base && ({
     freshness_p50: round(base.freshness_ms.p50 / ours.freshness_ms.p50),
     freshness_p99: round(base.freshness_ms.p99 / ours.freshness_ms.p99),
     google_calls_per_item: round(base.google_calls_per_item / ours.google_calls_per_item),
@@ -394,9 +398,9 @@ async function main() {
     join(OUT_DIR, 'latency.svg'),
     latencyChart(
       [
-        { name: 'engine', values: latencies.engine, color: '#1a73e8' },
-        { name: 'sync per notification', values: latencies.per_notification, color: '#e8710a' },
-        { name: `polling every ${POLL_INTERVAL_MS / 1000} s`, values: latencies.polling, color: '#188038' },
+        { name: 'engine', values: latencies.engine ?? [], color: '#1a73e8' },
+        { name: 'sync per notification', values: latencies.per_notification ?? [], color: '#e8710a' },
+        { name: `polling every ${POLL_INTERVAL_MS / 1000} s`, values: latencies.polling ?? [], color: '#188038' },
       ],
       floor.floor_ms,
     ),

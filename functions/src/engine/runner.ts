@@ -27,11 +27,12 @@ export interface RunnerDeps {
   statusSettings: StatusSettings;
   /** Waits between a Gmail pass and its follow-up (tests may shorten it). */
   pause?: (ms: number) => Promise<void>;
+  /** Follow-up looks after a push-triggered Gmail pass that found changes (0 turns them off). */
+  gmailFollowUps: number;
 }
 
 /** Gmail announces at most one change a second per mailbox. */
 const GMAIL_NOTIFICATION_INTERVAL_MS = 1100;
-const MAX_GMAIL_FOLLOW_UPS = 3;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface RunOptions {
@@ -90,7 +91,7 @@ export class SyncRunner implements Runner {
           // Gmail drops notifications beyond one a second per mailbox: a push that brought
           // changes may be the first of a burst whose rest is never announced. Look once more
           // after that second instead of leaving the tail to the fallback poll.
-          if (options.trigger === 'push' && (counts?.historyRecords ?? 0) > 0 && followUps < MAX_GMAIL_FOLLOW_UPS) {
+          if (options.trigger === 'push' && (counts?.historyRecords ?? 0) > 0 && followUps < this.deps.gmailFollowUps) {
             followUps += 1;
             recheckGmail = true;
           }
