@@ -129,14 +129,10 @@ export class PushDelivery {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  cancelScheduled(): void {
-    this.timers.forEach(clearTimeout);
-    this.timers.clear();
-  }
-
   async close(): Promise<void> {
     this.closed = true;
-    this.cancelScheduled();
+    this.timers.forEach(clearTimeout);
+    this.timers.clear();
     await this.drain();
   }
 }

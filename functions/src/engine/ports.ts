@@ -29,7 +29,8 @@ export interface SourceStore {
   create(id: string, data: SourceData): Promise<void>;
   findByEmail(email: string): Promise<Source[]>;
   update(id: string, now: Date, change: (source: Source) => Partial<SourceData>): Promise<Source>;
-  recordPending(id: string, work: Pending, owner: string, now: Date, leaseMs: number, pushAt?: Date): Promise<PendingOutcome>;
+  /** `readJustNow`: the source as the caller read it a moment ago, sparing a second read. */
+  recordPending(id: string, work: Pending, owner: string, now: Date, leaseMs: number, pushAt?: Date, readJustNow?: Source): Promise<PendingOutcome>;
   claimPending(id: string, owner: string, now: Date, leaseMs: number): Promise<{ pending: Pending; source: Source }>;
   extendLease(id: string, owner: string, now: Date, leaseMs: number): Promise<void>;
   markCalendarPending(id: string, now: Date): Promise<{ needsRun: boolean }>;

@@ -73,7 +73,7 @@ export class SyncRunner implements Runner {
 
     const owner = randomUUID();
     const wanted: Pending = options.checkGmail ? { ...work, gmail: maxHistoryId(work.gmail, historyIdAfter(existing.historyId)) } : work;
-    const recorded = await sources.recordPending(sourceId, wanted, owner, clock.now(), leaseMs, options.pushAt);
+    const recorded = await sources.recordPending(sourceId, wanted, owner, clock.now(), leaseMs, options.pushAt, existing);
     if (recorded.kind !== 'acquired') return recorded.kind;
 
     let claimed: Pending = NO_PENDING;

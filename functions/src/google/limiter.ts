@@ -1,3 +1,4 @@
+import type { Config } from '../config';
 import type { GoogleError } from '../engine/errors';
 
 /**
@@ -7,14 +8,7 @@ import type { GoogleError } from '../engine/errors';
  * makes the lease holder the only instance calling Google for a source.
  */
 
-export interface LimiterSettings {
-  ratePerSecond: number;
-  burst: number;
-  maxInFlight: number;
-  maxAttempts: number;
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-}
+export type LimiterSettings = Config['limiter'];
 
 export interface LimiterEnvironment {
   nowMs(): number;

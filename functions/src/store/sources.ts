@@ -81,9 +81,6 @@ export class SourceRepository implements SourceStore, SourceQueries {
     await this.ref(id).create(data);
   }
 
-  async put(id: string, data: SourceData): Promise<void> {
-    await this.ref(id).set(data);
-  }
 
   /** Read-modify-write of a whole, validated document. */
   async update(id: string, now: Date, change: (source: Source) => Partial<SourceData>): Promise<Source> {
@@ -119,11 +116,13 @@ export class SourceRepository implements SourceStore, SourceQueries {
     now: Date,
     leaseMs: number,
     pushAt?: Date,
+    readJustNow?: Source,
   ): Promise<PendingOutcome> {
     // Fast path, no transaction: a strongly consistent read that shows the work already
     // covered (by the cursor, or pending under a live lease) means the holder, which claims
     // pending work only after this read, will see it. Bursts then cost reads, not contention.
-    const snapshot = await this.get(id);
+    // A caller that has just read the source passes it instead of paying for a second read.
+    const snapshot = readJustNow ?? (await this.get(id));
     if (snapshot && !this.needsRecording(snapshot, work, now, pushAt)) {
       return { kind: snapshot.lease !== null ? 'recorded' : 'nothing-new', source: snapshot };
     }

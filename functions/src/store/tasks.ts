@@ -29,10 +29,6 @@ export class TaskRepository implements TaskStore {
     return snap.data() ?? null;
   }
 
-  async listForSource(userId: string, sourceId: string): Promise<Task[]> {
-    const snap = await this.collection(userId).where('sourceId', '==', sourceId).get();
-    return snap.docs.map((d) => d.data());
-  }
 
   /**
    * Idempotent upserts keyed by the deterministic task id. A task whose stored
