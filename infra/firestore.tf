@@ -5,11 +5,12 @@ resource "google_firestore_database" "default" {
   depends_on  = [google_project_service.apis]
 }
 
-# Ingestion events expire through the TTL policy (pruneRetention is the backstop).
-resource "google_firestore_field" "ingestion_events_ttl" {
+# TTL policies: ingestion events (pruneRetention is the backstop) and connect states.
+resource "google_firestore_field" "ttl" {
+  for_each   = { for t in local.m.ttl : "${t.collection}.${t.field}" => t }
   database   = google_firestore_database.default.name
-  collection = "ingestion_events"
-  field      = "expireAt"
+  collection = each.value.collection
+  field      = each.value.field
   ttl_config {}
   index_config {
     indexes {
@@ -20,6 +21,28 @@ resource "google_firestore_field" "ingestion_events_ttl" {
       order       = "DESCENDING"
       query_scope = "COLLECTION"
     }
+  }
+}
+
+# Security rules: the same firestore.rules that the gcloud path deploys with firebase-tools.
+resource "google_firebaserules_ruleset" "firestore" {
+  source {
+    files {
+      name    = "firestore.rules"
+      content = file("${path.module}/../firestore.rules")
+    }
+  }
+  depends_on = [google_firestore_database.default]
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "google_firebaserules_release" "firestore" {
+  name         = "cloud.firestore"
+  ruleset_name = "projects/${var.project_id}/rulesets/${google_firebaserules_ruleset.firestore.name}"
+  lifecycle {
+    replace_triggered_by = [google_firebaserules_ruleset.firestore]
   }
 }
 

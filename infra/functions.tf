@@ -1,5 +1,6 @@
-# One gen2 function per registered function, all from the built functions/ package
-# (`npm run build` first: it compiles src/ to lib/).
+# Every function in the manifest as a gen2 HTTP function, all from the built functions/
+# package (`npm run build` first: it compiles src/ to lib/). The Pub/Sub-driven ones are
+# called by our own push subscriptions (pubsub.tf), not by Eventarc.
 
 data "archive_file" "functions" {
   type        = "zip"
@@ -12,6 +13,17 @@ resource "google_storage_bucket" "sources" {
   name                        = "${var.project_id}-sync-engine-sources"
   location                    = var.region
   uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  # A build copies the source; old archives are only history.
+  lifecycle_rule {
+    condition {
+      age = 30
+    }
+    action {
+      type = "Delete"
+    }
+  }
+  depends_on = [google_project_service.apis]
 }
 
 resource "google_storage_bucket_object" "functions" {
@@ -20,14 +32,15 @@ resource "google_storage_bucket_object" "functions" {
   source = data.archive_file.functions.output_path
 }
 
-resource "google_cloudfunctions2_function" "event" {
-  for_each = { for name, f in local.functions : name => f if f.trigger == "event" }
+resource "google_cloudfunctions2_function" "functions" {
+  for_each = toset(keys(local.m.functions))
   name     = each.key
   location = var.region
 
   build_config {
-    runtime     = "nodejs20"
-    entry_point = each.key
+    runtime         = "nodejs24"
+    entry_point     = each.key
+    service_account = google_service_account.accounts["build"].id
     source {
       storage_source {
         bucket = google_storage_bucket.sources.name
@@ -37,71 +50,27 @@ resource "google_cloudfunctions2_function" "event" {
   }
 
   service_config {
-    max_instance_count    = 100
-    available_memory      = "512Mi"
-    timeout_seconds       = 300
-    service_account_email = google_service_account.runtime[each.value.sa].email
-    environment_variables = local.function_env
-    secret_environment_variables {
-      key        = "OAUTH_CLIENT_SECRET"
-      project_id = var.project_id
-      secret     = google_secret_manager_secret.oauth_client_secret.secret_id
-      version    = "latest"
-    }
-  }
-
-  event_trigger {
-    trigger_region        = var.region
-    event_type            = "google.cloud.pubsub.topic.v1.messagePublished"
-    pubsub_topic          = each.value.topic == "gmail-watch" ? google_pubsub_topic.gmail_watch.id : google_pubsub_topic.sync_requests.id
-    retry_policy          = "RETRY_POLICY_RETRY"
-    service_account_email = google_service_account.invoker["eventarc"].email
-  }
-
-  depends_on = [google_project_service.apis]
-}
-
-resource "google_cloudfunctions2_function" "http" {
-  for_each = { for name, f in local.functions : name => f if f.trigger == "http" }
-  name     = each.key
-  location = var.region
-
-  build_config {
-    runtime     = "nodejs20"
-    entry_point = each.key
-    source {
-      storage_source {
-        bucket = google_storage_bucket.sources.name
-        object = google_storage_bucket_object.functions.name
+    max_instance_count    = local.m.functions[each.key].maxInstances
+    available_memory      = local.m.functions[each.key].memory
+    timeout_seconds       = local.m.functions[each.key].timeoutSeconds
+    service_account_email = google_service_account.accounts[local.m.functions[each.key].account].email
+    environment_variables = local.function_env[each.key]
+    # Only the secrets this function reads, which its account may read.
+    dynamic "secret_environment_variables" {
+      for_each = local.m.functions[each.key].secrets
+      content {
+        key        = secret_environment_variables.key
+        project_id = var.project_id
+        secret     = google_secret_manager_secret.secrets[secret_environment_variables.value].secret_id
+        version    = "latest"
       }
     }
   }
 
-  service_config {
-    max_instance_count    = 50
-    available_memory      = "512Mi"
-    timeout_seconds       = 120
-    service_account_email = google_service_account.runtime[each.value.sa].email
-    environment_variables = local.function_env
-    secret_environment_variables {
-      key        = "OAUTH_CLIENT_SECRET"
-      project_id = var.project_id
-      secret     = google_secret_manager_secret.oauth_client_secret.secret_id
-      version    = "latest"
-    }
-  }
-
-  depends_on = [google_project_service.apis]
-}
-
-resource "google_secret_manager_secret" "oauth_client_secret" {
-  secret_id = "sync-engine-oauth-client-secret"
-  replication {
-    auto {}
-  }
-}
-
-resource "google_secret_manager_secret_version" "oauth_client_secret" {
-  secret      = google_secret_manager_secret.oauth_client_secret.id
-  secret_data = var.oauth_client_secret
+  depends_on = [
+    google_project_iam_member.accounts,
+    google_secret_manager_secret_iam_member.readers,
+    google_secret_manager_secret_version.oauth_client_secret,
+    google_kms_crypto_key_iam_member.tokens,
+  ]
 }

@@ -5,7 +5,7 @@ output "calendar_push_url" {
 
 output "connect_url" {
   description = "Private (IAM): the task app's backend calls /start and /disconnect here."
-  value       = google_cloudfunctions2_function.http["connect"].service_config[0].uri
+  value       = google_cloudfunctions2_function.functions["connect"].service_config[0].uri
 }
 
 output "oauth_redirect_uri" {
@@ -14,9 +14,9 @@ output "oauth_redirect_uri" {
 }
 
 output "source_status_url" {
-  value = google_cloudfunctions2_function.http["sourceStatus"].service_config[0].uri
+  value = google_cloudfunctions2_function.functions["sourceStatus"].service_config[0].uri
 }
 
 output "gmail_topic" {
-  value = google_pubsub_topic.gmail_watch.id
+  value = google_pubsub_topic.topics["gmail-watch"].id
 }

@@ -17,7 +17,14 @@ variable "oauth_client_id" {
 variable "oauth_client_secret" {
   type        = string
   sensitive   = true
-  description = "OAuth client secret; stored in Secret Manager, never in function configuration."
+  ephemeral   = true
+  description = "OAuth client secret; stored in Secret Manager (write-only: never in state or function configuration)."
+}
+
+variable "oauth_client_secret_version" {
+  type        = number
+  default     = 1
+  description = "Bump to store a new oauth_client_secret (write-only values are not compared)."
 }
 
 variable "connect_return_url" {

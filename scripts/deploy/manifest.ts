@@ -1,0 +1,277 @@
+/**
+ * The one description of the deployment. Terraform reads its JSON form (infra/manifest.json,
+ * written by `npx tsx scripts/deploy/manifest.ts --write`) and scripts/deploy.sh plans its
+ * gcloud commands from it, so the two paths cannot drift: test/unit/deployment*.test.ts check
+ * both against it.
+ *
+ * Adding a function: register it in functions/src/register.ts, then add one entry to
+ * `FUNCTION_DEPLOYMENT` below (typecheck fails until you do). Accounts, roles, secrets,
+ * invokers, subscriptions, dead letters and schedules all follow from that entry.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FUNCTIONS, type FunctionName } from '../../functions/src/register';
+import { alertPolicies, LOG_METRICS, type AlertPolicy, type LogMetric } from './monitoring';
+
+/** Service accounts: `sync-engine-<key>@PROJECT.iam.gserviceaccount.com`. */
+export const ACCOUNTS = {
+  sync: { title: 'runtime: syncs, watches, connect start/disconnect', roles: ['roles/datastore.user', 'roles/logging.logWriter'] },
+  push: { title: 'runtime: Calendar channel notifications', roles: ['roles/datastore.user', 'roles/logging.logWriter'] },
+  jobs: { title: 'runtime: scheduled jobs', roles: ['roles/datastore.user', 'roles/logging.logWriter'] },
+  status: { title: 'runtime: source status (read only)', roles: ['roles/datastore.viewer', 'roles/logging.logWriter'] },
+  connect: { title: 'runtime: OAuth connect callback', roles: ['roles/datastore.user', 'roles/logging.logWriter'] },
+  'pubsub-invoker': { title: 'Pub/Sub push subscriptions call the event functions', roles: [] },
+  scheduler: { title: 'Cloud Scheduler calls the jobs', roles: [] },
+  'tasks-invoker': { title: 'Cloud Tasks calls gmailFollowUp', roles: [] },
+  // Projects created since mid-2024 give the default Cloud Build account too few roles.
+  build: { title: 'builds the functions', roles: ['roles/logging.logWriter', 'roles/artifactregistry.writer', 'roles/storage.objectViewer'] },
+} as const satisfies Record<string, { title: string; roles: readonly string[] }>;
+export type AccountKey = keyof typeof ACCOUNTS;
+type RuntimeAccount = 'sync' | 'push' | 'jobs' | 'status' | 'connect';
+
+/** Secrets in Secret Manager, by the environment variable a function reads them from. */
+export const SECRETS = { OAUTH_CLIENT_SECRET: 'sync-engine-oauth-client-secret' } as const;
+type SecretVariable = keyof typeof SECRETS;
+
+interface CommonSpec {
+  account: RuntimeAccount;
+  /** Secrets mounted as environment variables; the account is allowed to read exactly these. */
+  secrets?: SecretVariable[];
+  /** Use of the refresh-token KMS key: seal only (new tokens) or seal and open. */
+  tokens?: 'seal' | 'seal-and-open';
+  /** Topics the function publishes to. */
+  publishes?: Topic[];
+  /** Creates Cloud Tasks (as `tasks-invoker`) on these queues. */
+  enqueues?: Queue[];
+  timeoutSeconds: number;
+  memory?: '256Mi' | '512Mi' | '1Gi';
+  maxInstances?: number;
+  /** Extra environment variables (besides `ENV`, which every function gets). */
+  env?: Record<string, string>;
+}
+/** An HTTP function and who may call it: everyone, Cloud Scheduler (with `schedule`), Cloud Tasks, or only callers granted run.invoker separately. */
+interface HttpSpec extends CommonSpec {
+  invoker: 'public' | 'scheduler' | 'tasks' | 'granted';
+  schedule?: string;
+}
+/** A function driven by its own Pub/Sub push subscription (OIDC) with a dead-letter topic. */
+interface PubSubSpec extends CommonSpec {
+  topic: Topic;
+  maxDeliveryAttempts: number;
+}
+type SpecFor<K extends FunctionName> = (typeof FUNCTIONS)[K] extends 'event' ? PubSubSpec : HttpSpec;
+
+export const TOPICS = ['gmail-watch', 'sync-requests'] as const;
+type Topic = (typeof TOPICS)[number];
+export const QUEUES = { 'gmail-follow-ups': { maxDispatchesPerSecond: 50, maxConcurrentDispatches: 20, maxAttempts: 5 } } as const;
+type Queue = keyof typeof QUEUES;
+
+const googleCalls = { secrets: ['OAUTH_CLIENT_SECRET'], tokens: 'seal-and-open' } as const satisfies Partial<CommonSpec>;
+
+/** Every registered function's deployment: the place to edit when a function is added. */
+export const FUNCTION_DEPLOYMENT: { [K in FunctionName]: SpecFor<K> } = {
+  gmailPush: { account: 'sync', ...googleCalls, topic: 'gmail-watch', maxDeliveryAttempts: 10, publishes: ['sync-requests'], enqueues: ['gmail-follow-ups'], timeoutSeconds: 300 },
+  syncWorker: { account: 'sync', ...googleCalls, topic: 'sync-requests', maxDeliveryAttempts: 10, publishes: ['sync-requests'], enqueues: ['gmail-follow-ups'], timeoutSeconds: 300 },
+  calendarPush: { account: 'push', invoker: 'public', publishes: ['sync-requests'], timeoutSeconds: 60 },
+  registerWatch: { account: 'sync', ...googleCalls, invoker: 'granted', timeoutSeconds: 120 },
+  renewWatches: { account: 'jobs', invoker: 'scheduler', schedule: '0 * * * *', publishes: ['sync-requests'], timeoutSeconds: 300 },
+  fallbackPoll: { account: 'jobs', invoker: 'scheduler', schedule: '*/2 * * * *', publishes: ['sync-requests'], timeoutSeconds: 120 },
+  pruneRetention: { account: 'jobs', invoker: 'scheduler', schedule: '30 3 * * *', timeoutSeconds: 540 },
+  // Public: it verifies a Firebase Auth ID token itself.
+  sourceStatus: { account: 'status', invoker: 'public', timeoutSeconds: 60 },
+  // start/disconnect: IAM-private, for the task app's backend.
+  connect: { account: 'sync', ...googleCalls, invoker: 'granted', timeoutSeconds: 120 },
+  // The browser-facing OAuth callback: seals the new refresh token, never opens one.
+  connectCallback: { account: 'connect', secrets: ['OAUTH_CLIENT_SECRET'], tokens: 'seal', invoker: 'public', timeoutSeconds: 120 },
+};
+
+/**
+ * Environment of every function. Placeholders: {project}, {region}, {oauthClientId},
+ * {connectReturnUrl}, {functionsUrl} (https://REGION-PROJECT.cloudfunctions.net, which
+ * breaks the cycle of a function's configuration naming its own address).
+ */
+export const ENV: Record<string, string> = {
+  GOOGLE_CLOUD_PROJECT: '{project}',
+  OAUTH_CLIENT_ID: '{oauthClientId}',
+  GMAIL_TOPIC: 'projects/{project}/topics/gmail-watch',
+  SYNC_REQUESTS_TOPIC: 'sync-requests',
+  CALENDAR_PUSH_URL: '{functionsUrl}/calendarPush',
+  CONNECT_REDIRECT_URL: '{functionsUrl}/connectCallback/callback',
+  CONNECT_RETURN_URL: '{connectReturnUrl}',
+  KMS_KEY_NAME: 'projects/{project}/locations/{region}/keyRings/sync-engine/cryptoKeys/refresh-tokens',
+  FOLLOW_UP_QUEUE: 'projects/{project}/locations/{region}/queues/gmail-follow-ups',
+  FOLLOW_UP_URL: '{functionsUrl}/gmailFollowUp',
+  FOLLOW_UP_INVOKER: 'sync-engine-tasks-invoker@{project}.iam.gserviceaccount.com',
+};
+
+export const APIS = [
+  // Enabled first: everything below waits for them.
+  'serviceusage.googleapis.com',
+  'cloudresourcemanager.googleapis.com',
+  'iam.googleapis.com',
+  'cloudfunctions.googleapis.com',
+  'run.googleapis.com',
+  'cloudbuild.googleapis.com',
+  'artifactregistry.googleapis.com',
+  'storage.googleapis.com',
+  'pubsub.googleapis.com',
+  'cloudscheduler.googleapis.com',
+  'cloudtasks.googleapis.com',
+  'firestore.googleapis.com',
+  'firebaserules.googleapis.com',
+  'cloudkms.googleapis.com',
+  'secretmanager.googleapis.com',
+  'gmail.googleapis.com',
+  'calendar-json.googleapis.com',
+  'logging.googleapis.com',
+  'monitoring.googleapis.com',
+] as const;
+
+/** Google-managed service agents that must exist before anything is granted to them. */
+export const SERVICE_AGENTS = { pubsub: 'pubsub.googleapis.com' } as const;
+
+/** Members: `account:<key>`, `agent:<key>`, or a literal IAM member. */
+type Member = `account:${AccountKey}` | `agent:${keyof typeof SERVICE_AGENTS}` | 'allUsers' | `serviceAccount:${string}`;
+export interface Binding {
+  member: Member;
+  role: string;
+}
+export interface ResourceBinding extends Binding {
+  resource: string;
+}
+
+export interface Subscription {
+  topic: Topic;
+  function: FunctionName;
+  ackDeadlineSeconds: number;
+  maxDeliveryAttempts: number;
+  deadLetterTopic: string;
+}
+
+export interface FunctionEntry {
+  trigger: 'pubsub' | 'http';
+  account: AccountKey;
+  secrets: Record<string, string>;
+  timeoutSeconds: number;
+  memory: string;
+  maxInstances: number;
+  public: boolean;
+  env: Record<string, string>;
+}
+
+export interface Manifest {
+  apis: readonly string[];
+  serviceAgents: Record<string, string>;
+  accounts: Record<string, string>;
+  projectRoles: Binding[];
+  accountUsers: ResourceBinding[];
+  topics: string[];
+  topicRoles: ResourceBinding[];
+  subscriptions: Record<string, Subscription>;
+  deadLetterInspection: Record<string, string>;
+  subscriptionRoles: ResourceBinding[];
+  secrets: typeof SECRETS;
+  secretRoles: ResourceBinding[];
+  keyRoles: Binding[];
+  queues: typeof QUEUES;
+  queueRoles: ResourceBinding[];
+  functions: Record<string, FunctionEntry>;
+  invokers: ResourceBinding[];
+  schedules: Record<string, { function: string; schedule: string }>;
+  env: Record<string, string>;
+  ttl: { collection: string; field: string }[];
+  metrics: Record<string, LogMetric>;
+  alerts: Record<string, AlertPolicy>;
+}
+
+const specs = Object.entries(FUNCTION_DEPLOYMENT) as [FunctionName, PubSubSpec | HttpSpec][];
+const isPubSub = (spec: PubSubSpec | HttpSpec): spec is PubSubSpec => 'topic' in spec;
+const account = (key: AccountKey): Member => `account:${key}`;
+const unique = <T>(items: T[]): T[] => [...new Map(items.map((i) => [JSON.stringify(i), i])).values()];
+const subscriptionName = (fn: string) => `${fn.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+const INVOKER_ACCOUNT = { scheduler: 'scheduler', tasks: 'tasks-invoker' } as const;
+
+export function buildManifest(): Manifest {
+  const pubsub = specs.filter((e): e is [FunctionName, PubSubSpec] => isPubSub(e[1]));
+  const http = specs.filter((e): e is [FunctionName, HttpSpec] => !isPubSub(e[1]));
+  const subscriptions = Object.fromEntries(
+    pubsub.map(([fn, s]) => [
+      subscriptionName(fn),
+      // Pub/Sub waits for the function's answer up to the ack deadline (at most 600 s).
+      { topic: s.topic, function: fn, ackDeadlineSeconds: Math.min(600, s.timeoutSeconds), maxDeliveryAttempts: s.maxDeliveryAttempts, deadLetterTopic: `${subscriptionName(fn)}-dead-letter` },
+    ]),
+  );
+  const deadLetters = Object.values(subscriptions).map((s) => s.deadLetterTopic);
+  const kmsRole = { seal: 'roles/cloudkms.cryptoKeyEncrypter', 'seal-and-open': 'roles/cloudkms.cryptoKeyEncrypterDecrypter' } as const;
+  return {
+    apis: APIS,
+    serviceAgents: { ...SERVICE_AGENTS },
+    accounts: Object.fromEntries(Object.entries(ACCOUNTS).map(([k, a]) => [k, a.title])),
+    projectRoles: unique([
+      ...Object.entries(ACCOUNTS).flatMap(([k, a]) => a.roles.map((role) => ({ member: account(k as AccountKey), role }))),
+    ]),
+    accountUsers: unique(
+      specs.flatMap(([, s]) => ((s.enqueues ?? []).length > 0 ? [{ resource: 'tasks-invoker', member: account(s.account), role: 'roles/iam.serviceAccountUser' }] : [])),
+    ).concat([
+      // Pub/Sub mints the push subscriptions' OIDC tokens as this account.
+      { resource: 'pubsub-invoker', member: 'agent:pubsub', role: 'roles/iam.serviceAccountTokenCreator' },
+    ]),
+    topics: [...TOPICS, ...deadLetters],
+    topicRoles: unique([
+      { resource: 'gmail-watch', member: 'serviceAccount:gmail-api-push@system.gserviceaccount.com' as Member, role: 'roles/pubsub.publisher' },
+      ...specs.flatMap(([, s]) => (s.publishes ?? []).map((topic) => ({ resource: topic as string, member: account(s.account), role: 'roles/pubsub.publisher' }))),
+      ...deadLetters.map((topic) => ({ resource: topic, member: 'agent:pubsub' as Member, role: 'roles/pubsub.publisher' })),
+    ]),
+    subscriptions,
+    deadLetterInspection: Object.fromEntries(deadLetters.map((t) => [`${t}-inspect`, t])),
+    subscriptionRoles: Object.keys(subscriptions).map((resource) => ({ resource, member: 'agent:pubsub', role: 'roles/pubsub.subscriber' })),
+    secrets: SECRETS,
+    secretRoles: unique(
+      specs.flatMap(([, s]) => (s.secrets ?? []).map((v) => ({ resource: SECRETS[v] as string, member: account(s.account), role: 'roles/secretmanager.secretAccessor' }))),
+    ),
+    keyRoles: unique(specs.flatMap(([, s]) => (s.tokens ? [{ member: account(s.account), role: kmsRole[s.tokens] as string }] : []))),
+    queues: QUEUES,
+    queueRoles: unique(specs.flatMap(([, s]) => (s.enqueues ?? []).map((q) => ({ resource: q as string, member: account(s.account), role: 'roles/cloudtasks.enqueuer' })))),
+    functions: Object.fromEntries(
+      specs.map(([fn, s]) => [
+        fn,
+        {
+          trigger: isPubSub(s) ? 'pubsub' : 'http',
+          account: s.account,
+          secrets: Object.fromEntries((s.secrets ?? []).map((v) => [v, SECRETS[v]])),
+          timeoutSeconds: s.timeoutSeconds,
+          memory: s.memory ?? '512Mi',
+          maxInstances: s.maxInstances ?? (isPubSub(s) ? 100 : 50),
+          public: !isPubSub(s) && s.invoker === 'public',
+          env: s.env ?? {},
+        },
+      ]),
+    ),
+    invokers: [
+      ...pubsub.map(([fn]) => ({ resource: fn as string, member: account('pubsub-invoker'), role: 'roles/run.invoker' })),
+      ...http.flatMap(([fn, s]) =>
+        s.invoker === 'public'
+          ? [{ resource: fn as string, member: 'allUsers' as Member, role: 'roles/run.invoker' }]
+          : s.invoker === 'granted'
+            ? []
+            : [{ resource: fn as string, member: account(INVOKER_ACCOUNT[s.invoker]), role: 'roles/run.invoker' }],
+      ),
+    ],
+    schedules: Object.fromEntries(http.flatMap(([fn, s]) => (s.schedule ? [[fn, { function: fn, schedule: s.schedule }]] : []))),
+    env: ENV,
+    ttl: [
+      { collection: 'ingestion_events', field: 'expireAt' },
+      { collection: 'connectStates', field: 'expireAt' },
+    ],
+    metrics: LOG_METRICS,
+    alerts: alertPolicies(Object.keys(subscriptions)),
+  };
+}
+
+export const MANIFEST_FILE = 'infra/manifest.json';
+export const renderManifest = (): string => `${JSON.stringify(buildManifest(), null, 2)}\n`;
+
+if (require.main === module) {
+  writeFileSync(join(__dirname, '../..', MANIFEST_FILE), renderManifest());
+  console.log(`wrote ${MANIFEST_FILE}`);
+}
