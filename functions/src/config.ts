@@ -12,7 +12,8 @@ const url = z.url();
 const envSchema = z.object({
   GOOGLE_CLOUD_PROJECT: z.string().min(1, 'required: the Google Cloud project id'),
   OAUTH_CLIENT_ID: z.string().min(1, 'required: the OAuth client id'),
-  OAUTH_CLIENT_SECRET: z.string().min(1, 'required: the OAuth client secret'),
+  /** Mounted only on the functions that call Google for a user (infra manifest: `secrets`). */
+  OAUTH_CLIENT_SECRET: z.string().min(1, 'must not be empty when set').optional(),
   /** Overrides Google's API root (Gmail and Calendar); the sandbox URL in local runs and tests. */
   GOOGLE_API_ROOT_URL: url.optional(),
   GOOGLE_OAUTH_TOKEN_URL: url.default('https://oauth2.googleapis.com/token'),
@@ -60,7 +61,8 @@ export type Env = Record<string, string | undefined>;
 
 export interface Config {
   projectId: string;
-  oauth: { clientId: string; clientSecret: string; tokenUrl: string; authUrl: string };
+  /** `clientSecret` is absent on functions that never refresh a token or exchange a code. */
+  oauth: { clientId: string; clientSecret?: string; tokenUrl: string; authUrl: string };
   googleApiRootUrl: string | undefined;
   gmailTopic: string;
   syncRequestsTopic: string;
@@ -92,6 +94,17 @@ export class ConfigError extends Error {
   }
 }
 
+/** The OAuth client as google-auth-library takes it; the secret only where it is mounted. */
+export function oauthClientOptions(oauth: Config['oauth']): { clientId: string; clientSecret?: string } {
+  return { clientId: oauth.clientId, ...(oauth.clientSecret !== undefined && { clientSecret: oauth.clientSecret }) };
+}
+
+/** For code that cannot work without the secret: a deployment mistake named as one. */
+export function requireClientSecret(oauth: Config['oauth']): string {
+  if (oauth.clientSecret === undefined) throw new ConfigError(['OAUTH_CLIENT_SECRET: not mounted on this function; add it to its `secrets` in scripts/deploy/manifest.ts']);
+  return oauth.clientSecret;
+}
+
 const HOUR_MS = 3_600_000;
 
 export function parseConfig(env: Env = process.env): Config {
@@ -108,7 +121,7 @@ export function parseConfig(env: Env = process.env): Config {
     projectId: e.GOOGLE_CLOUD_PROJECT,
     oauth: {
       clientId: e.OAUTH_CLIENT_ID,
-      clientSecret: e.OAUTH_CLIENT_SECRET,
+      ...(e.OAUTH_CLIENT_SECRET !== undefined && { clientSecret: e.OAUTH_CLIENT_SECRET }),
       tokenUrl: e.GOOGLE_OAUTH_TOKEN_URL,
       authUrl: e.GOOGLE_OAUTH_AUTH_URL,
     },

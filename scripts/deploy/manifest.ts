@@ -187,6 +187,8 @@ export interface Manifest {
 const specs = Object.entries(FUNCTION_DEPLOYMENT) as [FunctionName, PubSubSpec | HttpSpec][];
 const isPubSub = (spec: PubSubSpec | HttpSpec): spec is PubSubSpec => 'topic' in spec;
 const account = (key: AccountKey): Member => `account:${key}`;
+const grant = (resource: string, member: Member, role: string): ResourceBinding => ({ resource, member, role });
+const binding = (member: Member, role: string): Binding => ({ member, role });
 const unique = <T>(items: T[]): T[] => [...new Map(items.map((i) => [JSON.stringify(i), i])).values()];
 const subscriptionName = (fn: string) => `${fn.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 const INVOKER_ACCOUNT = { scheduler: 'scheduler', tasks: 'tasks-invoker' } as const;
@@ -207,31 +209,29 @@ export function buildManifest(): Manifest {
     apis: APIS,
     serviceAgents: { ...SERVICE_AGENTS },
     accounts: Object.fromEntries(Object.entries(ACCOUNTS).map(([k, a]) => [k, a.title])),
-    projectRoles: unique([
-      ...Object.entries(ACCOUNTS).flatMap(([k, a]) => a.roles.map((role) => ({ member: account(k as AccountKey), role }))),
-    ]),
+    projectRoles: (Object.entries(ACCOUNTS) as [AccountKey, { roles: readonly string[] }][]).flatMap(([k, a]) => a.roles.map((role) => binding(account(k), role))),
     accountUsers: unique(
-      specs.flatMap(([, s]) => ((s.enqueues ?? []).length > 0 ? [{ resource: 'tasks-invoker', member: account(s.account), role: 'roles/iam.serviceAccountUser' }] : [])),
+      specs.flatMap(([, s]) => ((s.enqueues ?? []).length > 0 ? [grant('tasks-invoker', account(s.account), 'roles/iam.serviceAccountUser')] : [])),
     ).concat([
       // Pub/Sub mints the push subscriptions' OIDC tokens as this account.
-      { resource: 'pubsub-invoker', member: 'agent:pubsub', role: 'roles/iam.serviceAccountTokenCreator' },
+      grant('pubsub-invoker', 'agent:pubsub', 'roles/iam.serviceAccountTokenCreator'),
     ]),
     topics: [...TOPICS, ...deadLetters],
     topicRoles: unique([
-      { resource: 'gmail-watch', member: 'serviceAccount:gmail-api-push@system.gserviceaccount.com' as Member, role: 'roles/pubsub.publisher' },
-      ...specs.flatMap(([, s]) => (s.publishes ?? []).map((topic) => ({ resource: topic as string, member: account(s.account), role: 'roles/pubsub.publisher' }))),
-      ...deadLetters.map((topic) => ({ resource: topic, member: 'agent:pubsub' as Member, role: 'roles/pubsub.publisher' })),
+      grant('gmail-watch', 'serviceAccount:gmail-api-push@system.gserviceaccount.com', 'roles/pubsub.publisher'),
+      ...specs.flatMap(([, s]) => (s.publishes ?? []).map((topic) => grant(topic, account(s.account), 'roles/pubsub.publisher'))),
+      ...deadLetters.map((topic) => grant(topic, 'agent:pubsub', 'roles/pubsub.publisher')),
     ]),
     subscriptions,
     deadLetterInspection: Object.fromEntries(deadLetters.map((t) => [`${t}-inspect`, t])),
-    subscriptionRoles: Object.keys(subscriptions).map((resource) => ({ resource, member: 'agent:pubsub', role: 'roles/pubsub.subscriber' })),
+    subscriptionRoles: Object.keys(subscriptions).map((name) => grant(name, 'agent:pubsub', 'roles/pubsub.subscriber')),
     secrets: SECRETS,
     secretRoles: unique(
-      specs.flatMap(([, s]) => (s.secrets ?? []).map((v) => ({ resource: SECRETS[v] as string, member: account(s.account), role: 'roles/secretmanager.secretAccessor' }))),
+      specs.flatMap(([, s]) => (s.secrets ?? []).map((v) => grant(SECRETS[v], account(s.account), 'roles/secretmanager.secretAccessor'))),
     ),
-    keyRoles: unique(specs.flatMap(([, s]) => (s.tokens ? [{ member: account(s.account), role: kmsRole[s.tokens] as string }] : []))),
+    keyRoles: unique(specs.flatMap(([, s]) => (s.tokens ? [binding(account(s.account), kmsRole[s.tokens])] : []))),
     queues: QUEUES,
-    queueRoles: unique(specs.flatMap(([, s]) => (s.enqueues ?? []).map((q) => ({ resource: q as string, member: account(s.account), role: 'roles/cloudtasks.enqueuer' })))),
+    queueRoles: unique(specs.flatMap(([, s]) => (s.enqueues ?? []).map((q) => grant(q, account(s.account), 'roles/cloudtasks.enqueuer')))),
     functions: Object.fromEntries(
       specs.map(([fn, s]) => [
         fn,
@@ -248,13 +248,13 @@ export function buildManifest(): Manifest {
       ]),
     ),
     invokers: [
-      ...pubsub.map(([fn]) => ({ resource: fn as string, member: account('pubsub-invoker'), role: 'roles/run.invoker' })),
+      ...pubsub.map(([fn]) => grant(fn, account('pubsub-invoker'), 'roles/run.invoker')),
       ...http.flatMap(([fn, s]) =>
         s.invoker === 'public'
-          ? [{ resource: fn as string, member: 'allUsers' as Member, role: 'roles/run.invoker' }]
+          ? [grant(fn, 'allUsers', 'roles/run.invoker')]
           : s.invoker === 'granted'
             ? []
-            : [{ resource: fn as string, member: account(INVOKER_ACCOUNT[s.invoker]), role: 'roles/run.invoker' }],
+            : [grant(fn, account(INVOKER_ACCOUNT[s.invoker]), 'roles/run.invoker')],
       ),
     ],
     schedules: Object.fromEntries(http.flatMap(([fn, s]) => (s.schedule ? [[fn, { function: fn, schedule: s.schedule }]] : []))),

@@ -84,7 +84,7 @@ export const LOG_METRICS: Record<string, LogMetric> = {
   'sync_engine/audit_repaired_twice': counter('Sources repaired by two audits in a row', message('audit repaired twice in a row')),
 };
 
-const userMetric = (name: keyof typeof LOG_METRICS & string) => `metric.type="logging.googleapis.com/user/${name}" AND resource.type="cloud_run_revision"`;
+const userMetric = (name: keyof typeof LOG_METRICS  ) => `metric.type="logging.googleapis.com/user/${name}" AND resource.type="cloud_run_revision"`;
 const sum = (seconds: number): Aggregation[] => [{ alignmentPeriod: `${seconds}s`, perSeriesAligner: 'ALIGN_SUM', crossSeriesReducer: 'REDUCE_SUM' }];
 const docs = (content: string) => ({ content, mimeType: 'text/markdown' as const });
 

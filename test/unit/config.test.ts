@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig } from '../../functions/src/config';
+import { ConfigError, oauthClientOptions, parseConfig, requireClientSecret } from '../../functions/src/config';
 
 const valid = {
   GOOGLE_CLOUD_PROJECT: 'demo-project',
@@ -27,6 +27,16 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ ...kms, TOKEN_ENCRYPTION_KEY: valid.TOKEN_ENCRYPTION_KEY })).toThrow(/exactly one/);
   });
 
+  it('takes the OAuth client secret only where it is mounted, and names it where it is missing', () => {
+    const { OAUTH_CLIENT_SECRET: _, ...withoutSecret } = valid;
+    const config = parseConfig(withoutSecret);
+    expect(config.oauth).not.toHaveProperty('clientSecret');
+    expect(oauthClientOptions(config.oauth)).toEqual({ clientId: 'client-id' });
+    expect(() => requireClientSecret(config.oauth)).toThrow(/OAUTH_CLIENT_SECRET: not mounted on this function/);
+    expect(requireClientSecret(parseConfig(valid).oauth)).toBe('client-secret');
+    expect(() => parseConfig({ ...valid, OAUTH_CLIENT_SECRET: '' })).toThrow(/OAUTH_CLIENT_SECRET/);
+  });
+
   it('lists every bad variable in one message', () => {
     const attempt = () =>
       parseConfig({
@@ -47,7 +57,6 @@ describe('parseConfig', () => {
           'GOOGLE_API_ROOT_URL',
           'GOOGLE_CLOUD_PROJECT',
           'MAX_IN_FLIGHT',
-          'OAUTH_CLIENT_SECRET',
           'RATE_LIMIT_PER_SECOND',
           'KMS_KEY_NAME / TOKEN_ENCRYPTION_KEY',
           'CALENDAR_PUSH_URL',

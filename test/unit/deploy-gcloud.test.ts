@@ -153,7 +153,7 @@ function inventoryFromPlan(): string[] {
     else if (cmd.startsWith('tasks queues create')) items.push(`queue ${c[3]}`);
     else if (cmd.startsWith('tasks queues add-iam-policy-binding')) items.push(`queue-role ${c[3]} ${binding}`);
     else if (cmd.startsWith('logging metrics create')) items.push(`metric ${c[3]}`);
-    else if (cmd.startsWith('alpha monitoring policies create')) items.push(`alert ${JSON.parse(plan.files[flag(argv, 'policy-from-file')!.slice(6, -1)]!).displayName as string}`);
+    else if (cmd.startsWith('alpha monitoring policies create')) items.push(`alert ${(JSON.parse(plan.files[flag(argv, "policy-from-file")!.slice(6, -1)]!) as { displayName: string }).displayName}`);
     else if (cmd.startsWith('firestore fields ttls update')) items.push(`ttl ${flag(argv, 'collection-group')}.${c[4]}`);
   }
   return items.sort();

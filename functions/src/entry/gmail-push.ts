@@ -2,6 +2,7 @@ import type { CloudEvent } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { handleGmailNotification, type GmailNotification } from '../engine/gmail-notifications';
 import { historyIdSchema } from '../engine/model';
+import { isStale } from './event-age';
 import type { Services } from './services';
 
 /**
@@ -19,9 +20,6 @@ const notificationSchema = z.object({
   emailAddress: z.string().min(3).max(320).includes('@'),
   historyId: z.union([z.string(), z.number().int().nonnegative()]).transform(String).pipe(historyIdSchema),
 });
-
-/** With retries on, events older than this are dropped instead of retried forever. */
-const MAX_EVENT_AGE_MS = 60 * 60_000;
 
 export type ParsedNotification = { ok: true; value: GmailNotification } | { ok: false; reason: string };
 
@@ -44,8 +42,7 @@ export function parseGmailNotification(data: unknown): ParsedNotification {
 export function gmailPushHandler(services: () => Services) {
   return async (event: CloudEvent<unknown>): Promise<void> => {
     const { logger, clock } = services();
-    const eventTime = event.time ? Date.parse(event.time) : NaN;
-    if (!Number.isNaN(eventTime) && clock.now().getTime() - eventTime > MAX_EVENT_AGE_MS) {
+    if (isStale(event, clock.now())) {
       logger.warn('Dropping a stale Gmail notification', { trigger: 'push', eventId: event.id, eventTime: event.time });
       return;
     }

@@ -3,12 +3,13 @@ import { z } from 'zod';
 import { documentIdSchema } from '../engine/model';
 import type { SyncRequest } from '../engine/ports';
 import { renewSourceWatches } from '../engine/renewal';
+import { isStale } from './event-age';
 import type { Services } from './services';
 
 /**
  * syncWorker: runs the sync a `sync-requests` message names (calendar push, fallback poll,
- * re-registration, manual). Malformed requests are logged and acknowledged; transient
- * failures throw so that Pub/Sub redelivers.
+ * re-registration, manual). Malformed and stale requests are logged and acknowledged;
+ * transient failures throw so that Pub/Sub redelivers (until the dead-letter topic).
  */
 
 const requestSchema = z.object({
@@ -37,7 +38,11 @@ export function parseSyncRequest(data: unknown): SyncRequest | null {
 
 export function syncWorkerHandler(services: () => Services) {
   return async (event: CloudEvent<unknown>): Promise<void> => {
-    const { runner, logger, watchDeps, config } = services();
+    const { runner, logger, watchDeps, config, clock } = services();
+    if (isStale(event, clock.now())) {
+      logger.warn('Dropping a stale sync request', { eventId: event.id, eventTime: event.time });
+      return;
+    }
     const request = parseSyncRequest(event.data);
     if (!request) {
       logger.warn('Ignoring a malformed sync request', { eventId: event.id });

@@ -1,5 +1,5 @@
 import { OAuth2Client } from 'google-auth-library';
-import type { Config } from '../config';
+import { requireClientSecret, type Config } from '../config';
 
 /**
  * An OAuth client for one account. It caches its access token and refreshes it shortly
@@ -9,7 +9,7 @@ import type { Config } from '../config';
 export function createAccountAuth(oauth: Config['oauth'], refreshToken: string): OAuth2Client {
   const client = new OAuth2Client({
     clientId: oauth.clientId,
-    clientSecret: oauth.clientSecret,
+    clientSecret: requireClientSecret(oauth),
     endpoints: { oauth2TokenUrl: oauth.tokenUrl, oauth2AuthBaseUrl: oauth.authUrl },
     transporterOptions: { fetchImplementation: fetch, retry: false },
   });

@@ -1,5 +1,5 @@
 import { OAuth2Client } from 'google-auth-library';
-import type { Config } from '../config';
+import { oauthClientOptions, type Config } from '../config';
 import type { OAuthFlow } from '../engine/ports';
 import { classifyGoogleError } from './classify';
 
@@ -17,8 +17,7 @@ export class GoogleOAuthFlow implements OAuthFlow {
 
   constructor(private readonly config: Pick<Config, 'oauth' | 'connect' | 'googleApiRootUrl'>) {
     this.client = new OAuth2Client({
-      clientId: config.oauth.clientId,
-      clientSecret: config.oauth.clientSecret,
+      ...oauthClientOptions(config.oauth),
       redirectUri: config.connect.redirectUrl,
       endpoints: { oauth2TokenUrl: config.oauth.tokenUrl, oauth2AuthBaseUrl: config.oauth.authUrl },
       transporterOptions: { fetchImplementation: fetch, retry: false },
