@@ -18,6 +18,9 @@ import { keepActive, percentile, runScenario, TaskWatcher } from './lib/demo';
 import { MissingPrerequisiteError } from './lib/emulators';
 import { PortInUseError } from './lib/functions-host';
 import { startLocalStack, type LocalStack } from './lib/local-stack';
+import { exitUnlessSupportedNode } from './lib/node-version';
+
+exitUnlessSupportedNode();
 
 // SYNC_LOCAL_DIR lets tests keep their stack description apart from a developer's.
 const LOCAL_DIR = process.env.SYNC_LOCAL_DIR ?? join(process.cwd(), '.local');

@@ -4,6 +4,9 @@
  */
 import { spawn } from 'node:child_process';
 import { MissingPrerequisiteError, startEmulators } from './lib/emulators';
+import { exitUnlessSupportedNode } from './lib/node-version';
+
+exitUnlessSupportedNode();
 
 async function main(): Promise<number> {
   const started = Date.now();
