@@ -87,10 +87,14 @@ function execute(plan: Plan, o: DeployOptions): void {
       .replace(/\{projectNumber\}/g, () => resolveOnce('projectNumber', l.projectNumber))
       .replace(/\{uri:(\w+)\}/g, (_, fn: string) => resolveOnce(`uri:${fn}`, l.uri(fn)))
       .replace(/\{channel\}/g, () => resolveOnce('channel', l.channel))
-      .replace(/\{file:([\w.-]+)\}/g, (_, f: string) => join(FILES_DIR, f))
+      .replace(/\{file:([\w.-]+)\}/g, (_, f: string) => writeConfigFile(f))
       .replace(/\{env:(\w+)\}/g, (_, v: string) => process.env[v] ?? '')
       .replace(/\{found\}/g, found);
-  for (const [name, content] of Object.entries(plan.files)) writeFileSync(join(ROOT, FILES_DIR, name), resolve(content));
+  // Written when first used: a policy file names the notification channel created just before.
+  const writeConfigFile = (name: string) => {
+    writeFileSync(join(ROOT, FILES_DIR, name), resolve(plan.files[name] ?? ''));
+    return join(FILES_DIR, name);
+  };
 
   for (const step of plan.steps) {
     if (step.section) {
