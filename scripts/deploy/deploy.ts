@@ -67,11 +67,11 @@ class StepFailed extends Error {}
 
 function run(argv: string[], capture: boolean, stdin?: string) {
   const [command, ...args] = argv as [string, ...string[]];
-  const result = spawnSync(command, args, { cwd: ROOT, encoding: 'utf8', input: stdin ?? '', stdio: ['pipe', capture ? 'pipe' : 'inherit', 'pipe'] });
+  const result = spawnSync(command, args, { cwd: ROOT, env: process.env, encoding: 'utf8', input: stdin ?? '', stdio: ['pipe', capture ? 'pipe' : 'inherit', 'pipe'] });
   return { ok: result.status === 0, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
 }
 
-function execute(plan: Plan, o: DeployOptions): void {
+export function execute(plan: Plan, o: DeployOptions): void {
   const l = lookups(o);
   const memo = new Map<string, string>();
   const resolveOnce = (key: string, argv: string[]) => {
