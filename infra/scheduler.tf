@@ -4,6 +4,8 @@ resource "google_cloud_scheduler_job" "jobs" {
   region    = var.region
   schedule  = each.value.schedule
   time_zone = "Etc/UTC"
+  # An attempt may take as long as the function's timeout (Scheduler's default is 180 s).
+  attempt_deadline = "${each.value.attemptDeadlineSeconds}s"
 
   http_target {
     http_method = "POST"

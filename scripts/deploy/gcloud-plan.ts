@@ -159,7 +159,7 @@ export function planGcloud(m: Manifest, o: DeployOptions): Plan {
 
   section('Cloud Scheduler jobs (OIDC) and Cloud Tasks queues');
   for (const [name, job] of Object.entries(m.schedules)) {
-    const settings = [location, `--schedule=${job.schedule}`, '--time-zone=Etc/UTC', `--uri={uri:${job.function}}`, '--http-method=POST', `--oidc-service-account-email=${account('scheduler', o.project)}`, `--oidc-token-audience={uri:${job.function}}`, '--max-retry-attempts=1'];
+    const settings = [location, `--schedule=${job.schedule}`, '--time-zone=Etc/UTC', `--uri={uri:${job.function}}`, '--http-method=POST', `--oidc-service-account-email=${account('scheduler', o.project)}`, `--oidc-token-audience={uri:${job.function}}`, '--max-retry-attempts=1', `--attempt-deadline=${job.attemptDeadlineSeconds}s`];
     steps.push({
       find: g('scheduler', 'jobs', 'describe', `sync-engine-${name}`, location, '--format=value(name)'),
       create: g('scheduler', 'jobs', 'create', 'http', `sync-engine-${name}`, ...settings),

@@ -177,7 +177,7 @@ export interface Manifest {
   queueRoles: ResourceBinding[];
   functions: Record<string, FunctionEntry>;
   invokers: ResourceBinding[];
-  schedules: Record<string, { function: string; schedule: string }>;
+  schedules: Record<string, { function: string; schedule: string; attemptDeadlineSeconds: number }>;
   env: Record<string, string>;
   ttl: { collection: string; field: string }[];
   metrics: Record<string, LogMetric>;
@@ -257,7 +257,8 @@ export function buildManifest(): Manifest {
             : [grant(fn, account(INVOKER_ACCOUNT[s.invoker]), 'roles/run.invoker')],
       ),
     ],
-    schedules: Object.fromEntries(http.flatMap(([fn, s]) => (s.schedule ? [[fn, { function: fn, schedule: s.schedule }]] : []))),
+    // Scheduler gives up on an attempt after its deadline (default 180 s): give the job its timeout.
+    schedules: Object.fromEntries(http.flatMap(([fn, s]) => (s.schedule ? [[fn, { function: fn, schedule: s.schedule, attemptDeadlineSeconds: Math.min(1800, s.timeoutSeconds) }]] : []))),
     env: ENV,
     ttl: [
       { collection: 'ingestion_events', field: 'expireAt' },
