@@ -91,6 +91,7 @@ export function execute(plan: Plan, o: DeployOptions): void {
       .replace(/\{env:(\w+)\}/g, (_, v: string) => process.env[v] ?? '')
       .replace(/\{found\}/g, found);
   // Written when first used: a policy file names the notification channel created just before.
+  mkdirSync(join(ROOT, FILES_DIR), { recursive: true });
   const writeConfigFile = (name: string) => {
     writeFileSync(join(ROOT, FILES_DIR, name), resolve(plan.files[name] ?? ''));
     return join(FILES_DIR, name);
@@ -169,11 +170,8 @@ export function parseOptions(argv: string[]): { options: DeployOptions; dryRun: 
 
 function main(): void {
   const { options, dryRun } = parseOptions(process.argv.slice(2));
-  mkdirSync(join(ROOT, FILES_DIR), { recursive: true });
   if (dryRun) {
-    const plan = planGcloud(buildManifest(), options);
-    for (const [name, content] of Object.entries(plan.files)) writeFileSync(join(ROOT, FILES_DIR, name), content);
-    process.stdout.write(formatPlan(plan, options));
+    process.stdout.write(formatPlan(planGcloud(buildManifest(), options), options));
     return;
   }
   if (!run(['npm', 'run', 'build'], false).ok) throw new StepFailed('npm run build failed');
