@@ -30,11 +30,12 @@ const M = (member: string) => memberOf(member, options.project);
 describe('scripts/deploy.sh --dry-run', () => {
   it('prints the plan, one command per line, and runs nothing', () => {
     const args = ['--dry-run', '--project', 'demo-p', '--oauth-client-id', options.oauthClientId, '--connect-return-url', options.connectReturnUrl, '--alert-email', 'ops@example.com'];
-    const printed = execFileSync('bash', [join(__dirname, '../../scripts/deploy.sh'), ...args], { encoding: 'utf8' });
+    const printed = execFileSync('bash', [join(__dirname, '../../scripts/deploy.sh'), ...args], { encoding: 'utf8', env: { ...process.env, OAUTH_CLIENT_SECRET: 'never-printed-7f3a' } });
     // The source hash differs (the real package): compare with it masked.
     const mask = (text: string) => text.replace(/deploy-hash=\w+/g, 'deploy-hash=*').replace(/\(done when it prints \w+\)/g, '(done when it prints *)');
     expect(mask(printed)).toBe(mask(formatPlan(plan, options)));
-    expect(printed).not.toContain('$OAUTH_CLIENT_SECRET\n'.replace('\n', 'x'));
+    expect(printed).not.toContain('never-printed-7f3a');
+    expect(printed).toContain('secrets versions add sync-engine-oauth-client-secret --data-file=- < $OAUTH_CLIENT_SECRET');
   });
 
   it('enables the APIs first and creates the Pub/Sub service agent before granting it anything', () => {

@@ -114,7 +114,8 @@ describe('Terraform (infra/)', () => {
     const unresolved: string[] = [];
     for (const { at, expr } of everything) {
       for (const [, type, name] of expr.matchAll(/(?<![\w.])((?:google|time|archive)_\w+)\.(\w+)/g)) {
-        const declared = expr.slice(0, expr.indexOf(type!) ).endsWith('data.') ? tf.data[type!]?.[name!] : tf.resource[type!]?.[name!];
+        const isData = expr.slice(0, expr.indexOf(`${type}.${name}`)).endsWith('data.');
+        const declared = isData ? tf.data[type!]?.[name!] : tf.resource[type!]?.[name!];
         if (!declared) unresolved.push(`${at}: ${type}.${name}`);
       }
       for (const [, name] of expr.matchAll(/\bvar\.(\w+)/g)) if (!tf.variable[name!]) unresolved.push(`${at}: var.${name}`);
