@@ -131,6 +131,47 @@ describe('Terraform (infra/)', () => {
     expect(unresolved).toEqual([]);
   });
 
+  it('creates each kind of resource from its manifest collection, and uses every collection', () => {
+    const expected: Record<string, string> = {
+      'google_project_service.apis': 'apis',
+      'google_project_service_identity.agents': 'serviceAgents',
+      'google_service_account.accounts': 'accounts',
+      'google_project_iam_member.accounts': 'projectRoles',
+      'google_service_account_iam_member.account_users': 'accountUsers',
+      'google_cloud_run_service_iam_member.invokers': 'invokers',
+      'google_kms_crypto_key_iam_member.tokens': 'keyRoles',
+      'google_secret_manager_secret.secrets': 'secrets',
+      'google_secret_manager_secret_iam_member.readers': 'secretRoles',
+      'google_cloudfunctions2_function.functions': 'functions',
+      'google_pubsub_topic.topics': 'topics',
+      'google_pubsub_topic_iam_member.topics': 'topicRoles',
+      'google_pubsub_subscription.push': 'subscriptions',
+      'google_pubsub_subscription_iam_member.subscriptions': 'subscriptionRoles',
+      'google_pubsub_subscription.dead_letter_inspection': 'deadLetterInspection',
+      'google_cloud_scheduler_job.jobs': 'schedules',
+      'google_cloud_tasks_queue.queues': 'queues',
+      'google_cloud_tasks_queue_iam_member.queues': 'queueRoles',
+      'google_firestore_field.ttl': 'ttl',
+      'google_logging_metric.metrics': 'metrics',
+      'google_monitoring_alert_policy.alerts': 'alerts',
+    };
+    const actual = Object.fromEntries(
+      Object.entries(tf.resource).flatMap(([type, byName]) =>
+        Object.entries(byName).flatMap(([name, b]) => {
+          const key = /local\.m\.(\w+)/.exec(JSON.stringify(b.for_each ?? ''))?.[1];
+          return key ? [[`${type}.${name}`, key]] : [];
+        }),
+      ),
+    );
+    expect(actual).toEqual(expected);
+    expect([...Object.values(expected), 'env'].sort()).toEqual(Object.keys(m).sort());
+    // Bindings take member and role from the manifest entry, nothing hard-coded.
+    for (const address of Object.keys(expected).filter((a) => /iam_member/.test(a))) {
+      const [type, name] = address.split('.') as [string, string];
+      expect([address, resource(type, name)]).toEqual([address, expect.objectContaining({ role: '${each.value.role}', member: '${lookup(local.members, each.value.member, each.value.member)}' })]);
+    }
+  });
+
   it('passes terraform fmt -check', () => {
     const terraform = spawnSync('terraform', ['version'], { encoding: 'utf8' });
     if (terraform.error) {
