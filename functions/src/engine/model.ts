@@ -112,9 +112,15 @@ export const channelSchema = z.object({
   sourceId: z.string().min(1),
   resourceId: z.string().nullable().default(null),
   confirmedAt: optionalDate,
+  /** The highest X-Goog-Message-Number accepted: a replayed or older message is ignored. */
+  lastMessageNumber: z.number().int().nonnegative().default(0),
   createdAt: z.date(),
 });
 export type Channel = z.infer<typeof channelSchema>;
+export type NewChannel = z.input<typeof channelSchema>;
+
+/** Our Calendar channel ids are random UUIDs (crypto.randomUUID): one shape, checked before any lookup. */
+export const CHANNEL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export const sourceSecretSchema = z.object({
   /** Envelope-encrypted refresh token (ciphertext, sealed data key, nonce), base64. */

@@ -1,4 +1,4 @@
-import type { Channel, IngestionEvent, Pending, Source, SourceData, Task } from './model';
+import type { Channel, IngestionEvent, NewChannel, Pending, Source, SourceData, Task } from './model';
 
 /**
  * What the engine needs from the outside world. `store/` and `google/` implement these; the
@@ -57,9 +57,13 @@ export interface EventLog {
 }
 
 export interface ChannelStore {
-  put(channelId: string, channel: Channel): Promise<void>;
+  put(channelId: string, channel: NewChannel): Promise<void>;
   get(channelId: string): Promise<Channel | null>;
-  markConfirmed(channelId: string, now: Date): Promise<void>;
+  /**
+   * Records an authenticated notification; false (nothing written) when it is a replay: a
+   * message number at or below the last accepted one, or a `sync` for a confirmed channel.
+   */
+  acceptMessage(channelId: string, state: 'sync' | 'exists' | 'not_exists', messageNumber: number, now: Date): Promise<boolean>;
   delete(channelId: string): Promise<void>;
 }
 

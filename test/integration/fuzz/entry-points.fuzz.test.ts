@@ -60,7 +60,7 @@ function pubsubBody(): string {
 
 function calendarHeaders(channel: { id: string; resourceId: string }): Record<string, string> {
   const headers: Record<string, string> = {
-    'X-Goog-Channel-ID': pick([channel.id, 'unknown-channel', '', 'x'.repeat(100), String(junkValue())]),
+    'X-Goog-Channel-ID': pick([channel.id, 'unknown-channel', '', 'x'.repeat(100), String(junkValue()), 'a/b', '.', '..', '__x__', '__.*__', channel.id.toUpperCase()]),
     'X-Goog-Resource-ID': pick([channel.resourceId, 'other-resource', '']),
     'X-Goog-Resource-State': pick(['sync', 'exists', 'not_exists', 'bogus', '']),
     'X-Goog-Message-Number': pick(['1', '-1', 'abc', '99999999999999999999999', '']),
