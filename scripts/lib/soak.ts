@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { sourceIdFor } from '../../functions/src/engine/connect';
 import { SandboxAdmin, type AccountTruth } from '../../sandbox/src/admin-client';
 import { startSandbox } from '../../sandbox/src/server';
-import { connectThroughFlow } from './connect-client';
+import { connectThroughFlow, firebaseIdToken } from './connect-client';
 import { freePort, startEmulators } from './emulators';
 import { localFunctionEnv } from './local-env';
 
@@ -150,8 +150,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const email = `soak${i}@example.com`;
       const userId = `soak-user-${i % Math.max(1, Math.floor(options.sources / 2))}`;
       await admin.createAccount(email);
-      const walk = await connectThroughFlow(fn('connect'), userId, email);
-      if (walk.callback.status !== 302) throw new Error(`connect failed for ${email}: ${walk.callback.status}`);
+      const walk = await connectThroughFlow(fn('connect'), await firebaseIdToken(sandbox.url, projectId, userId), email);
+      if (walk.confirmed?.status !== 200) throw new Error(`connect failed for ${email}: ${walk.callback.status} ${walk.confirmed?.status ?? ''}`);
       accounts.push({ email, userId, sourceId: sourceIdFor(userId, email) });
     }
     await sleep(1200);

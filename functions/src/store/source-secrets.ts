@@ -16,8 +16,20 @@ export class SourceSecretRepository implements SecretStore {
     return (await this.ref(sourceId).get()).data() ?? null;
   }
 
-  async put(sourceId: string, secret: SourceSecret): Promise<void> {
-    await this.ref(sourceId).set(secret);
+  /**
+   * Replaces the refresh token alone, in one atomic field-level write: channel token hashes
+   * added concurrently are kept (a read-then-overwrite could lose one).
+   */
+  async putRefreshToken(sourceId: string, sealed: NonNullable<SourceSecret['refreshToken']>): Promise<void> {
+    const refreshToken = sourceSecretSchema.shape.refreshToken.parse(sealed);
+    await this.db.collection(COLLECTIONS.sourceSecrets).doc(sourceId).set({ refreshToken }, { mergeFields: ['refreshToken'] });
+  }
+
+  /** Every stored secret, for the key-rotation command. */
+  async *all(): AsyncIterable<{ sourceId: string; secret: SourceSecret }> {
+    for (const doc of (await this.db.collection(COLLECTIONS.sourceSecrets).withConverter(zodConverter(sourceSecretSchema)).get()).docs) {
+      yield { sourceId: doc.id, secret: doc.data() };
+    }
   }
 
   async delete(sourceId: string): Promise<void> {
