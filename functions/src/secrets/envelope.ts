@@ -64,7 +64,8 @@ export class LocalKeySealer implements KeySealer {
   unseal(sealedKey: string, aad: Buffer): Promise<Buffer> {
     const raw = Buffer.from(sealedKey, 'base64');
     const tagEnd = IV_BYTES + TAG_BYTES;
-    return Promise.resolve(aesGcmDecrypt(this.keyEncryptionKey, raw.subarray(0, IV_BYTES), raw.subarray(tagEnd), raw.subarray(IV_BYTES, tagEnd), aad));
+    // A failure rejects the promise (as KMS's would) instead of throwing synchronously.
+    return new Promise((resolve) => resolve(aesGcmDecrypt(this.keyEncryptionKey, raw.subarray(0, IV_BYTES), raw.subarray(tagEnd), raw.subarray(IV_BYTES, tagEnd), aad)));
   }
 }
 
