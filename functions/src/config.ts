@@ -22,6 +22,10 @@ const envSchema = z.object({
   FIREBASE_AUTH_CERTS_URL: url.default('https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com'),
   /** Set only with the Firebase Auth emulator: then, and only then, unsigned ID tokens are accepted. */
   FIREBASE_AUTH_EMULATOR_HOST: z.string().regex(/^[\w.-]+:\d+$/, 'must be host:port').optional(),
+  /** The Firebase project whose users sign in (the task app's); defaults to GOOGLE_CLOUD_PROJECT. */
+  FIREBASE_PROJECT_ID: z.string().min(1).optional(),
+  /** The Firebase web API key the status page signs in with (public by design; optional). */
+  FIREBASE_API_KEY: z.string().min(1).optional(),
   /** Keys that sign Google's own ID tokens (server-to-server callers). */
   GOOGLE_ID_TOKEN_CERTS_URL: url.default('https://www.googleapis.com/oauth2/v1/certs'),
   /** Service accounts that may call `connect` server-to-server and name the user (comma-separated). */
@@ -77,9 +81,13 @@ export interface Config {
   projectId: string;
   oauth: { clientId: string; clientSecret: string; tokenUrl: string; authUrl: string; revokeUrl: string };
   identity: {
+    /** ID tokens must name this project as `aud` and `https://securetoken.google.com/<it>` as `iss`. */
+    firebaseProjectId: string;
     firebaseCertsUrl: string;
     /** Only with the Firebase Auth emulator. */
     acceptUnsignedTokens: boolean;
+    authEmulatorHost: string | null;
+    webApiKey: string | null;
     googleCertsUrl: string;
     serverCallers: string[];
     connectUrl: string | null;
@@ -140,8 +148,11 @@ export function parseConfig(env: Env = process.env): Config {
       revokeUrl: e.GOOGLE_OAUTH_REVOKE_URL,
     },
     identity: {
+      firebaseProjectId: e.FIREBASE_PROJECT_ID ?? e.GOOGLE_CLOUD_PROJECT,
       firebaseCertsUrl: e.FIREBASE_AUTH_CERTS_URL,
       acceptUnsignedTokens: e.FIREBASE_AUTH_EMULATOR_HOST !== undefined,
+      authEmulatorHost: e.FIREBASE_AUTH_EMULATOR_HOST ?? null,
+      webApiKey: e.FIREBASE_API_KEY ?? null,
       googleCertsUrl: e.GOOGLE_ID_TOKEN_CERTS_URL,
       serverCallers: e.CONNECT_SERVER_CALLERS,
       connectUrl: e.CONNECT_URL ?? null,

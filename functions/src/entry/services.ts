@@ -95,7 +95,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   };
   const publisher = new PubSubSyncRequestPublisher(config.projectId, config.syncRequestsTopic);
   const identity = config.identity;
-  const users = new FirebaseUserVerifier({ projectId: config.projectId, certsUrl: identity.firebaseCertsUrl, acceptUnsigned: identity.acceptUnsignedTokens });
+  const users = new FirebaseUserVerifier({ projectId: identity.firebaseProjectId, certsUrl: identity.firebaseCertsUrl, acceptUnsigned: identity.acceptUnsignedTokens });
   const serverCallers = new ServerCallerVerifier({ certsUrl: identity.googleCertsUrl, audience: identity.connectUrl ?? '', allowed: identity.serverCallers });
   return {
     config,
