@@ -90,12 +90,12 @@ describe('account linking', () => {
   });
 
   it.each([
-    ['no token', async () => null],
+    ['no token', () => Promise.resolve(null)],
     ['a token signed by an unpublished key', async () => signIdToken(stack.sandbox.url, { claims: claims('user-x'), foreignKey: true })],
     ['an expired token', async () => signIdToken(stack.sandbox.url, { claims: { ...claims('user-x'), iat: now() - 7200, exp: now() - 3600 } })],
     ['a token for another project', async () => signIdToken(stack.sandbox.url, { claims: { ...claims('user-x'), aud: 'other-project' } })],
     ['a token from another issuer', async () => signIdToken(stack.sandbox.url, { claims: { ...claims('user-x'), iss: 'https://accounts.google.com' } })],
-    ['an unsigned token (no emulator configured)', async () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims('user-x'))}.`],
+    ['an unsigned token (no emulator configured)', () => Promise.resolve(`${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims('user-x'))}.`)],
   ])('refuses to start a flow with %s', async (_, token) => {
     const idToken = await token();
     const response = await fetch(`${stack.functionUrl('connect')}/start`, { method: 'POST', body: new URLSearchParams(idToken === null ? {} : { idToken }), redirect: 'manual' });

@@ -45,7 +45,7 @@ describe('calendarPush hardening', () => {
     const probe = await createPullSubscription(`projects/${stack.projectId}/topics/sync-requests`);
     const snapshot = async () => JSON.stringify({
       channel: (await stack.db.doc(`channels/${channel.id}`).get()).data(),
-      pending: (await stack.db.doc('sources/src-replay').get()).data()?.pending,
+      pending: (await stack.db.doc('sources/src-replay').get()).get('pending') as unknown,
     });
     const before = await snapshot();
 
