@@ -49,7 +49,8 @@ export class RefreshTokenVault {
 
 /** GCM authentication failures and KMS's refusal of a ciphertext (INVALID_ARGUMENT); anything else may be transient. */
 function isDecryptionFailure(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  return /unable to authenticate data|malformed sealed value|Unsupported state/i.test(error.message) || code === 3;
+  // Not `instanceof Error`: crypto's errors may come from another realm (vm contexts, tests).
+  if (typeof error !== 'object' || error === null) return false;
+  const { message, code } = error as { message?: unknown; code?: unknown };
+  return (typeof message === 'string' && /unable to authenticate data|malformed sealed value/i.test(message)) || code === 3;
 }
