@@ -92,7 +92,8 @@ describe('envelope encryption of refresh tokens', () => {
 
   it('re-wraps the data key under the current key version; the token still decrypts', async () => {
     const sealed = await encryptToken(token, new KmsKeySealer(keyName, fakeKms({ version: '1' })), owner);
-    const rewrapped = await rewrapToken(sealed, new KmsKeySealer(keyName, fakeKms({ version: '2' })), owner);
+    const kms = new KmsKeySealer(keyName, fakeKms({ version: '2' }));
+    const rewrapped = await rewrapToken(sealed, kms, kms, owner);
     expect(rewrapped.keyVersion).toBe(`${keyName}/cryptoKeyVersions/2`);
     expect(rewrapped.ciphertext).toBe(sealed.ciphertext);
     expect(await decryptToken(rewrapped, new KmsKeySealer(keyName, fakeKms()), owner)).toBe(token);

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { SourceSecret } from '../engine/model';
 
 /**
@@ -48,17 +48,19 @@ function aesGcmDecrypt(key: Buffer, iv: Buffer, ciphertext: Buffer, tag: Buffer,
   return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
 }
 
-export const LOCAL_KEY_VERSION = 'local';
-
 /** Seals data keys with a 32-byte key from configuration (local runs and tests). */
 export class LocalKeySealer implements KeySealer {
+  /** A fingerprint of the key, so that a rotation can tell which tokens it already re-wrapped. */
+  private readonly keyVersion: string;
+
   constructor(private readonly keyEncryptionKey: Buffer) {
     if (keyEncryptionKey.length !== 32) throw new Error('the local token key must be 32 bytes');
+    this.keyVersion = `local:${createHash('sha256').update(keyEncryptionKey).digest('hex').slice(0, 12)}`;
   }
 
   seal(dataKey: Buffer, aad: Buffer): Promise<{ sealedKey: string; keyVersion: string }> {
     const { iv, ciphertext, tag } = aesGcmEncrypt(this.keyEncryptionKey, dataKey, aad);
-    return Promise.resolve({ sealedKey: Buffer.concat([iv, tag, ciphertext]).toString('base64'), keyVersion: LOCAL_KEY_VERSION });
+    return Promise.resolve({ sealedKey: Buffer.concat([iv, tag, ciphertext]).toString('base64'), keyVersion: this.keyVersion });
   }
 
   unseal(sealedKey: string, aad: Buffer): Promise<Buffer> {
@@ -91,12 +93,16 @@ export async function decryptToken(token: EncryptedToken, sealer: KeySealer, own
   }
 }
 
-/** Key rotation: the same data key, sealed again by the key's current primary version. */
-export async function rewrapToken(token: EncryptedToken, sealer: KeySealer, owner: TokenOwner): Promise<EncryptedToken> {
+/**
+ * Key rotation: the same data key, unsealed by `from` and sealed again by `to` (with Cloud
+ * KMS both are the same key: it decrypts with whichever version sealed, and encrypts with the
+ * current primary). The token's own ciphertext is untouched.
+ */
+export async function rewrapToken(token: EncryptedToken, from: KeySealer, to: KeySealer, owner: TokenOwner): Promise<EncryptedToken> {
   const aad = tokenAad(owner);
-  const dataKey = await sealer.unseal(token.sealedKey, aad);
+  const dataKey = await from.unseal(token.sealedKey, aad);
   try {
-    const { sealedKey, keyVersion } = await sealer.seal(dataKey, aad);
+    const { sealedKey, keyVersion } = await to.seal(dataKey, aad);
     return { ...token, sealedKey, keyVersion };
   } finally {
     dataKey.fill(0);

@@ -25,6 +25,19 @@ export class SourceSecretRepository implements SecretStore {
     await this.db.collection(COLLECTIONS.sourceSecrets).doc(sourceId).set({ refreshToken }, { mergeFields: ['refreshToken'] });
   }
 
+  /**
+   * Replaces a sealed token only if it is still the one that was read (a reconnect meanwhile
+   * wins); false when it changed.
+   */
+  async replaceRefreshToken(sourceId: string, expected: NonNullable<SourceSecret['refreshToken']>, next: NonNullable<SourceSecret['refreshToken']>): Promise<boolean> {
+    return this.db.runTransaction(async (tx) => {
+      const current = (await tx.get(this.ref(sourceId))).data()?.refreshToken;
+      if (current?.ciphertext !== expected.ciphertext || current.sealedKey !== expected.sealedKey) return false;
+      tx.update(this.db.collection(COLLECTIONS.sourceSecrets).doc(sourceId), { refreshToken: sourceSecretSchema.shape.refreshToken.parse(next) });
+      return true;
+    });
+  }
+
   /** Every stored secret, for the key-rotation command. */
   async *all(): AsyncIterable<{ sourceId: string; secret: SourceSecret }> {
     for (const doc of (await this.db.collection(COLLECTIONS.sourceSecrets).withConverter(zodConverter(sourceSecretSchema)).get()).docs) {
