@@ -24,7 +24,7 @@ export function sourceStatusHandler(services: () => Services) {
     const token = bearerToken(req.headers.authorization);
     if (token === null && req.accepts(['application/json', 'text/html']) === 'text/html') {
       const url = signInUrl({ apiKey: s.config.identity.webApiKey, emulatorHost: s.config.identity.authEmulatorHost });
-      res.status(200).type('html').send(renderStatusPage({ signInUrl: url, refreshMs: REFRESH_MS }));
+      res.status(200).type('html').send(renderStatusPage({ signInUrl: url, connectUrl: s.config.identity.connectUrl, refreshMs: REFRESH_MS }));
       return;
     }
     const user = token === null ? null : await s.users.verify(token);

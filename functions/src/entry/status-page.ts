@@ -15,7 +15,11 @@ export function signInUrl(options: { apiKey: string | null; emulatorHost: string
   return options.apiKey === null ? null : `https://${path}?key=${encodeURIComponent(options.apiKey)}`;
 }
 
-export function renderStatusPage(options: { signInUrl: string | null; refreshMs: number }): string {
+/**
+ * `connectUrl`: when set, a `?status=confirm&link=…` return from the connect callback shows the
+ * Google address being linked and lets the signed-in user confirm it (what a host app does).
+ */
+export function renderStatusPage(options: { signInUrl: string | null; connectUrl: string | null; refreshMs: number }): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -44,12 +48,18 @@ export function renderStatusPage(options: { signInUrl: string | null; refreshMs:
   <button type="submit">Sign in</button>
   <p id="sign-in-error" role="alert"></p>
 </form>
+<div id="confirm" role="region" aria-label="Confirm a new connection" hidden>
+  <p>Link the Google account <strong id="confirm-email"></strong> to your account?</p>
+  <button type="button" id="confirm-button">Link it</button>
+</div>
 <div id="banner" aria-live="polite"></div>
 <div id="sources" aria-live="polite"></div>
 <script>
 (() => {
   const labels = ${JSON.stringify(LABELS)};
   const signInUrl = ${JSON.stringify(options.signInUrl)};
+  const connectUrl = ${JSON.stringify(options.connectUrl)};
+  let link = new URLSearchParams(location.search).get('link');
   const form = document.getElementById('sign-in');
   const esc = (t) => String(t).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
   const ago = (iso, now) => iso === null ? 'never synced' : 'last synced ' + Math.max(0, Math.round((Date.parse(now) - Date.parse(iso)) / 1000)) + ' s ago';
@@ -67,6 +77,20 @@ export function renderStatusPage(options: { signInUrl: string | null; refreshMs:
     form.hidden = true;
     refresh();
   });
+  async function offerLink(token) {
+    if (link === null || connectUrl === null || !document.getElementById('confirm').hidden) return;
+    const response = await fetch(connectUrl + '/link?link=' + encodeURIComponent(link), { headers: { Authorization: 'Bearer ' + token } });
+    if (!response.ok) return;
+    document.getElementById('confirm-email').textContent = (await response.json()).email;
+    document.getElementById('confirm').hidden = false;
+    document.getElementById('confirm-button').onclick = async () => {
+      await fetch(connectUrl + '/confirm', { method: 'POST', headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' }, body: JSON.stringify({ link }) });
+      document.getElementById('confirm').hidden = true;
+      link = null;
+      history.replaceState(null, '', location.pathname);
+      refresh();
+    };
+  }
   async function refresh() {
     const token = sessionStorage.getItem('idToken');
     if (token === null) return showSignIn();
@@ -77,6 +101,7 @@ export function renderStatusPage(options: { signInUrl: string | null; refreshMs:
         return showSignIn('Your session ended: sign in again.');
       }
       if (!response.ok) return;
+      offerLink(token);
       const body = await response.json();
       const polling = body.sources.filter((s) => s.polling);
       document.getElementById('banner').innerHTML = polling.length === 0 ? '' :
