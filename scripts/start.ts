@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createFirestore } from '../functions/src/store/firestore';
 import { connectThroughFlow } from './lib/connect-client';
-import { keepActive, percentile, runScenario, TaskWatcher } from './lib/demo';
+import { emulatorSignIn, keepActive, percentile, runScenario, TaskWatcher } from './lib/demo';
 import { MissingPrerequisiteError } from './lib/emulators';
 import { PortInUseError } from './lib/functions-host';
 import { startLocalStack, type LocalStack } from './lib/local-stack';
@@ -25,8 +25,9 @@ exitUnlessSupportedNode();
 // SYNC_LOCAL_DIR lets tests keep their stack description apart from a developer's.
 const LOCAL_DIR = process.env.SYNC_LOCAL_DIR ?? join(process.cwd(), '.local');
 const STACK_FILE = join(LOCAL_DIR, 'stack.json');
-const DEMO_USER = 'demo-user';
 const DEMO_EMAIL = 'demo@example.com';
+/** The demo user's password on the local Firebase Auth emulator (status page sign-in). */
+const DEMO_PASSWORD = 'demo-password';
 
 class AlreadyRunningError extends Error {}
 
@@ -77,7 +78,7 @@ function claimStackFile(): void {
   writeFileSync(STACK_FILE, JSON.stringify({ pid: process.pid, starting: true }, null, 2));
 }
 
-function writeStackFile(stack: LocalStack): void {
+function writeStackFile(stack: LocalStack, demoUser: string | null): void {
   const description = {
     pid: process.pid,
     projectId: stack.projectId,
@@ -85,9 +86,10 @@ function writeStackFile(stack: LocalStack): void {
     pubsubEmulatorHost: stack.emulators.pubsubHost,
     sandboxUrl: stack.sandbox.url,
     functionsUrl: stack.host.url,
-    statusUrl: stack.statusUrl(DEMO_USER),
+    statusUrl: stack.statusUrl(),
+    authEmulatorHost: stack.emulators.authHost,
     functions: Object.fromEntries(['connect', 'connectCallback', 'registerWatch', 'sourceStatus', 'calendarPush', 'fallbackPoll', 'renewWatches', 'pruneRetention'].map((n) => [n, `${stack.host.url}/${n}`])),
-    demo: { userId: DEMO_USER, email: DEMO_EMAIL },
+    demo: demoUser === null ? null : { userId: demoUser, email: DEMO_EMAIL, password: DEMO_PASSWORD },
     logFile: join(LOCAL_DIR, 'functions.log'),
   };
   writeFileSync(STACK_FILE, JSON.stringify(description, null, 2));
@@ -118,7 +120,7 @@ async function main(): Promise<number> {
     onProgress: (line) => console.log(`  … ${line}`),
   });
   holder.stack = stack;
-  writeStackFile(stack);
+  writeStackFile(stack, null);
   console.log(`\nLocal stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   console.log(`  Firestore emulator   ${stack.emulators.firestoreHost}`);
   console.log(`  Pub/Sub emulator     ${stack.emulators.pubsubHost}`);
@@ -128,18 +130,26 @@ async function main(): Promise<number> {
   console.log(`  Stack description    ${STACK_FILE}`);
 
   if (!flags.demo) {
-    console.log('\nNo demo (--no-demo). Connect accounts with POST/GET {functionsUrl}/connect/start?userId=…&loginHint=…  Ctrl-C to stop.');
+    console.log(
+      `\nNo demo (--no-demo). Sign a user up on the Auth emulator (${stack.emulators.authHost}, accounts:signUp), then POST a form ` +
+        '{idToken, loginHint} to {functionsUrl}/connect/start, follow the redirects keeping the cookie, and POST {link} to connect/confirm ' +
+        '(scripts/lib/connect-client.ts does all of it). Ctrl-C to stop.',
+    );
     return new Promise(() => undefined);
   }
 
   await stack.admin.createAccount(DEMO_EMAIL);
-  const walk = await connectThroughFlow(stack.host.functionUrl('connect'), DEMO_USER, DEMO_EMAIL);
-  if (walk.callback.status !== 302) throw new Error(`connecting the demo account failed: ${walk.callback.status} ${await walk.callback.text()}`);
-  console.log(`\nDemo account ${DEMO_EMAIL} connected through the connect flow (user "${DEMO_USER}").`);
-  console.log(`  Status page          ${stack.statusUrl(DEMO_USER)}\n`);
+  const demo = await emulatorSignIn(stack.emulators.authHost, DEMO_EMAIL, DEMO_PASSWORD);
+  const demoUser = demo.uid;
+  const walk = await connectThroughFlow(stack.host.functionUrl('connect'), demo.idToken, DEMO_EMAIL);
+  if (walk.confirmed?.status !== 200) throw new Error(`connecting the demo account failed: ${walk.callback.status} ${JSON.stringify(walk.confirmed?.body ?? null)}`);
+  writeStackFile(stack, demoUser);
+  console.log(`\nDemo account ${DEMO_EMAIL} connected through the connect flow (signed-in user ${demoUser}).`);
+  console.log(`  Status page          ${stack.statusUrl()}`);
+  console.log(`  Sign in there as     ${DEMO_EMAIL} / ${DEMO_PASSWORD}   (local Firebase Auth emulator)\n`);
 
   const db = createFirestore(stack.projectId);
-  const watcher = new TaskWatcher(db, DEMO_USER, (o) => console.log(`  ✓ ${o.label.padEnd(52)} ${String(o.latencyMs).padStart(5)} ms`));
+  const watcher = new TaskWatcher(db, demoUser, (o) => console.log(`  ✓ ${o.label.padEnd(52)} ${String(o.latencyMs).padStart(5)} ms`));
   watcher.start();
   // The watch's own first notification uses this second of Gmail's 1/s budget.
   await new Promise((r) => setTimeout(r, 1100));
@@ -147,7 +157,7 @@ async function main(): Promise<number> {
   const complete = await watcher.settled(flags.timeoutMs);
 
   const latencies = watcher.observed.map((o) => o.latencyMs);
-  const tasks = (await db.collection(`users/${DEMO_USER}/tasks`).get()).size;
+  const tasks = (await db.collection(`users/${demoUser}/tasks`).get()).size;
   const summary = `Summary: ${tasks} tasks, ${watcher.observed.length} changes seen, latency p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`;
   if (flags.once) {
     console.log(`\n${summary}`);

@@ -10,9 +10,9 @@ exitUnlessSupportedNode();
 
 async function main(): Promise<number> {
   const started = Date.now();
-  process.stdout.write('Starting the Firestore and Pub/Sub emulators... ');
+  process.stdout.write('Starting the Firestore, Pub/Sub and Firebase Auth emulators... ');
   const emulators = await startEmulators({ projectId: 'demo-sync-engine-test' });
-  console.log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s (Firestore ${emulators.firestoreHost}, Pub/Sub ${emulators.pubsubHost})`);
+  console.log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s (Firestore ${emulators.firestoreHost}, Pub/Sub ${emulators.pubsubHost}, Auth ${emulators.authHost})`);
 
   const forward = (signal: NodeJS.Signals) => {
     emulators.stop();

@@ -18,6 +18,25 @@ const envSchema = z.object({
   GOOGLE_API_ROOT_URL: url.optional(),
   GOOGLE_OAUTH_TOKEN_URL: url.default('https://oauth2.googleapis.com/token'),
   GOOGLE_OAUTH_AUTH_URL: url.default('https://accounts.google.com/o/oauth2/v2/auth'),
+  GOOGLE_OAUTH_REVOKE_URL: url.default('https://oauth2.googleapis.com/revoke'),
+  /** Keys that sign Firebase Auth ID tokens (overridden for the sandbox's loopback keys). */
+  FIREBASE_AUTH_CERTS_URL: url.default('https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com'),
+  /** Set only with the Firebase Auth emulator: then, and only then, unsigned ID tokens are accepted. */
+  FIREBASE_AUTH_EMULATOR_HOST: z.string().regex(/^[\w.-]+:\d+$/, 'must be host:port').optional(),
+  /** The Firebase project whose users sign in (the task app's); defaults to GOOGLE_CLOUD_PROJECT. */
+  FIREBASE_PROJECT_ID: z.string().min(1).optional(),
+  /** The Firebase web API key the status page signs in with (public by design; optional). */
+  FIREBASE_API_KEY: z.string().min(1).optional(),
+  /** Keys that sign Google's own ID tokens (server-to-server callers). */
+  GOOGLE_ID_TOKEN_CERTS_URL: url.default('https://www.googleapis.com/oauth2/v1/certs'),
+  /** Service accounts that may call `connect` server-to-server and name the user (comma-separated). */
+  CONNECT_SERVER_CALLERS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((e) => e.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.email())),
+  /** The `connect` function's URL: the audience of server callers' ID tokens. */
+  CONNECT_URL: url.optional(),
   /** Topic Gmail's users.watch publishes to; defaults to `gmail-watch` in the project. */
   GMAIL_TOPIC: z
     .string()
@@ -62,7 +81,19 @@ export type Env = Record<string, string | undefined>;
 export interface Config {
   projectId: string;
   /** `clientSecret` is absent on functions that never refresh a token or exchange a code. */
-  oauth: { clientId: string; clientSecret?: string; tokenUrl: string; authUrl: string };
+  oauth: { clientId: string; clientSecret?: string; tokenUrl: string; authUrl: string; revokeUrl: string };
+  identity: {
+    /** ID tokens must name this project as `aud` and `https://securetoken.google.com/<it>` as `iss`. */
+    firebaseProjectId: string;
+    firebaseCertsUrl: string;
+    /** Only with the Firebase Auth emulator. */
+    acceptUnsignedTokens: boolean;
+    authEmulatorHost: string | null;
+    webApiKey: string | null;
+    googleCertsUrl: string;
+    serverCallers: string[];
+    connectUrl: string | null;
+  };
   googleApiRootUrl: string | undefined;
   gmailTopic: string;
   syncRequestsTopic: string;
@@ -115,6 +146,9 @@ export function parseConfig(env: Env = process.env): Config {
   if (!env.KMS_KEY_NAME === !env.TOKEN_ENCRYPTION_KEY) {
     problems.push('KMS_KEY_NAME / TOKEN_ENCRYPTION_KEY: set exactly one (KMS in production, a local key for local runs)');
   }
+  if (parsed.success && parsed.data.CONNECT_SERVER_CALLERS.length > 0 && !parsed.data.CONNECT_URL) {
+    problems.push('CONNECT_URL: required with CONNECT_SERVER_CALLERS (the audience of their ID tokens)');
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return {
@@ -124,6 +158,17 @@ export function parseConfig(env: Env = process.env): Config {
       ...(e.OAUTH_CLIENT_SECRET !== undefined && { clientSecret: e.OAUTH_CLIENT_SECRET }),
       tokenUrl: e.GOOGLE_OAUTH_TOKEN_URL,
       authUrl: e.GOOGLE_OAUTH_AUTH_URL,
+      revokeUrl: e.GOOGLE_OAUTH_REVOKE_URL,
+    },
+    identity: {
+      firebaseProjectId: e.FIREBASE_PROJECT_ID ?? e.GOOGLE_CLOUD_PROJECT,
+      firebaseCertsUrl: e.FIREBASE_AUTH_CERTS_URL,
+      acceptUnsignedTokens: e.FIREBASE_AUTH_EMULATOR_HOST !== undefined,
+      authEmulatorHost: e.FIREBASE_AUTH_EMULATOR_HOST ?? null,
+      webApiKey: e.FIREBASE_API_KEY ?? null,
+      googleCertsUrl: e.GOOGLE_ID_TOKEN_CERTS_URL,
+      serverCallers: e.CONNECT_SERVER_CALLERS,
+      connectUrl: e.CONNECT_URL ?? null,
     },
     googleApiRootUrl: e.GOOGLE_API_ROOT_URL,
     gmailTopic: e.GMAIL_TOPIC ?? `projects/${e.GOOGLE_CLOUD_PROJECT}/topics/gmail-watch`,

@@ -46,8 +46,9 @@ export function registerFunctions(services: () => Services, wrap: Wrap = (h) => 
     fallbackPoll: fallbackPollHandler(services),
     pruneRetention: pruneRetentionHandler(services),
     sourceStatus: sourceStatusHandler(services),
-    // Private (IAM): start and disconnect. Public: only the browser-facing OAuth callback.
-    connect: connectHandler(services, ['start', 'disconnect']),
+    // Public, each route verifies its caller (Firebase ID token, or an allowed server's
+    // Google ID token). The callback apart: it runs as an account that may only encrypt.
+    connect: connectHandler(services, ['start', 'link', 'confirm', 'disconnect', 'sources']),
     connectCallback: connectHandler(services, ['callback']),
   };
   Object.entries(events).forEach(([name, handler]) => cloudEvent(name, wrap(handler)));

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Random } from './random';
 
 /** Refresh tokens, access tokens and authorization codes, as Google's OAuth server keeps them. */
@@ -17,8 +18,18 @@ interface AccessToken extends Grant {
   expiresAt: number;
 }
 
-interface AuthorizationCode extends Grant {
+/** What the consent request asked for, remembered with the code it produced. */
+export interface ConsentRequest {
   redirectUri: string;
+  /** `access_type=offline`: only then does the code exchange return a refresh token. */
+  offline: boolean;
+  /** `prompt=consent`: a refresh token again, even if the account had consented before. */
+  forceConsent: boolean;
+  /** PKCE: the S256 challenge, or null when the client sent none. */
+  codeChallenge: string | null;
+}
+
+interface AuthorizationCode extends Grant, ConsentRequest {
   expiresAt: number;
   used: boolean;
 }
@@ -30,6 +41,8 @@ export class OAuthState {
   private readonly refreshTokens = new Map<string, Grant & { revoked: boolean }>();
   private readonly accessTokens = new Map<string, AccessToken>();
   private readonly codes = new Map<string, AuthorizationCode>();
+  /** Accounts (email|client) that already hold an offline grant: Google issues a refresh token once. */
+  private readonly offlineGrants = new Set<string>();
 
   constructor(private readonly random: Random) {}
 
@@ -59,19 +72,48 @@ export class OAuthState {
     return entry;
   }
 
-  issueCode(grant: Grant, redirectUri: string, now: number): string {
+  issueCode(grant: Grant, consent: ConsentRequest, now: number): string {
     const code = `4/sandbox-${this.random.hex(32)}`;
-    this.codes.set(code, { ...grant, redirectUri, expiresAt: now + CODE_TTL_MS, used: false });
+    this.codes.set(code, { ...grant, ...consent, expiresAt: now + CODE_TTL_MS, used: false });
     return code;
   }
 
-  /** Codes are single-use and bound to the client and redirect URI they were issued for. */
-  redeemCode(code: string, clientId: string, redirectUri: string, now: number): Grant | null {
+  /**
+   * Codes are single-use and bound to the client, the redirect URI and (PKCE) the verifier
+   * whose S256 hash the consent request carried. Returns the grant and, as Google does, a
+   * refresh token only for an offline request, and only on the account's first consent
+   * unless `prompt=consent` asked again.
+   */
+  redeemCode(
+    code: string,
+    request: { clientId: string; redirectUri: string; codeVerifier: string | undefined },
+    now: number,
+  ): { grant: Grant; refreshToken: string | null } | { error: string } {
     const entry = this.codes.get(code);
-    if (!entry || entry.used || entry.expiresAt <= now) return null;
-    if (entry.clientId !== clientId || entry.redirectUri !== redirectUri) return null;
+    if (!entry || entry.used || entry.expiresAt <= now) return { error: 'Malformed auth code.' };
+    if (entry.clientId !== request.clientId || entry.redirectUri !== request.redirectUri) return { error: 'Malformed auth code.' };
+    if (entry.codeChallenge !== null) {
+      if (request.codeVerifier === undefined) return { error: 'Missing code verifier.' };
+      const challenge = createHash('sha256').update(request.codeVerifier, 'ascii').digest('base64url');
+      if (challenge !== entry.codeChallenge) return { error: 'Invalid code verifier.' };
+    }
     entry.used = true;
-    return entry;
+    const grant: Grant = { email: entry.email, clientId: entry.clientId, scopes: entry.scopes };
+    const key = `${grant.email}|${grant.clientId}`;
+    const issue = entry.offline && (entry.forceConsent || !this.offlineGrants.has(key));
+    if (entry.offline) this.offlineGrants.add(key);
+    return { grant, refreshToken: issue ? this.grantRefreshToken(grant) : null };
+  }
+
+  /**
+   * Google's revoke endpoint: revoking a refresh or access token ends the whole grant of
+   * that account to that client. False when the token is unknown.
+   */
+  revokeToken(token: string): boolean {
+    const grant = this.refreshTokens.get(token) ?? this.accessTokens.get(token);
+    if (!grant) return false;
+    this.revokeGrants((g) => g.email === grant.email && g.clientId === grant.clientId);
+    return true;
   }
 
   /** Every refresh token ever issued for the account (ground truth for leak checks). */
@@ -81,7 +123,21 @@ export class OAuthState {
 
   /** The user revoked access: refresh tokens stop working and access tokens die at once. */
   revoke(email: string): void {
-    for (const grant of this.refreshTokens.values()) if (grant.email === email) grant.revoked = true;
-    for (const [token, entry] of this.accessTokens) if (entry.email === email) this.accessTokens.delete(token);
+    this.revokeGrants((g) => g.email === email);
+  }
+
+  /** Whether the token still works (a test's view of Google's truth). */
+  isRefreshTokenLive(token: string): boolean {
+    const grant = this.refreshTokens.get(token);
+    return grant !== undefined && !grant.revoked;
+  }
+
+  private revokeGrants(matches: (grant: Grant) => boolean): void {
+    for (const grant of this.refreshTokens.values()) if (matches(grant)) grant.revoked = true;
+    for (const [token, entry] of this.accessTokens) if (matches(entry)) this.accessTokens.delete(token);
+    for (const key of [...this.offlineGrants]) {
+      const [email, clientId] = key.split('|') as [string, string];
+      if (matches({ email, clientId, scopes: [] })) this.offlineGrants.delete(key);
+    }
   }
 }

@@ -51,9 +51,12 @@ export class PushDelivery {
     this.timers.add(timer);
   }
 
-  /** Publishes `{emailAddress, historyId}` to the watch's topic, through the fault plan. */
+  /**
+   * Publishes `{emailAddress, historyId}` to the watch's topic, through the fault plan. As in
+   * production, the history id is a JSON number (written from the bigint's digits, exactly).
+   */
   publishGmail(topicName: string, emailAddress: string, historyId: bigint): void {
-    const data = Buffer.from(JSON.stringify({ emailAddress, historyId: historyId.toString() })).toString('base64');
+    const data = Buffer.from(`{"emailAddress":${JSON.stringify(emailAddress)},"historyId":${historyId.toString()}}`).toString('base64');
     for (const delay of this.faults.pushPlan()) {
       this.later(delay, async () => {
         try {

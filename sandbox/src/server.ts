@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { registerAdmin } from './admin-api';
 import { registerCalendar } from './calendar-api';
 import { registerGmail } from './gmail-api';
+import { registerIdentityKeys } from './identity-keys';
 import { parseBody, readBody, Router, send } from './http';
 import { registerOAuth } from './oauth-api';
 import { DEFAULT_OPTIONS, World, type SandboxOptions } from './world';
@@ -19,6 +20,7 @@ export async function startSandbox(options: Partial<SandboxOptions> & { port?: n
   const world = new World({ ...DEFAULT_OPTIONS, ...rest, quota: { ...DEFAULT_OPTIONS.quota, ...rest.quota } });
   const router = new Router();
   registerOAuth(router, world);
+  registerIdentityKeys(router);
   registerGmail(router, world);
   registerCalendar(router, world);
   registerAdmin(router, world);

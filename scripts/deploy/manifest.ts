@@ -79,8 +79,10 @@ export const FUNCTION_DEPLOYMENT: { [K in FunctionName]: SpecFor<K> } = {
   pruneRetention: { account: 'jobs', invoker: 'scheduler', schedule: '30 3 * * *', timeoutSeconds: 540 },
   // Public: it verifies a Firebase Auth ID token itself.
   sourceStatus: { account: 'status', invoker: 'public', timeoutSeconds: 60 },
-  // start/disconnect: IAM-private, for the task app's backend.
-  connect: { account: 'sync', ...googleCalls, invoker: 'granted', timeoutSeconds: 120 },
+  // Public: every route verifies its caller itself (a Firebase ID token from a browser, or a
+  // Google-signed ID token of a listed server caller); confirm registers watches, disconnect
+  // revokes and stops them, reconnect publishes a catch-up.
+  connect: { account: 'sync', ...googleCalls, invoker: 'public', publishes: ['sync-requests'], timeoutSeconds: 120 },
   // The browser-facing OAuth callback: seals the new refresh token, never opens one.
   connectCallback: { account: 'connect', secrets: ['OAUTH_CLIENT_SECRET'], tokens: 'seal', invoker: 'public', timeoutSeconds: 120 },
 };
@@ -97,6 +99,8 @@ export const ENV: Record<string, string> = {
   SYNC_REQUESTS_TOPIC: 'sync-requests',
   CALENDAR_PUSH_URL: '{functionsUrl}/calendarPush',
   CONNECT_REDIRECT_URL: '{functionsUrl}/connectCallback/callback',
+  // The audience server callers' ID tokens must name.
+  CONNECT_URL: '{functionsUrl}/connect',
   CONNECT_RETURN_URL: '{connectReturnUrl}',
   KMS_KEY_NAME: 'projects/{project}/locations/{region}/keyRings/sync-engine/cryptoKeys/refresh-tokens',
   FOLLOW_UP_QUEUE: 'projects/{project}/locations/{region}/queues/gmail-follow-ups',

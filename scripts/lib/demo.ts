@@ -70,6 +70,24 @@ export class TaskWatcher {
   }
 }
 
+/**
+ * Signs a user up (or in, when they exist) on the Firebase Auth emulator and returns their
+ * uid and ID token: the same REST calls the status page makes.
+ */
+export async function emulatorSignIn(authHost: string, email: string, password: string): Promise<{ uid: string; idToken: string }> {
+  const call = (method: 'signUp' | 'signInWithPassword') =>
+    fetch(`http://${authHost}/identitytoolkit.googleapis.com/v1/accounts:${method}?key=local`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email, password, returnSecureToken: true }),
+    });
+  let response = await call('signUp');
+  if (!response.ok) response = await call('signInWithPassword');
+  if (!response.ok) throw new Error(`the Auth emulator refused ${email}: ${response.status} ${await response.text()}`);
+  const body = (await response.json()) as { localId: string; idToken: string };
+  return { uid: body.localId, idToken: body.idToken };
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // Gmail notifies a mailbox at most once a second; spacing the demo's mail keeps every change pushed.
 const GMAIL_SPACING_MS = 1100;

@@ -1,10 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 
 /**
- * Starts the Firestore and Pub/Sub emulators from the installed Google Cloud CLI on free
+ * Starts the Firestore and Pub/Sub emulators from the installed Google Cloud CLI, and the
+ * Firebase Auth emulator from firebase-tools (a root devDependency; offline, no UI), on free
  * loopback ports, and stops them (their whole process groups) on exit, failure or Ctrl-C.
  * Shared by the test runner and the local stack.
  */
@@ -76,14 +78,15 @@ export interface RunningEmulators {
   projectId: string;
   firestoreHost: string;
   pubsubHost: string;
+  authHost: string;
   /** The variables the Google client libraries read to find the emulators. */
   env: Record<string, string>;
   stop(): void;
 }
 
-function startOne(name: string, args: string[]): { child: ChildProcess; log: () => string } {
+function startOne(name: string, args: string[], command = 'gcloud'): { child: ChildProcess; log: () => string } {
   // A process group of its own, so that stopping it also stops the JVM that gcloud starts.
-  const child = spawn('gcloud', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
@@ -105,12 +108,30 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
+/**
+ * The Firebase Auth emulator: its own firebase.json in a temporary directory (the repo's
+ * stays for the rules), every port it reserves chosen free so parallel runs do not collide.
+ */
+async function startAuthEmulator(projectId: string): Promise<{ host: string; child: ChildProcess; log: () => string; cleanup: () => void }> {
+  const firebase = join(__dirname, '..', '..', 'node_modules', '.bin', 'firebase');
+  if (!existsSync(firebase)) throw new MissingPrerequisiteError('firebase-tools is not installed (run npm install): the Firebase Auth emulator comes from it');
+  const [auth, hub, logging] = [await freePort(), await freePort(), await freePort()];
+  const dir = mkdtempSync(join(tmpdir(), 'auth-emulator-'));
+  const config = join(dir, 'firebase.json');
+  writeFileSync(config, JSON.stringify({
+    emulators: { auth: { host: '127.0.0.1', port: auth }, hub: { host: '127.0.0.1', port: hub }, logging: { host: '127.0.0.1', port: logging }, ui: { enabled: false }, singleProjectMode: true },
+  }));
+  const started = startOne('Firebase Auth emulator', ['emulators:start', '--only', 'auth', '--project', projectId, '--config', config], firebase);
+  return { host: `127.0.0.1:${auth}`, ...started, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 export async function startEmulators(options: { projectId: string; timeoutMs?: number }): Promise<RunningEmulators> {
   checkEmulatorPrerequisites();
   const timeoutMs = options.timeoutMs ?? 60_000;
   const [firestorePort, pubsubPort] = [await freePort(), await freePort()];
   const firestoreHost = `127.0.0.1:${firestorePort}`;
   const pubsubHost = `127.0.0.1:${pubsubPort}`;
+  const auth = await startAuthEmulator(options.projectId);
 
   const firestore = startOne('Firestore emulator', [
     'emulators', 'firestore', 'start', `--host-port=${firestoreHost}`, '--quiet',
@@ -118,14 +139,18 @@ export async function startEmulators(options: { projectId: string; timeoutMs?: n
   const pubsub = startOne('Pub/Sub emulator', [
     'beta', 'emulators', 'pubsub', 'start', `--host-port=${pubsubHost}`, `--project=${options.projectId}`, '--quiet',
   ]);
-  const children = [firestore.child, pubsub.child];
-  const stop = () => children.forEach(killGroup);
+  const children = [firestore.child, pubsub.child, auth.child];
+  const stop = () => {
+    children.forEach(killGroup);
+    auth.cleanup();
+  };
   process.once('exit', stop);
 
   try {
     await Promise.all([
       waitUntilReady('Firestore emulator', `http://${firestoreHost}/`, firestore.child, firestore.log, timeoutMs),
       waitUntilReady('Pub/Sub emulator', `http://${pubsubHost}/`, pubsub.child, pubsub.log, timeoutMs),
+      waitUntilReady('Firebase Auth emulator', `http://${auth.host}/`, auth.child, auth.log, timeoutMs),
     ]);
   } catch (error) {
     stop();
@@ -135,9 +160,11 @@ export async function startEmulators(options: { projectId: string; timeoutMs?: n
     projectId: options.projectId,
     firestoreHost,
     pubsubHost,
+    authHost: auth.host,
     env: {
       FIRESTORE_EMULATOR_HOST: firestoreHost,
       PUBSUB_EMULATOR_HOST: pubsubHost,
+      FIREBASE_AUTH_EMULATOR_HOST: auth.host,
       GOOGLE_CLOUD_PROJECT: options.projectId,
       // Outside Google Cloud the libraries otherwise probe the metadata server.
       METADATA_SERVER_DETECTION: 'none',

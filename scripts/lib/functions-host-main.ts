@@ -17,7 +17,8 @@ const services = buildServices(config, {
   clock: { now: () => new Date(Date.now() + offsetMs) },
   ...(logFile && { logger: createLogger((line) => appendFileSync(logFile, `${line}\n`)) }),
 });
-startFunctionsHost(() => services, port).then(
+const requestLog = logFile ? (line: string) => appendFileSync(logFile, `${line}\n`) : undefined;
+startFunctionsHost(() => services, port, undefined, requestLog).then(
   (host) => console.log(`ready ${host.url}`),
   (error: unknown) => {
     console.error(error);

@@ -29,7 +29,10 @@ export async function listenOn(server: Server, port: number, what: string): Prom
   return (server.address() as AddressInfo).port;
 }
 
-export async function startFunctionsHost(services: () => Services, port: number, wrap?: Wrap): Promise<FunctionsHost> {
+/** Cloud Run's request log line for one request (what the platform writes for every call). */
+export type RequestLog = (line: string) => void;
+
+export async function startFunctionsHost(services: () => Services, port: number, wrap?: Wrap, requestLog?: RequestLog): Promise<FunctionsHost> {
   registerFunctions(services, wrap);
   const apps = new Map<string, RequestListener>();
   for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
@@ -41,6 +44,10 @@ export async function startFunctionsHost(services: () => Services, port: number,
     if (!match || !app) {
       res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'no such function', functions: [...apps.keys()] }));
       return;
+    }
+    const requestUrl = req.url ?? '/';
+    if (requestLog) {
+      res.on('finish', () => requestLog(JSON.stringify({ severity: 'INFO', httpRequest: { requestMethod: req.method, requestUrl, status: res.statusCode } })));
     }
     req.url = `${match[2] ?? '/'}${match[3] ?? ''}`;
     app(req, res);

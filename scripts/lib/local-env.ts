@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { FIREBASE_CERTS_PATH, GOOGLE_CERTS_PATH } from '../../sandbox/src/identity-keys';
 import { DEFAULT_OPTIONS } from '../../sandbox/src/world';
 
 /**
@@ -14,6 +15,11 @@ export function localFunctionEnv(options: { projectId: string; sandboxUrl: strin
     GOOGLE_API_ROOT_URL: sandboxUrl,
     GOOGLE_OAUTH_TOKEN_URL: `${sandboxUrl}/token`,
     GOOGLE_OAUTH_AUTH_URL: `${sandboxUrl}/o/oauth2/v2/auth`,
+    GOOGLE_OAUTH_REVOKE_URL: `${sandboxUrl}/revoke`,
+    // Signed ID tokens are checked against the sandbox's loopback keys (never Google's).
+    FIREBASE_AUTH_CERTS_URL: `${sandboxUrl}${FIREBASE_CERTS_PATH}`,
+    GOOGLE_ID_TOKEN_CERTS_URL: `${sandboxUrl}${GOOGLE_CERTS_PATH}`,
+    CONNECT_URL: functionUrl('connect'),
     GMAIL_TOPIC: `projects/${projectId}/topics/gmail-watch`,
     CALENDAR_PUSH_URL: functionUrl('calendarPush'),
     CONNECT_REDIRECT_URL: `${functionUrl('connectCallback')}/callback`,

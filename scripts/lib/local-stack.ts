@@ -42,7 +42,8 @@ export interface LocalStack {
   host: FunctionsHost;
   config: Config;
   services: Services;
-  statusUrl(userId: string): string;
+  /** The status page (it signs in; no user in the URL). */
+  statusUrl(): string;
   stop(): Promise<void>;
 }
 
@@ -84,6 +85,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const config = parseConfig({
       ...localFunctionEnv({ projectId, sandboxUrl: sandbox.url, functionUrl: (name) => `${host.url}/${name}` }),
+      // Users sign in on the local Firebase Auth emulator (its unsigned tokens count only here).
+      FIREBASE_AUTH_EMULATOR_HOST: emulators.authHost,
       ...options.env,
     });
     const logFile = options.logFile;
@@ -122,7 +125,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       host,
       config,
       services,
-      statusUrl: (userId) => `${host.functionUrl('sourceStatus')}?userId=${encodeURIComponent(userId)}`,
+      statusUrl: () => host.functionUrl('sourceStatus'),
       stop,
     };
   } catch (error) {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { sourceIdFor } from '../../functions/src/engine/connect';
 import { SandboxAdmin, type AccountTruth } from '../../sandbox/src/admin-client';
 import { startSandbox } from '../../sandbox/src/server';
-import { connectThroughFlow } from './connect-client';
+import { connectThroughFlow, firebaseIdToken } from './connect-client';
 import { freePort, startEmulators } from './emulators';
 import { localFunctionEnv } from './local-env';
 
@@ -150,8 +150,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const email = `soak${i}@example.com`;
       const userId = `soak-user-${i % Math.max(1, Math.floor(options.sources / 2))}`;
       await admin.createAccount(email);
-      const walk = await connectThroughFlow(fn('connect'), userId, email);
-      if (walk.callback.status !== 302) throw new Error(`connect failed for ${email}: ${walk.callback.status}`);
+      const walk = await connectThroughFlow(fn('connect'), await firebaseIdToken(sandbox.url, projectId, userId), email);
+      if (walk.confirmed?.status !== 200) throw new Error(`connect failed for ${email}: ${walk.callback.status} ${walk.confirmed?.status ?? ''}`);
       accounts.push({ email, userId, sourceId: sourceIdFor(userId, email) });
     }
     await sleep(1200);
@@ -306,6 +306,13 @@ async function auditLogs(log: string, accounts: { email: string }[], admin: Sand
   secrets.push(...(await admin.channels()).channels.map((c) => c.token).filter((t): t is string => t !== null));
   const leaks = secrets.filter((s) => log.includes(s)).map((s) => `secret ${s.slice(0, 12)}… appears in the log`);
   if (/ya29\.[A-Za-z0-9_-]{10,}/.test(log)) leaks.push('an access token (ya29.…) appears in the log');
+  // Cloud Run logs every request URL: the ones we shape carry no login hint, code or ID token
+  // (only Google's redirect to the callback carries a code, and that URL is Google's).
+  const requestUrls = log.split('\n').flatMap((l) => /"requestUrl":"([^"]*)"/.exec(l)?.[1] ?? []);
+  if (requestUrls.length === 0) leaks.push('the host logged no request lines: request URLs were not audited');
+  for (const url of requestUrls) {
+    if (!url.startsWith('/connectCallback/callback') && /[?&](loginHint|login_hint|code|idToken)=/.test(url)) leaks.push(`a request URL carries a secret or an address: ${url.split('?')[0]}`);
+  }
   if (log.split('\n').filter(Boolean).length === 0) leaks.push('the functions wrote no log lines at all: nothing was audited');
   return leaks;
 }

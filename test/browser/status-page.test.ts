@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchChromium, resultsDir } from '../support/browser';
 import { MovableClock } from '../support/clock';
+import { emulatorSignIn } from '../../scripts/lib/demo';
 import { registerWatch, runJob, startEngineStack, type EngineStack } from '../support/engine-stack';
 import { waitFor } from '../support/wait';
 
@@ -10,7 +11,8 @@ let stack: EngineStack;
 let browser: Browser;
 
 beforeAll(async () => {
-  stack = await startEngineStack({ overrides: { clock } });
+  // The page signs in on the Firebase Auth emulator that scripts/test.ts started.
+  stack = await startEngineStack({ overrides: { clock }, env: { FIREBASE_AUTH_EMULATOR_HOST: process.env.FIREBASE_AUTH_EMULATOR_HOST!, FIREBASE_PROJECT_ID: process.env.GOOGLE_CLOUD_PROJECT! } });
   browser = await launchChromium();
 });
 afterAll(async () => {
@@ -18,15 +20,25 @@ afterAll(async () => {
   await stack?.close();
 });
 
-test('the status page shows Active, then the polling banner without a reload, then Disconnected', async () => {
+test('the status page signs in, shows Active, then the polling banner without a reload, then Disconnected', async () => {
   const email = 'page@example.com';
-  await stack.connect('src-page', email, 'user-page');
+  const { uid } = await emulatorSignIn(process.env.FIREBASE_AUTH_EMULATOR_HOST!, email, 'page-password');
+  await stack.connect('src-page', email, uid);
+  await stack.connect('src-someone-else', 'else@example.com', 'user-else');
   expect((await registerWatch(stack, 'src-page')).status).toBe(200);
   await waitFor(async () => (await stack.services.sources.get('src-page'))!.lastPushAt !== null);
 
   const page = await browser.newPage();
-  await page.goto(`${stack.functionUrl('sourceStatus')}/?userId=user-page`);
+  // A user id in the URL buys nothing: the page shows nothing until its user signs in.
+  await page.goto(`${stack.functionUrl('sourceStatus')}/?userId=user-else`);
+  await page.locator('#sign-in').waitFor();
+  expect(await page.locator('.source').count()).toBe(0);
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', 'page-password');
+  await page.click('button[type=submit]');
   const badge = page.locator('[data-source-id="src-page"] .badge');
+  await badge.waitFor({ timeout: 15_000 });
+  expect(await page.locator('.source').count()).toBe(1);
   expect(await badge.textContent()).toBe('Active');
   expect(await page.locator('.email').textContent()).toBe(email);
   expect(await page.locator('.banner').count()).toBe(0);

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectThroughFlow } from '../../scripts/lib/connect-client';
+import { emulatorSignIn } from '../../scripts/lib/demo';
 import { SandboxAdmin } from '../../sandbox/src/admin-client';
 import { waitFor } from '../support/wait';
 
@@ -43,7 +44,7 @@ test('npm start -- --once runs the scenario, prints the summary and exits 0', as
   const run = npmStart(['--once']);
   expect(await run.exited).toBe(0);
   const output = run.output();
-  expect(output).toMatch(/Status page\s+http:\/\/127\.0\.0\.1:\d+\/sourceStatus\?userId=demo-user/);
+  expect(output).toMatch(/Status page\s+http:\/\/127\.0\.0\.1:\d+\/sourceStatus\n\s+Sign in there as\s+demo@example\.com \/ demo-password/);
   expect(output).toMatch(/✓ mail "Welcome to the sync engine demo" → open task\s+\d+ ms/);
   expect(output).toMatch(/✓ mail archived → task archived/);
   expect(output).toMatch(/Summary: 3 tasks, 5 changes seen, latency p50 \d+ ms, p99 \d+ ms/);
@@ -64,20 +65,21 @@ describe('npm start -- --no-demo', () => {
     const stack = await readStack(run.localDir);
     const admin = new SandboxAdmin(stack.sandboxUrl!);
     await admin.createAccount('outsider@example.com');
-    const walk = await connectThroughFlow(stack.functions.connect!, 'outside-user', 'outsider@example.com');
-    expect(walk.callback.status).toBe(302);
+    const user = await emulatorSignIn(stack.authEmulatorHost!, 'outsider@example.com', 'outside-password');
+    const walk = await connectThroughFlow(stack.functions.connect!, user.idToken, 'outsider@example.com');
+    expect(walk.confirmed?.status).toBe(200);
     await new Promise((r) => setTimeout(r, 1100));
     await admin.deliverMail('outsider@example.com', { subject: 'found from outside' });
 
     // Firestore through the emulator's REST API: host and project from stack.json only.
-    const tasksUrl = `http://${stack.firestoreEmulatorHost}/v1/projects/${stack.projectId}/databases/(default)/documents/users/outside-user/tasks`;
+    const tasksUrl = `http://${stack.firestoreEmulatorHost}/v1/projects/${stack.projectId}/databases/(default)/documents/users/${user.uid}/tasks`;
     const titles = await waitFor(async () => {
       const body = (await (await fetch(tasksUrl, { headers: { Authorization: 'Bearer owner' } })).json()) as { documents?: { fields: { title: { stringValue: string } } }[] };
       const found = (body.documents ?? []).map((d) => d.fields.title.stringValue);
       return found.length > 0 ? found : null;
     }, 20_000);
     expect(titles).toEqual(['found from outside']);
-    const status = (await (await fetch(stack.statusUrl!.replace('demo-user', 'outside-user'))).json()) as { sources: { email: string }[] };
+    const status = (await (await fetch(stack.statusUrl!, { headers: { Authorization: `Bearer ${user.idToken}` } })).json()) as { sources: { email: string }[] };
     expect(status.sources.map((s) => s.email)).toEqual(['outsider@example.com']);
   });
 

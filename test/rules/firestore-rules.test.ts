@@ -23,6 +23,9 @@ beforeAll(async () => {
     await setDoc(doc(db, 'sourceSecrets/ada-source'), { refreshToken: { ciphertext: 'x' } });
     await setDoc(doc(db, 'channels/ch-1'), { sourceId: 'ada-source' });
     await setDoc(doc(db, 'ingestion_events/e1'), { sourceId: 'ada-source', userId: 'ada' });
+    // A flow in progress and a staged grant (sealed token) of Ada's.
+    await setDoc(doc(db, 'connectStates/s1'), { kind: 'state', userId: 'ada', codeVerifier: 'v' });
+    await setDoc(doc(db, 'connectStates/l1'), { kind: 'link', userId: 'ada', email: 'ada@example.com' });
   });
 });
 afterAll(() => env.cleanup());
@@ -49,6 +52,11 @@ describe('firestore.rules', () => {
     await assertFails(getDoc(doc(ada, 'sourceSecrets/ada-source')));
     await assertFails(getDoc(doc(ada, 'channels/ch-1')));
     await assertFails(getDoc(doc(ada, 'ingestion_events/e1')));
+    // Connect states hold PKCE verifiers and staged sealed grants: nobody reads or lists them.
+    await assertFails(getDoc(doc(ada, 'connectStates/s1')));
+    await assertFails(getDoc(doc(ada, 'connectStates/l1')));
+    await assertFails(getDocs(collection(ada, 'connectStates')));
+    await assertFails(setDoc(doc(ada, 'connectStates/forged'), { kind: 'link', userId: 'ada' }));
   });
 
   it('denies everything to a signed-out client', async () => {

@@ -54,7 +54,7 @@ describe('the deployment manifest', () => {
     const roles = [m.projectRoles, m.accountUsers, m.topicRoles, m.subscriptionRoles, m.secretRoles, m.keyRoles, m.queueRoles, m.invokers].flat().map((b) => b.role);
     expect(roles.filter((r) => PRIMITIVE.test(r))).toEqual([]);
     const publicFunctions = m.invokers.filter((b) => b.member === 'allUsers').map((b) => b.resource).sort();
-    expect(publicFunctions).toEqual(['calendarPush', 'connectCallback', 'sourceStatus']);
+    expect(publicFunctions).toEqual(['calendarPush', 'connect', 'connectCallback', 'sourceStatus']);
     expect(Object.entries(m.functions).filter(([, f]) => f.public).map(([n]) => n).sort()).toEqual(publicFunctions);
   });
 

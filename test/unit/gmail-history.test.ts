@@ -40,6 +40,11 @@ describe('parseGmailNotification', () => {
     expect(parseGmailNotification(envelope(b64({ emailAddress: 'a@example.com', historyId: 1234 })))).toMatchObject({ ok: true, value: { historyId: '1234' } });
   });
 
+  it('keeps every digit of a numeric history id beyond 2^53 (production sends a number)', () => {
+    const raw = Buffer.from('{"emailAddress":"a@example.com","historyId":18446744073709551615}').toString('base64');
+    expect(parseGmailNotification(envelope(raw))).toMatchObject({ ok: true, value: { historyId: '18446744073709551615' } });
+  });
+
   it.each([
     ['no envelope', { nope: 1 }],
     ['not base64', envelope('%%%')],
@@ -47,6 +52,10 @@ describe('parseGmailNotification', () => {
     ['no email', envelope(b64({ historyId: '1' }))],
     ['negative id', envelope(b64({ emailAddress: 'a@example.com', historyId: -1 }))],
     ['id too long', envelope(b64({ emailAddress: 'a@example.com', historyId: '1'.repeat(30) }))],
+    ['id above 2^64 - 1', envelope(b64({ emailAddress: 'a@example.com', historyId: '18446744073709551616' }))],
+    ['twenty nines', envelope(b64({ emailAddress: 'a@example.com', historyId: '99999999999999999999' }))],
+    ['numeric id above 2^64 - 1', envelope(Buffer.from('{"emailAddress":"a@example.com","historyId":18446744073709551616}').toString('base64'))],
+    ['fractional id', envelope(b64({ emailAddress: 'a@example.com', historyId: 12.5 }))],
   ])('rejects %s', (_, data) => {
     expect(parseGmailNotification(data).ok).toBe(false);
   });

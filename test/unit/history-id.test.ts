@@ -1,4 +1,4 @@
-import { compareHistoryIds, isNewerHistoryId, maxHistoryId } from '../../functions/src/engine/history-id';
+import { compareHistoryIds, isHistoryId, isNewerHistoryId, maxHistoryId } from '../../functions/src/engine/history-id';
 
 describe('history ids', () => {
   it.each([
@@ -13,5 +13,18 @@ describe('history ids', () => {
     expect(isNewerHistoryId('1', null)).toBe(true);
     expect(maxHistoryId(null, '5')).toBe('5');
     expect(maxHistoryId('10', '9')).toBe('10');
+  });
+});
+
+describe('isHistoryId', () => {
+  it.each([
+    ['0', true],
+    ['18446744073709551615', true],
+    ['18446744073709551616', false],
+    ['99999999999999999999', false],
+    ['-1', false],
+    ['', false],
+  ])('%s → %s', (value, expected) => {
+    expect(isHistoryId(value)).toBe(expected);
   });
 });

@@ -43,10 +43,11 @@ export async function handleCalendarPush(
     return { kind: 'rejected', status: 403, reason: 'bad channel token' };
   }
   const now = deps.clock.now();
-  if (push.state === 'sync') {
-    await deps.channels.markConfirmed(push.channelId, now);
-    return { kind: 'confirmed', sourceId: channel.sourceId };
+  // A captured notification stays valid for the channel's life: replays change nothing.
+  if (!(await deps.channels.acceptMessage(push.channelId, push.state, push.messageNumber, now))) {
+    return { kind: 'ignored', sourceId: channel.sourceId };
   }
+  if (push.state === 'sync') return { kind: 'confirmed', sourceId: channel.sourceId };
   if (push.state === 'not_exists') return { kind: 'ignored', sourceId: channel.sourceId };
   // Recording the work here, not in the worker, lets a late or duplicated request find it
   // already done, at the cost of a read instead of a sync.

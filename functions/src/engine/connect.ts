@@ -1,24 +1,32 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { isGoogleError } from './errors';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { CredentialsUnavailableError, isGoogleError } from './errors';
 import type { Source, SourceData } from './model';
-import type { Clock, ConnectStateStore, OAuthFlow, RefreshTokenStore, SecretDeletion, SourceStore } from './ports';
+import type { Clock, ConnectStateStore, OAuthFlow, RefreshTokenStore, SecretDeletion, SourceStore, SyncRequestPublisher } from './ports';
 import { withStatus } from './status';
 import { closeCalendarChannel, registerWatches, type WatchDeps } from './watches';
 
 /**
- * The connect flow. `start` binds a single-use, expiring state to the user; `finish` trusts
- * nothing but that state, exchanges the code, and creates or updates the one source per
- * user + Google account; `disconnect` stops both watches, deletes the secrets and keeps the
- * tasks.
+ * The connect flow, bound to the browser that started it and to a signed-in user:
+ * 1. `startConnect` (the user's browser, identity verified): a single-use state, a nonce for
+ *    an HttpOnly cookie and a PKCE verifier, stored by hash / server-side, expiring.
+ * 2. `finishConnect` (Google's redirect, same browser): the state, the cookie's nonce and the
+ *    PKCE verifier must all match; the code is exchanged; a `loginHint` must name the account
+ *    that consented. The grant is only STAGED (sealed: this step needs encryption only).
+ * 3. `confirmConnect` (the host app, for its signed-in user, after showing the address):
+ *    creates or updates the one source per user + Google account and registers its watches;
+ *    a reconnect resumes both cursors and catches up at once.
+ * `disconnectSource` stops both watches, revokes the grant at Google when no other live
+ * source on the mailbox still needs it, deletes the secrets and keeps the tasks.
  */
 
 export interface ConnectDeps {
   states: ConnectStateStore;
   oauth: OAuthFlow;
-  sources: SourceStore & { create(id: string, data: SourceData): Promise<void> };
+  sources: SourceStore & { listByUser(userId: string): Promise<Source[]> };
   tokens: RefreshTokenStore;
   secrets: SecretDeletion;
   watchDeps: WatchDeps;
+  publisher: SyncRequestPublisher;
   clock: Clock;
   stateTtlMs: number;
 }
@@ -28,38 +36,89 @@ export function sourceIdFor(userId: string, email: string): string {
   return `src_${createHash('sha256').update(`${userId}\u0000${email.toLowerCase()}`).digest('hex').slice(0, 24)}`;
 }
 
-export async function startConnect(deps: ConnectDeps, userId: string, loginHint: string | null): Promise<string> {
-  const state = randomBytes(32).toString('base64url');
+const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+const random = (bytes: number) => randomBytes(bytes).toString('base64url');
+
+export async function startConnect(deps: Pick<ConnectDeps, 'states' | 'oauth' | 'clock' | 'stateTtlMs'>, userId: string, loginHint: string | null) {
+  const state = random(32);
+  const browserNonce = random(32);
+  // PKCE (RFC 7636): 43 characters of verifier, its S256 challenge goes to Google.
+  const codeVerifier = random(48);
   const now = deps.clock.now();
-  await deps.states.save(state, { userId, loginHint, createdAt: now, expiresAt: new Date(now.getTime() + deps.stateTtlMs) });
-  return deps.oauth.consentUrl(state, loginHint);
+  await deps.states.save(state, {
+    userId,
+    loginHint,
+    browserNonceHash: sha256(browserNonce).toString('hex'),
+    codeVerifier,
+    createdAt: now,
+    expireAt: new Date(now.getTime() + deps.stateTtlMs),
+  });
+  const consentUrl = deps.oauth.consentUrl({ state, loginHint, codeChallenge: sha256(codeVerifier).toString('base64url') });
+  return { consentUrl, browserNonce };
 }
 
 export type FinishResult =
-  | { ok: true; sourceId: string; email: string; created: boolean }
-  | { ok: false; reason: 'invalid-state' | 'code-refused' | 'no-refresh-token' };
+  | { ok: true; linkId: string; email: string }
+  | { ok: false; reason: 'invalid-state' | 'other-browser' | 'code-refused' | 'no-refresh-token' | 'account-mismatch' };
 
-export async function finishConnect(deps: ConnectDeps, input: { state: string; code: string }): Promise<FinishResult> {
+function sameNonce(nonce: string | null, storedHash: string): boolean {
+  if (nonce === null) return false;
+  const stored = Buffer.from(storedHash, 'hex');
+  const presented = sha256(nonce);
+  return stored.length === presented.length && timingSafeEqual(stored, presented);
+}
+
+/** The callback: needs Firestore, the OAuth client and encryption, never decryption. */
+export async function finishConnect(
+  deps: Pick<ConnectDeps, 'states' | 'oauth' | 'tokens' | 'clock' | 'stateTtlMs'>,
+  input: { state: string; code: string; browserNonce: string | null },
+): Promise<FinishResult> {
+  // Consumed whatever follows: a state is good for one attempt, from one browser.
   const bound = await deps.states.consume(input.state, deps.clock.now());
   if (!bound) return { ok: false, reason: 'invalid-state' };
-  const exchanged = await deps.oauth.exchangeCode(input.code);
+  if (!sameNonce(input.browserNonce, bound.browserNonceHash)) return { ok: false, reason: 'other-browser' };
+  const exchanged = await deps.oauth.exchangeCode(input.code, bound.codeVerifier);
   if (!exchanged) return { ok: false, reason: 'code-refused' };
   if (!exchanged.refreshToken) return { ok: false, reason: 'no-refresh-token' };
   const email = await deps.oauth.accountEmail(exchanged.accessToken);
-  const sourceId = sourceIdFor(bound.userId, email);
+  // Not revoked: revocation would end every grant of that account, including live sources.
+  if (bound.loginHint !== null && bound.loginHint.toLowerCase() !== email.toLowerCase()) return { ok: false, reason: 'account-mismatch' };
+  const owner = { sourceId: sourceIdFor(bound.userId, email), userId: bound.userId };
+  const sealedToken = await deps.tokens.seal(owner, exchanged.refreshToken);
+  const linkId = random(24);
   const now = deps.clock.now();
+  await deps.states.stage(linkId, { userId: bound.userId, email, sealedToken, createdAt: now, expireAt: new Date(now.getTime() + deps.stateTtlMs) });
+  return { ok: true, linkId, email };
+}
 
+/** What the host app shows before its user confirms: the Google address being linked. */
+export async function stagedAddress(deps: Pick<ConnectDeps, 'states' | 'clock'>, userId: string, linkId: string): Promise<string | null> {
+  return (await deps.states.staged(linkId, userId, deps.clock.now(), false))?.email ?? null;
+}
+
+export type ConfirmResult = { ok: true; source: Source; created: boolean } | { ok: false };
+
+export async function confirmConnect(deps: ConnectDeps, userId: string, linkId: string): Promise<ConfirmResult> {
+  const grant = await deps.states.staged(linkId, userId, deps.clock.now(), true);
+  if (!grant) return { ok: false };
+  const sourceId = sourceIdFor(userId, grant.email);
+  const now = deps.clock.now();
   const existing = await deps.sources.get(sourceId);
   if (existing) {
     await deps.sources.update(sourceId, now, (s) =>
-      withStatus({ ...s, disconnectReason: null, consecutiveErrors: 0, renewalError: null }, now, deps.watchDeps.statusSettings),
+      withStatus({ ...s, disconnectReason: null, consecutiveErrors: 0, renewalError: null, missedPushAt: null }, now, deps.watchDeps.statusSettings),
     );
   } else {
-    await deps.sources.create(sourceId, newSource(bound.userId, email, now));
+    await deps.sources.create(sourceId, newSource(userId, grant.email, now));
   }
-  await deps.tokens.store(sourceId, exchanged.refreshToken);
-  await registerWatches(deps.watchDeps, sourceId);
-  return { ok: true, sourceId, email, created: !existing };
+  await deps.tokens.storeSealed(sourceId, grant.sealedToken);
+  const source = await registerWatches(deps.watchDeps, sourceId);
+  if (existing) {
+    // A reconnect keeps both cursors (history id, sync token): catch up on Gmail and
+    // Calendar now, not at the next fallback poll.
+    await deps.publisher.publish({ sourceId, trigger: 'manual', calendar: true, gmail: true });
+  }
+  return { ok: true, source, created: !existing };
 }
 
 /** A source as first connected, before its watches exist. */
@@ -94,24 +153,55 @@ export function newSource(userId: string, email: string, now: Date): SourceData 
 
 export const USER_DISCONNECT_REASON = 'Disconnected by the user';
 
-/** Stops what can be stopped (a revoked grant cannot stop anything), then forgets the secrets. */
-export async function disconnectSource(deps: ConnectDeps, sourceId: string): Promise<Source | null> {
-  const source = await deps.sources.get(sourceId);
-  if (!source) return null;
-  const stopped = { gmail: false, calendar: false };
+/** Every source on the mailboxes a user has connected, theirs or another user's. */
+export interface MailboxSource {
+  sourceId: string;
+  email: string;
+  status: Source['status'];
+  mine: boolean;
+  createdAt: string;
+}
+
+export async function mailboxSources(deps: Pick<ConnectDeps, 'sources'>, userId: string): Promise<MailboxSource[]> {
+  const own = await deps.sources.listByUser(userId);
+  const mailboxes = [...new Set(own.map((s) => s.email.toLowerCase()))];
+  const found = (await Promise.all(mailboxes.map((email) => deps.sources.findByEmail(email)))).flat();
+  return [...new Map(found.map((s) => [s.id, s])).values()]
+    .map((s) => ({ sourceId: s.id, email: s.email, status: s.status, mine: s.userId === userId, createdAt: s.createdAt.toISOString() }))
+    .sort((a, b) => a.email.localeCompare(b.email) || a.createdAt.localeCompare(b.createdAt));
+}
+
+export type DisconnectResult = { ok: true; source: Source; revoked: boolean } | { ok: false };
+
+/**
+ * Disconnects a source for its owner, or for a user who holds a live source on the same
+ * mailbox (they proved control of it to Google): so a mailbox's owner can end a source that
+ * someone else holds on it. Stops what can be stopped, revokes the grant when no other live
+ * source on the mailbox needs it, forgets the secrets, keeps the tasks.
+ */
+export async function disconnectSource(deps: ConnectDeps, input: { sourceId: string; userId: string }): Promise<DisconnectResult> {
+  const source = await deps.sources.get(input.sourceId);
+  if (!source) return { ok: false };
+  const onMailbox = await deps.sources.findByEmail(source.email);
+  const mailboxOwner = onMailbox.some((s) => s.userId === input.userId && s.status !== 'disconnected');
+  if (source.userId !== input.userId && !mailboxOwner) return { ok: false };
+
+  const sharers = onMailbox.filter((s) => s.id !== source.id && s.status !== 'disconnected');
+  const live = source.status !== 'disconnected';
   // A Gmail watch belongs to the mailbox: another user's live source on it still needs it.
-  const sharers = (await deps.sources.findByEmail(source.email)).filter((s) => s.id !== sourceId && s.status !== 'disconnected');
-  if (source.status !== 'disconnected' && source.watchExpiration !== null && sharers.length === 0) {
-    stopped.gmail = await ignoringGoogleRefusal(async () => (await deps.watchDeps.google.gmail(source)).stop());
+  if (live && source.watchExpiration !== null && sharers.length === 0) {
+    await ignoringGoogleRefusal(async () => (await deps.watchDeps.google.gmail(source)).stop());
   }
   if (source.calendarChannelId !== null && source.calendarResourceId !== null) {
     const channel = { id: source.calendarChannelId, resourceId: source.calendarResourceId };
-    stopped.calendar = await ignoringGoogleRefusal(() => closeCalendarChannel(deps.watchDeps, source, channel));
+    await ignoringGoogleRefusal(() => closeCalendarChannel(deps.watchDeps, source, channel));
     await deps.watchDeps.channels.delete(channel.id);
   }
-  await deps.secrets.delete(sourceId);
+  // Google revokes a grant per account and client: only when nobody else relies on it.
+  const revoked = sharers.length === 0 && (await ignoringGoogleRefusal(async () => deps.oauth.revoke(await deps.tokens.load(source))));
+  await deps.secrets.delete(source.id);
   const now = deps.clock.now();
-  return deps.sources.update(sourceId, now, (s) =>
+  const updated = await deps.sources.update(source.id, now, (s) =>
     withStatus(
       {
         ...s,
@@ -127,14 +217,17 @@ export async function disconnectSource(deps: ConnectDeps, sourceId: string): Pro
       deps.watchDeps.statusSettings,
     ),
   );
+  return { ok: true, source: updated, revoked };
 }
 
+/** A revoked grant or a missing token cannot stop anything: that is not a failure here. */
 async function ignoringGoogleRefusal(stop: () => Promise<void>): Promise<boolean> {
   try {
     await stop();
     return true;
   } catch (error) {
-    if (isGoogleError(error) && (error.kind === 'auth-revoked' || error.kind === 'not-found')) return false;
+    if (error instanceof CredentialsUnavailableError) return false;
+    if (isGoogleError(error) && (error.kind === 'auth-revoked' || error.kind === 'not-found' || error.kind === 'bad-request')) return false;
     throw error;
   }
 }

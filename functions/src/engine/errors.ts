@@ -43,3 +43,18 @@ export class BadInputError extends Error {
     this.name = 'BadInputError';
   }
 }
+
+/**
+ * A source's stored Google credentials cannot be used: `removed` (the user disconnected while
+ * a sync was in flight: stop quietly) or `unreadable` (the sealed token no longer decrypts:
+ * the source needs a reconnect). Retrying helps neither.
+ */
+export class CredentialsUnavailableError extends Error {
+  constructor(
+    readonly sourceId: string,
+    readonly why: 'removed' | 'unreadable',
+  ) {
+    super(`Source ${sourceId}: stored credentials ${why}`);
+    this.name = 'CredentialsUnavailableError';
+  }
+}

@@ -3,9 +3,11 @@
  * are compared as BigInt, never as numbers or strings.
  */
 const HISTORY_ID = /^\d{1,20}$/;
+const UINT64_MAX = 2n ** 64n - 1n;
 
+/** A decimal uint64: twenty digits can still exceed 2^64 − 1, so the value is checked too. */
 export function isHistoryId(value: string): boolean {
-  return HISTORY_ID.test(value);
+  return HISTORY_ID.test(value) && BigInt(value) <= UINT64_MAX;
 }
 
 export function compareHistoryIds(a: string, b: string): number {

@@ -112,14 +112,23 @@ export const channelSchema = z.object({
   sourceId: z.string().min(1),
   resourceId: z.string().nullable().default(null),
   confirmedAt: optionalDate,
+  /** The highest X-Goog-Message-Number accepted: a replayed or older message is ignored. */
+  lastMessageNumber: z.number().int().nonnegative().default(0),
   createdAt: z.date(),
 });
 export type Channel = z.infer<typeof channelSchema>;
+export type NewChannel = z.input<typeof channelSchema>;
+
+/** Our Calendar channel ids are random UUIDs (crypto.randomUUID): one shape, checked before any lookup. */
+export const CHANNEL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export const sourceSecretSchema = z.object({
-  /** Envelope-encrypted refresh token (ciphertext, sealed data key, nonce), base64. */
+  /**
+   * Envelope-encrypted refresh token (ciphertext, sealed data key, nonce, tag), base64, and
+   * the key version that sealed the data key (a rotation re-wraps the older ones).
+   */
   refreshToken: z
-    .object({ ciphertext: z.string(), sealedKey: z.string(), iv: z.string(), tag: z.string() })
+    .object({ ciphertext: z.string(), sealedKey: z.string(), keyVersion: z.string().min(1), iv: z.string(), tag: z.string() })
     .nullable()
     .default(null),
   /** SHA-256 (hex) of each live Calendar channel's token, by channel id. */

@@ -1,4 +1,4 @@
-import type { Channel, IngestionEvent, Pending, Source, SourceData, Task } from './model';
+import type { Channel, IngestionEvent, NewChannel, Pending, Source, SourceData, Task } from './model';
 
 /**
  * What the engine needs from the outside world. `store/` and `google/` implement these; the
@@ -57,9 +57,13 @@ export interface EventLog {
 }
 
 export interface ChannelStore {
-  put(channelId: string, channel: Channel): Promise<void>;
+  put(channelId: string, channel: NewChannel): Promise<void>;
   get(channelId: string): Promise<Channel | null>;
-  markConfirmed(channelId: string, now: Date): Promise<void>;
+  /**
+   * Records an authenticated notification; false (nothing written) when it is a replay: a
+   * message number at or below the last accepted one, or a `sync` for a confirmed channel.
+   */
+  acceptMessage(channelId: string, state: 'sync' | 'exists' | 'not_exists', messageNumber: number, now: Date): Promise<boolean>;
   delete(channelId: string): Promise<void>;
 }
 
@@ -156,22 +160,60 @@ export interface SecretStore {
   removeChannelTokenHash(sourceId: string, channelId: string): Promise<void>;
 }
 
-export interface ConnectStateStore {
-  save(state: string, entry: { userId: string; loginHint: string | null; createdAt: Date; expiresAt: Date }): Promise<void>;
-  consume(state: string, now: Date): Promise<{ userId: string } | null>;
+/** A connect flow in progress: who started it, in which browser, with which PKCE verifier. */
+export interface ConnectState {
+  userId: string;
+  loginHint: string | null;
+  /** SHA-256 of the nonce in the starting browser's cookie. */
+  browserNonceHash: string;
+  codeVerifier: string;
+  createdAt: Date;
+  expireAt: Date;
 }
 
-/** Google's OAuth consent and code exchange, for the connect flow. */
+/** A grant the callback received, waiting for the host app to confirm it for its signed-in user. */
+export interface StagedGrant {
+  userId: string;
+  email: string;
+  sealedToken: SealedToken;
+  createdAt: Date;
+  expireAt: Date;
+}
+
+/** A refresh token as stored: opaque to the engine. */
+export interface SealedToken {
+  ciphertext: string;
+  sealedKey: string;
+  keyVersion: string;
+  iv: string;
+  tag: string;
+}
+
+export interface ConnectStateStore {
+  save(state: string, entry: ConnectState): Promise<void>;
+  /** Deletes the state and returns it, or null when unknown, already used or expired. */
+  consume(state: string, now: Date): Promise<ConnectState | null>;
+  stage(linkId: string, grant: StagedGrant): Promise<void>;
+  /** The staged grant when it belongs to `userId` and is still valid; `consume` also deletes it. */
+  staged(linkId: string, userId: string, now: Date, consume: boolean): Promise<StagedGrant | null>;
+}
+
+/** Google's OAuth consent, code exchange (PKCE) and revocation, for the connect flow. */
 export interface OAuthFlow {
-  consentUrl(state: string, loginHint: string | null): string;
-  /** Exchanges a code; `null` when Google refuses it (invalid, reused, expired). */
-  exchangeCode(code: string): Promise<{ refreshToken: string | null; accessToken: string } | null>;
+  consentUrl(request: { state: string; loginHint: string | null; codeChallenge: string }): string;
+  /** Exchanges a code; `null` when Google refuses it (invalid, reused, expired, wrong verifier). */
+  exchangeCode(code: string, codeVerifier: string): Promise<{ refreshToken: string | null; accessToken: string } | null>;
   /** The address of the account an access token belongs to. */
   accountEmail(accessToken: string): Promise<string>;
+  /** Ends the grant at Google (all tokens of that account for our client). */
+  revoke(token: string): Promise<void>;
 }
 
+/** Refresh tokens: sealing needs only encryption; loading (for revocation) needs decryption. */
 export interface RefreshTokenStore {
-  store(sourceId: string, refreshToken: string): Promise<void>;
+  seal(owner: { sourceId: string; userId: string }, refreshToken: string): Promise<SealedToken>;
+  storeSealed(sourceId: string, sealed: SealedToken): Promise<void>;
+  load(source: { id: string; userId: string }): Promise<string>;
 }
 
 export interface SecretDeletion {

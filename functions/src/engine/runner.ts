@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CalendarSync } from './calendar-sync';
-import { GoogleError, isGoogleError } from './errors';
+import { CredentialsUnavailableError, GoogleError, isGoogleError } from './errors';
 import { GmailSync, ResyncLoopError } from './gmail-sync';
 import { historyIdAfter, isNewerHistoryId, maxHistoryId } from './history-id';
 import { NO_PENDING, type IngestionTrigger, type Pending, type Source, type SourceData } from './model';
@@ -152,6 +152,12 @@ export class SyncRunner implements Runner {
       logger.info(`${type} sync finished`, { sourceId: source.id, type, trigger, counts, durationMs });
       return counts;
     } catch (error) {
+      if (error instanceof CredentialsUnavailableError) {
+        // Disconnected meanwhile, or the token no longer decrypts (the source was marked
+        // disconnected where that was found): nothing to retry, nothing to report as a failure.
+        logger.info(`${type} sync stopped: no usable credentials`, { sourceId: source.id, type, reason: error.why });
+        return null;
+      }
       const finished = clock.now();
       const summary = describe(error);
       const durationMs = finished.getTime() - started.getTime();

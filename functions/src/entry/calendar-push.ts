@@ -1,6 +1,7 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { handleCalendarPush } from '../engine/calendar-notifications';
+import { CHANNEL_ID } from '../engine/model';
 import type { Services } from './services';
 
 /**
@@ -8,6 +9,9 @@ import type { Services } from './services';
  * change nothing (never a 5xx, which Google would retry); genuine ones are answered at once,
  * the sync itself happens in syncWorker.
  */
+
+/** Calendar notifications carry no body; anything beyond this is not one. */
+const MAX_BODY_BYTES = 1024;
 
 const headersSchema = z.object({
   'x-goog-channel-id': z.string().min(1).max(64),
@@ -21,6 +25,16 @@ export function calendarPushHandler(services: () => Services) {
   return async (req: Request, res: Response): Promise<void> => {
     if (req.method !== 'POST') {
       res.status(405).set('Allow', 'POST').end();
+      return;
+    }
+    if ((req.rawBody?.length ?? 0) > MAX_BODY_BYTES) {
+      res.status(413).json({ error: 'Calendar notifications have no body' });
+      return;
+    }
+    const channelId = req.headers['x-goog-channel-id'];
+    if (typeof channelId === 'string' && !CHANNEL_ID.test(channelId)) {
+      // Not one of ours (ours are UUIDs): never looked up, so no odd id reaches Firestore.
+      res.status(404).json({ error: 'unknown channel' });
       return;
     }
     const headers = headersSchema.safeParse(req.headers);

@@ -1,28 +1,35 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { documentIdSchema } from '../engine/model';
-import { disconnectSource, finishConnect, startConnect, type ConnectDeps } from '../engine/connect';
+import { confirmConnect, disconnectSource, finishConnect, mailboxSources, stagedAddress, startConnect, type ConnectDeps } from '../engine/connect';
+import { actingUser, identifyCaller } from './identity';
 import type { Services } from './services';
 
 /**
- * connect (HTTPS): `/start` (a user id → redirect to Google's consent page), `/callback`
- * (Google sends the user back with `code` and `state`), `/disconnect` (`POST {sourceId}`).
- *
- * In production `start` and `disconnect` are called by the task app's backend or an operator
- * through Cloud IAM, so this code trusts their user id; the browser-facing callback is
- * deployed separately without IAM (`routes: ['callback']`) and trusts nothing but the state.
+ * connect (HTTPS, public: every route verifies its caller itself):
+ *   POST /start       the user's browser (top-level form POST, `idToken` field), optional
+ *                     `loginHint` → a browser-binding cookie and a redirect to Google
+ *   GET  /link?link=  (Bearer) the Google address a staged grant would link, to show
+ *   POST /confirm     (Bearer) `{link}`: the signed-in user confirms → the source
+ *   POST /disconnect  (Bearer) `{sourceId}`; a server caller adds `userId` (the owner)
+ *   GET  /sources     (Bearer) every source on the caller's mailboxes; server: `?userId=`
+ * connectCallback (HTTPS, public): GET /callback, Google's redirect; it trusts only the
+ * single-use state together with the cookie and the PKCE verifier, and needs to encrypt only.
  */
 
-export type ConnectRoute = 'start' | 'callback' | 'disconnect';
-const ALL_ROUTES: ConnectRoute[] = ['start', 'callback', 'disconnect'];
+export type ConnectRoute = 'start' | 'callback' | 'link' | 'confirm' | 'disconnect' | 'sources';
 const STATE_TTL_MS = 10 * 60_000;
+/** `__Host-`: Secure, Path=/ and no Domain, so no other site or subdomain can plant or read it. */
+export const NONCE_COOKIE = '__Host-connect-nonce';
 
-const startSchema = z.object({ userId: documentIdSchema, loginHint: z.email().max(320).optional() });
+const startSchema = z.object({ loginHint: z.email().max(320).optional() });
 const callbackSchema = z.union([
   z.object({ state: z.string().min(16).max(200), code: z.string().min(1).max(2000) }),
   z.object({ state: z.string().min(16).max(200), error: z.string().min(1).max(200) }),
 ]);
-const disconnectSchema = z.object({ sourceId: documentIdSchema });
+const linkSchema = z.object({ link: z.string().regex(/^[A-Za-z0-9_-]{32}$/) });
+const disconnectSchema = z.object({ sourceId: documentIdSchema, userId: documentIdSchema.optional() });
+const sourcesSchema = z.object({ userId: documentIdSchema.optional() });
 
 export function connectDeps(s: Services): ConnectDeps {
   return {
@@ -32,6 +39,7 @@ export function connectDeps(s: Services): ConnectDeps {
     tokens: s.vault,
     secrets: s.secrets,
     watchDeps: s.watchDeps,
+    publisher: s.publisher,
     clock: s.clock,
     stateTtlMs: STATE_TTL_MS,
   };
@@ -47,66 +55,156 @@ function withParams(base: string, params: Record<string, string>): string {
   return url.toString();
 }
 
-export function connectHandler(services: () => Services, routes: ConnectRoute[] = ALL_ROUTES) {
+function cookie(req: Request, name: string): string | null {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) return value.join('=') || null;
+  }
+  return null;
+}
+
+const clearNonce = `${NONCE_COOKIE}=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax`;
+
+type Handler = (req: Request, res: Response, s: Services) => Promise<void>;
+
+const start: Handler = async (req, res, s) => {
+  if (req.method !== 'POST') {
+    // A GET would put the token or the login hint in a URL, and URLs are logged.
+    res.status(405).set('Allow', 'POST').json({ error: 'POST a form with idToken (and optionally loginHint)' });
+    return;
+  }
+  const caller = await identifyCaller(req, s, { formToken: true });
+  if (caller?.kind !== 'user') {
+    res.status(401).json({ error: 'sign in first: the flow is bound to the signed-in user and their browser' });
+    return;
+  }
+  const input = startSchema.safeParse(req.body ?? {});
+  if (!input.success) {
+    res.status(400).json({ error: 'loginHint must be an email address' });
+    return;
+  }
+  const { consentUrl, browserNonce } = await startConnect(connectDeps(s), caller.uid, input.data.loginHint ?? null);
+  s.logger.info('connect started', { trigger: 'manual' });
+  res.set('Set-Cookie', `${NONCE_COOKIE}=${browserNonce}; Max-Age=${STATE_TTL_MS / 1000}; Path=/; Secure; HttpOnly; SameSite=Lax`);
+  res.set('Cache-Control', 'no-store');
+  res.redirect(303, consentUrl);
+};
+
+const callback: Handler = async (req, res, s) => {
+  const input = callbackSchema.safeParse(req.query);
+  res.set('Cache-Control', 'no-store');
+  if (!input.success) {
+    res.status(400).type('text').send('This sign-in link is incomplete. Start connecting again from the app.');
+    return;
+  }
+  const deps = connectDeps(s);
+  if ('error' in input.data) {
+    // The user declined: the state is spent, nothing is stored.
+    await deps.states.consume(input.data.state, s.clock.now());
+    res.set('Set-Cookie', clearNonce).redirect(302, withParams(s.config.connect.returnUrl, { status: 'denied' }));
+    return;
+  }
+  const result = await finishConnect(deps, { ...input.data, browserNonce: cookie(req, NONCE_COOKIE) });
+  res.set('Set-Cookie', clearNonce);
+  if (!result.ok) {
+    s.logger.warn('connect callback refused', { reason: result.reason });
+    const message =
+      result.reason === 'account-mismatch'
+        ? 'You signed in to Google with a different account than the one you chose in the app. Start connecting again.'
+        : 'This sign-in link is invalid, already used, expired, or was opened in another browser. Start connecting again from the app.';
+    res.status(400).type('text').send(message);
+    return;
+  }
+  s.logger.info('connect grant staged', { trigger: 'manual' });
+  res.redirect(302, withParams(s.config.connect.returnUrl, { status: 'confirm', link: result.linkId }));
+};
+
+async function userFor(req: Request, res: Response, s: Services, named: string | undefined): Promise<string | null> {
+  const caller = await identifyCaller(req, s);
+  if (!caller) {
+    res.status(401).json({ error: 'a verified identity is required (Authorization: Bearer <ID token>)' });
+    return null;
+  }
+  const userId = actingUser(caller, named);
+  if (userId === null) res.status(403).json({ error: caller.kind === 'user' ? 'you may act only for yourself' : 'name the user (userId)' });
+  return userId;
+}
+
+const link: Handler = async (req, res, s) => {
+  const input = linkSchema.safeParse(req.method === 'POST' ? req.body : req.query);
+  if (!input.success) {
+    res.status(400).json({ error: 'expected link' });
+    return;
+  }
+  const userId = await userFor(req, res, s, undefined);
+  if (userId === null) return;
+  const deps = connectDeps(s);
+  if (routeOf(req) === 'link') {
+    const email = await stagedAddress(deps, userId, input.data.link);
+    if (email === null) res.status(404).json({ error: 'no such link' });
+    else res.status(200).set('Cache-Control', 'no-store').json({ email });
+    return;
+  }
+  const confirmed = await confirmConnect(deps, userId, input.data.link);
+  if (!confirmed.ok) {
+    res.status(404).json({ error: 'no such link (expired, used, or not yours)' });
+    return;
+  }
+  s.logger.info('account connected', { sourceId: confirmed.source.id, created: confirmed.created });
+  res.status(200).json({ sourceId: confirmed.source.id, email: confirmed.source.email, status: confirmed.source.status });
+};
+
+const disconnect: Handler = async (req, res, s) => {
+  const input = disconnectSchema.safeParse(req.body);
+  if (!input.success) {
+    res.status(400).json({ error: 'expected a JSON body {"sourceId": "..."}' });
+    return;
+  }
+  const userId = await userFor(req, res, s, input.data.userId);
+  if (userId === null) return;
+  const result = await disconnectSource(connectDeps(s), { sourceId: input.data.sourceId, userId });
+  if (!result.ok) {
+    // Someone else's source looks exactly like a missing one.
+    res.status(404).json({ error: 'no such source' });
+    return;
+  }
+  s.logger.info('account disconnected', { sourceId: result.source.id, revoked: result.revoked });
+  res.status(200).json({ sourceId: result.source.id, status: result.source.status, revoked: result.revoked });
+};
+
+const sources: Handler = async (req, res, s) => {
+  const input = sourcesSchema.safeParse(req.query);
+  if (!input.success) {
+    res.status(400).json({ error: 'unexpected userId' });
+    return;
+  }
+  const userId = await userFor(req, res, s, input.data.userId);
+  if (userId === null) return;
+  res.status(200).set('Cache-Control', 'no-store').json({ sources: await mailboxSources(connectDeps(s), userId) });
+};
+
+const HANDLERS: Record<ConnectRoute, { method: 'GET' | 'POST'; handle: Handler }> = {
+  start: { method: 'POST', handle: start },
+  callback: { method: 'GET', handle: callback },
+  link: { method: 'GET', handle: link },
+  confirm: { method: 'POST', handle: link },
+  disconnect: { method: 'POST', handle: disconnect },
+  sources: { method: 'GET', handle: sources },
+};
+
+export function connectHandler(services: () => Services, routes: ConnectRoute[]) {
   return async (req: Request, res: Response): Promise<void> => {
     const route = routeOf(req) as ConnectRoute;
     if (!routes.includes(route)) {
       res.status(404).json({ error: `no route /${route}; this deployment serves ${routes.map((r) => `/${r}`).join(', ')}` });
       return;
     }
-    const s = services();
-    const deps = connectDeps(s);
-
-    if (route === 'start') {
-      const input = startSchema.safeParse(req.method === 'POST' ? req.body : req.query);
-      if (!input.success) {
-        res.status(400).json({ error: 'expected userId (and optionally loginHint)' });
-        return;
-      }
-      const consentUrl = await startConnect(deps, input.data.userId, input.data.loginHint ?? null);
-      s.logger.info('connect started', { trigger: 'manual' });
-      res.redirect(302, consentUrl);
+    const { method, handle } = HANDLERS[route];
+    // start answers its own 405 (it explains why GET is not offered).
+    if (req.method !== method && route !== 'start') {
+      res.status(405).set('Allow', method).end();
       return;
     }
-
-    if (route === 'callback') {
-      const input = callbackSchema.safeParse(req.query);
-      if (!input.success) {
-        res.status(400).type('text').send('This sign-in link is incomplete. Start connecting again from the app.');
-        return;
-      }
-      if ('error' in input.data) {
-        // The user declined: the state is spent, nothing is stored.
-        await deps.states.consume(input.data.state, s.clock.now());
-        res.redirect(302, withParams(s.config.connect.returnUrl, { status: 'denied' }));
-        return;
-      }
-      const result = await finishConnect(deps, input.data);
-      if (!result.ok) {
-        s.logger.warn('connect callback refused', { reason: result.reason });
-        res.status(400).type('text').send('This sign-in link is invalid, already used or expired. Start connecting again from the app.');
-        return;
-      }
-      s.logger.info('account connected', { sourceId: result.sourceId, created: result.created });
-      res.redirect(302, withParams(s.config.connect.returnUrl, { status: 'connected', sourceId: result.sourceId }));
-      return;
-    }
-
-    if (req.method !== 'POST') {
-      res.status(405).set('Allow', 'POST').end();
-      return;
-    }
-    const input = disconnectSchema.safeParse(req.body);
-    if (!input.success) {
-      res.status(400).json({ error: 'expected a JSON body {"sourceId": "..."}' });
-      return;
-    }
-    const source = await disconnectSource(deps, input.data.sourceId);
-    if (!source) {
-      res.status(404).json({ error: 'no such source' });
-      return;
-    }
-    s.logger.info('account disconnected', { sourceId: source.id });
-    res.status(200).json({ sourceId: source.id, status: source.status });
+    await handle(req, res, services());
   };
 }

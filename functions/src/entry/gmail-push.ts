@@ -18,8 +18,16 @@ const envelopeSchema = z.object({
 
 const notificationSchema = z.object({
   emailAddress: z.string().min(3).max(320).includes('@'),
-  historyId: z.union([z.string(), z.number().int().nonnegative()]).transform(String).pipe(historyIdSchema),
+  historyId: historyIdSchema,
 });
+
+type Reviver = (key: string, value: unknown, context: { source?: string }) => unknown;
+/**
+ * Gmail sends `historyId` as a JSON number in production (the guide shows a string). A uint64
+ * beyond 2^53 would lose digits as a JS number, so a number is taken from its source text.
+ */
+const historyIdAsText: Reviver = (key, value, context) =>
+  key === 'historyId' && typeof value === 'number' && context.source !== undefined ? context.source : value;
 
 export type ParsedNotification = { ok: true; value: GmailNotification } | { ok: false; reason: string };
 
@@ -30,7 +38,7 @@ export function parseGmailNotification(data: unknown): ParsedNotification {
   if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(raw)) return { ok: false, reason: 'data is not base64' };
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(raw, 'base64').toString('utf8'));
+    json = JSON.parse(Buffer.from(raw, 'base64').toString('utf8'), historyIdAsText as Parameters<typeof JSON.parse>[1]);
   } catch {
     return { ok: false, reason: 'data is not JSON' };
   }

@@ -3,7 +3,9 @@ import type { Config } from '../config';
 import type { Clock, Logger, SyncRequestPublisher } from '../engine/ports';
 import { systemClock } from '../engine/ports';
 import { SyncRunner, type Runner } from '../engine/runner';
-import { DEFAULT_STATUS_SETTINGS, type StatusSettings } from '../engine/status';
+import type { Source } from '../engine/model';
+import { DEFAULT_STATUS_SETTINGS, withStatus, type StatusSettings } from '../engine/status';
+import { FirebaseUserVerifier, ServerCallerVerifier, type UserVerifier } from '../identity/id-tokens';
 import type { WatchDeps } from '../engine/watches';
 import { GoogleAccessPool } from '../google/access';
 import type { LimiterEnvironment } from '../google/limiter';
@@ -41,6 +43,10 @@ export interface Services {
   statusSettings: StatusSettings;
   google: GoogleAccessPool;
   runner: Runner;
+  /** Verifies the task app's signed-in users (Firebase Auth ID tokens). */
+  users: UserVerifier;
+  /** Verifies allowed server-to-server callers of `connect`. */
+  serverCallers: ServerCallerVerifier;
 }
 
 export interface ServiceOverrides {
@@ -59,9 +65,9 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   const secrets = new SourceSecretRepository(db);
   const channels = new ChannelRepository(db);
   const sealer = config.tokenSealing.kind === 'kms' ? new KmsKeySealer(config.tokenSealing.keyName) : new LocalKeySealer(config.tokenSealing.key);
-  const vault = new RefreshTokenVault(secrets, sealer);
-  const google = new GoogleAccessPool(config, vault, overrides.limiterEnvironment);
   const statusSettings = { ...DEFAULT_STATUS_SETTINGS, fallbackAfterMs: config.fallbackAfterMs };
+  const vault = new RefreshTokenVault(secrets, sealer, async (id) => (await sources.get(id))?.userId ?? null);
+  const google = new GoogleAccessPool(config, vault, overrides.limiterEnvironment, (source) => credentialsUnreadable({ sources, logger, clock, statusSettings }, source));
   const runner = new SyncRunner({
     statusSettings,
     sources,
@@ -88,6 +94,9 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     statusSettings,
   };
   const publisher = new PubSubSyncRequestPublisher(config.projectId, config.syncRequestsTopic);
+  const identity = config.identity;
+  const users = new FirebaseUserVerifier({ projectId: identity.firebaseProjectId, certsUrl: identity.firebaseCertsUrl, acceptUnsigned: identity.acceptUnsignedTokens });
+  const serverCallers = new ServerCallerVerifier({ certsUrl: identity.googleCertsUrl, audience: identity.connectUrl ?? '', allowed: identity.serverCallers });
   return {
     config,
     db,
@@ -106,8 +115,23 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     statusSettings,
     google,
     runner,
+    users,
+    serverCallers,
   };
 }
+
+/** A sealed token that no longer decrypts: the source is disconnected, once, and says why. */
+async function credentialsUnreadable(
+  deps: { sources: SourceRepository; logger: Logger; clock: Clock; statusSettings: StatusSettings },
+  source: Source,
+): Promise<void> {
+  const { sources, logger, clock, statusSettings } = deps;
+  const now = clock.now();
+  await sources.update(source.id, now, (s) => withStatus({ ...s, disconnectReason: RECONNECT_NEEDED }, now, statusSettings));
+  logger.warn('stored Google credentials no longer decrypt; the source needs a reconnect', { sourceId: source.id, errorClass: 'credentials-unreadable' });
+}
+
+export const RECONNECT_NEEDED = 'The stored Google access can no longer be read: reconnect needed';
 
 /** Built on first use, so an instance pays for Firestore and Google clients only when called. */
 export function lazy<T>(build: () => T): () => T {

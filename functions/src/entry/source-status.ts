@@ -1,17 +1,16 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
-import { z } from 'zod';
-import { documentIdSchema } from '../engine/model';
 import { sourceStatusView } from '../engine/source-status';
+import { bearerToken } from '../identity/id-tokens';
 import type { Services } from './services';
-import { renderStatusPage } from './status-page';
+import { renderStatusPage, signInUrl } from './status-page';
 
 /**
- * sourceStatus (HTTPS): GET ?userId=… → each of the user's sources as JSON, or, for
- * `Accept: text/html`, the live status page. Deployed behind IAM: the task app's backend (or
- * an operator) calls it; it does not authenticate end users itself.
+ * sourceStatus (HTTPS, public): GET with `Authorization: Bearer <Firebase ID token>` → the
+ * signed-in user's sources as JSON. The user comes from the verified token only (a `userId`
+ * in the query is ignored). `Accept: text/html` → the status page, which holds no data and
+ * signs in before it asks.
  */
 
-const querySchema = z.object({ userId: documentIdSchema });
 const REFRESH_MS = 3000;
 
 export function sourceStatusHandler(services: () => Services) {
@@ -20,21 +19,23 @@ export function sourceStatusHandler(services: () => Services) {
       res.status(405).set('Allow', 'GET').end();
       return;
     }
-    const query = querySchema.safeParse(req.query);
-    if (!query.success) {
-      res.status(400).json({ error: 'expected ?userId=…' });
-      return;
-    }
-    const { sources, clock, statusSettings } = services();
-    const now = clock.now();
-    const views = (await sources.listByUser(query.data.userId))
-      .map((s) => sourceStatusView(s, now, statusSettings))
-      .sort((a, b) => a.email.localeCompare(b.email));
+    const s = services();
     res.set('Cache-Control', 'no-store');
-    if (req.accepts(['application/json', 'text/html']) === 'text/html') {
-      res.status(200).type('html').send(renderStatusPage(query.data.userId, views, now, REFRESH_MS));
+    const token = bearerToken(req.headers.authorization);
+    if (token === null && req.accepts(['application/json', 'text/html']) === 'text/html') {
+      const url = signInUrl({ apiKey: s.config.identity.webApiKey, emulatorHost: s.config.identity.authEmulatorHost });
+      res.status(200).type('html').send(renderStatusPage({ signInUrl: url, connectUrl: s.config.identity.connectUrl, refreshMs: REFRESH_MS }));
       return;
     }
-    res.status(200).json({ userId: query.data.userId, now: now.toISOString(), sources: views });
+    const user = token === null ? null : await s.users.verify(token);
+    if (!user) {
+      res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'sign in: Authorization: Bearer <Firebase ID token>' });
+      return;
+    }
+    const now = s.clock.now();
+    const views = (await s.sources.listByUser(user.uid))
+      .map((source) => sourceStatusView(source, now, s.statusSettings))
+      .sort((a, b) => a.email.localeCompare(b.email));
+    res.status(200).json({ userId: user.uid, now: now.toISOString(), sources: views });
   };
 }

@@ -1,44 +1,25 @@
-import type { SourceStatusView } from '../engine/source-status';
-
 /**
- * The status page: self-contained HTML (no external assets), rendered on the server and then
- * refreshed every few seconds from the JSON endpoint without a reload. Status is written out
- * in words next to its colour, and changes are announced to screen readers.
+ * The status page: self-contained HTML (no external assets). It holds no user data itself:
+ * the user signs in (Firebase Auth, email and password, through the Identity Toolkit REST
+ * API or the local Auth emulator) and the page fetches the JSON endpoint with that ID token
+ * every few seconds, without a reload. Status is written out in words next to its colour,
+ * and changes are announced to screen readers.
  */
 
 const LABELS = { active: 'Active', degraded: 'Degraded', disconnected: 'Disconnected' } as const;
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+/** Where the page signs in; null when neither an API key nor the emulator is configured. */
+export function signInUrl(options: { apiKey: string | null; emulatorHost: string | null }): string | null {
+  const path = 'identitytoolkit.googleapis.com/v1/accounts:signInWithPassword';
+  if (options.emulatorHost !== null) return `http://${options.emulatorHost}/${path}?key=${encodeURIComponent(options.apiKey ?? 'local')}`;
+  return options.apiKey === null ? null : `https://${path}?key=${encodeURIComponent(options.apiKey)}`;
 }
 
-function ago(iso: string | null, now: Date): string {
-  if (iso === null) return 'never synced';
-  const seconds = Math.max(0, Math.round((now.getTime() - Date.parse(iso)) / 1000));
-  return `last synced ${seconds} s ago`;
-}
-
-function renderSources(sources: SourceStatusView[], now: Date): string {
-  if (sources.length === 0) return '<p>No connected accounts.</p>';
-  return `<ul class="sources">${sources
-    .map(
-      (s) => `<li class="source" data-source-id="${escapeHtml(s.sourceId)}">
-  <span class="badge ${s.status}" data-status="${s.status}">${LABELS[s.status]}</span>
-  <span class="email">${escapeHtml(s.email)}</span>
-  <span class="synced">${ago(s.lastSyncAt, now)}</span>
-  ${s.reason ? `<span class="reason">${escapeHtml(s.reason)}</span>` : ''}
-</li>`,
-    )
-    .join('\n')}</ul>`;
-}
-
-function renderBanner(sources: SourceStatusView[]): string {
-  const polling = sources.filter((s) => s.polling);
-  if (polling.length === 0) return '';
-  return `<div class="banner" role="status">Falling back to polling for ${polling.map((s) => escapeHtml(s.email)).join(', ')}: changes may take a few minutes to appear.</div>`;
-}
-
-export function renderStatusPage(userId: string, sources: SourceStatusView[], now: Date, refreshMs: number): string {
+/**
+ * `connectUrl`: when set, a `?status=confirm&link=…` return from the connect callback shows the
+ * Google address being linked and lets the signed-in user confirm it (what a host app does).
+ */
+export function renderStatusPage(options: { signInUrl: string | null; connectUrl: string | null; refreshMs: number }): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -56,21 +37,71 @@ export function renderStatusPage(userId: string, sources: SourceStatusView[], no
   .badge.active::before { content: "● "; } .badge.degraded::before { content: "▲ "; } .badge.disconnected::before { content: "✕ "; }
   .banner { background: #fff4e0; border: 2px solid #7a4b00; padding: .75rem 1rem; margin-bottom: 1rem; }
   .reason, .synced { color: #444; }
+  form { display: grid; gap: .5rem; max-width: 20rem; } [hidden] { display: none; }
 </style>
 </head>
 <body>
 <h1>Sync status</h1>
-<div id="banner" aria-live="polite">${renderBanner(sources)}</div>
-<div id="sources" aria-live="polite">${renderSources(sources, now)}</div>
+<form id="sign-in" hidden>
+  <label>Email <input name="email" type="email" autocomplete="username" required></label>
+  <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+  <button type="submit">Sign in</button>
+  <p id="sign-in-error" role="alert"></p>
+</form>
+<div id="confirm" role="region" aria-label="Confirm a new connection" hidden>
+  <p>Link the Google account <strong id="confirm-email"></strong> to your account?</p>
+  <button type="button" id="confirm-button">Link it</button>
+</div>
+<div id="banner" aria-live="polite"></div>
+<div id="sources" aria-live="polite"></div>
 <script>
 (() => {
   const labels = ${JSON.stringify(LABELS)};
+  const signInUrl = ${JSON.stringify(options.signInUrl)};
+  const connectUrl = ${JSON.stringify(options.connectUrl)};
+  let link = new URLSearchParams(location.search).get('link');
+  const form = document.getElementById('sign-in');
   const esc = (t) => String(t).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
   const ago = (iso, now) => iso === null ? 'never synced' : 'last synced ' + Math.max(0, Math.round((Date.parse(now) - Date.parse(iso)) / 1000)) + ' s ago';
+  const showSignIn = (message) => {
+    form.hidden = false;
+    document.getElementById('sign-in-error').textContent = signInUrl === null ? 'Sign-in is not configured: open this page from the app.' : (message || '');
+  };
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const response = await fetch(signInUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email: data.get('email'), password: data.get('password'), returnSecureToken: true }) });
+    if (!response.ok) return showSignIn('Wrong email or password.');
+    sessionStorage.setItem('idToken', (await response.json()).idToken);
+    form.hidden = true;
+    refresh();
+  });
+  async function offerLink(token) {
+    if (link === null || connectUrl === null || !document.getElementById('confirm').hidden) return;
+    const response = await fetch(connectUrl + '/link?link=' + encodeURIComponent(link), { headers: { Authorization: 'Bearer ' + token } });
+    if (!response.ok) return;
+    document.getElementById('confirm-email').textContent = (await response.json()).email;
+    document.getElementById('confirm').hidden = false;
+    document.getElementById('confirm-button').onclick = async () => {
+      await fetch(connectUrl + '/confirm', { method: 'POST', headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' }, body: JSON.stringify({ link }) });
+      document.getElementById('confirm').hidden = true;
+      link = null;
+      history.replaceState(null, '', location.pathname);
+      refresh();
+    };
+  }
   async function refresh() {
+    const token = sessionStorage.getItem('idToken');
+    if (token === null) return showSignIn();
     try {
-      const response = await fetch(location.pathname + '?userId=' + encodeURIComponent(${JSON.stringify(userId)}), { headers: { Accept: 'application/json' } });
+      const response = await fetch(location.pathname, { headers: { Accept: 'application/json', Authorization: 'Bearer ' + token } });
+      if (response.status === 401) {
+        sessionStorage.removeItem('idToken');
+        return showSignIn('Your session ended: sign in again.');
+      }
       if (!response.ok) return;
+      offerLink(token);
       const body = await response.json();
       const polling = body.sources.filter((s) => s.polling);
       document.getElementById('banner').innerHTML = polling.length === 0 ? '' :
@@ -82,7 +113,8 @@ export function renderStatusPage(userId: string, sources: SourceStatusView[], no
           (s.reason ? ' <span class="reason">' + esc(s.reason) + '</span>' : '') + '</li>').join('') + '</ul>';
     } catch (e) { /* keep the last view; try again */ }
   }
-  setInterval(refresh, ${refreshMs});
+  refresh();
+  setInterval(refresh, ${options.refreshMs});
 })();
 </script>
 </body>

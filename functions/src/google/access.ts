@@ -1,5 +1,6 @@
 import type { OAuth2Client } from 'google-auth-library';
 import type { Config } from '../config';
+import { CredentialsUnavailableError } from '../engine/errors';
 import type { Source } from '../engine/model';
 import type { CalendarApi, GmailApi, GoogleAccess } from '../engine/ports';
 import { createAccountAuth, forgetAccessToken } from './auth';
@@ -9,7 +10,7 @@ import { limitedCaller, type LimitedCall } from './limited-call';
 import { AccountLimiter, type LimiterEnvironment, realEnvironment } from './limiter';
 
 export interface RefreshTokenSource {
-  load(sourceId: string): Promise<string>;
+  load(source: Pick<Source, 'id' | 'userId'>): Promise<string>;
 }
 
 interface AccountEntry {
@@ -32,7 +33,18 @@ export class GoogleAccessPool implements GoogleAccess {
     private readonly config: Pick<Config, 'oauth' | 'googleApiRootUrl' | 'limiter'>,
     private readonly tokens: RefreshTokenSource,
     private readonly environment: LimiterEnvironment = realEnvironment,
+    /** Told once per discovery that a source's token no longer decrypts (it disconnects the source). */
+    private readonly onUnreadableToken: (source: Source) => Promise<void> = () => Promise.resolve(),
   ) {}
+
+  private async loadToken(source: Source): Promise<string> {
+    try {
+      return await this.tokens.load(source);
+    } catch (error) {
+      if (error instanceof CredentialsUnavailableError && error.why === 'unreadable') await this.onUnreadableToken(source);
+      throw error;
+    }
+  }
 
   private rootUrl(): { rootUrl?: string } {
     const root = this.config.googleApiRootUrl;
@@ -41,7 +53,7 @@ export class GoogleAccessPool implements GoogleAccess {
 
   /** The account's entry; rebuilt when its refresh token changed (a reconnect). */
   private async account(source: Source): Promise<AccountEntry> {
-    const refreshToken = await this.tokens.load(source.id);
+    const refreshToken = await this.loadToken(source);
     const existing = this.accounts.get(source.id);
     if (existing && existing.refreshToken === refreshToken) return existing;
     const entry: AccountEntry = {

@@ -1,4 +1,4 @@
-import { OAuth2Client } from 'google-auth-library';
+import { CodeChallengeMethod, OAuth2Client } from 'google-auth-library';
 import { oauthClientOptions, type Config } from '../config';
 import type { OAuthFlow } from '../engine/ports';
 import { classifyGoogleError } from './classify';
@@ -19,26 +19,37 @@ export class GoogleOAuthFlow implements OAuthFlow {
     this.client = new OAuth2Client({
       ...oauthClientOptions(config.oauth),
       redirectUri: config.connect.redirectUrl,
-      endpoints: { oauth2TokenUrl: config.oauth.tokenUrl, oauth2AuthBaseUrl: config.oauth.authUrl },
+      endpoints: { oauth2TokenUrl: config.oauth.tokenUrl, oauth2AuthBaseUrl: config.oauth.authUrl, oauth2RevokeUrl: config.oauth.revokeUrl },
       transporterOptions: { fetchImplementation: fetch, retry: false },
     });
   }
 
-  consentUrl(state: string, loginHint: string | null): string {
+  consentUrl(request: { state: string; loginHint: string | null; codeChallenge: string }): string {
     return this.client.generateAuthUrl({
+      // A refresh token comes back only for offline access, and only on the first consent
+      // unless the consent screen is shown again: a reconnect needs a fresh one.
       access_type: 'offline',
-      // Ask again every time so that Google hands out a refresh token even on a reconnect.
       prompt: 'consent',
       scope: CONNECT_SCOPES,
-      state,
+      state: request.state,
       include_granted_scopes: false,
-      ...(loginHint !== null && { login_hint: loginHint }),
+      code_challenge: request.codeChallenge,
+      code_challenge_method: CodeChallengeMethod.S256,
+      ...(request.loginHint !== null && { login_hint: request.loginHint }),
     });
   }
 
-  async exchangeCode(code: string) {
+  async revoke(token: string): Promise<void> {
     try {
-      const { tokens } = await this.client.getToken(code);
+      await this.client.revokeToken(token);
+    } catch (error) {
+      throw classifyGoogleError(error, 'oauth.revoke');
+    }
+  }
+
+  async exchangeCode(code: string, codeVerifier: string) {
+    try {
+      const { tokens } = await this.client.getToken({ code, codeVerifier });
       if (!tokens.access_token) return null;
       return { refreshToken: tokens.refresh_token ?? null, accessToken: tokens.access_token };
     } catch (error) {

@@ -1,31 +1,56 @@
+import { CredentialsUnavailableError } from '../engine/errors';
 import type { SourceSecretRepository } from '../store/source-secrets';
-import { decryptToken, encryptToken, type KeySealer } from './envelope';
+import { decryptToken, encryptToken, type EncryptedToken, type KeySealer, type TokenOwner } from './envelope';
 
-export class MissingRefreshTokenError extends Error {
-  constructor(readonly sourceId: string) {
-    super(`Source ${sourceId} has no stored refresh token`);
-    this.name = 'MissingRefreshTokenError';
-  }
-}
-
-/** Refresh tokens at rest: only ciphertext and a sealed data key ever reach Firestore. */
+/**
+ * Refresh tokens at rest: only ciphertext and a sealed data key ever reach Firestore, bound
+ * to their source and user. Sealing needs only the key's encrypt permission (the connect
+ * callback's account); loading needs decrypt (the sync account).
+ */
 export class RefreshTokenVault {
   constructor(
     private readonly secrets: SourceSecretRepository,
     private readonly sealer: KeySealer,
+    /** The owner of a source, for callers that know only its id. */
+    private readonly ownerOf: (sourceId: string) => Promise<string | null>,
   ) {}
 
-  async store(sourceId: string, refreshToken: string): Promise<void> {
-    const existing = await this.secrets.get(sourceId);
-    await this.secrets.put(sourceId, {
-      channelTokenHashes: existing?.channelTokenHashes ?? {},
-      refreshToken: await encryptToken(refreshToken, this.sealer),
-    });
+  seal(owner: TokenOwner, refreshToken: string): Promise<EncryptedToken> {
+    return encryptToken(refreshToken, this.sealer, owner);
   }
 
-  async load(sourceId: string): Promise<string> {
-    const secret = await this.secrets.get(sourceId);
-    if (!secret?.refreshToken) throw new MissingRefreshTokenError(sourceId);
-    return decryptToken(secret.refreshToken, this.sealer);
+  /** Stores a sealed token, touching only that field (channel token hashes written meanwhile stay). */
+  async storeSealed(sourceId: string, sealed: EncryptedToken): Promise<void> {
+    await this.secrets.putRefreshToken(sourceId, sealed);
   }
+
+  async store(sourceId: string, refreshToken: string): Promise<void> {
+    const userId = await this.ownerOf(sourceId);
+    if (userId === null) throw new Error(`Source ${sourceId} does not exist`);
+    await this.storeSealed(sourceId, await this.seal({ sourceId, userId }, refreshToken));
+  }
+
+  /**
+   * The plaintext token. Throws CredentialsUnavailableError `removed` when there is none (the
+   * user disconnected) and `unreadable` when it no longer decrypts (wrong key, tampered, or
+   * copied from another source): neither is helped by retrying.
+   */
+  async load(source: { id: string; userId: string }): Promise<string> {
+    const secret = await this.secrets.get(source.id);
+    if (!secret?.refreshToken) throw new CredentialsUnavailableError(source.id, 'removed');
+    try {
+      return await decryptToken(secret.refreshToken, this.sealer, { sourceId: source.id, userId: source.userId });
+    } catch (error) {
+      if (isDecryptionFailure(error)) throw new CredentialsUnavailableError(source.id, 'unreadable');
+      throw error;
+    }
+  }
+}
+
+/** GCM authentication failures and KMS's refusal of a ciphertext (INVALID_ARGUMENT); anything else may be transient. */
+function isDecryptionFailure(error: unknown): boolean {
+  // Not `instanceof Error`: crypto's errors may come from another realm (vm contexts, tests).
+  if (typeof error !== 'object' || error === null) return false;
+  const { message, code } = error as { message?: unknown; code?: unknown };
+  return (typeof message === 'string' && /unable to authenticate data|malformed sealed value/i.test(message)) || code === 3;
 }

@@ -1,26 +1,41 @@
 import type { Firestore } from '@google-cloud/firestore';
-import { channelSchema, type Channel } from '../engine/model';
+import { channelSchema, type Channel, type NewChannel } from '../engine/model';
+import type { ChannelStore } from '../engine/ports';
 import { zodConverter } from './converter';
 import { COLLECTIONS } from './firestore';
 
 /** `channels/{channelId}` → source: the O(1) lookup a Calendar push needs. */
-export class ChannelRepository {
+export class ChannelRepository implements ChannelStore {
   constructor(private readonly db: Firestore) {}
 
   private ref(channelId: string) {
     return this.db.collection(COLLECTIONS.channels).withConverter(zodConverter(channelSchema)).doc(channelId);
   }
 
-  async put(channelId: string, channel: Channel): Promise<void> {
-    await this.ref(channelId).set(channel);
+  /**
+   * Stores the channel; writing it again (once events.watch returned its resource id) keeps
+   * what its notifications already recorded, since the `sync` may arrive before that.
+   */
+  async put(channelId: string, channel: NewChannel): Promise<void> {
+    await this.db.runTransaction(async (tx) => {
+      const existing = (await tx.get(this.ref(channelId))).data();
+      const seen = existing?.sourceId === channel.sourceId ? { confirmedAt: existing.confirmedAt, lastMessageNumber: existing.lastMessageNumber } : {};
+      tx.set(this.ref(channelId), channelSchema.parse({ ...channel, ...seen }));
+    });
   }
 
   async get(channelId: string): Promise<Channel | null> {
     return (await this.ref(channelId).get()).data() ?? null;
   }
 
-  async markConfirmed(channelId: string, now: Date): Promise<void> {
-    await this.ref(channelId).update({ confirmedAt: now });
+  async acceptMessage(channelId: string, state: 'sync' | 'exists' | 'not_exists', messageNumber: number, now: Date): Promise<boolean> {
+    return this.db.runTransaction(async (tx) => {
+      const channel = (await tx.get(this.ref(channelId))).data();
+      if (!channel || messageNumber <= channel.lastMessageNumber) return false;
+      if (state === 'sync' && channel.confirmedAt !== null) return false;
+      tx.update(this.ref(channelId), { lastMessageNumber: messageNumber, ...(state === 'sync' && { confirmedAt: now }) });
+      return true;
+    });
   }
 
   async delete(channelId: string): Promise<void> {

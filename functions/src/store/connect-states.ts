@@ -1,37 +1,69 @@
 import { createHash } from 'node:crypto';
 import type { Firestore } from '@google-cloud/firestore';
 import { z } from 'zod';
-import type { ConnectStateStore } from '../engine/ports';
+import type { ConnectState, ConnectStateStore, StagedGrant } from '../engine/ports';
 import { zodConverter } from './converter';
 
 /**
- * OAuth `state` values, stored server-side by their hash (a leaked database row cannot be
- * replayed), bound to the user who started the flow, single-use and expiring.
+ * `connectStates/{sha256}`: flows in progress (keyed by the OAuth `state`) and grants waiting
+ * for confirmation (keyed by the link id), stored by hash so a leaked row cannot be replayed;
+ * single-use, and expiring at `expireAt`, the field of the collection's TTL policy (reads
+ * check it too, since TTL deletes lazily).
  */
 
-const stateSchema = z.object({ userId: z.string().min(1), loginHint: z.string().nullable(), createdAt: z.date(), expiresAt: z.date() });
+const sealedTokenSchema = z.object({ ciphertext: z.string(), sealedKey: z.string(), keyVersion: z.string(), iv: z.string(), tag: z.string() });
+const entrySchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('state'),
+    userId: z.string().min(1),
+    loginHint: z.string().nullable(),
+    browserNonceHash: z.string().regex(/^[0-9a-f]{64}$/),
+    codeVerifier: z.string().min(43).max(128),
+    createdAt: z.date(),
+    expireAt: z.date(),
+  }),
+  z.object({ kind: z.literal('link'), userId: z.string().min(1), email: z.string().min(3), sealedToken: sealedTokenSchema, createdAt: z.date(), expireAt: z.date() }),
+]);
+type Entry = z.infer<typeof entrySchema>;
 
-const hash = (state: string) => createHash('sha256').update(state, 'utf8').digest('hex');
+const COLLECTION = 'connectStates';
 
 export class ConnectStateRepository implements ConnectStateStore {
   constructor(private readonly db: Firestore) {}
 
-  private ref(state: string) {
-    return this.db.collection('connectStates').withConverter(zodConverter(stateSchema)).doc(hash(state));
+  private ref(kind: Entry['kind'], secret: string) {
+    const id = createHash('sha256').update(`${kind}:${secret}`, 'utf8').digest('hex');
+    return this.db.collection(COLLECTION).withConverter(zodConverter(entrySchema)).doc(id);
   }
 
-  async save(state: string, entry: { userId: string; loginHint: string | null; createdAt: Date; expiresAt: Date }): Promise<void> {
-    await this.ref(state).create(entry);
+  async save(state: string, entry: ConnectState): Promise<void> {
+    await this.ref('state', state).create({ kind: 'state', ...entry });
   }
 
-  /** Deletes the state and returns its user, or null when unknown, already used or expired. */
-  async consume(state: string, now: Date): Promise<{ userId: string } | null> {
+  async consume(state: string, now: Date): Promise<ConnectState | null> {
     return this.db.runTransaction(async (tx) => {
-      const snap = await tx.get(this.ref(state));
-      const entry = snap.data();
-      if (!entry) return null;
-      tx.delete(this.ref(state));
-      return entry.expiresAt > now ? { userId: entry.userId } : null;
+      const ref = this.ref('state', state);
+      const entry = (await tx.get(ref)).data();
+      if (!entry || entry.kind !== 'state') return null;
+      tx.delete(ref);
+      const { kind: _kind, ...rest } = entry;
+      return entry.expireAt > now ? rest : null;
+    });
+  }
+
+  async stage(linkId: string, grant: StagedGrant): Promise<void> {
+    await this.ref('link', linkId).create({ kind: 'link', ...grant });
+  }
+
+  async staged(linkId: string, userId: string, now: Date, consume: boolean): Promise<StagedGrant | null> {
+    return this.db.runTransaction(async (tx) => {
+      const ref = this.ref('link', linkId);
+      const entry = (await tx.get(ref)).data();
+      // Another user's link is as good as unknown, and stays for its owner.
+      if (!entry || entry.kind !== 'link' || entry.userId !== userId) return null;
+      if (consume || entry.expireAt <= now) tx.delete(ref);
+      const { kind: _kind, ...grant } = entry;
+      return entry.expireAt > now ? grant : null;
     });
   }
 }

@@ -16,8 +16,33 @@ export class SourceSecretRepository implements SecretStore {
     return (await this.ref(sourceId).get()).data() ?? null;
   }
 
-  async put(sourceId: string, secret: SourceSecret): Promise<void> {
-    await this.ref(sourceId).set(secret);
+  /**
+   * Replaces the refresh token alone, in one atomic field-level write: channel token hashes
+   * added concurrently are kept (a read-then-overwrite could lose one).
+   */
+  async putRefreshToken(sourceId: string, sealed: NonNullable<SourceSecret['refreshToken']>): Promise<void> {
+    const refreshToken = sourceSecretSchema.shape.refreshToken.parse(sealed);
+    await this.db.collection(COLLECTIONS.sourceSecrets).doc(sourceId).set({ refreshToken }, { mergeFields: ['refreshToken'] });
+  }
+
+  /**
+   * Replaces a sealed token only if it is still the one that was read (a reconnect meanwhile
+   * wins); false when it changed.
+   */
+  async replaceRefreshToken(sourceId: string, expected: NonNullable<SourceSecret['refreshToken']>, next: NonNullable<SourceSecret['refreshToken']>): Promise<boolean> {
+    return this.db.runTransaction(async (tx) => {
+      const current = (await tx.get(this.ref(sourceId))).data()?.refreshToken;
+      if (current?.ciphertext !== expected.ciphertext || current.sealedKey !== expected.sealedKey) return false;
+      tx.update(this.db.collection(COLLECTIONS.sourceSecrets).doc(sourceId), { refreshToken: sourceSecretSchema.shape.refreshToken.parse(next) });
+      return true;
+    });
+  }
+
+  /** Every stored secret, for the key-rotation command. */
+  async *all(): AsyncIterable<{ sourceId: string; secret: SourceSecret }> {
+    for (const doc of (await this.db.collection(COLLECTIONS.sourceSecrets).withConverter(zodConverter(sourceSecretSchema)).get()).docs) {
+      yield { sourceId: doc.id, secret: doc.data() };
+    }
   }
 
   async delete(sourceId: string): Promise<void> {

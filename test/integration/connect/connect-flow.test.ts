@@ -2,7 +2,8 @@ import { sourceIdFor } from '../../../functions/src/engine/connect';
 import { decryptToken, LocalKeySealer } from '../../../functions/src/secrets/envelope';
 import type { Firestore } from '@google-cloud/firestore';
 import { MovableClock } from '../../support/clock';
-import { walkConnect } from '../../support/connect';
+import { startFlow } from '../../../scripts/lib/connect-client';
+import { asUser, idTokenFor, walkConnect } from '../../support/connect';
 import { startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';
 
@@ -35,15 +36,18 @@ describe('the connect flow', () => {
   it('start → consent → callback: a source with an encrypted secret and both watches; the first mail becomes a task', async () => {
     const email = 'ada.connect@example.com';
     await stack.admin.createAccount(email);
-    const { callback, location, consentUrl } = await walkConnect(stack, 'user-ada', email);
+    const { callback, location, consentUrl, confirmed } = await walkConnect(stack, 'user-ada', email);
     expect(consentUrl.searchParams.get('access_type')).toBe('offline');
+    expect(consentUrl.searchParams.get('prompt')).toBe('consent');
+    expect(consentUrl.searchParams.get('code_challenge_method')).toBe('S256');
     expect(consentUrl.searchParams.get('scope')!.split(' ').sort()).toEqual([
       'https://www.googleapis.com/auth/calendar.readonly',
       'https://www.googleapis.com/auth/gmail.metadata',
     ]);
     expect(callback.status).toBe(302);
     const sourceId = sourceIdFor('user-ada', email);
-    expect(location).toBe(`http://127.0.0.1:9/settings?status=connected&sourceId=${sourceId}`);
+    expect(location).toMatch(/^http:\/\/127\.0\.0\.1:9\/settings\?status=confirm&link=[A-Za-z0-9_-]{32}$/);
+    expect(confirmed).toEqual({ status: 200, body: { sourceId, email, status: 'active' } });
 
     const source = (await stack.services.sources.get(sourceId))!;
     expect(source).toMatchObject({ userId: 'user-ada', email, status: 'active' });
@@ -72,14 +76,14 @@ describe('the connect flow', () => {
     expect(first.callback.status).toBe(302);
     const afterFirst = (await stack.db.collection('sources').get()).size;
     expect(afterFirst).toBe(before + 1);
-    const replay = await fetch(first.callbackUrl, { redirect: 'manual' });
+    const replay = await fetch(first.callbackUrl, { redirect: 'manual', headers: { Cookie: first.cookie! } });
     expect(replay.status).toBe(400);
 
     // Expired: the state outlives its 10 minutes before the callback comes back.
-    const start = await fetch(`${stack.functionUrl('connect')}/start?userId=user-late&loginHint=${encodeURIComponent(email)}`, { redirect: 'manual' });
-    const consent = await fetch(start.headers.get('location')!, { redirect: 'manual' });
+    const { consentUrl, cookie } = await startFlow(stack.functionUrl('connect'), await idTokenFor(stack, 'user-late'), email);
+    const consent = await fetch(consentUrl, { redirect: 'manual' });
     clock.advance(11 * 60_000);
-    const late = await fetch(consent.headers.get('location')!, { redirect: 'manual' });
+    const late = await fetch(consent.headers.get('location')!, { redirect: 'manual', headers: { Cookie: cookie! } });
     expect(late.status).toBe(400);
     expect((await stack.db.collection('sources').get()).size).toBe(afterFirst);
     expect(await stack.services.sources.get(sourceIdFor('user-late', email))).toBeNull();
@@ -109,7 +113,7 @@ describe('the connect flow', () => {
     expect(partnerTasks.every((id) => id.startsWith(`${sourceIdFor('user-partner', home)}:`))).toBe(true);
   });
 
-  it('disconnect stops both watches at Google, deletes the secret, keeps the tasks, and makes no further calls', async () => {
+  it('disconnect stops both watches and revokes the grant at Google, deletes the secret, keeps the tasks, and makes no further calls', async () => {
     const email = 'leaving@example.com';
     await stack.admin.createAccount(email);
     await walkConnect(stack, 'user-leaving', email);
@@ -120,12 +124,11 @@ describe('the connect flow', () => {
     await stack.settled(sourceId);
     const channelId = (await stack.services.sources.get(sourceId))!.calendarChannelId;
 
-    const response = await fetch(`${stack.functionUrl('connect')}/disconnect`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ sourceId }),
-    });
+    const [issued] = (await stack.admin.refreshTokens(email)).refreshTokens.slice(-1);
+    const response = await asUser(stack, 'user-leaving', 'disconnect', { method: 'POST', body: { sourceId } });
     expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ sourceId, status: 'disconnected', revoked: true });
+    expect(stack.sandbox.world.oauth.isRefreshTokenLive(issued!)).toBe(false);
     expect((await stack.admin.account(email)).gmailWatch).toBeNull();
     expect((await stack.admin.channels()).channels.map((c) => c.id)).not.toContain(channelId);
     expect((await stack.db.doc(`sourceSecrets/${sourceId}`).get()).exists).toBe(false);
@@ -147,8 +150,11 @@ describe('the connect flow', () => {
     const issued = (await stack.admin.refreshTokens(email)).refreshTokens;
     const stored = (await stack.services.secrets.get(sourceId))!.refreshToken!;
     const key = stack.config.tokenSealing.kind === 'local' ? stack.config.tokenSealing.key : Buffer.alloc(0);
-    expect(issued).toContain(await decryptToken(stored, new LocalKeySealer(key)));
-    await expect(decryptToken(stored, new LocalKeySealer(Buffer.alloc(32, 1)))).rejects.toThrow();
+    const owner = { sourceId, userId: 'user-secret' };
+    expect(issued).toContain(await decryptToken(stored, new LocalKeySealer(key), owner));
+    await expect(decryptToken(stored, new LocalKeySealer(Buffer.alloc(32, 1)), owner)).rejects.toThrow();
+    // Bound to its source and user: the same ciphertext does not open for anyone else.
+    await expect(decryptToken(stored, new LocalKeySealer(key), { sourceId, userId: 'user-other' })).rejects.toThrow();
 
     // Every refresh token the sandbox issued during this suite, against everything written.
     const everyToken = (await Promise.all(

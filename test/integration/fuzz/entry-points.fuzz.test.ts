@@ -1,4 +1,4 @@
-import { connectThroughFlow } from '../../../scripts/lib/connect-client';
+import { walkConnect } from '../../support/connect';
 import { registerWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';
 
@@ -60,7 +60,7 @@ function pubsubBody(): string {
 
 function calendarHeaders(channel: { id: string; resourceId: string }): Record<string, string> {
   const headers: Record<string, string> = {
-    'X-Goog-Channel-ID': pick([channel.id, 'unknown-channel', '', 'x'.repeat(100), String(junkValue())]),
+    'X-Goog-Channel-ID': pick([channel.id, 'unknown-channel', '', 'x'.repeat(100), String(junkValue()), 'a/b', '.', '..', '__x__', '__.*__', channel.id.toUpperCase()]),
     'X-Goog-Resource-ID': pick([channel.resourceId, 'other-resource', '']),
     'X-Goog-Resource-State': pick(['sync', 'exists', 'not_exists', 'bogus', '']),
     'X-Goog-Message-Number': pick(['1', '-1', 'abc', '99999999999999999999999', '']),
@@ -89,8 +89,8 @@ async function everything(): Promise<string> {
 test('thousands of malformed inputs: never a 5xx, never a change in Firestore', async () => {
   // A real source with a live channel and a spent OAuth state, so forgeries have targets.
   await stack.admin.createAccount('fuzz@example.com');
-  const walk = await connectThroughFlow(stack.functionUrl('connect'), 'fuzz-user', 'fuzz@example.com');
-  expect(walk.callback.status).toBe(302);
+  const walk = await walkConnect(stack, 'fuzz-user', 'fuzz@example.com');
+  expect(walk.confirmed?.status).toBe(200);
   const source = (await stack.services.sources.listByUser('fuzz-user'))[0]!;
   expect((await registerWatch(stack, source.id)).status).toBe(200);
   await waitFor(async () => (await stack.services.sources.get(source.id))!.lastPushAt !== null);
@@ -115,7 +115,12 @@ test('thousands of malformed inputs: never a 5xx, never a change in Firestore', 
     labels.push('connectCallback');
     cases.push(() => fetch(`${url('connectCallback')}/callback?${pick([walk.callbackUrl.split('?')[1]!, `state=${encodeURIComponent(String(junkValue()))}&code=x`, 'error=access_denied', '', `state=${'a'.repeat(20)}&code=${encodeURIComponent(String(junkValue()))}`])}`, { redirect: 'manual' }));
     labels.push('connect');
-    cases.push(() => fetch(`${url('connect')}/${pick(['start', 'disconnect', 'callback', 'nope'])}?${pick(['', 'userId=', `userId=${'x'.repeat(300)}`, 'loginHint=not-an-email&userId='])}`, { method: pick(['GET', 'DELETE']), redirect: 'manual' }));
+    cases.push(() => fetch(`${url('connect')}/${pick(['start', 'disconnect', 'callback', 'nope', 'link', 'confirm', 'sources'])}?${pick(['', 'userId=', `userId=${'x'.repeat(300)}`, 'loginHint=not-an-email&userId=', 'link=a%2Fb'])}`, {
+      method: pick(['GET', 'DELETE', 'POST']),
+      headers: { Authorization: pick(['', 'Bearer ', `Bearer ${'a'.repeat(40)}.${'b'.repeat(40)}.`, `Bearer ${b64('{"alg":"none"}')}.${b64('{"sub":"fuzz-user"}')}.`, 'Basic eDp5']), 'Content-Type': pick(['application/json', 'application/x-www-form-urlencoded']) },
+      body: pick([JSON.stringify({ sourceId: junkValue(), userId: junkValue(), link: junkValue() }), 'idToken=x&loginHint=y', '{']),
+      redirect: 'manual',
+    }).catch(() => fetch(url('connect'), { method: 'GET' })));
     labels.push('sourceStatus');
     cases.push(() => fetch(`${url('sourceStatus')}?${pick(['', 'userId=', 'userId=a%2Fb', 'userId=__x__', `userId=${encodeURIComponent(String(junkValue()))}`])}`, { method: pick(['GET', 'POST', 'DELETE']), headers: { Accept: pick(['text/html', 'application/json', '*/*']) } }));
     labels.push('jobs');

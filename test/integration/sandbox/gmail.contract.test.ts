@@ -127,7 +127,8 @@ describe('Gmail watch notifications', () => {
       const got = await pullAll(subscription);
       return got.length > 0 ? got : null;
     });
-    expect(afterWatch.map((m) => m.data)).toEqual([{ emailAddress: email, historyId: watch.historyId }]);
+    // Production sends the history id as a JSON number.
+    expect(afterWatch.map((m) => m.data)).toEqual([{ emailAddress: email, historyId: Number(watch.historyId) }]);
 
     // Within the same second as the watch's own notification: dropped, as Google does.
     await admin.deliverMail(email, { subject: 'dropped' });
@@ -136,7 +137,7 @@ describe('Gmail watch notifications', () => {
     for (let i = 0; i < 5; i += 1) await admin.deliverMail(email, { subject: `burst ${i}` });
     await admin.drainPushes();
     const notifications = (await pullAll(subscription)).map((m) => m.data);
-    expect(notifications).toEqual([{ emailAddress: email, historyId: delivered.historyId }]);
+    expect(notifications).toEqual([{ emailAddress: email, historyId: Number(delivered.historyId) }]);
     expect((await admin.stats()).pushes.gmailDroppedRate).toBe(6);
 
     await clients.gmail.users.stop({ userId: 'me' });

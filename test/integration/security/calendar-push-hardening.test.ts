@@ -1,0 +1,74 @@
+import { registerWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { createPullSubscription, pullAll } from '../../support/pubsub';
+import { waitFor } from '../../support/wait';
+
+/**
+ * calendarPush against odd channel ids, replays of a captured notification and bodies: a
+ * 404 or an ignored 200, never a 5xx, and a replay changes nothing.
+ */
+
+let stack: EngineStack;
+beforeAll(async () => {
+  stack = await startEngineStack();
+});
+afterAll(() => stack.close());
+
+const push = (headers: Record<string, string>, body?: string) => fetch(stack.functionUrl('calendarPush'), { method: 'POST', headers, ...(body !== undefined && { body }) });
+
+async function liveChannel(sourceId: string, email: string) {
+  await stack.connect(sourceId, email, `user-${sourceId}`);
+  expect((await registerWatch(stack, sourceId)).status).toBe(200);
+  const source = (await stack.services.sources.get(sourceId))!;
+  await waitFor(async () => (await stack.services.channels.get(source.calendarChannelId!))?.confirmedAt);
+  const truth = (await stack.admin.channels()).channels.find((c) => c.id === source.calendarChannelId)!;
+  await waitFor(async () => (await stack.services.sources.get(sourceId))!.lastPushAt !== null);
+  await stack.settled(sourceId);
+  return { id: truth.id, resourceId: truth.resourceId, token: truth.token! };
+}
+
+const headersFor = (channel: { id: string; resourceId: string; token: string }, state: string, number: number) => ({
+  'X-Goog-Channel-ID': channel.id,
+  'X-Goog-Resource-ID': channel.resourceId,
+  'X-Goog-Resource-State': state,
+  'X-Goog-Message-Number': String(number),
+  'X-Goog-Channel-Token': channel.token,
+});
+
+describe('calendarPush hardening', () => {
+  it.each(['a/b', '.', '..', '__x__', 'a'.repeat(64), '00000000-0000-0000-0000-00000000000g'])('answers 404 to the channel id %j', async (id) => {
+    const response = await push({ 'X-Goog-Channel-ID': id, 'X-Goog-Resource-ID': 'r', 'X-Goog-Resource-State': 'exists', 'X-Goog-Message-Number': '2', 'X-Goog-Channel-Token': 't' });
+    expect(response.status).toBe(404);
+  });
+
+  it('ignores a replayed sync, and message numbers at or below the last one seen', async () => {
+    const channel = await liveChannel('src-replay', 'replay@example.com');
+    const probe = await createPullSubscription(`projects/${stack.projectId}/topics/sync-requests`);
+    const snapshot = async () => JSON.stringify({
+      channel: (await stack.db.doc(`channels/${channel.id}`).get()).data(),
+      pending: (await stack.db.doc('sources/src-replay').get()).get('pending') as unknown,
+    });
+    const before = await snapshot();
+
+    // The channel's own sync (number 1) again, a few days later: nothing changes.
+    expect((await push(headersFor(channel, 'sync', 1))).status).toBe(200);
+    expect((await push(headersFor(channel, 'sync', 7))).status).toBe(200);
+    expect(await snapshot()).toBe(before);
+    expect(await pullAll(probe)).toEqual([]);
+
+    // A genuine change is accepted once; replaying its message (or an older one) is not.
+    expect((await push(headersFor(channel, 'exists', 5))).status).toBe(200);
+    await waitFor(async () => (await pullAll(probe)).length === 1);
+    await stack.settled('src-replay');
+    const afterGenuine = await snapshot();
+    for (const number of [5, 4, 2]) expect((await push(headersFor(channel, 'exists', number))).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await pullAll(probe)).toEqual([]);
+    expect(await snapshot()).toBe(afterGenuine);
+  });
+
+  it('refuses a body (Calendar notifications have none)', async () => {
+    const channel = await liveChannel('src-body', 'body@example.com');
+    const response = await push({ ...headersFor(channel, 'exists', 9), 'Content-Type': 'text/plain' }, 'x'.repeat(100_000));
+    expect(response.status).toBe(413);
+  });
+});
