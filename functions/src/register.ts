@@ -7,8 +7,10 @@ import { pruneRetentionHandler } from './entry/prune-retention';
 import { registerWatchHandler } from './entry/register-watch';
 import { renewWatchesHandler } from './entry/renew-watches';
 import type { Services } from './entry/services';
+import { withTrace } from './logging';
 import { sourceStatusHandler } from './entry/source-status';
 import { syncWorkerHandler } from './entry/sync-worker';
+import { traceFromEvent, traceFromHeaders } from './trace';
 
 /**
  * Every function, its trigger and its handler: the one list that index.ts, the local stack,
@@ -50,6 +52,10 @@ export function registerFunctions(services: () => Services, wrap: Wrap = (h) => 
     connect: connectHandler(services, ['start', 'disconnect']),
     connectCallback: connectHandler(services, ['callback']),
   };
-  Object.entries(events).forEach(([name, handler]) => cloudEvent(name, wrap(handler)));
-  Object.entries(https).forEach(([name, handler]) => http(name, wrap(handler)));
+  // Every log line of an invocation carries its trace (Logs Explorer groups them).
+  const projectId = () => services().config.projectId;
+  const tracedEvent = (handler: EventHandler): EventHandler => (event) => withTrace(projectId(), traceFromEvent(event), () => handler(event));
+  const tracedHttp = (handler: HttpHandler): HttpHandler => (req, res) => withTrace(projectId(), traceFromHeaders(req.headers), () => handler(req, res));
+  Object.entries(events).forEach(([name, handler]) => cloudEvent(name, wrap(tracedEvent(handler))));
+  Object.entries(https).forEach(([name, handler]) => http(name, wrap(tracedHttp(handler))));
 }
