@@ -33,6 +33,7 @@ locals {
     renewWatches    = { trigger = "http", topic = null, sa = "jobs", public = false }
     fallbackPoll    = { trigger = "http", topic = null, sa = "jobs", public = false }
     pruneRetention  = { trigger = "http", topic = null, sa = "jobs", public = false }
+    auditCompleteness = { trigger = "http", topic = null, sa = "jobs", public = false }
     sourceStatus    = { trigger = "http", topic = null, sa = "status", public = false }
     connect         = { trigger = "http", topic = null, sa = "sync", public = false }
     connectCallback = { trigger = "http", topic = null, sa = "sync", public = true }
@@ -42,6 +43,7 @@ locals {
     renewWatches   = "0 * * * *"
     fallbackPoll   = "*/2 * * * *"
     pruneRetention = "30 3 * * *"
+    auditCompleteness = "15 4 * * *"
   }
 
   function_env = {

@@ -53,11 +53,12 @@ FUNCTIONS=(
   "renewWatches:http:jobs:private"
   "fallbackPoll:http:jobs:private"
   "pruneRetention:http:jobs:private"
+  "auditCompleteness:http:jobs:private"
   "sourceStatus:http:status:private"
   "connect:http:sync:private"
   "connectCallback:http:sync:public"
 )
-SCHEDULES=("renewWatches|0 * * * *" "fallbackPoll|*/2 * * * *" "pruneRetention|30 3 * * *")
+SCHEDULES=("renewWatches|0 * * * *" "fallbackPoll|*/2 * * * *" "pruneRetention|30 3 * * *" "auditCompleteness|15 4 * * *")
 
 echo "# 1. APIs"
 run $G services enable cloudfunctions.googleapis.com run.googleapis.com cloudbuild.googleapis.com artifactregistry.googleapis.com \

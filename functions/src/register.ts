@@ -1,4 +1,5 @@
 import { cloudEvent, http, type CloudEvent, type Request, type Response } from '@google-cloud/functions-framework';
+import { auditCompletenessHandler } from './entry/audit-completeness';
 import { calendarPushHandler } from './entry/calendar-push';
 import { connectHandler } from './entry/connect';
 import { fallbackPollHandler } from './entry/fallback-poll';
@@ -24,6 +25,7 @@ export const FUNCTIONS = {
   renewWatches: 'http',
   fallbackPoll: 'http',
   pruneRetention: 'http',
+  auditCompleteness: 'http',
   sourceStatus: 'http',
   connect: 'http',
   connectCallback: 'http',
@@ -47,6 +49,7 @@ export function registerFunctions(services: () => Services, wrap: Wrap = (h) => 
     renewWatches: renewWatchesHandler(services),
     fallbackPoll: fallbackPollHandler(services),
     pruneRetention: pruneRetentionHandler(services),
+    auditCompleteness: auditCompletenessHandler(services),
     sourceStatus: sourceStatusHandler(services),
     // Private (IAM): start and disconnect. Public: only the browser-facing OAuth callback.
     connect: connectHandler(services, ['start', 'disconnect']),

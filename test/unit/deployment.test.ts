@@ -58,8 +58,8 @@ describe('Terraform', () => {
     expect(field.ttl_config).toBeDefined();
   });
 
-  it('schedules the three jobs with OIDC', () => {
-    expect(local<Record<string, string>>('schedules')).toEqual({ renewWatches: '0 * * * *', fallbackPoll: '*/2 * * * *', pruneRetention: '30 3 * * *' });
+  it('schedules the four jobs with OIDC', () => {
+    expect(local<Record<string, string>>('schedules')).toEqual({ renewWatches: '0 * * * *', fallbackPoll: '*/2 * * * *', pruneRetention: '30 3 * * *', auditCompleteness: '15 4 * * *' });
     const target = (only('google_cloud_scheduler_job', 'jobs').http_target as Block[])[0]!;
     expect(target.oidc_token).toBeDefined();
   });
@@ -111,7 +111,7 @@ describe('scripts/deploy.sh --dry-run', () => {
     expect(output).toContain('pubsub topics add-iam-policy-binding gmail-watch --member=serviceAccount:gmail-api-push@system.gserviceaccount.com --role=roles/pubsub.publisher');
     expect(output).toContain('firestore fields ttls update expireAt --collection-group=ingestion_events --enable-ttl');
     expect(output).toContain('firebase deploy --only firestore');
-    expect(output.match(/scheduler jobs create http/g)).toHaveLength(3);
+    expect(output.match(/scheduler jobs create http/g)).toHaveLength(4);
     expect(output).not.toMatch(/roles\/(owner|editor)\b/);
   });
 });

@@ -107,7 +107,9 @@ export interface CalendarEvent {
 
 export type CalendarListRequest =
   | { syncToken: string; pageToken: string | null; maxResults: number }
-  | { timeMin: Date; pageToken: string | null; maxResults: number };
+  | { timeMin: Date; pageToken: string | null; maxResults: number }
+  /** Events modified since then, deleted ones included (the completeness audit). */
+  | { updatedMin: Date; pageToken: string | null; maxResults: number };
 
 export interface CalendarApi {
   listEvents(request: CalendarListRequest): Promise<{ events: CalendarEvent[]; nextPageToken: string | null; nextSyncToken: string | null }>;

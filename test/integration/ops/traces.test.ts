@@ -44,9 +44,9 @@ test('a failed sync in an event function logs one Error Reporting line carrying 
     body: JSON.stringify({ message: { data: Buffer.from(JSON.stringify(request)).toString('base64'), messageId: '1' } }),
   });
   expect(response.status).toBe(204);
-  const failures = await waitFor(async () => {
+  const failures = await waitFor(() => {
     const found = parsedLines().filter((l) => l.message === 'gmail sync failed' && l.sourceId === 'src-trace');
-    return found.length > 0 && found;
+    return Promise.resolve(found.length > 0 && found);
   });
   expect(failures).toHaveLength(1);
   expect(failures[0]).toMatchObject({
