@@ -1,4 +1,5 @@
 import type { Task } from '../../../functions/src/engine/model';
+import { sourceData } from '../../support/builders';
 import { MovableClock } from '../../support/clock';
 import { registerWatch, runJob, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';
@@ -129,4 +130,29 @@ test('a source audited within the period is skipped; only active sources are aud
   const summary = await runJob(stack, 'auditCompleteness');
   expect(summary).toMatchObject({ audited: 0, failed: 0 });
   expect((await stack.services.sources.get('src-revoked'))!.lastAuditAt).toBeNull();
+});
+
+test('Gmail paging stops at the first message older than the source: a large backlog costs one page and one batch', async () => {
+  const backlogEmail = 'backlog@example.com';
+  const account = await stack.admin.createAccount(backlogEmail);
+  for (let i = 0; i < 150; i += 1) await stack.admin.deliverMail(backlogEmail, { subject: `old ${i}` });
+  // The source is connected after the backlog arrived: the backlog is never imported.
+  await new Promise((r) => setTimeout(r, 5));
+  const now = clock.now();
+  await stack.services.sources.create('src-backlog', sourceData({ userId: 'user-backlog', email: backlogEmail, createdAt: now, updatedAt: now }));
+  await stack.services.vault.store('src-backlog', account.refreshToken);
+  // New mail arrives after the connection, on the engine's (moved) clock.
+  await stack.admin.advanceClock(clock.now().getTime() - Date.now() + 1000);
+  const fresh = [];
+  for (let i = 0; i < 3; i += 1) fresh.push((await stack.admin.deliverMail(backlogEmail, { subject: `new ${i}` })).id);
+
+  clock.advance(2 * HOUR);
+  const before = auditLines().length;
+  await runJob(stack, 'auditCompleteness');
+  const gmail = auditLines().slice(before).find((l) => l.sourceId === 'src-backlog' && l.type === 'gmail');
+  // One messages.list page (5 units) and one metadata batch of 10 (200 units): the 3 new
+  // messages and the first backlog message, which ends the listing.
+  expect(gmail).toMatchObject({ checked: 3, missing: 3, wrongState: 0, repaired: 3, units: 5 + 10 * 20 });
+  const snap = await stack.db.collection('users/user-backlog/tasks').get();
+  expect(snap.docs.map((d) => d.id).sort()).toEqual(fresh.map((id) => `src-backlog:gmail:${id}`).sort());
 });
