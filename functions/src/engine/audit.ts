@@ -2,14 +2,16 @@ import { auditCalendar, auditGmail, type AuditTaskReads, type AuditWindow } from
 import { nextRepairStreak } from './audit-compare';
 import { isGoogleError } from './errors';
 import type { AuditCounts, AuditRecord, Source } from './model';
-import type { Clock, GoogleAccess, Logger, SourceStore, TaskStore } from './ports';
+import type { Clock, GoogleAccess, Logger, SourceStore, SyncRequestPublisher, TaskStore } from './ports';
 
 /**
- * The completeness audit (scheduled daily): for each active source not audited within the
- * period, compare what Gmail and Calendar show for a recent window with our tasks and repair
- * the differences through the task store's normal upserts. Pushes and polls should have
- * missed nothing; this proves it, and a source that needed repairs twice in a row means
- * something upstream is broken (logged for an alert).
+ * The completeness audit: pushes and polls should have missed nothing; this proves it. The
+ * daily job (`auditCompleteness`, the `jobs` account) only finds the active sources not
+ * audited within the period and fans them out on `sync-requests`; syncWorker (the `sync`
+ * account, the one that may decrypt refresh tokens) audits each: it compares what Gmail and
+ * Calendar show for a recent window with our tasks and repairs the differences through the
+ * task store's normal upserts. A source that needed repairs twice in a row means something
+ * upstream is broken (logged for an alert).
  */
 
 export interface AuditSettings {
@@ -21,10 +23,8 @@ export interface AuditSettings {
   graceMs: number;
   /** Bound on Gmail messages checked per source. */
   maxMessages: number;
-  /** Bound on sources audited per run (the next run continues). */
+  /** Bound on sources requested per run (the next run continues). */
   maxSources: number;
-  /** Sources audited at the same time. */
-  concurrency: number;
 }
 
 export interface AuditStore extends AuditTaskReads {
@@ -33,8 +33,24 @@ export interface AuditStore extends AuditTaskReads {
   record(record: AuditRecord): Promise<void>;
 }
 
+/** Daily: requests an audit of each due source (at most `maxSources`) on `sync-requests`. */
+export async function auditCompleteness(
+  deps: { audits: Pick<AuditStore, 'dueForAudit'>; publisher: SyncRequestPublisher; clock: Clock; logger: Logger },
+  settings: Pick<AuditSettings, 'periodMs' | 'maxSources'>,
+): Promise<{ requested: number }> {
+  const cutoff = new Date(deps.clock.now().getTime() - settings.periodMs);
+  let requested = 0;
+  for await (const source of deps.audits.dueForAudit(cutoff)) {
+    if (requested >= settings.maxSources) break;
+    await deps.publisher.publish({ sourceId: source.id, trigger: 'manual', calendar: false, audit: true });
+    requested += 1;
+  }
+  deps.logger.info('auditCompleteness fanned out', { requested });
+  return { requested };
+}
+
 export interface AuditDeps {
-  sources: Pick<SourceStore, 'update'>;
+  sources: Pick<SourceStore, 'get' | 'update'>;
   tasks: TaskStore;
   audits: AuditStore;
   google: GoogleAccess;
@@ -44,37 +60,20 @@ export interface AuditDeps {
   recordRetentionMs: number;
 }
 
-export interface AuditRunResult {
-  audited: number;
-  failed: number;
-  repaired: number;
-}
+export type AuditOutcome = { audited: true; repaired: number } | { audited: false; reason: 'missing' | 'not-active' | 'recently-audited' };
 
-export async function auditCompleteness(deps: AuditDeps, settings: AuditSettings): Promise<AuditRunResult> {
-  const cutoff = new Date(deps.clock.now().getTime() - settings.periodMs);
-  const result: AuditRunResult = { audited: 0, failed: 0, repaired: 0 };
-  const running = new Set<Promise<void>>();
-  let started = 0;
-  for await (const source of deps.audits.dueForAudit(cutoff)) {
-    if (started >= settings.maxSources) break;
-    started += 1;
-    const run = auditSource(deps, source, settings).then(
-      (repaired) => {
-        result.audited += 1;
-        result.repaired += repaired;
-      },
-      (error: unknown) => {
-        result.failed += 1;
-        deps.logger.warn('audit failed', { sourceId: source.id, errorClass: isGoogleError(error) ? error.kind : 'internal' });
-      },
-    );
-    running.add(run);
-    void run.finally(() => running.delete(run));
-    if (running.size >= settings.concurrency) await Promise.race(running);
-  }
-  await Promise.all(running);
-  deps.logger.info('auditCompleteness finished', { ...result });
-  return result;
+/**
+ * Audits one source if it is still due: a duplicate or redelivered request finds it audited
+ * and does nothing. A transient Google failure throws (Pub/Sub redelivers); the audit is
+ * idempotent, so a rerun repairs nothing twice.
+ */
+export async function auditSourceIfDue(deps: AuditDeps, sourceId: string, settings: AuditSettings): Promise<AuditOutcome> {
+  const source = await deps.sources.get(sourceId);
+  if (!source) return { audited: false, reason: 'missing' };
+  if (source.status !== 'active') return { audited: false, reason: 'not-active' };
+  const cutoff = deps.clock.now().getTime() - settings.periodMs;
+  if (source.lastAuditAt !== null && source.lastAuditAt.getTime() > cutoff) return { audited: false, reason: 'recently-audited' };
+  return { audited: true, repaired: await auditSource(deps, source, settings) };
 }
 
 /** Audits one source's Gmail and Calendar; returns how many tasks it repaired. */

@@ -135,6 +135,8 @@ export interface SyncRequest {
   gmail?: boolean;
   /** Renew the source's watches instead of syncing. */
   renew?: boolean;
+  /** Run the completeness audit instead of syncing (fanned out by auditCompleteness). */
+  audit?: boolean;
   pageSize?: number;
 }
 

@@ -28,15 +28,20 @@ async function tasks(): Promise<Map<string, Task['status']>> {
   return new Map(snap.docs.map((d) => [d.id, (d.data() as Task).status]));
 }
 
-const auditLines = () =>
-  stack.logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.message === 'audit finished' || l.message === 'audit repaired twice in a row');
+const parsed = () => stack.logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+const auditLines = () => parsed().filter((l) => l.message === 'audit finished' || l.message === 'audit repaired twice in a row');
+const handled = () => parsed().filter((l) => l.message === 'audit request handled');
 
-/** One scheduled run, a period after the last one. */
-async function audit() {
+/** One scheduled run, a period after the last one; waits for syncWorker to audit each requested source. */
+async function audit(expected = 1) {
   clock.advance(2 * HOUR);
-  const before = auditLines().length;
+  const before = { lines: auditLines().length, handled: handled().length };
   const summary = await runJob(stack, 'auditCompleteness');
-  return { summary, lines: auditLines().slice(before) };
+  expect(summary).toMatchObject({ requested: expected });
+  await waitFor(() => Promise.resolve(handled().length - before.handled >= expected), 20_000);
+  const lines = auditLines().slice(before.lines);
+  const repaired = lines.reduce((sum, l) => sum + (typeof l.repaired === 'number' ? l.repaired : 0), 0);
+  return { repaired, lines };
 }
 
 async function withPushesLost(change: () => Promise<void>) {
@@ -63,7 +68,7 @@ test('a clean source repairs nothing; lost changes are all found and repaired; t
 
   // 1. Nothing was lost: nothing to repair, and nothing changes.
   const clean = await audit();
-  expect(clean.summary).toMatchObject({ audited: 1, failed: 0, repaired: 0 });
+  expect(clean.repaired).toBe(0);
   expect(clean.lines).toEqual([
     expect.objectContaining({ severity: 'INFO', sourceId, type: 'gmail', checked: 2, missing: 0, wrongState: 0, repaired: 0, units: 5 }),
     expect.objectContaining({ severity: 'INFO', sourceId, type: 'calendar', checked: 2, missing: 0, wrongState: 0, repaired: 0, units: 1 }),
@@ -83,7 +88,7 @@ test('a clean source repairs nothing; lost changes are all found and repaired; t
   expect((await tasks()).size).toBe(4);
 
   const repairing = await audit();
-  expect(repairing.summary).toMatchObject({ audited: 1, repaired: 5 });
+  expect(repairing.repaired).toBe(5);
   expect(repairing.lines).toEqual([
     expect.objectContaining({ type: 'gmail', missing: 1, wrongState: 1, repaired: 2 }),
     expect.objectContaining({ type: 'calendar', missing: 1, wrongState: 2, repaired: 3 }),
@@ -104,12 +109,12 @@ test('a clean source repairs nothing; lost changes are all found and repaired; t
   // 3. Lost again: a second audit in a row that repairs → the alert's warning.
   await withPushesLost(async () => void (await stack.admin.deliverMail(email, { subject: 'lost again' })));
   const again = await audit();
-  expect(again.summary).toMatchObject({ repaired: 1 });
+  expect(again.repaired).toBe(1);
   expect(again.lines.at(-1)).toMatchObject({ severity: 'WARNING', message: 'audit repaired twice in a row', sourceId });
 
   // 4. Idempotent: the next audit finds nothing, and the streak ends.
   const after = await audit();
-  expect(after.summary).toMatchObject({ repaired: 0 });
+  expect(after.repaired).toBe(0);
   expect(after.lines.map((l) => l.message)).toEqual(['audit finished', 'audit finished']);
   const source = (await stack.services.sources.get(sourceId))!;
   expect(source.auditRepairStreak).toBe(0);
@@ -122,13 +127,22 @@ test('a clean source repairs nothing; lost changes are all found and repaired; t
   expect(status.sources[0]!.lastAuditAt).toBe(source.lastAuditAt!.toISOString());
 });
 
-test('a source audited within the period is skipped; only active sources are audited', async () => {
+test('a source audited within the period is skipped, also on a redelivered request; only active sources are audited', async () => {
   await stack.connect('src-revoked', 'revoked@example.com', 'user-revoked');
   await stack.services.sources.update('src-revoked', clock.now(), () => ({ status: 'disconnected', disconnectReason: 'Google access was revoked' }));
   await stack.connect('src-degraded', 'degraded@example.com', 'user-degraded');
   await stack.services.sources.update('src-degraded', clock.now(), () => ({ status: 'degraded' }));
   const summary = await runJob(stack, 'auditCompleteness');
-  expect(summary).toMatchObject({ audited: 0, failed: 0 });
+  expect(summary).toMatchObject({ requested: 0 });
+
+  const before = handled().length;
+  await stack.services.publisher.publish({ sourceId, trigger: 'manual', calendar: false, audit: true });
+  await stack.services.publisher.publish({ sourceId: 'src-revoked', trigger: 'manual', calendar: false, audit: true });
+  await waitFor(() => Promise.resolve(handled().length - before >= 2));
+  expect(handled().slice(before).map((l) => [l.sourceId, l.reason]).sort()).toEqual([
+    [sourceId, 'recently-audited'],
+    ['src-revoked', 'not-active'],
+  ]);
   expect((await stack.services.sources.get('src-revoked'))!.lastAuditAt).toBeNull();
 });
 
@@ -146,10 +160,8 @@ test('Gmail paging stops at the first message older than the source: a large bac
   const fresh = [];
   for (let i = 0; i < 3; i += 1) fresh.push((await stack.admin.deliverMail(backlogEmail, { subject: `new ${i}` })).id);
 
-  clock.advance(2 * HOUR);
-  const before = auditLines().length;
-  await runJob(stack, 'auditCompleteness');
-  const gmail = auditLines().slice(before).find((l) => l.sourceId === 'src-backlog' && l.type === 'gmail');
+  const { lines } = await audit(2);
+  const gmail = lines.find((l) => l.sourceId === 'src-backlog' && l.type === 'gmail');
   // One messages.list page (5 units) and one metadata batch of 10 (200 units): the 3 new
   // messages and the first backlog message, which ends the listing.
   expect(gmail).toMatchObject({ checked: 3, missing: 3, wrongState: 0, repaired: 3, units: 5 + 10 * 20 });
