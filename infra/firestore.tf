@@ -128,3 +128,51 @@ resource "google_firestore_index" "ingestion_events_source_expire" {
     order      = "DESCENDING"
   }
 }
+
+# The completeness audit (auditCompleteness): due sources, the window's open tasks, a source's records.
+resource "google_firestore_index" "sources_status_last_audit" {
+  database   = google_firestore_database.default.name
+  collection = "sources"
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "lastAuditAt"
+    order      = "ASCENDING"
+  }
+}
+
+resource "google_firestore_index" "tasks_source_origin_status_updated" {
+  database   = google_firestore_database.default.name
+  collection = "tasks"
+  fields {
+    field_path = "sourceId"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "origin"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "updatedAt"
+    order      = "ASCENDING"
+  }
+}
+
+resource "google_firestore_index" "audits_source_started" {
+  database   = google_firestore_database.default.name
+  collection = "audits"
+  fields {
+    field_path = "sourceId"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "startedAt"
+    order      = "DESCENDING"
+  }
+}

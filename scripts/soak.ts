@@ -25,6 +25,7 @@ runSoak({
     console.log('Activity and chaos:', JSON.stringify(report.activity));
     console.log(`Checked ${report.checkedTasks} tasks against the ground truth.`);
     console.log('Statuses:', JSON.stringify(report.statuses));
+    console.log(`Closing audit: ${report.audit.audited} of ${report.audit.requested} sources audited, ${report.audit.repaired} tasks repaired.`);
     const problems = [...report.differences, ...report.logLeaks];
     if (problems.length === 0) console.log(`\nNo differences. Seed ${seed}.`);
     else console.log(`\n${problems.length} differences (seed ${seed}):\n  ${problems.slice(0, 50).join('\n  ')}`);

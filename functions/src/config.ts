@@ -60,6 +60,12 @@ const envSchema = z.object({
   FULL_SYNC_MAX_MESSAGES: positiveInt.max(5000).default(200),
   /** Looks after a push-triggered Gmail pass that found changes, a second apart (0 = none). */
   GMAIL_FOLLOW_UPS: z.coerce.number().int().min(0).max(10).default(3),
+  /** Completeness audit: a source audited within the period is skipped; each audit looks back over the window. */
+  AUDIT_PERIOD_HOURS: positiveInt.default(24),
+  AUDIT_WINDOW_HOURS: positiveInt.max(24 * 19).default(24),
+  AUDIT_GRACE_SECONDS: z.coerce.number().int().min(0).default(300),
+  AUDIT_MAX_MESSAGES: positiveInt.max(2000).default(200),
+  AUDIT_MAX_SOURCES: positiveInt.default(500),
   /** Cloud KMS key that seals refresh-token data keys (production). */
   KMS_KEY_NAME: z
     .string()
@@ -114,6 +120,7 @@ export interface Config {
   leaseMs: number;
   fullSyncMaxMessages: number;
   gmailFollowUps: number;
+  audit: { periodMs: number; windowMs: number; graceMs: number; maxMessages: number; maxSources: number };
   tokenSealing: { kind: 'kms'; keyName: string } | { kind: 'local'; key: Buffer };
   connect: { redirectUrl: string; returnUrl: string };
 }
@@ -190,6 +197,13 @@ export function parseConfig(env: Env = process.env): Config {
     leaseMs: e.LEASE_SECONDS * 1000,
     fullSyncMaxMessages: e.FULL_SYNC_MAX_MESSAGES,
     gmailFollowUps: e.GMAIL_FOLLOW_UPS,
+    audit: {
+      periodMs: e.AUDIT_PERIOD_HOURS * HOUR_MS,
+      windowMs: e.AUDIT_WINDOW_HOURS * HOUR_MS,
+      graceMs: e.AUDIT_GRACE_SECONDS * 1000,
+      maxMessages: e.AUDIT_MAX_MESSAGES,
+      maxSources: e.AUDIT_MAX_SOURCES,
+    },
     tokenSealing: e.KMS_KEY_NAME
       ? { kind: 'kms', keyName: e.KMS_KEY_NAME }
       : { kind: 'local', key: Buffer.from(e.TOKEN_ENCRYPTION_KEY ?? '', 'base64') },

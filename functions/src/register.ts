@@ -1,4 +1,5 @@
 import { cloudEvent, http, type CloudEvent, type Request, type Response } from '@google-cloud/functions-framework';
+import { auditCompletenessHandler } from './entry/audit-completeness';
 import { calendarPushHandler } from './entry/calendar-push';
 import { connectHandler } from './entry/connect';
 import { fallbackPollHandler } from './entry/fallback-poll';
@@ -7,8 +8,10 @@ import { pruneRetentionHandler } from './entry/prune-retention';
 import { registerWatchHandler } from './entry/register-watch';
 import { renewWatchesHandler } from './entry/renew-watches';
 import type { Services } from './entry/services';
+import { withTrace } from './logging';
 import { sourceStatusHandler } from './entry/source-status';
 import { syncWorkerHandler } from './entry/sync-worker';
+import { traceFromEvent, traceFromHeaders } from './trace';
 
 /**
  * Every function, its trigger and its handler: the one list that index.ts, the local stack,
@@ -22,6 +25,7 @@ export const FUNCTIONS = {
   renewWatches: 'http',
   fallbackPoll: 'http',
   pruneRetention: 'http',
+  auditCompleteness: 'http',
   sourceStatus: 'http',
   connect: 'http',
   connectCallback: 'http',
@@ -45,12 +49,17 @@ export function registerFunctions(services: () => Services, wrap: Wrap = (h) => 
     renewWatches: renewWatchesHandler(services),
     fallbackPoll: fallbackPollHandler(services),
     pruneRetention: pruneRetentionHandler(services),
+    auditCompleteness: auditCompletenessHandler(services),
     sourceStatus: sourceStatusHandler(services),
     // Public, each route verifies its caller (Firebase ID token, or an allowed server's
     // Google ID token). The callback apart: it runs as an account that may only encrypt.
     connect: connectHandler(services, ['start', 'link', 'confirm', 'disconnect', 'sources']),
     connectCallback: connectHandler(services, ['callback']),
   };
-  Object.entries(events).forEach(([name, handler]) => cloudEvent(name, wrap(handler)));
-  Object.entries(https).forEach(([name, handler]) => http(name, wrap(handler)));
+  // Every log line of an invocation carries its trace (Logs Explorer groups them).
+  const projectId = () => services().config.projectId;
+  const tracedEvent = (handler: EventHandler): EventHandler => (event) => withTrace(projectId(), traceFromEvent(event), () => handler(event));
+  const tracedHttp = (handler: HttpHandler): HttpHandler => (req, res) => withTrace(projectId(), traceFromHeaders(req.headers), () => handler(req, res));
+  Object.entries(events).forEach(([name, handler]) => cloudEvent(name, wrap(tracedEvent(handler))));
+  Object.entries(https).forEach(([name, handler]) => http(name, wrap(tracedHttp(handler))));
 }

@@ -14,6 +14,20 @@ const CALENDAR_SCOPES = [
 ];
 const FORBIDDEN_WITH_SYNC_TOKEN = ['iCalUID', 'orderBy', 'q', 'timeMin', 'timeMax', 'updatedMin', 'privateExtendedProperty', 'sharedExtendedProperty'];
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/**
+ * How far back `updatedMin` may reach before Google answers 410 `updatedMinTooLongAgo`. Google
+ * documents no figure; a client library report saw the error beyond about 20 days [obs].
+ */
+export const UPDATED_MIN_MAX_AGE_MS = 20 * 24 * 3_600_000;
+
+/** `updatedMin`: only events modified since then, deleted ones always included; 410 when too old. */
+function updatedMinFilter(raw: string | null, now: number): ((e: StoredEvent) => boolean) | null {
+  if (raw === null) return null;
+  const min = Date.parse(raw);
+  if (Number.isNaN(min)) throw errors.badRequest('Bad Request', 'badRequest');
+  if (min < now - UPDATED_MIN_MAX_AGE_MS) throw errors.updatedMinTooLongAgo();
+  return (e) => e.updated >= min;
+}
 
 interface SyncTokenState {
   g: number;
@@ -110,8 +124,10 @@ export function registerCalendar(router: Router, world: World): void {
       if (Number.isNaN(minMs) || Number.isNaN(maxMs)) throw errors.badRequest('Bad Request', 'badRequest');
 
       const incremental = page.from >= 0;
+      const updatedSince = updatedMinFilter(query.get('updatedMin'), context.now);
       const matching = [...calendar.events.values()]
-        .filter((e) => e.seq <= page.s && (incremental ? e.seq > page.from : showDeleted || e.status !== 'cancelled'))
+        .filter((e) => e.seq <= page.s && (incremental ? e.seq > page.from : showDeleted || updatedSince !== null || e.status !== 'cancelled'))
+        .filter((e) => updatedSince === null || updatedSince(e))
         .filter((e) => minMs === null || eventStartMs(e.end) > minMs)
         .filter((e) => maxMs === null || eventStartMs(e.start) < maxMs)
         .sort((a, b) => a.seq - b.seq);

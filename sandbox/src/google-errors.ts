@@ -71,6 +71,13 @@ export const errors = {
       location: 'syncToken',
       locationType: 'parameter',
     }),
+  updatedMinTooLongAgo: () =>
+    new GoogleApiError(410, 'The requested minimum modification time lies too far in the past.', {
+      domain: 'calendar',
+      reason: 'updatedMinTooLongAgo',
+      location: 'updatedMin',
+      locationType: 'parameter',
+    }),
   userRateLimit: () =>
     new GoogleApiError(403, 'User-rate limit exceeded.', { domain: 'usageLimits', reason: 'userRateLimitExceeded' }),
   rateLimit: (retryAfterSeconds?: number) =>

@@ -77,6 +77,8 @@ export const FUNCTION_DEPLOYMENT: { [K in FunctionName]: SpecFor<K> } = {
   renewWatches: { account: 'jobs', invoker: 'scheduler', schedule: '0 * * * *', publishes: ['sync-requests'], timeoutSeconds: 300 },
   fallbackPoll: { account: 'jobs', invoker: 'scheduler', schedule: '*/2 * * * *', publishes: ['sync-requests'], timeoutSeconds: 120 },
   pruneRetention: { account: 'jobs', invoker: 'scheduler', schedule: '30 3 * * *', timeoutSeconds: 540 },
+  // Selects the sources due for a completeness audit; syncWorker (sync account) audits each.
+  auditCompleteness: { account: 'jobs', invoker: 'scheduler', schedule: '15 4 * * *', publishes: ['sync-requests'], timeoutSeconds: 540 },
   // Public: it verifies a Firebase Auth ID token itself.
   sourceStatus: { account: 'status', invoker: 'public', timeoutSeconds: 60 },
   // Public: every route verifies its caller itself (a Firebase ID token from a browser, or a
@@ -267,6 +269,7 @@ export function buildManifest(): Manifest {
     ttl: [
       { collection: 'ingestion_events', field: 'expireAt' },
       { collection: 'connectStates', field: 'expireAt' },
+      { collection: 'audits', field: 'expireAt' },
     ],
     metrics: LOG_METRICS,
     alerts: alertPolicies(Object.keys(subscriptions)),

@@ -52,6 +52,7 @@ const JOBS = [
   { name: 'fallbackPoll', everyMs: 2 * MINUTE },
   { name: 'renewWatches', everyMs: 60 * MINUTE },
   { name: 'pruneRetention', everyMs: 24 * 60 * MINUTE },
+  { name: 'auditCompleteness', everyMs: 24 * 60 * MINUTE },
 ] as const;
 
 async function put(host: string, path: string, body: unknown): Promise<void> {

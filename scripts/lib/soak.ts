@@ -7,6 +7,7 @@ import { startSandbox } from '../../sandbox/src/server';
 import { connectThroughFlow, firebaseIdToken } from './connect-client';
 import { freePort, startEmulators } from './emulators';
 import { localFunctionEnv } from './local-env';
+import { finalAudit, type AuditStepResult } from './soak-audit';
 
 /**
  * The chaos soak: sources with random mail and calendar activity while Google misbehaves
@@ -31,6 +32,8 @@ export interface SoakReport {
   logLeaks: string[];
   statuses: Record<string, string>;
   checkedTasks: number;
+  /** The closing completeness audit: 0 repairs after a clean soak. */
+  audit: AuditStepResult;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -255,8 +258,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     for (const a of accounts) statuses[a.email] = (await store.source(a.sourceId))?.status ?? 'missing';
     for (const [email, status] of Object.entries(statuses)) if (status !== 'active') differences.push(`${email}: status ${status}, expected active`);
 
+    const audit = await finalAudit(fn('auditCompleteness'), logFile);
+    differences.push(...audit.repairs.map((r) => `the closing audit had to repair ${r}`));
     const logLeaks = await auditLogs(readFileSync(logFile, 'utf8'), accounts, admin);
-    return { seed: options.seed, injected, activity, differences, logLeaks, statuses, checkedTasks: checked };
+    return { seed: options.seed, injected, activity, differences, logLeaks, statuses, checkedTasks: checked, audit };
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
   }

@@ -10,4 +10,5 @@ test('chaos soak: nothing lost, nothing duplicated, every source active, no secr
   expect({ summary, differences: report.differences, logLeaks: report.logLeaks }).toEqual({ summary, differences: [], logLeaks: [] });
   expect(report.activity['host-killed']).toBeGreaterThanOrEqual(1);
   expect(report.checkedTasks).toBeGreaterThan(10);
+  expect(report.audit).toMatchObject({ requested: 3, audited: 3, repaired: 0 });
 }, 180_000);

@@ -123,7 +123,7 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
 }
 
 /** Calls a scheduled job the way Cloud Scheduler does and returns its summary. */
-export async function runJob(stack: EngineStack, name: 'renewWatches' | 'fallbackPoll' | 'pruneRetention'): Promise<Record<string, unknown>> {
+export async function runJob(stack: EngineStack, name: 'renewWatches' | 'fallbackPoll' | 'pruneRetention' | 'auditCompleteness'): Promise<Record<string, unknown>> {
   const response = await fetch(stack.functionUrl(name), { method: 'POST' });
   if (!response.ok) throw new Error(`${name} answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as Record<string, unknown>;

@@ -145,6 +145,8 @@ export function newSource(userId: string, email: string, now: Date): SourceData 
     calendarSyncToken: null,
     pending: { gmail: null, calendar: false },
     lease: null,
+    lastAuditAt: null,
+    auditRepairStreak: 0,
     createdAt: now,
     updatedAt: now,
   };

@@ -59,6 +59,9 @@ export const sourceSchema = z.object({
   calendarSyncToken: optionalString,
   pending: pendingSchema.default(NO_PENDING),
   lease: leaseSchema.nullable().default(null),
+  /** When the completeness audit last checked this source, and how many audits in a row repaired something. */
+  lastAuditAt: optionalDate,
+  auditRepairStreak: z.number().int().nonnegative().default(0),
   createdAt: z.date(),
   updatedAt: z.date(),
 });
@@ -135,3 +138,25 @@ export const sourceSecretSchema = z.object({
   channelTokenHashes: z.record(z.string(), z.string()).default({}),
 });
 export type SourceSecret = z.infer<typeof sourceSecretSchema>;
+
+export const auditCountsSchema = z.object({
+  checked: z.number().int().nonnegative(),
+  missing: z.number().int().nonnegative(),
+  wrongState: z.number().int().nonnegative(),
+  repaired: z.number().int().nonnegative(),
+  /** Gmail quota units, or Calendar requests. */
+  units: z.number().int().nonnegative(),
+});
+export type AuditCounts = z.infer<typeof auditCountsSchema>;
+
+/** One completeness audit of one source (`audits/{id}`); `null` for a type that failed. */
+export const auditRecordSchema = z.object({
+  sourceId: z.string().min(1),
+  userId: z.string().min(1),
+  startedAt: z.date(),
+  finishedAt: z.date(),
+  gmail: auditCountsSchema.nullable(),
+  calendar: auditCountsSchema.nullable(),
+  expireAt: z.date(),
+});
+export type AuditRecord = z.infer<typeof auditRecordSchema>;

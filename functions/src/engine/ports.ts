@@ -111,7 +111,9 @@ export interface CalendarEvent {
 
 export type CalendarListRequest =
   | { syncToken: string; pageToken: string | null; maxResults: number }
-  | { timeMin: Date; pageToken: string | null; maxResults: number };
+  | { timeMin: Date; pageToken: string | null; maxResults: number }
+  /** Events modified since then, deleted ones included (the completeness audit). */
+  | { updatedMin: Date; pageToken: string | null; maxResults: number };
 
 export interface CalendarApi {
   listEvents(request: CalendarListRequest): Promise<{ events: CalendarEvent[]; nextPageToken: string | null; nextSyncToken: string | null }>;
@@ -137,6 +139,8 @@ export interface SyncRequest {
   gmail?: boolean;
   /** Renew the source's watches instead of syncing. */
   renew?: boolean;
+  /** Run the completeness audit instead of syncing (fanned out by auditCompleteness). */
+  audit?: boolean;
   pageSize?: number;
 }
 

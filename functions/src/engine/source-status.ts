@@ -11,6 +11,8 @@ export interface SourceStatusView {
   lastSyncAt: string | null;
   watchExpiration: string | null;
   calendarChannelExpiration: string | null;
+  /** When the completeness audit last checked the source. */
+  lastAuditAt: string | null;
 }
 
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
@@ -30,5 +32,6 @@ export function sourceStatusView(source: Source, now: Date, settings: StatusSett
     lastSyncAt: iso(source.lastSyncAt),
     watchExpiration: iso(source.watchExpiration),
     calendarChannelExpiration: iso(source.calendarChannelExpiration),
+    lastAuditAt: iso(source.lastAuditAt),
   };
 }

@@ -15,6 +15,7 @@ import { LocalKeySealer } from '../secrets/envelope';
 import { KmsKeySealer } from '../secrets/kms-sealer';
 import { RefreshTokenVault } from '../secrets/refresh-tokens';
 import { GoogleOAuthFlow } from '../google/oauth-flow';
+import { AuditRepository } from '../store/audits';
 import { ChannelRepository } from '../store/channels';
 import { ConnectStateRepository } from '../store/connect-states';
 import { createFirestore } from '../store/firestore';
@@ -32,6 +33,7 @@ export interface Services {
   logger: Logger;
   sources: SourceRepository;
   tasks: TaskRepository;
+  audits: AuditRepository;
   events: IngestionEventRepository;
   channels: ChannelRepository;
   secrets: SourceSecretRepository;
@@ -104,6 +106,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     logger,
     sources,
     tasks,
+    audits: new AuditRepository(db),
     events,
     channels,
     secrets,

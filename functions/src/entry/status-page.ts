@@ -36,7 +36,7 @@ export function renderStatusPage(options: { signInUrl: string | null; connectUrl
   .badge.disconnected { color: #8b1a1a; border-color: #8b1a1a; background: #fde8e8; }
   .badge.active::before { content: "● "; } .badge.degraded::before { content: "▲ "; } .badge.disconnected::before { content: "✕ "; }
   .banner { background: #fff4e0; border: 2px solid #7a4b00; padding: .75rem 1rem; margin-bottom: 1rem; }
-  .reason, .synced { color: #444; }
+  .reason, .synced, .audited { color: #444; }
   form { display: grid; gap: .5rem; max-width: 20rem; } [hidden] { display: none; }
 </style>
 </head>
@@ -110,6 +110,7 @@ export function renderStatusPage(options: { signInUrl: string | null; connectUrl
         '<ul class="sources">' + body.sources.map((s) =>
           '<li class="source" data-source-id="' + esc(s.sourceId) + '"><span class="badge ' + s.status + '" data-status="' + s.status + '">' + labels[s.status] + '</span> ' +
           '<span class="email">' + esc(s.email) + '</span> <span class="synced">' + ago(s.lastSyncAt, body.now) + '</span>' +
+          (s.lastAuditAt ? ' <span class="audited">completeness audited ' + esc(s.lastAuditAt) + '</span>' : '') +
           (s.reason ? ' <span class="reason">' + esc(s.reason) + '</span>' : '') + '</li>').join('') + '</ul>';
     } catch (e) { /* keep the last view; try again */ }
   }

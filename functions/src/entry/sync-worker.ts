@@ -2,13 +2,15 @@ import type { CloudEvent } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { documentIdSchema } from '../engine/model';
 import type { SyncRequest } from '../engine/ports';
+import { auditSourceIfDue } from '../engine/audit';
 import { renewSourceWatches } from '../engine/renewal';
 import { isStale } from './event-age';
+import { auditDeps } from './audit-completeness';
 import type { Services } from './services';
 
 /**
  * syncWorker: runs the sync a `sync-requests` message names (calendar push, fallback poll,
- * re-registration, manual). Malformed and stale requests are logged and acknowledged;
+ * re-registration, manual), or a source's completeness audit. Malformed and stale requests are logged and acknowledged;
  * transient failures throw so that Pub/Sub redelivers (until the dead-letter topic).
  */
 
@@ -17,6 +19,7 @@ const requestSchema = z.object({
   calendar: z.boolean(),
   gmail: z.boolean().optional(),
   renew: z.boolean().optional(),
+  audit: z.boolean().optional(),
   trigger: z.enum(['push', 'poll', 'renewal', 'manual']),
   pageSize: z.number().int().min(1).max(500).optional(),
 });
@@ -29,8 +32,14 @@ export function parseSyncRequest(data: unknown): SyncRequest | null {
   try {
     const parsed = requestSchema.safeParse(JSON.parse(Buffer.from(envelope.data.message.data, 'base64').toString('utf8')));
     if (!parsed.success) return null;
-    const { pageSize, gmail, renew, ...rest } = parsed.data;
-    return { ...rest, ...(pageSize !== undefined && { pageSize }), ...(gmail !== undefined && { gmail }), ...(renew !== undefined && { renew }) };
+    const { pageSize, gmail, renew, audit, ...rest } = parsed.data;
+    return {
+      ...rest,
+      ...(pageSize !== undefined && { pageSize }),
+      ...(gmail !== undefined && { gmail }),
+      ...(renew !== undefined && { renew }),
+      ...(audit !== undefined && { audit }),
+    };
   } catch {
     return null;
   }
@@ -46,6 +55,11 @@ export function syncWorkerHandler(services: () => Services) {
     const request = parseSyncRequest(event.data);
     if (!request) {
       logger.warn('Ignoring a malformed sync request', { eventId: event.id });
+      return;
+    }
+    if (request.audit) {
+      const outcome = await auditSourceIfDue(auditDeps(services()), request.sourceId, config.audit);
+      logger.debug('audit request handled', { sourceId: request.sourceId, ...outcome });
       return;
     }
     if (request.renew) {

@@ -35,7 +35,12 @@ export class CalendarAdapter implements CalendarApi {
   async listEvents(request: CalendarListRequest) {
     // Every parameter but the token must match between the full sync and its increments.
     const common = { calendarId: 'primary', singleEvents: true, maxResults: request.maxResults, ...(request.pageToken !== null && { pageToken: request.pageToken }) };
-    const params = 'syncToken' in request ? { ...common, syncToken: request.syncToken } : { ...common, timeMin: request.timeMin.toISOString() };
+    const params =
+      'syncToken' in request
+        ? { ...common, syncToken: request.syncToken }
+        : 'updatedMin' in request
+          ? { ...common, updatedMin: request.updatedMin.toISOString() }
+          : { ...common, timeMin: request.timeMin.toISOString() };
     const { data } = await this.call('calendar.events.list', () => this.client.events.list(params));
     return {
       events: (data.items ?? []).map(toEvent).filter((e): e is CalendarEvent => e !== null),

@@ -15,4 +15,5 @@ export const COLLECTIONS = {
   users: 'users',
   tasks: 'tasks',
   ingestionEvents: 'ingestion_events',
+  audits: 'audits',
 } as const;

@@ -1,0 +1,151 @@
+import { calendarTask } from './calendar-sync';
+import { calendarVerdict, gmailFetchedVerdict, gmailListedVerdict, openTasksNotListed } from './audit-compare';
+import { gmailTask } from './gmail-sync';
+import type { AuditCounts, Source, Task, TaskOrigin } from './model';
+import type { CalendarApi, CalendarEvent, GmailApi, GmailMessageMetadata, TaskStore } from './ports';
+
+/**
+ * One source's audit, per type: list what Google has in the window, compare with our tasks,
+ * repair through the task store's own idempotent writes (upsert / status change guarded by
+ * `externalUpdatedAt`), so a sync running at the same time always wins over the audit.
+ */
+
+/** Gmail quota units (new projects' model, GOOGLE_FACTS.md). */
+export const GMAIL_UNITS = { messagesList: 5, messagesGet: 20 } as const;
+const LIST_PAGE = 100;
+/** Metadata fetched at a time, newest first: the listing may stop at the first old one. */
+const FETCH_BATCH = 10;
+const CALENDAR_PAGE = 250;
+const CALENDAR_MAX_PAGES = 20;
+
+export interface AuditTaskReads {
+  /** Our tasks for these external ids (absent ones are missing from the map). */
+  tasksByIds(userId: string, sourceId: string, origin: TaskOrigin, externalIds: readonly string[]): Promise<Map<string, Task>>;
+  /** Open tasks of the source last written at or after `since`. */
+  openTasksUpdatedSince(userId: string, sourceId: string, origin: TaskOrigin, since: Date): Promise<Task[]>;
+}
+
+/** Writes go through the task store sync uses; the audit's extra reads come from its own store. */
+export interface AuditStores {
+  tasks: TaskStore;
+  reads: AuditTaskReads;
+}
+
+export interface AuditWindow {
+  /** Start of the window: the later of now − window and the source's connection. */
+  since: Date;
+  /** Changes newer than this may still be on their way through a sync: not judged. */
+  settledBefore: Date;
+  /** When the audit started: the time its repairs carry, so newer syncs win. */
+  at: Date;
+  maxMessages: number;
+}
+
+const emptyCounts = (): AuditCounts => ({ checked: 0, missing: 0, wrongState: 0, repaired: 0, units: 0 });
+
+export async function auditGmail(api: GmailApi, { tasks, reads }: AuditStores, source: Source, window: AuditWindow): Promise<AuditCounts> {
+  const counts = emptyCounts();
+  const listed = new Set<string>();
+  const upserts: Task[] = [];
+  const reopen: string[] = [];
+  let pageToken: string | null = null;
+  let reachedOld = false;
+  do {
+    const page = await api.listMessageIds('INBOX', pageToken, Math.min(LIST_PAGE, window.maxMessages - listed.size));
+    counts.units += GMAIL_UNITS.messagesList;
+    pageToken = page.nextPageToken;
+    const known = await reads.tasksByIds(source.userId, source.id, 'gmail', page.ids);
+    const unknown: string[] = [];
+    for (const id of page.ids) {
+      const verdict = gmailListedVerdict(known.get(id), window.since);
+      if (verdict === 'older') {
+        // Everything after it is older still; the unknown ids before it are fetched below.
+        reachedOld = true;
+        break;
+      }
+      listed.add(id);
+      if (verdict === 'missing') unknown.push(id);
+      else counts.checked += 1;
+      if (verdict === 'reopen') reopen.push(id);
+    }
+    let fetchedOld = false;
+    for (let i = 0; i < unknown.length && !fetchedOld; i += FETCH_BATCH) {
+      const batch = unknown.slice(i, i + FETCH_BATCH);
+      const metas = await Promise.all(batch.map((id) => api.getMessageMetadata(id)));
+      counts.units += GMAIL_UNITS.messagesGet * batch.length;
+      for (const meta of metas) {
+        const verdict = gmailFetchedVerdict(meta, window.since, window.settledBefore);
+        if (verdict === 'older') {
+          fetchedOld = true;
+          reachedOld = true;
+          break;
+        }
+        counts.checked += 1;
+        if (verdict === 'missing') upserts.push(gmailTask(source, meta!, 'open', window.at));
+      }
+    }
+  } while (pageToken !== null && !reachedOld && listed.size < window.maxMessages);
+
+  // Open tasks of the window that INBOX did not show: archived or deleted, unless the listing
+  // stopped early, in which case each is confirmed from its metadata (bounded by maxMessages).
+  const open = await reads.openTasksUpdatedSince(source.userId, source.id, 'gmail', window.since);
+  const unlisted = openTasksNotListed(open, listed, window.settledBefore).slice(0, window.maxMessages);
+  const complete = pageToken === null && !reachedOld;
+  const archive = complete ? unlisted.map((t) => t.externalId) : await notInInbox(api, unlisted, counts);
+  counts.checked += unlisted.length;
+
+  counts.missing = upserts.length;
+  counts.wrongState = reopen.length + archive.length;
+  counts.repaired += (await tasks.upsert(source.userId, upserts)).written;
+  counts.repaired += await setStatus(tasks, source, 'gmail', reopen, 'open', window.at);
+  counts.repaired += await setStatus(tasks, source, 'gmail', archive, 'archived', window.at);
+  return counts;
+}
+
+async function notInInbox(api: GmailApi, candidates: readonly Task[], counts: AuditCounts): Promise<string[]> {
+  const gone: string[] = [];
+  for (let i = 0; i < candidates.length; i += FETCH_BATCH) {
+    const batch = candidates.slice(i, i + FETCH_BATCH);
+    const metas: (GmailMessageMetadata | null)[] = await Promise.all(batch.map((t) => api.getMessageMetadata(t.externalId)));
+    counts.units += GMAIL_UNITS.messagesGet * batch.length;
+    batch.forEach((t, index) => {
+      if (!metas[index]?.labelIds.includes('INBOX')) gone.push(t.externalId);
+    });
+  }
+  return gone;
+}
+
+export async function auditCalendar(api: CalendarApi, { tasks, reads }: AuditStores, source: Source, window: AuditWindow): Promise<AuditCounts> {
+  const counts = emptyCounts();
+  const events = new Map<string, CalendarEvent>();
+  let pageToken: string | null = null;
+  do {
+    const page = await api.listEvents({ updatedMin: window.since, pageToken, maxResults: CALENDAR_PAGE });
+    counts.units += 1;
+    page.events.forEach((e) => events.set(e.id, e));
+    pageToken = page.nextPageToken;
+  } while (pageToken !== null && counts.units < CALENDAR_MAX_PAGES);
+
+  const known = await reads.tasksByIds(source.userId, source.id, 'calendar', [...events.keys()]);
+  const upserts: Task[] = [];
+  const cancel: CalendarEvent[] = [];
+  for (const event of events.values()) {
+    const verdict = calendarVerdict(event, known.get(event.id), window.settledBefore);
+    if (verdict === 'skip') continue;
+    counts.checked += 1;
+    if (verdict === 'missing') counts.missing += 1;
+    if (verdict === 'stale' || verdict === 'cancel') counts.wrongState += 1;
+    if (verdict === 'missing' || verdict === 'stale') upserts.push(calendarTask(source, event, window.at));
+    if (verdict === 'cancel') cancel.push(event);
+  }
+  counts.repaired += (await tasks.upsert(source.userId, upserts)).written;
+  for (const event of cancel) {
+    counts.repaired += await setStatus(tasks, source, 'calendar', [event.id], 'cancelled', event.updated ?? window.at);
+  }
+  return counts;
+}
+
+async function setStatus(tasks: TaskStore, source: Source, origin: TaskOrigin, ids: readonly string[], status: Task['status'], at: Date): Promise<number> {
+  if (ids.length === 0) return 0;
+  return tasks.setStatusIfExists(source.userId, ids.map((externalId) => ({ sourceId: source.id, origin, externalId })), status, at);
+}
