@@ -6,7 +6,8 @@ import type { Services } from '../../functions/src/entry/services';
 import { syncWorkerHandler } from '../../functions/src/entry/sync-worker';
 import type { LogFields } from '../../functions/src/engine/ports';
 
-const NOW = new Date('2026-11-25T12:00:00Z');
+// Publish times are wall-clock times, so the events are built around the real now.
+const NOW = new Date();
 const request = { sourceId: 'source-1', calendar: true, trigger: 'poll' };
 const event = (ageMs: number): CloudEvent<unknown> => ({
   specversion: '1.0',

@@ -7,8 +7,11 @@ import type { CloudEvent } from '@google-cloud/functions-framework';
  */
 export const MAX_EVENT_AGE_MS = 60 * 60_000;
 
-/** The event's publish time (the CloudEvent `time`) is older than `maxAgeMs`. */
-export function isStale(event: CloudEvent<unknown>, now: Date, maxAgeMs = MAX_EVENT_AGE_MS): boolean {
+/**
+ * The event's publish time (the CloudEvent `time`) is older than `maxAgeMs`. Pub/Sub stamps
+ * that time with the wall clock, so `now` is the wall clock too, not the engine's clock.
+ */
+export function isStale(event: CloudEvent<unknown>, now: Date = new Date(), maxAgeMs = MAX_EVENT_AGE_MS): boolean {
   const published = event.time ? Date.parse(event.time) : NaN;
   return !Number.isNaN(published) && now.getTime() - published > maxAgeMs;
 }

@@ -49,8 +49,8 @@ export function parseGmailNotification(data: unknown): ParsedNotification {
 
 export function gmailPushHandler(services: () => Services) {
   return async (event: CloudEvent<unknown>): Promise<void> => {
-    const { logger, clock } = services();
-    if (isStale(event, clock.now())) {
+    const { logger } = services();
+    if (isStale(event)) {
       logger.warn('Dropping a stale Gmail notification', { trigger: 'push', eventId: event.id, eventTime: event.time });
       return;
     }

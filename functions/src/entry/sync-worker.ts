@@ -47,8 +47,8 @@ export function parseSyncRequest(data: unknown): SyncRequest | null {
 
 export function syncWorkerHandler(services: () => Services) {
   return async (event: CloudEvent<unknown>): Promise<void> => {
-    const { runner, logger, watchDeps, config, clock } = services();
-    if (isStale(event, clock.now())) {
+    const { runner, logger, watchDeps, config } = services();
+    if (isStale(event)) {
       logger.warn('Dropping a stale sync request', { eventId: event.id, eventTime: event.time });
       return;
     }

@@ -1,5 +1,6 @@
 import type { Task } from '../../../functions/src/engine/model';
 import { sourceData } from '../../support/builders';
+import { idTokenFor } from '../../support/connect';
 import { MovableClock } from '../../support/clock';
 import { registerWatch, runJob, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';
@@ -123,7 +124,8 @@ test('a clean source repairs nothing; lost changes are all found and repaired; t
   // Records per run, and the status JSON shows the last audit time.
   const records = await stack.services.audits.listForSource(sourceId);
   expect(records.map((r) => (r.gmail?.repaired ?? 0) + (r.calendar?.repaired ?? 0))).toEqual([0, 1, 5, 0]);
-  const status = (await (await fetch(`${stack.functionUrl('sourceStatus')}/?userId=${userId}`)).json()) as { sources: { lastAuditAt: string }[] };
+  const bearer = { Authorization: `Bearer ${await idTokenFor(stack, userId)}` };
+  const status = (await (await fetch(stack.functionUrl('sourceStatus'), { headers: bearer })).json()) as { sources: { lastAuditAt: string }[] };
   expect(status.sources[0]!.lastAuditAt).toBe(source.lastAuditAt!.toISOString());
 });
 
