@@ -37,7 +37,14 @@ const envSchema = z.object({
   FALLBACK_AFTER_MINUTES: positiveInt.default(10),
   POLL_PAGE_SIZE: positiveInt.max(500).default(5),
   LEASE_SECONDS: positiveInt.default(60),
-  FULL_SYNC_MAX_MESSAGES: positiveInt.max(5000).default(200),
+  /** A Gmail pass starts no new page after this long; the rest is handed on (pending stays set). */
+  GMAIL_PASS_BUDGET_SECONDS: positiveInt.max(3600).default(60),
+  /** The task rule (README, "What becomes a task"): events from this many days ago… */
+  CALENDAR_PAST_DAYS: positiveInt.max(365).default(7),
+  /** …to this many days ahead become tasks. */
+  CALENDAR_FUTURE_DAYS: positiveInt.max(3650).default(30),
+  /** A Gmail resync after history expired walks the inbox back at most this many days. */
+  GMAIL_RESYNC_MAX_AGE_DAYS: positiveInt.max(3650).default(30),
   /** Looks after a push-triggered Gmail pass that found changes, a second apart (0 = none). */
   GMAIL_FOLLOW_UPS: z.coerce.number().int().min(0).max(10).default(3),
   /** Cloud KMS key that seals refresh-token data keys (production). */
@@ -79,7 +86,8 @@ export interface Config {
   fallbackAfterMs: number;
   pollPageSize: number;
   leaseMs: number;
-  fullSyncMaxMessages: number;
+  gmailPassBudgetMs: number;
+  taskRule: { calendarPastMs: number; calendarFutureMs: number; gmailResyncMaxAgeMs: number };
   gmailFollowUps: number;
   tokenSealing: { kind: 'kms'; keyName: string } | { kind: 'local'; key: Buffer };
   connect: { redirectUrl: string; returnUrl: string };
@@ -130,7 +138,12 @@ export function parseConfig(env: Env = process.env): Config {
     fallbackAfterMs: e.FALLBACK_AFTER_MINUTES * 60_000,
     pollPageSize: e.POLL_PAGE_SIZE,
     leaseMs: e.LEASE_SECONDS * 1000,
-    fullSyncMaxMessages: e.FULL_SYNC_MAX_MESSAGES,
+    gmailPassBudgetMs: e.GMAIL_PASS_BUDGET_SECONDS * 1000,
+    taskRule: {
+      calendarPastMs: e.CALENDAR_PAST_DAYS * 24 * HOUR_MS,
+      calendarFutureMs: e.CALENDAR_FUTURE_DAYS * 24 * HOUR_MS,
+      gmailResyncMaxAgeMs: e.GMAIL_RESYNC_MAX_AGE_DAYS * 24 * HOUR_MS,
+    },
     gmailFollowUps: e.GMAIL_FOLLOW_UPS,
     tokenSealing: e.KMS_KEY_NAME
       ? { kind: 'kms', keyName: e.KMS_KEY_NAME }

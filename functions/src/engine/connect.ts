@@ -80,6 +80,7 @@ export function newSource(userId: string, email: string, now: Date): SourceData 
     watchId: null,
     watchExpiration: null,
     historyId: null,
+    gmailResync: null,
     calendarChannelId: null,
     calendarResourceId: null,
     calendarChannelExpiration: null,

@@ -43,3 +43,11 @@ export class BadInputError extends Error {
     this.name = 'BadInputError';
   }
 }
+
+/** The caller no longer holds the source's lease: its work must not touch the cursor. */
+export class LeaseLostError extends Error {
+  constructor(readonly sourceId: string, readonly owner: string) {
+    super(`Lease on source ${sourceId} is not held by ${owner}`);
+    this.name = 'LeaseLostError';
+  }
+}

@@ -71,7 +71,8 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     clock,
     logger,
     leaseMs: config.leaseMs,
-    fullSyncMaxMessages: config.fullSyncMaxMessages,
+    passBudgetMs: config.gmailPassBudgetMs,
+    taskRule: config.taskRule,
     gmailFollowUps: config.gmailFollowUps,
     // Enough fetches to keep the limiter busy for ~10 s between lease extensions.
     fetchBatchSize: Math.max(config.limiter.maxInFlight, Math.round(config.limiter.ratePerSecond * 10)),

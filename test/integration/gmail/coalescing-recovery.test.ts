@@ -151,7 +151,7 @@ test('a crash between writing tasks and advancing the cursor loses nothing and d
   const crashingSources: SourceStore = Object.create(stack.services.sources) as SourceStore;
   crashingSources.advanceHistoryId = () => Promise.reject(new Error('instance killed'));
   const { runner: _unused, ...deps } = stack.services;
-  const crashing = new SyncRunner({ ...deps, sources: crashingSources, leaseMs: 60_000, fullSyncMaxMessages: 50, fetchBatchSize: 5, statusSettings: stack.services.statusSettings, gmailFollowUps: 3 });
+  const crashing = new SyncRunner({ ...deps, sources: crashingSources, leaseMs: 60_000, passBudgetMs: 60_000, taskRule: stack.config.taskRule, fetchBatchSize: 5, statusSettings: stack.services.statusSettings, gmailFollowUps: 3 });
   const work: Pending = { gmail: delivered[2]!.historyId, calendar: false };
   await expect(crashing.handle('src-crash', work, { trigger: 'push' })).rejects.toThrow('instance killed');
 
