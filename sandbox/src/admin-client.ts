@@ -73,7 +73,7 @@ export class SandboxAdmin {
   account(email: string) {
     return this.call<AccountTruth>('GET', this.accountPath(email));
   }
-  deliverMail(email: string, message: { subject: string; from?: string; labelIds?: string[] }) {
+  deliverMail(email: string, message: { subject: string; from?: string; labelIds?: string[]; threadId?: string }) {
     return this.call<{ id: string; threadId: string; historyId: string }>('POST', `${this.accountPath(email)}/messages`, message);
   }
   archiveMail(email: string, id: string) {
