@@ -121,10 +121,10 @@ describe('Gmail labels and threads', () => {
     const first = await admin.deliverMail(email, { subject: 'project kickoff', labelIds: ['INBOX', 'UNREAD', 'Label_7'] });
     await admin.deliverMail(email, { subject: 'Re: project kickoff', labelIds: ['INBOX', 'Label_7'], threadId: first.threadId });
     const { data } = await clients.gmail.users.labels.list({ userId: 'me' });
-    const byId = Object.fromEntries(data.labels!.map((l) => [l.id, l]));
-    expect(byId.INBOX).toMatchObject({ name: 'INBOX', type: 'system' });
-    expect(byId.SENT).toMatchObject({ type: 'system' });
-    expect(byId.Label_7).toMatchObject({ name: '7', type: 'user' });
+    const byId = new Map(data.labels!.map((l) => [l.id, l]));
+    expect(byId.get('INBOX')).toMatchObject({ name: 'INBOX', type: 'system' });
+    expect(byId.get('SENT')).toMatchObject({ type: 'system' });
+    expect(byId.get('Label_7')).toMatchObject({ name: '7', type: 'user' });
     const label = await clients.gmail.users.labels.get({ userId: 'me', id: 'Label_7' });
     expect(label.data).toMatchObject({ messagesTotal: 2, messagesUnread: 1, threadsTotal: 1, threadsUnread: 1 });
     expect((await failure(clients.gmail.users.labels.get({ userId: 'me', id: 'Label_404' }))).status).toBe(404);
