@@ -62,8 +62,12 @@ async function disconnectAndReconnect(admin: SandboxAdmin, connectUrl: string, a
   const event = (await admin.account(account.email)).events.find((e) => e.status === 'confirmed');
   if (event) await admin.updateEvent(account.email, event.id, { summary: `${event.summary} (renamed while disconnected)` });
   await sleep(300);
-  const walk = await connectThroughFlow(connectUrl, account.userId, account.email);
-  if (walk.callback.status !== 302) throw new Error(`reconnect failed for ${account.email}: ${walk.callback.status}`);
+  // Google misbehaves during the soak: like a user, try the flow again when it fails.
+  let status = 0;
+  for (let attempt = 0; attempt < 5 && status !== 302; attempt += 1) {
+    status = (await connectThroughFlow(connectUrl, account.userId, account.email)).callback.status;
+  }
+  if (status !== 302) throw new Error(`reconnect failed for ${account.email}: ${status}`);
 }
 
 class Seeded {

@@ -1,4 +1,5 @@
 import { isGoogleError } from './errors';
+import { updateWhileHolding } from './held-update';
 import type { Source, Task } from './model';
 import type { CalendarApi, CalendarEvent, CalendarListRequest, Clock, SourceStore, StatusUpdate, TaskStore } from './ports';
 import { calendarWindow, judgeEvent, type CalendarWindow, type TaskRule } from './task-rule';
@@ -13,6 +14,8 @@ import { calendarWindow, judgeEvent, type CalendarWindow, type TaskRule } from '
  */
 
 const PAGE_SIZE = 250;
+/** The horizon moves (a listing of the slice that entered the window) once it lags this much. */
+const HORIZON_STEP_MS = 24 * 3_600_000;
 /** events.get lookups per sweep; further unseen tasks wait for the next full sync. */
 const SWEEP_MAX_LOOKUPS = 200;
 const SWEEP_CONCURRENCY = 10;
@@ -63,6 +66,7 @@ export class CalendarSync {
         const listing = await this.list(api, source, owner, { syncToken: source.calendarSyncToken }, pageSize, counts);
         await this.apply(source, listing, window, counts);
         await this.storeToken(source, owner, listing);
+        await this.extendHorizon(api, source, owner, window, pageSize, counts);
         return { fullSync: false, counts };
       } catch (error) {
         if (!isGoogleError(error, 'cursor-invalid')) throw error;
@@ -75,7 +79,27 @@ export class CalendarSync {
     await this.apply(source, listing, window, counts);
     await this.sweep(api, source, owner, listing, window, counts);
     await this.storeToken(source, owner, listing);
+    await this.setHorizon(source, owner, window.timeMax);
     return { fullSync: true, counts };
+  }
+
+  /**
+   * An event that nobody changes enters the window as time passes, and a sync token reports
+   * only changes: the slice between the last horizon and the window's end is listed on its own
+   * (the token is untouched) once it is a day wide.
+   */
+  private async extendHorizon(api: CalendarApi, source: Source, owner: string, window: CalendarWindow, pageSize: number | null, counts: Record<string, number>) {
+    const horizon = source.calendarHorizon ?? window.timeMin;
+    if (window.timeMax.getTime() - horizon.getTime() < HORIZON_STEP_MS) return;
+    const slice = { timeMin: horizon < window.timeMin ? window.timeMin : horizon, timeMax: window.timeMax };
+    const listing = await this.list(api, source, owner, slice, pageSize, counts);
+    await this.apply(source, listing, window, counts);
+    counts.horizonListed = listing.events.size;
+    await this.setHorizon(source, owner, window.timeMax);
+  }
+
+  private async setHorizon(source: Source, owner: string, horizon: Date): Promise<void> {
+    await updateWhileHolding(this.deps.sources, source.id, owner, this.deps.clock.now(), this.deps.leaseMs, () => ({ calendarHorizon: horizon }));
   }
 
   private async list(

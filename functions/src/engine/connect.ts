@@ -85,6 +85,7 @@ export function newSource(userId: string, email: string, now: Date): SourceData 
     calendarResourceId: null,
     calendarChannelExpiration: null,
     calendarSyncToken: null,
+    calendarHorizon: null,
     pending: { gmail: null, calendar: false },
     lease: null,
     createdAt: now,

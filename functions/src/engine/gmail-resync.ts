@@ -1,6 +1,6 @@
-import { LeaseLostError } from './errors';
 import type { GmailSync, GmailSyncDeps } from './gmail-sync';
 import { bump, gmailTask } from './gmail-sync';
+import { updateWhileHolding } from './held-update';
 import { isNewerHistoryId } from './history-id';
 import type { GmailResync, Source } from './model';
 import type { GmailApi, GmailMessageMetadata } from './ports';
@@ -19,10 +19,6 @@ import { INBOX } from './task-rule';
 const WALK_PAGE_SIZE = 100;
 /** The closing archive sweep lists at most this many pages of ids (500 each, 5 units a page). */
 const SWEEP_MAX_PAGES = 10;
-
-function holdsLease(source: Source, owner: string, now: Date): boolean {
-  return source.lease !== null && source.lease.owner === owner && source.lease.until > now;
-}
 
 export class GmailResyncWalk {
   constructor(
@@ -97,11 +93,9 @@ export class GmailResyncWalk {
 
   /** Stores the progress (`null`: done, with the new cursor), only while `owner` holds the lease. */
   private async save(source: Source, owner: string, progress: GmailResync | null, cursor?: string): Promise<void> {
-    const now = this.deps.clock.now();
-    await this.deps.sources.update(source.id, now, (current) => {
-      if (!holdsLease(current, owner, now)) throw new LeaseLostError(source.id, owner);
+    await updateWhileHolding(this.deps.sources, source.id, owner, this.deps.clock.now(), this.deps.leaseMs, (current) => {
       const advance = cursor !== undefined && isNewerHistoryId(cursor, current.historyId);
-      return { gmailResync: progress, lease: { owner, until: new Date(now.getTime() + this.deps.leaseMs) }, ...(advance && { historyId: cursor }) };
+      return { gmailResync: progress, ...(advance && { historyId: cursor }) };
     });
   }
 }

@@ -73,6 +73,8 @@ export const sourceSchema = z.object({
   calendarResourceId: optionalString,
   calendarChannelExpiration: optionalDate,
   calendarSyncToken: optionalString,
+  /** How far ahead Calendar has been listed: events that enter the task window later are listed then. */
+  calendarHorizon: optionalDate,
   pending: pendingSchema.default(NO_PENDING),
   lease: leaseSchema.nullable().default(null),
   createdAt: z.date(),

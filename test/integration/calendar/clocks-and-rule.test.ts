@@ -109,3 +109,21 @@ test('after a 410, a task whose event started 8 days ago (outside the full syncâ
   await stack.settled('src-old');
   expect(await statusOf(userId, old.id)).toBe('cancelled');
 });
+
+test('an event beyond the window becomes a task once time brings it inside, though nobody changed it', async () => {
+  const email = 'horizon@example.com';
+  const userId = 'user-horizon';
+  await connectAndWatch('src-horizon', email, userId);
+  const far = await stack.admin.createEvent(email, { summary: 'in five weeks', start: at(clock.now().getTime() + 35 * DAY), end: at(clock.now().getTime() + 35 * DAY + HOUR) });
+  const near = await stack.admin.createEvent(email, { summary: 'tomorrow', start: at(clock.now().getTime() + DAY), end: at(clock.now().getTime() + DAY + HOUR) });
+  await waitFor(async () => (await statusOf(userId, near.id)) === 'open');
+  await stack.settled('src-horizon');
+  expect(await statusOf(userId, far.id)).toBeUndefined();
+
+  // Six days on, the event is 29 days ahead: inside the window. Any sync brings it in.
+  clock.advance(6 * DAY);
+  const nudge = await stack.admin.createEvent(email, { summary: 'nudge', start: at(clock.now().getTime() + DAY), end: at(clock.now().getTime() + DAY + HOUR) });
+  await waitFor(async () => (await statusOf(userId, nudge.id)) === 'open');
+  await stack.settled('src-horizon');
+  expect(await statusOf(userId, far.id)).toBe('open');
+});
