@@ -139,6 +139,8 @@ export class GmailSync {
         if (!isGoogleError(error, 'cursor-invalid')) throw error;
       }
     }
+    // A walk begun in an earlier pass has an older cursor, which history may have outlived.
+    const resumed = source.gmailResync !== null;
     const cursor = await this.resyncWalk.run(api, source, owner, deadline, counts);
     if (cursor === null) return { resynced: true, more: true, counts };
     try {
@@ -146,8 +148,12 @@ export class GmailSync {
       const more = await this.delta(api, source, cursor, owner, pageSize, deadline, counts);
       return { resynced: true, more, counts };
     } catch (error) {
-      if (isGoogleError(error, 'cursor-invalid')) throw new ResyncLoopError(source.id);
-      throw error;
+      if (!isGoogleError(error, 'cursor-invalid')) throw error;
+      if (!resumed) throw new ResyncLoopError(source.id);
+      // History expired again during a long walk: the next pass walks again (briefly: it
+      // stops at what this walk imported) from a fresh cursor.
+      bump(counts, 'resyncOutlived');
+      return { resynced: true, more: true, counts };
     }
   }
 

@@ -91,6 +91,33 @@ test('a long outage with expired history: all 230 messages become tasks, the res
   expect(done.statusReason ?? '').not.toMatch(/Catching up/);
 });
 
+test('history expiring again while a resync is still walking: the next pass walks again from a fresh cursor, nothing lost, no resync-loop error', async () => {
+  const email = 'twice@example.com';
+  const sourceId = 'src-twice';
+  await connectWithCursor(sourceId, email, 'user-twice');
+  const outage = await deliverMany(email, 150, 'first outage');
+  await stack.admin.expireHistory(email);
+
+  const dying: SourceStore = Object.create(stack.services.sources) as SourceStore;
+  dying.releaseOrContinue = () => Promise.reject(new Error('instance killed'));
+  const { runner: _unused, ...deps } = stack.services;
+  const first = new SyncRunner({ ...deps, sources: dying, leaseMs: 60_000, passBudgetMs: 300, taskRule: stack.config.taskRule, fetchBatchSize: 10, statusSettings: stack.services.statusSettings, gmailFollowUps: 0 });
+  await expect(first.handle(sourceId, { gmail: outage[149]!.historyId, calendar: false }, { trigger: 'push' })).rejects.toThrow('instance killed');
+  expect((await stack.services.sources.get(sourceId))!.gmailResync).not.toBeNull();
+
+  // More mail, and history is lost again, before the walk resumes.
+  const later = await deliverMany(email, 5, 'second outage');
+  await stack.admin.expireHistory(email);
+  expect(await push(email, later[4]!.historyId)).toBe(204);
+  await stack.settled(sourceId);
+
+  expect((await tasksOf('user-twice')).map((t) => t.externalId).sort()).toEqual([...outage, ...later].map((m) => m.id).sort());
+  const events = await stack.services.events.listForSource(sourceId, new Date());
+  expect(events.filter((e) => e.outcome === 'error')).toEqual([]);
+  expect(events.some((e) => (e.counts.resyncOutlived ?? 0) > 0)).toBe(true);
+  expect((await stack.services.sources.get(sourceId))!.historyId).toBe((await stack.admin.account(email)).historyId);
+});
+
 test('a backlog of 320 messages: tasks appear page by page with the cursor moving, a pass stops at its budget and the rest completes', async () => {
   const email = 'backlog@example.com';
   const sourceId = 'src-backlog';
