@@ -288,6 +288,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         if (states.every((s) => s && !s.lease && !s.pending)) return;
         await sleep(500);
       }
+      const states = await Promise.all(accounts.map(async (a) => `${a.email}: ${JSON.stringify(await store.source(a.sourceId))}`));
+      progress(`not settled after 60 s: ${states.join('; ')}`);
     };
     for (let cycle = 0; cycle < 2; cycle += 1) {
       progress(`catch-up poll ${cycle + 1}`);
