@@ -26,6 +26,7 @@ describe('classifyGoogleError', () => {
     [new TypeError('fetch failed'), 'gmail.history.list', 'retryable'],
     [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }), 'gmail.history.list', 'retryable'],
     [Object.assign(new Error('request failed'), { name: 'GaxiosError' }), 'gmail.history.list', 'retryable'],
+    [Object.assign(new Error('request to https://gmail.googleapis.com failed'), { config: { url: 'https://gmail.googleapis.com' } }), 'gmail.history.list', 'retryable'],
     [new DOMException('The operation timed out.', 'TimeoutError'), 'gmail.history.list', 'retryable'],
     // A bug of ours, not Google's: retrying the same code cannot help.
     [new TypeError("Cannot read properties of undefined (reading 'id')"), 'gmail.history.list', 'bad-request'],

@@ -54,7 +54,9 @@ const NETWORK_NAMES = new Set(['GaxiosError', 'AbortError', 'TimeoutError', 'Fet
 /** A failure to reach Google (connection, DNS, reset, timeout), as opposed to a thrown bug. */
 function isNetworkFailure(error: unknown): boolean {
   for (let current: unknown = error, depth = 0; typeof current === 'object' && current !== null && depth < 5; depth += 1) {
-    const { name, code, message, cause } = current as { name?: unknown; code?: unknown; message?: unknown; cause?: unknown };
+    const { name, code, message, cause, config } = current as { name?: unknown; code?: unknown; message?: unknown; cause?: unknown; config?: unknown };
+    // gaxios' GaxiosError carries the request's `config`; without a response, the request failed.
+    if (typeof config === 'object' && config !== null) return true;
     if (typeof code === 'string' && NETWORK_CODES.test(code)) return true;
     if (typeof name === 'string' && NETWORK_NAMES.has(name)) return true;
     // undici's fetch: TypeError('fetch failed') with the socket error as its cause.
