@@ -3,12 +3,13 @@
  *
  *   npm run soak                                   20 sources, 3 minutes, a random seed
  *   npm run soak -- --sources 200 --minutes 10 --seed 1234
+ *   npm run soak -- --outage 500                   mail piled up during the long outage (default 230)
  */
 import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runSoak } from './lib/soak';
 
-const { values } = parseArgs({ options: { sources: { type: 'string', default: '20' }, minutes: { type: 'string', default: '3' }, seed: { type: 'string' } } });
+const { values } = parseArgs({ options: { sources: { type: 'string', default: '20' }, minutes: { type: 'string', default: '3' }, seed: { type: 'string' }, outage: { type: 'string', default: '230' } } });
 const seed = Number(values.seed ?? Math.floor(Math.random() * 1_000_000));
 const started = Date.now();
 mkdirSync('bench-results', { recursive: true });
@@ -16,6 +17,7 @@ console.log(`Soak: ${values.sources} sources for ${values.minutes} min, seed ${s
 runSoak({
   sources: Number(values.sources),
   durationMs: Number(values.minutes) * 60_000,
+  outageMessages: Number(values.outage),
   seed,
   logDir: 'bench-results',
   onProgress: (line) => process.stdout.write(`\r[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line.slice(0, 110).padEnd(110)}`),

@@ -57,7 +57,14 @@ const envSchema = z.object({
   FALLBACK_AFTER_MINUTES: positiveInt.default(10),
   POLL_PAGE_SIZE: positiveInt.max(500).default(5),
   LEASE_SECONDS: positiveInt.default(60),
-  FULL_SYNC_MAX_MESSAGES: positiveInt.max(5000).default(200),
+  /** A Gmail pass starts no new page after this long; the rest is handed on (pending stays set). */
+  GMAIL_PASS_BUDGET_SECONDS: positiveInt.max(3600).default(60),
+  /** The task rule (README, "What becomes a task"): events from this many days ago… */
+  CALENDAR_PAST_DAYS: positiveInt.max(365).default(7),
+  /** …to this many days ahead become tasks. */
+  CALENDAR_FUTURE_DAYS: positiveInt.max(3650).default(30),
+  /** A Gmail resync after history expired walks the inbox back at most this many days. */
+  GMAIL_RESYNC_MAX_AGE_DAYS: positiveInt.max(3650).default(30),
   /** Looks after a push-triggered Gmail pass that found changes, a second apart (0 = none). */
   GMAIL_FOLLOW_UPS: z.coerce.number().int().min(0).max(10).default(3),
   /** Completeness audit: a source audited within the period is skipped; each audit looks back over the window. */
@@ -118,7 +125,8 @@ export interface Config {
   fallbackAfterMs: number;
   pollPageSize: number;
   leaseMs: number;
-  fullSyncMaxMessages: number;
+  gmailPassBudgetMs: number;
+  taskRule: { calendarPastMs: number; calendarFutureMs: number; gmailResyncMaxAgeMs: number };
   gmailFollowUps: number;
   audit: { periodMs: number; windowMs: number; graceMs: number; maxMessages: number; maxSources: number };
   tokenSealing: { kind: 'kms'; keyName: string } | { kind: 'local'; key: Buffer };
@@ -195,7 +203,12 @@ export function parseConfig(env: Env = process.env): Config {
     fallbackAfterMs: e.FALLBACK_AFTER_MINUTES * 60_000,
     pollPageSize: e.POLL_PAGE_SIZE,
     leaseMs: e.LEASE_SECONDS * 1000,
-    fullSyncMaxMessages: e.FULL_SYNC_MAX_MESSAGES,
+    gmailPassBudgetMs: e.GMAIL_PASS_BUDGET_SECONDS * 1000,
+    taskRule: {
+      calendarPastMs: e.CALENDAR_PAST_DAYS * 24 * HOUR_MS,
+      calendarFutureMs: e.CALENDAR_FUTURE_DAYS * 24 * HOUR_MS,
+      gmailResyncMaxAgeMs: e.GMAIL_RESYNC_MAX_AGE_DAYS * 24 * HOUR_MS,
+    },
     gmailFollowUps: e.GMAIL_FOLLOW_UPS,
     audit: {
       periodMs: e.AUDIT_PERIOD_HOURS * HOUR_MS,

@@ -26,6 +26,8 @@ const eventTime: z.ZodType<EventTime> = z.union([
   z.object({ date: z.iso.date() }),
 ]);
 
+const responseStatus = z.enum(['needsAction', 'declined', 'tentative', 'accepted']);
+
 const schemas = {
   account: z.object({ email: z.email() }),
   message: z.object({
@@ -35,7 +37,15 @@ const schemas = {
     threadId: z.string().optional(),
   }),
   labels: z.object({ add: z.array(z.string().min(1)).default([]), remove: z.array(z.string().min(1)).default([]) }),
-  event: z.object({ summary: z.string().default('(no title)'), start: eventTime, end: eventTime, description: z.string().optional() }),
+  event: z.object({
+    summary: z.string().default('(no title)'),
+    start: eventTime,
+    end: eventTime,
+    description: z.string().optional(),
+    recurrence: z.array(z.string().min(1)).optional(),
+    attendees: z.array(z.object({ email: z.email(), responseStatus: responseStatus.default('needsAction') })).optional(),
+  }),
+  response: z.object({ email: z.email().optional(), responseStatus }),
   eventPatch: z.object({ summary: z.string().optional(), start: eventTime.optional(), end: eventTime.optional() }),
   clock: z.object({ advanceMs: z.number().int().nonnegative() }),
   reset: z.object({ seed: z.number().int().optional() }),
@@ -85,6 +95,8 @@ function groundTruth(account: Account) {
       end: e.end,
       status: e.status,
       updated: new Date(e.updated).toISOString(),
+      recurrence: e.recurrence,
+      attendees: e.attendees,
     })),
   };
 }
@@ -148,10 +160,16 @@ export function registerAdmin(router: Router, world: World): void {
   on('POST', '/accounts/:email/events', (request) => {
     const account = accountOf(world, request);
     const input = parse(schemas.event, request.body);
-    const event = account.calendar.create(
-      { summary: input.summary, start: input.start, end: input.end, ...(input.description !== undefined && { description: input.description }) },
-      world.clock.now(),
-    );
+    const { description, recurrence, attendees } = input;
+    let event;
+    try {
+      event = account.calendar.create(
+        { summary: input.summary, start: input.start, end: input.end, ...(description !== undefined && { description }), ...(recurrence && { recurrence }), ...(attendees && { attendees }) },
+        world.clock.now(),
+      );
+    } catch (error) {
+      throw new AdminError(400, error instanceof Error ? error.message : String(error));
+    }
     world.calendarChanged(account);
     return { status: 201, body: { id: event.id, updated: new Date(event.updated).toISOString() } };
   });
@@ -170,6 +188,22 @@ export function registerAdmin(router: Router, world: World): void {
     account.calendar.cancel(request.params.id ?? '', world.clock.now());
     world.calendarChanged(account);
     return { status: 204 };
+  });
+
+  // Undo of a delete, as Calendar's "Undo" does it.
+  on('POST', '/accounts/:email/events/:id/restore', (request) => {
+    const account = accountOf(world, request);
+    const event = account.calendar.restore(request.params.id ?? '', world.clock.now());
+    world.calendarChanged(account);
+    return { status: 200, body: { id: event.id, updated: new Date(event.updated).toISOString() } };
+  });
+
+  on('POST', '/accounts/:email/events/:id/response', (request) => {
+    const account = accountOf(world, request);
+    const { email, responseStatus } = parse(schemas.response, request.body);
+    const event = account.calendar.respond(request.params.id ?? '', email ?? account.email, responseStatus, world.clock.now());
+    world.calendarChanged(account);
+    return { status: 200, body: { id: event.id, updated: new Date(event.updated).toISOString() } };
   });
 
   on('POST', '/accounts/:email/calendar/invalidate-sync-tokens', (request) => {

@@ -13,6 +13,15 @@ export interface CreatedAccount {
 }
 
 export type EventTimeInput = { dateTime: string } | { date: string };
+export type ResponseStatus = 'needsAction' | 'declined' | 'tentative' | 'accepted';
+export interface EventInput {
+  summary: string;
+  start: EventTimeInput;
+  end: EventTimeInput;
+  /** `RRULE:FREQ=DAILY|WEEKLY` with INTERVAL, COUNT, UNTIL. */
+  recurrence?: string[];
+  attendees?: { email: string; responseStatus?: ResponseStatus }[];
+}
 
 export interface SandboxStats {
   calls: Record<string, Record<string, number>>;
@@ -26,7 +35,15 @@ export interface AccountTruth {
   historyId: string;
   gmailWatch: { topicName: string; expiration: string } | null;
   messages: { id: string; threadId: string; subject: string; labelIds: string[]; deleted: boolean }[];
-  events: { id: string; summary: string; status: 'confirmed' | 'cancelled'; start: EventTimeInput; updated: string }[];
+  events: {
+    id: string;
+    summary: string;
+    status: 'confirmed' | 'cancelled';
+    start: EventTimeInput;
+    updated: string;
+    recurrence: string[] | null;
+    attendees: { email: string; responseStatus: ResponseStatus }[];
+  }[];
 }
 
 export class SandboxAdmin {
@@ -56,7 +73,7 @@ export class SandboxAdmin {
   account(email: string) {
     return this.call<AccountTruth>('GET', this.accountPath(email));
   }
-  deliverMail(email: string, message: { subject: string; from?: string; labelIds?: string[] }) {
+  deliverMail(email: string, message: { subject: string; from?: string; labelIds?: string[]; threadId?: string }) {
     return this.call<{ id: string; threadId: string; historyId: string }>('POST', `${this.accountPath(email)}/messages`, message);
   }
   archiveMail(email: string, id: string) {
@@ -71,14 +88,22 @@ export class SandboxAdmin {
   expireHistory(email: string) {
     return this.call<void>('POST', `${this.accountPath(email)}/history/expire`);
   }
-  createEvent(email: string, event: { summary: string; start: EventTimeInput; end: EventTimeInput }) {
+  createEvent(email: string, event: EventInput) {
     return this.call<{ id: string; updated: string }>('POST', `${this.accountPath(email)}/events`, event);
   }
   updateEvent(email: string, id: string, patch: { summary?: string; start?: EventTimeInput; end?: EventTimeInput }) {
     return this.call<{ id: string; updated: string }>('PATCH', `${this.accountPath(email)}/events/${id}`, patch);
   }
+  /** An event, a series, or one instance of a series (by its instance id). */
   cancelEvent(email: string, id: string) {
     return this.call<void>('DELETE', `${this.accountPath(email)}/events/${id}`);
+  }
+  restoreEvent(email: string, id: string) {
+    return this.call<{ id: string; updated: string }>('POST', `${this.accountPath(email)}/events/${id}/restore`);
+  }
+  /** An attendee's answer; the account's own when `attendee` is omitted. */
+  respondToEvent(email: string, id: string, responseStatus: ResponseStatus, attendee?: string) {
+    return this.call<{ id: string; updated: string }>('POST', `${this.accountPath(email)}/events/${id}/response`, { responseStatus, ...(attendee && { email: attendee }) });
   }
   invalidateSyncTokens(email: string) {
     return this.call<void>('POST', `${this.accountPath(email)}/calendar/invalidate-sync-tokens`);

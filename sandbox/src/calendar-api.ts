@@ -1,5 +1,5 @@
 import { apiCall, type ApiContext } from './api-call';
-import { eventStartMs, type StoredEvent } from './calendar-data';
+import { eventStartMs, type CalendarData, type EventItem } from './calendar-data';
 import { errors, GoogleApiError } from './google-errors';
 import type { Reply, Router } from './http';
 import { WATCH_TTL_MS, type World } from './world';
@@ -21,7 +21,7 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 export const UPDATED_MIN_MAX_AGE_MS = 20 * 24 * 3_600_000;
 
 /** `updatedMin`: only events modified since then, deleted ones always included; 410 when too old. */
-function updatedMinFilter(raw: string | null, now: number): ((e: StoredEvent) => boolean) | null {
+function updatedMinFilter(raw: string | null, now: number): ((e: EventItem) => boolean) | null {
   if (raw === null) return null;
   const min = Date.parse(raw);
   if (Number.isNaN(min)) throw errors.badRequest('Bad Request', 'badRequest');
@@ -54,28 +54,86 @@ function decode<T>(raw: string): T | null {
   }
 }
 
-function eventResource(event: StoredEvent, email: string) {
-  if (event.status === 'cancelled') {
-    return { kind: 'calendar#event', etag: `"${event.seq}"`, id: event.id, status: 'cancelled', updated: new Date(event.updated).toISOString() };
+/** The fields that tie an instance to its series. */
+function seriesFields(item: EventItem) {
+  if (item.originalStart !== null) return { recurringEventId: item.event.id, originalStartTime: item.originalStart };
+  return item.event.recurrence !== null ? { recurrence: item.event.recurrence } : {};
+}
+
+function eventResource(item: EventItem, email: string) {
+  const event = item.event;
+  if (item.status === 'cancelled') {
+    return { kind: 'calendar#event', etag: `"${item.seq}"`, id: item.id, status: 'cancelled', updated: new Date(item.updated).toISOString(), ...seriesFields(item) };
   }
   return {
     kind: 'calendar#event',
-    etag: `"${event.seq}"`,
-    id: event.id,
-    status: event.status,
-    htmlLink: `https://www.google.com/calendar/event?eid=${Buffer.from(`${event.id} ${email}`).toString('base64url')}`,
+    etag: `"${item.seq}"`,
+    id: item.id,
+    status: item.status,
+    htmlLink: `https://www.google.com/calendar/event?eid=${Buffer.from(`${item.id} ${email}`).toString('base64url')}`,
     created: new Date(event.created).toISOString(),
-    updated: new Date(event.updated).toISOString(),
-    summary: event.summary,
+    updated: new Date(item.updated).toISOString(),
+    summary: item.summary,
     description: event.description,
     creator: { email, self: true },
     organizer: { email, self: true },
-    start: event.start,
-    end: event.end,
+    start: item.start,
+    end: item.end,
+    ...seriesFields(item),
     iCalUID: `${event.id}@google.com`,
-    sequence: 0,
+    sequence: event.sequence,
+    ...(event.attendees.length > 0 && {
+      attendees: event.attendees.map((a) => ({ email: a.email, responseStatus: a.responseStatus, ...(a.email === email && { self: true }) })),
+    }),
     eventType: 'default',
   };
+}
+
+/** timeMin/timeMax: RFC 3339 with a mandatory offset (Google answers 400 without one). */
+function parseBound(query: URLSearchParams, name: 'timeMin' | 'timeMax'): number | null {
+  const raw = query.get(name);
+  if (raw === null) return null;
+  const ms = Date.parse(raw);
+  if (!/(Z|[+-]\d{2}:\d{2})$/i.test(raw) || Number.isNaN(ms)) throw errors.badRequest('Bad Request', 'badRequest', name);
+  return ms;
+}
+
+/** `orderBy`: `startTime` (only with singleEvents) or `updated`; by change order otherwise. */
+function ordered(items: EventItem[], orderBy: string | null, singleEvents: boolean): EventItem[] {
+  if (orderBy === null) return items.sort((a, b) => a.seq - b.seq);
+  if (orderBy === 'startTime') {
+    if (!singleEvents) throw errors.badRequest('The requested ordering is not available for the particular query.', 'invalid', 'orderBy');
+    return items.sort((a, b) => eventStartMs(a.start) - eventStartMs(b.start) || a.seq - b.seq);
+  }
+  if (orderBy === 'updated') return items.sort((a, b) => a.updated - b.updated || a.seq - b.seq);
+  throw errors.badRequest(`Invalid value for orderBy: ${orderBy}`, 'invalid', 'orderBy');
+}
+
+/** `q`: every word must appear in the summary or description, case-insensitively. */
+function matchesText(item: EventItem, q: string | null): boolean {
+  if (q === null) return true;
+  const text = `${item.summary} ${item.event.description}`.toLowerCase();
+  return q.toLowerCase().split(/\s+/).filter(Boolean).every((word) => text.includes(word));
+}
+
+/** The items of one listing page's snapshot: all (full) or changed after `from` (incremental). */
+function listedItems(calendar: CalendarData, page: PageState, query: URLSearchParams, now: number): EventItem[] {
+  const singleEvents = query.get('singleEvents') === 'true';
+  const showDeleted = query.get('showDeleted') === 'true';
+  // updatedMin lists deletions too, as Google does.
+  const updatedSince = updatedMinFilter(query.get('updatedMin'), now);
+  const minMs = parseBound(query, 'timeMin');
+  const maxMs = parseBound(query, 'timeMax');
+  const q = query.get('q');
+  const incremental = page.from >= 0;
+  const items = calendar
+    .items(singleEvents)
+    .filter((e) => e.seq <= page.s && (incremental ? e.seq > page.from : showDeleted || updatedSince !== null || e.status !== 'cancelled'))
+    .filter((e) => updatedSince === null || updatedSince(e))
+    .filter((e) => minMs === null || eventStartMs(e.end) > minMs)
+    .filter((e) => maxMs === null || eventStartMs(e.start) < maxMs)
+    .filter((e) => matchesText(e, q));
+  return ordered(items, query.get('orderBy'), singleEvents);
 }
 
 function resolveCalendar(context: ApiContext): void {
@@ -97,7 +155,6 @@ export function registerCalendar(router: Router, world: World): void {
       if (!Number.isInteger(max) || max < 1) throw errors.badRequest('Invalid maxResults', 'invalid', 'maxResults');
       const syncToken = query.get('syncToken');
       const pageToken = query.get('pageToken');
-      const showDeleted = query.get('showDeleted') === 'true';
 
       let page: PageState;
       if (pageToken !== null) {
@@ -117,23 +174,11 @@ export function registerCalendar(router: Router, world: World): void {
         page = { s: calendar.seq, from: -1, offset: 0, g: calendar.generation };
       }
 
-      const timeMin = query.get('timeMin');
-      const timeMax = query.get('timeMax');
-      const minMs = timeMin === null ? null : Date.parse(timeMin);
-      const maxMs = timeMax === null ? null : Date.parse(timeMax);
-      if (Number.isNaN(minMs) || Number.isNaN(maxMs)) throw errors.badRequest('Bad Request', 'badRequest');
-
-      const incremental = page.from >= 0;
-      const updatedSince = updatedMinFilter(query.get('updatedMin'), context.now);
-      const matching = [...calendar.events.values()]
-        .filter((e) => e.seq <= page.s && (incremental ? e.seq > page.from : showDeleted || updatedSince !== null || e.status !== 'cancelled'))
-        .filter((e) => updatedSince === null || updatedSince(e))
-        .filter((e) => minMs === null || eventStartMs(e.end) > minMs)
-        .filter((e) => maxMs === null || eventStartMs(e.start) < maxMs)
-        .sort((a, b) => a.seq - b.seq);
+      const matching = listedItems(calendar, page, query, context.now);
       const items = matching.slice(page.offset, page.offset + max);
       const body: Record<string, unknown> = {
         kind: 'calendar#events',
+        etag: `"${calendar.seq}"`,
         summary: context.account.email,
         updated: new Date(context.now).toISOString(),
         timeZone: 'UTC',
@@ -146,6 +191,18 @@ export function registerCalendar(router: Router, world: World): void {
         body.nextSyncToken = encode({ g: page.g, s: page.s } satisfies SyncTokenState);
       }
       return { status: 200, body };
+    }),
+  );
+
+  router.on(
+    'GET',
+    '/calendar/v3/calendars/:calendarId/events/:eventId',
+    call('calendar.events.get', (context) => {
+      resolveCalendar(context);
+      // Deleted events stay readable, with status `cancelled`, as at Google.
+      const item = context.account.calendar.find(context.request.params.eventId ?? '');
+      if (!item) throw errors.notFound('Not Found');
+      return { status: 200, body: eventResource(item, context.account.email) };
     }),
   );
 

@@ -21,7 +21,8 @@ export const faultsSchema = z.object({
       z.object({
         method: method.optional(),
         account: z.string().optional(),
-        status: z.union([z.literal(403), z.literal(429), z.literal(500), z.literal(502), z.literal(503), z.literal(504)]),
+        /** 404 and 410: Google no longer knows the watch or channel (the renewal's re-registration path). */
+        status: z.union([z.literal(403), z.literal(404), z.literal(410), z.literal(429), z.literal(500), z.literal(502), z.literal(503), z.literal(504)]),
         count: z.number().int().positive().default(1),
         retryAfterSeconds: z.number().int().positive().optional(),
       }),
@@ -43,7 +44,7 @@ export type InjectedError = { status: number; retryAfterSeconds: number | undefi
 
 export class FaultInjector {
   faults: Faults = faultsSchema.parse({});
-  readonly injected = { serverErrors: 0, rateLimits: 0, pushesDropped: 0, pushesDuplicated: 0, pushesDelayed: 0 };
+  readonly injected = { serverErrors: 0, rateLimits: 0, gone: 0, pushesDropped: 0, pushesDuplicated: 0, pushesDelayed: 0 };
 
   constructor(private readonly random: Random) {}
 
@@ -81,7 +82,8 @@ export class FaultInjector {
   }
 
   private count(status: number): void {
-    if (status === 429 || status === 403) this.injected.rateLimits += 1;
+    if (status === 404 || status === 410) this.injected.gone += 1;
+    else if (status === 429 || status === 403) this.injected.rateLimits += 1;
     else this.injected.serverErrors += 1;
   }
 

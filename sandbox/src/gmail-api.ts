@@ -1,7 +1,7 @@
 import { apiCall, type ApiContext } from './api-call';
 import { errors, GoogleApiError } from './google-errors';
-import type { Reply, Router } from './http';
-import type { HistoryKind, HistoryRecord, StoredMessage } from './mailbox';
+import type { Handler, Reply, Router } from './http';
+import type { HistoryKind, HistoryRecord, Mailbox, StoredMessage } from './mailbox';
 import { WATCH_TTL_MS, type World } from './world';
 
 /** Gmail v1 under /gmail/v1/users/{userId}/…, as the official client calls it. */
@@ -89,6 +89,54 @@ function messageResource(message: StoredMessage, format: string, headers: string
   return { ...base, payload: { partId: '', mimeType: 'text/plain', filename: '', headers: selected } };
 }
 
+const SYSTEM_LABELS = ['INBOX', 'SENT', 'DRAFT', 'SPAM', 'TRASH', 'UNREAD', 'STARRED', 'IMPORTANT', 'CHAT', 'CATEGORY_PERSONAL', 'CATEGORY_SOCIAL', 'CATEGORY_PROMOTIONS', 'CATEGORY_UPDATES', 'CATEGORY_FORUMS'];
+
+/** Every label: the system ones, and each user label some message carries (`Label_…`). */
+function labelsOf(mailbox: Mailbox): string[] {
+  const user = new Set<string>();
+  for (const m of mailbox.messages.values()) for (const l of m.labelIds) if (!SYSTEM_LABELS.includes(l)) user.add(l);
+  return [...SYSTEM_LABELS, ...[...user].sort()];
+}
+
+function labelResource(mailbox: Mailbox, id: string, withCounts: boolean) {
+  const system = SYSTEM_LABELS.includes(id);
+  const base = { id, name: system ? id : id.replace(/^Label_/, ''), type: system ? 'system' : 'user' };
+  if (!withCounts) return base;
+  const carrying = [...mailbox.messages.values()].filter((m) => !m.deleted && m.labelIds.has(id));
+  return {
+    ...base,
+    messagesTotal: carrying.length,
+    messagesUnread: carrying.filter((m) => m.labelIds.has('UNREAD')).length,
+    threadsTotal: new Set(carrying.map((m) => m.threadId)).size,
+    threadsUnread: new Set(carrying.filter((m) => m.labelIds.has('UNREAD')).map((m) => m.threadId)).size,
+  };
+}
+
+/** users.labels.list / labels.get and users.threads.get, read-only. */
+function registerLabelsAndThreads(router: Router, base: string, call: (method: string, run: (c: ApiContext) => Reply) => Handler): void {
+  router.on('GET', `${base}/labels`, call('gmail.users.labels.list', ({ account }) => ({
+    status: 200,
+    body: { labels: labelsOf(account.mailbox).map((id) => labelResource(account.mailbox, id, false)) },
+  })));
+
+  router.on('GET', `${base}/labels/:id`, call('gmail.users.labels.get', ({ request, account }) => {
+    const id = request.params.id ?? '';
+    if (!labelsOf(account.mailbox).includes(id)) throw errors.notFound();
+    return { status: 200, body: labelResource(account.mailbox, id, true) };
+  }));
+
+  router.on('GET', `${base}/threads/:id`, call('gmail.users.threads.get', ({ request, account }) => {
+    const format = request.query.get('format') ?? 'full';
+    const messages = [...account.mailbox.messages.values()]
+      .filter((m) => !m.deleted && m.threadId === request.params.id)
+      .sort((a, b) => a.internalDate - b.internalDate || (a.historyId > b.historyId ? 1 : -1));
+    if (messages.length === 0) throw errors.notFound();
+    const historyId = messages.reduce((max, m) => (m.historyId > max ? m.historyId : max), 0n);
+    const headers = request.query.getAll('metadataHeaders');
+    return { status: 200, body: { id: request.params.id, historyId: historyId.toString(), messages: messages.map((m) => messageResource(m, format === 'minimal' ? 'minimal' : 'metadata', headers)) } };
+  }));
+}
+
 export function registerGmail(router: Router, world: World): void {
   const base = '/gmail/v1/users/:userId';
   const call = (method: string, run: (c: ApiContext) => Reply | Promise<Reply>) =>
@@ -96,6 +144,7 @@ export function registerGmail(router: Router, world: World): void {
       checkUser(context);
       return run(context);
     });
+  registerLabelsAndThreads(router, base, call);
 
   router.on(
     'GET',

@@ -16,7 +16,7 @@ export class PerNotificationRunner implements Runner {
   private readonly calendar: CalendarSync;
 
   constructor(private readonly services: Services) {
-    const deps = { sources: services.sources, tasks: services.tasks, clock: services.clock, leaseMs: 60_000, fullSyncMaxMessages: 200, fetchBatchSize: 5 };
+    const deps = { sources: services.sources, tasks: services.tasks, clock: services.clock, leaseMs: 60_000, passBudgetMs: 60_000, taskRule: services.config.taskRule, fetchBatchSize: 5 };
     this.gmail = new GmailSync(deps);
     this.calendar = new CalendarSync(deps);
   }

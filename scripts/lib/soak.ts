@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sourceIdFor } from '../../functions/src/engine/connect';
 import { SandboxAdmin, type AccountTruth } from '../../sandbox/src/admin-client';
+import type { FaultsInput } from '../../sandbox/src/faults';
 import { startSandbox } from '../../sandbox/src/server';
 import { connectThroughFlow, firebaseIdToken } from './connect-client';
 import { freePort, startEmulators } from './emulators';
@@ -12,13 +13,17 @@ import { finalAudit, type AuditStepResult } from './soak-audit';
 /**
  * The chaos soak: sources with random mail and calendar activity while Google misbehaves
  * (5xx, 429/403, latency spikes, dropped/duplicated/delayed/reordered pushes, expired
- * history, invalidated sync tokens) and the functions host is killed mid-sync and restarted.
+ * history, invalidated sync tokens), the functions host is killed mid-sync and restarted,
+ * a long outage loses pushes while mail piles up and history expires, Google's clock jumps
+ * two hours ahead of ours, and an account is disconnected, changed, and reconnected.
  * Then the jobs catch up and Firestore is compared with the sandbox's ground truth.
  */
 
 export interface SoakOptions {
   sources: number;
   durationMs: number;
+  /** Mail delivered to one account during the long outage (pushes lost, then history expired). */
+  outageMessages?: number;
   seed: number;
   logDir: string;
   onProgress?: (line: string) => void;
@@ -37,6 +42,40 @@ export interface SoakReport {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const HOUR_MS = 3_600_000;
+
+type Account = { email: string; userId: string; sourceId: string };
+
+/** A long outage: every push is lost while mail piles up, then Gmail's history expires. */
+async function outageWithExpiry(admin: SandboxAdmin, account: Account, faults: FaultsInput, messages: number): Promise<void> {
+  await admin.setFaults({ ...faults, push: { ...faults.push, dropRate: 1 } });
+  for (let i = 0; i < messages; i += 1) await admin.deliverMail(account.email, { subject: `during the outage ${i}` });
+  await admin.expireHistory(account.email);
+  await admin.setFaults(faults);
+}
+
+/**
+ * The user disconnects the account, mail arrives and an event changes meanwhile, and the
+ * user connects it again through the real connect flow.
+ */
+async function disconnectAndReconnect(admin: SandboxAdmin, connectUrl: string, idToken: string, account: Account): Promise<void> {
+  const response = await fetch(`${connectUrl}/disconnect`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${idToken}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ sourceId: account.sourceId }),
+  });
+  if (!response.ok) throw new Error(`disconnect answered ${response.status}`);
+  await admin.deliverMail(account.email, { subject: 'while disconnected' });
+  const event = (await admin.account(account.email)).events.find((e) => e.status === 'confirmed');
+  if (event) await admin.updateEvent(account.email, event.id, { summary: `${event.summary} (renamed while disconnected)` });
+  await sleep(300);
+  // Google misbehaves during the soak: like a user, try the flow again when it fails.
+  let confirmed = 0;
+  for (let attempt = 0; attempt < 5 && confirmed !== 200; attempt += 1) {
+    confirmed = (await connectThroughFlow(connectUrl, idToken, account.email).catch(() => null))?.confirmed?.status ?? 0;
+  }
+  if (confirmed !== 200) throw new Error(`reconnect failed for ${account.email}: ${confirmed}`);
+}
 
 class Seeded {
   constructor(private state: number) {}
@@ -148,7 +187,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     await startHost();
 
     progress(`connecting ${options.sources} sources`);
-    const accounts: { email: string; userId: string; sourceId: string }[] = [];
+    const accounts: Account[] = [];
     for (let i = 0; i < options.sources; i += 1) {
       const email = `soak${i}@example.com`;
       const userId = `soak-user-${i % Math.max(1, Math.floor(options.sources / 2))}`;
@@ -159,17 +198,39 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     }
     await sleep(1200);
 
-    await admin.setFaults({
+    const faults: FaultsInput = {
       latencyMs: 10,
       latencyJitterMs: 300,
       serverErrorRate: 0.05,
       rateLimitRate: 0.05,
       retryAfterSeconds: 1,
       push: { dropRate: 0.15, duplicateRate: 0.2, maxDelayMs: 1500 },
-    });
+    };
+    await admin.setFaults(faults);
 
     const end = Date.now() + options.durationMs;
     const nextChaos = { kill: Date.now() + options.durationMs / 4, expire: Date.now() + options.durationMs / 3, invalidate: Date.now() + options.durationMs / 2 };
+    // Each once: early enough that activity follows and the jobs must catch up.
+    const once = [
+      {
+        at: Date.now() + options.durationMs / 5,
+        name: 'google-clock-2h-ahead',
+        run: () => admin.advanceClock(2 * HOUR_MS),
+      },
+      {
+        at: Date.now() + (options.durationMs * 2) / 5,
+        name: 'outage-with-expiry',
+        run: () => outageWithExpiry(admin, random.pick(accounts), faults, options.outageMessages ?? 230),
+      },
+      {
+        at: Date.now() + (options.durationMs * 3) / 5,
+        name: 'disconnected-and-reconnected',
+        run: async () => {
+          const account = random.pick(accounts);
+          await disconnectAndReconnect(admin, fn('connect'), await firebaseIdToken(sandbox.url, projectId, account.userId), account);
+        },
+      },
+    ];
     while (Date.now() < end) {
       const account = random.pick(accounts);
       const truth = await admin.account(account.email);
@@ -208,6 +269,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         await admin.expireHistory(random.pick(accounts).email);
         count('history-expired');
       }
+      for (const step of once.filter((o) => Date.now() > o.at)) {
+        once.splice(once.indexOf(step), 1);
+        await step.run();
+        count(step.name);
+      }
       if (Date.now() > nextChaos.invalidate) {
         nextChaos.invalidate = Date.now() + options.durationMs / 2;
         await admin.invalidateSyncTokens(random.pick(accounts).email);
@@ -232,8 +298,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         if (states.every((s) => s && !s.lease && !s.pending)) return;
         await sleep(500);
       }
+      const states = await Promise.all(accounts.map(async (a) => `${a.email}: ${JSON.stringify(await store.source(a.sourceId))}`));
+      progress(`not settled after 60 s: ${states.join('; ')}`);
     };
     for (let cycle = 0; cycle < 2; cycle += 1) {
+      progress(`catch-up poll ${cycle + 1}`);
       await fetch(fn('fallbackPoll'), { method: 'POST' });
       await sleep(1000);
       await settle();
@@ -248,6 +317,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     // A few extra poll cycles for changes still in flight; a cursor that skipped work would
     // not be repaired by them, so this cannot hide a loss.
     for (let attempt = 0; attempt < 3; attempt += 1) {
+      progress(`comparing with the ground truth (attempt ${attempt + 1})`);
       ({ differences, checked } = await compare(accounts, admin, store));
       if (differences.length === 0) break;
       await fetch(fn('fallbackPoll'), { method: 'POST' });
@@ -267,7 +337,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   }
 }
 
-async function compare(accounts: { email: string; userId: string; sourceId: string }[], admin: SandboxAdmin, store: Firestoreish) {
+async function compare(accounts: Account[], admin: SandboxAdmin, store: Firestoreish) {
   const differences: string[] = [];
   let checked = 0;
   const tasksByUser = new Map<string, Map<string, { status: string; title: string; dueAt: string | null }>>();

@@ -38,11 +38,15 @@ describe('Calendar verdicts', () => {
     id: 'e1',
     status: 'confirmed',
     summary: 'x',
-    start: null,
+    start: new Date('2026-11-30T10:00:00Z'),
     htmlLink: null,
     updated: inWindow,
+    sequence: 0,
+    declinedBySelf: false,
     ...overrides,
   });
+  // The task rule's window: events starting outside it are not tasks.
+  const taskWindow = { timeMin: new Date('2026-11-17T10:00:00Z'), timeMax: new Date('2026-12-24T10:00:00Z') };
   const calendarTask = (overrides: Parameters<typeof gmailTask>[2] = {}) => task({ origin: 'calendar', externalId: 'e1', ...overrides });
 
   test.each([
@@ -54,8 +58,10 @@ describe('Calendar verdicts', () => {
     ['a cancelled event whose task is cancelled', event({ status: 'cancelled' }), calendarTask({ status: 'cancelled' }), 'ok'],
     ['a cancelled event we never had', event({ status: 'cancelled' }), undefined, 'ok'],
     ['an event changed in the grace period', event({ updated: new Date('2026-11-24T09:59:00Z') }), undefined, 'skip'],
+    ['a live event outside the task window', event({ start: new Date('2027-03-01T10:00:00Z') }), undefined, 'skip'],
+    ['a declined invitation whose task is open', event({ declinedBySelf: true }), calendarTask(), 'cancel'],
   ])('%s', (_, e, stored, expected) => {
-    expect(calendarVerdict(e, stored, settled)).toBe(expected);
+    expect(calendarVerdict(e, stored, settled, taskWindow)).toBe(expected);
   });
 });
 

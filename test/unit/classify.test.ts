@@ -24,6 +24,15 @@ describe('classifyGoogleError', () => {
     [apiError(400, 'invalidArgument'), 'gmail.history.list', 'bad-request'],
     [{ message: 'x', response: { status: 400, data: { error: 'invalid_grant', error_description: 'revoked' } } }, 'oauth.token', 'auth-revoked'],
     [new TypeError('fetch failed'), 'gmail.history.list', 'retryable'],
+    [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }), 'gmail.history.list', 'retryable'],
+    [Object.assign(new Error('request failed'), { name: 'GaxiosError' }), 'gmail.history.list', 'retryable'],
+    [Object.assign(new Error('request to https://gmail.googleapis.com failed'), { config: { url: 'https://gmail.googleapis.com' } }), 'gmail.history.list', 'retryable'],
+    [new DOMException('The operation timed out.', 'TimeoutError'), 'gmail.history.list', 'retryable'],
+    // A bug of ours, not Google's: retrying the same code cannot help.
+    [new TypeError("Cannot read properties of undefined (reading 'id')"), 'gmail.history.list', 'bad-request'],
+    // A 403 that names no permission reason says nothing about the user's grant.
+    [apiError(403), 'gmail.messages.get', 'bad-request'],
+    [apiError(403, 'accessNotConfigured'), 'calendar.events.list', 'auth-revoked'],
   ])('%# → %s', (error, operation, kind) => {
     expect(classifyGoogleError(error, operation).kind).toBe(kind);
   });

@@ -1,4 +1,5 @@
-import { summariseHistory } from '../../functions/src/engine/gmail-sync';
+import { planPage, summariseHistory } from '../../functions/src/engine/gmail-sync';
+import { sourceData } from '../support/builders';
 import { parseGmailNotification } from '../../functions/src/entry/gmail-push';
 
 const record = (id: string, parts: Partial<Parameters<typeof summariseHistory>[0][number]>) => ({
@@ -58,5 +59,31 @@ describe('parseGmailNotification', () => {
     ['fractional id', envelope(b64({ emailAddress: 'a@example.com', historyId: 12.5 }))],
   ])('rejects %s', (_, data) => {
     expect(parseGmailNotification(data).ok).toBe(false);
+  });
+});
+
+describe('planPage', () => {
+  const source = { id: 'src', ...sourceData() };
+  const now = new Date('2026-11-24T12:00:00Z');
+  const meta = (id: string, labelIds: string[]) => ({ id, labelIds, subject: `s ${id}`, from: null, date: null, internalDate: null });
+
+  it('opens what is in the inbox, archives what arrived and left it, and what was deleted or is gone', () => {
+    const changes = summariseHistory([
+      record('1', { messagesAdded: ['in', 'left', 'gone'] }),
+      record('2', { labelsRemoved: [{ messageId: 'old', labelIds: ['INBOX'] }] }),
+      record('3', { messagesDeleted: ['deleted'] }),
+    ]);
+    const fetched = new Map([
+      ['in', meta('in', ['INBOX'])],
+      ['left', meta('left', ['CATEGORY_UPDATES'])],
+      ['gone', null],
+    ]);
+    const plan = planPage(source, changes, fetched, now);
+    expect(plan.upserts.map((t) => [t.externalId, t.status])).toEqual([
+      ['in', 'open'],
+      ['left', 'archived'],
+    ]);
+    expect(plan.archive.sort()).toEqual(['deleted', 'gone', 'old']);
+    expect(plan.goneBeforeFetch).toBe(1);
   });
 });

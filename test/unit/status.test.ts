@@ -1,4 +1,4 @@
-import { deriveStatus } from '../../functions/src/engine/status';
+import { deriveStatus, missedPushAfterRun } from '../../functions/src/engine/status';
 
 const now = new Date('2026-11-24T12:00:00Z');
 const healthy = {
@@ -10,7 +10,9 @@ const healthy = {
   renewalError: null,
   lastPushAt: new Date('2026-11-24T11:59:00Z'),
   lastCheckAt: new Date('2026-11-24T11:59:00Z'),
+  gmailResync: null,
 };
+const resyncing = { cursor: '5000', pageToken: 'p2', imported: 100, startedAt: new Date('2026-11-24T11:57:00Z') };
 const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000);
 
 describe('deriveStatus', () => {
@@ -32,6 +34,7 @@ describe('deriveStatus', () => {
     ['just under 20 min without a push or a check', { ...healthy, lastPushAt: new Date(minutesAgo(20).getTime() + 1), lastCheckAt: minutesAgo(25) }, 'active'],
     ['exactly 20 min without a push or a check (the poll is not running)', { ...healthy, lastPushAt: minutesAgo(20), lastCheckAt: minutesAgo(20) }, 'degraded'],
     ['never pushed nor checked', { ...healthy, lastPushAt: null, lastCheckAt: null }, 'degraded'],
+    ['a Gmail resync still walking the inbox', { ...healthy, gmailResync: resyncing }, 'degraded'],
   ])('%s → %s', (_, source, status) => {
     const derived = deriveStatus(source, now);
     expect(derived.status).toBe(status);
@@ -46,5 +49,18 @@ describe('deriveStatus', () => {
     ['a healthy source', healthy, false],
   ])('polling banner for %s: %s', (_, source, polling) => {
     expect(deriveStatus(source, now).polling).toBe(polling);
+  });
+});
+
+describe('missedPushAfterRun', () => {
+  const setAt = minutesAgo(6);
+  it.each([
+    ['a poll that found changes sets it', null, { trigger: 'poll', changed: true }, now],
+    ['a push clears it', setAt, { trigger: 'push', changed: false }, null],
+    ['a quiet poll half an interval later clears it (a quiet mailbox recovers)', setAt, { trigger: 'poll', changed: false }, null],
+    ['a quiet poll right after it was set keeps it (the other half of the same poll)', minutesAgo(0.1), { trigger: 'poll', changed: false }, minutesAgo(0.1)],
+    ['a renewal keeps it', setAt, { trigger: 'renewal', changed: true }, setAt],
+  ])('%s', (_, previous, run, expected) => {
+    expect(missedPushAfterRun(previous, run, now)).toEqual(expected);
   });
 });

@@ -1,4 +1,5 @@
 import type { CalendarEvent } from './ports';
+import { judgeEvent, type CalendarWindow } from './task-rule';
 import type { Task } from './model';
 
 /**
@@ -47,9 +48,12 @@ export type CalendarVerdict = 'ok' | 'missing' | 'stale' | 'cancel' | 'skip';
  * An event Calendar reports as modified in the window. A live event needs an open task at
  * least as new as the event; a cancelled one needs its task (if any) cancelled.
  */
-export function calendarVerdict(event: CalendarEvent, task: Task | undefined, settledBefore: Date): CalendarVerdict {
+export function calendarVerdict(event: CalendarEvent, task: Task | undefined, settledBefore: Date, window: CalendarWindow): CalendarVerdict {
   if (event.updated !== null && event.updated > settledBefore) return 'skip';
-  if (event.status === 'cancelled') return task !== undefined && task.status !== 'cancelled' ? 'cancel' : 'ok';
+  // The syncs' own rule (README, "What becomes a task") decides what should be a task.
+  const judged = judgeEvent(event, window);
+  if (judged === 'ignore') return 'skip';
+  if (judged === 'cancel') return task !== undefined && task.status !== 'cancelled' ? 'cancel' : 'ok';
   if (task === undefined) return 'missing';
   const behind = event.updated !== null && task.externalUpdatedAt < event.updated;
   return behind || task.status !== 'open' ? 'stale' : 'ok';

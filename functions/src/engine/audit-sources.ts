@@ -3,6 +3,7 @@ import { calendarVerdict, gmailFetchedVerdict, gmailListedVerdict, openTasksNotL
 import { gmailTask } from './gmail-sync';
 import type { AuditCounts, Source, Task, TaskOrigin } from './model';
 import type { CalendarApi, CalendarEvent, GmailApi, GmailMessageMetadata, TaskStore } from './ports';
+import type { CalendarWindow } from './task-rule';
 
 /**
  * One source's audit, per type: list what Google has in the window, compare with our tasks,
@@ -39,6 +40,8 @@ export interface AuditWindow {
   /** When the audit started: the time its repairs carry, so newer syncs win. */
   at: Date;
   maxMessages: number;
+  /** The task rule's calendar window: events outside it are not tasks. */
+  calendar: CalendarWindow;
 }
 
 const emptyCounts = (): AuditCounts => ({ checked: 0, missing: 0, wrongState: 0, repaired: 0, units: 0 });
@@ -130,12 +133,12 @@ export async function auditCalendar(api: CalendarApi, { tasks, reads }: AuditSto
   const upserts: Task[] = [];
   const cancel: CalendarEvent[] = [];
   for (const event of events.values()) {
-    const verdict = calendarVerdict(event, known.get(event.id), window.settledBefore);
+    const verdict = calendarVerdict(event, known.get(event.id), window.settledBefore, window.calendar);
     if (verdict === 'skip') continue;
     counts.checked += 1;
     if (verdict === 'missing') counts.missing += 1;
     if (verdict === 'stale' || verdict === 'cancel') counts.wrongState += 1;
-    if (verdict === 'missing' || verdict === 'stale') upserts.push(calendarTask(source, event, window.at));
+    if (verdict === 'missing' || verdict === 'stale') upserts.push(calendarTask(source, event, window.at, window.at));
     if (verdict === 'cancel') cancel.push(event);
   }
   counts.repaired += (await tasks.upsert(source.userId, upserts)).written;

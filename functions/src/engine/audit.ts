@@ -1,3 +1,4 @@
+import { calendarWindow, type TaskRule } from './task-rule';
 import { auditCalendar, auditGmail, type AuditTaskReads, type AuditWindow } from './audit-sources';
 import { nextRepairStreak } from './audit-compare';
 import { isGoogleError } from './errors';
@@ -58,6 +59,8 @@ export interface AuditDeps {
   logger: Logger;
   /** How long an audit record is kept. */
   recordRetentionMs: number;
+  /** What becomes a task: the audit judges by the same rule as the syncs. */
+  taskRule: TaskRule;
 }
 
 export type AuditOutcome = { audited: true; repaired: number } | { audited: false; reason: 'missing' | 'not-active' | 'recently-audited' };
@@ -84,6 +87,7 @@ export async function auditSource(deps: AuditDeps, source: Source, settings: Aud
     settledBefore: new Date(startedAt.getTime() - settings.graceMs),
     at: startedAt,
     maxMessages: settings.maxMessages,
+    calendar: calendarWindow(startedAt, deps.taskRule),
   };
   const stores = { tasks: deps.tasks, reads: deps.audits };
   const gmail = await auditOne(deps, source, 'gmail', async () => auditGmail(await deps.google.gmail(source), stores, source, window));

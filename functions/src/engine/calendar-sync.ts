@@ -1,24 +1,31 @@
 import { isGoogleError } from './errors';
+import { updateWhileHolding } from './held-update';
 import type { Source, Task } from './model';
-import type { CalendarApi, CalendarEvent, CalendarListRequest, Clock, SourceStore, TaskStore } from './ports';
+import type { CalendarApi, CalendarEvent, CalendarListRequest, Clock, SourceStore, StatusUpdate, TaskStore } from './ports';
+import { calendarWindow, judgeEvent, type CalendarWindow, type TaskRule } from './task-rule';
 
 /**
  * Calendar delta sync: events.list with the stored sync token (all pages; the new token comes
- * only from the last page) → task upserts, cancelled events → `cancelled`; then the token.
- * Without a token, or when Google answers 410, a bounded full sync of a window around now,
- * then mark-and-sweep: open tasks in that window whose events were not seen are cancelled,
- * so deletions made while we had no valid token are not missed.
+ * only from the last page) → the task rule decides each event (task-rule.ts); then the token.
+ * Without a token, or when Google answers 410, a full sync of the rule's window, then a sweep:
+ * every open task whose event the listing did not show is looked up with events.get, so
+ * deletions made while we had no valid token are found wherever the event lies. Every write
+ * is ordered by Google's `updated`, never by our clock.
  */
 
 const PAGE_SIZE = 250;
-/** How far back a full sync looks; older events are history, not tasks. */
-export const FULL_SYNC_LOOKBACK_MS = 7 * 24 * 3_600_000;
+/** The horizon moves (a listing of the slice that entered the window) once it lags this much. */
+const HORIZON_STEP_MS = 24 * 3_600_000;
+/** events.get lookups per sweep; further unseen tasks wait for the next full sync. */
+const SWEEP_MAX_LOOKUPS = 200;
+const SWEEP_CONCURRENCY = 10;
 
 export interface CalendarSyncDeps {
   sources: SourceStore;
   tasks: TaskStore;
   clock: Clock;
   leaseMs: number;
+  taskRule: TaskRule;
 }
 
 export interface CalendarSyncResult {
@@ -26,7 +33,8 @@ export interface CalendarSyncResult {
   counts: Record<string, number>;
 }
 
-export function calendarTask(source: Source, event: CalendarEvent, now: Date): Task {
+/** `changedAt`: Google's time of the change, for an event that carries no `updated`. */
+export function calendarTask(source: Source, event: CalendarEvent, changedAt: Date, now: Date): Task {
   return {
     sourceId: source.id,
     origin: 'calendar',
@@ -34,10 +42,17 @@ export function calendarTask(source: Source, event: CalendarEvent, now: Date): T
     title: event.summary?.trim() || '(no title)',
     dueAt: event.start,
     link: event.htmlLink,
-    status: event.status === 'cancelled' ? 'cancelled' : 'open',
-    externalUpdatedAt: event.updated ?? now,
+    status: 'open',
+    externalUpdatedAt: event.updated ?? changedAt,
     updatedAt: now,
   };
+}
+
+interface Listing {
+  events: Map<string, CalendarEvent>;
+  syncToken: string | null;
+  /** The calendar's last modification at Google: the time of any change the listing implies. */
+  updated: Date | null;
 }
 
 export class CalendarSync {
@@ -45,9 +60,13 @@ export class CalendarSync {
 
   async run(api: CalendarApi, source: Source, owner: string, pageSize: number | null): Promise<CalendarSyncResult> {
     const counts: Record<string, number> = {};
+    const window = calendarWindow(this.deps.clock.now(), this.deps.taskRule);
     if (source.calendarSyncToken !== null) {
       try {
-        await this.sync(api, source, owner, { syncToken: source.calendarSyncToken }, pageSize, counts);
+        const listing = await this.list(api, source, owner, { syncToken: source.calendarSyncToken }, pageSize, counts);
+        await this.apply(source, listing, window, counts);
+        await this.storeToken(source, owner, listing);
+        await this.extendHorizon(api, source, owner, window, pageSize, counts);
         return { fullSync: false, counts };
       } catch (error) {
         if (!isGoogleError(error, 'cursor-invalid')) throw error;
@@ -56,64 +75,123 @@ export class CalendarSync {
         counts.tokenInvalidated = 1;
       }
     }
-    const timeMin = new Date(this.deps.clock.now().getTime() - FULL_SYNC_LOOKBACK_MS);
-    await this.sync(api, source, owner, { timeMin }, pageSize, counts);
+    const listing = await this.list(api, source, owner, window, pageSize, counts);
+    await this.apply(source, listing, window, counts);
+    await this.sweep(api, source, owner, listing, window, counts);
+    await this.storeToken(source, owner, listing);
+    await this.setHorizon(source, owner, window.timeMax);
     return { fullSync: true, counts };
   }
 
-  private async sync(
+  /**
+   * An event that nobody changes enters the window as time passes, and a sync token reports
+   * only changes: the slice between the last horizon and the window's end is listed on its own
+   * (the token is untouched) once it is a day wide.
+   */
+  private async extendHorizon(api: CalendarApi, source: Source, owner: string, window: CalendarWindow, pageSize: number | null, counts: Record<string, number>) {
+    const horizon = source.calendarHorizon ?? window.timeMin;
+    if (window.timeMax.getTime() - horizon.getTime() < HORIZON_STEP_MS) return;
+    const slice = { timeMin: horizon < window.timeMin ? window.timeMin : horizon, timeMax: window.timeMax };
+    const listing = await this.list(api, source, owner, slice, pageSize, counts);
+    await this.apply(source, listing, window, counts);
+    counts.horizonListed = listing.events.size;
+    await this.setHorizon(source, owner, window.timeMax);
+  }
+
+  private async setHorizon(source: Source, owner: string, horizon: Date): Promise<void> {
+    await updateWhileHolding(this.deps.sources, source.id, owner, this.deps.clock.now(), this.deps.leaseMs, () => ({ calendarHorizon: horizon }));
+  }
+
+  private async list(
     api: CalendarApi,
     source: Source,
     owner: string,
-    start: { syncToken: string } | { timeMin: Date },
+    start: { syncToken: string } | CalendarWindow,
     pageSize: number | null,
     counts: Record<string, number>,
-  ): Promise<void> {
-    const seen = new Map<string, CalendarEvent>();
+  ): Promise<Listing> {
+    const listing: Listing = { events: new Map(), syncToken: null, updated: null };
     let pageToken: string | null = null;
-    let syncToken: string | null = null;
     for (let page = 0; ; page += 1) {
       if (page > 0 && page % 10 === 0) await this.deps.sources.extendLease(source.id, owner, this.deps.clock.now(), this.deps.leaseMs);
       const request: CalendarListRequest = { ...start, pageToken, maxResults: pageSize ?? PAGE_SIZE };
       const result = await api.listEvents(request);
       counts.pages = (counts.pages ?? 0) + 1;
       // Later pages win: an event changed between pages appears with its newest state.
-      result.events.forEach((e) => seen.set(e.id, e));
+      result.events.forEach((e) => listing.events.set(e.id, e));
+      if (result.updated !== null && (listing.updated === null || result.updated > listing.updated)) listing.updated = result.updated;
       if (result.nextSyncToken !== null) {
-        syncToken = result.nextSyncToken;
+        listing.syncToken = result.nextSyncToken;
         break;
       }
       if (result.nextPageToken === null) break;
       pageToken = result.nextPageToken;
     }
-    counts.events = (counts.events ?? 0) + seen.size;
+    counts.events = (counts.events ?? 0) + listing.events.size;
+    return listing;
+  }
 
+  /** Writes what the task rule makes of each listed event. */
+  private async apply(source: Source, listing: Listing, window: CalendarWindow, counts: Record<string, number>): Promise<void> {
     const now = this.deps.clock.now();
-    const events = [...seen.values()];
-    const live = events.filter((e) => e.status !== 'cancelled').map((e) => calendarTask(source, e, now));
+    const changedAt = listing.updated ?? now;
+    const live: Task[] = [];
+    const cancel: StatusUpdate[] = [];
+    for (const event of listing.events.values()) {
+      const verdict = judgeEvent(event, window);
+      if (verdict === 'task') live.push(calendarTask(source, event, changedAt, now));
+      else if (verdict === 'cancel') cancel.push(this.cancellation(source, event.id, event.updated ?? changedAt));
+      else counts.outsideWindow = (counts.outsideWindow ?? 0) + 1;
+    }
+    await this.write(source, live, cancel, counts);
+  }
+
+  /**
+   * Mark-and-sweep after a full sync: an open task the listing did not show is looked up
+   * (events.get); gone, cancelled or declined → cancelled. Bounded per pass.
+   */
+  private async sweep(api: CalendarApi, source: Source, owner: string, listing: Listing, window: CalendarWindow, counts: Record<string, number>): Promise<void> {
+    const open = await this.deps.tasks.listOpen(source.userId, source.id, 'calendar');
+    const unseen = open.filter((t) => !listing.events.has(t.externalId));
+    const checked = unseen.slice(0, SWEEP_MAX_LOOKUPS);
+    if (unseen.length > checked.length) counts.sweepDeferred = unseen.length - checked.length;
+    const now = this.deps.clock.now();
+    const changedAt = listing.updated ?? now;
+    const live: Task[] = [];
+    const cancel: StatusUpdate[] = [];
+    for (let i = 0; i < checked.length; i += SWEEP_CONCURRENCY) {
+      if (i > 0) await this.deps.sources.extendLease(source.id, owner, this.deps.clock.now(), this.deps.leaseMs);
+      const batch = checked.slice(i, i + SWEEP_CONCURRENCY);
+      const events = await Promise.all(batch.map((t) => api.getEvent(t.externalId)));
+      batch.forEach((task, index) => {
+        const event = events[index] ?? null;
+        const verdict = event === null ? 'cancel' : judgeEvent(event, window);
+        if (verdict === 'cancel') cancel.push(this.cancellation(source, task.externalId, event?.updated ?? changedAt));
+        else if (verdict === 'task' && event !== null) live.push(calendarTask(source, event, changedAt, now));
+      });
+    }
+    counts.sweepLookups = checked.length;
+    await this.write(source, live, cancel, counts);
+  }
+
+  private cancellation(source: Source, externalId: string, externalUpdatedAt: Date): StatusUpdate {
+    return { sourceId: source.id, origin: 'calendar', externalId, externalUpdatedAt };
+  }
+
+  private async write(source: Source, live: Task[], cancel: StatusUpdate[], counts: Record<string, number>): Promise<void> {
     if (live.length > 0) {
       const { written, stale } = await this.deps.tasks.upsert(source.userId, live);
       counts.tasksWritten = (counts.tasksWritten ?? 0) + written;
       counts.staleIgnored = (counts.staleIgnored ?? 0) + stale;
     }
-    const cancelled = events.filter((e) => e.status === 'cancelled');
-    let toCancel = cancelled.map((e) => e.id);
-    if ('timeMin' in start) {
-      // Mark-and-sweep: what the full listing of the window did not show no longer exists.
-      const open = await this.deps.tasks.listOpen(source.userId, source.id, 'calendar');
-      const swept = open.filter((t) => !seen.has(t.externalId) && (t.dueAt === null || t.dueAt >= start.timeMin));
-      counts.swept = swept.length;
-      toCancel = [...toCancel, ...swept.map((t) => t.externalId)];
+    if (cancel.length > 0) {
+      const cancelled = await this.deps.tasks.setStatusIfExists(source.userId, cancel, 'cancelled', this.deps.clock.now());
+      counts.tasksCancelled = (counts.tasksCancelled ?? 0) + cancelled;
     }
-    if (toCancel.length > 0) {
-      counts.tasksCancelled = await this.deps.tasks.setStatusIfExists(
-        source.userId,
-        toCancel.map((externalId) => ({ sourceId: source.id, origin: 'calendar' as const, externalId })),
-        'cancelled',
-        now,
-      );
-    }
-    // Only after the tasks are written, and only with the last page's token.
-    if (syncToken !== null) await this.deps.sources.setCalendarSyncToken(source.id, owner, syncToken, this.deps.clock.now());
+  }
+
+  /** Only after the tasks are written, and only with the last page's token. */
+  private async storeToken(source: Source, owner: string, listing: Listing): Promise<void> {
+    if (listing.syncToken !== null) await this.deps.sources.setCalendarSyncToken(source.id, owner, listing.syncToken, this.deps.clock.now());
   }
 }

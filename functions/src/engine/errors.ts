@@ -58,3 +58,11 @@ export class CredentialsUnavailableError extends Error {
     this.name = 'CredentialsUnavailableError';
   }
 }
+
+/** The caller no longer holds the source's lease: its work must not touch the cursor. */
+export class LeaseLostError extends Error {
+  constructor(readonly sourceId: string, readonly owner: string) {
+    super(`Lease on source ${sourceId} is not held by ${owner}`);
+    this.name = 'LeaseLostError';
+  }
+}

@@ -1,29 +1,36 @@
 import { isGoogleError } from './errors';
+import { GmailResyncWalk } from './gmail-resync';
 import type { Source, Task } from './model';
 import type { Clock, GmailApi, GmailHistoryRecord, GmailMessageMetadata, SourceStore, TaskStore } from './ports';
+import { GMAIL_HISTORY_FILTER, INBOX, type TaskRule } from './task-rule';
 
 /**
- * Gmail delta sync: history.list from the cursor (all pages) → metadata for messages that
- * entered the inbox → task upserts; archived or deleted → `archived` (never a deletion); then
- * the cursor, only after the tasks are written. A 404 on history means the cursor is older
- * than Gmail's retained history: one bounded full resync, then a fresh cursor.
+ * Gmail delta sync, page by page: each history.list page's new messages are fetched, its
+ * tasks written (archived or deleted → `archived`, never a deletion) and the cursor advanced
+ * past it before the next page is read, so tasks appear as they are fetched and a pass can
+ * stop anywhere. A pass stops at its time budget and reports `more`: the runner keeps the
+ * work pending, so any backlog completes. A 404 on history means the cursor is older than
+ * Gmail's retained history: a resumable resync (gmail-resync.ts), then a fresh cursor.
  */
 
-const INBOX = 'INBOX';
-const HISTORY_PAGE_SIZE = 500;
+const HISTORY_PAGE_SIZE = 100;
 
 export interface GmailSyncDeps {
   sources: SourceStore;
   tasks: TaskStore;
   clock: Clock;
   leaseMs: number;
-  fullSyncMaxMessages: number;
-  /** How many metadata fetches to run between lease extensions. */
+  /** A pass starts no new page after this long; the rest is handed on. */
+  passBudgetMs: number;
+  /** How many messages to fetch between lease extensions. */
   fetchBatchSize: number;
+  taskRule: TaskRule;
 }
 
 export interface GmailSyncResult {
   resynced: boolean;
+  /** The pass stopped at its budget with work left: keep it pending. */
+  more: boolean;
   counts: Record<string, number>;
 }
 
@@ -82,123 +89,125 @@ export function gmailTask(source: Source, meta: GmailMessageMetadata, status: Ta
   };
 }
 
+/** One page's changes as task writes: upserts for messages in the inbox, archives for the rest. */
+export function planPage(
+  source: Source,
+  changes: Map<string, MessageChanges>,
+  fetched: Map<string, GmailMessageMetadata | null>,
+  now: Date,
+): { upserts: Task[]; archive: string[]; goneBeforeFetch: number } {
+  const upserts: Task[] = [];
+  const archive: string[] = [];
+  let goneBeforeFetch = 0;
+  for (const [id, change] of changes) {
+    const meta = fetched.get(id);
+    if (change.deleted) archive.push(id);
+    else if (meta === undefined) {
+      if (change.inboxRemoved) archive.push(id);
+    } else if (meta === null) {
+      goneBeforeFetch += 1;
+      archive.push(id);
+    } else if (meta.labelIds.includes(INBOX)) upserts.push(gmailTask(source, meta, 'open', now));
+    // History is filtered to INBOX, so an added message entered the inbox: it left it since.
+    else if (change.added) upserts.push(gmailTask(source, meta, 'archived', now));
+    else archive.push(id);
+  }
+  return { upserts, archive, goneBeforeFetch };
+}
+
 export class GmailSync {
-  constructor(private readonly deps: GmailSyncDeps) {}
+  private readonly resyncWalk: GmailResyncWalk;
+
+  constructor(private readonly deps: GmailSyncDeps) {
+    this.resyncWalk = new GmailResyncWalk(deps, this);
+  }
 
   async run(api: GmailApi, source: Source, owner: string, pageSize: number | null): Promise<GmailSyncResult> {
     const counts: Record<string, number> = {};
+    const deadline = this.deps.clock.now().getTime() + this.deps.passBudgetMs;
     if (source.historyId === null) {
       // Never synced: start from now; the backlog is not imported.
       const profile = await api.getProfile();
       await this.deps.sources.advanceHistoryId(source.id, owner, profile.historyId, this.deps.clock.now());
-      return { resynced: false, counts: { initialised: 1 } };
+      return { resynced: false, more: false, counts: { initialised: 1 } };
     }
+    if (source.gmailResync === null) {
+      try {
+        const more = await this.delta(api, source, source.historyId, owner, pageSize, deadline, counts);
+        return { resynced: false, more, counts };
+      } catch (error) {
+        if (!isGoogleError(error, 'cursor-invalid')) throw error;
+      }
+    }
+    // A walk begun in an earlier pass has an older cursor, which history may have outlived.
+    const resumed = source.gmailResync !== null;
+    const cursor = await this.resyncWalk.run(api, source, owner, deadline, counts);
+    if (cursor === null) return { resynced: true, more: true, counts };
     try {
-      await this.delta(api, source, source.historyId, owner, pageSize, counts);
-      return { resynced: false, counts };
+      // Catches whatever changed while the resync walked the inbox.
+      const more = await this.delta(api, source, cursor, owner, pageSize, deadline, counts);
+      return { resynced: true, more, counts };
     } catch (error) {
       if (!isGoogleError(error, 'cursor-invalid')) throw error;
+      if (!resumed) throw new ResyncLoopError(source.id);
+      // History expired again during a long walk: the next pass walks again (briefly: it
+      // stops at what this walk imported) from a fresh cursor.
+      bump(counts, 'resyncOutlived');
+      return { resynced: true, more: true, counts };
     }
-    const cursor = await this.resync(api, source, owner, counts);
-    try {
-      // Catches whatever changed while the resync listed the inbox.
-      await this.delta(api, source, cursor, owner, pageSize, counts);
-    } catch (error) {
-      if (isGoogleError(error, 'cursor-invalid')) throw new ResyncLoopError(source.id);
-      throw error;
-    }
-    return { resynced: true, counts };
   }
 
-  private async delta(api: GmailApi, source: Source, start: string, owner: string, pageSize: number | null, counts: Record<string, number>) {
-    const records: GmailHistoryRecord[] = [];
+  /** History pages from `start`, each written and committed before the next; true when stopped at the budget. */
+  private async delta(
+    api: GmailApi,
+    source: Source,
+    start: string,
+    owner: string,
+    pageSize: number | null,
+    deadline: number,
+    counts: Record<string, number>,
+  ): Promise<boolean> {
+    let cursor = start;
     let pageToken: string | null = null;
-    let latest: string;
-    do {
-      const page = await api.listHistory(start, pageToken, pageSize ?? HISTORY_PAGE_SIZE);
+    for (let page = 0; ; page += 1) {
+      if (page > 0 && this.deps.clock.now().getTime() >= deadline) {
+        bump(counts, 'budgetReached');
+        return true;
+      }
+      const result = await api.listHistory(start, pageToken, pageSize ?? HISTORY_PAGE_SIZE, GMAIL_HISTORY_FILTER);
       bump(counts, 'historyPages');
-      records.push(...page.records);
-      latest = page.historyId;
-      pageToken = page.nextPageToken;
-    } while (pageToken !== null);
-    bump(counts, 'historyRecords', records.length);
-
-    const changes = summariseHistory(records);
-    const toFetch = [...changes].filter(([, c]) => !c.deleted && (c.added || c.inboxAdded)).map(([id]) => id);
-    const fetched = await this.fetchAll(api, source, owner, toFetch, counts);
-
-    const now = this.deps.clock.now();
-    const upserts: Task[] = [];
-    const archive: string[] = [];
-    for (const [id, change] of changes) {
-      if (change.deleted) {
-        archive.push(id);
-        continue;
-      }
-      if (!fetched.has(id)) {
-        if (change.inboxRemoved) archive.push(id);
-        continue;
-      }
-      const meta = fetched.get(id);
-      if (meta === null || meta === undefined) {
-        bump(counts, 'goneBeforeFetch');
-        archive.push(id);
-      } else if (meta.labelIds.includes(INBOX)) {
-        upserts.push(gmailTask(source, meta, 'open', now));
-      } else if (change.added && change.inboxRemoved) {
-        // Arrived in the inbox and was archived before this run saw it.
-        upserts.push(gmailTask(source, meta, 'archived', now));
-      } else {
-        archive.push(id);
-      }
+      bump(counts, 'historyRecords', result.records.length);
+      const changes = summariseHistory(result.records);
+      const toFetch = [...changes].filter(([, c]) => !c.deleted && (c.added || c.inboxAdded)).map(([id]) => id);
+      const fetched = await this.fetchAll(api, source, owner, toFetch, counts);
+      const now = this.deps.clock.now();
+      const plan = planPage(source, changes, fetched, now);
+      bump(counts, 'goneBeforeFetch', plan.goneBeforeFetch);
+      await this.writeTasks(source, plan.upserts, plan.archive, now, counts);
+      pageToken = result.nextPageToken;
+      // Mid-listing, the page's last record is as far as this pass has seen; at the end, the
+      // mailbox's history id is.
+      const last = result.records[result.records.length - 1];
+      cursor = pageToken === null ? result.historyId : (last?.id ?? cursor);
+      await this.deps.sources.advanceHistoryId(source.id, owner, cursor, this.deps.clock.now());
+      if (pageToken === null) return false;
     }
-    await this.writeTasks(source, upserts, archive, now, counts);
-    await this.deps.sources.advanceHistoryId(source.id, owner, latest, this.deps.clock.now());
-  }
-
-  /** One bounded pass over the inbox; returns the cursor read before listing. */
-  private async resync(api: GmailApi, source: Source, owner: string, counts: Record<string, number>): Promise<string> {
-    bump(counts, 'resyncs');
-    const { historyId } = await api.getProfile();
-    const ids: string[] = [];
-    let pageToken: string | null = null;
-    do {
-      const page = await api.listMessageIds(INBOX, pageToken, Math.min(500, this.deps.fullSyncMaxMessages - ids.length));
-      ids.push(...page.ids);
-      pageToken = page.nextPageToken;
-    } while (pageToken !== null && ids.length < this.deps.fullSyncMaxMessages);
-    const complete = pageToken === null;
-    bump(counts, 'resyncListed', ids.length);
-
-    const open = await this.deps.tasks.listOpen(source.userId, source.id, 'gmail');
-    const known = new Set(open.map((t) => t.externalId));
-    const fetched = await this.fetchAll(api, source, owner, ids.filter((id) => !known.has(id)), counts);
-    const now = this.deps.clock.now();
-    const upserts = [...fetched.values()]
-      .filter((m): m is GmailMessageMetadata => m !== null && m.labelIds.includes(INBOX))
-      .map((m) => gmailTask(source, m, 'open', now));
-    // Only a complete listing proves that an open task's message left the inbox.
-    const inInbox = new Set(ids);
-    const archive = complete ? open.filter((t) => !inInbox.has(t.externalId)).map((t) => t.externalId) : [];
-    await this.writeTasks(source, upserts, archive, now, counts);
-    await this.deps.sources.advanceHistoryId(source.id, owner, historyId, this.deps.clock.now());
-    return historyId;
   }
 
   /** Metadata for each id (null when deleted), in batches that keep the lease alive. */
-  private async fetchAll(api: GmailApi, source: Source, owner: string, ids: string[], counts: Record<string, number>) {
+  async fetchAll(api: GmailApi, source: Source, owner: string, ids: readonly string[], counts: Record<string, number>) {
     const result = new Map<string, GmailMessageMetadata | null>();
     for (let i = 0; i < ids.length; i += this.deps.fetchBatchSize) {
       if (i > 0) await this.deps.sources.extendLease(source.id, owner, this.deps.clock.now(), this.deps.leaseMs);
       const batch = ids.slice(i, i + this.deps.fetchBatchSize);
-      const metas = await Promise.all(batch.map((id) => api.getMessageMetadata(id)));
-      batch.forEach((id, index) => result.set(id, metas[index] ?? null));
+      const metas = await api.getMessagesMetadata(batch);
+      batch.forEach((id) => result.set(id, metas.get(id) ?? null));
       bump(counts, 'messagesFetched', batch.length);
     }
     return result;
   }
 
-  private async writeTasks(source: Source, upserts: Task[], archive: string[], now: Date, counts: Record<string, number>) {
+  async writeTasks(source: Source, upserts: Task[], archive: string[], now: Date, counts: Record<string, number>) {
     if (upserts.length > 0) {
       const { written, stale } = await this.deps.tasks.upsert(source.userId, upserts);
       bump(counts, 'tasksWritten', written);
@@ -216,6 +225,6 @@ export class GmailSync {
   }
 }
 
-function bump(counts: Record<string, number>, key: string, by = 1): void {
+export function bump(counts: Record<string, number>, key: string, by = 1): void {
   counts[key] = (counts[key] ?? 0) + by;
 }

@@ -28,6 +28,21 @@ export const pendingSchema = z.object({
 export type Pending = z.infer<typeof pendingSchema>;
 export const NO_PENDING: Pending = { gmail: null, calendar: false };
 
+/**
+ * A Gmail resync in progress (history expired): INBOX is walked newest-first a page at a time,
+ * and each page's progress is stored here so that the walk resumes in the next invocation.
+ */
+export const gmailResyncSchema = z.object({
+  /** The history id read when the resync started: the cursor once the walk is done. */
+  cursor: historyIdSchema,
+  /** The next page of messages.list, `null` before the first page. */
+  pageToken: z.string().nullable(),
+  /** Messages imported so far (shown in the status reason). */
+  imported: z.number().int().nonnegative(),
+  startedAt: z.date(),
+});
+export type GmailResync = z.infer<typeof gmailResyncSchema>;
+
 export const leaseSchema = z.object({ owner: z.string().min(1), until: z.date() });
 export type Lease = z.infer<typeof leaseSchema>;
 
@@ -53,10 +68,13 @@ export const sourceSchema = z.object({
   watchId: optionalString,
   watchExpiration: optionalDate,
   historyId: historyIdSchema.nullable().default(null),
+  gmailResync: gmailResyncSchema.nullable().default(null),
   calendarChannelId: optionalString,
   calendarResourceId: optionalString,
   calendarChannelExpiration: optionalDate,
   calendarSyncToken: optionalString,
+  /** How far ahead Calendar has been listed: events that enter the task window later are listed then. */
+  calendarHorizon: optionalDate,
   pending: pendingSchema.default(NO_PENDING),
   lease: leaseSchema.nullable().default(null),
   /** When the completeness audit last checked this source, and how many audits in a row repaired something. */

@@ -40,12 +40,22 @@ export interface SourceStore {
   setCalendarSyncToken(id: string, owner: string, token: string | null, now: Date): Promise<void>;
 }
 
+export interface StatusUpdate {
+  sourceId: string;
+  origin: Task['origin'];
+  externalId: string;
+  externalUpdatedAt?: Date;
+}
+
 export interface TaskStore {
   upsert(userId: string, tasks: readonly Task[]): Promise<{ written: number; stale: number }>;
-  /** Sets the status of tasks that exist; never creates one. Returns how many changed. */
+  /**
+   * Sets the status of tasks that exist; never creates one. Returns how many changed. An
+   * update's `externalUpdatedAt` (the change's time at Google) orders it; without one, `at`.
+   */
   setStatusIfExists(
     userId: string,
-    updates: readonly { sourceId: string; origin: Task['origin']; externalId: string }[],
+    updates: readonly StatusUpdate[],
     status: Task['status'],
     at: Date,
   ): Promise<number>;
@@ -84,9 +94,15 @@ export interface GmailMessageMetadata {
   internalDate: Date | null;
 }
 
+/** What history.list is asked for: only the records the task rule needs. */
+export interface GmailHistoryFilter {
+  labelId?: string;
+  historyTypes?: readonly ('messageAdded' | 'messageDeleted' | 'labelAdded' | 'labelRemoved')[];
+}
+
 export interface GmailApi {
   getProfile(): Promise<{ emailAddress: string; historyId: string }>;
-  listHistory(startHistoryId: string, pageToken: string | null, maxResults: number): Promise<{
+  listHistory(startHistoryId: string, pageToken: string | null, maxResults: number, filter?: GmailHistoryFilter): Promise<{
     records: GmailHistoryRecord[];
     historyId: string;
     nextPageToken: string | null;
@@ -94,6 +110,8 @@ export interface GmailApi {
   listMessageIds(labelId: string, pageToken: string | null, maxResults: number): Promise<{ ids: string[]; nextPageToken: string | null }>;
   /** `null` when the message no longer exists. */
   getMessageMetadata(id: string): Promise<GmailMessageMetadata | null>;
+  /** Metadata of several messages (batched by the adapter); a message that no longer exists maps to `null`. */
+  getMessagesMetadata(ids: readonly string[]): Promise<Map<string, GmailMessageMetadata | null>>;
   watch(topicName: string, labelIds: string[]): Promise<{ historyId: string; expiration: Date }>;
   stop(): Promise<void>;
 }
@@ -106,17 +124,25 @@ export interface CalendarEvent {
   summary: string | null;
   start: Date | null;
   htmlLink: string | null;
+  /** Google's clock: the only one calendar writes are ordered by. */
   updated: Date | null;
+  /** The iCalendar sequence; orders changes whose `updated` is equal. */
+  sequence: number;
+  /** The account's own attendee entry declined the invitation. */
+  declinedBySelf: boolean;
 }
 
 export type CalendarListRequest =
   | { syncToken: string; pageToken: string | null; maxResults: number }
-  | { timeMin: Date; pageToken: string | null; maxResults: number }
+  | { timeMin: Date; timeMax?: Date; pageToken: string | null; maxResults: number }
   /** Events modified since then, deleted ones included (the completeness audit). */
   | { updatedMin: Date; pageToken: string | null; maxResults: number };
 
 export interface CalendarApi {
-  listEvents(request: CalendarListRequest): Promise<{ events: CalendarEvent[]; nextPageToken: string | null; nextSyncToken: string | null }>;
+  /** `updated` is the calendar's last modification time (Google's clock). */
+  listEvents(request: CalendarListRequest): Promise<{ events: CalendarEvent[]; nextPageToken: string | null; nextSyncToken: string | null; updated: Date | null }>;
+  /** One event, cancelled ones included; `null` when Google no longer knows it (404/410). */
+  getEvent(id: string): Promise<CalendarEvent | null>;
   watch(channel: { id: string; address: string; token: string; ttlSeconds: number }): Promise<{ resourceId: string; expiration: Date }>;
   stopChannel(channelId: string, resourceId: string): Promise<void>;
 }

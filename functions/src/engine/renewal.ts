@@ -25,7 +25,9 @@ export async function renewSourceWatches(deps: WatchDeps, sourceId: string, rene
       const { source: updated, replaced } = await withReRegistration(
         deps,
         sourceId,
-        { calendarChannelId: null, calendarResourceId: null, calendarChannelExpiration: null },
+        // The old channel's ids stay: the new channel replaces it and stops it (a channel Google
+        // no longer knows stops as a no-op), where forgetting them would leave it live forever.
+        { calendarChannelExpiration: null },
         () => openCalendarChannel(deps, sourceId),
       );
       if (replaced) await closeCalendarChannel(deps, updated, replaced);

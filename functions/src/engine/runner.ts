@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { CalendarSync } from './calendar-sync';
-import { CredentialsUnavailableError, GoogleError, isGoogleError } from './errors';
+import { CredentialsUnavailableError, GoogleError, isGoogleError, LeaseLostError } from './errors';
 import { GmailSync, ResyncLoopError } from './gmail-sync';
 import { historyIdAfter, isNewerHistoryId, maxHistoryId } from './history-id';
 import { NO_PENDING, type IngestionTrigger, type Pending, type Source, type SourceData } from './model';
 import type { Clock, EventLog, GoogleAccess, Logger, SourceStore, TaskStore } from './ports';
-import { withStatus, type StatusSettings } from './status';
+import { missedPushAfterRun, withStatus, type StatusSettings } from './status';
+import type { TaskRule } from './task-rule';
 
 /**
  * The sync runner (DESIGN.md, "The sync runner"): a trigger records its work as pending and
@@ -22,8 +23,10 @@ export interface RunnerDeps {
   clock: Clock;
   logger: Logger;
   leaseMs: number;
-  fullSyncMaxMessages: number;
+  /** A Gmail pass starts no new page after this long and hands the rest on. */
+  passBudgetMs: number;
   fetchBatchSize: number;
+  taskRule: TaskRule;
   statusSettings: StatusSettings;
   /** Waits between a Gmail pass and its follow-up (tests may shorten it). */
   pause?: (ms: number) => Promise<void>;
@@ -111,6 +114,8 @@ export class SyncRunner implements Runner {
     } catch (error) {
       // Put back what this run had claimed, so the next trigger or the fallback poll finds it.
       await sources.releaseLease(sourceId, owner, clock.now(), claimed);
+      // Another run took the source over: the work is theirs now, nothing failed.
+      if (error instanceof LeaseLostError) return 'recorded';
       throw error;
     }
   }
@@ -118,8 +123,16 @@ export class SyncRunner implements Runner {
   private runGmail(source: Source, owner: string, options: RunOptions): Promise<Record<string, number> | null> {
     return this.runSync('gmail', source, options, async () => {
       const result = await this.gmailSync.run(await this.deps.google.gmail(source), source, owner, options.pageSize ?? null);
+      if (result.more) await this.keepGmailPending(source.id, owner);
       return { counts: result.counts, trigger: result.resynced ? 'resync' : options.trigger };
     });
+  }
+
+  /** A pass that stopped at its budget leaves Gmail pending, so this loop (or the next trigger) goes on. */
+  private async keepGmailPending(sourceId: string, owner: string): Promise<void> {
+    const { sources, clock, leaseMs } = this.deps;
+    const current = await sources.get(sourceId);
+    if (current) await sources.recordPending(sourceId, { gmail: historyIdAfter(current.historyId), calendar: false }, owner, clock.now(), leaseMs);
   }
 
   private runCalendar(source: Source, owner: string, options: RunOptions): Promise<Record<string, number> | null> {
@@ -158,6 +171,10 @@ export class SyncRunner implements Runner {
         logger.info(`${type} sync stopped: no usable credentials`, { sourceId: source.id, type, reason: error.why });
         return null;
       }
+      if (error instanceof LeaseLostError) {
+        logger.info(`${type} sync handed over: lease lost`, { sourceId: source.id, type, trigger: options.trigger });
+        throw error;
+      }
       const finished = clock.now();
       const summary = describe(error);
       const durationMs = finished.getTime() - started.getTime();
@@ -183,7 +200,7 @@ export class SyncRunner implements Runner {
    */
   private async markSuccess(sourceId: string, now: Date, trigger: IngestionTrigger, changed: boolean): Promise<void> {
     await this.updateStatus(sourceId, now, (s) => {
-      const missedPushAt = trigger === 'poll' && changed ? now : trigger === 'push' ? null : s.missedPushAt;
+      const missedPushAt = missedPushAfterRun(s.missedPushAt, { trigger, changed }, now, this.deps.statusSettings);
       return withStatus({ ...s, lastSyncAt: now, lastCheckAt: now, consecutiveErrors: 0, missedPushAt }, now, this.deps.statusSettings);
     });
   }

@@ -34,6 +34,7 @@ export type StatusInputs = Pick<
   | 'renewalError'
   | 'lastPushAt'
   | 'lastCheckAt'
+  | 'gmailResync'
 >;
 
 function ageMs(at: Date | null, now: Date): number {
@@ -48,6 +49,9 @@ export function deriveStatus(source: StatusInputs, now: Date, settings: StatusSe
   if (source.calendarChannelExpiration === null) return degraded('No Calendar channel registered', true);
   if (source.calendarChannelExpiration <= now) return degraded('Calendar channel expired', true);
   if (source.missedPushAt !== null) return degraded('A poll found changes that no push announced', true);
+  if (source.gmailResync !== null) {
+    return degraded(`Catching up after a long outage: ${source.gmailResync.imported} messages imported so far`, false);
+  }
   if (source.renewalError !== null) return degraded(`Watch renewal failed: ${source.renewalError}`, false);
   if (source.consecutiveErrors >= settings.errorThreshold) return degraded(`${source.consecutiveErrors} sync errors in a row`, false);
   const silentMs = Math.min(ageMs(source.lastPushAt, now), ageMs(source.lastCheckAt, now));
@@ -55,6 +59,25 @@ export function deriveStatus(source: StatusInputs, now: Date, settings: StatusSe
     return degraded(`No push and no check for ${Math.floor(silentMs / 60_000)} min: the fallback poll is not running`, true);
   }
   return { status: 'active', statusReason: null, polling: false };
+}
+
+/**
+ * `missedPushAt` after a successful run: a poll that found changes sets it, a push-driven run
+ * clears it (pushes flow), and so does a poll that found nothing, once at least half a poll
+ * interval has passed since it was set (a quiet mailbox would otherwise stay degraded forever,
+ * and the Calendar half of the very poll that set it must not clear it).
+ */
+export function missedPushAfterRun(
+  previous: Date | null,
+  run: { trigger: string; changed: boolean },
+  now: Date,
+  settings: StatusSettings = DEFAULT_STATUS_SETTINGS,
+): Date | null {
+  if (run.trigger === 'push') return null;
+  if (run.trigger !== 'poll') return previous;
+  if (run.changed) return now;
+  const settled = previous !== null && now.getTime() - previous.getTime() >= settings.fallbackAfterMs / 2;
+  return settled ? null : previous;
 }
 
 /** Applies a change to a source and re-derives its status from the result. */

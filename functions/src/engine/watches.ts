@@ -79,17 +79,21 @@ export async function openCalendarChannel(deps: WatchDeps, sourceId: string): Pr
   }
   await deps.channels.put(channelId, { sourceId, resourceId: opened.resourceId, confirmedAt: null, createdAt });
   const now = deps.clock.now();
-  const replaced =
-    source.calendarChannelId !== null && source.calendarResourceId !== null
-      ? { id: source.calendarChannelId, resourceId: source.calendarResourceId }
-      : null;
-  const updated = await deps.sources.update(sourceId, now, (current) =>
-    withStatus(
+  // The channel this one replaces is the one stored when this one is stored, read in the same
+  // transaction: a read from before events.watch would miss a channel a concurrent renewal
+  // stored meanwhile, leaving it live and never stopped.
+  let replaced: { id: string; resourceId: string } | null = null;
+  const updated = await deps.sources.update(sourceId, now, (current) => {
+    replaced =
+      current.calendarChannelId !== null && current.calendarResourceId !== null
+        ? { id: current.calendarChannelId, resourceId: current.calendarResourceId }
+        : null;
+    return withStatus(
       { ...current, calendarChannelId: channelId, calendarResourceId: opened.resourceId, calendarChannelExpiration: opened.expiration },
       now,
       deps.statusSettings,
-    ),
-  );
+    );
+  });
   return { source: updated, replaced };
 }
 

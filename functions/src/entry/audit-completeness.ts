@@ -12,5 +12,5 @@ export const auditCompletenessHandler = scheduledJob('auditCompleteness', (s) =>
 
 /** What syncWorker needs to audit one source. */
 export function auditDeps(s: Services): AuditDeps {
-  return { sources: s.sources, tasks: s.tasks, audits: s.audits, google: s.google, clock: s.clock, logger: s.logger, recordRetentionMs: RECORD_RETENTION_MS };
+  return { sources: s.sources, tasks: s.tasks, audits: s.audits, google: s.google, clock: s.clock, logger: s.logger, recordRetentionMs: RECORD_RETENTION_MS, taskRule: s.config.taskRule };
 }

@@ -79,10 +79,11 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     clock,
     logger,
     leaseMs: config.leaseMs,
-    fullSyncMaxMessages: config.fullSyncMaxMessages,
+    passBudgetMs: config.gmailPassBudgetMs,
+    taskRule: config.taskRule,
     gmailFollowUps: config.gmailFollowUps,
-    // Enough fetches to keep the limiter busy for ~10 s between lease extensions.
-    fetchBatchSize: Math.max(config.limiter.maxInFlight, Math.round(config.limiter.ratePerSecond * 10)),
+    // Enough fetches to keep the limiter busy for ~10 s (at most half a lease) between lease extensions.
+    fetchBatchSize: Math.max(config.limiter.maxInFlight, Math.round(config.limiter.ratePerSecond * Math.min(10, config.leaseMs / 2000))),
   });
   const watchDeps: WatchDeps = {
     sources,

@@ -1,4 +1,5 @@
 import type { calendar_v3 } from '@googleapis/calendar';
+import { isGoogleError } from '../engine/errors';
 import type { CalendarApi, CalendarEvent, CalendarListRequest } from '../engine/ports';
 import type { LimitedCall } from './limited-call';
 
@@ -14,15 +15,21 @@ function parseTime(time: calendar_v3.Schema$EventDateTime | undefined): Date | n
 function toEvent(e: calendar_v3.Schema$Event): CalendarEvent | null {
   if (!e.id) return null;
   const status = e.status === 'cancelled' || e.status === 'tentative' ? e.status : 'confirmed';
-  const updated = e.updated ? new Date(e.updated) : null;
   return {
     id: e.id,
     status,
     summary: e.summary ?? null,
     start: parseTime(e.start),
     htmlLink: e.htmlLink ?? null,
-    updated: updated && !Number.isNaN(updated.getTime()) ? updated : null,
+    updated: parseInstant(e.updated),
+    sequence: e.sequence ?? 0,
+    declinedBySelf: (e.attendees ?? []).some((a) => a.self === true && a.responseStatus === 'declined'),
   };
+}
+
+function parseInstant(raw: string | null | undefined): Date | null {
+  const parsed = raw ? new Date(raw) : null;
+  return parsed && !Number.isNaN(parsed.getTime()) ? parsed : null;
 }
 
 export class CalendarAdapter implements CalendarApi {
@@ -40,13 +47,25 @@ export class CalendarAdapter implements CalendarApi {
         ? { ...common, syncToken: request.syncToken }
         : 'updatedMin' in request
           ? { ...common, updatedMin: request.updatedMin.toISOString() }
-          : { ...common, timeMin: request.timeMin.toISOString() };
+          : { ...common, timeMin: request.timeMin.toISOString(), ...(request.timeMax !== undefined && { timeMax: request.timeMax.toISOString() }) };
     const { data } = await this.call('calendar.events.list', () => this.client.events.list(params));
     return {
       events: (data.items ?? []).map(toEvent).filter((e): e is CalendarEvent => e !== null),
       nextPageToken: data.nextPageToken ?? null,
       nextSyncToken: data.nextSyncToken ?? null,
+      updated: parseInstant(data.updated),
     };
+  }
+
+  async getEvent(id: string): Promise<CalendarEvent | null> {
+    try {
+      const { data } = await this.call('calendar.events.get', () => this.client.events.get({ calendarId: 'primary', eventId: id }));
+      return toEvent(data);
+    } catch (error) {
+      // 404, or 410 "Resource has been deleted": the event is gone for good.
+      if (isGoogleError(error, 'not-found') || isGoogleError(error, 'cursor-invalid')) return null;
+      throw error;
+    }
   }
 
   async watch(channel: { id: string; address: string; token: string; ttlSeconds: number }) {

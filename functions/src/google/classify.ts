@@ -48,6 +48,24 @@ function reasonOf(data: unknown): { reason?: string; oauthError?: string } {
 /** Operations whose "not found" means the cursor is gone rather than the entity. */
 export type Operation = 'gmail.history.list' | 'calendar.events.list' | (string & {});
 
+const NETWORK_CODES = /^(E[A-Z]+|UND_ERR_[A-Z_]+|ERR_SOCKET_[A-Z_]+)$/;
+const NETWORK_NAMES = new Set(['GaxiosError', 'AbortError', 'TimeoutError', 'FetchError']);
+
+/** A failure to reach Google (connection, DNS, reset, timeout), as opposed to a thrown bug. */
+function isNetworkFailure(error: unknown): boolean {
+  for (let current: unknown = error, depth = 0; typeof current === 'object' && current !== null && depth < 5; depth += 1) {
+    const { name, code, message, cause, config } = current as { name?: unknown; code?: unknown; message?: unknown; cause?: unknown; config?: unknown };
+    // gaxios' GaxiosError carries the request's `config`; without a response, the request failed.
+    if (typeof config === 'object' && config !== null) return true;
+    if (typeof code === 'string' && NETWORK_CODES.test(code)) return true;
+    if (typeof name === 'string' && NETWORK_NAMES.has(name)) return true;
+    // undici's fetch: TypeError('fetch failed') with the socket error as its cause.
+    if (name === 'TypeError' && message === 'fetch failed') return true;
+    current = cause;
+  }
+  return false;
+}
+
 export function classifyGoogleError(error: unknown, operation: Operation): GoogleError {
   if (error instanceof GoogleError) return error;
   const e = (error ?? {}) as ErrorShape;
@@ -64,13 +82,15 @@ export function classifyGoogleError(error: unknown, operation: Operation): Googl
     new GoogleError(kind, `${operation} failed: ${status ?? 'no response'}${reason || oauthError ? ` ${reason ?? oauthError}` : ''}`, details);
 
   if (oauthError === 'invalid_grant' || oauthError === 'unauthorized_client') return make('auth-revoked');
-  // No response at all: the network or a timeout.
-  if (status === undefined) return make('retryable');
+  // No response: the network or a timeout is worth retrying; anything else is our own bug,
+  // which no retry fixes.
+  if (status === undefined) return make(isNetworkFailure(error) ? 'retryable' : 'bad-request');
   if (status === 429) return make('rate-limited');
   if (status === 403) {
     if (reason && RATE_LIMIT_REASONS.has(reason)) return make('rate-limited');
     // Missing scopes, a disabled API, a domain policy: only the user or an admin can fix it.
-    return make(reason && !PERMISSION_REASONS.has(reason) ? 'bad-request' : 'auth-revoked');
+    // A 403 that names no such reason proves nothing about the grant: not a disconnect.
+    return make(reason && PERMISSION_REASONS.has(reason) ? 'auth-revoked' : 'bad-request');
   }
   if (status === 401) return make('retryable');
   if (status === 410) return make('cursor-invalid');

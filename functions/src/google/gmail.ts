@@ -1,5 +1,5 @@
 import type { gmail_v1 } from '@googleapis/gmail';
-import type { GmailApi, GmailHistoryRecord, GmailMessageMetadata } from '../engine/ports';
+import type { GmailApi, GmailHistoryFilter, GmailHistoryRecord, GmailMessageMetadata } from '../engine/ports';
 import { isGoogleError } from '../engine/errors';
 import type { LimitedCall } from './limited-call';
 
@@ -40,9 +40,16 @@ export class GmailAdapter implements GmailApi {
     return { emailAddress: data.emailAddress ?? '', historyId: data.historyId ?? '0' };
   }
 
-  async listHistory(startHistoryId: string, pageToken: string | null, maxResults: number) {
+  async listHistory(startHistoryId: string, pageToken: string | null, maxResults: number, filter: GmailHistoryFilter = {}) {
     const { data } = await this.call('gmail.history.list', () =>
-      this.client.users.history.list({ userId: 'me', startHistoryId, maxResults, ...(pageToken !== null && { pageToken }) }),
+      this.client.users.history.list({
+        userId: 'me',
+        startHistoryId,
+        maxResults,
+        ...(pageToken !== null && { pageToken }),
+        ...(filter.labelId !== undefined && { labelId: filter.labelId }),
+        ...(filter.historyTypes !== undefined && { historyTypes: [...filter.historyTypes] }),
+      }),
     );
     return {
       records: (data.history ?? []).map(toRecord),
@@ -79,6 +86,12 @@ export class GmailAdapter implements GmailApi {
       if (isGoogleError(error, 'not-found')) return null;
       throw error;
     }
+  }
+
+  /** One messages.get per id, concurrently (the limiter bounds how many are in flight). */
+  async getMessagesMetadata(ids: readonly string[]): Promise<Map<string, GmailMessageMetadata | null>> {
+    const metas = await Promise.all(ids.map((id) => this.getMessageMetadata(id)));
+    return new Map(ids.map((id, index) => [id, metas[index] ?? null]));
   }
 
   async watch(topicName: string, labelIds: string[]) {

@@ -1,3 +1,4 @@
+import { LeaseLostError } from '../engine/errors';
 import type { Firestore, Transaction } from '@google-cloud/firestore';
 import { isNewerHistoryId, maxHistoryId } from '../engine/history-id';
 import {
@@ -13,13 +14,8 @@ import { zodConverter } from './converter';
 import { KeyedMutex } from './keyed-mutex';
 import { COLLECTIONS } from './firestore';
 
-/** The caller no longer holds the source's lease: its work must not touch the cursor. */
-export class LeaseLostError extends Error {
-  constructor(readonly sourceId: string, readonly owner: string) {
-    super(`Lease on source ${sourceId} is not held by ${owner}`);
-    this.name = 'LeaseLostError';
-  }
-}
+// Defined in the engine, which must recognise it (a lost lease is not a sync error).
+export { LeaseLostError };
 
 export class SourceNotFoundError extends Error {
   constructor(readonly sourceId: string) {

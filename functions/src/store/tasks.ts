@@ -1,6 +1,6 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { taskIdFor, taskSchema, type Task, type TaskOrigin } from '../engine/model';
-import type { TaskStore } from '../engine/ports';
+import type { StatusUpdate, TaskStore } from '../engine/ports';
 import { zodConverter } from './converter';
 import { COLLECTIONS } from './firestore';
 
@@ -64,7 +64,7 @@ export class TaskRepository implements TaskStore {
 
   async setStatusIfExists(
     userId: string,
-    updates: readonly { sourceId: string; origin: TaskOrigin; externalId: string }[],
+    updates: readonly StatusUpdate[],
     status: Task['status'],
     at: Date,
   ): Promise<number> {
@@ -77,8 +77,9 @@ export class TaskRepository implements TaskStore {
         let count = 0;
         snaps.forEach((snap, index) => {
           const stored = snap.data();
-          if (!stored || stored.status === status || stored.externalUpdatedAt > at) return;
-          tx.set(refs[index]!, { ...stored, status, externalUpdatedAt: at, updatedAt: at });
+          const changedAt = chunk[index]!.externalUpdatedAt ?? at;
+          if (!stored || stored.status === status || stored.externalUpdatedAt > changedAt) return;
+          tx.set(refs[index]!, { ...stored, status, externalUpdatedAt: changedAt, updatedAt: at });
           count += 1;
         });
         return count;

@@ -151,7 +151,7 @@ test('a crash between writing tasks and advancing the cursor loses nothing and d
   const crashingSources: SourceStore = Object.create(stack.services.sources) as SourceStore;
   crashingSources.advanceHistoryId = () => Promise.reject(new Error('instance killed'));
   const { runner: _unused, ...deps } = stack.services;
-  const crashing = new SyncRunner({ ...deps, sources: crashingSources, leaseMs: 60_000, fullSyncMaxMessages: 50, fetchBatchSize: 5, statusSettings: stack.services.statusSettings, gmailFollowUps: 3 });
+  const crashing = new SyncRunner({ ...deps, sources: crashingSources, leaseMs: 60_000, passBudgetMs: 60_000, taskRule: stack.config.taskRule, fetchBatchSize: 5, statusSettings: stack.services.statusSettings, gmailFollowUps: 3 });
   const work: Pending = { gmail: delivered[2]!.historyId, calendar: false };
   await expect(crashing.handle('src-crash', work, { trigger: 'push' })).rejects.toThrow('instance killed');
 
@@ -166,4 +166,28 @@ test('a crash between writing tasks and advancing the cursor loses nothing and d
   await stack.settled('src-crash');
   expect(await taskIds('user-crash')).toEqual(delivered.map((d) => `src-crash:gmail:${d.id}`).sort());
   expect((await stack.services.sources.get('src-crash'))!.historyId).toBe(delivered[2]!.historyId);
+});
+
+test('a lease lost mid-run (another instance took over) is a hand-over, not a sync error', async () => {
+  const email = 'lease-lost@example.com';
+  await connectWithCursor('src-lease-lost', email, 'user-lease-lost');
+  const mail = await stack.admin.deliverMail(email, { subject: 'taken over' });
+
+  // Right where the cursor would move, another instance holds the lease.
+  const stolen: SourceStore = Object.create(stack.services.sources) as SourceStore;
+  stolen.advanceHistoryId = async (id, owner, historyId, now) => {
+    await stack.services.sources.update(id, now, () => ({ lease: { owner: 'another-instance', until: new Date(now.getTime() + 60_000) } }));
+    return stack.services.sources.advanceHistoryId(id, owner, historyId, now);
+  };
+  const { runner: _unused, ...deps } = stack.services;
+  const losing = new SyncRunner({ ...deps, sources: stolen, leaseMs: 60_000, passBudgetMs: 60_000, taskRule: stack.config.taskRule, fetchBatchSize: 5, statusSettings: stack.services.statusSettings, gmailFollowUps: 0 });
+  await expect(losing.handle('src-lease-lost', { gmail: mail.historyId, calendar: false }, { trigger: 'push' })).resolves.toBe('recorded');
+
+  const source = (await stack.services.sources.get('src-lease-lost'))!;
+  expect(source.consecutiveErrors).toBe(0);
+  expect(source.lease!.owner).toBe('another-instance');
+  expect(source.pending.gmail).toBe(mail.historyId);
+  const events = await stack.services.events.listForSource('src-lease-lost', new Date());
+  expect(events.filter((e) => e.outcome === 'error')).toEqual([]);
+  expect(stack.logLines.filter((l) => l.includes('src-lease-lost') && l.includes('"severity":"ERROR"'))).toEqual([]);
 });

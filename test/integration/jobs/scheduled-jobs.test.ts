@@ -149,3 +149,26 @@ test('with 2,000 sources of which 20 need work, each job reads and requests only
   expect(published.every((r) => r.trigger === 'poll' && r.pageSize === 5 && r.gmail === true && r.calendar)).toBe(true);
   await db.terminate();
 });
+
+test('a quiet mailbox recovers: after a poll found missed changes, the next poll that finds none clears the banner', async () => {
+  const email = 'quiet@example.com';
+  await connectAndWatch('src-quiet', email, 'user-quiet');
+  await stack.admin.setFaults({ push: { dropRate: 1 } });
+  await new Promise((r) => setTimeout(r, 1100));
+  await stack.admin.deliverMail(email, { subject: 'missed' });
+  await stack.admin.drainPushes();
+  await stack.admin.setFaults({});
+
+  clock.advance(11 * 60_000);
+  await runJob(stack, 'fallbackPoll');
+  await waitFor(async () => (await tasksOf('user-quiet')).length === 1);
+  await stack.settled('src-quiet');
+  expect(await stack.services.sources.get('src-quiet')).toMatchObject({ status: 'degraded', polling: true });
+
+  // Nothing happens in the mailbox, so no push ever comes: the next poll finds nothing.
+  clock.advance(11 * 60_000);
+  await runJob(stack, 'fallbackPoll');
+  await waitFor(async () => (await stack.services.sources.get('src-quiet'))!.missedPushAt === null, 10_000);
+  await stack.settled('src-quiet');
+  expect(await stack.services.sources.get('src-quiet')).toMatchObject({ status: 'active', polling: false, statusReason: null });
+});

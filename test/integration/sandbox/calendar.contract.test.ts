@@ -22,7 +22,7 @@ beforeEach(async () => {
   clients = officialClients(sandbox.url, account);
 });
 
-async function fullSync(params: { maxResults?: number } = {}) {
+async function fullSync(params: { maxResults?: number; singleEvents?: boolean } = {}) {
   const items = [];
   let pageToken: string | undefined;
   let pages = 0;
@@ -78,6 +78,126 @@ describe('Calendar events.list', () => {
     expect(data.items!.map((e) => e.id)).toEqual([soon.id]);
     const withDeleted = await clients.calendar.events.list({ calendarId: 'primary', showDeleted: true });
     expect(withDeleted.data.items!.map((e) => e.id).sort()).toEqual([old.id, soon.id, gone.id].sort());
+  });
+});
+
+describe('Calendar recurring events', () => {
+  const daily = (count?: number) => ({
+    summary: 'standup',
+    start: at('2026-12-01T09:00:00Z'),
+    end: at('2026-12-01T09:15:00Z'),
+    recurrence: [`RRULE:FREQ=DAILY${count ? `;COUNT=${count}` : ''}`],
+  });
+
+  it('lists a series as one event with recurrence, or expanded with singleEvents: instances carry recurringEventId and originalStartTime', async () => {
+    const series = await admin.createEvent(email, daily(5));
+    const single = await clients.calendar.events.list({ calendarId: 'primary' });
+    expect(single.data.items!.map((e) => [e.id, e.recurrence])).toEqual([[series.id, ['RRULE:FREQ=DAILY;COUNT=5']]]);
+
+    const expanded = await clients.calendar.events.list({ calendarId: 'primary', singleEvents: true, orderBy: 'startTime' });
+    const items = expanded.data.items!;
+    expect(items).toHaveLength(5);
+    expect(items.every((e) => e.recurringEventId === series.id && e.recurrence === undefined)).toBe(true);
+    expect(items.map((e) => e.start!.dateTime)).toEqual(['01', '02', '03', '04', '05'].map((d) => `2026-12-${d}T09:00:00Z`));
+    expect(items[2]).toMatchObject({ id: `${series.id}_20261203T090000Z`, originalStartTime: { dateTime: '2026-12-03T09:00:00Z' }, end: { dateTime: '2026-12-03T09:15:00Z' } });
+  });
+
+  it('a changed and a cancelled instance: the sync token returns just those two, and the series without singleEvents lists them as exceptions', async () => {
+    const series = await admin.createEvent(email, daily(5));
+    const { syncToken } = await fullSync({ singleEvents: true });
+    const second = `${series.id}_20261202T090000Z`;
+    const third = `${series.id}_20261203T090000Z`;
+    await admin.updateEvent(email, second, { summary: 'standup (moved)', start: at('2026-12-02T15:00:00Z'), end: at('2026-12-02T15:15:00Z') });
+    await admin.cancelEvent(email, third);
+
+    const changes = await clients.calendar.events.list({ calendarId: 'primary', singleEvents: true, syncToken });
+    expect(changes.data.items!.map((e) => [e.id, e.status, e.recurringEventId, e.originalStartTime?.dateTime])).toEqual([
+      [second, 'confirmed', series.id, '2026-12-02T09:00:00Z'],
+      [third, 'cancelled', series.id, '2026-12-03T09:00:00Z'],
+    ]);
+    expect(changes.data.items![0]).toMatchObject({ summary: 'standup (moved)', start: { dateTime: '2026-12-02T15:00:00Z' } });
+
+    const live = await clients.calendar.events.list({ calendarId: 'primary', singleEvents: true });
+    expect(live.data.items!.map((e) => e.id)).not.toContain(third);
+    expect(live.data.items).toHaveLength(4);
+    const exceptions = await clients.calendar.events.list({ calendarId: 'primary', showDeleted: true });
+    expect(exceptions.data.items!.map((e) => e.id).sort()).toEqual([series.id, second, third].sort());
+  });
+
+  it('a series with no end is expanded only within timeMin/timeMax', async () => {
+    await admin.createEvent(email, daily());
+    const { data } = await clients.calendar.events.list({
+      calendarId: 'primary',
+      singleEvents: true,
+      timeMin: '2026-12-10T00:00:00Z',
+      timeMax: '2026-12-17T00:00:00+00:00',
+    });
+    expect(data.items!.map((e) => e.start!.dateTime!.slice(0, 10))).toEqual(['10', '11', '12', '13', '14', '15', '16'].map((d) => `2026-12-${d}`));
+  });
+});
+
+describe('Calendar events.list parameters and events.get', () => {
+  it('orders by startTime (only with singleEvents, else 400) or updated, and filters by q', async () => {
+    const late = await admin.createEvent(email, { summary: 'Budget review', start: at('2026-12-09T10:00:00Z'), end: at('2026-12-09T11:00:00Z') });
+    const early = await admin.createEvent(email, { summary: 'Team lunch', start: at('2026-12-02T12:00:00Z'), end: at('2026-12-02T13:00:00Z') });
+    await admin.updateEvent(email, late.id, { summary: 'Budget review (final)' });
+    const byStart = await clients.calendar.events.list({ calendarId: 'primary', singleEvents: true, orderBy: 'startTime' });
+    expect(byStart.data.items!.map((e) => e.id)).toEqual([early.id, late.id]);
+    const byUpdated = await clients.calendar.events.list({ calendarId: 'primary', orderBy: 'updated' });
+    expect(byUpdated.data.items!.map((e) => e.id)).toEqual([early.id, late.id]);
+    expect(await failure(clients.calendar.events.list({ calendarId: 'primary', orderBy: 'startTime' }))).toMatchObject({ status: 400 });
+    const found = await clients.calendar.events.list({ calendarId: 'primary', q: 'budget FINAL' });
+    expect(found.data.items!.map((e) => e.id)).toEqual([late.id]);
+  });
+
+  it('answers 400 for a timeMin or timeMax without a time-zone offset', async () => {
+    expect(await failure(clients.calendar.events.list({ calendarId: 'primary', timeMin: '2026-12-01T00:00:00' }))).toMatchObject({ status: 400 });
+    expect(await failure(clients.calendar.events.list({ calendarId: 'primary', timeMax: '2026-12-01' }))).toMatchObject({ status: 400 });
+    const ok = await clients.calendar.events.list({ calendarId: 'primary', timeMin: '2026-12-01T00:00:00-05:00' });
+    expect(ok.status).toBe(200);
+  });
+
+  it('puts an etag on every list and every event, changing with each change', async () => {
+    const event = await admin.createEvent(email, { summary: 'e', start: at('2026-12-01T10:00:00Z'), end: at('2026-12-01T11:00:00Z') });
+    const before = await clients.calendar.events.list({ calendarId: 'primary' });
+    await admin.updateEvent(email, event.id, { summary: 'e2' });
+    const after = await clients.calendar.events.list({ calendarId: 'primary' });
+    expect(before.data.etag).toMatch(/^".+"$/);
+    expect(after.data.etag).not.toBe(before.data.etag);
+    expect(after.data.items![0]!.etag).not.toBe(before.data.items![0]!.etag);
+  });
+
+  it('events.get returns a live event, an instance, a deleted event as cancelled, and 404 for an unknown id', async () => {
+    const event = await admin.createEvent(email, { summary: 'e', start: at('2026-12-01T10:00:00Z'), end: at('2026-12-01T11:00:00Z') });
+    const series = await admin.createEvent(email, { summary: 's', start: at('2026-12-01T08:00:00Z'), end: at('2026-12-01T08:30:00Z'), recurrence: ['RRULE:FREQ=WEEKLY;COUNT=3'] });
+    expect((await clients.calendar.events.get({ calendarId: 'primary', eventId: event.id })).data).toMatchObject({ id: event.id, status: 'confirmed', summary: 'e' });
+    const instance = await clients.calendar.events.get({ calendarId: 'primary', eventId: `${series.id}_20261208T080000Z` });
+    expect(instance.data).toMatchObject({ recurringEventId: series.id, start: { dateTime: '2026-12-08T08:00:00Z' } });
+    await admin.cancelEvent(email, event.id);
+    const gone = await clients.calendar.events.get({ calendarId: 'primary', eventId: event.id });
+    expect(gone.data).toMatchObject({ id: event.id, status: 'cancelled' });
+    expect(await failure(clients.calendar.events.get({ calendarId: 'primary', eventId: 'nosuchevent' }))).toMatchObject({ status: 404 });
+  });
+
+  it('shows attendees with their responseStatus, the account’s own marked self; a decline and an undo (restore) bump updated', async () => {
+    const event = await admin.createEvent(email, {
+      summary: 'invite',
+      start: at('2026-12-01T10:00:00Z'),
+      end: at('2026-12-01T11:00:00Z'),
+      attendees: [{ email }, { email: 'other@example.com', responseStatus: 'accepted' }],
+    });
+    const declined = await admin.respondToEvent(email, event.id, 'declined');
+    const { data } = await clients.calendar.events.get({ calendarId: 'primary', eventId: event.id });
+    expect(data.attendees).toEqual([
+      { email, responseStatus: 'declined', self: true },
+      { email: 'other@example.com', responseStatus: 'accepted' },
+    ]);
+    expect(Date.parse(declined.updated)).toBeGreaterThan(Date.parse(event.updated));
+    await admin.cancelEvent(email, event.id);
+    const restored = await admin.restoreEvent(email, event.id);
+    const back = await clients.calendar.events.get({ calendarId: 'primary', eventId: event.id });
+    expect(back.data.status).toBe('confirmed');
+    expect(Date.parse(restored.updated)).toBeGreaterThan(Date.parse(declined.updated));
   });
 });
 

@@ -116,6 +116,34 @@ describe('Gmail messages', () => {
   });
 });
 
+describe('Gmail labels and threads', () => {
+  it('lists system labels and the user labels in use; labels.get counts messages and threads; 404 for an unknown label', async () => {
+    const first = await admin.deliverMail(email, { subject: 'project kickoff', labelIds: ['INBOX', 'UNREAD', 'Label_7'] });
+    await admin.deliverMail(email, { subject: 'Re: project kickoff', labelIds: ['INBOX', 'Label_7'], threadId: first.threadId });
+    const { data } = await clients.gmail.users.labels.list({ userId: 'me' });
+    const byId = new Map(data.labels!.map((l) => [l.id, l]));
+    expect(byId.get('INBOX')).toMatchObject({ name: 'INBOX', type: 'system' });
+    expect(byId.get('SENT')).toMatchObject({ type: 'system' });
+    expect(byId.get('Label_7')).toMatchObject({ name: '7', type: 'user' });
+    const label = await clients.gmail.users.labels.get({ userId: 'me', id: 'Label_7' });
+    expect(label.data).toMatchObject({ messagesTotal: 2, messagesUnread: 1, threadsTotal: 1, threadsUnread: 1 });
+    expect((await failure(clients.gmail.users.labels.get({ userId: 'me', id: 'Label_404' }))).status).toBe(404);
+  });
+
+  it('threads.get returns the thread’s messages oldest first, with their labels and the requested headers', async () => {
+    const first = await admin.deliverMail(email, { subject: 'question' });
+    const reply = await admin.deliverMail(email, { subject: 'Re: question', labelIds: ['SENT'], threadId: first.threadId });
+    await admin.deliverMail(email, { subject: 'unrelated' });
+    const { data } = await clients.gmail.users.threads.get({ userId: 'me', id: first.threadId, format: 'metadata', metadataHeaders: ['Subject'] });
+    expect(data.messages!.map((m) => [m.id, m.labelIds, m.payload!.headers])).toEqual([
+      [first.id, ['INBOX', 'UNREAD'], [{ name: 'Subject', value: 'question' }]],
+      [reply.id, ['SENT'], [{ name: 'Subject', value: 'Re: question' }]],
+    ]);
+    expect(data.historyId).toBe(reply.historyId);
+    expect((await failure(clients.gmail.users.threads.get({ userId: 'me', id: 'nosuchthread' }))).status).toBe(404);
+  });
+});
+
 describe('Gmail watch notifications', () => {
   it('publishes one notification on watch, then on changes at most once a second, and none after stop', async () => {
     const topicName = await createTopic(projectId, 'gmail-watch');

@@ -1,0 +1,101 @@
+import type { GmailSync, GmailSyncDeps } from './gmail-sync';
+import { bump, gmailTask } from './gmail-sync';
+import { updateWhileHolding } from './held-update';
+import { isNewerHistoryId } from './history-id';
+import type { GmailResync, Source } from './model';
+import type { GmailApi, GmailMessageMetadata } from './ports';
+import { INBOX } from './task-rule';
+
+/**
+ * The Gmail resync after history expired (a 404 on history.list). It walks INBOX newest-first
+ * a page at a time: each page's messages that have no open task are fetched and written, and
+ * the progress (the next page token) is stored on the source, so a walk that outlasts its
+ * pass resumes in the next one. The walk ends at the first page that reaches a message held
+ * before the resync began, at a message older than the rule's age limit, or at the end of the
+ * inbox. Then the history id read when it began becomes the cursor, and the delta from there
+ * catches everything that changed meanwhile. No fixed cap: nothing in the walk is dropped.
+ */
+
+const WALK_PAGE_SIZE = 100;
+/** The closing archive sweep lists at most this many pages of ids (500 each, 5 units a page). */
+const SWEEP_MAX_PAGES = 10;
+
+export class GmailResyncWalk {
+  constructor(
+    private readonly deps: GmailSyncDeps,
+    private readonly sync: Pick<GmailSync, 'fetchAll' | 'writeTasks'>,
+  ) {}
+
+  /** Walks on from the stored progress; returns the new cursor when done, `null` when handed on. */
+  async run(api: GmailApi, source: Source, owner: string, deadline: number, counts: Record<string, number>): Promise<string | null> {
+    let progress = source.gmailResync;
+    if (progress === null) {
+      bump(counts, 'resyncs');
+      const { historyId } = await api.getProfile();
+      progress = { cursor: historyId, pageToken: null, imported: 0, startedAt: this.deps.clock.now() };
+      await this.save(source, owner, progress);
+    }
+    const open = await this.deps.tasks.listOpen(source.userId, source.id, 'gmail');
+    const held = new Set(open.map((t) => t.externalId));
+    // Tasks the walk itself wrote do not end it: pages shift as mail arrives.
+    const startedAt = progress.startedAt;
+    const heldBefore = new Set(open.filter((t) => t.updatedAt < startedAt).map((t) => t.externalId));
+    const oldest = this.deps.clock.now().getTime() - this.deps.taskRule.gmailResyncMaxAgeMs;
+    for (let page = 0; ; page += 1) {
+      if (page > 0 && this.deps.clock.now().getTime() >= deadline) {
+        bump(counts, 'budgetReached');
+        return null;
+      }
+      const listed = await api.listMessageIds(INBOX, progress.pageToken, WALK_PAGE_SIZE);
+      bump(counts, 'resyncListed', listed.ids.length);
+      const fresh = listed.ids.filter((id) => !held.has(id));
+      const fetched = await this.sync.fetchAll(api, source, owner, fresh, counts);
+      const inInbox = [...fetched.values()].filter((m): m is GmailMessageMetadata => m !== null && m.labelIds.includes(INBOX));
+      const young = inInbox.filter((m) => m.internalDate === null || m.internalDate.getTime() >= oldest);
+      const now = this.deps.clock.now();
+      await this.sync.writeTasks(source, young.map((m) => gmailTask(source, m, 'open', now)), [], now, counts);
+      young.forEach((m) => held.add(m.id));
+      progress = { ...progress, pageToken: listed.nextPageToken, imported: progress.imported + young.length };
+      const reachedHeld = listed.ids.some((id) => heldBefore.has(id));
+      const reachedAgeLimit = young.length < inInbox.length;
+      if (listed.nextPageToken === null || reachedHeld || reachedAgeLimit) {
+        await this.sweep(api, source, owner, counts);
+        await this.save(source, owner, null, progress.cursor);
+        return progress.cursor;
+      }
+      await this.save(source, owner, progress);
+    }
+  }
+
+  /**
+   * Open tasks whose messages left the inbox while history was lost: a listing of the inbox's
+   * ids proves it, and only a complete one (bounded; a larger inbox skips the sweep).
+   */
+  private async sweep(api: GmailApi, source: Source, owner: string, counts: Record<string, number>): Promise<void> {
+    const inInbox = new Set<string>();
+    let pageToken: string | null = null;
+    for (let page = 0; page < SWEEP_MAX_PAGES; page += 1) {
+      const listed = await api.listMessageIds(INBOX, pageToken, 500);
+      listed.ids.forEach((id) => inInbox.add(id));
+      pageToken = listed.nextPageToken;
+      if (pageToken === null) break;
+    }
+    if (pageToken !== null) {
+      bump(counts, 'sweepSkipped');
+      return;
+    }
+    const open = await this.deps.tasks.listOpen(source.userId, source.id, 'gmail');
+    const gone = open.filter((t) => !inInbox.has(t.externalId)).map((t) => t.externalId);
+    const now = this.deps.clock.now();
+    await this.deps.sources.extendLease(source.id, owner, now, this.deps.leaseMs);
+    await this.sync.writeTasks(source, [], gone, now, counts);
+  }
+
+  /** Stores the progress (`null`: done, with the new cursor), only while `owner` holds the lease. */
+  private async save(source: Source, owner: string, progress: GmailResync | null, cursor?: string): Promise<void> {
+    await updateWhileHolding(this.deps.sources, source.id, owner, this.deps.clock.now(), this.deps.leaseMs, (current) => {
+      const advance = cursor !== undefined && isNewerHistoryId(cursor, current.historyId);
+      return { gmailResync: progress, ...(advance && { historyId: cursor }) };
+    });
+  }
+}
