@@ -38,8 +38,6 @@ const envSchema = z.object({
   POLL_PAGE_SIZE: positiveInt.max(500).default(5),
   LEASE_SECONDS: positiveInt.default(60),
   FULL_SYNC_MAX_MESSAGES: positiveInt.max(5000).default(200),
-  /** Looks after a push-triggered Gmail pass that found changes, a second apart (0 = none). */
-  GMAIL_FOLLOW_UPS: z.coerce.number().int().min(0).max(10).default(3),
   /** Cloud KMS key that seals refresh-token data keys (production). */
   KMS_KEY_NAME: z
     .string()
@@ -80,7 +78,6 @@ export interface Config {
   pollPageSize: number;
   leaseMs: number;
   fullSyncMaxMessages: number;
-  gmailFollowUps: number;
   tokenSealing: { kind: 'kms'; keyName: string } | { kind: 'local'; key: Buffer };
   connect: { redirectUrl: string; returnUrl: string };
 }
@@ -131,7 +128,6 @@ export function parseConfig(env: Env = process.env): Config {
     pollPageSize: e.POLL_PAGE_SIZE,
     leaseMs: e.LEASE_SECONDS * 1000,
     fullSyncMaxMessages: e.FULL_SYNC_MAX_MESSAGES,
-    gmailFollowUps: e.GMAIL_FOLLOW_UPS,
     tokenSealing: e.KMS_KEY_NAME
       ? { kind: 'kms', keyName: e.KMS_KEY_NAME }
       : { kind: 'local', key: Buffer.from(e.TOKEN_ENCRYPTION_KEY ?? '', 'base64') },

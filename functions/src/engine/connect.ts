@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { isGoogleError } from './errors';
-import type { Source, SourceData } from './model';
+import { NO_PENDING, type Source, type SourceData } from './model';
 import type { Clock, ConnectStateStore, OAuthFlow, RefreshTokenStore, SecretDeletion, SourceStore } from './ports';
 import { withStatus } from './status';
 import { closeCalendarChannel, registerWatches, type WatchDeps } from './watches';
@@ -84,7 +84,7 @@ export function newSource(userId: string, email: string, now: Date): SourceData 
     calendarResourceId: null,
     calendarChannelExpiration: null,
     calendarSyncToken: null,
-    pending: { gmail: null, calendar: false },
+    pending: NO_PENDING,
     lease: null,
     createdAt: now,
     updatedAt: now,
@@ -121,7 +121,7 @@ export async function disconnectSource(deps: ConnectDeps, sourceId: string): Pro
         calendarChannelId: null,
         calendarResourceId: null,
         calendarChannelExpiration: null,
-        pending: { gmail: null, calendar: false },
+        pending: NO_PENDING,
       },
       now,
       deps.watchDeps.statusSettings,

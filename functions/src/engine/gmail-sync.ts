@@ -25,6 +25,8 @@ export interface GmailSyncDeps {
 export interface GmailSyncResult {
   resynced: boolean;
   counts: Record<string, number>;
+  /** Stopped with work left (a time budget): the runner keeps Gmail pending. */
+  more?: boolean;
 }
 
 /** Repeated history 404s right after a resync: reported, not retried forever. */

@@ -72,7 +72,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     logger,
     leaseMs: config.leaseMs,
     fullSyncMaxMessages: config.fullSyncMaxMessages,
-    gmailFollowUps: config.gmailFollowUps,
+    followUps: null,
     // Enough fetches to keep the limiter busy for ~10 s between lease extensions.
     fetchBatchSize: Math.max(config.limiter.maxInFlight, Math.round(config.limiter.ratePerSecond * 10)),
   });

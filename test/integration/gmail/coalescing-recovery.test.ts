@@ -1,4 +1,4 @@
-import type { Pending } from '../../../functions/src/engine/model';
+import type { AnnouncedWork } from '../../../functions/src/engine/model';
 import type { SourceStore } from '../../../functions/src/engine/ports';
 import { SyncRunner } from '../../../functions/src/engine/runner';
 import { startEngineStack, type EngineStack } from '../../support/engine-stack';
@@ -151,8 +151,8 @@ test('a crash between writing tasks and advancing the cursor loses nothing and d
   const crashingSources: SourceStore = Object.create(stack.services.sources) as SourceStore;
   crashingSources.advanceHistoryId = () => Promise.reject(new Error('instance killed'));
   const { runner: _unused, ...deps } = stack.services;
-  const crashing = new SyncRunner({ ...deps, sources: crashingSources, leaseMs: 60_000, fullSyncMaxMessages: 50, fetchBatchSize: 5, statusSettings: stack.services.statusSettings, gmailFollowUps: 3 });
-  const work: Pending = { gmail: delivered[2]!.historyId, calendar: false };
+  const crashing = new SyncRunner({ ...deps, sources: crashingSources, leaseMs: 60_000, fullSyncMaxMessages: 50, fetchBatchSize: 5, statusSettings: stack.services.statusSettings, followUps: null });
+  const work: AnnouncedWork = { gmail: delivered[2]!.historyId, calendar: false };
   await expect(crashing.handle('src-crash', work, { trigger: 'push' })).rejects.toThrow('instance killed');
 
   expect(await taskIds('user-crash')).toHaveLength(3);
