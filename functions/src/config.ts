@@ -38,6 +38,17 @@ const envSchema = z.object({
   POLL_PAGE_SIZE: positiveInt.max(500).default(5),
   LEASE_SECONDS: positiveInt.default(60),
   FULL_SYNC_MAX_MESSAGES: positiveInt.max(5000).default(200),
+  /** Cloud Tasks queue for Gmail tail looks (projects/P/locations/R/queues/gmail-follow-ups); unset = no tail looks. */
+  FOLLOW_UP_QUEUE: z
+    .string()
+    .regex(/^projects\/[^/]+\/locations\/[^/]+\/queues\/[^/]+$/, 'must be projects/…/locations/…/queues/…')
+    .optional(),
+  /** HTTPS address of the gmailFollowUp function, the tasks' target and OIDC audience. */
+  FOLLOW_UP_URL: url.optional(),
+  /** Service account whose OIDC token the tasks carry (tasks-invoker@…). */
+  FOLLOW_UP_INVOKER: z.email().optional(),
+  /** Overrides the Cloud Tasks API address (the sandbox in local runs and tests). */
+  CLOUD_TASKS_API_URL: url.optional(),
   /** Cloud KMS key that seals refresh-token data keys (production). */
   KMS_KEY_NAME: z
     .string()
@@ -78,6 +89,7 @@ export interface Config {
   pollPageSize: number;
   leaseMs: number;
   fullSyncMaxMessages: number;
+  followUps: { queue: string; url: string; invoker: string; apiUrl: string | undefined } | null;
   tokenSealing: { kind: 'kms'; keyName: string } | { kind: 'local'; key: Buffer };
   connect: { redirectUrl: string; returnUrl: string };
 }
@@ -98,6 +110,10 @@ export function parseConfig(env: Env = process.env): Config {
     : parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`);
   if (!env.KMS_KEY_NAME === !env.TOKEN_ENCRYPTION_KEY) {
     problems.push('KMS_KEY_NAME / TOKEN_ENCRYPTION_KEY: set exactly one (KMS in production, a local key for local runs)');
+  }
+  const followUpVars = [env.FOLLOW_UP_QUEUE, env.FOLLOW_UP_URL, env.FOLLOW_UP_INVOKER].filter((v) => v !== undefined && v !== '');
+  if (followUpVars.length !== 0 && followUpVars.length !== 3) {
+    problems.push('FOLLOW_UP_QUEUE / FOLLOW_UP_URL / FOLLOW_UP_INVOKER: set all three (Gmail tail looks) or none');
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
@@ -128,6 +144,10 @@ export function parseConfig(env: Env = process.env): Config {
     pollPageSize: e.POLL_PAGE_SIZE,
     leaseMs: e.LEASE_SECONDS * 1000,
     fullSyncMaxMessages: e.FULL_SYNC_MAX_MESSAGES,
+    followUps:
+      e.FOLLOW_UP_QUEUE && e.FOLLOW_UP_URL && e.FOLLOW_UP_INVOKER
+        ? { queue: e.FOLLOW_UP_QUEUE, url: e.FOLLOW_UP_URL, invoker: e.FOLLOW_UP_INVOKER, apiUrl: e.CLOUD_TASKS_API_URL }
+        : null,
     tokenSealing: e.KMS_KEY_NAME
       ? { kind: 'kms', keyName: e.KMS_KEY_NAME }
       : { kind: 'local', key: Buffer.from(e.TOKEN_ENCRYPTION_KEY ?? '', 'base64') },

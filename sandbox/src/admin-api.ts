@@ -232,6 +232,7 @@ export function registerAdmin(router: Router, world: World): void {
       unauthenticatedAccount: UNAUTHENTICATED_ACCOUNT,
       pushes: world.push.log,
       injected: world.faults.injected,
+      tasks: world.tasks.stats,
       seed: world.random.seed,
     },
   }));

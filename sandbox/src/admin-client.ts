@@ -18,6 +18,8 @@ export interface SandboxStats {
   calls: Record<string, Record<string, number>>;
   pushes: Record<string, number>;
   injected: Record<string, number>;
+  /** Cloud Tasks: created, duplicates (ALREADY_EXISTS), dispatched, retried, succeeded, abandoned. */
+  tasks: Record<string, number>;
   seed: number;
 }
 

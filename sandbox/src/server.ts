@@ -5,6 +5,7 @@ import { registerCalendar } from './calendar-api';
 import { registerGmail } from './gmail-api';
 import { parseBody, readBody, Router, send } from './http';
 import { registerOAuth } from './oauth-api';
+import { registerTasks } from './tasks-api';
 import { DEFAULT_OPTIONS, World, type SandboxOptions } from './world';
 
 export interface RunningSandbox {
@@ -21,6 +22,7 @@ export async function startSandbox(options: Partial<SandboxOptions> & { port?: n
   registerOAuth(router, world);
   registerGmail(router, world);
   registerCalendar(router, world);
+  registerTasks(router, world.tasks, () => world.clock.now());
   registerAdmin(router, world);
 
   const server: Server = createServer((req, res) => {
@@ -52,6 +54,7 @@ export async function startSandbox(options: Partial<SandboxOptions> & { port?: n
     url: `http://127.0.0.1:${address.port}`,
     world,
     async close() {
+      world.tasks.close();
       await world.push.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

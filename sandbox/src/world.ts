@@ -5,6 +5,7 @@ import { Mailbox, type Change } from './mailbox';
 import { ENGINE_SCOPES, OAuthState } from './oauth-state';
 import { PushDelivery } from './push';
 import { Random } from './random';
+import { TaskQueues } from './task-queue';
 import { DEFAULT_QUOTA, Usage, type QuotaConfig } from './usage';
 
 /** Everything the sandbox knows: accounts, their mail and calendars, tokens, watches, faults. */
@@ -57,6 +58,8 @@ export class World {
   faults: FaultInjector;
   push: PushDelivery;
   readonly usage: Usage;
+  /** Cloud Tasks queues (the engine's scheduled Gmail follow-ups). */
+  readonly tasks = new TaskQueues(() => this.clock.now());
   readonly accounts = new Map<string, Account>();
   readonly channels = new Map<string, Channel>();
 

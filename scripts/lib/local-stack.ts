@@ -7,7 +7,7 @@ import { SandboxAdmin } from '../../sandbox/src/admin-client';
 import { startSandbox, type RunningSandbox } from '../../sandbox/src/server';
 import { startEmulators, type RunningEmulators } from './emulators';
 import { startFunctionsHost, type FunctionsHost } from './functions-host';
-import { localFunctionEnv } from './local-env';
+import { createFollowUpQueue, localFunctionEnv } from './local-env';
 
 /**
  * The whole engine on one machine: the Firestore and Pub/Sub emulators, the sandbox as
@@ -74,6 +74,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     progress('starting the sandbox (local Gmail, Calendar, OAuth)');
     const sandbox = await startSandbox({ port: options.sandboxPort ?? 0, pubsubEmulatorHost: emulators.pubsubHost, seed: options.sandboxSeed ?? 1 });
     stops.push(() => sandbox.close());
+
+    await createFollowUpQueue(projectId, sandbox.url);
 
     let services: Services | undefined;
     const host = await startFunctionsHost(() => {

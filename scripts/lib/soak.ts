@@ -6,7 +6,7 @@ import { SandboxAdmin, type AccountTruth } from '../../sandbox/src/admin-client'
 import { startSandbox } from '../../sandbox/src/server';
 import { connectThroughFlow } from './connect-client';
 import { freePort, startEmulators } from './emulators';
-import { localFunctionEnv } from './local-env';
+import { createFollowUpQueue, localFunctionEnv } from './local-env';
 
 /**
  * The chaos soak: sources with random mail and calendar activity while Google misbehaves
@@ -98,6 +98,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     cleanups.push(() => emulators.stop());
     const sandbox = await startSandbox({ pubsubEmulatorHost: emulators.pubsubHost, seed: options.seed, calendarRetryBaseMs: 500 });
     cleanups.push(() => sandbox.close());
+    await createFollowUpQueue(projectId, sandbox.url);
     const admin = new SandboxAdmin(sandbox.url);
     const port = await freePort();
     const functionsUrl = `http://127.0.0.1:${port}`;

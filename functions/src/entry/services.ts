@@ -20,6 +20,7 @@ import { IngestionEventRepository } from '../store/ingestion-events';
 import { SourceSecretRepository } from '../store/source-secrets';
 import { SourceRepository } from '../store/sources';
 import { TaskRepository } from '../store/tasks';
+import { CloudTasksFollowUps } from '../tasks/follow-up-queue';
 
 /** Everything the entry points need, built once per instance from the configuration. */
 export interface Services {
@@ -72,7 +73,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     logger,
     leaseMs: config.leaseMs,
     fullSyncMaxMessages: config.fullSyncMaxMessages,
-    followUps: null,
+    followUps: config.followUps && new CloudTasksFollowUps(config.followUps),
     // Enough fetches to keep the limiter busy for ~10 s between lease extensions.
     fetchBatchSize: Math.max(config.limiter.maxInFlight, Math.round(config.limiter.ratePerSecond * 10)),
   });
