@@ -91,7 +91,7 @@ export class TaskQueues {
   private async dispatch(task: StoredTask): Promise<void> {
     task.dispatchCount += 1;
     this.stats.dispatched += 1;
-    let status = 0;
+    let status: number;
     try {
       const response = await fetch(task.target.url, {
         method: task.target.httpMethod,

@@ -1,3 +1,4 @@
+import type { protos } from '@google-cloud/tasks';
 import type { Config } from '../config';
 import type { FollowUpScheduler } from '../engine/follow-up';
 
@@ -8,8 +9,11 @@ import type { FollowUpScheduler } from '../engine/follow-up';
  * on first use and speaks REST (`fallback: true`), which also lets it talk to the sandbox.
  */
 
-// The client is loaded with import(), which resolves its ESM build: type it from the same.
-type CloudTasksClient = InstanceType<typeof import('@google-cloud/tasks', { with: { 'resolution-mode': 'import' } }).CloudTasksClient>;
+/** What this adapter uses of the client (loaded with import(), so typed structurally). */
+interface CloudTasksClient {
+  createTask(request: protos.google.cloud.tasks.v2.ICreateTaskRequest): Promise<unknown>;
+  close(): Promise<void>;
+}
 
 export type FollowUpQueueConfig = NonNullable<Config['followUps']>;
 

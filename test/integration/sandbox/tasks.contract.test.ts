@@ -62,7 +62,7 @@ describe('Cloud Tasks (v2 REST, as @google-cloud/tasks calls it)', () => {
   it('dispatches a task at its scheduleTime as a POST with an OIDC token of the invoker', async () => {
     const at = new Date(Date.now() + 600);
     expect(await followUps.schedule('source-1', at)).toBe('scheduled');
-    const [delivery] = await waitFor(async () => (received.length > 0 ? received : null));
+    const [delivery] = await waitFor(() => Promise.resolve(received.length > 0 ? received : null));
     expect(delivery!.at).toBeGreaterThanOrEqual(at.getTime() - 5);
     expect(JSON.parse(delivery!.body)).toEqual({ sourceId: 'source-1' });
     expect(delivery!.headers['content-type']).toBe('application/json');
@@ -75,7 +75,7 @@ describe('Cloud Tasks (v2 REST, as @google-cloud/tasks calls it)', () => {
     const at = new Date(Date.now() + 300);
     const results = await Promise.all([followUps.schedule('source-2', at), followUps.schedule('source-2', new Date(at.getTime() + 1)), followUps.schedule('source-3', at)]);
     expect(results.sort()).toEqual(['duplicate', 'scheduled', 'scheduled']);
-    await waitFor(async () => received.length >= 2);
+    await waitFor(() => Promise.resolve(received.length >= 2));
     expect(await followUps.schedule('source-2', at)).toBe('duplicate');
     await new Promise((r) => setTimeout(r, 300));
     expect(received).toHaveLength(2);
@@ -84,7 +84,7 @@ describe('Cloud Tasks (v2 REST, as @google-cloud/tasks calls it)', () => {
   it('retries a failed dispatch with growing waits until a 2xx', async () => {
     answers = [500, 503];
     await followUps.schedule('source-4', new Date());
-    await waitFor(async () => received.length === 3);
+    await waitFor(() => Promise.resolve(received.length === 3));
     expect(received.map((r) => r.headers['x-cloudtasks-taskretrycount'])).toEqual(['0', '1', '2']);
     const gaps = [received[1]!.at - received[0]!.at, received[2]!.at - received[1]!.at];
     expect(gaps[0]).toBeGreaterThanOrEqual(90);
