@@ -30,6 +30,10 @@ const envSchema = z.object({
   RATE_LIMIT_BURST: positiveInt.default(3),
   MAX_IN_FLIGHT: positiveInt.default(5),
   MAX_ATTEMPTS: positiveInt.default(5),
+  /** Gmail's per-user quota: 6,000 units a minute for projects created since 2026-05-01, 15,000 before. */
+  GMAIL_UNITS_PER_MINUTE: positiveInt.default(6000),
+  /** Units a messages.get costs: 20 for new projects, 5 for older ones. */
+  GMAIL_MESSAGES_GET_UNITS: positiveInt.default(20),
   BACKOFF_BASE_MS: positiveInt.default(500),
   BACKOFF_MAX_MS: positiveInt.default(32_000),
   RETENTION_DAYS: positiveInt.default(7),
@@ -82,7 +86,9 @@ export interface Config {
     maxAttempts: number;
     backoffBaseMs: number;
     backoffMaxMs: number;
+    gmailUnitsPerMinute: number;
   };
+  gmailMessagesGetUnits: number;
   retentionMs: number;
   renewBeforeMs: number;
   fallbackAfterMs: number;
@@ -137,7 +143,9 @@ export function parseConfig(env: Env = process.env): Config {
       maxAttempts: e.MAX_ATTEMPTS,
       backoffBaseMs: e.BACKOFF_BASE_MS,
       backoffMaxMs: e.BACKOFF_MAX_MS,
+      gmailUnitsPerMinute: e.GMAIL_UNITS_PER_MINUTE,
     },
+    gmailMessagesGetUnits: e.GMAIL_MESSAGES_GET_UNITS,
     retentionMs: e.RETENTION_DAYS * 24 * HOUR_MS,
     renewBeforeMs: e.RENEW_BEFORE_HOURS * HOUR_MS,
     fallbackAfterMs: e.FALLBACK_AFTER_MINUTES * 60_000,

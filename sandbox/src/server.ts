@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { registerAdmin } from './admin-api';
+import { registerBatch } from './batch-api';
 import { registerCalendar } from './calendar-api';
 import { registerGmail } from './gmail-api';
 import { parseBody, readBody, Router, send } from './http';
@@ -22,6 +23,7 @@ export async function startSandbox(options: Partial<SandboxOptions> & { port?: n
   registerOAuth(router, world);
   registerGmail(router, world);
   registerCalendar(router, world);
+  registerBatch(router, world);
   registerTasks(router, world.tasks, () => world.clock.now());
   registerAdmin(router, world);
 

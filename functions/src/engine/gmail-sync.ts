@@ -193,8 +193,8 @@ export class GmailSync {
     for (let i = 0; i < ids.length; i += this.deps.fetchBatchSize) {
       if (i > 0) await this.deps.sources.extendLease(source.id, owner, this.deps.clock.now(), this.deps.leaseMs);
       const batch = ids.slice(i, i + this.deps.fetchBatchSize);
-      const metas = await Promise.all(batch.map((id) => api.getMessageMetadata(id)));
-      batch.forEach((id, index) => result.set(id, metas[index] ?? null));
+      const metas = await api.getMessagesMetadata(batch);
+      batch.forEach((id) => result.set(id, metas.get(id) ?? null));
       bump(counts, 'messagesFetched', batch.length);
     }
     return result;

@@ -6,6 +6,7 @@ import { SyncRunner, type Runner } from '../engine/runner';
 import { DEFAULT_STATUS_SETTINGS, type StatusSettings } from '../engine/status';
 import type { WatchDeps } from '../engine/watches';
 import { GoogleAccessPool } from '../google/access';
+import { MAX_BATCH_PARTS } from '../google/gmail-batch';
 import type { LimiterEnvironment } from '../google/limiter';
 import { createLogger } from '../logging';
 import { PubSubSyncRequestPublisher } from '../pubsub/sync-requests';
@@ -74,8 +75,8 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     leaseMs: config.leaseMs,
     fullSyncMaxMessages: config.fullSyncMaxMessages,
     followUps: config.followUps && new CloudTasksFollowUps(config.followUps),
-    // Enough fetches to keep the limiter busy for ~10 s between lease extensions.
-    fetchBatchSize: Math.max(config.limiter.maxInFlight, Math.round(config.limiter.ratePerSecond * 10)),
+    // One Gmail batch request per lease extension.
+    fetchBatchSize: MAX_BATCH_PARTS,
   });
   const watchDeps: WatchDeps = {
     sources,

@@ -1,5 +1,5 @@
 import type { SourceSecretRepository } from '../store/source-secrets';
-import { decryptToken, encryptToken, type KeySealer } from './envelope';
+import { decryptToken, encryptToken, type EncryptedToken, type KeySealer } from './envelope';
 
 export class MissingRefreshTokenError extends Error {
   constructor(readonly sourceId: string) {
@@ -24,8 +24,18 @@ export class RefreshTokenVault {
   }
 
   async load(sourceId: string): Promise<string> {
+    return this.open(await this.sealed(sourceId));
+  }
+
+  /** The token as stored; its ciphertext identifies it, so callers can cache what `open` gives. */
+  async sealed(sourceId: string): Promise<EncryptedToken> {
     const secret = await this.secrets.get(sourceId);
     if (!secret?.refreshToken) throw new MissingRefreshTokenError(sourceId);
-    return decryptToken(secret.refreshToken, this.sealer);
+    return secret.refreshToken;
+  }
+
+  /** Decrypts (in production: a KMS call). */
+  open(sealed: EncryptedToken): Promise<string> {
+    return decryptToken(sealed, this.sealer);
   }
 }
