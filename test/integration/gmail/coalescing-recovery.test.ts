@@ -115,7 +115,9 @@ test('injected 429s (with Retry-After) and 5xx: every message still arrives, aft
   expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
   expect(await taskIds('user-faults')).toEqual(delivered.map((d) => `src-faults:gmail:${d.id}`).sort());
   const limiter = stack.services.google.limiterFor('src-faults')!;
-  expect(limiter.stats.retries).toBe(4);
+  // The 429 on history.list is retried by the limiter; failed batch parts are asked again in a later batch.
+  expect(limiter.stats.retries).toBeGreaterThanOrEqual(1);
+  expect((await gmailCalls(email))['gmail.batch']).toBeGreaterThanOrEqual(2);
   expect(limiter.stats.maxInFlightSeen).toBeLessThanOrEqual(stack.config.limiter.maxInFlight);
   expect((await stack.admin.stats()).injected).toMatchObject({ rateLimits: 2, serverErrors: 2 });
   await stack.admin.setFaults({});
