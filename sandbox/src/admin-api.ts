@@ -114,8 +114,8 @@ export function registerAdmin(router: Router, world: World): void {
       { from: input.from, subject: input.subject, ...(input.labelIds && { labelIds: input.labelIds }), ...(input.threadId && { threadId: input.threadId }) },
       world.clock.now(),
     );
-    world.gmailChanged(account, [change]);
-    return { status: 201, body: { id: change.message.id, threadId: change.message.threadId, historyId: change.record.id.toString() } };
+    const notice = world.gmailChanged(account, [change]);
+    return { status: 201, body: { id: change.message.id, threadId: change.message.threadId, historyId: change.record.id.toString(), ...notice } };
   });
 
   on('POST', '/accounts/:email/messages/:id/labels', (request) => {

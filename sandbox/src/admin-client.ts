@@ -58,8 +58,9 @@ export class SandboxAdmin {
   account(email: string) {
     return this.call<AccountTruth>('GET', this.accountPath(email));
   }
+  /** `announced`: a notification was published; else `notifiableAt` (epoch ms) is when one next could be. */
   deliverMail(email: string, message: { subject: string; from?: string; labelIds?: string[] }) {
-    return this.call<{ id: string; threadId: string; historyId: string }>('POST', `${this.accountPath(email)}/messages`, message);
+    return this.call<{ id: string; threadId: string; historyId: string; announced: boolean; notifiableAt: number | null }>('POST', `${this.accountPath(email)}/messages`, message);
   }
   archiveMail(email: string, id: string) {
     return this.call<{ historyId: string }>('POST', `${this.accountPath(email)}/messages/${id}/archive`);
