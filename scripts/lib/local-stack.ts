@@ -58,6 +58,8 @@ export interface LocalStack {
   admin: SandboxAdmin;
   host: FunctionsHost;
   config: Config;
+  /** The functions' environment (what a further host process would be started with). */
+  functionEnv: Record<string, string>;
   services: Services;
   statusUrl(userId: string): string;
   /** Sums the host processes' counts (zeros when the functions run in this process); `reset` restarts them. */
@@ -199,6 +201,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       admin: new SandboxAdmin(sandbox.url),
       host,
       config,
+      functionEnv: { ...functionEnv, ...emulators.env },
       services,
       statusUrl: (userId) => `${host.functionUrl('sourceStatus')}?userId=${encodeURIComponent(userId)}`,
       hostStats: (reset = false) => sumStats(children, reset),
