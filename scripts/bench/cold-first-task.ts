@@ -1,7 +1,11 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { newSource } from '../../functions/src/engine/connect';
 import type { LocalStack } from '../lib/local-stack';
+
+/** The Functions Framework's CLI (its package exports no path to it). */
+const FRAMEWORK_MAIN = join(process.cwd(), 'node_modules/@google-cloud/functions-framework/build/src/main.js');
 
 /**
  * From a cold process to its first task: the built functions package started by the
@@ -22,7 +26,7 @@ export async function coldToFirstTask(stack: LocalStack): Promise<number> {
   const startedAt = Date.now();
   const child = spawn(
     process.execPath,
-    [require.resolve('@google-cloud/functions-framework/build/src/main.js'), '--target=gmailPush', '--signature-type=cloudevent', '--source=functions/lib', `--port=${port}`],
+    [FRAMEWORK_MAIN, '--target=gmailPush', '--signature-type=cloudevent', '--source=functions/lib', `--port=${port}`],
     { env: { ...process.env, ...stack.functionEnv, METADATA_SERVER_DETECTION: 'none' }, stdio: 'ignore' },
   );
   try {
