@@ -46,6 +46,11 @@ export interface RunOptions {
   pageSize?: number;
   /** Check Gmail even though no notification announced anything (polls, tail looks). */
   checkGmail?: boolean;
+  /**
+   * Tail looks: first ask Gmail, without the lease, whether anything follows the cursor; a
+   * look that finds nothing then costs one `history.list` and no Firestore write.
+   */
+  onlyIfGmailChanged?: boolean;
 }
 
 export type RunOutcome = 'ran' | 'recorded' | 'nothing-new' | 'disconnected' | 'missing';
@@ -89,6 +94,7 @@ export class SyncRunner implements Runner {
     const existing = await this.deps.sources.get(sourceId);
     if (!existing) return 'missing';
     if (existing.status === 'disconnected') return 'disconnected';
+    if (options.onlyIfGmailChanged && !(await this.gmailChangedSince(existing))) return 'nothing-new';
     const owner = randomUUID();
     const wanted = options.checkGmail ? { ...work, gmail: maxHistoryId(work.gmail, historyIdAfter(existing.historyId)) } : work;
     const recorded = await this.record(existing, wanted, owner, options);
@@ -97,6 +103,21 @@ export class SyncRunner implements Runner {
     let holding: Holding | null = recorded;
     while (holding !== null) holding = await this.step(holding, owner, options);
     return 'ran';
+  }
+
+  /**
+   * Whether Gmail holds history after the source's cursor. Transient failures are thrown
+   * (the caller retries); anything else is left to a normal run, which accounts for it.
+   */
+  private async gmailChangedSince(source: Source): Promise<boolean> {
+    if (source.historyId === null) return true;
+    try {
+      const page = await (await this.deps.google.gmail(source)).listHistory(source.historyId, null, 1);
+      return page.records.length > 0 || page.nextPageToken !== null;
+    } catch (error) {
+      if (isGoogleError(error) && error.transient) throw error;
+      return true;
+    }
   }
 
   /** State `recording`: the work is recorded; the lease and the work are claimed if free. */

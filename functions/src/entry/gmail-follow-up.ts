@@ -28,7 +28,7 @@ export function gmailFollowUpHandler(services: () => Services) {
     const { sourceId } = body.data;
     try {
       // Triggered by a push, so a tail it finds is what pushes promise, not a missed push.
-      const outcome = await runner.handle(sourceId, { gmail: null, calendar: false }, { trigger: 'push', checkGmail: true });
+      const outcome = await runner.handle(sourceId, { gmail: null, calendar: false }, { trigger: 'push', checkGmail: true, onlyIfGmailChanged: true });
       logger.debug('gmail follow-up handled', { sourceId, trigger: 'push', outcome });
       res.status(204).end();
     } catch (error) {

@@ -44,6 +44,22 @@ test('a look for a source disconnected in between, or gone, stops quietly withou
   expect((await stack.admin.stats()).calls['gone@example.com'] ?? {}).toEqual({});
 });
 
+test('a look that finds nothing costs one history.list and writes nothing', async () => {
+  await stack.connect('src-quiet', 'quiet@example.com', 'user-quiet');
+  const { historyId } = await stack.admin.account('quiet@example.com');
+  await stack.services.sources.update('src-quiet', new Date(), () => ({ historyId }));
+  const before = (await stack.db.doc('sources/src-quiet').get()).updateTime!;
+  await stack.admin.resetStats();
+  expect((await followUp('src-quiet')).status).toBe(204);
+  expect((await stack.db.doc('sources/src-quiet').get()).updateTime!.isEqual(before)).toBe(true);
+  expect((await stack.admin.stats()).calls['quiet@example.com']).toEqual({ 'gmail.users.history.list': 1 });
+
+  // With something after the cursor, the look runs a normal pass.
+  const mail = await stack.admin.deliverMail('quiet@example.com', { subject: 'after the look was scheduled' });
+  expect((await followUp('src-quiet')).status).toBe(204);
+  expect(await taskIds('user-quiet')).toEqual([`src-quiet:gmail:${mail.id}`]);
+});
+
 test('refuses anything but POST {sourceId}', async () => {
   expect((await fetch(stack.functionUrl('gmailFollowUp'))).status).toBe(405);
   const bad = await fetch(stack.functionUrl('gmailFollowUp'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"sourceId":"a/b"}' });
