@@ -50,6 +50,10 @@ const envSchema = z.object({
   RATE_LIMIT_BURST: positiveInt.default(3),
   MAX_IN_FLIGHT: positiveInt.default(5),
   MAX_ATTEMPTS: positiveInt.default(5),
+  /** Gmail's per-user quota: 6,000 units a minute for projects created since 2026-05-01, 15,000 before. */
+  GMAIL_UNITS_PER_MINUTE: positiveInt.default(6000),
+  /** Units a messages.get costs: 20 for new projects, 5 for older ones. */
+  GMAIL_MESSAGES_GET_UNITS: positiveInt.default(20),
   BACKOFF_BASE_MS: positiveInt.default(500),
   BACKOFF_MAX_MS: positiveInt.default(32_000),
   RETENTION_DAYS: positiveInt.default(7),
@@ -65,14 +69,23 @@ const envSchema = z.object({
   CALENDAR_FUTURE_DAYS: positiveInt.max(3650).default(30),
   /** A Gmail resync after history expired walks the inbox back at most this many days. */
   GMAIL_RESYNC_MAX_AGE_DAYS: positiveInt.max(3650).default(30),
-  /** Looks after a push-triggered Gmail pass that found changes, a second apart (0 = none). */
-  GMAIL_FOLLOW_UPS: z.coerce.number().int().min(0).max(10).default(3),
   /** Completeness audit: a source audited within the period is skipped; each audit looks back over the window. */
   AUDIT_PERIOD_HOURS: positiveInt.default(24),
   AUDIT_WINDOW_HOURS: positiveInt.max(24 * 19).default(24),
   AUDIT_GRACE_SECONDS: z.coerce.number().int().min(0).default(300),
   AUDIT_MAX_MESSAGES: positiveInt.max(2000).default(200),
   AUDIT_MAX_SOURCES: positiveInt.default(500),
+  /** Cloud Tasks queue for Gmail tail looks (projects/P/locations/R/queues/gmail-follow-ups); unset = no tail looks. */
+  FOLLOW_UP_QUEUE: z
+    .string()
+    .regex(/^projects\/[^/]+\/locations\/[^/]+\/queues\/[^/]+$/, 'must be projects/…/locations/…/queues/…')
+    .optional(),
+  /** HTTPS address of the gmailFollowUp function, the tasks' target and OIDC audience. */
+  FOLLOW_UP_URL: url.optional(),
+  /** Service account whose OIDC token the tasks carry (tasks-invoker@…). */
+  FOLLOW_UP_INVOKER: z.email().optional(),
+  /** Overrides the Cloud Tasks API address (the sandbox in local runs and tests). */
+  CLOUD_TASKS_API_URL: url.optional(),
   /** Cloud KMS key that seals refresh-token data keys (production). */
   KMS_KEY_NAME: z
     .string()
@@ -119,7 +132,9 @@ export interface Config {
     maxAttempts: number;
     backoffBaseMs: number;
     backoffMaxMs: number;
+    gmailUnitsPerMinute: number;
   };
+  gmailMessagesGetUnits: number;
   retentionMs: number;
   renewBeforeMs: number;
   fallbackAfterMs: number;
@@ -127,8 +142,8 @@ export interface Config {
   leaseMs: number;
   gmailPassBudgetMs: number;
   taskRule: { calendarPastMs: number; calendarFutureMs: number; gmailResyncMaxAgeMs: number };
-  gmailFollowUps: number;
   audit: { periodMs: number; windowMs: number; graceMs: number; maxMessages: number; maxSources: number };
+  followUps: { queue: string; url: string; invoker: string; apiUrl: string | undefined } | null;
   tokenSealing: { kind: 'kms'; keyName: string } | { kind: 'local'; key: Buffer };
   connect: { redirectUrl: string; returnUrl: string };
 }
@@ -164,6 +179,10 @@ export function parseConfig(env: Env = process.env): Config {
   if (parsed.success && parsed.data.CONNECT_SERVER_CALLERS.length > 0 && !parsed.data.CONNECT_URL) {
     problems.push('CONNECT_URL: required with CONNECT_SERVER_CALLERS (the audience of their ID tokens)');
   }
+  const followUpVars = [env.FOLLOW_UP_QUEUE, env.FOLLOW_UP_URL, env.FOLLOW_UP_INVOKER].filter((v) => v !== undefined && v !== '');
+  if (followUpVars.length !== 0 && followUpVars.length !== 3) {
+    problems.push('FOLLOW_UP_QUEUE / FOLLOW_UP_URL / FOLLOW_UP_INVOKER: set all three (Gmail tail looks) or none');
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return {
@@ -197,7 +216,9 @@ export function parseConfig(env: Env = process.env): Config {
       maxAttempts: e.MAX_ATTEMPTS,
       backoffBaseMs: e.BACKOFF_BASE_MS,
       backoffMaxMs: e.BACKOFF_MAX_MS,
+      gmailUnitsPerMinute: e.GMAIL_UNITS_PER_MINUTE,
     },
+    gmailMessagesGetUnits: e.GMAIL_MESSAGES_GET_UNITS,
     retentionMs: e.RETENTION_DAYS * 24 * HOUR_MS,
     renewBeforeMs: e.RENEW_BEFORE_HOURS * HOUR_MS,
     fallbackAfterMs: e.FALLBACK_AFTER_MINUTES * 60_000,
@@ -209,7 +230,6 @@ export function parseConfig(env: Env = process.env): Config {
       calendarFutureMs: e.CALENDAR_FUTURE_DAYS * 24 * HOUR_MS,
       gmailResyncMaxAgeMs: e.GMAIL_RESYNC_MAX_AGE_DAYS * 24 * HOUR_MS,
     },
-    gmailFollowUps: e.GMAIL_FOLLOW_UPS,
     audit: {
       periodMs: e.AUDIT_PERIOD_HOURS * HOUR_MS,
       windowMs: e.AUDIT_WINDOW_HOURS * HOUR_MS,
@@ -217,6 +237,10 @@ export function parseConfig(env: Env = process.env): Config {
       maxMessages: e.AUDIT_MAX_MESSAGES,
       maxSources: e.AUDIT_MAX_SOURCES,
     },
+    followUps:
+      e.FOLLOW_UP_QUEUE && e.FOLLOW_UP_URL && e.FOLLOW_UP_INVOKER
+        ? { queue: e.FOLLOW_UP_QUEUE, url: e.FOLLOW_UP_URL, invoker: e.FOLLOW_UP_INVOKER, apiUrl: e.CLOUD_TASKS_API_URL }
+        : null,
     tokenSealing: e.KMS_KEY_NAME
       ? { kind: 'kms', keyName: e.KMS_KEY_NAME }
       : { kind: 'local', key: Buffer.from(e.TOKEN_ENCRYPTION_KEY ?? '', 'base64') },

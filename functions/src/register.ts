@@ -3,6 +3,7 @@ import { auditCompletenessHandler } from './entry/audit-completeness';
 import { calendarPushHandler } from './entry/calendar-push';
 import { connectHandler } from './entry/connect';
 import { fallbackPollHandler } from './entry/fallback-poll';
+import { gmailFollowUpHandler } from './entry/gmail-follow-up';
 import { gmailPushHandler } from './entry/gmail-push';
 import { pruneRetentionHandler } from './entry/prune-retention';
 import { registerWatchHandler } from './entry/register-watch';
@@ -21,6 +22,7 @@ export const FUNCTIONS = {
   gmailPush: 'event',
   syncWorker: 'event',
   calendarPush: 'http',
+  gmailFollowUp: 'http',
   registerWatch: 'http',
   renewWatches: 'http',
   fallbackPoll: 'http',
@@ -45,6 +47,8 @@ export function registerFunctions(services: () => Services, wrap: Wrap = (h) => 
   };
   const https: Record<string, HttpHandler> = {
     calendarPush: calendarPushHandler(services),
+    // Private (IAM): only the follow-up queue's invoker account may call it.
+    gmailFollowUp: gmailFollowUpHandler(services),
     registerWatch: registerWatchHandler(services),
     renewWatches: renewWatchesHandler(services),
     fallbackPoll: fallbackPollHandler(services),

@@ -126,8 +126,8 @@ export function registerAdmin(router: Router, world: World): void {
       { from: input.from, subject: input.subject, ...(input.labelIds && { labelIds: input.labelIds }), ...(input.threadId && { threadId: input.threadId }) },
       world.clock.now(),
     );
-    world.gmailChanged(account, [change]);
-    return { status: 201, body: { id: change.message.id, threadId: change.message.threadId, historyId: change.record.id.toString() } };
+    const notice = world.gmailChanged(account, [change]);
+    return { status: 201, body: { id: change.message.id, threadId: change.message.threadId, historyId: change.record.id.toString(), ...notice } };
   });
 
   on('POST', '/accounts/:email/messages/:id/labels', (request) => {
@@ -266,6 +266,7 @@ export function registerAdmin(router: Router, world: World): void {
       unauthenticatedAccount: UNAUTHENTICATED_ACCOUNT,
       pushes: world.push.log,
       injected: world.faults.injected,
+      tasks: world.tasks.stats,
       seed: world.random.seed,
     },
   }));

@@ -27,6 +27,8 @@ export interface SandboxStats {
   calls: Record<string, Record<string, number>>;
   pushes: Record<string, number>;
   injected: Record<string, number>;
+  /** Cloud Tasks: created, duplicates (ALREADY_EXISTS), dispatched, retried, succeeded, abandoned. */
+  tasks: Record<string, number>;
   seed: number;
 }
 
@@ -73,8 +75,9 @@ export class SandboxAdmin {
   account(email: string) {
     return this.call<AccountTruth>('GET', this.accountPath(email));
   }
+  /** `announced`: a notification was published; else `notifiableAt` (epoch ms) is when one next could be. */
   deliverMail(email: string, message: { subject: string; from?: string; labelIds?: string[]; threadId?: string }) {
-    return this.call<{ id: string; threadId: string; historyId: string }>('POST', `${this.accountPath(email)}/messages`, message);
+    return this.call<{ id: string; threadId: string; historyId: string; announced: boolean; notifiableAt: number | null }>('POST', `${this.accountPath(email)}/messages`, message);
   }
   archiveMail(email: string, id: string) {
     return this.call<{ historyId: string }>('POST', `${this.accountPath(email)}/messages/${id}/archive`);

@@ -70,6 +70,8 @@ export async function readBody(req: IncomingMessage): Promise<string> {
 
 export function parseBody(raw: string, contentType: string | undefined): unknown {
   if (raw.length === 0) return undefined;
+  // Batch bodies are read by their handler from `rawBody`.
+  if (contentType?.startsWith('multipart/')) return undefined;
   if (contentType?.includes('application/x-www-form-urlencoded')) {
     return Object.fromEntries(new URLSearchParams(raw));
   }

@@ -1,11 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { registerAdmin } from './admin-api';
+import { registerBatch } from './batch-api';
 import { registerCalendar } from './calendar-api';
 import { registerGmail } from './gmail-api';
 import { registerIdentityKeys } from './identity-keys';
 import { parseBody, readBody, Router, send } from './http';
 import { registerOAuth } from './oauth-api';
+import { registerTasks } from './tasks-api';
 import { DEFAULT_OPTIONS, World, type SandboxOptions } from './world';
 
 export interface RunningSandbox {
@@ -23,6 +25,8 @@ export async function startSandbox(options: Partial<SandboxOptions> & { port?: n
   registerIdentityKeys(router);
   registerGmail(router, world);
   registerCalendar(router, world);
+  registerBatch(router, world);
+  registerTasks(router, world.tasks, () => world.clock.now());
   registerAdmin(router, world);
 
   const server: Server = createServer((req, res) => {
@@ -54,6 +58,7 @@ export async function startSandbox(options: Partial<SandboxOptions> & { port?: n
     url: `http://127.0.0.1:${address.port}`,
     world,
     async close() {
+      world.tasks.close();
       await world.push.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -31,9 +31,9 @@ export class Usage {
 
   constructor(public quota: QuotaConfig) {}
 
-  count(account: string, method: string): void {
+  count(account: string, method: string, by = 1): void {
     const perAccount = this.calls.get(account) ?? new Map<string, number>();
-    perAccount.set(method, (perAccount.get(method) ?? 0) + 1);
+    perAccount.set(method, (perAccount.get(method) ?? 0) + by);
     this.calls.set(account, perAccount);
   }
 

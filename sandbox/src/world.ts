@@ -5,6 +5,7 @@ import { Mailbox, type Change } from './mailbox';
 import { ENGINE_SCOPES, OAuthState } from './oauth-state';
 import { PushDelivery } from './push';
 import { Random } from './random';
+import { TaskQueues } from './task-queue';
 import { DEFAULT_QUOTA, Usage, type QuotaConfig } from './usage';
 
 /** Everything the sandbox knows: accounts, their mail and calendars, tokens, watches, faults. */
@@ -57,6 +58,8 @@ export class World {
   faults: FaultInjector;
   push: PushDelivery;
   readonly usage: Usage;
+  /** Cloud Tasks queues (the engine's scheduled Gmail follow-ups). */
+  readonly tasks = new TaskQueues(() => this.clock.now());
   readonly accounts = new Map<string, Account>();
   readonly channels = new Map<string, Channel>();
 
@@ -105,25 +108,31 @@ export class World {
     return this.accounts.get(email);
   }
 
-  /** Records a mailbox change and notifies the watch, at most once a second per user. */
-  gmailChanged(account: Account, changes: Change[]): void {
+  /**
+   * Records a mailbox change and notifies the watch, at most once a second per user. Says
+   * whether the change was announced and, when its notification was dropped, when the
+   * mailbox could next be notified (what the benchmark's burst-tail floor starts from).
+   */
+  gmailChanged(account: Account, changes: Change[]): { announced: boolean; notifiableAt: number | null } {
     const watch = account.gmailWatch;
     const now = this.clock.now();
     account.mailbox.pruneHistory(now, this.options.historyRetentionMs);
-    if (!watch || watch.expiration <= now) return;
+    const silent = { announced: false, notifiableAt: null };
+    if (!watch || watch.expiration <= now) return silent;
     const relevant = changes.some(({ record }) => {
       const labels = new Set([...record.labelsBefore, ...record.labelsAfter]);
       const touches = watch.labelIds.length === 0 || watch.labelIds.some((l) => labels.has(l));
       return watch.behavior === 'include' ? touches : !touches || watch.labelIds.length === 0;
     });
-    if (!relevant) return;
+    if (!relevant) return silent;
     const realNow = Date.now();
     if (realNow - watch.lastPublishAt < this.options.gmailPushMinIntervalMs) {
       this.push.log.gmailDroppedRate += 1;
-      return;
+      return { announced: false, notifiableAt: watch.lastPublishAt + this.options.gmailPushMinIntervalMs };
     }
     watch.lastPublishAt = realNow;
     this.push.publishGmail(watch.topicName, account.email, account.mailbox.historyId);
+    return { announced: true, notifiableAt: null };
   }
 
   /** Every live channel on the account's calendar gets an `exists` notification. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Services } from '../../functions/src/entry/services';
 import { CalendarSync } from '../../functions/src/engine/calendar-sync';
 import { GmailSync } from '../../functions/src/engine/gmail-sync';
-import type { Pending } from '../../functions/src/engine/model';
+import type { AnnouncedWork } from '../../functions/src/engine/model';
 import type { Runner, RunOptions, RunOutcome } from '../../functions/src/engine/runner';
 
 /**
@@ -21,7 +21,7 @@ export class PerNotificationRunner implements Runner {
     this.calendar = new CalendarSync(deps);
   }
 
-  async handle(sourceId: string, work: Pending, options: RunOptions): Promise<RunOutcome> {
+  async handle(sourceId: string, work: AnnouncedWork, options: RunOptions): Promise<RunOutcome> {
     const { sources, google, clock } = this.services;
     const owner = randomUUID();
     const source = await sources.update(sourceId, clock.now(), () => ({ lease: { owner, until: new Date(clock.now().getTime() + 60_000) } }));

@@ -77,6 +77,8 @@ export const FUNCTION_DEPLOYMENT: { [K in FunctionName]: SpecFor<K> } = {
   renewWatches: { account: 'jobs', invoker: 'scheduler', schedule: '0 * * * *', publishes: ['sync-requests'], timeoutSeconds: 300 },
   fallbackPoll: { account: 'jobs', invoker: 'scheduler', schedule: '*/2 * * * *', publishes: ['sync-requests'], timeoutSeconds: 120 },
   pruneRetention: { account: 'jobs', invoker: 'scheduler', schedule: '30 3 * * *', timeoutSeconds: 540 },
+  // The scheduled look at a Gmail burst's tail (Cloud Tasks, OIDC of tasks-invoker).
+  gmailFollowUp: { account: 'sync', ...googleCalls, invoker: 'tasks', publishes: ['sync-requests'], enqueues: ['gmail-follow-ups'], timeoutSeconds: 120 },
   // Selects the sources due for a completeness audit; syncWorker (sync account) audits each.
   auditCompleteness: { account: 'jobs', invoker: 'scheduler', schedule: '15 4 * * *', publishes: ['sync-requests'], timeoutSeconds: 540 },
   // Public: it verifies a Firebase Auth ID token itself.

@@ -25,5 +25,23 @@ export function localFunctionEnv(options: { projectId: string; sandboxUrl: strin
     CONNECT_REDIRECT_URL: `${functionUrl('connectCallback')}/callback`,
     CONNECT_RETURN_URL: functionUrl('sourceStatus'),
     TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    FOLLOW_UP_QUEUE: followUpQueue(projectId),
+    FOLLOW_UP_URL: functionUrl('gmailFollowUp'),
+    FOLLOW_UP_INVOKER: `tasks-invoker@${projectId}.iam.gserviceaccount.com`,
+    CLOUD_TASKS_API_URL: sandboxUrl,
   };
+}
+
+const followUpQueue = (projectId: string) => `projects/${projectId}/locations/local/queues/gmail-follow-ups`;
+
+/** Creates the follow-up queue in the sandbox's Cloud Tasks (the deployment creates the real one). */
+export async function createFollowUpQueue(projectId: string, sandboxUrl: string): Promise<void> {
+  const queue = followUpQueue(projectId);
+  const parent = queue.slice(0, queue.indexOf('/queues/'));
+  const response = await fetch(`${sandboxUrl}/v2/${parent}/queues`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: 'Bearer local' },
+    body: JSON.stringify({ name: queue }),
+  });
+  if (!response.ok && response.status !== 409) throw new Error(`The sandbox refused the follow-up queue: ${response.status} ${await response.text()}`);
 }

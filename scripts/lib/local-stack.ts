@@ -1,4 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseConfig, type Config } from '../../functions/src/config';
 import { buildServices, type Services } from '../../functions/src/entry/services';
 import type { Clock } from '../../functions/src/engine/ports';
@@ -7,7 +9,8 @@ import { SandboxAdmin } from '../../sandbox/src/admin-client';
 import { startSandbox, type RunningSandbox } from '../../sandbox/src/server';
 import { startEmulators, type RunningEmulators } from './emulators';
 import { startFunctionsHost, type FunctionsHost } from './functions-host';
-import { localFunctionEnv } from './local-env';
+import { startRoundRobin } from './round-robin';
+import { createFollowUpQueue, localFunctionEnv } from './local-env';
 
 /**
  * The whole engine on one machine: the Firestore and Pub/Sub emulators, the sandbox as
@@ -30,8 +33,22 @@ export interface LocalStackOptions {
   clock?: Clock;
   sandboxSeed?: number;
   onProgress?: (line: string) => void;
-  /** Replaces the sync runner (the benchmark's simple strategies). */
+  /** Replaces the sync runner (the benchmark's simple strategies) in the in-process host. */
   runner?: (services: Services) => Services['runner'];
+  /**
+   * Serve the functions from this many host processes behind a round-robin front, as that
+   * many instances would (the benchmark); 0 (default) serves them in this process.
+   */
+  hostProcesses?: number;
+  /** The runner the host processes use: the engine's, or the per-notification baseline. */
+  processRunner?: 'engine' | 'per_notification';
+}
+
+/** Firestore operations and trigger outcomes counted inside the host processes. */
+export interface HostStats {
+  reads: number;
+  writes: number;
+  outcomes: Record<string, number>;
 }
 
 export interface LocalStack {
@@ -41,9 +58,13 @@ export interface LocalStack {
   admin: SandboxAdmin;
   host: FunctionsHost;
   config: Config;
+  /** The functions' environment (what a further host process would be started with). */
+  functionEnv: Record<string, string>;
   services: Services;
   /** The status page (it signs in; no user in the URL). */
   statusUrl(): string;
+  /** Sums the host processes' counts (zeros when the functions run in this process); `reset` restarts them. */
+  hostStats(reset?: boolean): Promise<HostStats>;
   stop(): Promise<void>;
 }
 
@@ -54,6 +75,49 @@ const JOBS = [
   { name: 'pruneRetention', everyMs: 24 * 60 * MINUTE },
   { name: 'auditCompleteness', everyMs: 24 * 60 * MINUTE },
 ] as const;
+
+/** A front that spreads requests over host processes; their addresses are set once they run. */
+async function startRoundRobinHost(): Promise<FunctionsHost & { setTargets(urls: string[]): void }> {
+  const front = await startRoundRobin();
+  return { url: front.url, functionUrl: (name) => `${front.url}/${name}`, close: () => front.close(), setTargets: (urls) => front.setTargets(urls) };
+}
+
+async function spawnHost(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'functions-host-main.ts')], {
+    env: { ...process.env, ...env, SYNC_HOST_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (c: Buffer) => {
+      const ready = /ready (\S+)/.exec(c.toString());
+      if (ready) resolve(ready[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`functions host exited with ${code}`)));
+  });
+  return { child, url };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function sumStats(children: ChildProcess[], reset: boolean): Promise<HostStats> {
+  const each = await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<HostStats>((resolve) => {
+          child.once('message', (m) => resolve(m as HostStats));
+          child.send(reset ? 'reset' : 'stats');
+        }),
+    ),
+  );
+  const outcomes: Record<string, number> = {};
+  each.forEach((s) => Object.entries(s.outcomes).forEach(([k, v]) => (outcomes[k] = (outcomes[k] ?? 0) + v)));
+  return { reads: each.reduce((a, s) => a + s.reads, 0), writes: each.reduce((a, s) => a + s.writes, 0), outcomes };
+}
 
 async function put(host: string, path: string, body: unknown): Promise<void> {
   const response = await fetch(`http://${host}/v1/${path}`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
@@ -77,19 +141,38 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const sandbox = await startSandbox({ port: options.sandboxPort ?? 0, pubsubEmulatorHost: emulators.pubsubHost, seed: options.sandboxSeed ?? 1 });
     stops.push(() => sandbox.close());
 
+    await createFollowUpQueue(projectId, sandbox.url);
+
     let services: Services | undefined;
-    const host = await startFunctionsHost(() => {
-      if (!services) throw new Error('the functions are not configured yet');
-      return services;
-    }, options.functionsPort ?? 0);
+    const processes = options.hostProcesses ?? 0;
+    const front = processes > 0 ? await startRoundRobinHost() : null;
+    const host =
+      front ??
+      (await startFunctionsHost(() => {
+        if (!services) throw new Error('the functions are not configured yet');
+        return services;
+      }, options.functionsPort ?? 0));
     stops.push(() => host.close());
 
-    const config = parseConfig({
+    const functionEnv = {
       ...localFunctionEnv({ projectId, sandboxUrl: sandbox.url, functionUrl: (name) => `${host.url}/${name}` }),
       // Users sign in on the local Firebase Auth emulator (its unsigned tokens count only here).
       FIREBASE_AUTH_EMULATOR_HOST: emulators.authHost,
       ...options.env,
-    });
+    };
+    const config = parseConfig(functionEnv);
+    const children: ChildProcess[] = [];
+    if (front) {
+      progress(`starting ${processes} functions host processes`);
+      const urls: string[] = [];
+      for (let i = 0; i < processes; i += 1) {
+        const { child, url } = await spawnHost({ ...functionEnv, ...emulators.env, SYNC_STATS: '1', SYNC_RUNNER: options.processRunner ?? 'engine', ...(options.logFile && { SYNC_LOG_FILE: options.logFile }) });
+        children.push(child);
+        urls.push(url);
+        stops.push(() => stopChild(child));
+      }
+      front.setTargets(urls);
+    }
     const logFile = options.logFile;
     const logger = createLogger(logFile ? (line) => appendFileSync(logFile, `${line}\n`) : undefined);
     services = buildServices(config, { logger, ...(options.clock && { clock: options.clock }) });
@@ -125,8 +208,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       admin: new SandboxAdmin(sandbox.url),
       host,
       config,
+      functionEnv: { ...functionEnv, ...emulators.env },
       services,
       statusUrl: () => host.functionUrl('sourceStatus'),
+      hostStats: (reset = false) => sumStats(children, reset),
       stop,
     };
   } catch (error) {

@@ -7,7 +7,7 @@ import type { FaultsInput } from '../../sandbox/src/faults';
 import { startSandbox } from '../../sandbox/src/server';
 import { connectThroughFlow, firebaseIdToken } from './connect-client';
 import { freePort, startEmulators } from './emulators';
-import { localFunctionEnv } from './local-env';
+import { createFollowUpQueue, localFunctionEnv } from './local-env';
 import { finalAudit, type AuditStepResult } from './soak-audit';
 
 /**
@@ -140,6 +140,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     cleanups.push(() => emulators.stop());
     const sandbox = await startSandbox({ pubsubEmulatorHost: emulators.pubsubHost, seed: options.seed, calendarRetryBaseMs: 500 });
     cleanups.push(() => sandbox.close());
+    await createFollowUpQueue(projectId, sandbox.url);
     const admin = new SandboxAdmin(sandbox.url);
     const port = await freePort();
     const functionsUrl = `http://127.0.0.1:${port}`;

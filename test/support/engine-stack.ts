@@ -9,7 +9,7 @@ import { createLogger } from '../../functions/src/logging';
 import { FUNCTIONS, registerFunctions, type FunctionName } from '../../functions/src/register';
 import { SandboxAdmin } from '../../sandbox/src/admin-client';
 import { startSandbox, type RunningSandbox } from '../../sandbox/src/server';
-import { localFunctionEnv } from '../../scripts/lib/local-env';
+import { createFollowUpQueue, localFunctionEnv } from '../../scripts/lib/local-env';
 import { sourceData } from './builders';
 import { freshFirestore } from './firestore';
 import { createPushSubscription, createTopic, deleteSubscription } from './pubsub';
@@ -46,6 +46,7 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
   const { db, projectId } = await freshFirestore();
   const sandbox = await startSandbox({ pubsubEmulatorHost: process.env.PUBSUB_EMULATOR_HOST });
   const admin = new SandboxAdmin(sandbox.url);
+  await createFollowUpQueue(projectId, sandbox.url);
   const gmailTopic = await createTopic(projectId, 'gmail-watch');
   const syncRequestsTopic = await createTopic(projectId, 'sync-requests');
 

@@ -17,7 +17,7 @@ function virtualEnvironment(random = 0.5): LimiterEnvironment & { sleeps: number
   return env;
 }
 
-const settings: LimiterSettings = { ratePerSecond: 1, burst: 3, maxInFlight: 5, maxAttempts: 4, backoffBaseMs: 500, backoffMaxMs: 32_000 };
+const settings: LimiterSettings = { ratePerSecond: 1, burst: 3, maxInFlight: 5, maxAttempts: 4, backoffBaseMs: 500, backoffMaxMs: 32_000, gmailUnitsPerMinute: 6000 };
 const passThrough = (error: unknown) => (error instanceof GoogleError ? error : new GoogleError('bad-request', String(error)));
 
 describe('AccountLimiter', () => {
@@ -98,5 +98,34 @@ describe('AccountLimiter', () => {
     const limiter = new AccountLimiter(settings, virtualEnvironment(0.999));
     expect(limiter.backoff(20, undefined)).toBeLessThan(settings.backoffMaxMs);
     expect(limiter.backoff(1, undefined)).toBeLessThan(settings.backoffBaseMs);
+  });
+});
+
+describe('AccountLimiter: Gmail quota units', () => {
+  it('never spends more than the per-minute budget in any sliding minute', async () => {
+    const env = virtualEnvironment();
+    const limiter = new AccountLimiter({ ...settings, ratePerSecond: 1000, burst: 1000, gmailUnitsPerMinute: 6000 }, env);
+    const startedAt: number[] = [];
+    // 20-part batches of messages.get at 20 units each: 400 units a request.
+    await Promise.all(Array.from({ length: 40 }, () => limiter.run(() => Promise.resolve(startedAt.push(env.now)), passThrough, 400)));
+    for (const t of startedAt) {
+      const inMinute = startedAt.filter((s) => s > t - 60_000 && s <= t).length;
+      expect(inMinute * 400).toBeLessThanOrEqual(6000);
+    }
+    expect(limiter.stats.units).toBe(40 * 400);
+    // 15 requests fit a minute: the 40th waits two minutes.
+    expect(Math.max(...startedAt)).toBeGreaterThanOrEqual(120_000);
+  });
+
+  it('refuses a request larger than the whole budget instead of waiting forever', async () => {
+    const limiter = new AccountLimiter(settings, virtualEnvironment());
+    await expect(limiter.run(() => Promise.resolve(1), passThrough, 6001)).rejects.toThrow(/can never fit/);
+  });
+
+  it('costs nothing for calls without units (Calendar)', async () => {
+    const env = virtualEnvironment();
+    const limiter = new AccountLimiter({ ...settings, ratePerSecond: 1000, burst: 1000, gmailUnitsPerMinute: 100 }, env);
+    await Promise.all(Array.from({ length: 50 }, () => limiter.run(() => Promise.resolve(1), passThrough)));
+    expect(env.now).toBeLessThan(1000);
   });
 });

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CredentialsUnavailableError, isGoogleError } from './errors';
-import type { Source, SourceData } from './model';
+import { NO_PENDING, type Source, type SourceData } from './model';
 import type { Clock, ConnectStateStore, OAuthFlow, RefreshTokenStore, SecretDeletion, SourceStore, SyncRequestPublisher } from './ports';
 import { withStatus } from './status';
 import { closeCalendarChannel, registerWatches, type WatchDeps } from './watches';
@@ -145,7 +145,7 @@ export function newSource(userId: string, email: string, now: Date): SourceData 
     calendarChannelExpiration: null,
     calendarSyncToken: null,
     calendarHorizon: null,
-    pending: { gmail: null, calendar: false },
+    pending: NO_PENDING,
     lease: null,
     lastAuditAt: null,
     auditRepairStreak: 0,
@@ -215,7 +215,7 @@ export async function disconnectSource(deps: ConnectDeps, input: { sourceId: str
         calendarChannelId: null,
         calendarResourceId: null,
         calendarChannelExpiration: null,
-        pending: { gmail: null, calendar: false },
+        pending: NO_PENDING,
       },
       now,
       deps.watchDeps.statusSettings,

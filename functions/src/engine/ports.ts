@@ -1,4 +1,5 @@
-import type { Channel, IngestionEvent, NewChannel, Pending, Source, SourceData, Task } from './model';
+import type { Decision } from './lease';
+import type { Channel, IngestionEvent, NewChannel, Source, SourceData, Task } from './model';
 
 /**
  * What the engine needs from the outside world. `store/` and `google/` implement these; the
@@ -19,23 +20,15 @@ export interface Logger {
   error(message: string, fields?: LogFields): void;
 }
 
-export type PendingOutcome =
-  | { kind: 'nothing-new'; source: Source }
-  | { kind: 'recorded'; source: Source }
-  | { kind: 'acquired'; source: Source };
-
 export interface SourceStore {
   get(id: string): Promise<Source | null>;
   create(id: string, data: SourceData): Promise<void>;
   findByEmail(email: string): Promise<Source[]>;
   update(id: string, now: Date, change: (source: Source) => Partial<SourceData>): Promise<Source>;
-  /** `readJustNow`: the source as the caller read it a moment ago, sparing a second read. */
-  recordPending(id: string, work: Pending, owner: string, now: Date, leaseMs: number, pushAt?: Date, readJustNow?: Source): Promise<PendingOutcome>;
-  claimPending(id: string, owner: string, now: Date, leaseMs: number): Promise<{ pending: Pending; source: Source }>;
+  /** Applies an engine decision (engine/lease.ts) in one transaction, writing only the fields it changed. */
+  transition<T>(id: string, now: Date, decide: (source: Source) => Decision<T>): Promise<T>;
   extendLease(id: string, owner: string, now: Date, leaseMs: number): Promise<void>;
   markCalendarPending(id: string, now: Date): Promise<{ needsRun: boolean }>;
-  releaseOrContinue(id: string, owner: string, now: Date, leaseMs: number): Promise<'released' | 'continue'>;
-  releaseLease(id: string, owner: string, now: Date, restore?: Pending): Promise<void>;
   advanceHistoryId(id: string, owner: string, historyId: string, now: Date): Promise<boolean>;
   setCalendarSyncToken(id: string, owner: string, token: string | null, now: Date): Promise<void>;
 }

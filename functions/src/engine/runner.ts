@@ -1,18 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { CalendarSync } from './calendar-sync';
-import { CredentialsUnavailableError, GoogleError, isGoogleError, LeaseLostError } from './errors';
+import { CredentialsUnavailableError, isGoogleError, LeaseLostError } from './errors';
+import { followUpAt, type FollowUpScheduler } from './follow-up';
 import { GmailSync, ResyncLoopError } from './gmail-sync';
 import { historyIdAfter, isNewerHistoryId, maxHistoryId } from './history-id';
-import { NO_PENDING, type IngestionTrigger, type Pending, type Source, type SourceData } from './model';
+import { decideRecord, decideStepEnd, mergePending, needsRecording, type StepEnd } from './lease';
+import { NO_PENDING, type AnnouncedWork, type IngestionTrigger, type Pending, type Source } from './model';
+import { afterPass, type PassOutcome } from './pass-outcome';
 import type { Clock, EventLog, GoogleAccess, Logger, SourceStore, TaskStore } from './ports';
-import { missedPushAfterRun, withStatus, type StatusSettings } from './status';
+import type { StatusSettings } from './status';
 import type { TaskRule } from './task-rule';
 
 /**
  * The sync runner (DESIGN.md, "The sync runner"): a trigger records its work as pending and
- * tries to take the source's lease; the holder loops claim → sync → write → advance cursor
- * until nothing new is pending, then releases. Everyone else returns at once: their work is
- * recorded and the holder will see it. Bursts coalesce without timers.
+ * tries to take the source's lease; the holder runs steps — sync what it claimed, then in one
+ * transaction apply the passes' results and either claim what arrived meanwhile or release —
+ * until nothing is left. Everyone else returns at once: their work is recorded and the holder
+ * will see it. Bursts coalesce without timers; a burst's unannounced tail gets a scheduled
+ * look (engine/follow-up.ts), never a wait.
+ *
+ * States: `recording` (first transaction) → `holding` (a step: passes over claimed work) →
+ * `holding` again when work arrived, or `finished` (released, or the lease was lost to a
+ * successor, which then owns the work). A failure gives the claimed work back and rethrows.
  */
 
 export interface RunnerDeps {
@@ -28,31 +37,52 @@ export interface RunnerDeps {
   fetchBatchSize: number;
   taskRule: TaskRule;
   statusSettings: StatusSettings;
-  /** Waits between a Gmail pass and its follow-up (tests may shorten it). */
-  pause?: (ms: number) => Promise<void>;
-  /** Follow-up looks after a push-triggered Gmail pass that found changes (0 turns them off). */
-  gmailFollowUps: number;
+  /** Schedules tail looks after Gmail pushes; `null` leaves tails to the fallback poll. */
+  followUps: FollowUpScheduler | null;
 }
-
-/** Gmail announces at most one change a second per mailbox. */
-const GMAIL_NOTIFICATION_INTERVAL_MS = 1100;
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface RunOptions {
   trigger: IngestionTrigger;
-  /** When the work was announced by a push (refreshes `lastPushAt`). */
+  /** When the work was announced by a push (refreshes `lastPushAt`, may earn a tail look). */
   pushAt?: Date;
   /** Small pages for fallback polls. */
   pageSize?: number;
-  /** Check Gmail even though no notification announced anything (polls). */
+  /** Check Gmail even though no notification announced anything (polls, tail looks). */
   checkGmail?: boolean;
+  /**
+   * Tail looks: first ask Gmail, without the lease, whether anything follows the cursor; a
+   * look that finds nothing then costs one `history.list` and no Firestore write.
+   */
+  onlyIfGmailChanged?: boolean;
 }
 
 export type RunOutcome = 'ran' | 'recorded' | 'nothing-new' | 'disconnected' | 'missing';
 
 /** What triggers need from a runner; the benchmark swaps in simpler strategies behind it. */
 export interface Runner {
-  handle(sourceId: string, work: Pending, options: RunOptions): Promise<RunOutcome>;
+  handle(sourceId: string, work: AnnouncedWork, options: RunOptions): Promise<RunOutcome>;
+}
+
+/** Holding the lease: the source as the last transaction left it, and the work claimed. */
+interface Holding {
+  source: Source;
+  claimed: Pending;
+}
+
+type PassType = 'gmail' | 'calendar';
+
+interface PassReport {
+  type: PassType;
+  /**
+   * What the pass did; `lease-lost`: a successor took over (the work is theirs);
+   * `no-credentials`: the source was disconnected meanwhile or its token no longer decrypts
+   * (marked where that was found). Neither changes the source here.
+   */
+  outcome: PassOutcome | 'lease-lost' | 'no-credentials';
+  /** The Gmail pass stopped with work left (its time budget): keep it pending. */
+  more: boolean;
+  /** A failure retrying may fix: the step gives its work back, then rethrows it. */
+  rethrow?: unknown;
 }
 
 export class SyncRunner implements Runner {
@@ -68,117 +98,161 @@ export class SyncRunner implements Runner {
    * Runs (or hands over) the work for one source. Throws only transient failures, so a
    * Pub/Sub-triggered caller is redelivered exactly when retrying can help.
    */
-  async handle(sourceId: string, work: Pending, options: RunOptions): Promise<RunOutcome> {
-    const { sources, clock, leaseMs } = this.deps;
-    const existing = await sources.get(sourceId);
+  async handle(sourceId: string, work: AnnouncedWork, options: RunOptions): Promise<RunOutcome> {
+    const existing = await this.deps.sources.get(sourceId);
     if (!existing) return 'missing';
     if (existing.status === 'disconnected') return 'disconnected';
-
+    if (options.onlyIfGmailChanged && !(await this.gmailChangedSince(existing))) return 'nothing-new';
     const owner = randomUUID();
-    const wanted: Pending = options.checkGmail ? { ...work, gmail: maxHistoryId(work.gmail, historyIdAfter(existing.historyId)) } : work;
-    const recorded = await sources.recordPending(sourceId, wanted, owner, clock.now(), leaseMs, options.pushAt, existing);
-    if (recorded.kind !== 'acquired') return recorded.kind;
+    const wanted = options.checkGmail ? { ...work, gmail: maxHistoryId(work.gmail, historyIdAfter(existing.historyId)) } : work;
+    const recorded = await this.record(existing, wanted, owner, options);
+    if (typeof recorded === 'string') return recorded;
 
-    let claimed: Pending = NO_PENDING;
-    try {
-      let followUps = 0;
-      let recheckGmail = false;
-      for (;;) {
-        const { pending, source } = await sources.claimPending(sourceId, owner, clock.now(), leaseMs);
-        claimed = pending;
-        const gmailTarget = recheckGmail ? maxHistoryId(pending.gmail, historyIdAfter(source.historyId)) : pending.gmail;
-        recheckGmail = false;
-        // The cursor may already cover what was announced during the previous pass.
-        if (source.status !== 'disconnected' && gmailTarget !== null && isNewerHistoryId(gmailTarget, source.historyId)) {
-          const counts = await this.runGmail(source, owner, options);
-          // Gmail drops notifications beyond one a second per mailbox: a push that brought
-          // changes may be the first of a burst whose rest is never announced. Look once more
-          // after that second instead of leaving the tail to the fallback poll.
-          if (options.trigger === 'push' && (counts?.historyRecords ?? 0) > 0 && followUps < this.deps.gmailFollowUps) {
-            followUps += 1;
-            recheckGmail = true;
-          }
-        }
-        if (source.status !== 'disconnected' && pending.calendar) {
-          // Re-read: the Gmail pass may have changed the source (status, lease).
-          const current = (await sources.get(sourceId)) ?? source;
-          if (current.status !== 'disconnected') await this.runCalendar(current, owner, options);
-        }
-        claimed = NO_PENDING;
-        if (recheckGmail) {
-          await (this.deps.pause ?? sleep)(GMAIL_NOTIFICATION_INTERVAL_MS);
-          continue;
-        }
-        if ((await sources.releaseOrContinue(sourceId, owner, clock.now(), leaseMs)) === 'released') return 'ran';
-      }
-    } catch (error) {
-      // Put back what this run had claimed, so the next trigger or the fallback poll finds it.
-      await sources.releaseLease(sourceId, owner, clock.now(), claimed);
-      // Another run took the source over: the work is theirs now, nothing failed.
-      if (error instanceof LeaseLostError) return 'recorded';
-      throw error;
-    }
-  }
-
-  private runGmail(source: Source, owner: string, options: RunOptions): Promise<Record<string, number> | null> {
-    return this.runSync('gmail', source, options, async () => {
-      const result = await this.gmailSync.run(await this.deps.google.gmail(source), source, owner, options.pageSize ?? null);
-      if (result.more) await this.keepGmailPending(source.id, owner);
-      return { counts: result.counts, trigger: result.resynced ? 'resync' : options.trigger };
-    });
-  }
-
-  /** A pass that stopped at its budget leaves Gmail pending, so this loop (or the next trigger) goes on. */
-  private async keepGmailPending(sourceId: string, owner: string): Promise<void> {
-    const { sources, clock, leaseMs } = this.deps;
-    const current = await sources.get(sourceId);
-    if (current) await sources.recordPending(sourceId, { gmail: historyIdAfter(current.historyId), calendar: false }, owner, clock.now(), leaseMs);
-  }
-
-  private runCalendar(source: Source, owner: string, options: RunOptions): Promise<Record<string, number> | null> {
-    return this.runSync('calendar', source, options, async () => {
-      const result = await this.calendarSync.run(await this.deps.google.calendar(source), source, owner, options.pageSize ?? null);
-      return { counts: result.counts, trigger: result.fullSync && options.trigger !== 'poll' ? 'resync' : options.trigger };
-    });
+    let holding: Holding | null = recorded;
+    while (holding !== null) holding = await this.step(holding, owner, options);
+    return 'ran';
   }
 
   /**
-   * Runs one sync and accounts for it: an ingestion event, the source's status, a log line.
-   * Transient failures are rethrown (redelivery can help); permanent ones are recorded.
+   * Whether Gmail holds history after the source's cursor. Transient failures are thrown
+   * (the caller retries); anything else is left to a normal run, which accounts for it.
    */
-  private async runSync(
-    type: 'gmail' | 'calendar',
+  private async gmailChangedSince(source: Source): Promise<boolean> {
+    if (source.historyId === null) return true;
+    try {
+      const page = await (await this.deps.google.gmail(source)).listHistory(source.historyId, null, 1);
+      return page.records.length > 0 || page.nextPageToken !== null;
+    } catch (error) {
+      if (isGoogleError(error) && error.transient) throw error;
+      return true;
+    }
+  }
+
+  /** State `recording`: the work is recorded; the lease and the work are claimed if free. */
+  private async record(existing: Source, work: AnnouncedWork, owner: string, options: RunOptions): Promise<Holding | 'nothing-new' | 'recorded'> {
+    const { sources, clock, leaseMs } = this.deps;
+    // The strongly consistent read the trigger made shows the work covered: no transaction.
+    if (!needsRecording(existing, work, clock.now(), options.pushAt)) return existing.lease !== null ? 'recorded' : 'nothing-new';
+    const now = clock.now();
+    return sources.transition(existing.id, now, (source) => {
+      const { patch, result } = decideRecord(source, work, owner, now, leaseMs, options.pushAt);
+      return { patch, result: result.kind === 'acquired' ? { source: { ...source, ...patch }, claimed: result.claimed } : result.kind };
+    });
+  }
+
+  /** State `holding`: one step over the claimed work; the next state comes from its end. */
+  private async step(holding: Holding, owner: string, options: RunOptions): Promise<Holding | null> {
+    const { source, claimed } = holding;
+    const reports: PassReport[] = [];
+    if (claimed.gmail !== null && isNewerHistoryId(claimed.gmail, source.historyId)) {
+      reports.push(await this.runGmail(source, owner, options, claimed.gmailAt));
+    }
+    // A Gmail pass that lost the grant (or the stored token) lost it for Calendar too.
+    const stop = reports.some((r) => r.rethrow !== undefined || r.outcome === 'no-credentials' || (typeof r.outcome === 'object' && !r.outcome.ok && r.outcome.error?.kind === 'auth-revoked'));
+    if (claimed.calendar && !stop) reports.push(await this.runCalendar(source, owner, options));
+    const failed = reports.find((r) => r.rethrow !== undefined);
+    if (failed) {
+      // Put back what this step had claimed, so the next trigger or the fallback poll finds it.
+      await this.endStep(source.id, owner, options.trigger, reports, claimed, true);
+      throw failed.rethrow;
+    }
+    const end = await this.endStep(source.id, owner, options.trigger, reports, NO_PENDING, false);
+    return end.kind === 'continue' ? { source: end.source, claimed: end.claimed } : null;
+  }
+
+  /** The step's one transaction: the passes' results, work left, then continue or release. */
+  private async endStep(
+    sourceId: string,
+    owner: string,
+    trigger: IngestionTrigger,
+    reports: PassReport[],
+    restore: Pending,
+    giveUp: boolean,
+  ): Promise<StepEnd & { source: Source }> {
+    const { sources, clock, leaseMs, statusSettings, logger } = this.deps;
+    const now = clock.now();
+    let previous: Source['status'] | undefined;
+    const change = (current: Source): Source => {
+      previous = current.status;
+      let next = current;
+      for (const report of reports) {
+        if (typeof report.outcome === 'object') next = afterPass(next, report.outcome, trigger, now, statusSettings);
+        // Work the Gmail pass left (its time budget): pending again, so the loop goes on.
+        if (report.more) next = { ...next, pending: mergePending(next.pending, { gmail: historyIdAfter(next.historyId), gmailAt: null, calendar: false }) };
+      }
+      return next;
+    };
+    const end = await sources.transition(sourceId, now, (current) => {
+      const { patch, result, next } = decideStepEnd(current, { owner, now, leaseMs, restore, giveUp, change });
+      return { patch, result: { ...result, source: next } };
+    });
+    if (previous !== undefined && previous !== end.source.status) {
+      logger.info('source status changed', { sourceId, status: end.source.status, previous, reason: end.source.statusReason });
+    }
+    if (end.kind === 'lost') logger.info('lease lost to a successor; it owns the work now', { sourceId });
+    return end;
+  }
+
+  private async runGmail(source: Source, owner: string, options: RunOptions, announcedAt: Date | null): Promise<PassReport> {
+    return this.runPass('gmail', source, options, async (startedAt) => {
+      const result = await this.gmailSync.run(await this.deps.google.gmail(source), source, owner, options.pageSize ?? null);
+      const historyRecords = result.counts.historyRecords ?? 0;
+      const lookAt = followUpAt({ startedAt, historyRecords }, announcedAt);
+      if (lookAt !== null) await this.scheduleFollowUp(source.id, lookAt);
+      return { counts: result.counts, trigger: result.resynced ? 'resync' : options.trigger, more: result.more === true };
+    });
+  }
+
+  private async runCalendar(source: Source, owner: string, options: RunOptions): Promise<PassReport> {
+    return this.runPass('calendar', source, options, async () => {
+      const result = await this.calendarSync.run(await this.deps.google.calendar(source), source, owner, options.pageSize ?? null);
+      return { counts: result.counts, trigger: result.fullSync && options.trigger !== 'poll' ? 'resync' : options.trigger, more: false };
+    });
+  }
+
+  /** A failed schedule is not a failed sync: the fallback poll still finds the tail. */
+  private async scheduleFollowUp(sourceId: string, at: Date): Promise<void> {
+    if (this.deps.followUps === null) return;
+    try {
+      const scheduled = await this.deps.followUps.schedule(sourceId, at);
+      this.deps.logger.debug('gmail follow-up', { sourceId, scheduled, at: at.toISOString() });
+    } catch (error) {
+      this.deps.logger.warn('gmail follow-up not scheduled', { sourceId, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  /**
+   * Runs one sync and accounts for it: an ingestion event and a log line; the status change
+   * is reported to the step's end. Transient failures are marked for rethrowing (redelivery
+   * can help); permanent ones are only reported; a lost lease means a successor took over.
+   */
+  private async runPass(
+    type: PassType,
     source: Source,
     options: RunOptions,
-    sync: () => Promise<{ counts: Record<string, number>; trigger: IngestionTrigger }>,
-  ): Promise<Record<string, number> | null> {
+    sync: (startedAt: Date) => Promise<{ counts: Record<string, number>; trigger: IngestionTrigger; more: boolean }>,
+  ): Promise<PassReport> {
     const { clock, events, logger } = this.deps;
     const started = clock.now();
     const base = { sourceId: source.id, userId: source.userId, type };
     try {
-      const { counts, trigger } = await sync();
+      const { counts, trigger, more } = await sync(started);
       const finished = clock.now();
       const durationMs = finished.getTime() - started.getTime();
       const changed = (counts.tasksWritten ?? 0) + (counts.tasksArchived ?? 0) + (counts.tasksCancelled ?? 0) > 0;
-      await this.markSuccess(source.id, finished, options.trigger, changed);
       await events.record({ ...base, trigger, counts, durationMs, outcome: 'ok', error: null, createdAt: finished });
       logger.info(`${type} sync finished`, { sourceId: source.id, type, trigger, counts, durationMs });
-      return counts;
+      return { type, outcome: { ok: true, changed }, more };
     } catch (error) {
+      if (error instanceof LeaseLostError) return { type, outcome: 'lease-lost', more: false };
       if (error instanceof CredentialsUnavailableError) {
-        // Disconnected meanwhile, or the token no longer decrypts (the source was marked
-        // disconnected where that was found): nothing to retry, nothing to report as a failure.
+        // Nothing to retry, nothing to report as a failure.
         logger.info(`${type} sync stopped: no usable credentials`, { sourceId: source.id, type, reason: error.why });
-        return null;
-      }
-      if (error instanceof LeaseLostError) {
-        logger.info(`${type} sync handed over: lease lost`, { sourceId: source.id, type, trigger: options.trigger });
-        throw error;
+        return { type, outcome: 'no-credentials', more: false };
       }
       const finished = clock.now();
       const summary = describe(error);
       const durationMs = finished.getTime() - started.getTime();
-      await this.markFailure(source.id, error, finished);
       await events.record({ ...base, trigger: options.trigger, counts: {}, durationMs, outcome: 'error', error: summary, createdAt: finished });
       const transient = isGoogleError(error) && error.transient;
       logger[transient ? 'warn' : 'error'](`${type} sync failed`, {
@@ -189,48 +263,11 @@ export class SyncRunner implements Runner {
         error: summary,
         durationMs,
       });
-      if (transient || !(isGoogleError(error) || error instanceof ResyncLoopError)) throw error;
-      return null;
+      const outcome: PassOutcome = { ok: false, error: isGoogleError(error) ? error : null };
+      const retryable = transient || !(isGoogleError(error) || error instanceof ResyncLoopError);
+      return retryable ? { type, outcome, more: false, rethrow: error } : { type, outcome, more: false };
     }
   }
-
-  /**
-   * A poll that found changes means a push went missing; a push-driven run means pushes flow
-   * again. Either way the status is re-derived from the result.
-   */
-  private async markSuccess(sourceId: string, now: Date, trigger: IngestionTrigger, changed: boolean): Promise<void> {
-    await this.updateStatus(sourceId, now, (s) => {
-      const missedPushAt = missedPushAfterRun(s.missedPushAt, { trigger, changed }, now, this.deps.statusSettings);
-      return withStatus({ ...s, lastSyncAt: now, lastCheckAt: now, consecutiveErrors: 0, missedPushAt }, now, this.deps.statusSettings);
-    });
-  }
-
-  /** Applies a change; a status transition is logged (the dashboard counts them). */
-  private async updateStatus(sourceId: string, now: Date, change: (source: Source) => Partial<SourceData>): Promise<void> {
-    let previous: Source['status'] | undefined;
-    const next = await this.deps.sources.update(sourceId, now, (s) => {
-      previous = s.status;
-      return change(s);
-    });
-    if (previous !== next.status) {
-      this.deps.logger.info('source status changed', { sourceId, status: next.status, previous, reason: next.statusReason });
-    }
-  }
-
-  private async markFailure(sourceId: string, error: unknown, now: Date): Promise<void> {
-    await this.updateStatus(sourceId, now, (s): Partial<SourceData> => {
-      if (isGoogleError(error, 'auth-revoked')) {
-        return withStatus({ ...s, disconnectReason: disconnectReasonFor(error), lastCheckAt: now }, now, this.deps.statusSettings);
-      }
-      return withStatus({ ...s, consecutiveErrors: s.consecutiveErrors + 1, lastCheckAt: now }, now, this.deps.statusSettings);
-    });
-  }
-}
-
-function disconnectReasonFor(error: GoogleError): string {
-  return error.details.reason === 'invalid_grant'
-    ? 'Google access was revoked; reconnect the account'
-    : 'A required Google permission is missing; reconnect the account';
 }
 
 function errorClass(error: unknown): string {

@@ -7,7 +7,8 @@ import type { Source } from '../engine/model';
 import { DEFAULT_STATUS_SETTINGS, withStatus, type StatusSettings } from '../engine/status';
 import { FirebaseUserVerifier, ServerCallerVerifier, type UserVerifier } from '../identity/id-tokens';
 import type { WatchDeps } from '../engine/watches';
-import { GoogleAccessPool } from '../google/access';
+import { GoogleAccessPool, MAX_CACHED_ACCOUNTS } from '../google/access';
+import { MAX_BATCH_PARTS } from '../google/gmail-batch';
 import type { LimiterEnvironment } from '../google/limiter';
 import { createLogger } from '../logging';
 import { PubSubSyncRequestPublisher } from '../pubsub/sync-requests';
@@ -23,6 +24,7 @@ import { IngestionEventRepository } from '../store/ingestion-events';
 import { SourceSecretRepository } from '../store/source-secrets';
 import { SourceRepository } from '../store/sources';
 import { TaskRepository } from '../store/tasks';
+import { CloudTasksFollowUps } from '../tasks/follow-up-queue';
 
 /** Everything the entry points need, built once per instance from the configuration. */
 export interface Services {
@@ -69,7 +71,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   const sealer = config.tokenSealing.kind === 'kms' ? new KmsKeySealer(config.tokenSealing.keyName) : new LocalKeySealer(config.tokenSealing.key);
   const statusSettings = { ...DEFAULT_STATUS_SETTINGS, fallbackAfterMs: config.fallbackAfterMs };
   const vault = new RefreshTokenVault(secrets, sealer, async (id) => (await sources.get(id))?.userId ?? null);
-  const google = new GoogleAccessPool(config, vault, overrides.limiterEnvironment, (source) => credentialsUnreadable({ sources, logger, clock, statusSettings }, source));
+  const google = new GoogleAccessPool(config, vault, overrides.limiterEnvironment, MAX_CACHED_ACCOUNTS, (source) => credentialsUnreadable({ sources, logger, clock, statusSettings }, source));
   const runner = new SyncRunner({
     statusSettings,
     sources,
@@ -81,9 +83,9 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     leaseMs: config.leaseMs,
     passBudgetMs: config.gmailPassBudgetMs,
     taskRule: config.taskRule,
-    gmailFollowUps: config.gmailFollowUps,
-    // Enough fetches to keep the limiter busy for ~10 s (at most half a lease) between lease extensions.
-    fetchBatchSize: Math.max(config.limiter.maxInFlight, Math.round(config.limiter.ratePerSecond * Math.min(10, config.leaseMs / 2000))),
+    followUps: config.followUps && new CloudTasksFollowUps(config.followUps),
+    // One Gmail batch request per lease extension.
+    fetchBatchSize: MAX_BATCH_PARTS,
   });
   const watchDeps: WatchDeps = {
     sources,

@@ -3,82 +3,113 @@ import type { Config } from '../config';
 import { CredentialsUnavailableError } from '../engine/errors';
 import type { Source } from '../engine/model';
 import type { CalendarApi, GmailApi, GoogleAccess } from '../engine/ports';
+import type { EncryptedToken } from '../secrets/envelope';
+import type { TokenSource } from '../secrets/refresh-tokens';
 import { createAccountAuth, forgetAccessToken } from './auth';
 import { CalendarAdapter } from './calendar';
 import { GmailAdapter } from './gmail';
 import { limitedCaller, type LimitedCall } from './limited-call';
 import { AccountLimiter, type LimiterEnvironment, realEnvironment } from './limiter';
 
+/** Where refresh tokens come from: sealed as stored, and opened (decrypted) on demand. */
 export interface RefreshTokenSource {
-  load(source: Pick<Source, 'id' | 'userId'>): Promise<string>;
+  sealed(source: TokenSource): Promise<EncryptedToken>;
+  open(source: TokenSource, sealed: EncryptedToken): Promise<string>;
 }
 
 interface AccountEntry {
-  refreshToken: string;
+  /** The stored token's ciphertext: the same ciphertext means the same token, no decrypt. */
+  ciphertext: string;
   auth: OAuth2Client;
   limiter: AccountLimiter;
+  /** Google answered invalid_grant: the next use reads and decrypts the token again. */
+  revoked: boolean;
   gmail?: GmailApi;
   calendar?: CalendarApi;
 }
 
+/** Accounts an instance keeps clients for; the least recently used beyond it are dropped. */
+export const MAX_CACHED_ACCOUNTS = 500;
+
 /**
  * Per-instance Google access for each source: one OAuth client (with its cached access
- * token) and one limiter shared by Gmail and Calendar, so the per-account rate holds
- * across both. Client libraries load on first use, keeping cold starts lean.
+ * token and the decrypted refresh token) and one limiter shared by Gmail and Calendar, so
+ * the per-account rate holds across both. Client libraries load on first use, keeping cold
+ * starts lean.
  */
 export class GoogleAccessPool implements GoogleAccess {
   private readonly accounts = new Map<string, AccountEntry>();
 
   constructor(
-    private readonly config: Pick<Config, 'oauth' | 'googleApiRootUrl' | 'limiter'>,
+    private readonly config: Pick<Config, 'oauth' | 'googleApiRootUrl' | 'limiter' | 'gmailMessagesGetUnits'>,
     private readonly tokens: RefreshTokenSource,
     private readonly environment: LimiterEnvironment = realEnvironment,
+    private readonly maxAccounts = MAX_CACHED_ACCOUNTS,
     /** Told once per discovery that a source's token no longer decrypts (it disconnects the source). */
     private readonly onUnreadableToken: (source: Source) => Promise<void> = () => Promise.resolve(),
   ) {}
 
-  private async loadToken(source: Source): Promise<string> {
+  private async openToken(source: Source, sealed: EncryptedToken): Promise<string> {
     try {
-      return await this.tokens.load(source);
+      return await this.tokens.open(source, sealed);
     } catch (error) {
       if (error instanceof CredentialsUnavailableError && error.why === 'unreadable') await this.onUnreadableToken(source);
       throw error;
     }
   }
 
-  private rootUrl(): { rootUrl?: string } {
-    const root = this.config.googleApiRootUrl;
-    return root === undefined ? {} : { rootUrl: root.endsWith('/') ? root : `${root}/` };
+  private rootUrl(): string {
+    const root = this.config.googleApiRootUrl ?? 'https://gmail.googleapis.com/';
+    return root.endsWith('/') ? root : `${root}/`;
   }
 
-  /** The account's entry; rebuilt when its refresh token changed (a reconnect). */
+  /** The account's entry; rebuilt when its stored token changed (a reconnect) or was refused. */
   private async account(source: Source): Promise<AccountEntry> {
-    const refreshToken = await this.loadToken(source);
+    const sealed = await this.tokens.sealed(source);
     const existing = this.accounts.get(source.id);
-    if (existing && existing.refreshToken === refreshToken) return existing;
+    this.accounts.delete(source.id);
+    if (existing && existing.ciphertext === sealed.ciphertext && !existing.revoked) {
+      this.remember(source.id, existing);
+      return existing;
+    }
     const entry: AccountEntry = {
-      refreshToken,
-      auth: createAccountAuth(this.config.oauth, refreshToken),
+      ciphertext: sealed.ciphertext,
+      auth: createAccountAuth(this.config.oauth, await this.openToken(source, sealed)),
       limiter: existing?.limiter ?? new AccountLimiter(this.config.limiter, this.environment),
+      revoked: false,
     };
-    this.accounts.set(source.id, entry);
+    this.remember(source.id, entry);
     return entry;
   }
 
+  /** Most recently used last, so the first key is the one to drop. */
+  private remember(sourceId: string, entry: AccountEntry): void {
+    this.accounts.set(sourceId, entry);
+    while (this.accounts.size > this.maxAccounts) this.accounts.delete(this.accounts.keys().next().value!);
+  }
+
   private caller(entry: AccountEntry): LimitedCall {
-    return limitedCaller(entry.limiter, () => forgetAccessToken(entry.auth));
+    return limitedCaller(entry.limiter, {
+      onUnauthorized: () => forgetAccessToken(entry.auth),
+      onRevoked: () => (entry.revoked = true),
+    });
   }
 
   limiterFor(sourceId: string): AccountLimiter | undefined {
     return this.accounts.get(sourceId)?.limiter;
   }
 
+  cachedAccounts(): number {
+    return this.accounts.size;
+  }
+
   async gmail(source: Source): Promise<GmailApi> {
     const entry = await this.account(source);
     if (!entry.gmail) {
       const { gmail } = await import('@googleapis/gmail');
-      const client = gmail({ version: 'v1', auth: entry.auth, retry: false, fetchImplementation: fetch, ...this.rootUrl() });
-      entry.gmail = new GmailAdapter(client, this.caller(entry));
+      const root = this.config.googleApiRootUrl === undefined ? {} : { rootUrl: this.rootUrl() };
+      const client = gmail({ version: 'v1', auth: entry.auth, retry: false, fetchImplementation: fetch, ...root });
+      entry.gmail = new GmailAdapter(client, this.caller(entry), { auth: entry.auth, rootUrl: this.rootUrl(), unitsPerGet: this.config.gmailMessagesGetUnits });
     }
     return entry.gmail;
   }
@@ -87,7 +118,8 @@ export class GoogleAccessPool implements GoogleAccess {
     const entry = await this.account(source);
     if (!entry.calendar) {
       const { calendar } = await import('@googleapis/calendar');
-      const client = calendar({ version: 'v3', auth: entry.auth, retry: false, fetchImplementation: fetch, ...this.rootUrl() });
+      const root = this.config.googleApiRootUrl === undefined ? {} : { rootUrl: this.rootUrl() };
+      const client = calendar({ version: 'v3', auth: entry.auth, retry: false, fetchImplementation: fetch, ...root });
       entry.calendar = new CalendarAdapter(client, this.caller(entry));
     }
     return entry.calendar;

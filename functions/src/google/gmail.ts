@@ -1,11 +1,16 @@
 import type { gmail_v1 } from '@googleapis/gmail';
 import type { GmailApi, GmailHistoryFilter, GmailHistoryRecord, GmailMessageMetadata } from '../engine/ports';
 import { isGoogleError } from '../engine/errors';
+import type { OAuth2Client } from 'google-auth-library';
+import { GmailBatch } from './gmail-batch';
 import type { LimitedCall } from './limited-call';
 
 /** Gmail for one account, over @googleapis/gmail, every call through the account's limiter. */
 
 const METADATA_HEADERS = ['From', 'Subject', 'Date'];
+
+/** Gmail quota units per method (messages.get's cost depends on the project: configuration). */
+const UNITS = { getProfile: 1, historyList: 2, messagesList: 5, watch: 100, stop: 50 } as const;
 
 function toRecord(h: gmail_v1.Schema$History): GmailHistoryRecord {
   const ids = (list: { message?: gmail_v1.Schema$Message }[] | undefined) =>
@@ -28,15 +33,39 @@ function header(message: gmail_v1.Schema$Message, name: string): string | null {
   return found?.value ?? null;
 }
 
+/** A messages.get resource as the engine's metadata. */
+export function toMetadata(id: string, data: gmail_v1.Schema$Message): GmailMessageMetadata {
+  return {
+    id,
+    labelIds: data.labelIds ?? [],
+    subject: header(data, 'Subject'),
+    from: header(data, 'From'),
+    date: header(data, 'Date'),
+    internalDate: data.internalDate ? new Date(Number(data.internalDate)) : null,
+  };
+}
+
 export class GmailAdapter implements GmailApi {
+  private readonly batch: GmailBatch;
+
   constructor(
     private readonly client: gmail_v1.Gmail,
     private readonly call: LimitedCall,
-  ) {}
+    batch: { auth: OAuth2Client; rootUrl: string; unitsPerGet: number },
+  ) {
+    this.batch = new GmailBatch(batch.auth, batch.rootUrl, call, METADATA_HEADERS, toMetadata, batch.unitsPerGet);
+    this.unitsPerGet = batch.unitsPerGet;
+  }
 
+  private readonly unitsPerGet: number;
+
+  /** Many messages' metadata in batch requests (≤ 50 parts each). */
+  getMessagesMetadata(ids: readonly string[]): Promise<Map<string, GmailMessageMetadata | null>> {
+    return this.batch.getMessagesMetadata(ids);
+  }
 
   async getProfile() {
-    const { data } = await this.call('gmail.getProfile', () => this.client.users.getProfile({ userId: 'me' }));
+    const { data } = await this.call('gmail.getProfile', () => this.client.users.getProfile({ userId: 'me' }), UNITS.getProfile);
     return { emailAddress: data.emailAddress ?? '', historyId: data.historyId ?? '0' };
   }
 
@@ -50,6 +79,7 @@ export class GmailAdapter implements GmailApi {
         ...(filter.labelId !== undefined && { labelId: filter.labelId }),
         ...(filter.historyTypes !== undefined && { historyTypes: [...filter.historyTypes] }),
       }),
+      UNITS.historyList,
     );
     return {
       records: (data.history ?? []).map(toRecord),
@@ -61,6 +91,7 @@ export class GmailAdapter implements GmailApi {
   async listMessageIds(labelId: string, pageToken: string | null, maxResults: number) {
     const { data } = await this.call('gmail.messages.list', () =>
       this.client.users.messages.list({ userId: 'me', labelIds: [labelId], maxResults, ...(pageToken !== null && { pageToken }) }),
+      UNITS.messagesList,
     );
     return {
       ids: (data.messages ?? []).map((m) => m.id).filter((id): id is string => typeof id === 'string'),
@@ -70,17 +101,12 @@ export class GmailAdapter implements GmailApi {
 
   async getMessageMetadata(id: string): Promise<GmailMessageMetadata | null> {
     try {
-      const { data } = await this.call('gmail.messages.get', () =>
-        this.client.users.messages.get({ userId: 'me', id, format: 'metadata', metadataHeaders: METADATA_HEADERS }),
+      const { data } = await this.call(
+        'gmail.messages.get',
+        () => this.client.users.messages.get({ userId: 'me', id, format: 'metadata', metadataHeaders: METADATA_HEADERS }),
+        this.unitsPerGet,
       );
-      return {
-        id,
-        labelIds: data.labelIds ?? [],
-        subject: header(data, 'Subject'),
-        from: header(data, 'From'),
-        date: header(data, 'Date'),
-        internalDate: data.internalDate ? new Date(Number(data.internalDate)) : null,
-      };
+      return toMetadata(id, data);
     } catch (error) {
       // Deleted before we could fetch it: not an error, just nothing to show.
       if (isGoogleError(error, 'not-found')) return null;
@@ -88,20 +114,15 @@ export class GmailAdapter implements GmailApi {
     }
   }
 
-  /** One messages.get per id, concurrently (the limiter bounds how many are in flight). */
-  async getMessagesMetadata(ids: readonly string[]): Promise<Map<string, GmailMessageMetadata | null>> {
-    const metas = await Promise.all(ids.map((id) => this.getMessageMetadata(id)));
-    return new Map(ids.map((id, index) => [id, metas[index] ?? null]));
-  }
-
   async watch(topicName: string, labelIds: string[]) {
     const { data } = await this.call('gmail.watch', () =>
       this.client.users.watch({ userId: 'me', requestBody: { topicName, labelIds, labelFilterBehavior: 'include' } }),
+      UNITS.watch,
     );
     return { historyId: data.historyId ?? '0', expiration: new Date(Number(data.expiration ?? 0)) };
   }
 
   async stop() {
-    await this.call('gmail.stop', () => this.client.users.stop({ userId: 'me' }));
+    await this.call('gmail.stop', () => this.client.users.stop({ userId: 'me' }), UNITS.stop);
   }
 }

@@ -7,6 +7,9 @@ import { decryptToken, encryptToken, type EncryptedToken, type KeySealer, type T
  * to their source and user. Sealing needs only the key's encrypt permission (the connect
  * callback's account); loading needs decrypt (the sync account).
  */
+/** The source a token belongs to: its id and owner are bound into the ciphertext. */
+export type TokenSource = { id: string; userId: string };
+
 export class RefreshTokenVault {
   constructor(
     private readonly secrets: SourceSecretRepository,
@@ -30,16 +33,29 @@ export class RefreshTokenVault {
     await this.storeSealed(sourceId, await this.seal({ sourceId, userId }, refreshToken));
   }
 
+  /** The plaintext token (see `sealed` and `open`). */
+  async load(source: TokenSource): Promise<string> {
+    return this.open(source, await this.sealed(source));
+  }
+
   /**
-   * The plaintext token. Throws CredentialsUnavailableError `removed` when there is none (the
-   * user disconnected) and `unreadable` when it no longer decrypts (wrong key, tampered, or
-   * copied from another source): neither is helped by retrying.
+   * The token as stored; its ciphertext identifies it, so callers can cache what `open` gives.
+   * Throws CredentialsUnavailableError `removed` when there is none (the user disconnected).
    */
-  async load(source: { id: string; userId: string }): Promise<string> {
+  async sealed(source: TokenSource): Promise<EncryptedToken> {
     const secret = await this.secrets.get(source.id);
     if (!secret?.refreshToken) throw new CredentialsUnavailableError(source.id, 'removed');
+    return secret.refreshToken;
+  }
+
+  /**
+   * Decrypts (in production: a KMS call). Throws CredentialsUnavailableError `unreadable` when
+   * it no longer decrypts (wrong key, tampered, or copied from another source): neither that
+   * nor a missing token is helped by retrying.
+   */
+  async open(source: TokenSource, sealed: EncryptedToken): Promise<string> {
     try {
-      return await decryptToken(secret.refreshToken, this.sealer, { sourceId: source.id, userId: source.userId });
+      return await decryptToken(sealed, this.sealer, { sourceId: source.id, userId: source.userId });
     } catch (error) {
       if (isDecryptionFailure(error)) throw new CredentialsUnavailableError(source.id, 'unreadable');
       throw error;

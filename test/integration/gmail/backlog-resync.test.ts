@@ -40,6 +40,18 @@ async function deliverMany(email: string, count: number, label: string) {
   return delivered;
 }
 
+/** A source store whose instance dies at the end of its first run step (after the first pass). */
+function dyingAfterFirstPass(): SourceStore {
+  const dying = Object.create(stack.services.sources) as SourceStore;
+  let transitions = 0;
+  dying.transition = (id, now, decide) => {
+    transitions += 1;
+    // The first transition records the work and takes the lease; the second would end the step.
+    return transitions === 1 ? stack.services.sources.transition(id, now, decide) : Promise.reject(new Error('instance killed'));
+  };
+  return dying;
+}
+
 test('a long outage with expired history: all 230 messages become tasks, the resync resumes across invocations, and status is not active until it is done', async () => {
   const email = 'outage@example.com';
   const sourceId = 'src-outage';
@@ -53,8 +65,7 @@ test('a long outage with expired history: all 230 messages become tasks, the res
   await stack.admin.resetStats();
 
   // The first invocation dies after its first (budget-bounded) pass.
-  const dying: SourceStore = Object.create(stack.services.sources) as SourceStore;
-  dying.releaseOrContinue = () => Promise.reject(new Error('instance killed'));
+  const dying = dyingAfterFirstPass();
   const { runner: _unused, ...deps } = stack.services;
   const first = new SyncRunner({
     ...deps,
@@ -64,7 +75,7 @@ test('a long outage with expired history: all 230 messages become tasks, the res
     taskRule: stack.config.taskRule,
     fetchBatchSize: 10,
     statusSettings: stack.services.statusSettings,
-    gmailFollowUps: 0,
+    followUps: null,
   });
   await expect(first.handle(sourceId, { gmail: outage[229]!.historyId, calendar: false }, { trigger: 'push' })).rejects.toThrow('instance killed');
 
@@ -98,10 +109,9 @@ test('history expiring again while a resync is still walking: the next pass walk
   const outage = await deliverMany(email, 150, 'first outage');
   await stack.admin.expireHistory(email);
 
-  const dying: SourceStore = Object.create(stack.services.sources) as SourceStore;
-  dying.releaseOrContinue = () => Promise.reject(new Error('instance killed'));
+  const dying = dyingAfterFirstPass();
   const { runner: _unused, ...deps } = stack.services;
-  const first = new SyncRunner({ ...deps, sources: dying, leaseMs: 60_000, passBudgetMs: 300, taskRule: stack.config.taskRule, fetchBatchSize: 10, statusSettings: stack.services.statusSettings, gmailFollowUps: 0 });
+  const first = new SyncRunner({ ...deps, sources: dying, leaseMs: 60_000, passBudgetMs: 300, taskRule: stack.config.taskRule, fetchBatchSize: 10, statusSettings: stack.services.statusSettings, followUps: null });
   await expect(first.handle(sourceId, { gmail: outage[149]!.historyId, calendar: false }, { trigger: 'push' })).rejects.toThrow('instance killed');
   expect((await stack.services.sources.get(sourceId))!.gmailResync).not.toBeNull();
 

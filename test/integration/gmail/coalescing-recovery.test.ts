@@ -1,4 +1,4 @@
-import type { Pending } from '../../../functions/src/engine/model';
+import type { AnnouncedWork } from '../../../functions/src/engine/model';
 import type { SourceStore } from '../../../functions/src/engine/ports';
 import { SyncRunner } from '../../../functions/src/engine/runner';
 import { startEngineStack, type EngineStack } from '../../support/engine-stack';
@@ -115,7 +115,9 @@ test('injected 429s (with Retry-After) and 5xx: every message still arrives, aft
   expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
   expect(await taskIds('user-faults')).toEqual(delivered.map((d) => `src-faults:gmail:${d.id}`).sort());
   const limiter = stack.services.google.limiterFor('src-faults')!;
-  expect(limiter.stats.retries).toBe(4);
+  // The 429 on history.list is retried by the limiter; failed batch parts are asked again in a later batch.
+  expect(limiter.stats.retries).toBeGreaterThanOrEqual(1);
+  expect((await gmailCalls(email))['gmail.batch']).toBeGreaterThanOrEqual(2);
   expect(limiter.stats.maxInFlightSeen).toBeLessThanOrEqual(stack.config.limiter.maxInFlight);
   expect((await stack.admin.stats()).injected).toMatchObject({ rateLimits: 2, serverErrors: 2 });
   await stack.admin.setFaults({});
@@ -151,8 +153,8 @@ test('a crash between writing tasks and advancing the cursor loses nothing and d
   const crashingSources: SourceStore = Object.create(stack.services.sources) as SourceStore;
   crashingSources.advanceHistoryId = () => Promise.reject(new Error('instance killed'));
   const { runner: _unused, ...deps } = stack.services;
-  const crashing = new SyncRunner({ ...deps, sources: crashingSources, leaseMs: 60_000, passBudgetMs: 60_000, taskRule: stack.config.taskRule, fetchBatchSize: 5, statusSettings: stack.services.statusSettings, gmailFollowUps: 3 });
-  const work: Pending = { gmail: delivered[2]!.historyId, calendar: false };
+  const crashing = new SyncRunner({ ...deps, sources: crashingSources, leaseMs: 60_000, passBudgetMs: 60_000, taskRule: stack.config.taskRule, fetchBatchSize: 5, statusSettings: stack.services.statusSettings, followUps: null });
+  const work: AnnouncedWork = { gmail: delivered[2]!.historyId, calendar: false };
   await expect(crashing.handle('src-crash', work, { trigger: 'push' })).rejects.toThrow('instance killed');
 
   expect(await taskIds('user-crash')).toHaveLength(3);
@@ -180,7 +182,7 @@ test('a lease lost mid-run (another instance took over) is a hand-over, not a sy
     return stack.services.sources.advanceHistoryId(id, owner, historyId, now);
   };
   const { runner: _unused, ...deps } = stack.services;
-  const losing = new SyncRunner({ ...deps, sources: stolen, leaseMs: 60_000, passBudgetMs: 60_000, taskRule: stack.config.taskRule, fetchBatchSize: 5, statusSettings: stack.services.statusSettings, gmailFollowUps: 0 });
+  const losing = new SyncRunner({ ...deps, sources: stolen, leaseMs: 60_000, passBudgetMs: 60_000, taskRule: stack.config.taskRule, fetchBatchSize: 5, statusSettings: stack.services.statusSettings, followUps: null });
   await expect(losing.handle('src-lease-lost', { gmail: mail.historyId, calendar: false }, { trigger: 'push' })).resolves.toBe('recorded');
 
   const source = (await stack.services.sources.get('src-lease-lost'))!;

@@ -1,5 +1,8 @@
 import type { Firestore } from '@google-cloud/firestore';
-import { LeaseLostError, SourceRepository } from '../../../functions/src/store/sources';
+import { LeaseLostError } from '../../../functions/src/engine/errors';
+import { decideRecord, decideStepEnd } from '../../../functions/src/engine/lease';
+import { NO_PENDING, type AnnouncedWork } from '../../../functions/src/engine/model';
+import { SourceRepository } from '../../../functions/src/store/sources';
 import { createFirestore } from '../../../functions/src/store/firestore';
 import { freshFirestore } from '../../support/firestore';
 import { sourceData } from '../../support/builders';
@@ -24,33 +27,38 @@ afterAll(async () => {
   await Promise.all([db, ...instances.map((i) => i.db)].map((client) => client.terminate()));
 });
 
+/** Step 1 of a run, as the runner applies it: one transaction. */
+const record = (repo: SourceRepository, id: string, work: AnnouncedWork, owner: string, now: Date) =>
+  repo.transition(id, now, (s) => decideRecord(s, work, owner, now, LEASE_MS));
+/** The end of a run step: release, or claim what arrived and continue. */
+const endStep = (repo: SourceRepository, id: string, owner: string, now: Date) =>
+  repo.transition(id, now, (s) => decideStepEnd(s, { owner, now, leaseMs: LEASE_MS, restore: NO_PENDING, giveUp: false }));
+
 describe('the source lease', () => {
   it('lets exactly one of 20 concurrent attempts win, and another take over once it expires', async () => {
     await sources.create('s-lease', sourceData());
     const now = new Date('2026-11-24T10:00:00Z');
 
     const outcomes = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        onInstance(i).recordPending('s-lease', { gmail: String(2000 + i), calendar: false }, `worker-${i}`, now, LEASE_MS),
-      ),
+      Array.from({ length: 20 }, (_, i) => record(onInstance(i), 's-lease', { gmail: String(2000 + i), calendar: false }, `worker-${i}`, now)),
     );
-    const winners = outcomes.filter((o) => o.kind === 'acquired');
-    expect(winners).toHaveLength(1);
+    expect(outcomes.filter((o) => o.kind === 'acquired')).toHaveLength(1);
     const holder = (await sources.get('s-lease'))!.lease!.owner;
     expect(holder).toMatch(/^worker-\d+$/);
 
     // Before `until` nobody else gets it; after, the next attempt does.
-    const tooEarly = await sources.recordPending('s-lease', { gmail: '3000', calendar: false }, 'late', now, LEASE_MS);
-    expect(tooEarly.kind).toBe('recorded');
+    expect((await record(sources, 's-lease', { gmail: '3000', calendar: false }, 'late', now)).kind).toBe('recorded');
     const later = new Date(now.getTime() + LEASE_MS + 1);
-    const takeover = await sources.recordPending('s-lease', { gmail: '3001', calendar: false }, 'successor', later, LEASE_MS);
-    expect(takeover.kind).toBe('acquired');
+    const takeover = await record(sources, 's-lease', { gmail: '3001', calendar: false }, 'successor', later);
+    expect(takeover).toEqual({ kind: 'acquired', claimed: { gmail: '3001', gmailAt: null, calendar: false } });
     expect((await sources.get('s-lease'))!.lease!.owner).toBe('successor');
 
-    // The old holder lost its lease: it can neither advance the cursor nor claim work.
+    // The old holder lost its lease: it can neither advance the cursor nor release the successor's lease.
     await expect(sources.advanceHistoryId('s-lease', holder, '9999', later)).rejects.toBeInstanceOf(LeaseLostError);
-    await expect(sources.claimPending('s-lease', holder, later, LEASE_MS)).rejects.toBeInstanceOf(LeaseLostError);
-    expect((await sources.get('s-lease'))!.historyId).toBe('1000');
+    expect(await endStep(sources, 's-lease', holder, later)).toEqual({ kind: 'lost' });
+    const stored = (await sources.get('s-lease'))!;
+    expect(stored.historyId).toBe('1000');
+    expect(stored.lease!.owner).toBe('successor');
   });
 
   it('sees all pending work recorded by 50 concurrent triggers, with pending.gmail at the maximum', async () => {
@@ -60,41 +68,66 @@ describe('the source lease', () => {
     const shuffled = [...ids].sort(() => Math.random() - 0.5);
 
     const outcomes = await Promise.all(
-      shuffled.map((id, i) =>
-        onInstance(i).recordPending('s-pending', { gmail: id, calendar: i % 10 === 0 }, `trigger-${i}`, now, LEASE_MS),
-      ),
+      shuffled.map((id, i) => record(onInstance(i), 's-pending', { gmail: id, calendar: i % 10 === 0 }, `trigger-${i}`, now)),
     );
-    expect(outcomes.filter((o) => o.kind === 'acquired')).toHaveLength(1);
+    const acquired = outcomes.filter((o) => o.kind === 'acquired');
+    expect(acquired).toHaveLength(1);
     const owner = (await sources.get('s-pending'))!.lease!.owner;
 
-    const { pending } = await sources.claimPending('s-pending', owner, now, LEASE_MS);
-    expect(pending.gmail).toBe(ids[ids.length - 1]);
-    expect(pending.calendar).toBe(true);
-    expect((await sources.get('s-pending'))!.pending).toEqual({ gmail: null, calendar: false });
-    expect(await sources.releaseOrContinue('s-pending', owner, now, LEASE_MS)).toBe('released');
-    expect((await sources.get('s-pending'))!.lease).toBeNull();
+    // What the winner claimed plus what the others recorded after it is everything announced.
+    const first = await endStep(sources, 's-pending', owner, now);
+    const claimed = [acquired[0]!, first].flatMap((o) => ('claimed' in o ? [o.claimed] : []));
+    expect(claimed.map((c) => c.gmail).sort().pop()).toBe(ids[ids.length - 1]);
+    expect(claimed.some((c) => c.calendar)).toBe(true);
+    if (first.kind === 'continue') expect(await endStep(sources, 's-pending', owner, now)).toEqual({ kind: 'released' });
+    const stored = (await sources.get('s-pending'))!;
+    expect(stored.lease).toBeNull();
+    expect(stored.pending).toEqual(NO_PENDING);
   });
 
   it('keeps the lease when work arrives during a run, so the holder loops', async () => {
     await sources.create('s-loop', sourceData());
     const now = new Date('2026-11-24T10:00:00Z');
-    await sources.recordPending('s-loop', { gmail: '1001', calendar: false }, 'holder', now, LEASE_MS);
-    await sources.claimPending('s-loop', 'holder', now, LEASE_MS);
-    const meanwhile = await sources.recordPending('s-loop', { gmail: '1002', calendar: false }, 'other', now, LEASE_MS);
-    expect(meanwhile.kind).toBe('recorded');
-    expect(await sources.releaseOrContinue('s-loop', 'holder', now, LEASE_MS)).toBe('continue');
-    expect((await sources.claimPending('s-loop', 'holder', now, LEASE_MS)).pending.gmail).toBe('1002');
-    expect(await sources.releaseOrContinue('s-loop', 'holder', now, LEASE_MS)).toBe('released');
+    expect((await record(sources, 's-loop', { gmail: '1001', calendar: false }, 'holder', now)).kind).toBe('acquired');
+    expect((await record(sources, 's-loop', { gmail: '1002', calendar: false }, 'other', now)).kind).toBe('recorded');
+    expect(await endStep(sources, 's-loop', 'holder', now)).toEqual({ kind: 'continue', claimed: { gmail: '1002', gmailAt: null, calendar: false } });
+    expect(await endStep(sources, 's-loop', 'holder', now)).toEqual({ kind: 'released' });
   });
 
   it('records nothing for a history id the cursor already covers', async () => {
     await sources.create('s-old', sourceData({ historyId: '5000' }));
     const now = new Date('2026-11-24T10:00:00Z');
-    const outcome = await sources.recordPending('s-old', { gmail: '4999', calendar: false }, 'w', now, LEASE_MS);
-    expect(outcome.kind).toBe('nothing-new');
+    expect((await record(sources, 's-old', { gmail: '4999', calendar: false }, 'w', now)).kind).toBe('nothing-new');
     const stored = (await sources.get('s-old'))!;
     expect(stored.lease).toBeNull();
     expect(stored.pending.gmail).toBeNull();
+  });
+});
+
+describe('field-level writes', () => {
+  it('keep a field that a newer version of the code added', async () => {
+    await sources.create('s-newer', sourceData());
+    await db.collection('sources').doc('s-newer').update({ addedByNewerVersion: { kept: true } });
+    const now = new Date('2026-11-24T10:00:00Z');
+
+    await record(sources, 's-newer', { gmail: '1001', calendar: true }, 'old-instance', now);
+    await sources.advanceHistoryId('s-newer', 'old-instance', '1001', now);
+    await sources.update('s-newer', now, () => ({ consecutiveErrors: 2 }));
+    await endStep(sources, 's-newer', 'old-instance', now);
+
+    const raw = (await db.collection('sources').doc('s-newer').get()).data()!;
+    expect(raw.addedByNewerVersion).toEqual({ kept: true });
+    expect(raw.historyId).toBe('1001');
+    expect(raw.consecutiveErrors).toBe(2);
+    expect(raw.lease).toBeNull();
+  });
+
+  it('write nothing when a decision changes nothing', async () => {
+    await sources.create('s-same', sourceData());
+    const before = (await db.collection('sources').doc('s-same').get()).updateTime!;
+    await sources.update('s-same', new Date(), (s) => ({ consecutiveErrors: s.consecutiveErrors }));
+    const after = (await db.collection('sources').doc('s-same').get()).updateTime!;
+    expect(after.isEqual(before)).toBe(true);
   });
 });
 
@@ -102,7 +135,7 @@ describe('the Gmail cursor', () => {
   it('only moves forward, compared as uint64', async () => {
     await sources.create('s-cursor', sourceData({ historyId: '9007199254740993' }));
     const now = new Date('2026-11-24T10:00:00Z');
-    await sources.recordPending('s-cursor', { gmail: '9007199254740999', calendar: false }, 'h', now, LEASE_MS);
+    await record(sources, 's-cursor', { gmail: '9007199254740999', calendar: false }, 'h', now);
 
     expect(await sources.advanceHistoryId('s-cursor', 'h', '9007199254740992', now)).toBe(false);
     expect((await sources.get('s-cursor'))!.historyId).toBe('9007199254740993');

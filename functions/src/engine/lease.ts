@@ -1,0 +1,169 @@
+import { LeaseLostError } from './errors';
+import { isNewerHistoryId, maxHistoryId } from './history-id';
+import { NO_PENDING, type AnnouncedWork, type Lease, type Pending, type Source, type SourceData } from './model';
+
+/**
+ * The lease and pending decisions, as pure functions of a source's state and the clock. The
+ * store reads the source in a transaction, asks one of these, and writes back only the fields
+ * the decision changed (`patch`), so one run step costs one transaction and a field this code
+ * does not know (written by a newer version) survives.
+ */
+
+/** The fields a decision changes; `null` when it changes nothing (no write). */
+export type SourcePatch = Partial<SourceData>;
+
+export interface Decision<T> {
+  patch: SourcePatch | null;
+  result: T;
+}
+
+// A push refreshes `lastPushAt` at most this often, so that duplicate pushes cost no write.
+const PUSH_STAMP_INTERVAL_MS = 60_000;
+
+export function hasPending(pending: Pending): boolean {
+  return pending.gmail !== null || pending.calendar;
+}
+
+export function holds(source: SourceData, owner: string, now: Date): boolean {
+  return source.lease !== null && source.lease.owner === owner && source.lease.until > now;
+}
+
+function leaseLive(source: SourceData, now: Date): boolean {
+  return source.lease !== null && source.lease.until > now;
+}
+
+function leaseFor(owner: string, now: Date, leaseMs: number): Lease {
+  return { owner, until: new Date(now.getTime() + leaseMs) };
+}
+
+export function needsPushStamp(source: SourceData, pushAt: Date): boolean {
+  return source.lastPushAt === null || pushAt.getTime() - source.lastPushAt.getTime() >= PUSH_STAMP_INTERVAL_MS;
+}
+
+/** Merges two sets of pending work: the newer Gmail id (and its announcement), either Calendar flag. */
+export function mergePending(a: Pending, b: Pending): Pending {
+  const gmail = maxHistoryId(a.gmail, b.gmail);
+  const gmailAt = gmail === null ? null : latest(gmail === a.gmail ? a.gmailAt : null, gmail === b.gmail ? b.gmailAt : null);
+  return { gmail, gmailAt, calendar: a.calendar || b.calendar };
+}
+
+function latest(a: Date | null, b: Date | null): Date | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return a >= b ? a : b;
+}
+
+/** What is pending and not yet covered by the cursor: a Gmail id the cursor passed is no work. */
+export function outstanding(source: SourceData): Pending {
+  const { gmail } = source.pending;
+  const gmailLeft = gmail !== null && isNewerHistoryId(gmail, source.historyId);
+  return { gmail: gmailLeft ? gmail : null, gmailAt: gmailLeft ? source.pending.gmailAt : null, calendar: source.pending.calendar };
+}
+
+/**
+ * Whether a trigger's work must be written at all. A strongly consistent read that shows it
+ * covered (by the cursor, or pending under a live lease whose holder claims it after this
+ * read) needs no transaction: bursts then cost reads, not contention.
+ */
+export function needsRecording(source: SourceData, work: AnnouncedWork, now: Date, pushAt: Date | undefined): boolean {
+  const live = leaseLive(source, now);
+  // Pending work whose holder died: this trigger takes it over.
+  if (!live && hasPending(source.pending)) return true;
+  if (pushAt !== undefined && needsPushStamp(source, pushAt)) return true;
+  const gmailCovered =
+    work.gmail === null || !isNewerHistoryId(work.gmail, source.historyId) || (live && !isNewerHistoryId(work.gmail, source.pending.gmail));
+  const calendarCovered = !work.calendar || (live && source.pending.calendar);
+  return !(gmailCovered && calendarCovered);
+}
+
+export type RecordResult = { kind: 'nothing-new' } | { kind: 'recorded' } | { kind: 'acquired'; claimed: Pending };
+
+/**
+ * Step 1 of a run: merge the announced work into `pending` and, if the lease is free or
+ * expired, take it and claim everything outstanding at once (one transaction, not two).
+ */
+export function decideRecord(source: SourceData, work: AnnouncedWork, owner: string, now: Date, leaseMs: number, pushAt?: Date): Decision<RecordResult> {
+  const stamp: SourcePatch = pushAt !== undefined && needsPushStamp(source, pushAt) ? { lastPushAt: pushAt } : {};
+  const gmailIsNew = work.gmail !== null && isNewerHistoryId(work.gmail, source.historyId) && isNewerHistoryId(work.gmail, source.pending.gmail);
+  const calendarIsNew = work.calendar && !source.pending.calendar;
+  const announced: Pending = { gmail: gmailIsNew ? work.gmail : null, gmailAt: gmailIsNew ? (pushAt ?? null) : null, calendar: calendarIsNew };
+  const pending = mergePending(source.pending, announced);
+  const toClaim = outstanding({ ...source, pending });
+  const patchOrNull = (patch: SourcePatch) => (Object.keys(patch).length > 0 ? patch : null);
+
+  if (!leaseLive(source, now) && hasPending(toClaim)) {
+    return { patch: { ...stamp, pending: NO_PENDING, lease: leaseFor(owner, now, leaseMs) }, result: { kind: 'acquired', claimed: toClaim } };
+  }
+  if (!gmailIsNew && !calendarIsNew) return { patch: patchOrNull(stamp), result: { kind: 'nothing-new' } };
+  return { patch: { ...stamp, pending }, result: { kind: 'recorded' } };
+}
+
+export type StepEnd = { kind: 'continue'; claimed: Pending } | { kind: 'released' } | { kind: 'lost' };
+
+/**
+ * The end of a run step, in one transaction: apply what the passes changed (`change`, e.g.
+ * the status), put back work the step left (`restore`), then either claim what arrived
+ * meanwhile and go on, or release. `giveUp` releases even with work left (a failed run: the
+ * next trigger or the fallback poll takes it). A lease lost meanwhile is not touched: the
+ * successor owns the work, and what is restored is pending for it.
+ */
+export function decideStepEnd(
+  source: Source,
+  step: { owner: string; now: Date; leaseMs: number; restore: Pending; giveUp: boolean; change?: (source: Source) => Source },
+): Decision<StepEnd> & { next: Source } {
+  const changed = step.change ? step.change(source) : source;
+  const pending = mergePending(changed.pending, step.restore);
+  const withWork: Source = { ...changed, pending };
+  let next: Source;
+  let result: StepEnd;
+  if (!holds(source, step.owner, step.now)) {
+    next = withWork;
+    result = { kind: 'lost' };
+  } else if (!step.giveUp && hasPending(outstanding(withWork))) {
+    next = { ...withWork, pending: NO_PENDING, lease: leaseFor(step.owner, step.now, step.leaseMs) };
+    result = { kind: 'continue', claimed: outstanding(withWork) };
+  } else {
+    // A Gmail id the cursor has passed is no work: it is not left behind as pending.
+    next = { ...withWork, pending: outstanding(withWork), lease: null };
+    result = { kind: 'released' };
+  }
+  return { patch: changedFields(source, next), result, next };
+}
+
+/** Keeps the lease alive during a long pass. */
+export function decideExtend(source: SourceData, id: string, owner: string, now: Date, leaseMs: number): Decision<void> {
+  if (!holds(source, owner, now)) throw new LeaseLostError(id, owner);
+  return { patch: { lease: leaseFor(owner, now, leaseMs) }, result: undefined };
+}
+
+/** Moves the Gmail cursor forward only, and only for the lease holder. */
+export function decideAdvance(source: SourceData, id: string, owner: string, historyId: string, now: Date): Decision<boolean> {
+  if (!holds(source, owner, now)) throw new LeaseLostError(id, owner);
+  if (!isNewerHistoryId(historyId, source.historyId)) return { patch: null, result: false };
+  return { patch: { historyId }, result: true };
+}
+
+/** Stores (or clears) the Calendar sync token, only for the lease holder. */
+export function decideSyncToken(source: SourceData, id: string, owner: string, token: string | null, now: Date): Decision<void> {
+  if (!holds(source, owner, now)) throw new LeaseLostError(id, owner);
+  return { patch: source.calendarSyncToken === token ? null : { calendarSyncToken: token }, result: undefined };
+}
+
+/** The top-level fields whose values differ: what a field-level update must write. */
+export function changedFields(before: Source, after: Source): SourcePatch | null {
+  const patch: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(after)) {
+    if (key === 'id' || key === 'updatedAt') continue;
+    if (!sameValue((before as Record<string, unknown>)[key], value)) patch[key] = value;
+  }
+  return Object.keys(patch).length > 0 ? (patch) : null;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a instanceof Date || b instanceof Date) return a instanceof Date && b instanceof Date && a.getTime() === b.getTime();
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].every((k) => sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  }
+  return a === b;
+}

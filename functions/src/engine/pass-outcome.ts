@@ -1,0 +1,33 @@
+import type { GoogleError } from './errors';
+import type { IngestionTrigger, Source } from './model';
+import { missedPushAfterRun, withStatus, type StatusSettings } from './status';
+
+/**
+ * What a sync pass did, and how that changes the source: applied by the runner inside the
+ * transaction that ends the run step, so the status costs no transaction of its own.
+ */
+export type PassOutcome =
+  | { ok: true; changed: boolean }
+  /** A permanent Google failure (transient ones are rethrown, never recorded here). */
+  | { ok: false; error: GoogleError | null };
+
+/**
+ * A poll that found changes means a push went missing; a push-driven run means pushes flow
+ * again. A revoked grant or a missing permission disconnects; any other failure counts.
+ */
+export function afterPass(source: Source, outcome: PassOutcome, trigger: IngestionTrigger, now: Date, settings: StatusSettings): Source {
+  if (outcome.ok) {
+    const missedPushAt = missedPushAfterRun(source.missedPushAt, { trigger, changed: outcome.changed }, now, settings);
+    return withStatus({ ...source, lastSyncAt: now, lastCheckAt: now, consecutiveErrors: 0, missedPushAt }, now, settings);
+  }
+  if (outcome.error?.kind === 'auth-revoked') {
+    return withStatus({ ...source, disconnectReason: disconnectReasonFor(outcome.error), lastCheckAt: now }, now, settings);
+  }
+  return withStatus({ ...source, consecutiveErrors: source.consecutiveErrors + 1, lastCheckAt: now }, now, settings);
+}
+
+function disconnectReasonFor(error: GoogleError): string {
+  return error.details.reason === 'invalid_grant'
+    ? 'Google access was revoked; reconnect the account'
+    : 'A required Google permission is missing; reconnect the account';
+}

@@ -1,0 +1,67 @@
+import { registerWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { waitFor } from '../../support/wait';
+
+/** The scheduled tail look: Cloud Tasks (the sandbox's) → gmailFollowUp → a Gmail pass. */
+
+let stack: EngineStack;
+beforeAll(async () => {
+  stack = await startEngineStack();
+});
+afterAll(() => stack.close());
+
+const taskIds = async (userId: string) => (await stack.db.collection(`users/${userId}/tasks`).get()).docs.map((d) => d.id).sort();
+const followUp = (sourceId: string) =>
+  fetch(stack.functionUrl('gmailFollowUp'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ sourceId }) });
+
+test('a burst whose tail Gmail never announces is complete after one scheduled look, and no invocation waited for it', async () => {
+  await stack.connect('src-tail', 'tail@example.com', 'user-tail');
+  expect((await registerWatch(stack, 'src-tail')).status).toBe(200);
+  await new Promise((r) => setTimeout(r, 1100));
+  const burst = [];
+  for (let i = 0; i < 6; i += 1) {
+    burst.push(await stack.admin.deliverMail('tail@example.com', { subject: `burst ${i}` }));
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  await waitFor(async () => (await taskIds('user-tail')).length === 6, 15_000);
+  await stack.settled('src-tail');
+  const stats = await waitFor(async () => {
+    const s = await stack.admin.stats();
+    return (s.tasks.succeeded ?? 0) >= 1 ? s : null;
+  });
+  expect(stats.pushes.gmailDroppedRate).toBeGreaterThan(0);
+  expect(await taskIds('user-tail')).toEqual(burst.map((m) => `src-tail:gmail:${m.id}`).sort());
+  // Every Gmail pass was short: nothing slept inside an invocation.
+  const passes = stack.logLines.map((l) => JSON.parse(l) as { message: string; durationMs?: number }).filter((l) => l.message === 'gmail sync finished');
+  expect(Math.max(...passes.map((p) => p.durationMs ?? 0))).toBeLessThan(1000);
+});
+
+test('a look for a source disconnected in between, or gone, stops quietly without calling Google', async () => {
+  await stack.connect('src-gone', 'gone@example.com', 'user-gone');
+  await stack.services.sources.update('src-gone', new Date(), () => ({ disconnectReason: 'disconnected by the user', status: 'disconnected' }));
+  await stack.admin.resetStats();
+  expect((await followUp('src-gone')).status).toBe(204);
+  expect((await followUp('never-existed')).status).toBe(204);
+  expect((await stack.admin.stats()).calls['gone@example.com'] ?? {}).toEqual({});
+});
+
+test('a look that finds nothing costs one history.list and writes nothing', async () => {
+  await stack.connect('src-quiet', 'quiet@example.com', 'user-quiet');
+  const { historyId } = await stack.admin.account('quiet@example.com');
+  await stack.services.sources.update('src-quiet', new Date(), () => ({ historyId }));
+  const before = (await stack.db.doc('sources/src-quiet').get()).updateTime!;
+  await stack.admin.resetStats();
+  expect((await followUp('src-quiet')).status).toBe(204);
+  expect((await stack.db.doc('sources/src-quiet').get()).updateTime!.isEqual(before)).toBe(true);
+  expect((await stack.admin.stats()).calls['quiet@example.com']).toEqual({ 'gmail.users.history.list': 1 });
+
+  // With something after the cursor, the look runs a normal pass.
+  const mail = await stack.admin.deliverMail('quiet@example.com', { subject: 'after the look was scheduled' });
+  expect((await followUp('src-quiet')).status).toBe(204);
+  expect(await taskIds('user-quiet')).toEqual([`src-quiet:gmail:${mail.id}`]);
+});
+
+test('refuses anything but POST {sourceId}', async () => {
+  expect((await fetch(stack.functionUrl('gmailFollowUp'))).status).toBe(405);
+  const bad = await fetch(stack.functionUrl('gmailFollowUp'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"sourceId":"a/b"}' });
+  expect(bad.status).toBe(400);
+});

@@ -1,0 +1,66 @@
+import { GoogleError } from '../../functions/src/engine/errors';
+import type { Source } from '../../functions/src/engine/model';
+import { GoogleAccessPool, type RefreshTokenSource } from '../../functions/src/google/access';
+import { limitedCaller } from '../../functions/src/google/limited-call';
+import { AccountLimiter } from '../../functions/src/google/limiter';
+import type { EncryptedToken } from '../../functions/src/secrets/envelope';
+import { sourceData } from '../support/builders';
+
+const config = {
+  oauth: { clientId: 'id', clientSecret: 'secret', tokenUrl: 'http://127.0.0.1:9/token', authUrl: 'http://127.0.0.1:9/auth', revokeUrl: 'http://127.0.0.1:9/revoke' },
+  googleApiRootUrl: 'http://127.0.0.1:9/',
+  limiter: { ratePerSecond: 1, burst: 3, maxInFlight: 5, maxAttempts: 1, backoffBaseMs: 1, backoffMaxMs: 1, gmailUnitsPerMinute: 6000 },
+  gmailMessagesGetUnits: 20,
+};
+
+/** Refresh tokens whose ciphertext the test changes; counts the decryptions. */
+function tokens(): RefreshTokenSource & { ciphertext: Record<string, string>; opened: number } {
+  const store = {
+    ciphertext: {} as Record<string, string>,
+    opened: 0,
+    sealed: ({ id }: { id: string }): Promise<EncryptedToken> => Promise.resolve({ ciphertext: store.ciphertext[id] ?? `c-${id}`, sealedKey: 'k', keyVersion: '1', iv: 'i', tag: 't' }),
+    open: (_source: { id: string }, sealed: EncryptedToken) => {
+      store.opened += 1;
+      return Promise.resolve(`token-for-${sealed.ciphertext}`);
+    },
+  };
+  return store;
+}
+const source = (id: string): Source => ({ id, ...sourceData() });
+
+describe('GoogleAccessPool', () => {
+  it('decrypts a refresh token once per ciphertext, and again after a reconnect', async () => {
+    const store = tokens();
+    const pool = new GoogleAccessPool(config, store);
+    await pool.gmail(source('a'));
+    await pool.calendar(source('a'));
+    await pool.gmail(source('a'));
+    expect(store.opened).toBe(1);
+    store.ciphertext.a = 'reconnected';
+    await pool.gmail(source('a'));
+    expect(store.opened).toBe(2);
+  });
+
+  it('keeps a bounded number of accounts, dropping the least recently used', async () => {
+    const store = tokens();
+    const pool = new GoogleAccessPool(config, store, undefined, 2);
+    await pool.gmail(source('a'));
+    await pool.gmail(source('b'));
+    await pool.gmail(source('a'));
+    await pool.gmail(source('c'));
+    expect(pool.cachedAccounts()).toBe(2);
+    expect(pool.limiterFor('b')).toBeUndefined();
+    expect(pool.limiterFor('a')).toBeDefined();
+  });
+});
+
+describe('limitedCaller', () => {
+  it('reports invalid_grant (so the cached token is dropped) and a 401 (so the access token is)', async () => {
+    const seen: string[] = [];
+    const call = limitedCaller(new AccountLimiter(config.limiter), { onUnauthorized: () => seen.push('401'), onRevoked: () => seen.push('revoked') });
+    const fail = (status: number, data: unknown) => () => Promise.reject(Object.assign(new Error('x'), { response: { status, data } }));
+    await expect(call('gmail.getProfile', fail(400, { error: 'invalid_grant' }))).rejects.toBeInstanceOf(GoogleError);
+    await expect(call('gmail.getProfile', fail(401, {}))).rejects.toBeInstanceOf(GoogleError);
+    expect(seen).toEqual(['revoked', '401']);
+  });
+});

@@ -1,0 +1,138 @@
+import { followUpAt } from '../../functions/src/engine/follow-up';
+import { LeaseLostError } from '../../functions/src/engine/errors';
+import { changedFields, decideAdvance, decideRecord, decideStepEnd, mergePending, needsRecording } from '../../functions/src/engine/lease';
+import { NO_PENDING, type Source } from '../../functions/src/engine/model';
+import { sourceData } from '../support/builders';
+
+const now = new Date('2026-11-24T10:00:00Z');
+const LEASE_MS = 30_000;
+const at = (ms: number) => new Date(now.getTime() + ms);
+const source = (overrides: Partial<Source> = {}): Source => ({ id: 's', ...sourceData({ historyId: '1000', lastPushAt: now }), ...overrides });
+const heldBy = (owner: string, untilMs = LEASE_MS) => ({ lease: { owner, until: at(untilMs) } });
+
+describe('decideRecord', () => {
+  it('takes a free lease and claims the work in the same decision', () => {
+    const { patch, result } = decideRecord(source(), { gmail: '1005', calendar: true }, 'me', now, LEASE_MS, now);
+    expect(result).toEqual({ kind: 'acquired', claimed: { gmail: '1005', gmailAt: now, calendar: true } });
+    expect(patch).toEqual({ pending: NO_PENDING, lease: { owner: 'me', until: at(LEASE_MS) } });
+  });
+
+  it('records new work under a live lease without touching the lease', () => {
+    const { patch, result } = decideRecord(source(heldBy('other')), { gmail: '1005', calendar: false }, 'me', now, LEASE_MS, now);
+    expect(result).toEqual({ kind: 'recorded' });
+    expect(patch).toEqual({ pending: { gmail: '1005', gmailAt: now, calendar: false } });
+  });
+
+  it('writes nothing for work the cursor covers', () => {
+    expect(decideRecord(source(), { gmail: '999', calendar: false }, 'me', now, LEASE_MS, now)).toEqual({ patch: null, result: { kind: 'nothing-new' } });
+  });
+
+  it('only stamps lastPushAt when it is a minute old', () => {
+    const stale = source({ lastPushAt: at(-61_000) });
+    expect(decideRecord(stale, { gmail: '999', calendar: false }, 'me', now, LEASE_MS, now).patch).toEqual({ lastPushAt: now });
+  });
+
+  it('takes over an expired lease with work left behind, even if the trigger brings nothing new', () => {
+    const crashed = source({ ...heldBy('dead', -1), pending: { gmail: '1003', gmailAt: null, calendar: false } });
+    const { result } = decideRecord(crashed, { gmail: null, calendar: false }, 'me', now, LEASE_MS);
+    expect(result).toEqual({ kind: 'acquired', claimed: { gmail: '1003', gmailAt: null, calendar: false } });
+  });
+
+  it('does not claim a pending Gmail id that the cursor has passed', () => {
+    const passed = source({ pending: { gmail: '900', gmailAt: null, calendar: false } });
+    expect(decideRecord(passed, { gmail: null, calendar: false }, 'me', now, LEASE_MS).result).toEqual({ kind: 'nothing-new' });
+  });
+});
+
+describe('needsRecording (the read-only fast path)', () => {
+  it.each([
+    ['work the cursor covers', source(), { gmail: '1000', calendar: false }, false],
+    ['Gmail work pending under a live lease', source({ ...heldBy('o'), pending: { gmail: '1009', gmailAt: null, calendar: false } }), { gmail: '1008', calendar: false }, false],
+    ['newer Gmail work', source(heldBy('o')), { gmail: '1001', calendar: false }, true],
+    ['Calendar work not yet pending', source(heldBy('o')), { gmail: null, calendar: true }, true],
+    ['work left by a dead holder', source({ ...heldBy('dead', -1), pending: { gmail: null, gmailAt: null, calendar: true } }), { gmail: null, calendar: false }, true],
+  ])('%s → %s', (_, s, work, expected) => {
+    expect(needsRecording(s, work, now, undefined)).toBe(expected);
+  });
+});
+
+describe('decideStepEnd', () => {
+  const step = { owner: 'me', now, leaseMs: LEASE_MS, restore: NO_PENDING, giveUp: false };
+
+  it('releases when nothing arrived', () => {
+    const { patch, result } = decideStepEnd(source(heldBy('me')), step);
+    expect(result).toEqual({ kind: 'released' });
+    expect(patch).toEqual({ lease: null });
+  });
+
+  it('claims what arrived meanwhile and extends the lease', () => {
+    const s = source({ ...heldBy('me', 5), pending: { gmail: '1002', gmailAt: now, calendar: true } });
+    const { patch, result } = decideStepEnd(s, step);
+    expect(result).toEqual({ kind: 'continue', claimed: { gmail: '1002', gmailAt: now, calendar: true } });
+    expect(patch).toEqual({ pending: NO_PENDING, lease: { owner: 'me', until: at(LEASE_MS) } });
+  });
+
+  it('continues with work a pass left, put back through `change`', () => {
+    const change = (s: Source): Source => ({ ...s, pending: mergePending(s.pending, { gmail: '1001', gmailAt: null, calendar: false }) });
+    expect(decideStepEnd(source(heldBy('me')), { ...step, change }).result).toEqual({ kind: 'continue', claimed: { gmail: '1001', gmailAt: null, calendar: false } });
+  });
+
+  it('gives up: releases and puts the claimed work back', () => {
+    const restore = { gmail: '1004', gmailAt: null, calendar: true };
+    const { patch, result } = decideStepEnd(source(heldBy('me')), { ...step, restore, giveUp: true });
+    expect(result).toEqual({ kind: 'released' });
+    expect(patch).toEqual({ pending: restore, lease: null });
+  });
+
+  it('leaves a successor\'s lease alone, and leaves what it restores pending for it', () => {
+    const restore = { gmail: '1004', gmailAt: null, calendar: false };
+    const { patch, result } = decideStepEnd(source(heldBy('successor')), { ...step, restore });
+    expect(result).toEqual({ kind: 'lost' });
+    expect(patch).toEqual({ pending: restore });
+  });
+
+  it('applies the passes\' changes in the same decision', () => {
+    const { patch } = decideStepEnd(source(heldBy('me')), { ...step, change: (s) => ({ ...s, consecutiveErrors: 4 }) });
+    expect(patch).toEqual({ consecutiveErrors: 4, lease: null });
+  });
+});
+
+describe('decideAdvance', () => {
+  it('refuses a caller that does not hold the lease', () => {
+    expect(() => decideAdvance(source(heldBy('other')), 's', 'me', '2000', now)).toThrow(LeaseLostError);
+  });
+  it('never moves the cursor back', () => {
+    expect(decideAdvance(source(heldBy('me')), 's', 'me', '999', now)).toEqual({ patch: null, result: false });
+    expect(decideAdvance(source(heldBy('me')), 's', 'me', '1001', now)).toEqual({ patch: { historyId: '1001' }, result: true });
+  });
+});
+
+describe('changedFields', () => {
+  it('compares dates by value and nested objects by content', () => {
+    const a = source(heldBy('me'));
+    expect(changedFields(a, { ...a, lease: { owner: 'me', until: at(LEASE_MS) }, lastPushAt: new Date(now) })).toBeNull();
+    expect(changedFields(a, { ...a, pending: { ...a.pending, calendar: true } })).toEqual({ pending: { ...a.pending, calendar: true } });
+  });
+});
+
+describe('followUpAt', () => {
+  it('asks for a look after the announced second when the pass started within it and found changes', () => {
+    expect(followUpAt({ startedAt: at(300), historyRecords: 2 }, now)).toEqual(at(1100));
+  });
+  it.each([
+    ['no changes found', { startedAt: at(300), historyRecords: 0 }, now],
+    ['a poll (nothing announced)', { startedAt: at(300), historyRecords: 2 }, null],
+    ['a pass that started after the second was over', { startedAt: at(1000), historyRecords: 2 }, now],
+  ])('none for %s', (_, pass, announcedAt) => {
+    expect(followUpAt(pass, announcedAt)).toBeNull();
+  });
+});
+
+describe('decideStepEnd on release', () => {
+  it('does not leave behind a pending Gmail id that the cursor has passed', () => {
+    const s = source({ ...heldBy('me'), historyId: '1010', pending: { gmail: '1005', gmailAt: now, calendar: false } });
+    const { patch, result } = decideStepEnd(s, { owner: 'me', now, leaseMs: LEASE_MS, restore: NO_PENDING, giveUp: false });
+    expect(result).toEqual({ kind: 'released' });
+    expect(patch).toEqual({ pending: NO_PENDING, lease: null });
+  });
+});
