@@ -108,9 +108,10 @@ export class SyncRunner implements Runner {
     const recorded = await this.record(existing, wanted, owner, options);
     if (typeof recorded === 'string') return recorded;
 
-    let holding: Holding | null = recorded;
-    while (holding !== null) holding = await this.step(holding, owner, options);
-    return 'ran';
+    let state: Holding | 'released' | 'lost' = recorded;
+    while (typeof state === 'object') state = await this.step(state, owner, options);
+    // A lease lost to a successor is a hand-over: the work is recorded and theirs now.
+    return state === 'released' ? 'ran' : 'recorded';
   }
 
   /**
@@ -141,7 +142,7 @@ export class SyncRunner implements Runner {
   }
 
   /** State `holding`: one step over the claimed work; the next state comes from its end. */
-  private async step(holding: Holding, owner: string, options: RunOptions): Promise<Holding | null> {
+  private async step(holding: Holding, owner: string, options: RunOptions): Promise<Holding | 'released' | 'lost'> {
     const { source, claimed } = holding;
     const reports: PassReport[] = [];
     if (claimed.gmail !== null && isNewerHistoryId(claimed.gmail, source.historyId)) {
@@ -156,8 +157,10 @@ export class SyncRunner implements Runner {
       await this.endStep(source.id, owner, options.trigger, reports, claimed, true);
       throw failed.rethrow;
     }
-    const end = await this.endStep(source.id, owner, options.trigger, reports, NO_PENDING, false);
-    return end.kind === 'continue' ? { source: end.source, claimed: end.claimed } : null;
+    // A pass that lost the lease hands its claimed work to the successor, as pending.
+    const handedOver = reports.some((r) => r.outcome === 'lease-lost') ? claimed : NO_PENDING;
+    const end = await this.endStep(source.id, owner, options.trigger, reports, handedOver, false);
+    return end.kind === 'continue' ? { source: end.source, claimed: end.claimed } : end.kind;
   }
 
   /** The step's one transaction: the passes' results, work left, then continue or release. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { SourceStore } from '../../../functions/src/engine/ports';
 import { SyncRunner } from '../../../functions/src/engine/runner';
 import { isNewerHistoryId } from '../../../functions/src/engine/history-id';
+import { withStatus } from '../../../functions/src/engine/status';
 import { startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';
 
@@ -9,7 +10,7 @@ let stack: EngineStack;
 beforeAll(async () => {
   // No push subscription: these tests deliver notifications themselves. A one-second pass
   // budget makes every backlog here span several passes.
-  stack = await startEngineStack({ subscribeGmailPush: false, env: { GMAIL_PASS_BUDGET_SECONDS: '1', RATE_LIMIT_PER_SECOND: '100', RATE_LIMIT_BURST: '20' } });
+  stack = await startEngineStack({ subscribeGmailPush: false, env: { GMAIL_PASS_BUDGET_SECONDS: '1', RATE_LIMIT_PER_SECOND: '100', RATE_LIMIT_BURST: '20', GMAIL_UNITS_PER_MINUTE: '100000' } });
 });
 afterAll(() => stack.close());
 
@@ -40,16 +41,34 @@ async function deliverMany(email: string, count: number, label: string) {
   return delivered;
 }
 
-/** A source store whose instance dies at the end of its first run step (after the first pass). */
+/**
+ * A source store whose instance dies when its first run step ends (after the first pass has
+ * written its progress): the step's closing transaction fails and nothing is given back, as
+ * in a crash. The store's own writes (progress, cursor) still reach Firestore.
+ */
 function dyingAfterFirstPass(): SourceStore {
-  const dying = Object.create(stack.services.sources) as SourceStore;
+  const real = stack.services.sources;
+  const dying = Object.assign(Object.create(real) as SourceStore, {
+    update: real.update.bind(real),
+    extendLease: real.extendLease.bind(real),
+    advanceHistoryId: real.advanceHistoryId.bind(real),
+    setCalendarSyncToken: real.setCalendarSyncToken.bind(real),
+  });
   let transitions = 0;
   dying.transition = (id, now, decide) => {
     transitions += 1;
-    // The first transition records the work and takes the lease; the second would end the step.
-    return transitions === 1 ? stack.services.sources.transition(id, now, decide) : Promise.reject(new Error('instance killed'));
+    // The runner's first transition records the work and takes the lease; its second ends the step.
+    return transitions === 1 ? real.transition(id, now, decide) : Promise.reject(new Error('instance killed'));
   };
   return dying;
+}
+
+/** The crashed instance's lease runs out; only then can another instance take the source. */
+async function leaseExpired(sourceId: string): Promise<void> {
+  await waitFor(async () => {
+    const lease = (await stack.services.sources.get(sourceId))!.lease;
+    return lease === null || lease.until.getTime() < Date.now();
+  }, 15_000);
 }
 
 test('a long outage with expired history: all 230 messages become tasks, the resync resumes across invocations, and status is not active until it is done', async () => {
@@ -70,7 +89,7 @@ test('a long outage with expired history: all 230 messages become tasks, the res
   const first = new SyncRunner({
     ...deps,
     sources: dying,
-    leaseMs: 60_000,
+    leaseMs: 3_000,
     passBudgetMs: 300,
     taskRule: stack.config.taskRule,
     fetchBatchSize: 10,
@@ -82,14 +101,18 @@ test('a long outage with expired history: all 230 messages become tasks, the res
   const midway = (await stack.services.sources.get(sourceId))!;
   expect(midway.gmailResync).not.toBeNull();
   expect(midway.gmailResync!.pageToken).not.toBeNull();
-  expect(midway.status).not.toBe('active');
-  expect(midway.statusReason).toMatch(/Catching up/);
+  // The crash took the step's closing write (and its stored status) with it; the status as
+  // sourceStatus re-derives it on read already says so.
+  const seen = withStatus(midway, new Date(), stack.services.statusSettings);
+  expect(seen.status).not.toBe('active');
+  expect(seen.statusReason).toMatch(/Catching up/);
   expect(midway.pending.gmail).not.toBeNull();
   const partial = (await tasksOf('user-outage')).length;
   expect(partial).toBeGreaterThan(1);
   expect(partial).toBeLessThan(231);
 
   // The next invocation walks on from the stored page, not from the top.
+  await leaseExpired(sourceId);
   expect(await push(email, outage[229]!.historyId)).toBe(204);
   await stack.settled(sourceId);
   const ids = (await tasksOf('user-outage')).map((t) => t.externalId).sort();
@@ -111,13 +134,17 @@ test('history expiring again while a resync is still walking: the next pass walk
 
   const dying = dyingAfterFirstPass();
   const { runner: _unused, ...deps } = stack.services;
-  const first = new SyncRunner({ ...deps, sources: dying, leaseMs: 60_000, passBudgetMs: 300, taskRule: stack.config.taskRule, fetchBatchSize: 10, statusSettings: stack.services.statusSettings, followUps: null });
+  const first = new SyncRunner({ ...deps, sources: dying, leaseMs: 3_000, passBudgetMs: 300, taskRule: stack.config.taskRule, fetchBatchSize: 10, statusSettings: stack.services.statusSettings, followUps: null });
+  // Slow Google, so that the walk cannot finish within the first pass's budget.
+  await stack.admin.setFaults({ latencyMs: 100 });
   await expect(first.handle(sourceId, { gmail: outage[149]!.historyId, calendar: false }, { trigger: 'push' })).rejects.toThrow('instance killed');
+  await stack.admin.setFaults({});
   expect((await stack.services.sources.get(sourceId))!.gmailResync).not.toBeNull();
 
   // More mail, and history is lost again, before the walk resumes.
   const later = await deliverMany(email, 5, 'second outage');
   await stack.admin.expireHistory(email);
+  await leaseExpired(sourceId);
   expect(await push(email, later[4]!.historyId)).toBe(204);
   await stack.settled(sourceId);
 
