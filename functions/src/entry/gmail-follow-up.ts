@@ -1,8 +1,7 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
-import { z } from 'zod';
 import { isGoogleError } from '../engine/errors';
-import { documentIdSchema } from '../engine/model';
 import type { Services } from './services';
+import { sourceIdFromPost } from './source-id-request';
 
 /**
  * gmailFollowUp (HTTPS, IAM-only: Cloud Tasks calls it with the invoker account's OIDC
@@ -11,21 +10,11 @@ import type { Services } from './services';
  * Cloud Tasks does not retry); a transient failure answers 503 and Cloud Tasks retries.
  */
 
-const bodySchema = z.object({ sourceId: documentIdSchema });
-
 export function gmailFollowUpHandler(services: () => Services) {
   return async (req: Request, res: Response): Promise<void> => {
-    if (req.method !== 'POST') {
-      res.status(405).set('Allow', 'POST').json({ error: 'use POST' });
-      return;
-    }
-    const body = bodySchema.safeParse(req.body);
-    if (!body.success) {
-      res.status(400).json({ error: 'expected a JSON body {"sourceId": "..."}' });
-      return;
-    }
+    const sourceId = sourceIdFromPost(req, res);
+    if (sourceId === null) return;
     const { runner, logger } = services();
-    const { sourceId } = body.data;
     try {
       // Triggered by a push, so a tail it finds is what pushes promise, not a missed push.
       const outcome = await runner.handle(sourceId, { gmail: null, calendar: false }, { trigger: 'push', checkGmail: true, onlyIfGmailChanged: true });

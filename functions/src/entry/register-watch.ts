@@ -1,28 +1,18 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
-import { z } from 'zod';
-import { documentIdSchema } from '../engine/model';
 import { isGoogleError } from '../engine/errors';
 import { registerWatches, SourceUnavailableError } from '../engine/watches';
 import type { Services } from './services';
+import { sourceIdFromPost } from './source-id-request';
 
 /** registerWatch (HTTPS, internal, IAM-authenticated): POST {sourceId} sets the watches. */
 
-const bodySchema = z.object({ sourceId: documentIdSchema });
-
 export function registerWatchHandler(services: () => Services) {
   return async (req: Request, res: Response): Promise<void> => {
-    if (req.method !== 'POST') {
-      res.status(405).set('Allow', 'POST').json({ error: 'use POST' });
-      return;
-    }
-    const body = bodySchema.safeParse(req.body);
-    if (!body.success) {
-      res.status(400).json({ error: 'expected a JSON body {"sourceId": "..."}' });
-      return;
-    }
+    const sourceId = sourceIdFromPost(req, res);
+    if (sourceId === null) return;
     const { watchDeps, logger } = services();
     try {
-      const source = await registerWatches(watchDeps, body.data.sourceId);
+      const source = await registerWatches(watchDeps, sourceId);
       const expirations = {
         watchExpiration: source.watchExpiration?.toISOString() ?? null,
         calendarChannelExpiration: source.calendarChannelExpiration?.toISOString() ?? null,
@@ -35,7 +25,7 @@ export function registerWatchHandler(services: () => Services) {
         return;
       }
       if (isGoogleError(error)) {
-        logger.error('watch registration failed', { sourceId: body.data.sourceId, errorClass: error.kind, status: error.details.status });
+        logger.error('watch registration failed', { sourceId, errorClass: error.kind, status: error.details.status });
         res.status(error.transient ? 503 : 502).json({ error: `Google refused the watch (${error.kind})` });
         return;
       }

@@ -110,8 +110,10 @@ test('thousands of malformed inputs: never a 5xx, never a change in Firestore', 
     cases.push(() => fetch(`${url('syncWorker')}/projects/${stack.projectId}/topics/sync-requests`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: pubsubBody() }));
     labels.push('calendarPush');
     cases.push(() => fetch(url('calendarPush'), { method: pick(['POST', 'POST', 'GET', 'PUT']), headers: calendarHeaders(channel), body: null }));
-    labels.push('registerWatch');
-    cases.push(() => fetch(url('registerWatch'), { method: pick(['POST', 'GET', 'DELETE']), headers: { 'Content-Type': 'application/json' }, body: pick([JSON.stringify({ sourceId: junkValue() }), '{', JSON.stringify({ sourceId: 'no-such-source' })]) }).catch(() => fetch(url('registerWatch'), { method: 'GET' })));
+    // The internal POST {sourceId} endpoints: watch registration and the scheduled Gmail tail look.
+    const internal = pick(['registerWatch', 'gmailFollowUp'] as const);
+    labels.push(internal);
+    cases.push(() => fetch(url(internal), { method: pick(['POST', 'GET', 'DELETE']), headers: { 'Content-Type': 'application/json' }, body: pick([JSON.stringify({ sourceId: junkValue() }), '{', JSON.stringify({ sourceId: 'no-such-source' })]) }).catch(() => fetch(url(internal), { method: 'GET' })));
     labels.push('connectCallback');
     cases.push(() => fetch(`${url('connectCallback')}/callback?${pick([walk.callbackUrl.split('?')[1]!, `state=${encodeURIComponent(String(junkValue()))}&code=x`, 'error=access_denied', '', `state=${'a'.repeat(20)}&code=${encodeURIComponent(String(junkValue()))}`])}`, { redirect: 'manual' }));
     labels.push('connect');
@@ -124,7 +126,7 @@ test('thousands of malformed inputs: never a 5xx, never a change in Firestore', 
     labels.push('sourceStatus');
     cases.push(() => fetch(`${url('sourceStatus')}?${pick(['', 'userId=', 'userId=a%2Fb', 'userId=__x__', `userId=${encodeURIComponent(String(junkValue()))}`])}`, { method: pick(['GET', 'POST', 'DELETE']), headers: { Accept: pick(['text/html', 'application/json', '*/*']) } }));
     labels.push('jobs');
-    cases.push(() => fetch(url(pick(['renewWatches', 'fallbackPoll', 'pruneRetention'] as const)), { method: pick(['PUT', 'DELETE', 'PATCH']), body: pubsubBody().slice(0, 1000) }));
+    cases.push(() => fetch(url(pick(['renewWatches', 'fallbackPoll', 'pruneRetention', 'auditCompleteness'] as const)), { method: pick(['PUT', 'DELETE', 'PATCH']), body: pubsubBody().slice(0, 1000) }));
   }
 
   const statuses = new Map<number, number>();
