@@ -96,7 +96,11 @@ test('a long outage with expired history: all 230 messages become tasks, the res
     statusSettings: stack.services.statusSettings,
     followUps: null,
   });
+  // Slow Google, so that the walk cannot finish within the first pass's budget (batched
+  // metadata makes an unslowed walk of 230 messages fit in 300 ms now and then).
+  await stack.admin.setFaults({ latencyMs: 100 });
   await expect(first.handle(sourceId, { gmail: outage[229]!.historyId, calendar: false }, { trigger: 'push' })).rejects.toThrow('instance killed');
+  await stack.admin.setFaults({});
 
   const midway = (await stack.services.sources.get(sourceId))!;
   expect(midway.gmailResync).not.toBeNull();
