@@ -1,7 +1,6 @@
 import { CodeChallengeMethod, OAuth2Client } from 'google-auth-library';
-import { SandboxAdmin } from '../../../sandbox/src/admin-client';
-import { startSandbox, type RunningSandbox } from '../../../sandbox/src/server';
 import { FIREBASE_CERTS_PATH, signIdToken } from '../../../sandbox/src/identity-keys';
+import { useSandbox } from '../../support/sandbox-fixture';
 
 /**
  * The sandbox's OAuth server as Google's, through google-auth-library: PKCE S256 checked
@@ -9,28 +8,22 @@ import { FIREBASE_CERTS_PATH, signIdToken } from '../../../sandbox/src/identity-
  * the revoke endpoint ending the grant, and ID-token keys published as Google does.
  */
 
-let sandbox: RunningSandbox;
-let admin: SandboxAdmin;
 const email = 'grace@example.com';
 const redirectUri = 'http://127.0.0.1:9/callback';
 
-beforeAll(async () => {
-  sandbox = await startSandbox();
-  admin = new SandboxAdmin(sandbox.url);
-});
-afterAll(() => sandbox.close());
+const running = useSandbox();
 beforeEach(async () => {
-  await admin.reset();
-  await admin.createAccount(email);
+  await running.admin.reset();
+  await running.admin.createAccount(email);
 });
 
 function client(): OAuth2Client {
-  const { clientId, clientSecret } = sandbox.world.options;
+  const { clientId, clientSecret } = running.sandbox.world.options;
   return new OAuth2Client({
     clientId,
     clientSecret,
     redirectUri,
-    endpoints: { oauth2TokenUrl: `${sandbox.url}/token`, oauth2AuthBaseUrl: `${sandbox.url}/o/oauth2/v2/auth`, oauth2RevokeUrl: `${sandbox.url}/revoke`, oauth2FederatedSignonPemCertsUrl: `${sandbox.url}${FIREBASE_CERTS_PATH}` },
+    endpoints: { oauth2TokenUrl: `${running.sandbox.url}/token`, oauth2AuthBaseUrl: `${running.sandbox.url}/o/oauth2/v2/auth`, oauth2RevokeUrl: `${running.sandbox.url}/revoke`, oauth2FederatedSignonPemCertsUrl: `${running.sandbox.url}${FIREBASE_CERTS_PATH}` },
     transporterOptions: { fetchImplementation: fetch, retry: false },
   });
 }
@@ -79,15 +72,15 @@ describe('the sandbox OAuth server', () => {
   });
 
   it('publishes its ID-token keys with a max-age, and google-auth-library verifies what it signs', async () => {
-    const keys = await fetch(`${sandbox.url}${FIREBASE_CERTS_PATH}`);
+    const keys = await fetch(`${running.sandbox.url}${FIREBASE_CERTS_PATH}`);
     expect(keys.headers.get('cache-control')).toMatch(/max-age=\d+/);
     const now = Math.floor(Date.now() / 1000);
-    const idToken = await signIdToken(sandbox.url, { claims: { iss: 'https://securetoken.google.com/demo-p', aud: 'demo-p', sub: 'u1', iat: now, exp: now + 600 } });
+    const idToken = await signIdToken(running.sandbox.url, { claims: { iss: 'https://securetoken.google.com/demo-p', aud: 'demo-p', sub: 'u1', iat: now, exp: now + 600 } });
     const oauth = client();
     const { certs } = await oauth.getFederatedSignonCertsAsync();
     const ticket = await oauth.verifySignedJwtWithCertsAsync(idToken, certs, 'demo-p', ['https://securetoken.google.com/demo-p']);
     expect(ticket.getPayload()?.sub).toBe('u1');
-    const forged = await signIdToken(sandbox.url, { claims: { iss: 'https://securetoken.google.com/demo-p', aud: 'demo-p', sub: 'u1', iat: now, exp: now + 600 }, foreignKey: true });
+    const forged = await signIdToken(running.sandbox.url, { claims: { iss: 'https://securetoken.google.com/demo-p', aud: 'demo-p', sub: 'u1', iat: now, exp: now + 600 }, foreignKey: true });
     await expect(oauth.verifySignedJwtWithCertsAsync(forged, certs, 'demo-p', ['https://securetoken.google.com/demo-p'])).rejects.toThrow();
   });
 });

@@ -1,5 +1,6 @@
 import { registerWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';
+import { deliverBurst } from '../../support/burst';
 
 let stack: EngineStack;
 
@@ -58,11 +59,7 @@ describe('Gmail push to task, end to end', () => {
     await stack.connect('src-tail', 'tail@example.com', 'user-tail');
     expect((await registerWatch(stack, 'src-tail')).status).toBe(200);
     await new Promise((r) => setTimeout(r, 1100));
-    const burst = [];
-    for (let i = 0; i < 6; i += 1) {
-      burst.push(await stack.admin.deliverMail('tail@example.com', { subject: `burst ${i}` }));
-      await new Promise((r) => setTimeout(r, 150));
-    }
+    const burst = await deliverBurst(stack.admin, 'tail@example.com', 6);
     await waitFor(async () => (await tasksOf('user-tail')).length === 6, 15_000);
     await stack.settled('src-tail');
     const { pushes } = await stack.admin.stats();

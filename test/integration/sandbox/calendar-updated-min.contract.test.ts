@@ -1,6 +1,6 @@
-import { SandboxAdmin, type CreatedAccount } from '../../../sandbox/src/admin-client';
-import { startSandbox, type RunningSandbox } from '../../../sandbox/src/server';
+import type { CreatedAccount } from '../../../sandbox/src/admin-client';
 import { failure, officialClients } from '../../support/google-clients';
+import { useSandbox } from '../../support/sandbox-fixture';
 
 /**
  * events.list with `updatedMin`, through the official client: what the completeness audit
@@ -8,8 +8,6 @@ import { failure, officialClients } from '../../support/google-clients';
  * whatever `showDeleted` says; too far back → 410 `updatedMinTooLongAgo`.
  */
 
-let sandbox: RunningSandbox;
-let admin: SandboxAdmin;
 const email = 'audit@example.com';
 let account: CreatedAccount;
 let clients: ReturnType<typeof officialClients>;
@@ -17,15 +15,11 @@ const at = (iso: string) => ({ dateTime: iso });
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-beforeAll(async () => {
-  sandbox = await startSandbox();
-  admin = new SandboxAdmin(sandbox.url);
-});
-afterAll(() => sandbox.close());
+const running = useSandbox();
 beforeEach(async () => {
-  await admin.reset();
-  account = await admin.createAccount(email);
-  clients = officialClients(sandbox.url, account);
+  await running.admin.reset();
+  account = await running.admin.createAccount(email);
+  clients = officialClients(running.sandbox.url, account);
 });
 
 /** The sandbox's clock, as Calendar reports it on every listing. */
@@ -46,17 +40,17 @@ async function listUpdatedSince(updatedMin: string, maxResults: number) {
 }
 
 test('returns only events modified since updatedMin, deleted ones included without showDeleted, across pages', async () => {
-  const untouched = await admin.createEvent(email, { summary: 'untouched', start: at('2026-12-01T10:00:00Z'), end: at('2026-12-01T11:00:00Z') });
-  const moved = await admin.createEvent(email, { summary: 'moved', start: at('2026-12-02T10:00:00Z'), end: at('2026-12-02T11:00:00Z') });
-  const cancelled = await admin.createEvent(email, { summary: 'cancelled', start: at('2026-12-03T10:00:00Z'), end: at('2026-12-03T11:00:00Z') });
-  const cancelledEarlier = await admin.createEvent(email, { summary: 'cancelled earlier', start: at('2026-12-04T10:00:00Z'), end: at('2026-12-04T11:00:00Z') });
-  await admin.cancelEvent(email, cancelledEarlier.id);
-  await admin.advanceClock(2 * HOUR);
+  const untouched = await running.admin.createEvent(email, { summary: 'untouched', start: at('2026-12-01T10:00:00Z'), end: at('2026-12-01T11:00:00Z') });
+  const moved = await running.admin.createEvent(email, { summary: 'moved', start: at('2026-12-02T10:00:00Z'), end: at('2026-12-02T11:00:00Z') });
+  const cancelled = await running.admin.createEvent(email, { summary: 'cancelled', start: at('2026-12-03T10:00:00Z'), end: at('2026-12-03T11:00:00Z') });
+  const cancelledEarlier = await running.admin.createEvent(email, { summary: 'cancelled earlier', start: at('2026-12-04T10:00:00Z'), end: at('2026-12-04T11:00:00Z') });
+  await running.admin.cancelEvent(email, cancelledEarlier.id);
+  await running.admin.advanceClock(2 * HOUR);
   const since = new Date((await sandboxNow()) - HOUR).toISOString();
 
-  await admin.updateEvent(email, moved.id, { start: at('2026-12-05T10:00:00Z'), end: at('2026-12-05T11:00:00Z') });
-  await admin.cancelEvent(email, cancelled.id);
-  const created = await admin.createEvent(email, { summary: 'new', start: at('2026-12-06T10:00:00Z'), end: at('2026-12-06T11:00:00Z') });
+  await running.admin.updateEvent(email, moved.id, { start: at('2026-12-05T10:00:00Z'), end: at('2026-12-05T11:00:00Z') });
+  await running.admin.cancelEvent(email, cancelled.id);
+  const created = await running.admin.createEvent(email, { summary: 'new', start: at('2026-12-06T10:00:00Z'), end: at('2026-12-06T11:00:00Z') });
 
   const items = await listUpdatedSince(since, 1);
   expect(items.map((e) => [e.id, e.status]).sort()).toEqual(
