@@ -68,6 +68,11 @@ function sameNonce(nonce: string | null, storedHash: string): boolean {
   return stored.length === presented.length && timingSafeEqual(stored, presented);
 }
 
+/** The user declined at Google: the state is spent and nothing is stored. */
+export async function declineConnect(deps: Pick<ConnectDeps, 'states' | 'clock'>, state: string): Promise<void> {
+  await deps.states.consume(state, deps.clock.now());
+}
+
 /** The callback: needs Firestore, the OAuth client and encryption, never decryption. */
 export async function finishConnect(
   deps: Pick<ConnectDeps, 'states' | 'oauth' | 'tokens' | 'clock' | 'stateTtlMs'>,

@@ -1,7 +1,7 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { documentIdSchema } from '../engine/model';
-import { confirmConnect, disconnectSource, finishConnect, mailboxSources, stagedAddress, startConnect, type ConnectDeps } from '../engine/connect';
+import { confirmConnect, declineConnect, disconnectSource, finishConnect, mailboxSources, stagedAddress, startConnect, type ConnectDeps } from '../engine/connect';
 import { actingUser, identifyCaller } from './identity';
 import type { Services } from './services';
 
@@ -99,8 +99,7 @@ const callback: Handler = async (req, res, s) => {
   }
   const deps = connectDeps(s);
   if ('error' in input.data) {
-    // The user declined: the state is spent, nothing is stored.
-    await deps.states.consume(input.data.state, s.clock.now());
+    await declineConnect(deps, input.data.state);
     res.set('Set-Cookie', clearNonce).redirect(302, withParams(s.config.connect.returnUrl, { status: 'denied' }));
     return;
   }
