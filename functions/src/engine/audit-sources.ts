@@ -2,7 +2,7 @@ import { calendarTask } from './calendar-sync';
 import { calendarVerdict, gmailFetchedVerdict, gmailListedVerdict, openTasksNotListed } from './audit-compare';
 import { gmailTask } from './gmail-sync';
 import type { AuditCounts, Source, Task, TaskOrigin } from './model';
-import type { CalendarApi, CalendarEvent, GmailApi, GmailMessageMetadata, TaskStore } from './ports';
+import type { CalendarApi, CalendarEvent, GmailApi, TaskStore } from './ports';
 import type { CalendarWindow } from './task-rule';
 
 /**
@@ -74,9 +74,9 @@ export async function auditGmail(api: GmailApi, { tasks, reads }: AuditStores, s
     let fetchedOld = false;
     for (let i = 0; i < unknown.length && !fetchedOld; i += FETCH_BATCH) {
       const batch = unknown.slice(i, i + FETCH_BATCH);
-      const metas = await Promise.all(batch.map((id) => api.getMessageMetadata(id)));
+      const metas = await api.getMessagesMetadata(batch);
       counts.units += GMAIL_UNITS.messagesGet * batch.length;
-      for (const meta of metas) {
+      for (const meta of batch.map((id) => metas.get(id) ?? null)) {
         const verdict = gmailFetchedVerdict(meta, window.since, window.settledBefore);
         if (verdict === 'older') {
           fetchedOld = true;
@@ -109,11 +109,11 @@ async function notInInbox(api: GmailApi, candidates: readonly Task[], counts: Au
   const gone: string[] = [];
   for (let i = 0; i < candidates.length; i += FETCH_BATCH) {
     const batch = candidates.slice(i, i + FETCH_BATCH);
-    const metas: (GmailMessageMetadata | null)[] = await Promise.all(batch.map((t) => api.getMessageMetadata(t.externalId)));
+    const metas = await api.getMessagesMetadata(batch.map((t) => t.externalId));
     counts.units += GMAIL_UNITS.messagesGet * batch.length;
-    batch.forEach((t, index) => {
-      if (!metas[index]?.labelIds.includes('INBOX')) gone.push(t.externalId);
-    });
+    for (const t of batch) {
+      if (!metas.get(t.externalId)?.labelIds.includes('INBOX')) gone.push(t.externalId);
+    }
   }
   return gone;
 }

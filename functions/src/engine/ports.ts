@@ -101,8 +101,6 @@ export interface GmailApi {
     nextPageToken: string | null;
   }>;
   listMessageIds(labelId: string, pageToken: string | null, maxResults: number): Promise<{ ids: string[]; nextPageToken: string | null }>;
-  /** `null` when the message no longer exists. */
-  getMessageMetadata(id: string): Promise<GmailMessageMetadata | null>;
   /** Metadata of several messages (batched by the adapter); a message that no longer exists maps to `null`. */
   getMessagesMetadata(ids: readonly string[]): Promise<Map<string, GmailMessageMetadata | null>>;
   watch(topicName: string, labelIds: string[]): Promise<{ historyId: string; expiration: Date }>;

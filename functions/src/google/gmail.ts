@@ -1,6 +1,5 @@
 import type { gmail_v1 } from '@googleapis/gmail';
 import type { GmailApi, GmailHistoryFilter, GmailHistoryRecord, GmailMessageMetadata } from '../engine/ports';
-import { isGoogleError } from '../engine/errors';
 import type { OAuth2Client } from 'google-auth-library';
 import { GmailBatch } from './gmail-batch';
 import type { LimitedCall } from './limited-call';
@@ -54,10 +53,7 @@ export class GmailAdapter implements GmailApi {
     batch: { auth: OAuth2Client; rootUrl: string; unitsPerGet: number },
   ) {
     this.batch = new GmailBatch(batch.auth, batch.rootUrl, call, METADATA_HEADERS, toMetadata, batch.unitsPerGet);
-    this.unitsPerGet = batch.unitsPerGet;
   }
-
-  private readonly unitsPerGet: number;
 
   /** Many messages' metadata in batch requests (≤ 50 parts each). */
   getMessagesMetadata(ids: readonly string[]): Promise<Map<string, GmailMessageMetadata | null>> {
@@ -97,21 +93,6 @@ export class GmailAdapter implements GmailApi {
       ids: (data.messages ?? []).map((m) => m.id).filter((id): id is string => typeof id === 'string'),
       nextPageToken: data.nextPageToken ?? null,
     };
-  }
-
-  async getMessageMetadata(id: string): Promise<GmailMessageMetadata | null> {
-    try {
-      const { data } = await this.call(
-        'gmail.messages.get',
-        () => this.client.users.messages.get({ userId: 'me', id, format: 'metadata', metadataHeaders: METADATA_HEADERS }),
-        this.unitsPerGet,
-      );
-      return toMetadata(id, data);
-    } catch (error) {
-      // Deleted before we could fetch it: not an error, just nothing to show.
-      if (isGoogleError(error, 'not-found')) return null;
-      throw error;
-    }
   }
 
   async watch(topicName: string, labelIds: string[]) {
