@@ -43,11 +43,15 @@ export async function handleCalendarPush(
     return { kind: 'rejected', status: 403, reason: 'bad channel token' };
   }
   const now = deps.clock.now();
-  // A captured notification stays valid for the channel's life: replays change nothing.
-  if (!(await deps.channels.acceptMessage(push.channelId, push.state, push.messageNumber, now))) {
-    return { kind: 'ignored', sourceId: channel.sourceId };
+  // A captured notification stays valid for the channel's life: replays change nothing. The
+  // number read above is enough: a notification racing its own replay costs one sync more.
+  if (push.messageNumber <= channel.lastMessageNumber) return { kind: 'ignored', sourceId: channel.sourceId };
+  if (push.state === 'sync') {
+    const confirmed = channel.confirmedAt === null && (await deps.channels.confirm(push.channelId, push.messageNumber, now));
+    return confirmed ? { kind: 'confirmed', sourceId: channel.sourceId } : { kind: 'ignored', sourceId: channel.sourceId };
   }
-  if (push.state === 'sync') return { kind: 'confirmed', sourceId: channel.sourceId };
+  // No transaction: a burst's notifications would queue on the channel document for seconds.
+  await deps.channels.recordMessageNumber(push.channelId, push.messageNumber);
   if (push.state === 'not_exists') return { kind: 'ignored', sourceId: channel.sourceId };
   // Recording the work here, not in the worker, lets a late or duplicated request find it
   // already done, at the cost of a read instead of a sync.

@@ -63,10 +63,12 @@ export interface ChannelStore {
   put(channelId: string, channel: NewChannel): Promise<void>;
   get(channelId: string): Promise<Channel | null>;
   /**
-   * Records an authenticated notification; false (nothing written) when it is a replay: a
-   * message number at or below the last accepted one, or a `sync` for a confirmed channel.
+   * Raises the channel's last accepted message number to `messageNumber` (never lowers it),
+   * with no read: concurrent notifications of a burst do not contend on the document.
    */
-  acceptMessage(channelId: string, state: 'sync' | 'exists' | 'not_exists', messageNumber: number, now: Date): Promise<boolean>;
+  recordMessageNumber(channelId: string, messageNumber: number): Promise<void>;
+  /** Confirms the channel (its `sync`); false when it was already confirmed. */
+  confirm(channelId: string, messageNumber: number, now: Date): Promise<boolean>;
   delete(channelId: string): Promise<void>;
 }
 

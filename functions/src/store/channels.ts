@@ -1,8 +1,10 @@
-import type { Firestore } from '@google-cloud/firestore';
+import { FieldValue, type Firestore } from '@google-cloud/firestore';
 import { channelSchema, type Channel, type NewChannel } from '../engine/model';
 import type { ChannelStore } from '../engine/ports';
 import { zodConverter } from './converter';
 import { COLLECTIONS } from './firestore';
+
+const NOT_FOUND = 5; // gRPC status
 
 /** `channels/{channelId}` → source: the O(1) lookup a Calendar push needs. */
 export class ChannelRepository implements ChannelStore {
@@ -28,12 +30,20 @@ export class ChannelRepository implements ChannelStore {
     return (await this.ref(channelId).get()).data() ?? null;
   }
 
-  async acceptMessage(channelId: string, state: 'sync' | 'exists' | 'not_exists', messageNumber: number, now: Date): Promise<boolean> {
+  async recordMessageNumber(channelId: string, messageNumber: number): Promise<void> {
+    try {
+      await this.db.collection(COLLECTIONS.channels).doc(channelId).update({ lastMessageNumber: FieldValue.maximum(messageNumber) });
+    } catch (error) {
+      // The channel was stopped meanwhile: its notifications no longer count.
+      if ((error as { code?: unknown }).code !== NOT_FOUND) throw error;
+    }
+  }
+
+  async confirm(channelId: string, messageNumber: number, now: Date): Promise<boolean> {
     return this.db.runTransaction(async (tx) => {
       const channel = (await tx.get(this.ref(channelId))).data();
-      if (!channel || messageNumber <= channel.lastMessageNumber) return false;
-      if (state === 'sync' && channel.confirmedAt !== null) return false;
-      tx.update(this.ref(channelId), { lastMessageNumber: messageNumber, ...(state === 'sync' && { confirmedAt: now }) });
+      if (!channel || channel.confirmedAt !== null) return false;
+      tx.update(this.ref(channelId), { lastMessageNumber: Math.max(messageNumber, channel.lastMessageNumber), confirmedAt: now });
       return true;
     });
   }
