@@ -57,7 +57,7 @@ describe('needsRecording (the read-only fast path)', () => {
 });
 
 describe('decideStepEnd', () => {
-  const step = { owner: 'me', now, leaseMs: LEASE_MS, restore: NO_PENDING, giveUp: false };
+  const step = { owner: 'me', now, leaseMs: LEASE_MS, claimed: NO_PENDING, giveUp: false };
 
   it('releases when nothing arrived', () => {
     const { patch, result } = decideStepEnd(source(heldBy('me')), step);
@@ -78,17 +78,38 @@ describe('decideStepEnd', () => {
   });
 
   it('gives up: releases and puts the claimed work back', () => {
-    const restore = { gmail: '1004', gmailAt: null, calendar: true };
-    const { patch, result } = decideStepEnd(source(heldBy('me')), { ...step, restore, giveUp: true });
+    const claimed = { gmail: '1004', gmailAt: null, calendar: true };
+    const { patch, result } = decideStepEnd(source(heldBy('me')), { ...step, claimed, giveUp: true });
     expect(result).toEqual({ kind: 'released' });
-    expect(patch).toEqual({ pending: restore, lease: null });
+    expect(patch).toEqual({ pending: claimed, lease: null });
   });
 
-  it('leaves a successor\'s lease alone, and leaves what it restores pending for it', () => {
-    const restore = { gmail: '1004', gmailAt: null, calendar: false };
-    const { patch, result } = decideStepEnd(source(heldBy('successor')), { ...step, restore });
+  it('leaves a successor\'s lease alone, and leaves the claimed work pending for it', () => {
+    const claimed = { gmail: '1004', gmailAt: null, calendar: false };
+    const { patch, result } = decideStepEnd(source(heldBy('successor')), { ...step, claimed });
     expect(result).toEqual({ kind: 'lost' });
-    expect(patch).toEqual({ pending: restore });
+    expect(patch).toEqual({ pending: claimed });
+  });
+
+  it('stores the passes\' cursors with the release, the Gmail one only forward', () => {
+    const claimed = { gmail: '1004', gmailAt: null, calendar: true };
+    const { patch, result } = decideStepEnd(source(heldBy('me')), { ...step, claimed, cursors: { historyId: '1007', calendarSyncToken: 'tok-2' } });
+    expect(result).toEqual({ kind: 'released' });
+    expect(patch).toEqual({ historyId: '1007', calendarSyncToken: 'tok-2', lease: null });
+    expect(decideStepEnd(source(heldBy('me')), { ...step, cursors: { historyId: '999' } }).patch).toEqual({ lease: null });
+  });
+
+  it('judges the work left against the stored cursor: a pass past the pending id ends the run', () => {
+    const s = source({ ...heldBy('me'), pending: { gmail: '1005', gmailAt: now, calendar: false } });
+    expect(decideStepEnd(s, { ...step, cursors: { historyId: '1006' } }).result).toEqual({ kind: 'released' });
+    expect(decideStepEnd(s, { ...step, cursors: { historyId: '1004' } }).result).toEqual({ kind: 'continue', claimed: { gmail: '1005', gmailAt: now, calendar: false } });
+  });
+
+  it('stores no cursor once the lease is lost, and hands the claimed work over instead', () => {
+    const claimed = { gmail: '1004', gmailAt: null, calendar: true };
+    const { patch, result } = decideStepEnd(source(heldBy('me', -1)), { ...step, claimed, cursors: { historyId: '1007', calendarSyncToken: 'tok-2' } });
+    expect(result).toEqual({ kind: 'lost' });
+    expect(patch).toEqual({ pending: claimed });
   });
 
   it('applies the passes\' changes in the same decision', () => {
@@ -131,7 +152,7 @@ describe('followUpAt', () => {
 describe('decideStepEnd on release', () => {
   it('does not leave behind a pending Gmail id that the cursor has passed', () => {
     const s = source({ ...heldBy('me'), historyId: '1010', pending: { gmail: '1005', gmailAt: now, calendar: false } });
-    const { patch, result } = decideStepEnd(s, { owner: 'me', now, leaseMs: LEASE_MS, restore: NO_PENDING, giveUp: false });
+    const { patch, result } = decideStepEnd(s, { owner: 'me', now, leaseMs: LEASE_MS, claimed: NO_PENDING, giveUp: false });
     expect(result).toEqual({ kind: 'released' });
     expect(patch).toEqual({ pending: NO_PENDING, lease: null });
   });

@@ -30,6 +30,11 @@ export interface CalendarSyncDeps {
 
 export interface CalendarSyncResult {
   fullSync: boolean;
+  /**
+   * The listing's last page's token, its tasks already written: the runner stores it in the
+   * transaction that ends the step (`null`: Google gave none, keep the stored one).
+   */
+  syncToken: string | null;
   counts: Record<string, number>;
 }
 
@@ -65,9 +70,8 @@ export class CalendarSync {
       try {
         const listing = await this.list(api, source, owner, { syncToken: source.calendarSyncToken }, pageSize, counts);
         await this.apply(source, listing, window, counts);
-        await this.storeToken(source, owner, listing);
         await this.extendHorizon(api, source, owner, window, pageSize, counts);
-        return { fullSync: false, counts };
+        return { fullSync: false, syncToken: listing.syncToken, counts };
       } catch (error) {
         if (!isGoogleError(error, 'cursor-invalid')) throw error;
         // The token is useless from here on: clear it before the full sync.
@@ -78,9 +82,8 @@ export class CalendarSync {
     const listing = await this.list(api, source, owner, window, pageSize, counts);
     await this.apply(source, listing, window, counts);
     await this.sweep(api, source, owner, listing, window, counts);
-    await this.storeToken(source, owner, listing);
     await this.setHorizon(source, owner, window.timeMax);
-    return { fullSync: true, counts };
+    return { fullSync: true, syncToken: listing.syncToken, counts };
   }
 
   /**
@@ -188,10 +191,5 @@ export class CalendarSync {
       const cancelled = await this.deps.tasks.setStatusIfExists(source.userId, cancel, 'cancelled', this.deps.clock.now());
       counts.tasksCancelled = (counts.tasksCancelled ?? 0) + cancelled;
     }
-  }
-
-  /** Only after the tasks are written, and only with the last page's token. */
-  private async storeToken(source: Source, owner: string, listing: Listing): Promise<void> {
-    if (listing.syncToken !== null) await this.deps.sources.setCalendarSyncToken(source.id, owner, listing.syncToken, this.deps.clock.now());
   }
 }

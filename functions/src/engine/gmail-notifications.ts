@@ -22,7 +22,8 @@ export async function handleGmailNotification(
   }
   const pushAt = deps.clock.now();
   const results = await Promise.allSettled(
-    sources.map((s) => deps.runner.handle(s.id, { gmail: notification.historyId, calendar: false }, { trigger: 'push', pushAt })),
+    // Queries are strongly consistent: the runner need not read the source again.
+    sources.map((s) => deps.runner.handle(s.id, { gmail: notification.historyId, calendar: false }, { trigger: 'push', pushAt, source: s })),
   );
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;

@@ -31,7 +31,17 @@ export interface GmailSyncResult {
   resynced: boolean;
   /** The pass stopped at its budget with work left: keep it pending. */
   more: boolean;
+  /**
+   * The history id the last page reached, its tasks already written: the runner stores it in
+   * the transaction that ends the step, so a one-page pass costs no transaction of its own.
+   */
+  cursor: string | null;
   counts: Record<string, number>;
+}
+
+interface DeltaResult {
+  more: boolean;
+  cursor: string | null;
 }
 
 /** Repeated history 404s right after a resync: reported, not retried forever. */
@@ -128,13 +138,12 @@ export class GmailSync {
     if (source.historyId === null) {
       // Never synced: start from now; the backlog is not imported.
       const profile = await api.getProfile();
-      await this.deps.sources.advanceHistoryId(source.id, owner, profile.historyId, this.deps.clock.now());
-      return { resynced: false, more: false, counts: { initialised: 1 } };
+      return { resynced: false, more: false, cursor: profile.historyId, counts: { initialised: 1 } };
     }
     if (source.gmailResync === null) {
       try {
-        const more = await this.delta(api, source, source.historyId, owner, pageSize, deadline, counts);
-        return { resynced: false, more, counts };
+        const delta = await this.delta(api, source, source.historyId, owner, pageSize, deadline, counts);
+        return { resynced: false, ...delta, counts };
       } catch (error) {
         if (!isGoogleError(error, 'cursor-invalid')) throw error;
       }
@@ -142,22 +151,25 @@ export class GmailSync {
     // A walk begun in an earlier pass has an older cursor, which history may have outlived.
     const resumed = source.gmailResync !== null;
     const cursor = await this.resyncWalk.run(api, source, owner, deadline, counts);
-    if (cursor === null) return { resynced: true, more: true, counts };
+    if (cursor === null) return { resynced: true, more: true, cursor: null, counts };
     try {
       // Catches whatever changed while the resync walked the inbox.
-      const more = await this.delta(api, source, cursor, owner, pageSize, deadline, counts);
-      return { resynced: true, more, counts };
+      const delta = await this.delta(api, source, cursor, owner, pageSize, deadline, counts);
+      return { resynced: true, ...delta, counts };
     } catch (error) {
       if (!isGoogleError(error, 'cursor-invalid')) throw error;
       if (!resumed) throw new ResyncLoopError(source.id);
       // History expired again during a long walk: the next pass walks again (briefly: it
       // stops at what this walk imported) from a fresh cursor.
       bump(counts, 'resyncOutlived');
-      return { resynced: true, more: true, counts };
+      return { resynced: true, more: true, cursor: null, counts };
     }
   }
 
-  /** History pages from `start`, each written and committed before the next; true when stopped at the budget. */
+  /**
+   * History pages from `start`, each page's tasks written before the next is read; the cursor
+   * is stored past each page but the last, whose history id is returned to the runner.
+   */
   private async delta(
     api: GmailApi,
     source: Source,
@@ -166,13 +178,13 @@ export class GmailSync {
     pageSize: number | null,
     deadline: number,
     counts: Record<string, number>,
-  ): Promise<boolean> {
+  ): Promise<DeltaResult> {
     let cursor = start;
     let pageToken: string | null = null;
     for (let page = 0; ; page += 1) {
       if (page > 0 && this.deps.clock.now().getTime() >= deadline) {
         bump(counts, 'budgetReached');
-        return true;
+        return { more: true, cursor: null };
       }
       const result = await api.listHistory(start, pageToken, pageSize ?? HISTORY_PAGE_SIZE, GMAIL_HISTORY_FILTER);
       bump(counts, 'historyPages');
@@ -185,12 +197,11 @@ export class GmailSync {
       bump(counts, 'goneBeforeFetch', plan.goneBeforeFetch);
       await this.writeTasks(source, plan.upserts, plan.archive, now, counts);
       pageToken = result.nextPageToken;
-      // Mid-listing, the page's last record is as far as this pass has seen; at the end, the
-      // mailbox's history id is.
-      const last = result.records[result.records.length - 1];
-      cursor = pageToken === null ? result.historyId : (last?.id ?? cursor);
+      // At the end, the mailbox's history id is as far as this pass has seen.
+      if (pageToken === null) return { more: false, cursor: result.historyId };
+      // Mid-listing, the page's last record is.
+      cursor = result.records[result.records.length - 1]?.id ?? cursor;
       await this.deps.sources.advanceHistoryId(source.id, owner, cursor, this.deps.clock.now());
-      if (pageToken === null) return false;
     }
   }
 

@@ -100,23 +100,32 @@ export function decideRecord(source: SourceData, work: AnnouncedWork, owner: str
 
 export type StepEnd = { kind: 'continue'; claimed: Pending } | { kind: 'released' } | { kind: 'lost' };
 
+/** Cursors a step's passes reached on their last page, stored by the step's end (no transaction of their own). */
+export interface StepCursors {
+  historyId?: string;
+  calendarSyncToken?: string;
+}
+
 /**
- * The end of a run step, in one transaction: apply what the passes changed (`change`, e.g.
- * the status), put back work the step left (`restore`), then either claim what arrived
- * meanwhile and go on, or release. `giveUp` releases even with work left (a failed run: the
- * next trigger or the fallback poll takes it). A lease lost meanwhile is not touched: the
- * successor owns the work, and what is restored is pending for it.
+ * The end of a run step, in one transaction: store the cursors the passes reached, apply
+ * what they changed (`change`, e.g. the status), then either claim what arrived meanwhile
+ * and go on, or release. `giveUp` releases with the claimed work pending again (a failed
+ * run: the next trigger or the fallback poll takes it). A lease lost meanwhile is not
+ * touched beyond that: its cursors are not stored (one writer per cursor), and the claimed
+ * work goes back as pending for the successor, which owns it now.
  */
 export function decideStepEnd(
   source: Source,
-  step: { owner: string; now: Date; leaseMs: number; restore: Pending; giveUp: boolean; change?: (source: Source) => Source },
+  step: { owner: string; now: Date; leaseMs: number; claimed: Pending; giveUp: boolean; cursors?: StepCursors; change?: (source: Source) => Source },
 ): Decision<StepEnd> & { next: Source } {
-  const changed = step.change ? step.change(source) : source;
-  const pending = mergePending(changed.pending, step.restore);
-  const withWork: Source = { ...changed, pending };
+  const holding = holds(source, step.owner, step.now);
+  const advanced = holding ? withCursors(source, step.cursors ?? {}) : source;
+  const changed = step.change ? step.change(advanced) : advanced;
+  const restore = step.giveUp || !holding ? step.claimed : NO_PENDING;
+  const withWork: Source = { ...changed, pending: mergePending(changed.pending, restore) };
   let next: Source;
   let result: StepEnd;
-  if (!holds(source, step.owner, step.now)) {
+  if (!holding) {
     next = withWork;
     result = { kind: 'lost' };
   } else if (!step.giveUp && hasPending(outstanding(withWork))) {
@@ -128,6 +137,16 @@ export function decideStepEnd(
     result = { kind: 'released' };
   }
   return { patch: changedFields(source, next), result, next };
+}
+
+/** The Gmail cursor only moves forward; the Calendar token is the last page's. */
+function withCursors(source: Source, cursors: StepCursors): Source {
+  const { historyId, calendarSyncToken } = cursors;
+  return {
+    ...source,
+    ...(historyId !== undefined && isNewerHistoryId(historyId, source.historyId) && { historyId }),
+    ...(calendarSyncToken !== undefined && { calendarSyncToken }),
+  };
 }
 
 /** Keeps the lease alive during a long pass. */

@@ -4,8 +4,8 @@ import { CredentialsUnavailableError, isGoogleError, LeaseLostError } from './er
 import { followUpAt, type FollowUpScheduler } from './follow-up';
 import { GmailSync, ResyncLoopError } from './gmail-sync';
 import { historyIdAfter, isNewerHistoryId, maxHistoryId } from './history-id';
-import { decideRecord, decideStepEnd, mergePending, needsRecording, type StepEnd } from './lease';
-import { NO_PENDING, type AnnouncedWork, type IngestionTrigger, type Pending, type Source } from './model';
+import { decideRecord, decideStepEnd, mergePending, needsRecording, type StepCursors, type StepEnd } from './lease';
+import type { AnnouncedWork, IngestionTrigger, Pending, Source } from './model';
 import { afterPass, type PassOutcome } from './pass-outcome';
 import type { Clock, EventLog, GoogleAccess, Logger, SourceStore, TaskStore } from './ports';
 import type { StatusSettings } from './status';
@@ -54,6 +54,8 @@ export interface RunOptions {
    * look that finds nothing then costs one `history.list` and no Firestore write.
    */
   onlyIfGmailChanged?: boolean;
+  /** The source as a strongly consistent read just returned it (a notification's query): spares the runner's own read. */
+  source?: Source;
 }
 
 export type RunOutcome = 'ran' | 'recorded' | 'nothing-new' | 'disconnected' | 'missing';
@@ -81,6 +83,8 @@ interface PassReport {
   outcome: PassOutcome | 'lease-lost' | 'no-credentials';
   /** The Gmail pass stopped with work left (its time budget): keep it pending. */
   more: boolean;
+  /** Where the pass got to on its last page, for the step's end to store. */
+  cursors?: StepCursors;
   /** A failure retrying may fix: the step gives its work back, then rethrows it. */
   rethrow?: unknown;
 }
@@ -99,7 +103,7 @@ export class SyncRunner implements Runner {
    * Pub/Sub-triggered caller is redelivered exactly when retrying can help.
    */
   async handle(sourceId: string, work: AnnouncedWork, options: RunOptions): Promise<RunOutcome> {
-    const existing = await this.deps.sources.get(sourceId);
+    const existing = options.source ?? (await this.deps.sources.get(sourceId));
     if (!existing) return 'missing';
     if (existing.status === 'disconnected') return 'disconnected';
     if (options.onlyIfGmailChanged && !(await this.gmailChangedSince(existing))) return 'nothing-new';
@@ -152,24 +156,19 @@ export class SyncRunner implements Runner {
     const stop = reports.some((r) => r.rethrow !== undefined || r.outcome === 'no-credentials' || (typeof r.outcome === 'object' && !r.outcome.ok && r.outcome.error?.kind === 'auth-revoked'));
     if (claimed.calendar && !stop) reports.push(await this.runCalendar(source, owner, options));
     const failed = reports.find((r) => r.rethrow !== undefined);
-    if (failed) {
-      // Put back what this step had claimed, so the next trigger or the fallback poll finds it.
-      await this.endStep(source.id, owner, options.trigger, reports, claimed, true);
-      throw failed.rethrow;
-    }
-    // A pass that lost the lease hands its claimed work to the successor, as pending.
-    const handedOver = reports.some((r) => r.outcome === 'lease-lost') ? claimed : NO_PENDING;
-    const end = await this.endStep(source.id, owner, options.trigger, reports, handedOver, false);
+    // A failed step puts back what it had claimed, so the next trigger or the fallback poll finds it.
+    const end = await this.endStep(source.id, owner, options.trigger, reports, claimed, failed !== undefined);
+    if (failed) throw failed.rethrow;
     return end.kind === 'continue' ? { source: end.source, claimed: end.claimed } : end.kind;
   }
 
-  /** The step's one transaction: the passes' results, work left, then continue or release. */
+  /** The step's one transaction: the passes' cursors and results, work left, then continue or release. */
   private async endStep(
     sourceId: string,
     owner: string,
     trigger: IngestionTrigger,
     reports: PassReport[],
-    restore: Pending,
+    claimed: Pending,
     giveUp: boolean,
   ): Promise<StepEnd & { source: Source }> {
     const { sources, clock, leaseMs, statusSettings, logger } = this.deps;
@@ -186,7 +185,8 @@ export class SyncRunner implements Runner {
       return next;
     };
     const end = await sources.transition(sourceId, now, (current) => {
-      const { patch, result, next } = decideStepEnd(current, { owner, now, leaseMs, restore, giveUp, change });
+      const cursors = Object.assign({}, ...reports.map((r) => r.cursors ?? {})) as StepCursors;
+      const { patch, result, next } = decideStepEnd(current, { owner, now, leaseMs, claimed, giveUp, cursors, change });
       return { patch, result: { ...result, source: next } };
     });
     if (previous !== undefined && previous !== end.source.status) {
@@ -202,14 +202,16 @@ export class SyncRunner implements Runner {
       const historyRecords = result.counts.historyRecords ?? 0;
       const lookAt = followUpAt({ startedAt, historyRecords }, announcedAt);
       if (lookAt !== null) await this.scheduleFollowUp(source.id, lookAt);
-      return { counts: result.counts, trigger: result.resynced ? 'resync' : options.trigger, more: result.more === true };
+      const cursors = result.cursor === null ? {} : { historyId: result.cursor };
+      return { counts: result.counts, trigger: result.resynced ? 'resync' : options.trigger, more: result.more, cursors };
     });
   }
 
   private async runCalendar(source: Source, owner: string, options: RunOptions): Promise<PassReport> {
     return this.runPass('calendar', source, options, async () => {
       const result = await this.calendarSync.run(await this.deps.google.calendar(source), source, owner, options.pageSize ?? null);
-      return { counts: result.counts, trigger: result.fullSync && options.trigger !== 'poll' ? 'resync' : options.trigger, more: false };
+      const cursors = result.syncToken === null ? {} : { calendarSyncToken: result.syncToken };
+      return { counts: result.counts, trigger: result.fullSync && options.trigger !== 'poll' ? 'resync' : options.trigger, more: false, cursors };
     });
   }
 
@@ -225,27 +227,29 @@ export class SyncRunner implements Runner {
   }
 
   /**
-   * Runs one sync and accounts for it: an ingestion event and a log line; the status change
-   * is reported to the step's end. Transient failures are marked for rethrowing (redelivery
-   * can help); permanent ones are only reported; a lost lease means a successor took over.
+   * Runs one sync and accounts for it: a log line, and an ingestion event when the pass
+   * changed a task, resynced or failed (a pass that found nothing costs no write); the status
+   * change and the cursors are reported to the step's end. Transient failures are marked for
+   * rethrowing (redelivery can help); permanent ones are only reported; a lost lease means a
+   * successor took over.
    */
   private async runPass(
     type: PassType,
     source: Source,
     options: RunOptions,
-    sync: (startedAt: Date) => Promise<{ counts: Record<string, number>; trigger: IngestionTrigger; more: boolean }>,
+    sync: (startedAt: Date) => Promise<{ counts: Record<string, number>; trigger: IngestionTrigger; more: boolean; cursors: StepCursors }>,
   ): Promise<PassReport> {
     const { clock, events, logger } = this.deps;
     const started = clock.now();
     const base = { sourceId: source.id, userId: source.userId, type };
     try {
-      const { counts, trigger, more } = await sync(started);
+      const { counts, trigger, more, cursors } = await sync(started);
       const finished = clock.now();
       const durationMs = finished.getTime() - started.getTime();
       const changed = (counts.tasksWritten ?? 0) + (counts.tasksArchived ?? 0) + (counts.tasksCancelled ?? 0) > 0;
-      await events.record({ ...base, trigger, counts, durationMs, outcome: 'ok', error: null, createdAt: finished });
+      if (changed || trigger === 'resync') await events.record({ ...base, trigger, counts, durationMs, outcome: 'ok', error: null, createdAt: finished });
       logger.info(`${type} sync finished`, { sourceId: source.id, type, trigger, counts, durationMs });
-      return { type, outcome: { ok: true, changed }, more };
+      return { type, outcome: { ok: true, changed }, more, cursors };
     } catch (error) {
       if (error instanceof LeaseLostError) return { type, outcome: 'lease-lost', more: false };
       if (error instanceof CredentialsUnavailableError) {

@@ -142,6 +142,21 @@ test('a revoked token → disconnected with a reason, and no further Google call
   expect(await taskIds('user-revoked')).toEqual([]);
 });
 
+/** The production store, except that `step` decides what the runner's nth transition does. */
+function storeWithTransitions(step: (n: number, run: () => Promise<unknown>) => Promise<unknown>): SourceStore {
+  const real = stack.services.sources;
+  const wrapped = Object.create(real) as SourceStore;
+  let transitions = 0;
+  wrapped.transition = <T>(id: string, now: Date, decide: Parameters<SourceStore['transition']>[2]) =>
+    step(++transitions, () => real.transition(id, now, decide)) as Promise<T>;
+  return wrapped;
+}
+
+function runnerWith(sources: SourceStore, leaseMs: number): SyncRunner {
+  const { runner: _unused, ...deps } = stack.services;
+  return new SyncRunner({ ...deps, sources, leaseMs, passBudgetMs: 60_000, taskRule: stack.config.taskRule, fetchBatchSize: 5, statusSettings: stack.services.statusSettings, followUps: null });
+}
+
 test('a crash between writing tasks and advancing the cursor loses nothing and duplicates nothing', async () => {
   const email = 'crash@example.com';
   await connectWithCursor('src-crash', email, 'user-crash');
@@ -149,19 +164,18 @@ test('a crash between writing tasks and advancing the cursor loses nothing and d
   const delivered = [];
   for (let i = 0; i < 3; i += 1) delivered.push(await stack.admin.deliverMail(email, { subject: `c${i}` }));
 
-  // The same runner as production, but its store dies right where the cursor would move.
-  const crashingSources: SourceStore = Object.create(stack.services.sources) as SourceStore;
-  crashingSources.advanceHistoryId = () => Promise.reject(new Error('instance killed'));
-  const { runner: _unused, ...deps } = stack.services;
-  const crashing = new SyncRunner({ ...deps, sources: crashingSources, leaseMs: 60_000, passBudgetMs: 60_000, taskRule: stack.config.taskRule, fetchBatchSize: 5, statusSettings: stack.services.statusSettings, followUps: null });
+  // The same runner as production, but the instance dies at its step's closing transaction,
+  // which is where a one-page pass's cursor moves (its first transition takes the lease).
+  const dying = storeWithTransitions((n, run) => (n === 1 ? run() : Promise.reject(new Error('instance killed'))));
   const work: AnnouncedWork = { gmail: delivered[2]!.historyId, calendar: false };
-  await expect(crashing.handle('src-crash', work, { trigger: 'push' })).rejects.toThrow('instance killed');
+  await expect(runnerWith(dying, 2_000).handle('src-crash', work, { trigger: 'push' })).rejects.toThrow('instance killed');
 
   expect(await taskIds('user-crash')).toHaveLength(3);
   const afterCrash = (await stack.services.sources.get('src-crash'))!;
   expect(afterCrash.historyId).toBe(cursorBefore);
-  expect(afterCrash.lease).toBeNull();
-  expect(afterCrash.pending.gmail).toBe(delivered[2]!.historyId);
+  // The dead instance still holds its lease: nobody else syncs the source until it expires.
+  expect(afterCrash.lease).not.toBeNull();
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, afterCrash.lease!.until.getTime() - Date.now()) + 50));
 
   // Redelivery runs the same work again with the real store.
   expect(await push(email, delivered[2]!.historyId)).toBe(204);
@@ -173,21 +187,21 @@ test('a crash between writing tasks and advancing the cursor loses nothing and d
 test('a lease lost mid-run (another instance took over) is a hand-over, not a sync error', async () => {
   const email = 'lease-lost@example.com';
   await connectWithCursor('src-lease-lost', email, 'user-lease-lost');
+  const cursorBefore = (await stack.services.sources.get('src-lease-lost'))!.historyId;
   const mail = await stack.admin.deliverMail(email, { subject: 'taken over' });
 
-  // Right where the cursor would move, another instance holds the lease.
-  const stolen: SourceStore = Object.create(stack.services.sources) as SourceStore;
-  stolen.advanceHistoryId = async (id, owner, historyId, now) => {
-    await stack.services.sources.update(id, now, () => ({ lease: { owner: 'another-instance', until: new Date(now.getTime() + 60_000) } }));
-    return stack.services.sources.advanceHistoryId(id, owner, historyId, now);
-  };
-  const { runner: _unused, ...deps } = stack.services;
-  const losing = new SyncRunner({ ...deps, sources: stolen, leaseMs: 60_000, passBudgetMs: 60_000, taskRule: stack.config.taskRule, fetchBatchSize: 5, statusSettings: stack.services.statusSettings, followUps: null });
-  await expect(losing.handle('src-lease-lost', { gmail: mail.historyId, calendar: false }, { trigger: 'push' })).resolves.toBe('recorded');
+  // By the step's end, another instance holds the lease.
+  const stolen = storeWithTransitions(async (n, run) => {
+    if (n === 2) await stack.services.sources.update('src-lease-lost', new Date(), () => ({ lease: { owner: 'another-instance', until: new Date(Date.now() + 60_000) } }));
+    return run();
+  });
+  await expect(runnerWith(stolen, 60_000).handle('src-lease-lost', { gmail: mail.historyId, calendar: false }, { trigger: 'push' })).resolves.toBe('recorded');
 
   const source = (await stack.services.sources.get('src-lease-lost'))!;
   expect(source.consecutiveErrors).toBe(0);
   expect(source.lease!.owner).toBe('another-instance');
+  // The cursor is the holder's to move: the work goes to the successor as pending instead.
+  expect(source.historyId).toBe(cursorBefore);
   expect(source.pending.gmail).toBe(mail.historyId);
   const events = await stack.services.events.listForSource('src-lease-lost', new Date());
   expect(events.filter((e) => e.outcome === 'error')).toEqual([]);

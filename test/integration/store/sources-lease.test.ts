@@ -32,7 +32,7 @@ const record = (repo: SourceRepository, id: string, work: AnnouncedWork, owner: 
   repo.transition(id, now, (s) => decideRecord(s, work, owner, now, LEASE_MS));
 /** The end of a run step: release, or claim what arrived and continue. */
 const endStep = (repo: SourceRepository, id: string, owner: string, now: Date) =>
-  repo.transition(id, now, (s) => decideStepEnd(s, { owner, now, leaseMs: LEASE_MS, restore: NO_PENDING, giveUp: false }));
+  repo.transition(id, now, (s) => decideStepEnd(s, { owner, now, leaseMs: LEASE_MS, claimed: NO_PENDING, giveUp: false }));
 
 describe('the source lease', () => {
   it('lets exactly one of 20 concurrent attempts win, and another take over once it expires', async () => {
