@@ -13,12 +13,16 @@ const config = {
   gmailMessagesGetUnits: 20,
 };
 
-/** Refresh tokens whose ciphertext the test changes; counts the decryptions. */
-function tokens(): RefreshTokenSource & { ciphertext: Record<string, string>; opened: number } {
+/** Refresh tokens whose ciphertext the test changes; counts the reads and the decryptions. */
+function tokens(): RefreshTokenSource & { ciphertext: Record<string, string>; read: number; opened: number } {
   const store = {
     ciphertext: {} as Record<string, string>,
+    read: 0,
     opened: 0,
-    sealed: ({ id }: { id: string }): Promise<EncryptedToken> => Promise.resolve({ ciphertext: store.ciphertext[id] ?? `c-${id}`, sealedKey: 'k', keyVersion: '1', iv: 'i', tag: 't' }),
+    sealed: ({ id }: { id: string }): Promise<EncryptedToken> => {
+      store.read += 1;
+      return Promise.resolve({ ciphertext: store.ciphertext[id] ?? `c-${id}`, sealedKey: 'k', keyVersion: '1', iv: 'i', tag: 't' });
+    },
     open: (_source: { id: string }, sealed: EncryptedToken) => {
       store.opened += 1;
       return Promise.resolve(`token-for-${sealed.ciphertext}`);
@@ -26,19 +30,30 @@ function tokens(): RefreshTokenSource & { ciphertext: Record<string, string>; op
   };
   return store;
 }
-const source = (id: string): Source => ({ id, ...sourceData() });
+const source = (id: string, credentialsAt: Date | null = new Date('2026-11-24T10:00:00Z')): Source => ({ id, ...sourceData({ credentialsAt }) });
 
 describe('GoogleAccessPool', () => {
-  it('decrypts a refresh token once per ciphertext, and again after a reconnect', async () => {
+  it('reads and decrypts a refresh token once while the source\'s stamp is unchanged, again after a reconnect', async () => {
     const store = tokens();
     const pool = new GoogleAccessPool(config, store);
     await pool.gmail(source('a'));
     await pool.calendar(source('a'));
     await pool.gmail(source('a'));
-    expect(store.opened).toBe(1);
+    expect(store).toMatchObject({ read: 1, opened: 1 });
     store.ciphertext.a = 'reconnected';
-    await pool.gmail(source('a'));
-    expect(store.opened).toBe(2);
+    await pool.gmail(source('a', new Date('2026-11-25T10:00:00Z')));
+    expect(store).toMatchObject({ read: 2, opened: 2 });
+  });
+
+  it('reads the stored token every time for a source without a stamp, decrypting once per ciphertext', async () => {
+    const store = tokens();
+    const pool = new GoogleAccessPool(config, store);
+    await pool.gmail(source('a', null));
+    await pool.gmail(source('a', null));
+    expect(store).toMatchObject({ read: 2, opened: 1 });
+    store.ciphertext.a = 'rewrapped';
+    await pool.gmail(source('a', null));
+    expect(store).toMatchObject({ read: 3, opened: 2 });
   });
 
   it('keeps a bounded number of accounts, dropping the least recently used', async () => {

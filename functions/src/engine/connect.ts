@@ -110,13 +110,19 @@ export async function confirmConnect(deps: ConnectDeps, userId: string, linkId: 
   const now = deps.clock.now();
   const existing = await deps.sources.get(sourceId);
   if (existing) {
+    // The new token first, then the stamp that tells instances their cached copy is stale.
+    await deps.tokens.storeSealed(sourceId, grant.sealedToken);
     await deps.sources.update(sourceId, now, (s) =>
-      withStatus({ ...s, disconnectReason: null, consecutiveErrors: 0, renewalError: null, missedPushAt: null }, now, deps.watchDeps.statusSettings),
+      withStatus(
+        { ...s, disconnectReason: null, consecutiveErrors: 0, renewalError: null, missedPushAt: null, credentialsAt: now },
+        now,
+        deps.watchDeps.statusSettings,
+      ),
     );
   } else {
     await deps.sources.create(sourceId, newSource(userId, grant.email, now));
+    await deps.tokens.storeSealed(sourceId, grant.sealedToken);
   }
-  await deps.tokens.storeSealed(sourceId, grant.sealedToken);
   const source = await registerWatches(deps.watchDeps, sourceId);
   if (existing) {
     // A reconnect keeps both cursors (history id, sync token): catch up on Gmail and
@@ -150,6 +156,8 @@ export function newSource(userId: string, email: string, now: Date): SourceData 
     calendarChannelExpiration: null,
     calendarSyncToken: null,
     calendarHorizon: null,
+    // Its token is stored right after the source: no instance holds a copy from before.
+    credentialsAt: now,
     pending: NO_PENDING,
     lease: null,
     lastAuditAt: null,

@@ -77,6 +77,11 @@ export const sourceSchema = z.object({
   calendarResourceId: optionalString,
   calendarChannelExpiration: optionalDate,
   calendarSyncToken: optionalString,
+  /**
+   * When the stored refresh token last changed (connect, reconnect), stamped after it is
+   * stored: an instance's decrypted copy opened since then is current, no need to read it again.
+   */
+  credentialsAt: optionalDate,
   /** How far ahead Calendar has been listed: events that enter the task window later are listed then. */
   calendarHorizon: optionalDate,
   pending: pendingSchema.default(NO_PENDING),

@@ -20,6 +20,8 @@ export interface RefreshTokenSource {
 interface AccountEntry {
   /** The stored token's ciphertext: the same ciphertext means the same token, no decrypt. */
   ciphertext: string;
+  /** The source's `credentialsAt` when the token was read: while it is unchanged, no read either. */
+  credentialsAt: Date | null;
   auth: OAuth2Client;
   limiter: AccountLimiter;
   /** Google answered invalid_grant: the next use reads and decrypts the token again. */
@@ -65,15 +67,22 @@ export class GoogleAccessPool implements GoogleAccess {
 
   /** The account's entry; rebuilt when its stored token changed (a reconnect) or was refused. */
   private async account(source: Source): Promise<AccountEntry> {
-    const sealed = await this.tokens.sealed(source);
     const existing = this.accounts.get(source.id);
     this.accounts.delete(source.id);
+    if (existing && !existing.revoked && sameStamp(existing.credentialsAt, source.credentialsAt)) {
+      this.remember(source.id, existing);
+      return existing;
+    }
+    const sealed = await this.tokens.sealed(source);
     if (existing && existing.ciphertext === sealed.ciphertext && !existing.revoked) {
+      existing.credentialsAt = source.credentialsAt;
       this.remember(source.id, existing);
       return existing;
     }
     const entry: AccountEntry = {
       ciphertext: sealed.ciphertext,
+      // Read after the source: a token replaced meanwhile is newer than this stamp, never older.
+      credentialsAt: source.credentialsAt,
       auth: createAccountAuth(this.config.oauth, await this.openToken(source, sealed)),
       limiter: existing?.limiter ?? new AccountLimiter(this.config.limiter, this.environment),
       revoked: false,
@@ -124,4 +133,9 @@ export class GoogleAccessPool implements GoogleAccess {
     }
     return entry.calendar;
   }
+}
+
+/** Two stamps that say the same token; a source without one (older data) is always read. */
+function sameStamp(a: Date | null, b: Date | null): boolean {
+  return a !== null && b !== null && a.getTime() === b.getTime();
 }
