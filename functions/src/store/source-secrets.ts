@@ -4,9 +4,18 @@ import type { SecretStore } from '../engine/ports';
 import { zodConverter } from './converter';
 import { COLLECTIONS } from './firestore';
 
+// Channel token hashes an instance remembers; the oldest beyond this are forgotten.
+const MAX_REMEMBERED_CHANNEL_HASHES = 1000;
+
 /** Secrets live apart from `sources` so that security rules can deny every client read. */
 export class SourceSecretRepository implements SecretStore {
   constructor(private readonly db: Firestore) {}
+
+  /**
+   * A channel's token hash never changes (a renewed channel gets a new id, and a stopped
+   * channel's index entry goes first, so its pushes end at the lookup): read once per instance.
+   */
+  private readonly channelHashes = new Map<string, string>();
 
   private ref(sourceId: string) {
     return this.db.collection(COLLECTIONS.sourceSecrets).withConverter(zodConverter(sourceSecretSchema)).doc(sourceId);
@@ -58,7 +67,15 @@ export class SourceSecretRepository implements SecretStore {
   }
 
   async channelTokenHash(sourceId: string, channelId: string): Promise<string | null> {
-    return (await this.get(sourceId))?.channelTokenHashes[channelId] ?? null;
+    const key = `${sourceId}/${channelId}`;
+    const remembered = this.channelHashes.get(key);
+    if (remembered !== undefined) return remembered;
+    const hash = (await this.get(sourceId))?.channelTokenHashes[channelId] ?? null;
+    if (hash !== null) {
+      this.channelHashes.set(key, hash);
+      if (this.channelHashes.size > MAX_REMEMBERED_CHANNEL_HASHES) this.channelHashes.delete(this.channelHashes.keys().next().value!);
+    }
+    return hash;
   }
 
   async removeChannelTokenHash(sourceId: string, channelId: string): Promise<void> {
