@@ -4,9 +4,10 @@ import { NO_PENDING, type AnnouncedWork, type Lease, type Pending, type Source, 
 
 /**
  * The lease and pending decisions, as pure functions of a source's state and the clock. The
- * store reads the source in a transaction, asks one of these, and writes back only the fields
- * the decision changed (`patch`), so one run step costs one transaction and a field this code
- * does not know (written by a newer version) survives.
+ * store asks one of these about a version of the source and writes back only the fields
+ * the decision changed (`patch`), on condition that the document is still at that version (else
+ * it asks again), so one run step costs one atomic write and a field this code does not know
+ * (written by a newer version) survives.
  */
 
 /** The fields a decision changes; `null` when it changes nothing (no write). */
@@ -80,7 +81,7 @@ export type RecordResult = { kind: 'nothing-new' } | { kind: 'recorded' } | { ki
 
 /**
  * Step 1 of a run: merge the announced work into `pending` and, if the lease is free or
- * expired, take it and claim everything outstanding at once (one transaction, not two).
+ * expired, take it and claim everything outstanding at once (one write, not two).
  */
 export function decideRecord(source: SourceData, work: AnnouncedWork, owner: string, now: Date, leaseMs: number, pushAt?: Date): Decision<RecordResult> {
   const stamp: SourcePatch = pushAt !== undefined && needsPushStamp(source, pushAt) ? { lastPushAt: pushAt } : {};
@@ -107,7 +108,7 @@ export interface StepCursors {
 }
 
 /**
- * The end of a run step, in one transaction: store the cursors the passes reached, apply
+ * The end of a run step, in one atomic write: store the cursors the passes reached, apply
  * what they changed (`change`, e.g. the status), then either claim what arrived meanwhile
  * and go on, or release. `giveUp` releases with the claimed work pending again (a failed
  * run: the next trigger or the fallback poll takes it). A lease lost meanwhile is not

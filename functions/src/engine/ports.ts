@@ -25,7 +25,7 @@ export interface SourceStore {
   create(id: string, data: SourceData): Promise<void>;
   findByEmail(email: string): Promise<Source[]>;
   update(id: string, now: Date, change: (source: Source) => Partial<SourceData>): Promise<Source>;
-  /** Applies an engine decision (engine/lease.ts) in one transaction, writing only the fields it changed. */
+  /** Applies an engine decision (engine/lease.ts) atomically (a write conditional on the version decided on), writing only the fields it changed. */
   transition<T>(id: string, now: Date, decide: (source: Source) => Decision<T>): Promise<T>;
   extendLease(id: string, owner: string, now: Date, leaseMs: number): Promise<void>;
   markCalendarPending(id: string, now: Date): Promise<{ needsRun: boolean }>;

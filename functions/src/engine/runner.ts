@@ -106,9 +106,13 @@ export class SyncRunner implements Runner {
     const existing = options.source ?? (await this.deps.sources.get(sourceId));
     if (!existing) return 'missing';
     if (existing.status === 'disconnected') return 'disconnected';
-    if (options.onlyIfGmailChanged && !(await this.gmailChangedSince(existing))) return 'nothing-new';
+    const seen = options.onlyIfGmailChanged ? await this.gmailHistorySince(existing) : undefined;
+    if (seen === null) return 'nothing-new';
     const owner = randomUUID();
-    const wanted = options.checkGmail ? { ...work, gmail: maxHistoryId(work.gmail, historyIdAfter(existing.historyId)) } : work;
+    // What the look saw announces itself, like a push: a holder whose listing ended before
+    // it cannot take it for covered, as it could "anything after the cursor I read".
+    const checked = seen ?? (options.checkGmail ? historyIdAfter(existing.historyId) : null);
+    const wanted = { ...work, gmail: maxHistoryId(work.gmail, checked) };
     const recorded = await this.record(existing, wanted, owner, options);
     if (typeof recorded === 'string') return recorded;
 
@@ -119,17 +123,18 @@ export class SyncRunner implements Runner {
   }
 
   /**
-   * Whether Gmail holds history after the source's cursor. Transient failures are thrown
-   * (the caller retries); anything else is left to a normal run, which accounts for it.
+   * The mailbox's history id if Gmail holds history after the source's cursor, else `null`.
+   * Transient failures are thrown (the caller retries); anything else is left to a normal
+   * run from the cursor, which accounts for it.
    */
-  private async gmailChangedSince(source: Source): Promise<boolean> {
-    if (source.historyId === null) return true;
+  private async gmailHistorySince(source: Source): Promise<string | null> {
+    if (source.historyId === null) return historyIdAfter(source.historyId);
     try {
       const page = await (await this.deps.google.gmail(source)).listHistory(source.historyId, null, 1);
-      return page.records.length > 0 || page.nextPageToken !== null;
+      return page.records.length > 0 || page.nextPageToken !== null ? page.historyId : null;
     } catch (error) {
       if (isGoogleError(error) && error.transient) throw error;
-      return true;
+      return historyIdAfter(source.historyId);
     }
   }
 
@@ -162,7 +167,7 @@ export class SyncRunner implements Runner {
     return end.kind === 'continue' ? { source: end.source, claimed: end.claimed } : end.kind;
   }
 
-  /** The step's one transaction: the passes' cursors and results, work left, then continue or release. */
+  /** The step's one atomic write: the passes' cursors and results, work left, then continue or release. */
   private async endStep(
     sourceId: string,
     owner: string,

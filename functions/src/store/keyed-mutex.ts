@@ -1,8 +1,8 @@
 /**
- * Runs async work one at a time per key, within this process. Transactions on one document
- * from one instance then queue locally instead of contending in Firestore, where lock
- * conflicts cost retries (and, in the emulator, seconds). Other instances still contend;
- * the transactions keep that correct.
+ * Runs async work one at a time per key, within this process. Conditional writes to one
+ * document from one instance then queue locally instead of colliding in Firestore, where a
+ * collision costs a read and a retry. Other instances still collide; the write conditions
+ * keep that correct.
  */
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<void>>();

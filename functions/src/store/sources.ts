@@ -1,10 +1,13 @@
-import type { Firestore, Query, QueryDocumentSnapshot, Transaction, UpdateData } from '@google-cloud/firestore';
+import type { DocumentSnapshot, Firestore, Query, QueryDocumentSnapshot, Timestamp, UpdateData } from '@google-cloud/firestore';
 import { changedFields, decideAdvance, decideExtend, decideSyncToken, needsPushStamp, type Decision } from '../engine/lease';
 import { sourceSchema, type Source, type SourceData } from '../engine/model';
 import type { SourceQueries, SourceStore } from '../engine/ports';
 import { zodConverter } from './converter';
 import { KeyedMutex } from './keyed-mutex';
 import { COLLECTIONS } from './firestore';
+
+type SourcePatchWithStamp = Partial<SourceData> & { updatedAt: Date };
+const NOT_FOUND = 5; // gRPC status
 
 export class SourceNotFoundError extends Error {
   constructor(readonly sourceId: string) {
@@ -13,9 +16,20 @@ export class SourceNotFoundError extends Error {
   }
 }
 
-// Many triggers race on one source document; the emulator and production both abort
-// contended transactions, so allow more attempts than the SDK's default of 5.
-const TRANSACTION_OPTIONS = { maxAttempts: 30 };
+// Many triggers race on one source document: a decision made on a version another writer
+// replaced meanwhile is made again on the new one, this many times at most.
+const MAX_ATTEMPTS = 30;
+const CONFLICT_BACKOFF_MS = 10;
+const CONFLICT_BACKOFF_MAX_MS = 500;
+// Sources whose last seen version an instance remembers; the oldest beyond this are forgotten.
+const MAX_KNOWN = 2000;
+const FAILED_PRECONDITION = 9; // gRPC status
+
+/** A source as stored at one version (its update time). */
+interface Known {
+  version: Timestamp;
+  source: Source;
+}
 
 const LIVE_STATUSES = ['active', 'degraded'];
 const SCAN_PAGE_SIZE = 200;
@@ -32,11 +46,25 @@ export class SourceRepository implements SourceStore, SourceQueries {
   }
 
   private readonly mutex = new KeyedMutex();
+  /** The version of each source this instance last read or wrote, for decisions without a read. */
+  private readonly known = new Map<string, Known>();
+
+  private remember(snap: DocumentSnapshot<SourceData>): Source | null {
+    const data = snap.data();
+    if (!data || !snap.updateTime) return null;
+    const source = { id: snap.id, ...data };
+    this.rememberVersion(source, snap.updateTime);
+    return source;
+  }
+
+  private rememberVersion(source: Source, version: Timestamp): void {
+    this.known.delete(source.id);
+    this.known.set(source.id, { version, source });
+    if (this.known.size > MAX_KNOWN) this.known.delete(this.known.keys().next().value!);
+  }
 
   async get(id: string): Promise<Source | null> {
-    const snap = await this.ref(id).get();
-    const data = snap.data();
-    return data ? { id, ...data } : null;
+    return this.remember(await this.ref(id).get());
   }
 
   async create(id: string, data: SourceData): Promise<void> {
@@ -44,20 +72,59 @@ export class SourceRepository implements SourceStore, SourceQueries {
   }
 
   /**
-   * Applies an engine decision in one transaction: read, decide, write only the fields the
-   * decision changed (a field-level update, so a field unknown to this version survives).
+   * Applies an engine decision atomically: decide on a version of the source, then write only
+   * the fields the decision changed (a field-level update, so a field unknown to this version
+   * survives) on condition that the document is still at that version; if another writer got
+   * there first, decide again on the new version. The version is the one this instance last
+   * read or wrote when it has one, so a run's steps (record, end) usually cost a write and no
+   * read. A decision to write nothing is only trusted on a fresh read.
    */
   transition<T>(id: string, now: Date, decide: (source: Source) => Decision<T>): Promise<T> {
-    return this.mutex.run(id, () =>
-      this.db.runTransaction(async (tx: Transaction) => {
-        const snap = await tx.get(this.ref(id));
-        const data = snap.data();
-        if (!data) throw new SourceNotFoundError(id);
-        const { patch, result } = decide({ id, ...data });
-        if (patch !== null) tx.update(this.ref(id), { ...patch, updatedAt: now } as UpdateData<SourceData>);
-        return result;
-      }, TRANSACTION_OPTIONS),
-    );
+    return this.mutex.run(id, async () => {
+      for (let attempt = 1; ; attempt += 1) {
+        const remembered = this.known.get(id);
+        const current = remembered ?? (await this.read(id));
+        let decision: Decision<T>;
+        try {
+          decision = decide(current.source);
+        } catch (error) {
+          // Perhaps only true of a stale version: decide again on a fresh one.
+          if (remembered === undefined) throw error;
+          this.known.delete(id);
+          continue;
+        }
+        const { patch, result } = decision;
+        if (patch === null) {
+          if (remembered === undefined) return result;
+          this.known.delete(id);
+          continue;
+        }
+        if (await this.writeIfUnchanged(current, { ...patch, updatedAt: now })) return result;
+        if (attempt >= MAX_ATTEMPTS) throw new Error(`Source ${id} kept changing: gave up after ${MAX_ATTEMPTS} attempts`);
+        await conflictBackoff(attempt);
+      }
+    });
+  }
+
+  private async read(id: string): Promise<Known> {
+    const source = await this.get(id);
+    if (!source) throw new SourceNotFoundError(id);
+    return this.known.get(id)!;
+  }
+
+  /** The conditional write; false (and the version forgotten) when the document moved on. */
+  private async writeIfUnchanged(current: Known, patch: SourcePatchWithStamp): Promise<boolean> {
+    const { id } = current.source;
+    try {
+      const written = await this.ref(id).update(patch as UpdateData<SourceData>, { lastUpdateTime: current.version });
+      this.rememberVersion({ ...current.source, ...patch }, written.writeTime);
+      return true;
+    } catch (error) {
+      this.known.delete(id);
+      if ((error as { code?: unknown }).code === FAILED_PRECONDITION) return false;
+      if ((error as { code?: unknown }).code === NOT_FOUND) throw new SourceNotFoundError(id);
+      throw error;
+    }
   }
 
   /** Read-modify-write through `change`; only the fields it changed are written. */
@@ -69,9 +136,10 @@ export class SourceRepository implements SourceStore, SourceQueries {
     });
   }
 
+  /** Queries are strongly consistent: what they return is remembered like a read. */
   async findByEmail(email: string): Promise<Source[]> {
     const snap = await this.collection().where('email', '==', email).get();
-    return snap.docs.map((d) => ({ id: d.id, ...d.data() }));
+    return snap.docs.map((d) => this.remember(d)!);
   }
 
   async listByUser(userId: string): Promise<Source[]> {
@@ -92,6 +160,7 @@ export class SourceRepository implements SourceStore, SourceQueries {
     const holderLive = snapshot.lease !== null && snapshot.lease.until > now;
     const stamp = needsPushStamp(snapshot, now);
     if (snapshot.pending.calendar && !stamp) return { needsRun: !holderLive };
+    this.known.delete(id);
     await this.db
       .collection(COLLECTIONS.sources)
       .doc(id)
@@ -146,4 +215,10 @@ export class SourceRepository implements SourceStore, SourceQueries {
   async *leaseExpiredBefore(now: Date): AsyncIterable<Source> {
     yield* this.scan(this.live().where('lease.until', '<', now).orderBy('lease.until'));
   }
+}
+
+/** Full jitter, so that instances that collided do not collide again in step. */
+function conflictBackoff(attempt: number): Promise<void> {
+  const ceiling = Math.min(CONFLICT_BACKOFF_MAX_MS, CONFLICT_BACKOFF_MS * 2 ** (attempt - 1));
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
 }

@@ -1,6 +1,8 @@
 import { registerWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';
 import { deliverBurst } from '../../support/burst';
+import { decideStepEnd } from '../../../functions/src/engine/lease';
+import { NO_PENDING } from '../../../functions/src/engine/model';
 
 /** The scheduled tail look: Cloud Tasks (the sandbox's) → gmailFollowUp → a Gmail pass. */
 
@@ -55,6 +57,26 @@ test('a look that finds nothing costs one history.list and writes nothing', asyn
   const mail = await stack.admin.deliverMail('quiet@example.com', { subject: 'after the look was scheduled' });
   expect((await followUp('src-quiet')).status).toBe(204);
   expect(await taskIds('user-quiet')).toEqual([`src-quiet:gmail:${mail.id}`]);
+});
+
+test('a look racing a holder that listed before the tail arrived leaves the holder work, not "covered"', async () => {
+  const email = 'race@example.com';
+  await stack.connect('src-race', email, 'user-race');
+  const { historyId: cursor } = await stack.admin.account(email);
+  // A holder (another instance) has listed history up to `listed` and not stored it yet.
+  const first = await stack.admin.deliverMail(email, { subject: 'listed by the holder' });
+  const listed = first.historyId;
+  const now = new Date();
+  await stack.services.sources.update('src-race', now, () => ({ historyId: cursor, lease: { owner: 'holder', until: new Date(now.getTime() + 60_000) } }));
+  // The tail arrives after the holder's listing; the look sees it and records it.
+  const tail = await stack.admin.deliverMail(email, { subject: 'the tail' });
+  expect((await followUp('src-race')).status).toBe(204);
+  expect((await stack.services.sources.get('src-race'))!.pending.gmail).toBe(tail.historyId);
+  // The holder ends its step with the cursor it listed: the tail is still work, so it goes on.
+  const end = await stack.services.sources.transition('src-race', new Date(), (s) =>
+    decideStepEnd(s, { owner: 'holder', now: new Date(), leaseMs: 60_000, claimed: NO_PENDING, giveUp: false, cursors: { historyId: listed } }),
+  );
+  expect(end).toEqual({ kind: 'continue', claimed: { gmail: tail.historyId, gmailAt: null, calendar: false } });
 });
 
 test('refuses anything but POST {sourceId}', async () => {

@@ -6,16 +6,17 @@ import { SourceRepository } from '../../../functions/src/store/sources';
 import { createFirestore } from '../../../functions/src/store/firestore';
 import { freshFirestore } from '../../support/firestore';
 import { sourceData } from '../../support/builders';
+import { countFirestoreOps } from '../../../scripts/bench/firestore-ops';
 
 const LEASE_MS = 30_000;
 let db: Firestore;
+let projectId: string;
 let sources: SourceRepository;
 /** Four "instances", each with its own Firestore client: contention between them is real. */
 let instances: { db: Firestore; sources: SourceRepository }[];
 const onInstance = (i: number) => instances[i % instances.length]!.sources;
 
 beforeAll(async () => {
-  let projectId: string;
   ({ db, projectId } = await freshFirestore());
   sources = new SourceRepository(db);
   instances = Array.from({ length: 4 }, () => {
@@ -128,6 +129,42 @@ describe('field-level writes', () => {
     await sources.update('s-same', new Date(), (s) => ({ consecutiveErrors: s.consecutiveErrors }));
     const after = (await db.collection('sources').doc('s-same').get()).updateTime!;
     expect(after.isEqual(before)).toBe(true);
+  });
+});
+
+describe('decisions on a remembered version', () => {
+  it('are made again when another instance changed the source since this one saw it', async () => {
+    const [mine, theirs] = [onInstance(0), onInstance(1)];
+    await sources.create('s-moved', sourceData());
+    const now = new Date('2026-11-24T10:00:00Z');
+    await mine.get('s-moved');
+    await theirs.update('s-moved', now, () => ({ consecutiveErrors: 3 }));
+    // A decision on the remembered version would write 1 over their 3.
+    await mine.update('s-moved', now, (s) => ({ consecutiveErrors: s.consecutiveErrors + 1 }));
+    expect((await sources.get('s-moved'))!.consecutiveErrors).toBe(4);
+  });
+
+  it('cost a write and no read while nobody else writes the source', async () => {
+    const client = createFirestore(projectId);
+    const ops = countFirestoreOps(client);
+    const repo = new SourceRepository(client);
+    await sources.create('s-quiet', sourceData());
+    const now = new Date('2026-11-24T10:00:00Z');
+    await repo.get('s-quiet');
+    expect(await record(repo, 's-quiet', { gmail: '1001', calendar: false }, 'me', now)).toMatchObject({ kind: 'acquired' });
+    expect(await endStep(repo, 's-quiet', 'me', now)).toEqual({ kind: 'released' });
+    expect(ops).toEqual({ reads: 1, writes: 2 });
+    await client.terminate();
+  });
+
+  it('trust a decision to write nothing only on a fresh read', async () => {
+    const [mine, theirs] = [onInstance(2), onInstance(3)];
+    await sources.create('s-fresh', sourceData({ historyId: '1000' }));
+    const now = new Date('2026-11-24T10:00:00Z');
+    await mine.get('s-fresh');
+    await theirs.update('s-fresh', now, () => ({ historyId: '900' }));
+    // On the remembered version (cursor 1000) this work would look covered.
+    expect((await record(mine, 's-fresh', { gmail: '950', calendar: false }, 'me', now)).kind).toBe('acquired');
   });
 });
 
