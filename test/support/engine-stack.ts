@@ -137,3 +137,10 @@ export async function registerWatch(stack: EngineStack, sourceId: string): Promi
     body: JSON.stringify({ sourceId }),
   });
 }
+
+/** The passes a stack's runner logged (`gmail sync finished` / `calendar sync finished`) for a source. */
+export function loggedPasses(stack: Pick<EngineStack, 'logLines'>, sourceId: string, type: 'gmail' | 'calendar'): { trigger: string; counts: Record<string, number>; durationMs: number }[] {
+  return stack.logLines
+    .map((line) => JSON.parse(line) as { message?: string; sourceId?: string; trigger: string; counts: Record<string, number>; durationMs: number })
+    .filter((line) => line.message === `${type} sync finished` && line.sourceId === sourceId);
+}

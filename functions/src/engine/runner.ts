@@ -232,11 +232,10 @@ export class SyncRunner implements Runner {
   }
 
   /**
-   * Runs one sync and accounts for it: a log line, and an ingestion event when the pass
-   * changed a task, resynced or failed (a pass that found nothing costs no write); the status
-   * change and the cursors are reported to the step's end. Transient failures are marked for
-   * rethrowing (redelivery can help); permanent ones are only reported; a lost lease means a
-   * successor took over.
+   * Runs one sync and accounts for it: a log line, and for the exceptions an ingestion event
+   * (`worthRecording`); the status change and the cursors are reported to the step's end.
+   * Transient failures are marked for rethrowing (redelivery can help); permanent ones are
+   * only reported; a lost lease means a successor took over.
    */
   private async runPass(
     type: PassType,
@@ -252,7 +251,7 @@ export class SyncRunner implements Runner {
       const finished = clock.now();
       const durationMs = finished.getTime() - started.getTime();
       const changed = (counts.tasksWritten ?? 0) + (counts.tasksArchived ?? 0) + (counts.tasksCancelled ?? 0) > 0;
-      if (changed || trigger === 'resync') await events.record({ ...base, trigger, counts, durationMs, outcome: 'ok', error: null, createdAt: finished });
+      if (worthRecording(trigger, changed)) await events.record({ ...base, trigger, counts, durationMs, outcome: 'ok', error: null, createdAt: finished });
       logger.info(`${type} sync finished`, { sourceId: source.id, type, trigger, counts, durationMs });
       return { type, outcome: { ok: true, changed }, more, cursors };
     } catch (error) {
@@ -280,6 +279,16 @@ export class SyncRunner implements Runner {
       return retryable ? { type, outcome, more: false, rethrow: error } : { type, outcome, more: false };
     }
   }
+}
+
+/**
+ * Successful passes worth an ingestion event: a resync, or changes no push announced (a poll
+ * that found some means a push went missing; a reconnect's catch-up). Routine push passes are
+ * in the log only (`gmail sync finished`, same fields): a Firestore write per run saved.
+ * Failures are always recorded.
+ */
+function worthRecording(trigger: IngestionTrigger, changed: boolean): boolean {
+  return trigger === 'resync' || (changed && trigger !== 'push');
 }
 
 function errorClass(error: unknown): string {

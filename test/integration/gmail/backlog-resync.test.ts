@@ -3,7 +3,7 @@ import type { SourceStore } from '../../../functions/src/engine/ports';
 import { SyncRunner } from '../../../functions/src/engine/runner';
 import { isNewerHistoryId } from '../../../functions/src/engine/history-id';
 import { withStatus } from '../../../functions/src/engine/status';
-import { startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { loggedPasses, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';
 
 let stack: EngineStack;
@@ -185,8 +185,7 @@ test('a backlog of 320 messages: tasks appear page by page with the cursor movin
 
   expect((await tasksOf('user-backlog')).map((t) => t.externalId).sort()).toEqual(delivered.map((d) => d.id).sort());
   expect((await stack.services.sources.get(sourceId))!.historyId).toBe(delivered[319]!.historyId);
-  const events = await stack.services.events.listForSource(sourceId, new Date());
-  const passes = events.filter((e) => e.type === 'gmail' && e.outcome === 'ok');
+  const passes = loggedPasses(stack, sourceId, 'gmail');
   expect(passes.filter((e) => (e.counts.budgetReached ?? 0) > 0).length).toBeGreaterThanOrEqual(1);
   expect(passes.reduce((sum, e) => sum + (e.counts.tasksWritten ?? 0), 0)).toBe(320);
 });

@@ -1,4 +1,4 @@
-import { registerWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { loggedPasses, registerWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';
 import { deliverBurst } from '../../support/burst';
 
@@ -40,12 +40,13 @@ describe('Gmail push to task, end to end', () => {
     expect(String(task!.link)).toContain(sent.id);
     await waitFor(async () => (await stack.services.sources.get('src-e2e'))!.historyId === sent.historyId);
 
-    const events = await waitFor(async () => {
-      const recorded = await stack.services.events.listForSource('src-e2e', new Date());
-      return recorded.some((e) => e.type === 'gmail' && e.outcome === 'ok') ? recorded : null;
+    // A routine push pass is accounted for in the log; Firestore keeps only the exceptions.
+    const passes = await waitFor(async () => {
+      const logged = loggedPasses(stack, 'src-e2e', 'gmail').filter((p) => (p.counts.tasksWritten ?? 0) > 0);
+      return logged.length > 0 ? logged : null;
     });
-    expect(events[0]).toMatchObject({ trigger: 'push', userId: 'user-e2e' });
-    expect(events[0]!.counts).toMatchObject({ tasksWritten: 1, messagesFetched: 1 });
+    expect(passes[0]).toMatchObject({ trigger: 'push', counts: { tasksWritten: 1, messagesFetched: 1 } });
+    expect(await stack.services.events.listForSource('src-e2e', new Date())).toEqual([]);
 
     // Archive: the task becomes archived, never deleted.
     await new Promise((r) => setTimeout(r, 1100));
