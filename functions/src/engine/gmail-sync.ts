@@ -195,7 +195,9 @@ export class GmailSync {
       const now = this.deps.clock.now();
       const plan = planPage(source, changes, fetched, now);
       bump(counts, 'goneBeforeFetch', plan.goneBeforeFetch);
-      await this.writeTasks(source, plan.upserts, plan.archive, now, counts);
+      // A message history reports added has no task yet (unless this page is done again).
+      const isNew = (task: Task) => changes.get(task.externalId)?.added === true;
+      await this.writeTasks(source, plan.upserts, plan.archive, now, counts, isNew);
       pageToken = result.nextPageToken;
       // At the end, the mailbox's history id is as far as this pass has seen.
       if (pageToken === null) return { more: false, cursor: result.historyId };
@@ -218,12 +220,11 @@ export class GmailSync {
     return result;
   }
 
-  async writeTasks(source: Source, upserts: Task[], archive: string[], now: Date, counts: Record<string, number>) {
-    if (upserts.length > 0) {
-      const { written, stale } = await this.deps.tasks.upsert(source.userId, upserts);
-      bump(counts, 'tasksWritten', written);
-      bump(counts, 'staleIgnored', stale);
-    }
+  async writeTasks(source: Source, upserts: Task[], archive: string[], now: Date, counts: Record<string, number>, isNew: (task: Task) => boolean = () => false) {
+    const fresh = upserts.filter(isNew);
+    const others = upserts.filter((task) => !isNew(task));
+    if (fresh.length > 0) countWrites(counts, await this.deps.tasks.insertNew(source.userId, fresh));
+    if (others.length > 0) countWrites(counts, await this.deps.tasks.upsert(source.userId, others));
     if (archive.length > 0) {
       const archived = await this.deps.tasks.setStatusIfExists(
         source.userId,
@@ -234,6 +235,11 @@ export class GmailSync {
       bump(counts, 'tasksArchived', archived);
     }
   }
+}
+
+function countWrites(counts: Record<string, number>, result: { written: number; stale: number }): void {
+  bump(counts, 'tasksWritten', result.written);
+  bump(counts, 'staleIgnored', result.stale);
 }
 
 export function bump(counts: Record<string, number>, key: string, by = 1): void {

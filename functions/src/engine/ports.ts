@@ -43,6 +43,11 @@ export interface StatusUpdate {
 export interface TaskStore {
   upsert(userId: string, tasks: readonly Task[]): Promise<{ written: number; stale: number }>;
   /**
+   * Tasks for items that are new to us (messages Gmail reports added): created without
+   * reading them first; if any already exists (a pass done again), all go through `upsert`.
+   */
+  insertNew(userId: string, tasks: readonly Task[]): Promise<{ written: number; stale: number }>;
+  /**
    * Sets the status of tasks that exist; never creates one. Returns how many changed. An
    * update's `externalUpdatedAt` (the change's time at Google) orders it; without one, `at`.
    */

@@ -12,6 +12,7 @@ export interface UpsertResult {
 
 // Keeps each transaction well inside Firestore's request-size and time limits.
 const UPSERT_CHUNK = 200;
+const ALREADY_EXISTS = 6; // gRPC status
 
 export class TaskRepository implements TaskStore {
   constructor(private readonly db: Firestore) {}
@@ -58,6 +59,26 @@ export class TaskRepository implements TaskStore {
       }, { maxAttempts: 10 });
       result.written += chunkResult.written;
       result.stale += chunkResult.stale;
+    }
+    return result;
+  }
+
+  async insertNew(userId: string, tasks: readonly Task[]): Promise<UpsertResult> {
+    const result: UpsertResult = { written: 0, stale: 0 };
+    for (let i = 0; i < tasks.length; i += UPSERT_CHUNK) {
+      const chunk = tasks.slice(i, i + UPSERT_CHUNK);
+      const batch = this.db.batch();
+      chunk.forEach((t) => batch.create(this.collection(userId).doc(taskIdFor(t.sourceId, t.origin, t.externalId)), t));
+      try {
+        // All or nothing: one that exists fails the batch, and the chunk is upserted instead.
+        await batch.commit();
+        result.written += chunk.length;
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== ALREADY_EXISTS) throw error;
+        const upserted = await this.upsert(userId, chunk);
+        result.written += upserted.written;
+        result.stale += upserted.stale;
+      }
     }
     return result;
   }

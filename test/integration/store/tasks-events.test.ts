@@ -5,12 +5,15 @@ import { SourceRepository } from '../../../functions/src/store/sources';
 import { TaskRepository } from '../../../functions/src/store/tasks';
 import { gmailTask } from '../../support/builders';
 import { freshFirestore } from '../../support/firestore';
+import { createFirestore } from '../../../functions/src/store/firestore';
+import { countFirestoreOps } from '../../../scripts/bench/firestore-ops';
 
 const DAY_MS = 86_400_000;
 let db: Firestore;
+let projectId: string;
 
 beforeAll(async () => {
-  ({ db } = await freshFirestore());
+  ({ db, projectId } = await freshFirestore());
 });
 afterAll(async () => {
   await db.terminate();
@@ -32,6 +35,26 @@ describe('task upserts', () => {
     expect(await tasks.upsert('u1', [newer])).toEqual({ written: 1, stale: 0 });
     expect(await tasks.upsert('u1', [older])).toEqual({ written: 0, stale: 1 });
     expect((await tasks.get('u1', 's1', 'gmail', 'm2'))!.status).toBe('archived');
+  });
+
+  it('new tasks are created without a read; a set with one that exists is upserted whole, newer changes kept', async () => {
+    const client = createFirestore(projectId);
+    const ops = countFirestoreOps(client);
+    const tasks = new TaskRepository(client);
+    expect(await tasks.insertNew('u2', [gmailTask('s1', 'n1'), gmailTask('s1', 'n2')])).toEqual({ written: 2, stale: 0 });
+    expect(ops).toEqual({ reads: 0, writes: 2 });
+
+    // Done again (a redone page): n2 exists with a newer change, n3 does not.
+    await tasks.upsert('u2', [gmailTask('s1', 'n2', { status: 'archived', externalUpdatedAt: new Date('2026-11-25T12:00:00Z') })]);
+    const again = [gmailTask('s1', 'n2', { externalUpdatedAt: new Date('2026-11-25T11:00:00Z') }), gmailTask('s1', 'n3')];
+    expect(await tasks.insertNew('u2', again)).toEqual({ written: 1, stale: 1 });
+    const stored = await db.collection('users/u2/tasks').get();
+    expect(stored.docs.map((d) => [d.id, d.get('status')]).sort()).toEqual([
+      ['s1:gmail:n1', 'open'],
+      ['s1:gmail:n2', 'archived'],
+      ['s1:gmail:n3', 'open'],
+    ]);
+    await client.terminate();
   });
 
   it('a malformed stored task is an error naming the document', async () => {
