@@ -41,9 +41,9 @@ describe('Gmail push to task, end to end', () => {
     await waitFor(async () => (await stack.services.sources.get('src-e2e'))!.historyId === sent.historyId);
 
     // A routine push pass is accounted for in the log; Firestore keeps only the exceptions.
-    const passes = await waitFor(async () => {
+    const passes = await waitFor(() => {
       const logged = loggedPasses(stack, 'src-e2e', 'gmail').filter((p) => (p.counts.tasksWritten ?? 0) > 0);
-      return logged.length > 0 ? logged : null;
+      return Promise.resolve(logged.length > 0 ? logged : null);
     });
     expect(passes[0]).toMatchObject({ trigger: 'push', counts: { tasksWritten: 1, messagesFetched: 1 } });
     expect(await stack.services.events.listForSource('src-e2e', new Date())).toEqual([]);

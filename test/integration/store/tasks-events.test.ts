@@ -49,7 +49,7 @@ describe('task upserts', () => {
     const again = [gmailTask('s1', 'n2', { externalUpdatedAt: new Date('2026-11-25T11:00:00Z') }), gmailTask('s1', 'n3')];
     expect(await tasks.insertNew('u2', again)).toEqual({ written: 1, stale: 1 });
     const stored = await db.collection('users/u2/tasks').get();
-    expect(stored.docs.map((d) => [d.id, d.get('status')]).sort()).toEqual([
+    expect(stored.docs.map((d) => [d.id, String(d.get('status'))]).sort()).toEqual([
       ['s1:gmail:n1', 'open'],
       ['s1:gmail:n2', 'archived'],
       ['s1:gmail:n3', 'open'],
