@@ -13,14 +13,14 @@ const heldBy = (owner: string, untilMs = LEASE_MS) => ({ lease: { owner, until: 
 describe('decideRecord', () => {
   it('takes a free lease and claims the work in the same decision', () => {
     const { patch, result } = decideRecord(source(), { gmail: '1005', calendar: true }, 'me', now, LEASE_MS, now);
-    expect(result).toEqual({ kind: 'acquired', claimed: { gmail: '1005', gmailAt: now, calendar: true } });
+    expect(result).toEqual({ kind: 'acquired', claimed: { gmail: '1005', calendar: true } });
     expect(patch).toEqual({ pending: NO_PENDING, lease: { owner: 'me', until: at(LEASE_MS) } });
   });
 
   it('records new work under a live lease without touching the lease', () => {
     const { patch, result } = decideRecord(source(heldBy('other')), { gmail: '1005', calendar: false }, 'me', now, LEASE_MS, now);
     expect(result).toEqual({ kind: 'recorded' });
-    expect(patch).toEqual({ pending: { gmail: '1005', gmailAt: now, calendar: false } });
+    expect(patch).toEqual({ pending: { gmail: '1005', calendar: false } });
   });
 
   it('writes nothing for work the cursor covers', () => {
@@ -33,13 +33,13 @@ describe('decideRecord', () => {
   });
 
   it('takes over an expired lease with work left behind, even if the trigger brings nothing new', () => {
-    const crashed = source({ ...heldBy('dead', -1), pending: { gmail: '1003', gmailAt: null, calendar: false } });
+    const crashed = source({ ...heldBy('dead', -1), pending: { gmail: '1003', calendar: false } });
     const { result } = decideRecord(crashed, { gmail: null, calendar: false }, 'me', now, LEASE_MS);
-    expect(result).toEqual({ kind: 'acquired', claimed: { gmail: '1003', gmailAt: null, calendar: false } });
+    expect(result).toEqual({ kind: 'acquired', claimed: { gmail: '1003', calendar: false } });
   });
 
   it('does not claim a pending Gmail id that the cursor has passed', () => {
-    const passed = source({ pending: { gmail: '900', gmailAt: null, calendar: false } });
+    const passed = source({ pending: { gmail: '900', calendar: false } });
     expect(decideRecord(passed, { gmail: null, calendar: false }, 'me', now, LEASE_MS).result).toEqual({ kind: 'nothing-new' });
   });
 });
@@ -47,10 +47,10 @@ describe('decideRecord', () => {
 describe('needsRecording (the read-only fast path)', () => {
   it.each([
     ['work the cursor covers', source(), { gmail: '1000', calendar: false }, false],
-    ['Gmail work pending under a live lease', source({ ...heldBy('o'), pending: { gmail: '1009', gmailAt: null, calendar: false } }), { gmail: '1008', calendar: false }, false],
+    ['Gmail work pending under a live lease', source({ ...heldBy('o'), pending: { gmail: '1009', calendar: false } }), { gmail: '1008', calendar: false }, false],
     ['newer Gmail work', source(heldBy('o')), { gmail: '1001', calendar: false }, true],
     ['Calendar work not yet pending', source(heldBy('o')), { gmail: null, calendar: true }, true],
-    ['work left by a dead holder', source({ ...heldBy('dead', -1), pending: { gmail: null, gmailAt: null, calendar: true } }), { gmail: null, calendar: false }, true],
+    ['work left by a dead holder', source({ ...heldBy('dead', -1), pending: { gmail: null, calendar: true } }), { gmail: null, calendar: false }, true],
   ])('%s → %s', (_, s, work, expected) => {
     expect(needsRecording(s, work, now, undefined)).toBe(expected);
   });
@@ -66,33 +66,33 @@ describe('decideStepEnd', () => {
   });
 
   it('claims what arrived meanwhile and extends the lease', () => {
-    const s = source({ ...heldBy('me', 5), pending: { gmail: '1002', gmailAt: now, calendar: true } });
+    const s = source({ ...heldBy('me', 5), pending: { gmail: '1002', calendar: true } });
     const { patch, result } = decideStepEnd(s, step);
-    expect(result).toEqual({ kind: 'continue', claimed: { gmail: '1002', gmailAt: now, calendar: true } });
+    expect(result).toEqual({ kind: 'continue', claimed: { gmail: '1002', calendar: true } });
     expect(patch).toEqual({ pending: NO_PENDING, lease: { owner: 'me', until: at(LEASE_MS) } });
   });
 
   it('continues with work a pass left, put back through `change`', () => {
-    const change = (s: Source): Source => ({ ...s, pending: mergePending(s.pending, { gmail: '1001', gmailAt: null, calendar: false }) });
-    expect(decideStepEnd(source(heldBy('me')), { ...step, change }).result).toEqual({ kind: 'continue', claimed: { gmail: '1001', gmailAt: null, calendar: false } });
+    const change = (s: Source): Source => ({ ...s, pending: mergePending(s.pending, { gmail: '1001', calendar: false }) });
+    expect(decideStepEnd(source(heldBy('me')), { ...step, change }).result).toEqual({ kind: 'continue', claimed: { gmail: '1001', calendar: false } });
   });
 
   it('gives up: releases and puts the claimed work back', () => {
-    const claimed = { gmail: '1004', gmailAt: null, calendar: true };
+    const claimed = { gmail: '1004', calendar: true };
     const { patch, result } = decideStepEnd(source(heldBy('me')), { ...step, claimed, giveUp: true });
     expect(result).toEqual({ kind: 'released' });
     expect(patch).toEqual({ pending: claimed, lease: null });
   });
 
   it('leaves a successor\'s lease alone, and leaves the claimed work pending for it', () => {
-    const claimed = { gmail: '1004', gmailAt: null, calendar: false };
+    const claimed = { gmail: '1004', calendar: false };
     const { patch, result } = decideStepEnd(source(heldBy('successor')), { ...step, claimed });
     expect(result).toEqual({ kind: 'lost' });
     expect(patch).toEqual({ pending: claimed });
   });
 
   it('stores the passes\' cursors with the release, the Gmail one only forward', () => {
-    const claimed = { gmail: '1004', gmailAt: null, calendar: true };
+    const claimed = { gmail: '1004', calendar: true };
     const { patch, result } = decideStepEnd(source(heldBy('me')), { ...step, claimed, cursors: { historyId: '1007', calendarSyncToken: 'tok-2' } });
     expect(result).toEqual({ kind: 'released' });
     expect(patch).toEqual({ historyId: '1007', calendarSyncToken: 'tok-2', lease: null });
@@ -100,16 +100,22 @@ describe('decideStepEnd', () => {
   });
 
   it('judges the work left against the stored cursor: a pass past the pending id ends the run', () => {
-    const s = source({ ...heldBy('me'), pending: { gmail: '1005', gmailAt: now, calendar: false } });
+    const s = source({ ...heldBy('me'), pending: { gmail: '1005', calendar: false } });
     expect(decideStepEnd(s, { ...step, cursors: { historyId: '1006' } }).result).toEqual({ kind: 'released' });
-    expect(decideStepEnd(s, { ...step, cursors: { historyId: '1004' } }).result).toEqual({ kind: 'continue', claimed: { gmail: '1005', gmailAt: now, calendar: false } });
+    expect(decideStepEnd(s, { ...step, cursors: { historyId: '1004' } }).result).toEqual({ kind: 'continue', claimed: { gmail: '1005', calendar: false } });
   });
 
   it('stores no cursor once the lease is lost, and hands the claimed work over instead', () => {
-    const claimed = { gmail: '1004', gmailAt: null, calendar: true };
-    const { patch, result } = decideStepEnd(source(heldBy('me', -1)), { ...step, claimed, cursors: { historyId: '1007', calendarSyncToken: 'tok-2' } });
+    const claimed = { gmail: '1004', calendar: true };
+    const { patch, result } = decideStepEnd(source(heldBy('successor')), { ...step, claimed, cursors: { historyId: '1007', calendarSyncToken: 'tok-2' } });
     expect(result).toEqual({ kind: 'lost' });
     expect(patch).toEqual({ pending: claimed });
+  });
+
+  it('ends a lease of its own that expired with nobody taking it over, storing its cursors', () => {
+    const { patch, result } = decideStepEnd(source(heldBy('me', -1)), { ...step, cursors: { historyId: '1007' } });
+    expect(result).toEqual({ kind: 'released' });
+    expect(patch).toEqual({ historyId: '1007', lease: null });
   });
 
   it('applies the passes\' changes in the same decision', () => {
@@ -137,21 +143,24 @@ describe('changedFields', () => {
 });
 
 describe('followUpAt', () => {
-  it('asks for a look after the announced second when the pass started within it and found changes', () => {
-    expect(followUpAt({ startedAt: at(300), historyRecords: 2 }, now)).toEqual(at(1100));
+  // `now` is on the 250 ms grid.
+  it('asks for a look 1.1 s after a pass that found changes started, rounded up to the grid', () => {
+    expect(followUpAt({ startedAt: at(300), historyRecords: 2 })).toEqual(at(1500));
+    expect(followUpAt({ startedAt: at(150), historyRecords: 1 })).toEqual(at(1250));
   });
-  it.each([
-    ['no changes found', { startedAt: at(300), historyRecords: 0 }, now],
-    ['a poll (nothing announced)', { startedAt: at(300), historyRecords: 2 }, null],
-    ['a pass that started after the second was over', { startedAt: at(1000), historyRecords: 2 }, now],
-  ])('none for %s', (_, pass, announcedAt) => {
-    expect(followUpAt(pass, announcedAt)).toBeNull();
+  it('gives the passes of one slot one look, due after each of them needs it', () => {
+    const looks = [160, 200, 390].map((ms) => followUpAt({ startedAt: at(ms), historyRecords: 1 })!);
+    expect(new Set(looks.map((d) => d.getTime())).size).toBe(1);
+    for (const [i, ms] of [160, 200, 390].entries()) expect(looks[i]!.getTime()).toBeGreaterThanOrEqual(at(ms + 1100).getTime());
+  });
+  it('asks for none after a pass that found nothing', () => {
+    expect(followUpAt({ startedAt: at(300), historyRecords: 0 })).toBeNull();
   });
 });
 
 describe('decideStepEnd on release', () => {
   it('does not leave behind a pending Gmail id that the cursor has passed', () => {
-    const s = source({ ...heldBy('me'), historyId: '1010', pending: { gmail: '1005', gmailAt: now, calendar: false } });
+    const s = source({ ...heldBy('me'), historyId: '1010', pending: { gmail: '1005', calendar: false } });
     const { patch, result } = decideStepEnd(s, { owner: 'me', now, leaseMs: LEASE_MS, claimed: NO_PENDING, giveUp: false });
     expect(result).toEqual({ kind: 'released' });
     expect(patch).toEqual({ pending: NO_PENDING, lease: null });

@@ -6,7 +6,8 @@ import { calendarWindow, judgeEvent, type CalendarWindow, type TaskRule } from '
 
 /**
  * Calendar delta sync: events.list with the stored sync token (all pages; the new token comes
- * only from the last page) → the task rule decides each event (task-rule.ts); then the token.
+ * only from the last page) → the task rule decides each event (task-rule.ts); the token goes
+ * to the runner, which stores it with the step's end.
  * Without a token, or when Google answers 410, a full sync of the rule's window, then a sweep:
  * every open task whose event the listing did not show is looked up with events.get, so
  * deletions made while we had no valid token are found wherever the event lies. Every write
@@ -32,7 +33,7 @@ export interface CalendarSyncResult {
   fullSync: boolean;
   /**
    * The listing's last page's token, its tasks already written: the runner stores it in the
-   * transaction that ends the step (`null`: Google gave none, keep the stored one).
+   * write that ends the step (`null`: Google gave none, keep the stored one).
    */
   syncToken: string | null;
   counts: Record<string, number>;

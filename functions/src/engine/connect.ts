@@ -216,8 +216,9 @@ export async function disconnectSource(deps: ConnectDeps, input: { sourceId: str
   }
   // Google revokes a grant per account and client: only when nobody else relies on it.
   const revoked = sharers.length === 0 && (await ignoringGoogleRefusal(async () => deps.oauth.revoke(await deps.tokens.load(source))));
-  await deps.secrets.delete(source.id);
   const now = deps.clock.now();
+  // Disconnected (and a new credentials stamp, so no instance keeps using its decrypted copy)
+  // before the secret goes: a run that reads the source from here on stops.
   const updated = await deps.sources.update(source.id, now, (s) =>
     withStatus(
       {
@@ -229,11 +230,13 @@ export async function disconnectSource(deps: ConnectDeps, input: { sourceId: str
         calendarResourceId: null,
         calendarChannelExpiration: null,
         pending: NO_PENDING,
+        credentialsAt: now,
       },
       now,
       deps.watchDeps.statusSettings,
     ),
   );
+  await deps.secrets.delete(source.id);
   return { ok: true, source: updated, revoked };
 }
 

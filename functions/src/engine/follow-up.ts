@@ -1,27 +1,30 @@
 /**
- * The tail look after a Gmail push. Gmail announces at most one change a second per mailbox
- * and drops the rest, so a pass that listed history less than a second after the announced
- * change may have missed changes made later in that second, whose notifications never come.
- * Such a pass asks for one more look just after the second is over — scheduled, never slept.
+ * The tail look after a Gmail pass. Gmail announces at most one change a second per mailbox
+ * and drops the rest, so a pass that found changes may have listed history less than a second
+ * after one of them — announced or not, and whatever push the pass was for — and missed changes
+ * made later in that second, whose notifications never come. Such a pass asks for one more look
+ * once every change it found is more than a second old: scheduled, never slept. A look that
+ * finds changes asks for another; one that finds nothing ends the chain.
  */
 
 export interface FollowUpScheduler {
-  /** Asks for a Gmail look at the source at `at`; a second request for the same second collapses. */
+  /** Asks for a Gmail look at the source at `at`; a second request for the same `at` collapses. */
   schedule(sourceId: string, at: Date): Promise<'scheduled' | 'duplicate'>;
 }
 
 /** Gmail's notification interval per mailbox. */
 export const GMAIL_NOTIFICATION_INTERVAL_MS = 1000;
-/** The look comes this long after the announcement: the interval plus a margin for clock skew. */
+/** The look comes this long after the pass started: the interval plus a margin for clock skew. */
 export const FOLLOW_UP_DELAY_MS = 1100;
-
 /**
- * When a look is due, or `null`: only after a pass that found changes, for work a push
- * announced (`announcedAt`), when the pass started listing before the interval was over.
- * The pass's start is used, not its end: history is listed after the start.
+ * Looks are due on this grid, each time rounded up: the passes of one slot share one look
+ * (one Cloud Tasks name), due after every one of them needs it.
  */
-export function followUpAt(pass: { startedAt: Date; historyRecords: number }, announcedAt: Date | null): Date | null {
-  if (announcedAt === null || pass.historyRecords === 0) return null;
-  if (pass.startedAt.getTime() - announcedAt.getTime() >= GMAIL_NOTIFICATION_INTERVAL_MS) return null;
-  return new Date(announcedAt.getTime() + FOLLOW_UP_DELAY_MS);
+export const FOLLOW_UP_SLOT_MS = 250;
+
+/** When a look is due, or `null` for a pass that found nothing (every change it knows is older). */
+export function followUpAt(pass: { startedAt: Date; historyRecords: number }): Date | null {
+  if (pass.historyRecords === 0) return null;
+  const due = pass.startedAt.getTime() + FOLLOW_UP_DELAY_MS;
+  return new Date(Math.ceil(due / FOLLOW_UP_SLOT_MS) * FOLLOW_UP_SLOT_MS);
 }

@@ -7,8 +7,9 @@ import { GMAIL_HISTORY_FILTER, INBOX, type TaskRule } from './task-rule';
 /**
  * Gmail delta sync, page by page: each history.list page's new messages are fetched, its
  * tasks written (archived or deleted → `archived`, never a deletion) and the cursor advanced
- * past it before the next page is read, so tasks appear as they are fetched and a pass can
- * stop anywhere. A pass stops at its time budget and reports `more`: the runner keeps the
+ * past it before the next page is read (the last page's cursor goes to the runner, which
+ * stores it with the step's end), so tasks appear as they are fetched and a pass can stop
+ * anywhere. A pass stops at its time budget and reports `more`: the runner keeps the
  * work pending, so any backlog completes. A 404 on history means the cursor is older than
  * Gmail's retained history: a resumable resync (gmail-resync.ts), then a fresh cursor.
  */
@@ -33,7 +34,7 @@ export interface GmailSyncResult {
   more: boolean;
   /**
    * The history id the last page reached, its tasks already written: the runner stores it in
-   * the transaction that ends the step, so a one-page pass costs no transaction of its own.
+   * the write that ends the step, so a one-page pass costs no write of its own.
    */
   cursor: string | null;
   counts: Record<string, number>;

@@ -41,30 +41,22 @@ export function needsPushStamp(source: SourceData, pushAt: Date): boolean {
   return source.lastPushAt === null || pushAt.getTime() - source.lastPushAt.getTime() >= PUSH_STAMP_INTERVAL_MS;
 }
 
-/** Merges two sets of pending work: the newer Gmail id (and its announcement), either Calendar flag. */
+/** Merges two sets of pending work: the newer Gmail id, either Calendar flag. */
 export function mergePending(a: Pending, b: Pending): Pending {
-  const gmail = maxHistoryId(a.gmail, b.gmail);
-  const gmailAt = gmail === null ? null : latest(gmail === a.gmail ? a.gmailAt : null, gmail === b.gmail ? b.gmailAt : null);
-  return { gmail, gmailAt, calendar: a.calendar || b.calendar };
-}
-
-function latest(a: Date | null, b: Date | null): Date | null {
-  if (a === null) return b;
-  if (b === null) return a;
-  return a >= b ? a : b;
+  return { gmail: maxHistoryId(a.gmail, b.gmail), calendar: a.calendar || b.calendar };
 }
 
 /** What is pending and not yet covered by the cursor: a Gmail id the cursor passed is no work. */
 export function outstanding(source: SourceData): Pending {
   const { gmail } = source.pending;
   const gmailLeft = gmail !== null && isNewerHistoryId(gmail, source.historyId);
-  return { gmail: gmailLeft ? gmail : null, gmailAt: gmailLeft ? source.pending.gmailAt : null, calendar: source.pending.calendar };
+  return { gmail: gmailLeft ? gmail : null, calendar: source.pending.calendar };
 }
 
 /**
  * Whether a trigger's work must be written at all. A strongly consistent read that shows it
  * covered (by the cursor, or pending under a live lease whose holder claims it after this
- * read) needs no transaction: bursts then cost reads, not contention.
+ * read) needs no write: bursts then cost reads, not contention.
  */
 export function needsRecording(source: SourceData, work: AnnouncedWork, now: Date, pushAt: Date | undefined): boolean {
   const live = leaseLive(source, now);
@@ -87,7 +79,7 @@ export function decideRecord(source: SourceData, work: AnnouncedWork, owner: str
   const stamp: SourcePatch = pushAt !== undefined && needsPushStamp(source, pushAt) ? { lastPushAt: pushAt } : {};
   const gmailIsNew = work.gmail !== null && isNewerHistoryId(work.gmail, source.historyId) && isNewerHistoryId(work.gmail, source.pending.gmail);
   const calendarIsNew = work.calendar && !source.pending.calendar;
-  const announced: Pending = { gmail: gmailIsNew ? work.gmail : null, gmailAt: gmailIsNew ? (pushAt ?? null) : null, calendar: calendarIsNew };
+  const announced: Pending = { gmail: gmailIsNew ? work.gmail : null, calendar: calendarIsNew };
   const pending = mergePending(source.pending, announced);
   const toClaim = outstanding({ ...source, pending });
   const patchOrNull = (patch: SourcePatch) => (Object.keys(patch).length > 0 ? patch : null);
@@ -101,7 +93,7 @@ export function decideRecord(source: SourceData, work: AnnouncedWork, owner: str
 
 export type StepEnd = { kind: 'continue'; claimed: Pending } | { kind: 'released' } | { kind: 'lost' };
 
-/** Cursors a step's passes reached on their last page, stored by the step's end (no transaction of their own). */
+/** Cursors a step's passes reached on their last page, stored by the step's end (no write of their own). */
 export interface StepCursors {
   historyId?: string;
   calendarSyncToken?: string;
@@ -119,7 +111,9 @@ export function decideStepEnd(
   source: Source,
   step: { owner: string; now: Date; leaseMs: number; claimed: Pending; giveUp: boolean; cursors?: StepCursors; change?: (source: Source) => Source },
 ): Decision<StepEnd> & { next: Source } {
-  const holding = holds(source, step.owner, step.now);
+  // Decided on the current version (the store's write is conditional on it): a lease of ours
+  // that expired with nobody taking it over is still ours to end, with its cursors.
+  const holding = source.lease !== null && source.lease.owner === step.owner;
   const advanced = holding ? withCursors(source, step.cursors ?? {}) : source;
   const changed = step.change ? step.change(advanced) : advanced;
   const restore = step.giveUp || !holding ? step.claimed : NO_PENDING;

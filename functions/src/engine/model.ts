@@ -22,14 +22,12 @@ export type SourceStatus = z.infer<typeof sourceStatusSchema>;
 export const pendingSchema = z.object({
   /** Newest Gmail history id announced and not yet synced. */
   gmail: historyIdSchema.nullable().default(null),
-  /** When the push announcing `gmail` arrived (null for polls): decides whether a tail look is due. */
-  gmailAt: z.date().nullable().default(null),
   /** A Calendar change was announced and not yet synced. */
   calendar: z.boolean().default(false),
 });
 export type Pending = z.infer<typeof pendingSchema>;
-export const NO_PENDING: Pending = { gmail: null, gmailAt: null, calendar: false };
-/** Work a trigger announces; when it was announced travels separately (`pushAt`). */
+export const NO_PENDING: Pending = { gmail: null, calendar: false };
+/** Work a trigger announces; when a push announced it travels separately (`pushAt`). */
 export type AnnouncedWork = Pick<Pending, 'gmail' | 'calendar'>;
 
 /**

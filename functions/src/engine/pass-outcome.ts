@@ -4,7 +4,7 @@ import { missedPushAfterRun, withStatus, type StatusSettings } from './status';
 
 /**
  * What a sync pass did, and how that changes the source: applied by the runner inside the
- * transaction that ends the run step, so the status costs no transaction of its own.
+ * write that ends the run step, so the status costs no write of its own.
  */
 export type PassOutcome =
   | { ok: true; changed: boolean }

@@ -5,7 +5,7 @@ import { followUpAt, type FollowUpScheduler } from './follow-up';
 import { GmailSync, ResyncLoopError } from './gmail-sync';
 import { historyIdAfter, isNewerHistoryId, maxHistoryId } from './history-id';
 import { decideRecord, decideStepEnd, mergePending, needsRecording, type StepCursors, type StepEnd } from './lease';
-import type { AnnouncedWork, IngestionTrigger, Pending, Source } from './model';
+import { NO_PENDING, type AnnouncedWork, type IngestionTrigger, type Pending, type Source } from './model';
 import { afterPass, type PassOutcome } from './pass-outcome';
 import type { Clock, EventLog, GoogleAccess, Logger, SourceStore, TaskStore } from './ports';
 import type { StatusSettings } from './status';
@@ -14,12 +14,13 @@ import type { TaskRule } from './task-rule';
 /**
  * The sync runner (DESIGN.md, "The sync runner"): a trigger records its work as pending and
  * tries to take the source's lease; the holder runs steps — sync what it claimed, then in one
- * transaction apply the passes' results and either claim what arrived meanwhile or release —
+ * atomic write store the cursors, apply the passes' results and either claim what arrived
+ * meanwhile or release —
  * until nothing is left. Everyone else returns at once: their work is recorded and the holder
  * will see it. Bursts coalesce without timers; a burst's unannounced tail gets a scheduled
  * look (engine/follow-up.ts), never a wait.
  *
- * States: `recording` (first transaction) → `holding` (a step: passes over claimed work) →
+ * States: `recording` (first write) → `holding` (a step: passes over claimed work) →
  * `holding` again when work arrived, or `finished` (released, or the lease was lost to a
  * successor, which then owns the work). A failure gives the claimed work back and rethrows.
  */
@@ -37,13 +38,13 @@ export interface RunnerDeps {
   fetchBatchSize: number;
   taskRule: TaskRule;
   statusSettings: StatusSettings;
-  /** Schedules tail looks after Gmail pushes; `null` leaves tails to the fallback poll. */
+  /** Schedules tail looks after Gmail passes that found changes; `null` leaves tails to the fallback poll. */
   followUps: FollowUpScheduler | null;
 }
 
 export interface RunOptions {
   trigger: IngestionTrigger;
-  /** When the work was announced by a push (refreshes `lastPushAt`, may earn a tail look). */
+  /** When the work was announced by a push (refreshes `lastPushAt`). */
   pushAt?: Date;
   /** Small pages for fallback polls. */
   pageSize?: number;
@@ -65,7 +66,7 @@ export interface Runner {
   handle(sourceId: string, work: AnnouncedWork, options: RunOptions): Promise<RunOutcome>;
 }
 
-/** Holding the lease: the source as the last transaction left it, and the work claimed. */
+/** Holding the lease: the source as the last write left it, and the work claimed. */
 interface Holding {
   source: Source;
   claimed: Pending;
@@ -141,7 +142,7 @@ export class SyncRunner implements Runner {
   /** State `recording`: the work is recorded; the lease and the work are claimed if free. */
   private async record(existing: Source, work: AnnouncedWork, owner: string, options: RunOptions): Promise<Holding | 'nothing-new' | 'recorded'> {
     const { sources, clock, leaseMs } = this.deps;
-    // The strongly consistent read the trigger made shows the work covered: no transaction.
+    // The strongly consistent read the trigger made shows the work covered: no write.
     if (!needsRecording(existing, work, clock.now(), options.pushAt)) return existing.lease !== null ? 'recorded' : 'nothing-new';
     const now = clock.now();
     return sources.transition(existing.id, now, (source) => {
@@ -153,9 +154,14 @@ export class SyncRunner implements Runner {
   /** State `holding`: one step over the claimed work; the next state comes from its end. */
   private async step(holding: Holding, owner: string, options: RunOptions): Promise<Holding | 'released' | 'lost'> {
     const { source, claimed } = holding;
+    if (source.status === 'disconnected') {
+      // Disconnected while this run held the lease: nothing more to sync, only to let go.
+      const end = await this.endStep(source.id, owner, options.trigger, [], NO_PENDING, true);
+      return end.kind === 'continue' ? 'released' : end.kind;
+    }
     const reports: PassReport[] = [];
     if (claimed.gmail !== null && isNewerHistoryId(claimed.gmail, source.historyId)) {
-      reports.push(await this.runGmail(source, owner, options, claimed.gmailAt));
+      reports.push(await this.runGmail(source, owner, options));
     }
     // A Gmail pass that lost the grant (or the stored token) lost it for Calendar too.
     const stop = reports.some((r) => r.rethrow !== undefined || r.outcome === 'no-credentials' || (typeof r.outcome === 'object' && !r.outcome.ok && r.outcome.error?.kind === 'auth-revoked'));
@@ -185,7 +191,7 @@ export class SyncRunner implements Runner {
       for (const report of reports) {
         if (typeof report.outcome === 'object') next = afterPass(next, report.outcome, trigger, now, statusSettings);
         // Work the Gmail pass left (its time budget): pending again, so the loop goes on.
-        if (report.more) next = { ...next, pending: mergePending(next.pending, { gmail: historyIdAfter(next.historyId), gmailAt: null, calendar: false }) };
+        if (report.more) next = { ...next, pending: mergePending(next.pending, { gmail: historyIdAfter(next.historyId), calendar: false }) };
       }
       return next;
     };
@@ -201,11 +207,11 @@ export class SyncRunner implements Runner {
     return end;
   }
 
-  private async runGmail(source: Source, owner: string, options: RunOptions, announcedAt: Date | null): Promise<PassReport> {
+  private async runGmail(source: Source, owner: string, options: RunOptions): Promise<PassReport> {
     return this.runPass('gmail', source, options, async (startedAt) => {
       const result = await this.gmailSync.run(await this.deps.google.gmail(source), source, owner, options.pageSize ?? null);
       const historyRecords = result.counts.historyRecords ?? 0;
-      const lookAt = followUpAt({ startedAt, historyRecords }, announcedAt);
+      const lookAt = followUpAt({ startedAt, historyRecords });
       if (lookAt !== null) await this.scheduleFollowUp(source.id, lookAt);
       const cursors = result.cursor === null ? {} : { historyId: result.cursor };
       return { counts: result.counts, trigger: result.resynced ? 'resync' : options.trigger, more: result.more, cursors };

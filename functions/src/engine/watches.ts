@@ -79,8 +79,8 @@ export async function openCalendarChannel(deps: WatchDeps, sourceId: string): Pr
   }
   await deps.channels.put(channelId, { sourceId, resourceId: opened.resourceId, confirmedAt: null, createdAt });
   const now = deps.clock.now();
-  // The channel this one replaces is the one stored when this one is stored, read in the same
-  // transaction: a read from before events.watch would miss a channel a concurrent renewal
+  // The channel this one replaces is the one stored when this one is stored, decided on the
+  // version the write is conditional on: a read from before events.watch would miss a channel a concurrent renewal
   // stored meanwhile, leaving it live and never stopped.
   let replaced: { id: string; resourceId: string } | null = null;
   const updated = await deps.sources.update(sourceId, now, (current) => {

@@ -6,7 +6,7 @@ import { COLLECTIONS } from './firestore';
 export type NewIngestionEvent = Omit<IngestionEvent, 'expireAt'>;
 
 /**
- * One document per sync run. `expireAt` drives the Firestore TTL policy; TTL deletes lazily
+ * One document per exceptional sync pass (the runner's `worthRecording`). `expireAt` drives the Firestore TTL policy; TTL deletes lazily
  * (and never in the emulator), so reads filter on it and `deleteExpired` is the backstop.
  */
 export class IngestionEventRepository {

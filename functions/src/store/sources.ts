@@ -49,22 +49,25 @@ export class SourceRepository implements SourceStore, SourceQueries {
   /** The version of each source this instance last read or wrote, for decisions without a read. */
   private readonly known = new Map<string, Known>();
 
-  private remember(snap: DocumentSnapshot<SourceData>): Source | null {
+  private remember(snap: DocumentSnapshot<SourceData>): Known | null {
     const data = snap.data();
     if (!data || !snap.updateTime) return null;
-    const source = { id: snap.id, ...data };
-    this.rememberVersion(source, snap.updateTime);
-    return source;
+    const known = { version: snap.updateTime, source: { id: snap.id, ...data } };
+    this.rememberVersion(known.source, known.version);
+    return known;
   }
 
   private rememberVersion(source: Source, version: Timestamp): void {
+    // A read that was overtaken by a later write of this instance does not set it back.
+    const remembered = this.known.get(source.id);
+    if (remembered !== undefined && remembered.version.valueOf() > version.valueOf()) return;
     this.known.delete(source.id);
     this.known.set(source.id, { version, source });
     if (this.known.size > MAX_KNOWN) this.known.delete(this.known.keys().next().value!);
   }
 
   async get(id: string): Promise<Source | null> {
-    return this.remember(await this.ref(id).get());
+    return (await this.read(id))?.source ?? null;
   }
 
   async create(id: string, data: SourceData): Promise<void> {
@@ -84,6 +87,7 @@ export class SourceRepository implements SourceStore, SourceQueries {
       for (let attempt = 1; ; attempt += 1) {
         const remembered = this.known.get(id);
         const current = remembered ?? (await this.read(id));
+        if (current === null) throw new SourceNotFoundError(id);
         let decision: Decision<T>;
         try {
           decision = decide(current.source);
@@ -106,10 +110,9 @@ export class SourceRepository implements SourceStore, SourceQueries {
     });
   }
 
-  private async read(id: string): Promise<Known> {
-    const source = await this.get(id);
-    if (!source) throw new SourceNotFoundError(id);
-    return this.known.get(id)!;
+  /** A fresh read: the version this call fetched (another call may remember another meanwhile). */
+  private async read(id: string): Promise<Known | null> {
+    return this.remember(await this.ref(id).get());
   }
 
   /** The conditional write; false (and the version forgotten) when the document moved on. */
@@ -139,7 +142,7 @@ export class SourceRepository implements SourceStore, SourceQueries {
   /** Queries are strongly consistent: what they return is remembered like a read. */
   async findByEmail(email: string): Promise<Source[]> {
     const snap = await this.collection().where('email', '==', email).get();
-    return snap.docs.map((d) => this.remember(d)!);
+    return snap.docs.map((d) => this.remember(d)!.source);
   }
 
   async listByUser(userId: string): Promise<Source[]> {

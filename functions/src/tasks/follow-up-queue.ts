@@ -3,8 +3,9 @@ import type { Config } from '../config';
 import type { FollowUpScheduler } from '../engine/follow-up';
 
 /**
- * Gmail tail looks as Cloud Tasks tasks: one named task per source and second, so the
- * looks several triggers ask for collapse into one (Cloud Tasks answers ALREADY_EXISTS),
+ * Gmail tail looks as Cloud Tasks tasks: one named task per source and due time (the engine
+ * puts due times on a grid), so the looks several passes ask for collapse into one (Cloud
+ * Tasks answers ALREADY_EXISTS),
  * dispatched to `gmailFollowUp` with an OIDC token of the invoker account. The client loads
  * on first use and speaks REST (`fallback: true`), which also lets it talk to the sandbox.
  */
@@ -22,7 +23,7 @@ const ALREADY_EXISTS = 6;
 
 /** Cloud Tasks ids allow letters, digits, `-` and `_`: the source id goes in as hex. */
 export function followUpTaskId(sourceId: string, at: Date): string {
-  return `gmail-${Buffer.from(sourceId, 'utf8').toString('hex')}-${Math.floor(at.getTime() / 1000)}`;
+  return `gmail-${Buffer.from(sourceId, 'utf8').toString('hex')}-${at.getTime()}`;
 }
 
 export class CloudTasksFollowUps implements FollowUpScheduler {

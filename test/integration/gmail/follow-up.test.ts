@@ -76,7 +76,7 @@ test('a look racing a holder that listed before the tail arrived leaves the hold
   const end = await stack.services.sources.transition('src-race', new Date(), (s) =>
     decideStepEnd(s, { owner: 'holder', now: new Date(), leaseMs: 60_000, claimed: NO_PENDING, giveUp: false, cursors: { historyId: listed } }),
   );
-  expect(end).toEqual({ kind: 'continue', claimed: { gmail: tail.historyId, gmailAt: null, calendar: false } });
+  expect(end).toEqual({ kind: 'continue', claimed: { gmail: tail.historyId, calendar: false } });
 });
 
 test('refuses anything but POST {sourceId}', async () => {
