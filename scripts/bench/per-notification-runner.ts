@@ -26,8 +26,14 @@ export class PerNotificationRunner implements Runner {
     const owner = randomUUID();
     const source = await sources.update(sourceId, clock.now(), () => ({ lease: { owner, until: new Date(clock.now().getTime() + 60_000) } }));
     try {
-      if (work.gmail !== null) await this.gmail.run(await google.gmail(source), source, owner, options.pageSize ?? null);
-      else await this.calendar.run(await google.calendar(source), source, owner, options.pageSize ?? null);
+      // The passes leave their last cursor to the caller (the engine stores it with its step's end).
+      if (work.gmail !== null) {
+        const { cursor } = await this.gmail.run(await google.gmail(source), source, owner, options.pageSize ?? null);
+        if (cursor !== null) await sources.advanceHistoryId(sourceId, owner, cursor, clock.now());
+      } else {
+        const { syncToken } = await this.calendar.run(await google.calendar(source), source, owner, options.pageSize ?? null);
+        if (syncToken !== null) await sources.setCalendarSyncToken(sourceId, owner, syncToken, clock.now());
+      }
     } catch {
       // A seized lease or a lost race: this strategy simply tries again on the next notification.
     }
