@@ -195,8 +195,8 @@ export class SyncRunner implements Runner {
       }
       return next;
     };
+    const cursors = Object.assign({}, ...reports.map((r) => r.cursors ?? {})) as StepCursors;
     const end = await sources.transition(sourceId, now, (current) => {
-      const cursors = Object.assign({}, ...reports.map((r) => r.cursors ?? {})) as StepCursors;
       const { patch, result, next } = decideStepEnd(current, { owner, now, leaseMs, claimed, giveUp, cursors, change });
       return { patch, result: { ...result, source: next } };
     });

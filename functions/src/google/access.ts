@@ -10,6 +10,7 @@ import { CalendarAdapter } from './calendar';
 import { GmailAdapter } from './gmail';
 import { limitedCaller, type LimitedCall } from './limited-call';
 import { AccountLimiter, type LimiterEnvironment, realEnvironment } from './limiter';
+import { LruMap } from '../lru-map';
 
 /** Where refresh tokens come from: sealed as stored, and opened (decrypted) on demand. */
 export interface RefreshTokenSource {
@@ -40,16 +41,19 @@ export const MAX_CACHED_ACCOUNTS = 500;
  * starts lean.
  */
 export class GoogleAccessPool implements GoogleAccess {
-  private readonly accounts = new Map<string, AccountEntry>();
+  /** Most recently used last: beyond `maxAccounts`, the least recently used are dropped. */
+  private readonly accounts: LruMap<string, AccountEntry>;
 
   constructor(
     private readonly config: Pick<Config, 'oauth' | 'googleApiRootUrl' | 'limiter' | 'gmailMessagesGetUnits'>,
     private readonly tokens: RefreshTokenSource,
     private readonly environment: LimiterEnvironment = realEnvironment,
-    private readonly maxAccounts = MAX_CACHED_ACCOUNTS,
+    maxAccounts = MAX_CACHED_ACCOUNTS,
     /** Told once per discovery that a source's token no longer decrypts (it disconnects the source). */
     private readonly onUnreadableToken: (source: Source) => Promise<void> = () => Promise.resolve(),
-  ) {}
+  ) {
+    this.accounts = new LruMap(maxAccounts);
+  }
 
   private async openToken(source: Source, sealed: EncryptedToken): Promise<string> {
     try {
@@ -67,34 +71,24 @@ export class GoogleAccessPool implements GoogleAccess {
 
   /** The account's entry; rebuilt when its stored token changed (a reconnect) or was refused. */
   private async account(source: Source): Promise<AccountEntry> {
-    const existing = this.accounts.get(source.id);
-    this.accounts.delete(source.id);
-    if (existing && !existing.revoked && sameStamp(existing.credentialsAt, source.credentialsAt)) {
-      this.remember(source.id, existing);
-      return existing;
-    }
+    const cached = this.accounts.get(source.id);
+    const usable = cached !== undefined && !cached.revoked ? cached : undefined;
+    if (usable && sameStamp(usable.credentialsAt, source.credentialsAt)) return usable;
     const sealed = await this.tokens.sealed(source);
-    if (existing && existing.ciphertext === sealed.ciphertext && !existing.revoked) {
-      existing.credentialsAt = source.credentialsAt;
-      this.remember(source.id, existing);
-      return existing;
+    if (usable && usable.ciphertext === sealed.ciphertext) {
+      usable.credentialsAt = source.credentialsAt;
+      return usable;
     }
     const entry: AccountEntry = {
       ciphertext: sealed.ciphertext,
       // Read after the source: a token replaced meanwhile is newer than this stamp, never older.
       credentialsAt: source.credentialsAt,
       auth: createAccountAuth(this.config.oauth, await this.openToken(source, sealed)),
-      limiter: existing?.limiter ?? new AccountLimiter(this.config.limiter, this.environment),
+      limiter: cached?.limiter ?? new AccountLimiter(this.config.limiter, this.environment),
       revoked: false,
     };
-    this.remember(source.id, entry);
+    this.accounts.set(source.id, entry);
     return entry;
-  }
-
-  /** Most recently used last, so the first key is the one to drop. */
-  private remember(sourceId: string, entry: AccountEntry): void {
-    this.accounts.set(sourceId, entry);
-    while (this.accounts.size > this.maxAccounts) this.accounts.delete(this.accounts.keys().next().value!);
   }
 
   private caller(entry: AccountEntry): LimitedCall {

@@ -1,10 +1,8 @@
-import { FieldValue, type Firestore } from '@google-cloud/firestore';
+import { FieldValue, GrpcStatus, type Firestore } from '@google-cloud/firestore';
 import { channelSchema, type Channel, type NewChannel } from '../engine/model';
 import type { ChannelStore } from '../engine/ports';
 import { zodConverter } from './converter';
-import { COLLECTIONS } from './firestore';
-
-const NOT_FOUND = 5; // gRPC status
+import { COLLECTIONS, failedWith } from './firestore';
 
 /** `channels/{channelId}` → source: the O(1) lookup a Calendar push needs. */
 export class ChannelRepository implements ChannelStore {
@@ -35,7 +33,7 @@ export class ChannelRepository implements ChannelStore {
       await this.db.collection(COLLECTIONS.channels).doc(channelId).update({ lastMessageNumber: FieldValue.maximum(messageNumber) });
     } catch (error) {
       // The channel was stopped meanwhile: its notifications no longer count.
-      if ((error as { code?: unknown }).code !== NOT_FOUND) throw error;
+      if (!failedWith(error, GrpcStatus.NOT_FOUND)) throw error;
     }
   }
 

@@ -1,4 +1,4 @@
-import { Firestore } from '@google-cloud/firestore';
+import { Firestore, GrpcStatus } from '@google-cloud/firestore';
 
 /**
  * One Firestore client per instance. In local runs and tests the SDK finds the emulator
@@ -6,6 +6,11 @@ import { Firestore } from '@google-cloud/firestore';
  */
 export function createFirestore(projectId: string): Firestore {
   return new Firestore({ projectId, ignoreUndefinedProperties: true });
+}
+
+/** Whether a Firestore call failed with this gRPC status (the SDK's errors carry it as `code`). */
+export function failedWith(error: unknown, status: GrpcStatus): boolean {
+  return (error as { code?: unknown }).code === status;
 }
 
 export const COLLECTIONS = {

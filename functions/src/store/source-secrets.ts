@@ -2,6 +2,7 @@ import type { Firestore } from '@google-cloud/firestore';
 import { sourceSecretSchema, type SourceSecret } from '../engine/model';
 import type { SecretStore } from '../engine/ports';
 import { zodConverter } from './converter';
+import { LruMap } from '../lru-map';
 import { COLLECTIONS } from './firestore';
 
 // Channel token hashes an instance remembers; the oldest beyond this are forgotten.
@@ -15,7 +16,7 @@ export class SourceSecretRepository implements SecretStore {
    * A channel's token hash never changes (a renewed channel gets a new id, and a stopped
    * channel's index entry goes first, so its pushes end at the lookup): read once per instance.
    */
-  private readonly channelHashes = new Map<string, string>();
+  private readonly channelHashes = new LruMap<string, string>(MAX_REMEMBERED_CHANNEL_HASHES);
 
   private ref(sourceId: string) {
     return this.db.collection(COLLECTIONS.sourceSecrets).withConverter(zodConverter(sourceSecretSchema)).doc(sourceId);
@@ -71,10 +72,7 @@ export class SourceSecretRepository implements SecretStore {
     const remembered = this.channelHashes.get(key);
     if (remembered !== undefined) return remembered;
     const hash = (await this.get(sourceId))?.channelTokenHashes[channelId] ?? null;
-    if (hash !== null) {
-      this.channelHashes.set(key, hash);
-      if (this.channelHashes.size > MAX_REMEMBERED_CHANNEL_HASHES) this.channelHashes.delete(this.channelHashes.keys().next().value!);
-    }
+    if (hash !== null) this.channelHashes.set(key, hash);
     return hash;
   }
 

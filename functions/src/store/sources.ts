@@ -1,13 +1,13 @@
-import type { DocumentSnapshot, Firestore, Query, QueryDocumentSnapshot, Timestamp, UpdateData } from '@google-cloud/firestore';
+import { GrpcStatus, type DocumentSnapshot, type Firestore, type Query, type QueryDocumentSnapshot, type Timestamp, type UpdateData } from '@google-cloud/firestore';
 import { changedFields, decideAdvance, decideExtend, decideSyncToken, needsPushStamp, type Decision } from '../engine/lease';
 import { sourceSchema, type Source, type SourceData } from '../engine/model';
 import type { SourceQueries, SourceStore } from '../engine/ports';
 import { zodConverter } from './converter';
 import { KeyedMutex } from './keyed-mutex';
-import { COLLECTIONS } from './firestore';
+import { LruMap } from '../lru-map';
+import { COLLECTIONS, failedWith } from './firestore';
 
 type SourcePatchWithStamp = Partial<SourceData> & { updatedAt: Date };
-const NOT_FOUND = 5; // gRPC status
 
 export class SourceNotFoundError extends Error {
   constructor(readonly sourceId: string) {
@@ -23,7 +23,6 @@ const CONFLICT_BACKOFF_MS = 10;
 const CONFLICT_BACKOFF_MAX_MS = 500;
 // Sources whose last seen version an instance remembers; the oldest beyond this are forgotten.
 const MAX_KNOWN = 2000;
-const FAILED_PRECONDITION = 9; // gRPC status
 
 /** A source as stored at one version (its update time). */
 interface Known {
@@ -47,7 +46,7 @@ export class SourceRepository implements SourceStore, SourceQueries {
 
   private readonly mutex = new KeyedMutex();
   /** The version of each source this instance last read or wrote, for decisions without a read. */
-  private readonly known = new Map<string, Known>();
+  private readonly known = new LruMap<string, Known>(MAX_KNOWN);
 
   private remember(snap: DocumentSnapshot<SourceData>): Known | null {
     const data = snap.data();
@@ -61,9 +60,7 @@ export class SourceRepository implements SourceStore, SourceQueries {
     // A read that was overtaken by a later write of this instance does not set it back.
     const remembered = this.known.get(source.id);
     if (remembered !== undefined && remembered.version.valueOf() > version.valueOf()) return;
-    this.known.delete(source.id);
     this.known.set(source.id, { version, source });
-    if (this.known.size > MAX_KNOWN) this.known.delete(this.known.keys().next().value!);
   }
 
   async get(id: string): Promise<Source | null> {
@@ -124,8 +121,8 @@ export class SourceRepository implements SourceStore, SourceQueries {
       return true;
     } catch (error) {
       this.known.delete(id);
-      if ((error as { code?: unknown }).code === FAILED_PRECONDITION) return false;
-      if ((error as { code?: unknown }).code === NOT_FOUND) throw new SourceNotFoundError(id);
+      if (failedWith(error, GrpcStatus.FAILED_PRECONDITION)) return false;
+      if (failedWith(error, GrpcStatus.NOT_FOUND)) throw new SourceNotFoundError(id);
       throw error;
     }
   }

@@ -1,8 +1,8 @@
-import type { Firestore } from '@google-cloud/firestore';
+import { GrpcStatus, type Firestore } from '@google-cloud/firestore';
 import { taskIdFor, taskSchema, type Task, type TaskOrigin } from '../engine/model';
 import type { StatusUpdate, TaskStore } from '../engine/ports';
 import { zodConverter } from './converter';
-import { COLLECTIONS } from './firestore';
+import { COLLECTIONS, failedWith } from './firestore';
 
 export interface UpsertResult {
   written: number;
@@ -12,7 +12,6 @@ export interface UpsertResult {
 
 // Keeps each transaction well inside Firestore's request-size and time limits.
 const UPSERT_CHUNK = 200;
-const ALREADY_EXISTS = 6; // gRPC status
 
 export class TaskRepository implements TaskStore {
   constructor(private readonly db: Firestore) {}
@@ -74,7 +73,7 @@ export class TaskRepository implements TaskStore {
         await batch.commit();
         result.written += chunk.length;
       } catch (error) {
-        if ((error as { code?: unknown }).code !== ALREADY_EXISTS) throw error;
+        if (!failedWith(error, GrpcStatus.ALREADY_EXISTS)) throw error;
         const upserted = await this.upsert(userId, chunk);
         result.written += upserted.written;
         result.stale += upserted.stale;
