@@ -2,19 +2,19 @@
 # (scripts/deploy/monitoring.ts).
 
 resource "google_logging_metric" "metrics" {
-  for_each         = toset(keys(local.m.metrics))
+  for_each         = local.m.metrics
   name             = each.key
-  description      = local.m.metrics[each.key].description
-  filter           = local.m.metrics[each.key].filter
-  value_extractor  = try(local.m.metrics[each.key].valueExtractor, null)
-  label_extractors = try(local.m.metrics[each.key].labelExtractors, null)
+  description      = each.value.description
+  filter           = each.value.filter
+  value_extractor  = try(each.value.valueExtractor, null)
+  label_extractors = try(each.value.labelExtractors, null)
 
   metric_descriptor {
-    metric_kind = local.m.metrics[each.key].metricDescriptor.metricKind
-    value_type  = local.m.metrics[each.key].metricDescriptor.valueType
-    unit        = local.m.metrics[each.key].metricDescriptor.unit
+    metric_kind = each.value.metricDescriptor.metricKind
+    value_type  = each.value.metricDescriptor.valueType
+    unit        = each.value.metricDescriptor.unit
     dynamic "labels" {
-      for_each = local.m.metrics[each.key].metricDescriptor.labels
+      for_each = each.value.metricDescriptor.labels
       content {
         key        = labels.value.key
         value_type = labels.value.valueType
@@ -23,7 +23,7 @@ resource "google_logging_metric" "metrics" {
   }
 
   dynamic "bucket_options" {
-    for_each = try([local.m.metrics[each.key].bucketOptions.exponentialBuckets], [])
+    for_each = try([each.value.bucketOptions.exponentialBuckets], [])
     content {
       exponential_buckets {
         num_finite_buckets = bucket_options.value.numFiniteBuckets
@@ -61,18 +61,18 @@ resource "google_monitoring_notification_channel" "email" {
 }
 
 resource "google_monitoring_alert_policy" "alerts" {
-  for_each              = toset(keys(local.m.alerts))
-  display_name          = local.m.alerts[each.key].displayName
-  combiner              = local.m.alerts[each.key].combiner
+  for_each              = local.m.alerts
+  display_name          = each.value.displayName
+  combiner              = each.value.combiner
   notification_channels = google_monitoring_notification_channel.email[*].id
 
   documentation {
-    content   = local.m.alerts[each.key].documentation.content
-    mime_type = local.m.alerts[each.key].documentation.mimeType
+    content   = each.value.documentation.content
+    mime_type = each.value.documentation.mimeType
   }
 
   dynamic "conditions" {
-    for_each = local.m.alerts[each.key].conditions
+    for_each = each.value.conditions
     content {
       display_name = conditions.value.displayName
 

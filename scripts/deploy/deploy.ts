@@ -11,21 +11,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { planGcloud, type DeployOptions, type Plan, type Step } from './gcloud-plan';
+import { lookups, planGcloud, type DeployOptions, type Plan, type Step } from './gcloud-plan';
 import { buildManifest } from './manifest';
 
 export const ROOT = join(__dirname, '../..');
 export const FILES_DIR = 'infra/.build/gcloud';
 
-/** The commands that resolve the run-time placeholders (printed by --dry-run too). */
-export function lookups(o: Pick<DeployOptions, 'project' | 'region'>) {
-  const g = (...args: string[]) => ['gcloud', `--project=${o.project}`, '--quiet', ...args];
-  return {
-    projectNumber: g('projects', 'describe', o.project, '--format=value(projectNumber)'),
-    uri: (fn: string) => g('functions', 'describe', fn, `--region=${o.region}`, '--format=value(serviceConfig.uri)'),
-    channel: g('beta', 'monitoring', 'channels', 'list', '--filter=display_name="Sync engine alerts"', '--format=value(name)', '--limit=1'),
-  };
-}
+export { lookups };
 
 const quote = (arg: string) => (/^[\w@%+=:,./{}()-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
 export const commandLine = (argv: string[]) => argv.map(quote).join(' ');
@@ -133,7 +125,7 @@ function runWithRetry(step: Step, argv: string[]): void {
   }
 }
 
-export function parseOptions(argv: string[]): { options: DeployOptions; dryRun: boolean } {
+function parseOptions(argv: string[]): { options: Omit<DeployOptions, 'sourceHash'>; dryRun: boolean } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -163,20 +155,24 @@ export function parseOptions(argv: string[]): { options: DeployOptions; dryRun: 
       connectReturnUrl: values['connect-return-url']!,
       firestoreLocation: values['firestore-location'],
       alertEmail: values['alert-email'] ?? null,
-      sourceHash: hashTree(['functions/lib', 'functions/package.json', 'functions/package-lock.json'].map((p) => join(ROOT, p))),
     },
   };
 }
 
+/** What the functions' deploy hash covers: the built package and its manifests. */
+function sourceHash(): string {
+  return hashTree(['functions/lib', 'functions/package.json', 'functions/package-lock.json'].map((p) => join(ROOT, p)));
+}
+
 function main(): void {
-  const { options, dryRun } = parseOptions(process.argv.slice(2));
+  const { options: parsed, dryRun } = parseOptions(process.argv.slice(2));
+  if (!dryRun && !run(['npm', 'run', 'build'], false).ok) throw new StepFailed('npm run build failed');
+  // Hashed after the build, so the hash covers the package that is deployed.
+  const built = { ...parsed, sourceHash: sourceHash() };
   if (dryRun) {
-    process.stdout.write(formatPlan(planGcloud(buildManifest(), options), options));
+    process.stdout.write(formatPlan(planGcloud(buildManifest(), built), built));
     return;
   }
-  if (!run(['npm', 'run', 'build'], false).ok) throw new StepFailed('npm run build failed');
-  // The source hash covers the freshly built package.
-  const built = parseOptions(process.argv.slice(2)).options;
   execute(planGcloud(buildManifest(), built), built);
   console.log(`\nDone. Add https://${built.region}-${built.project}.cloudfunctions.net/connectCallback/callback as an authorized redirect URI of the OAuth client.`);
 }

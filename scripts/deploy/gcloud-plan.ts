@@ -63,8 +63,23 @@ export function renderEnv(values: Record<string, string>, o: DeployOptions): Rec
   return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Object.entries(placeholders).reduce((s, [p, r]) => s.split(p).join(r), v)]));
 }
 
+/** A gcloud command line for the project, never prompting. */
+function gcloud(o: Pick<DeployOptions, 'project'>) {
+  return (...args: string[]) => ['gcloud', `--project=${o.project}`, '--quiet', ...args];
+}
+
+/** The commands that resolve the run-time placeholders (printed by --dry-run too). */
+export function lookups(o: Pick<DeployOptions, 'project' | 'region'>) {
+  const g = gcloud(o);
+  return {
+    projectNumber: g('projects', 'describe', o.project, '--format=value(projectNumber)'),
+    uri: (fn: string) => g('functions', 'describe', fn, `--region=${o.region}`, '--format=value(serviceConfig.uri)'),
+    channel: g('beta', 'monitoring', 'channels', 'list', '--filter=display_name="Sync engine alerts"', '--format=value(name)', '--limit=1'),
+  };
+}
+
 export function planGcloud(m: Manifest, o: DeployOptions): Plan {
-  const g = (...args: string[]) => ['gcloud', `--project=${o.project}`, '--quiet', ...args];
+  const g = gcloud(o);
   const member = (b: Binding) => `--member=${memberOf(b.member, o.project)}`;
   const region = `--region=${o.region}`;
   const location = `--location=${o.region}`;
@@ -180,9 +195,8 @@ export function planGcloud(m: Manifest, o: DeployOptions): Plan {
   });
   let channels: string[] = [];
   if (o.alertEmail) {
-    const channel = 'display_name="Sync engine alerts"';
     steps.push({
-      find: g('beta', 'monitoring', 'channels', 'list', `--filter=${channel}`, '--format=value(name)', '--limit=1'),
+      find: lookups(o).channel,
       create: g('beta', 'monitoring', 'channels', 'create', '--display-name=Sync engine alerts', '--type=email', `--channel-labels=email_address=${o.alertEmail}`),
     });
     channels = ['{channel}'];

@@ -69,7 +69,7 @@ function distribution(description: string, filter: string, field: string, unit: 
   };
 }
 
-export const LOG_METRICS: Record<string, LogMetric> = {
+export const LOG_METRICS = {
   'sync_engine/sync_latency': distribution('Sync duration by type and trigger', SYNC_FINISHED, 'durationMs', 'ms', { type: 'type', trigger: 'trigger' }, 10),
   'sync_engine/tasks_ingested': distribution('Tasks written per sync', `${SYNC_FINISHED} AND jsonPayload.counts.tasksWritten>0`, 'counts.tasksWritten', '1', { type: 'type' }),
   'sync_engine/sync_runs': counter('Syncs finished, by trigger', SYNC_FINISHED, { trigger: 'trigger', type: 'type' }),
@@ -82,9 +82,9 @@ export const LOG_METRICS: Record<string, LogMetric> = {
   'sync_engine/audits_incomplete': counter('Completeness audits that found missing or wrong items', `${AUDIT_FINISHED} AND (jsonPayload.missing>0 OR jsonPayload.wrongState>0)`, { type: 'type' }),
   'sync_engine/audit_missing_items': distribution('Items missing per audit', AUDIT_FINISHED, 'missing', '1', { type: 'type' }),
   'sync_engine/audit_repaired_twice': counter('Sources repaired by two audits in a row', message('audit repaired twice in a row')),
-};
+} satisfies Record<string, LogMetric>;
 
-const userMetric = (name: keyof typeof LOG_METRICS  ) => `metric.type="logging.googleapis.com/user/${name}" AND resource.type="cloud_run_revision"`;
+const userMetric = (name: keyof typeof LOG_METRICS) => `metric.type="logging.googleapis.com/user/${name}" AND resource.type="cloud_run_revision"`;
 const sum = (seconds: number): Aggregation[] => [{ alignmentPeriod: `${seconds}s`, perSeriesAligner: 'ALIGN_SUM', crossSeriesReducer: 'REDUCE_SUM' }];
 const docs = (content: string) => ({ content, mimeType: 'text/markdown' as const });
 
