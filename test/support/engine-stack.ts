@@ -4,7 +4,9 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { Firestore } from '@google-cloud/firestore';
 import { parseConfig, type Config } from '../../functions/src/config';
 import { buildServices, type ServiceOverrides, type Services } from '../../functions/src/entry/services';
-import type { Logger } from '../../functions/src/engine/ports';
+import type { Logger, SourceStore } from '../../functions/src/engine/ports';
+import type { Source } from '../../functions/src/engine/model';
+import { SyncRunner } from '../../functions/src/engine/runner';
 import { createLogger } from '../../functions/src/logging';
 import { FUNCTIONS, registerFunctions, type FunctionName } from '../../functions/src/register';
 import { SandboxAdmin } from '../../sandbox/src/admin-client';
@@ -136,6 +138,35 @@ export async function registerWatch(stack: EngineStack, sourceId: string): Promi
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ sourceId }),
   });
+}
+
+/**
+ * Connects a source and opens its watches, then waits until the Calendar channel's first
+ * notification (`sync`) has confirmed it. Returns the source as registration left it.
+ */
+export async function connectAndWatch(stack: EngineStack, sourceId: string, email: string, userId: string): Promise<Source> {
+  await stack.connect(sourceId, email, userId);
+  expect((await registerWatch(stack, sourceId)).status).toBe(200);
+  const source = (await stack.services.sources.get(sourceId))!;
+  await waitFor(async () => (await stack.services.channels.get(source.calendarChannelId!))?.confirmedAt);
+  return source;
+}
+
+/** Delivers a Gmail notification to gmailPush as a Pub/Sub push subscription would. */
+export async function gmailPush(stack: EngineStack, emailAddress: string, historyId: string, messageId: string): Promise<number> {
+  const data = Buffer.from(JSON.stringify({ emailAddress, historyId })).toString('base64');
+  const response = await fetch(`${stack.functionUrl('gmailPush')}/projects/${stack.projectId}/topics/gmail-watch`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ message: { data, messageId }, subscription: `projects/${stack.projectId}/subscriptions/gmail` }),
+  });
+  return response.status;
+}
+
+/** A production runner over the stack's services, with its own store and settings (no tail looks). */
+export function runnerWith(stack: EngineStack, sources: SourceStore, settings: { leaseMs: number; passBudgetMs: number; fetchBatchSize: number }): SyncRunner {
+  const { runner: _unused, ...deps } = stack.services;
+  return new SyncRunner({ ...deps, ...settings, sources, taskRule: stack.config.taskRule, followUps: null });
 }
 
 /** The passes a stack's runner logged (`gmail sync finished` / `calendar sync finished`) for a source. */

@@ -1,5 +1,5 @@
 import { MovableClock } from '../../support/clock';
-import { registerWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { connectAndWatch as connectWatched, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';
 
 const HOUR = 3_600_000;
@@ -22,10 +22,7 @@ const calendarTasks = async (userId: string) =>
 const statusOf = async (userId: string, eventId: string) => (await calendarTasks(userId)).find((t) => t.eventId === eventId)?.status;
 
 async function connectAndWatch(sourceId: string, email: string, userId: string) {
-  await stack.connect(sourceId, email, userId);
-  expect((await registerWatch(stack, sourceId)).status).toBe(200);
-  const source = (await stack.services.sources.get(sourceId))!;
-  await waitFor(async () => (await stack.services.channels.get(source.calendarChannelId!))?.confirmedAt);
+  await connectWatched(stack, sourceId, email, userId);
   await stack.settled(sourceId);
 }
 

@@ -1,4 +1,4 @@
-import { registerWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { connectAndWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { createPullSubscription, pullAll } from '../../support/pubsub';
 import { waitFor } from '../../support/wait';
 
@@ -12,19 +12,11 @@ const at = (iso: string) => ({ dateTime: iso });
 const calendarTasks = async (userId: string) =>
   (await stack.db.collection(`users/${userId}/tasks`).where('origin', '==', 'calendar').get()).docs.map((d) => ({ id: d.id, ...(d.data() as { title: string; status: string; dueAt: { toDate(): Date } | null }) }));
 
-async function connectAndWatch(sourceId: string, email: string, userId: string) {
-  await stack.connect(sourceId, email, userId);
-  expect((await registerWatch(stack, sourceId)).status).toBe(200);
-  const source = (await stack.services.sources.get(sourceId))!;
-  // The channel's first notification, `sync`, confirms it.
-  await waitFor(async () => (await stack.services.channels.get(source.calendarChannelId!))?.confirmedAt);
-  return source;
-}
 
 describe('Calendar push to task, end to end', () => {
   it('creates, moves and cancels: sandbox → channel push → calendarPush → Pub/Sub → syncWorker → task', async () => {
     const email = 'cal@example.com';
-    const source = await connectAndWatch('src-cal', email, 'user-cal');
+    const source = await connectAndWatch(stack, 'src-cal', email, 'user-cal');
     expect(source.status).toBe('active');
     expect(source.calendarChannelExpiration!.getTime()).toBeGreaterThan(Date.now() + 6 * 86_400_000);
 
@@ -46,7 +38,7 @@ describe('Calendar push to task, end to end', () => {
 
   it('refuses forged pushes with a 4xx and changes nothing', async () => {
     const email = 'forged@example.com';
-    const source = await connectAndWatch('src-forged', email, 'user-forged');
+    const source = await connectAndWatch(stack, 'src-forged', email, 'user-forged');
     // Let the watch's own first Gmail notification land before taking the snapshot.
     await waitFor(async () => (await stack.services.sources.get('src-forged'))!.lastPushAt !== null);
     await stack.settled('src-forged');
@@ -84,7 +76,7 @@ describe('Calendar push to task, end to end', () => {
 
   it('a sync token invalidated while events were deleted → 410 → full sync → their tasks cancelled, none lost or duplicated', async () => {
     const email = 'gone@example.com';
-    await connectAndWatch('src-gone', email, 'user-gone');
+    await connectAndWatch(stack, 'src-gone', email, 'user-gone');
     const soon = new Date(Date.now() + 86_400_000).toISOString();
     const later = new Date(Date.now() + 2 * 86_400_000).toISOString();
     const events = [];
@@ -117,7 +109,7 @@ describe('Calendar push to task, end to end', () => {
 
   it('a burst of 20 pushes for one calendar costs at most 3 events.list runs', async () => {
     const email = 'burst-cal@example.com';
-    await connectAndWatch('src-cal-burst', email, 'user-cal-burst');
+    await connectAndWatch(stack, 'src-cal-burst', email, 'user-cal-burst');
     const first = await stack.admin.createEvent(email, { summary: 'warm-up', start: at('2026-12-05T10:00:00Z'), end: at('2026-12-05T11:00:00Z') });
     await waitFor(async () => (await calendarTasks('user-cal-burst')).some((t) => t.id.endsWith(first.id)));
     await stack.settled('src-cal-burst');

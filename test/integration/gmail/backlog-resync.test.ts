@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { SourceStore } from '../../../functions/src/engine/ports';
-import { SyncRunner } from '../../../functions/src/engine/runner';
 import { isNewerHistoryId } from '../../../functions/src/engine/history-id';
 import { withStatus } from '../../../functions/src/engine/status';
-import { loggedPasses, startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { gmailPush, loggedPasses, runnerWith, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';
 
 let stack: EngineStack;
@@ -17,15 +16,7 @@ afterAll(() => stack.close());
 const tasksOf = async (userId: string) => (await stack.db.collection(`users/${userId}/tasks`).get()).docs.map((d) => d.data() as { externalId: string; status: string });
 const gmailCalls = async (email: string) => (await stack.admin.stats()).calls[email] ?? {};
 
-async function push(emailAddress: string, historyId: string): Promise<number> {
-  const data = Buffer.from(JSON.stringify({ emailAddress, historyId })).toString('base64');
-  const response = await fetch(`${stack.functionUrl('gmailPush')}/projects/${stack.projectId}/topics/gmail-watch`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ message: { data, messageId: randomUUID() }, subscription: `projects/${stack.projectId}/subscriptions/gmail` }),
-  });
-  return response.status;
-}
+const push = (emailAddress: string, historyId: string) => gmailPush(stack, emailAddress, historyId, randomUUID());
 
 async function connectWithCursor(sourceId: string, email: string, userId: string): Promise<void> {
   await stack.connect(sourceId, email, userId);
@@ -85,17 +76,7 @@ test('a long outage with expired history: all 230 messages become tasks, the res
 
   // The first invocation dies after its first (budget-bounded) pass.
   const dying = dyingAfterFirstPass();
-  const { runner: _unused, ...deps } = stack.services;
-  const first = new SyncRunner({
-    ...deps,
-    sources: dying,
-    leaseMs: 3_000,
-    passBudgetMs: 300,
-    taskRule: stack.config.taskRule,
-    fetchBatchSize: 10,
-    statusSettings: stack.services.statusSettings,
-    followUps: null,
-  });
+  const first = runnerWith(stack, dying, { leaseMs: 3_000, passBudgetMs: 300, fetchBatchSize: 10 });
   // Slow Google, so that the walk cannot finish within the first pass's budget (batched
   // metadata makes an unslowed walk of 230 messages fit in 300 ms now and then).
   await stack.admin.setFaults({ latencyMs: 100 });
@@ -139,8 +120,7 @@ test('history expiring again while a resync is still walking: the next pass walk
   await stack.admin.expireHistory(email);
 
   const dying = dyingAfterFirstPass();
-  const { runner: _unused, ...deps } = stack.services;
-  const first = new SyncRunner({ ...deps, sources: dying, leaseMs: 3_000, passBudgetMs: 300, taskRule: stack.config.taskRule, fetchBatchSize: 10, statusSettings: stack.services.statusSettings, followUps: null });
+  const first = runnerWith(stack, dying, { leaseMs: 3_000, passBudgetMs: 300, fetchBatchSize: 10 });
   // Slow Google, so that the walk cannot finish within the first pass's budget.
   await stack.admin.setFaults({ latencyMs: 100 });
   await expect(first.handle(sourceId, { gmail: outage[149]!.historyId, calendar: false }, { trigger: 'push' })).rejects.toThrow('instance killed');

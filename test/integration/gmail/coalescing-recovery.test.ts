@@ -1,7 +1,6 @@
 import type { AnnouncedWork } from '../../../functions/src/engine/model';
 import type { SourceStore } from '../../../functions/src/engine/ports';
-import { SyncRunner } from '../../../functions/src/engine/runner';
-import { startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { gmailPush, runnerWith, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';
 
 let stack: EngineStack;
@@ -14,21 +13,7 @@ afterAll(() => stack.close());
 const taskIds = async (userId: string) => (await stack.db.collection(`users/${userId}/tasks`).get()).docs.map((d) => d.id).sort();
 const gmailCalls = async (email: string) => (await stack.admin.stats()).calls[email] ?? {};
 
-function pushBody(emailAddress: string, historyId: string, n: number) {
-  return JSON.stringify({
-    message: { data: Buffer.from(JSON.stringify({ emailAddress, historyId })).toString('base64'), messageId: String(n) },
-    subscription: `projects/${stack.projectId}/subscriptions/gmail`,
-  });
-}
-
-async function push(emailAddress: string, historyId: string, n = 0): Promise<number> {
-  const response = await fetch(`${stack.functionUrl('gmailPush')}/projects/${stack.projectId}/topics/gmail-watch`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: pushBody(emailAddress, historyId, n),
-  });
-  return response.status;
-}
+const push = (emailAddress: string, historyId: string, n = 0) => gmailPush(stack, emailAddress, historyId, String(n));
 
 async function connectWithCursor(sourceId: string, email: string, userId: string): Promise<void> {
   await stack.connect(sourceId, email, userId);
@@ -152,11 +137,6 @@ function storeWithTransitions(step: (n: number, run: () => Promise<unknown>) => 
   return wrapped;
 }
 
-function runnerWith(sources: SourceStore, leaseMs: number): SyncRunner {
-  const { runner: _unused, ...deps } = stack.services;
-  return new SyncRunner({ ...deps, sources, leaseMs, passBudgetMs: 60_000, taskRule: stack.config.taskRule, fetchBatchSize: 5, statusSettings: stack.services.statusSettings, followUps: null });
-}
-
 test('a crash between writing tasks and advancing the cursor loses nothing and duplicates nothing', async () => {
   const email = 'crash@example.com';
   await connectWithCursor('src-crash', email, 'user-crash');
@@ -168,7 +148,7 @@ test('a crash between writing tasks and advancing the cursor loses nothing and d
   // which is where a one-page pass's cursor moves (its first transition takes the lease).
   const dying = storeWithTransitions((n, run) => (n === 1 ? run() : Promise.reject(new Error('instance killed'))));
   const work: AnnouncedWork = { gmail: delivered[2]!.historyId, calendar: false };
-  await expect(runnerWith(dying, 2_000).handle('src-crash', work, { trigger: 'push' })).rejects.toThrow('instance killed');
+  await expect(runnerWith(stack, dying, { leaseMs: 2_000, passBudgetMs: 60_000, fetchBatchSize: 5 }).handle('src-crash', work, { trigger: 'push' })).rejects.toThrow('instance killed');
 
   expect(await taskIds('user-crash')).toHaveLength(3);
   const afterCrash = (await stack.services.sources.get('src-crash'))!;
@@ -195,7 +175,7 @@ test('a lease lost mid-run (another instance took over) is a hand-over, not a sy
     if (n === 2) await stack.services.sources.update('src-lease-lost', new Date(), () => ({ lease: { owner: 'another-instance', until: new Date(Date.now() + 60_000) } }));
     return run();
   });
-  await expect(runnerWith(stolen, 60_000).handle('src-lease-lost', { gmail: mail.historyId, calendar: false }, { trigger: 'push' })).resolves.toBe('recorded');
+  await expect(runnerWith(stack, stolen, { leaseMs: 60_000, passBudgetMs: 60_000, fetchBatchSize: 5 }).handle('src-lease-lost', { gmail: mail.historyId, calendar: false }, { trigger: 'push' })).resolves.toBe('recorded');
 
   const source = (await stack.services.sources.get('src-lease-lost'))!;
   expect(source.consecutiveErrors).toBe(0);

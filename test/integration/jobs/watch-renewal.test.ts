@@ -1,6 +1,5 @@
 import { renewSourceWatches } from '../../../functions/src/engine/renewal';
-import { registerWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
-import { waitFor } from '../../support/wait';
+import { connectAndWatch as connectWatched, startEngineStack, type EngineStack } from '../../support/engine-stack';
 
 const HOUR = 3_600_000;
 let stack: EngineStack;
@@ -10,10 +9,7 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 
 async function connectAndWatch(sourceId: string, email: string) {
-  await stack.connect(sourceId, email, `user-${sourceId}`);
-  expect((await registerWatch(stack, sourceId)).status).toBe(200);
-  const source = (await stack.services.sources.get(sourceId))!;
-  await waitFor(async () => (await stack.services.channels.get(source.calendarChannelId!))?.confirmedAt);
+  const source = await connectWatched(stack, sourceId, email, `user-${sourceId}`);
   // Both due for renewal.
   const soon = new Date(Date.now() + HOUR);
   await stack.services.sources.update(sourceId, new Date(), () => ({ watchExpiration: soon, calendarChannelExpiration: soon }));

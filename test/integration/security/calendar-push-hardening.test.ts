@@ -1,4 +1,4 @@
-import { registerWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { connectAndWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { createPullSubscription, pullAll } from '../../support/pubsub';
 import { waitFor } from '../../support/wait';
 
@@ -16,10 +16,7 @@ afterAll(() => stack.close());
 const push = (headers: Record<string, string>, body?: string) => fetch(stack.functionUrl('calendarPush'), { method: 'POST', headers, ...(body !== undefined && { body }) });
 
 async function liveChannel(sourceId: string, email: string) {
-  await stack.connect(sourceId, email, `user-${sourceId}`);
-  expect((await registerWatch(stack, sourceId)).status).toBe(200);
-  const source = (await stack.services.sources.get(sourceId))!;
-  await waitFor(async () => (await stack.services.channels.get(source.calendarChannelId!))?.confirmedAt);
+  const source = await connectAndWatch(stack, sourceId, email, `user-${sourceId}`);
   const truth = (await stack.admin.channels()).channels.find((c) => c.id === source.calendarChannelId)!;
   await waitFor(async () => (await stack.services.sources.get(sourceId))!.lastPushAt !== null);
   await stack.settled(sourceId);
