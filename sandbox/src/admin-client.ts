@@ -1,4 +1,7 @@
+import type { ResponseStatus } from './calendar-data';
 import type { FaultsInput } from './faults';
+
+export type { ResponseStatus };
 
 /**
  * A typed client for the admin API (see sandbox/README.md), shared by tests, `npm start`
@@ -13,7 +16,6 @@ export interface CreatedAccount {
 }
 
 export type EventTimeInput = { dateTime: string } | { date: string };
-export type ResponseStatus = 'needsAction' | 'declined' | 'tentative' | 'accepted';
 export interface EventInput {
   summary: string;
   start: EventTimeInput;

@@ -49,7 +49,7 @@ export function apiCall(
         if (injected.status === 429) throw errors.rateLimit(injected.retryAfterSeconds);
         if (injected.status === 403) throw errors.userRateLimit();
         if (injected.status === 404) throw errors.notFound();
-        if (injected.status === 410) throw new GoogleApiError(410, 'Resource has been deleted', { reason: 'deleted' });
+        if (injected.status === 410) throw errors.gone();
         throw errors.server(injected.status, injected.retryAfterSeconds);
       }
       if (!requiredScopes.some((scope) => grant.scopes.includes(scope))) {

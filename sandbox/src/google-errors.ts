@@ -64,6 +64,7 @@ export const errors = {
     ),
   forbidden: (message: string, reason = 'forbidden') => new GoogleApiError(403, message, { reason }),
   notFound: (message = 'Requested entity was not found.') => new GoogleApiError(404, message, { reason: 'notFound' }),
+  gone: () => new GoogleApiError(410, 'Resource has been deleted', { reason: 'deleted' }),
   fullSyncRequired: () =>
     new GoogleApiError(410, 'Sync token is no longer valid, a full sync is required.', {
       domain: 'calendar',

@@ -1,5 +1,6 @@
 import { newSource } from '../../functions/src/engine/connect';
 import type { SourceData, Task } from '../../functions/src/engine/model';
+import type { CalendarEvent } from '../../functions/src/engine/ports';
 
 /** A connected source with a Gmail cursor, as most store tests want it. */
 export function sourceData(overrides: Partial<SourceData> = {}): SourceData {
@@ -20,4 +21,9 @@ export function gmailTask(sourceId: string, messageId: string, overrides: Partia
     updatedAt: new Date('2026-11-24T10:00:00Z'),
     ...overrides,
   };
+}
+
+/** A confirmed Calendar event as the adapter reports it; callers set its times and what they test. */
+export function calendarEvent(overrides: Partial<CalendarEvent> & Pick<CalendarEvent, 'start' | 'updated'>): CalendarEvent {
+  return { id: 'e1', status: 'confirmed', summary: 's', htmlLink: null, sequence: 0, declinedBySelf: false, ...overrides };
 }

@@ -12,3 +12,15 @@ export async function deliverBurst(admin: SandboxAdmin, email: string, count: nu
   }
   return burst;
 }
+
+/**
+ * Makes `change` while Gmail's notifications are lost: after a second's pause (so the change
+ * is not a tail of an earlier one), with every push dropped until it is done.
+ */
+export async function withPushesLost(admin: SandboxAdmin, change: () => Promise<unknown>): Promise<void> {
+  await admin.setFaults({ push: { dropRate: 1 } });
+  await new Promise((r) => setTimeout(r, 1100));
+  await change();
+  await admin.drainPushes();
+  await admin.setFaults({});
+}

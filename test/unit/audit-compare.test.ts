@@ -1,6 +1,6 @@
 import { calendarVerdict, gmailFetchedVerdict, gmailListedVerdict, nextRepairStreak, openTasksNotListed } from '../../functions/src/engine/audit-compare';
 import type { CalendarEvent } from '../../functions/src/engine/ports';
-import { gmailTask } from '../support/builders';
+import { calendarEvent, gmailTask } from '../support/builders';
 
 const since = new Date('2026-11-23T10:00:00Z');
 const settled = new Date('2026-11-24T09:55:00Z');
@@ -34,17 +34,8 @@ describe('Gmail verdicts', () => {
 });
 
 describe('Calendar verdicts', () => {
-  const event = (overrides: Partial<CalendarEvent> = {}): CalendarEvent => ({
-    id: 'e1',
-    status: 'confirmed',
-    summary: 'x',
-    start: new Date('2026-11-30T10:00:00Z'),
-    htmlLink: null,
-    updated: inWindow,
-    sequence: 0,
-    declinedBySelf: false,
-    ...overrides,
-  });
+  const event = (overrides: Partial<CalendarEvent> = {}): CalendarEvent =>
+    calendarEvent({ summary: 'x', start: new Date('2026-11-30T10:00:00Z'), updated: inWindow, ...overrides });
   // The task rule's window: events starting outside it are not tasks.
   const taskWindow = { timeMin: new Date('2026-11-17T10:00:00Z'), timeMax: new Date('2026-12-24T10:00:00Z') };
   const calendarTask = (overrides: Parameters<typeof gmailTask>[2] = {}) => task({ origin: 'calendar', externalId: 'e1', ...overrides });

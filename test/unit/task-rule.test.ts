@@ -1,20 +1,11 @@
 import type { CalendarEvent } from '../../functions/src/engine/ports';
 import { calendarWindow, DEFAULT_TASK_RULE, judgeEvent } from '../../functions/src/engine/task-rule';
+import { calendarEvent } from '../support/builders';
 
 const now = new Date('2026-11-24T12:00:00Z');
 const DAY = 86_400_000;
 const window = calendarWindow(now, DEFAULT_TASK_RULE);
-const event = (overrides: Partial<CalendarEvent>): CalendarEvent => ({
-  id: 'e1',
-  status: 'confirmed',
-  summary: 's',
-  start: new Date(now.getTime() + DAY),
-  htmlLink: null,
-  updated: now,
-  sequence: 0,
-  declinedBySelf: false,
-  ...overrides,
-});
+const event = (overrides: Partial<CalendarEvent>): CalendarEvent => calendarEvent({ start: new Date(now.getTime() + DAY), updated: now, ...overrides });
 
 describe('the calendar task rule', () => {
   it.each([

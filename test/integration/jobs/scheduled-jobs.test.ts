@@ -8,6 +8,7 @@ import { MovableClock } from '../../support/clock';
 import { registerWatch, runJob, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { freshFirestore } from '../../support/firestore';
 import { waitFor } from '../../support/wait';
+import { withPushesLost } from '../../support/burst';
 
 const HOUR = 3_600_000;
 const clock = new MovableClock();
@@ -153,11 +154,7 @@ test('with 2,000 sources of which 20 need work, each job reads and requests only
 test('a quiet mailbox recovers: after a poll found missed changes, the next poll that finds none clears the banner', async () => {
   const email = 'quiet@example.com';
   await connectAndWatch('src-quiet', email, 'user-quiet');
-  await stack.admin.setFaults({ push: { dropRate: 1 } });
-  await new Promise((r) => setTimeout(r, 1100));
-  await stack.admin.deliverMail(email, { subject: 'missed' });
-  await stack.admin.drainPushes();
-  await stack.admin.setFaults({});
+  await withPushesLost(stack.admin, () => stack.admin.deliverMail(email, { subject: 'missed' }));
 
   clock.advance(11 * 60_000);
   await runJob(stack, 'fallbackPoll');

@@ -4,6 +4,7 @@ import { idTokenFor } from '../../support/connect';
 import { MovableClock } from '../../support/clock';
 import { registerWatch, runJob, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';
+import { withPushesLost as withPushesLostIn } from '../../support/burst';
 
 /**
  * The completeness audit on the whole engine: the sandbox as Google, the production adapters,
@@ -45,13 +46,7 @@ async function audit(expected = 1) {
   return { repaired, lines };
 }
 
-async function withPushesLost(change: () => Promise<void>) {
-  await stack.admin.setFaults({ push: { dropRate: 1 } });
-  await new Promise((r) => setTimeout(r, 1100));
-  await change();
-  await stack.admin.drainPushes();
-  await stack.admin.setFaults({});
-}
+const withPushesLost = (change: () => Promise<void>) => withPushesLostIn(stack.admin, change);
 
 test('a clean source repairs nothing; lost changes are all found and repaired; two audits in a row with repairs warn', async () => {
   await stack.connect(sourceId, email, userId);
