@@ -163,6 +163,16 @@ export async function gmailPush(stack: EngineStack, emailAddress: string, histor
   return response.status;
 }
 
+/** The stack's store, except that `step` decides what the runner's nth transition does. */
+export function storeWithTransitions(stack: EngineStack, step: (n: number, run: () => Promise<unknown>) => Promise<unknown>): SourceStore {
+  const real = stack.services.sources;
+  const wrapped = Object.create(real) as SourceStore;
+  let transitions = 0;
+  wrapped.transition = <T>(id: string, now: Date, decide: Parameters<SourceStore['transition']>[2]) =>
+    step(++transitions, () => real.transition(id, now, decide)) as Promise<T>;
+  return wrapped;
+}
+
 /** A production runner over the stack's services, with its own store and settings (no tail looks). */
 export function runnerWith(stack: EngineStack, sources: SourceStore, settings: { leaseMs: number; passBudgetMs: number; fetchBatchSize: number }): SyncRunner {
   const { runner: _unused, ...deps } = stack.services;

@@ -1,6 +1,5 @@
 import type { AnnouncedWork } from '../../../functions/src/engine/model';
-import type { SourceStore } from '../../../functions/src/engine/ports';
-import { gmailPush, runnerWith, startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { gmailPush, runnerWith, startEngineStack, storeWithTransitions as transitionsVia, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';
 
 let stack: EngineStack;
@@ -127,15 +126,7 @@ test('a revoked token → disconnected with a reason, and no further Google call
   expect(await taskIds('user-revoked')).toEqual([]);
 });
 
-/** The production store, except that `step` decides what the runner's nth transition does. */
-function storeWithTransitions(step: (n: number, run: () => Promise<unknown>) => Promise<unknown>): SourceStore {
-  const real = stack.services.sources;
-  const wrapped = Object.create(real) as SourceStore;
-  let transitions = 0;
-  wrapped.transition = <T>(id: string, now: Date, decide: Parameters<SourceStore['transition']>[2]) =>
-    step(++transitions, () => real.transition(id, now, decide)) as Promise<T>;
-  return wrapped;
-}
+const storeWithTransitions = (step: Parameters<typeof transitionsVia>[1]) => transitionsVia(stack, step);
 
 test('a crash between writing tasks and advancing the cursor loses nothing and duplicates nothing', async () => {
   const email = 'crash@example.com';
