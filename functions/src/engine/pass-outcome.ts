@@ -8,8 +8,11 @@ import { missedPushAfterRun, withStatus, type StatusSettings } from './status';
  */
 export type PassOutcome =
   | { ok: true; changed: boolean }
-  /** A permanent Google failure (transient ones are rethrown, never recorded here). */
-  | { ok: false; error: GoogleError | null };
+  /**
+   * A permanent Google failure (transient ones are rethrown, never recorded here), with the
+   * source's `credentialsAt` when the pass took its credentials.
+   */
+  | { ok: false; error: GoogleError | null; credentialsAt: Date | null };
 
 /**
  * A poll that found changes means a push went missing; a push-driven run means pushes flow
@@ -21,6 +24,9 @@ export function afterPass(source: Source, outcome: PassOutcome, trigger: Ingesti
     return withStatus({ ...source, lastSyncAt: now, lastCheckAt: now, consecutiveErrors: 0, missedPushAt }, now, settings);
   }
   if (outcome.error?.kind === 'auth-revoked') {
+    // Google refused credentials a reconnect (or disconnect) has replaced since: that says
+    // nothing about the ones stored now.
+    if (!sameTime(outcome.credentialsAt, source.credentialsAt)) return source;
     return withStatus({ ...source, disconnectReason: disconnectReasonFor(outcome.error), lastCheckAt: now }, now, settings);
   }
   return withStatus({ ...source, consecutiveErrors: source.consecutiveErrors + 1, lastCheckAt: now }, now, settings);
@@ -30,4 +36,8 @@ function disconnectReasonFor(error: GoogleError): string {
   return error.details.reason === 'invalid_grant'
     ? 'Google access was revoked; reconnect the account'
     : 'A required Google permission is missing; reconnect the account';
+}
+
+function sameTime(a: Date | null, b: Date | null): boolean {
+  return a === null || b === null ? a === b : a.getTime() === b.getTime();
 }

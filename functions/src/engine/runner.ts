@@ -280,7 +280,7 @@ export class SyncRunner implements Runner {
         error: summary,
         durationMs,
       });
-      const outcome: PassOutcome = { ok: false, error: isGoogleError(error) ? error : null };
+      const outcome: PassOutcome = { ok: false, error: isGoogleError(error) ? error : null, credentialsAt: source.credentialsAt };
       const retryable = transient || !(isGoogleError(error) || error instanceof ResyncLoopError);
       return retryable ? { type, outcome, more: false, rethrow: error } : { type, outcome, more: false };
     }

@@ -1,6 +1,6 @@
 import { sourceIdFor } from '../../../functions/src/engine/connect';
 import { asUser, walkConnect } from '../../support/connect';
-import { startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { runnerWith, startEngineStack, storeWithTransitions, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';
 
 /**
@@ -38,4 +38,21 @@ it('a run racing a disconnect of a shared mailbox imports nothing more for the d
   expect(await titles('user-a')).toEqual(['before']);
   const source = (await stack.services.sources.get(sourceId))!;
   expect(source).toMatchObject({ status: 'disconnected', lease: null });
+});
+
+it('a pass Google refuses while the user reconnects leaves the reconnected source active', async () => {
+  const email = 'reconnect.race@example.com';
+  await stack.admin.createAccount(email);
+  await walkConnect(stack, 'user-r', email);
+  const sourceId = sourceIdFor('user-r', email);
+  await stack.settled(sourceId);
+  // The grant this instance holds is revoked at Google; the user reconnects while a pass is
+  // being refused, before that pass's step ends.
+  await stack.admin.revoke(email);
+  const reconnectingAtStepEnd = storeWithTransitions(stack, async (n, run) => {
+    if (n === 2) expect((await walkConnect(stack, 'user-r', email)).confirmed?.status).toBe(200);
+    return run();
+  });
+  await runnerWith(stack, reconnectingAtStepEnd, { leaseMs: 60_000, passBudgetMs: 60_000, fetchBatchSize: 5 }).handle(sourceId, { gmail: null, calendar: true }, { trigger: 'push' });
+  expect((await stack.services.sources.get(sourceId))!).toMatchObject({ status: 'active', disconnectReason: null });
 });
