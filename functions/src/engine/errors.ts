@@ -66,3 +66,15 @@ export class LeaseLostError extends Error {
     this.name = 'LeaseLostError';
   }
 }
+
+/**
+ * A pass stopped because the lease expired under it (a stall longer than the lease, e.g. a
+ * write waiting out a crashed instance's lock) and nobody took over: its claimed work was
+ * given back as pending. Retrying the trigger runs it.
+ */
+export class LeaseOutlivedError extends Error {
+  constructor(readonly sourceId: string) {
+    super(`A pass on source ${sourceId} outlived its lease; its work was given back`);
+    this.name = 'LeaseOutlivedError';
+  }
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CalendarSync } from './calendar-sync';
-import { CredentialsUnavailableError, isGoogleError, LeaseLostError } from './errors';
+import { CredentialsUnavailableError, isGoogleError, LeaseLostError, LeaseOutlivedError } from './errors';
 import { followUpAt, type FollowUpScheduler } from './follow-up';
 import { GmailSync, ResyncLoopError } from './gmail-sync';
 import { historyIdAfter, isNewerHistoryId, maxHistoryId } from './history-id';
@@ -22,7 +22,7 @@ import type { TaskRule } from './task-rule';
  *
  * States: `recording` (first write) → `holding` (a step: passes over claimed work) →
  * `holding` again when work arrived, or `finished` (released, or the lease was lost to a
- * successor, which then owns the work). A failure gives the claimed work back and rethrows.
+ * successor, which then owns the work). A failure, or a pass that outlived its lease, gives the claimed work back and throws.
  */
 
 export interface RunnerDeps {
@@ -163,13 +163,21 @@ export class SyncRunner implements Runner {
     if (claimed.gmail !== null && isNewerHistoryId(claimed.gmail, source.historyId)) {
       reports.push(await this.runGmail(source, owner, options));
     }
-    // A Gmail pass that lost the grant (or the stored token) lost it for Calendar too.
-    const stop = reports.some((r) => r.rethrow !== undefined || r.outcome === 'no-credentials' || (typeof r.outcome === 'object' && !r.outcome.ok && r.outcome.error?.kind === 'auth-revoked'));
+    // A Gmail pass that lost the grant (or the stored token) lost it for Calendar too; one
+    // that lost the lease lost it for Calendar too.
+    const stop = reports.some((r) => r.rethrow !== undefined || r.outcome === 'no-credentials' || r.outcome === 'lease-lost' || (typeof r.outcome === 'object' && !r.outcome.ok && r.outcome.error?.kind === 'auth-revoked'));
     if (claimed.calendar && !stop) reports.push(await this.runCalendar(source, owner, options));
     const failed = reports.find((r) => r.rethrow !== undefined);
-    // A failed step puts back what it had claimed, so the next trigger or the fallback poll finds it.
-    const end = await this.endStep(source.id, owner, options.trigger, reports, claimed, failed !== undefined);
+    const stoppedShort = reports.some((r) => r.outcome === 'lease-lost');
+    // A failed step, or one whose pass stopped at a lost lease, puts back what it had claimed,
+    // so the successor, the retried trigger or the fallback poll finds it.
+    const end = await this.endStep(source.id, owner, options.trigger, reports, claimed, failed !== undefined || stoppedShort);
     if (failed) throw failed.rethrow;
+    if (stoppedShort && end.kind !== 'lost') {
+      // Nobody took over: the lease expired under the pass. Failing the trigger retries it.
+      this.deps.logger.warn('a pass outlived its lease; its work was given back', { sourceId: source.id });
+      throw new LeaseOutlivedError(source.id);
+    }
     return end.kind === 'continue' ? { source: end.source, claimed: end.claimed } : end.kind;
   }
 

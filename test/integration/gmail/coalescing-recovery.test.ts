@@ -178,3 +178,35 @@ test('a lease lost mid-run (another instance took over) is a hand-over, not a sy
   expect(events.filter((e) => e.outcome === 'error')).toEqual([]);
   expect(stack.logLines.filter((l) => l.includes('src-lease-lost') && l.includes('"severity":"ERROR"'))).toEqual([]);
 });
+
+test('a pass that outlived its lease with nobody taking over gives its work back for the retried trigger', async () => {
+  const email = 'outlived@example.com';
+  await connectWithCursor('src-outlived', email, 'user-outlived');
+  expect(await stack.services.runner.handle('src-outlived', { gmail: null, calendar: true }, { trigger: 'push' })).toBe('ran');
+  expect((await stack.services.sources.get('src-outlived'))!.calendarSyncToken).not.toBeNull();
+
+  // The token goes stale, and an event arrives that only a full sync will find.
+  await stack.admin.invalidateSyncTokens(email);
+  const start = Date.now() + 86_400_000;
+  const event = await stack.admin.createEvent(email, { summary: 'after the 410', start: { dateTime: new Date(start).toISOString() }, end: { dateTime: new Date(start + 3_600_000).toISOString() } });
+
+  // Google answers slower than the lease lasts (as when a pass stalls on a crashed instance's
+  // lock): the pass's first write, clearing the stale token, finds the lease expired.
+  const work = { gmail: null, calendar: true };
+  const runner = runnerWith(stack, stack.services.sources, { leaseMs: 400, passBudgetMs: 60_000, fetchBatchSize: 5 });
+  await stack.admin.setFaults({ latencyMs: 500 });
+  try {
+    await expect(runner.handle('src-outlived', work, { trigger: 'push' })).rejects.toThrow('outlived its lease');
+  } finally {
+    await stack.admin.setFaults({});
+  }
+  const givenBack = (await stack.services.sources.get('src-outlived'))!;
+  expect(givenBack.lease).toBeNull();
+  expect(givenBack.pending.calendar).toBe(true);
+
+  // The retried trigger syncs it.
+  expect(await runner.handle('src-outlived', work, { trigger: 'push' })).toBe('ran');
+  const tasks = (await stack.db.collection('users/user-outlived/tasks').get()).docs.map((d) => d.id);
+  expect(tasks).toContain(`src-outlived:calendar:${event.id}`);
+  expect((await stack.services.sources.get('src-outlived'))!.pending).toEqual({ gmail: null, calendar: false });
+});
