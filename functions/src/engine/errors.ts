@@ -78,3 +78,8 @@ export class LeaseOutlivedError extends Error {
     this.name = 'LeaseOutlivedError';
   }
 }
+
+/** Failures that retrying the trigger can fix: Google's transient ones, a lease outlived. */
+export function isRetryable(error: unknown): boolean {
+  return (isGoogleError(error) && error.transient) || error instanceof LeaseOutlivedError;
+}

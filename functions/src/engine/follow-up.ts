@@ -7,9 +7,19 @@
  * finds changes asks for another; one that finds nothing ends the chain.
  */
 
+/**
+ * Where the pass that asked for a look got to: the history id of its last page and the
+ * credentials it used. A look from there needs no read of the source on an instance that
+ * still holds a client for those credentials.
+ */
+export interface LookFrom {
+  historyId: string;
+  credentialsAt: Date;
+}
+
 export interface FollowUpScheduler {
-  /** Asks for a Gmail look at the source at `at`; a second request for the same `at` collapses. */
-  schedule(sourceId: string, at: Date): Promise<'scheduled' | 'duplicate'>;
+  /** Asks for a Gmail look at the source at `at`; a second request for the same `at` collapses (the first one's `from` wins). */
+  schedule(sourceId: string, at: Date, from: LookFrom | null): Promise<'scheduled' | 'duplicate'>;
 }
 
 /** Gmail's notification interval per mailbox. */

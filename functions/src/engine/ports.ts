@@ -149,6 +149,8 @@ export interface CalendarApi {
 export interface GoogleAccess {
   gmail(source: Source): Promise<GmailApi>;
   calendar(source: Source): Promise<CalendarApi>;
+  /** The Gmail client this instance already holds for these credentials, or `null`; never reads. */
+  warmGmail(sourceId: string, credentialsAt: Date): GmailApi | null;
 }
 
 /**

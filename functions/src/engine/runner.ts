@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CalendarSync } from './calendar-sync';
 import { CredentialsUnavailableError, isGoogleError, LeaseLostError, LeaseOutlivedError } from './errors';
-import { followUpAt, type FollowUpScheduler } from './follow-up';
+import { followUpAt, type FollowUpScheduler, type LookFrom } from './follow-up';
 import { GmailSync, ResyncLoopError } from './gmail-sync';
 import { historyIdAfter, isNewerHistoryId, maxHistoryId } from './history-id';
 import { decideRecord, decideStepEnd, mergePending, needsRecording, type StepCursors, type StepEnd } from './lease';
@@ -55,6 +55,8 @@ export interface RunOptions {
    * look that finds nothing then costs one `history.list` and no Firestore write.
    */
   onlyIfGmailChanged?: boolean;
+  /** A tail look's starting point (where the pass that asked for it got to): see `quietSince`. */
+  lookFrom?: LookFrom;
   /** The source as a strongly consistent read just returned it (a notification's query): spares the runner's own read. */
   source?: Source;
 }
@@ -100,10 +102,11 @@ export class SyncRunner implements Runner {
   }
 
   /**
-   * Runs (or hands over) the work for one source. Throws only transient failures, so a
+   * Runs (or hands over) the work for one source. Throws only failures retrying may fix, so a
    * Pub/Sub-triggered caller is redelivered exactly when retrying can help.
    */
   async handle(sourceId: string, work: AnnouncedWork, options: RunOptions): Promise<RunOutcome> {
+    if (options.onlyIfGmailChanged && options.lookFrom && (await this.quietSince(sourceId, options.lookFrom))) return 'nothing-new';
     const existing = options.source ?? (await this.deps.sources.get(sourceId));
     if (!existing) return 'missing';
     if (existing.status === 'disconnected') return 'disconnected';
@@ -121,6 +124,26 @@ export class SyncRunner implements Runner {
     while (typeof state === 'object') state = await this.step(state, owner, options);
     // A lease lost to a successor is a hand-over: the work is recorded and theirs now.
     return state === 'released' ? 'ran' : 'recorded';
+  }
+
+  /**
+   * Whether Gmail holds nothing after where the pass that asked for this look got to, asked
+   * with the client this instance holds for the same credentials: a quiet look then costs one
+   * `history.list` and no Firestore read. `false` (read the source and look from its cursor)
+   * without such a client, or when anything is there or the answer is not clear; transient
+   * failures are thrown (the caller retries). A look from an older point than the cursor only
+   * finds more, never less.
+   */
+  private async quietSince(sourceId: string, from: LookFrom): Promise<boolean> {
+    const gmail = this.deps.google.warmGmail(sourceId, from.credentialsAt);
+    if (gmail === null) return false;
+    try {
+      const page = await gmail.listHistory(from.historyId, null, 1);
+      return page.records.length === 0 && page.nextPageToken === null;
+    } catch (error) {
+      if (isGoogleError(error) && error.transient) throw error;
+      return false;
+    }
   }
 
   /**
@@ -220,7 +243,8 @@ export class SyncRunner implements Runner {
       const result = await this.gmailSync.run(await this.deps.google.gmail(source), source, owner, options.pageSize ?? null);
       const historyRecords = result.counts.historyRecords ?? 0;
       const lookAt = followUpAt({ startedAt, historyRecords });
-      if (lookAt !== null) await this.scheduleFollowUp(source.id, lookAt);
+      const from = result.cursor !== null && source.credentialsAt !== null ? { historyId: result.cursor, credentialsAt: source.credentialsAt } : null;
+      if (lookAt !== null) await this.scheduleFollowUp(source.id, lookAt, from);
       const cursors = result.cursor === null ? {} : { historyId: result.cursor };
       return { counts: result.counts, trigger: result.resynced ? 'resync' : options.trigger, more: result.more, cursors };
     });
@@ -235,10 +259,10 @@ export class SyncRunner implements Runner {
   }
 
   /** A failed schedule is not a failed sync: the fallback poll still finds the tail. */
-  private async scheduleFollowUp(sourceId: string, at: Date): Promise<void> {
+  private async scheduleFollowUp(sourceId: string, at: Date, from: LookFrom | null): Promise<void> {
     if (this.deps.followUps === null) return;
     try {
-      const scheduled = await this.deps.followUps.schedule(sourceId, at);
+      const scheduled = await this.deps.followUps.schedule(sourceId, at, from);
       this.deps.logger.debug('gmail follow-up', { sourceId, scheduled, at: at.toISOString() });
     } catch (error) {
       this.deps.logger.warn('gmail follow-up not scheduled', { sourceId, error: error instanceof Error ? error.message : String(error) });

@@ -1,29 +1,42 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
-import { isGoogleError } from '../engine/errors';
+import { z } from 'zod';
+import { isGoogleError, isRetryable } from '../engine/errors';
+import { documentIdSchema, historyIdSchema } from '../engine/model';
 import type { Services } from './services';
-import { sourceIdFromPost } from './source-id-request';
+import { postBody } from './source-id-request';
 
 /**
  * gmailFollowUp (HTTPS, IAM-only: Cloud Tasks calls it with the invoker account's OIDC
- * token): the scheduled tail look after a Gmail push, POST {sourceId}. It looks at Gmail
- * whatever was announced; a source gone or disconnected meanwhile ends it quietly (2xx, so
- * Cloud Tasks does not retry); a transient failure answers 503 and Cloud Tasks retries.
+ * token): the scheduled tail look after a Gmail push, POST {sourceId, after?, credentialsAt?}
+ * (where the pass that asked for it got to). It looks at Gmail whatever was announced; a
+ * source gone or disconnected meanwhile ends it quietly (2xx, so Cloud Tasks does not retry);
+ * a failure retrying can fix answers 503 and Cloud Tasks retries.
  */
+
+const bodySchema = z
+  .object({ sourceId: documentIdSchema, after: historyIdSchema.optional(), credentialsAt: z.iso.datetime().optional() })
+  .refine((body) => (body.after === undefined) === (body.credentialsAt === undefined), 'after and credentialsAt come together');
 
 export function gmailFollowUpHandler(services: () => Services) {
   return async (req: Request, res: Response): Promise<void> => {
-    const sourceId = sourceIdFromPost(req, res);
-    if (sourceId === null) return;
+    const body = postBody(req, res, bodySchema, '{"sourceId": "...", "after": "<history id>", "credentialsAt": "<ISO time>"} (the last two optional, together)');
+    if (body === null) return;
+    const { sourceId, after, credentialsAt } = body;
     const { runner, logger } = services();
     try {
       // Triggered by a push, so a tail it finds is what pushes promise, not a missed push.
-      const outcome = await runner.handle(sourceId, { gmail: null, calendar: false }, { trigger: 'push', checkGmail: true, onlyIfGmailChanged: true });
+      const outcome = await runner.handle(sourceId, { gmail: null, calendar: false }, {
+        trigger: 'push',
+        checkGmail: true,
+        onlyIfGmailChanged: true,
+        ...(after !== undefined && credentialsAt !== undefined && { lookFrom: { historyId: after, credentialsAt: new Date(credentialsAt) } }),
+      });
       logger.debug('gmail follow-up handled', { sourceId, trigger: 'push', outcome });
       res.status(204).end();
     } catch (error) {
-      if (!isGoogleError(error) || !error.transient) throw error;
-      logger.warn('gmail follow-up failed, Cloud Tasks retries it', { sourceId, errorClass: error.kind });
-      res.status(503).json({ error: 'Google is unavailable; retry later' });
+      if (!isRetryable(error)) throw error;
+      logger.warn('gmail follow-up failed, Cloud Tasks retries it', { sourceId, errorClass: isGoogleError(error) ? error.kind : 'lease-outlived' });
+      res.status(503).json({ error: 'Try again later' });
     }
   };
 }

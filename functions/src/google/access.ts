@@ -117,6 +117,12 @@ export class GoogleAccessPool implements GoogleAccess {
     return entry.gmail;
   }
 
+  warmGmail(sourceId: string, credentialsAt: Date): GmailApi | null {
+    const entry = this.accounts.get(sourceId);
+    if (entry === undefined || entry.revoked || !sameStamp(entry.credentialsAt, credentialsAt)) return null;
+    return entry.gmail ?? null;
+  }
+
   async calendar(source: Source): Promise<CalendarApi> {
     const entry = await this.account(source);
     if (!entry.calendar) {

@@ -1,6 +1,6 @@
 import type { protos } from '@google-cloud/tasks';
 import type { Config } from '../config';
-import type { FollowUpScheduler } from '../engine/follow-up';
+import type { FollowUpScheduler, LookFrom } from '../engine/follow-up';
 
 /**
  * Gmail tail looks as Cloud Tasks tasks: one named task per source and due time (the engine
@@ -26,6 +26,11 @@ export function followUpTaskId(sourceId: string, at: Date): string {
   return `gmail-${Buffer.from(sourceId, 'utf8').toString('hex')}-${at.getTime()}`;
 }
 
+/** The look's request body, as `gmailFollowUp` parses it. */
+export function followUpBody(sourceId: string, from: LookFrom | null): { sourceId: string; after?: string; credentialsAt?: string } {
+  return from === null ? { sourceId } : { sourceId, after: from.historyId, credentialsAt: from.credentialsAt.toISOString() };
+}
+
 export class CloudTasksFollowUps implements FollowUpScheduler {
   private client: Promise<CloudTasksClient> | undefined;
 
@@ -47,7 +52,7 @@ export class CloudTasksFollowUps implements FollowUpScheduler {
     return new CloudTasksClient({ fallback: true, apiEndpoint: url.hostname, port: Number(url.port), protocol: url.protocol.replace(':', ''), authClient });
   }
 
-  async schedule(sourceId: string, at: Date): Promise<'scheduled' | 'duplicate'> {
+  async schedule(sourceId: string, at: Date, from: LookFrom | null): Promise<'scheduled' | 'duplicate'> {
     const { queue, url, invoker } = this.config;
     const client = await this.tasks();
     try {
@@ -60,7 +65,7 @@ export class CloudTasksFollowUps implements FollowUpScheduler {
             url,
             httpMethod: 'POST',
             headers: { 'Content-Type': 'application/json' },
-            body: Buffer.from(JSON.stringify({ sourceId })),
+            body: Buffer.from(JSON.stringify(followUpBody(sourceId, from))),
             oidcToken: { serviceAccountEmail: invoker, audience: url },
           },
         },

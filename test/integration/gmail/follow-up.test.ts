@@ -1,4 +1,5 @@
-import { registerWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { countFirestoreOps } from '../../../scripts/bench/firestore-ops';
+import { registerWatch, runnerWith, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';
 import { deliverBurst } from '../../support/burst';
 import { decideStepEnd } from '../../../functions/src/engine/lease';
@@ -59,6 +60,36 @@ test('a look that finds nothing costs one history.list and writes nothing', asyn
   expect(await taskIds('user-quiet')).toEqual([`src-quiet:gmail:${mail.id}`]);
 });
 
+test('a look from where its pass got to, on an instance holding the account, costs one history.list and no Firestore read', async () => {
+  const email = 'warm@example.com';
+  await stack.connect('src-warm', email, 'user-warm');
+  const credentialsAt = new Date();
+  const { historyId: start } = await stack.admin.account(email);
+  await stack.services.sources.update('src-warm', new Date(), () => ({ historyId: start, credentialsAt }));
+  // A pass (this instance's runner, without scheduling its own look) leaves the account's client warm.
+  const first = await stack.admin.deliverMail(email, { subject: 'first' });
+  const pass = runnerWith(stack, stack.services.sources, { leaseMs: 60_000, passBudgetMs: 60_000, fetchBatchSize: 5 });
+  expect(await pass.handle('src-warm', { gmail: first.historyId, calendar: false }, { trigger: 'push' })).toBe('ran');
+  const after = (await stack.services.sources.get('src-warm'))!.historyId!;
+
+  const ops = countFirestoreOps(stack.services.db);
+  const look = (from: { after: string; credentialsAt: Date }) =>
+    fetch(stack.functionUrl('gmailFollowUp'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ sourceId: 'src-warm', after: from.after, credentialsAt: from.credentialsAt.toISOString() }) });
+  await stack.admin.resetStats();
+  expect((await look({ after, credentialsAt })).status).toBe(204);
+  expect(ops).toEqual({ reads: 0, writes: 0 });
+  expect((await stack.admin.stats()).calls[email]).toEqual({ 'gmail.users.history.list': 1 });
+
+  // Credentials replaced since the pass (a reconnect): the look reads the source instead.
+  expect((await look({ after, credentialsAt: new Date(credentialsAt.getTime() - 1) })).status).toBe(204);
+  expect(ops.reads).toBeGreaterThan(0);
+
+  // With a tail after that point, the look runs a normal pass.
+  const tail = await stack.admin.deliverMail(email, { subject: 'the tail' });
+  expect((await look({ after, credentialsAt })).status).toBe(204);
+  expect(await taskIds('user-warm')).toEqual([first, tail].map((m) => `src-warm:gmail:${m.id}`).sort());
+});
+
 test('a look racing a holder that listed before the tail arrived leaves the holder work, not "covered"', async () => {
   const email = 'race@example.com';
   await stack.connect('src-race', email, 'user-race');
@@ -79,8 +110,11 @@ test('a look racing a holder that listed before the tail arrived leaves the hold
   expect(end).toEqual({ kind: 'continue', claimed: { gmail: tail.historyId, calendar: false } });
 });
 
-test('refuses anything but POST {sourceId}', async () => {
+test('refuses anything but POST {sourceId, after?, credentialsAt?}', async () => {
   expect((await fetch(stack.functionUrl('gmailFollowUp'))).status).toBe(405);
-  const bad = await fetch(stack.functionUrl('gmailFollowUp'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"sourceId":"a/b"}' });
-  expect(bad.status).toBe(400);
+  const post = (body: string) => fetch(stack.functionUrl('gmailFollowUp'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+  expect((await post('{"sourceId":"a/b"}')).status).toBe(400);
+  expect((await post('{"sourceId":"s","after":"12x","credentialsAt":"2026-11-25T09:00:00Z"}')).status).toBe(400);
+  expect((await post('{"sourceId":"s","after":"12"}')).status).toBe(400);
+  expect((await post('{"sourceId":"s","after":"12","credentialsAt":"yesterday"}')).status).toBe(400);
 });

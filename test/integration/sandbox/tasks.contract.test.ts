@@ -61,10 +61,11 @@ function claims(authorization: string | undefined): Record<string, unknown> {
 describe('Cloud Tasks (v2 REST, as @google-cloud/tasks calls it)', () => {
   it('dispatches a task at its scheduleTime as a POST with an OIDC token of the invoker', async () => {
     const at = new Date(Date.now() + 600);
-    expect(await followUps.schedule('source-1', at)).toBe('scheduled');
+    const from = { historyId: '4242', credentialsAt: new Date('2026-11-25T09:00:00Z') };
+    expect(await followUps.schedule('source-1', at, from)).toBe('scheduled');
     const [delivery] = await waitFor(() => Promise.resolve(received.length > 0 ? received : null));
     expect(delivery!.at).toBeGreaterThanOrEqual(at.getTime() - 5);
-    expect(JSON.parse(delivery!.body)).toEqual({ sourceId: 'source-1' });
+    expect(JSON.parse(delivery!.body)).toEqual({ sourceId: 'source-1', after: '4242', credentialsAt: '2026-11-25T09:00:00.000Z' });
     expect(delivery!.headers['content-type']).toBe('application/json');
     expect(delivery!.headers['x-cloudtasks-queuename']).toBe('gmail-follow-ups');
     expect(delivery!.headers['x-cloudtasks-taskretrycount']).toBe('0');
@@ -74,17 +75,17 @@ describe('Cloud Tasks (v2 REST, as @google-cloud/tasks calls it)', () => {
   it('answers ALREADY_EXISTS for a name in use, also after the task ran: duplicates collapse', async () => {
     const at = new Date(Date.now() + 300);
     // The engine puts due times on a grid: a name is a source and a due time.
-    const results = await Promise.all([followUps.schedule('source-2', at), followUps.schedule('source-2', new Date(at.getTime())), followUps.schedule('source-3', at)]);
+    const results = await Promise.all([followUps.schedule('source-2', at, null), followUps.schedule('source-2', new Date(at.getTime()), null), followUps.schedule('source-3', at, null)]);
     expect(results.sort()).toEqual(['duplicate', 'scheduled', 'scheduled']);
     await waitFor(() => Promise.resolve(received.length >= 2));
-    expect(await followUps.schedule('source-2', at)).toBe('duplicate');
+    expect(await followUps.schedule('source-2', at, null)).toBe('duplicate');
     await new Promise((r) => setTimeout(r, 300));
     expect(received).toHaveLength(2);
   });
 
   it('retries a failed dispatch with growing waits until a 2xx', async () => {
     answers = [500, 503];
-    await followUps.schedule('source-4', new Date());
+    await followUps.schedule('source-4', new Date(), null);
     await waitFor(() => Promise.resolve(received.length === 3));
     expect(received.map((r) => r.headers['x-cloudtasks-taskretrycount'])).toEqual(['0', '1', '2']);
     const gaps = [received[1]!.at - received[0]!.at, received[2]!.at - received[1]!.at];
@@ -95,7 +96,7 @@ describe('Cloud Tasks (v2 REST, as @google-cloud/tasks calls it)', () => {
 
   it('refuses a task for a queue that does not exist, and one without credentials', async () => {
     const elsewhere = new CloudTasksFollowUps({ queue: `projects/${projectId}/locations/local/queues/missing`, url: target, invoker, apiUrl: sandbox.url });
-    await expect(elsewhere.schedule('s', new Date())).rejects.toMatchObject({ code: 5 });
+    await expect(elsewhere.schedule('s', new Date(), null)).rejects.toMatchObject({ code: 5 });
     await elsewhere.close();
     const anonymous = await fetch(`${sandbox.url}/v2/${queue}/tasks`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"task":{}}' });
     expect(anonymous.status).toBe(401);
