@@ -7,7 +7,7 @@ import { historyIdAfter, isNewerHistoryId, maxHistoryId } from './history-id';
 import { decideRecord, decideStepEnd, mergePending, needsRecording, type StepCursors, type StepEnd } from './lease';
 import { NO_PENDING, type AnnouncedWork, type IngestionTrigger, type Pending, type Source } from './model';
 import { afterPass, type PassOutcome } from './pass-outcome';
-import type { Clock, EventLog, GoogleAccess, Logger, SourceStore, TaskStore } from './ports';
+import type { Clock, EventLog, GmailApi, GoogleAccess, Logger, SourceStore, TaskStore } from './ports';
 import type { StatusSettings } from './status';
 import type { TaskRule } from './task-rule';
 
@@ -106,11 +106,16 @@ export class SyncRunner implements Runner {
    * Pub/Sub-triggered caller is redelivered exactly when retrying can help.
    */
   async handle(sourceId: string, work: AnnouncedWork, options: RunOptions): Promise<RunOutcome> {
-    if (options.onlyIfGmailChanged && options.lookFrom && (await this.quietSince(sourceId, options.lookFrom))) return 'nothing-new';
+    const { lookFrom } = options;
+    const warm = options.onlyIfGmailChanged && lookFrom ? await this.warmLook(sourceId, lookFrom) : undefined;
+    if (warm === null) return 'nothing-new';
     const existing = options.source ?? (await this.deps.sources.get(sourceId));
     if (!existing) return 'missing';
     if (existing.status === 'disconnected') return 'disconnected';
-    const seen = options.onlyIfGmailChanged ? await this.gmailHistorySince(existing) : undefined;
+    // What the warm look found counts when it looked from the cursor; from an older point
+    // (a later pass moved the cursor), Gmail is asked again from the cursor.
+    const fromCursor = warm !== undefined && existing.historyId === lookFrom?.historyId;
+    const seen = options.onlyIfGmailChanged ? (fromCursor ? warm : await this.gmailHistorySince(existing)) : undefined;
     if (seen === null) return 'nothing-new';
     const owner = randomUUID();
     // What the look saw announces itself, like a push: a holder whose listing ended before
@@ -127,22 +132,21 @@ export class SyncRunner implements Runner {
   }
 
   /**
-   * Whether Gmail holds nothing after where the pass that asked for this look got to, asked
-   * with the client this instance holds for the same credentials: a quiet look then costs one
-   * `history.list` and no Firestore read. `false` (read the source and look from its cursor)
-   * without such a client, or when anything is there or the answer is not clear; transient
-   * failures are thrown (the caller retries). A look from an older point than the cursor only
+   * A tail look from where the pass that asked for it got to, with the client this instance
+   * holds for the same credentials, before any Firestore read: `null` when Gmail holds nothing
+   * after that point (the look then costs one `history.list` and no read), the mailbox's
+   * history id when it holds something, `undefined` without such a client or a clear answer
+   * (read the source and look from its cursor). A look from a point older than the cursor only
    * finds more, never less.
    */
-  private async quietSince(sourceId: string, from: LookFrom): Promise<boolean> {
+  private async warmLook(sourceId: string, from: LookFrom): Promise<string | null | undefined> {
     const gmail = this.deps.google.warmGmail(sourceId, from.credentialsAt);
-    if (gmail === null) return false;
+    if (gmail === null) return undefined;
     try {
-      const page = await gmail.listHistory(from.historyId, null, 1);
-      return page.records.length === 0 && page.nextPageToken === null;
+      return await historySince(gmail, from.historyId);
     } catch (error) {
       if (isGoogleError(error) && error.transient) throw error;
-      return false;
+      return undefined;
     }
   }
 
@@ -154,8 +158,7 @@ export class SyncRunner implements Runner {
   private async gmailHistorySince(source: Source): Promise<string | null> {
     if (source.historyId === null) return historyIdAfter(source.historyId);
     try {
-      const page = await (await this.deps.google.gmail(source)).listHistory(source.historyId, null, 1);
-      return page.records.length > 0 || page.nextPageToken !== null ? page.historyId : null;
+      return await historySince(await this.deps.google.gmail(source), source.historyId);
     } catch (error) {
       if (isGoogleError(error) && error.transient) throw error;
       return historyIdAfter(source.historyId);
@@ -317,6 +320,12 @@ export class SyncRunner implements Runner {
       return retryable ? { type, outcome, more: false, rethrow: error } : { type, outcome, more: false };
     }
   }
+}
+
+/** The mailbox's history id if Gmail holds history after `historyId`, else `null` (one `history.list`). */
+async function historySince(gmail: GmailApi, historyId: string): Promise<string | null> {
+  const page = await gmail.listHistory(historyId, null, 1);
+  return page.records.length > 0 || page.nextPageToken !== null ? page.historyId : null;
 }
 
 /**

@@ -84,10 +84,13 @@ test('a look from where its pass got to, on an instance holding the account, cos
   expect((await look({ after, credentialsAt: new Date(credentialsAt.getTime() - 1) })).status).toBe(204);
   expect(ops.reads).toBeGreaterThan(0);
 
-  // With a tail after that point, the look runs a normal pass.
+  // With a tail after that point (the cursor), the look runs a normal pass; what the look
+  // saw stands, so Gmail is not asked again from the cursor before the pass.
   const tail = await stack.admin.deliverMail(email, { subject: 'the tail' });
+  await stack.admin.resetStats();
   expect((await look({ after, credentialsAt })).status).toBe(204);
   expect(await taskIds('user-warm')).toEqual([first, tail].map((m) => `src-warm:gmail:${m.id}`).sort());
+  expect((await stack.admin.stats()).calls[email]?.['gmail.users.history.list']).toBe(2);
 });
 
 test('a look racing a holder that listed before the tail arrived leaves the holder work, not "covered"', async () => {
