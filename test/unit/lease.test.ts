@@ -1,6 +1,6 @@
 import { followUpAt } from '../../functions/src/engine/follow-up';
 import { LeaseLostError } from '../../functions/src/engine/errors';
-import { calendarPushNeedsRun, changedFields, decideAdvance, decideRecord, decideStepEnd, mergePending, needsRecording } from '../../functions/src/engine/lease';
+import { changedFields, decideAdvance, decideRecord, decideStepEnd, mergePending, needsRecording } from '../../functions/src/engine/lease';
 import { NO_PENDING, type Source } from '../../functions/src/engine/model';
 import { sourceData } from '../support/builders';
 
@@ -53,21 +53,6 @@ describe('needsRecording (the read-only fast path)', () => {
     ['work left by a dead holder', source({ ...heldBy('dead', -1), pending: { gmail: null, calendar: true } }), { gmail: null, calendar: false }, true],
   ])('%s → %s', (_, s, work, expected) => {
     expect(needsRecording(s, work, now, undefined)).toBe(expected);
-  });
-});
-
-describe('calendarPushNeedsRun', () => {
-  const pending = { gmail: null, calendar: true };
-  it('asks for a run unless a live holder already has Calendar work pending', () => {
-    expect(calendarPushNeedsRun(source(), now)).toBe(true);
-    expect(calendarPushNeedsRun(source({ ...heldBy('h'), pending }), now)).toBe(false);
-    expect(calendarPushNeedsRun(source({ ...heldBy('h') }), now)).toBe(true);
-    expect(calendarPushNeedsRun(source({ ...heldBy('h', -1), pending }), now)).toBe(true);
-  });
-
-  it('asks for one anyway when the push must refresh lastPushAt (at most once a minute)', () => {
-    expect(calendarPushNeedsRun(source({ ...heldBy('h'), pending, lastPushAt: at(-61_000) }), now)).toBe(true);
-    expect(calendarPushNeedsRun(source({ ...heldBy('h'), pending, lastPushAt: null }), now)).toBe(true);
   });
 });
 

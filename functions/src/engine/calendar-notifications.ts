@@ -1,5 +1,4 @@
 import { timingSafeEqual } from 'node:crypto';
-import { calendarPushNeedsRun } from './lease';
 import type { ChannelStore, Clock, SecretStore, SourceStore, SyncRequestPublisher } from './ports';
 import { hashChannelToken } from './watches';
 
@@ -25,10 +24,9 @@ function sameHash(token: string, storedHash: string): boolean {
 
 /**
  * Authenticates a Calendar channel notification (known channel, matching resource, the
- * channel's own token compared in constant time) and asks for a Calendar run for `exists`
- * (the run records the work and stamps `lastPushAt` in its first write). It never calls Google
- * and writes only the channel's message number, so it answers quickly; a rejection changes
- * nothing.
+ * channel's own token compared in constant time) and records `exists` as pending Calendar
+ * work (stamping `lastPushAt`). It never calls Google, so it answers quickly; a rejection
+ * changes nothing.
  */
 export async function handleCalendarPush(
   deps: { channels: ChannelStore; secrets: SecretStore; sources: SourceStore; publisher: SyncRequestPublisher; clock: Clock },
@@ -55,10 +53,9 @@ export async function handleCalendarPush(
   // No transaction: a burst's notifications would queue on the channel document for seconds.
   await deps.channels.recordMessageNumber(push.channelId, push.messageNumber);
   if (push.state === 'not_exists') return { kind: 'ignored', sourceId: channel.sourceId };
-  const source = await deps.sources.get(channel.sourceId);
-  if (source === null) return { kind: 'ignored', sourceId: channel.sourceId };
-  // A burst's pushes while a holder has the work pending cost this read, not a run each.
-  if (!calendarPushNeedsRun(source, now)) return { kind: 'ignored', sourceId: channel.sourceId };
-  await deps.publisher.publish({ sourceId: channel.sourceId, calendar: true, trigger: 'push', pushAt: now });
+  // Recording the work here, not in the worker, lets a late or duplicated request find it
+  // already done, at the cost of a read instead of a sync.
+  const { needsRun } = await deps.sources.markCalendarPending(channel.sourceId, now);
+  if (needsRun) await deps.publisher.publish({ sourceId: channel.sourceId, calendar: false, trigger: 'push' });
   return { kind: 'queued', sourceId: channel.sourceId };
 }

@@ -69,15 +69,6 @@ export function needsRecording(source: SourceData, work: AnnouncedWork, now: Dat
   return !(gmailCovered && calendarCovered);
 }
 
-/**
- * Whether a Calendar push needs a run requested: not when a live holder already has Calendar
- * work pending (it loops over it) and the push need not refresh `lastPushAt`. The push writes
- * nothing itself: the run's first write records the work (and takes the lease if free).
- */
-export function calendarPushNeedsRun(source: SourceData, pushAt: Date): boolean {
-  return !(source.pending.calendar && leaseLive(source, pushAt)) || needsPushStamp(source, pushAt);
-}
-
 export type RecordResult = { kind: 'nothing-new' } | { kind: 'recorded' } | { kind: 'acquired'; claimed: Pending };
 
 /**

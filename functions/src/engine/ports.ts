@@ -28,6 +28,7 @@ export interface SourceStore {
   /** Applies an engine decision (engine/lease.ts) atomically (a write conditional on the version decided on), writing only the fields it changed. */
   transition<T>(id: string, now: Date, decide: (source: Source) => Decision<T>): Promise<T>;
   extendLease(id: string, owner: string, now: Date, leaseMs: number): Promise<void>;
+  markCalendarPending(id: string, now: Date): Promise<{ needsRun: boolean }>;
   advanceHistoryId(id: string, owner: string, historyId: string, now: Date): Promise<boolean>;
   setCalendarSyncToken(id: string, owner: string, token: string | null, now: Date): Promise<void>;
 }
@@ -167,8 +168,6 @@ export interface SyncRequest {
   /** Run the completeness audit instead of syncing (fanned out by auditCompleteness). */
   audit?: boolean;
   pageSize?: number;
-  /** When a push announced the work (a Calendar push): the run stamps `lastPushAt` with it. */
-  pushAt?: Date;
 }
 
 /** The indexed queries the scheduled jobs page through. Disconnected sources never match. */

@@ -22,7 +22,6 @@ const requestSchema = z.object({
   audit: z.boolean().optional(),
   trigger: z.enum(['push', 'poll', 'renewal', 'manual']),
   pageSize: z.number().int().min(1).max(500).optional(),
-  pushAt: z.iso.datetime().optional(),
 });
 
 const envelopeSchema = z.object({ message: z.object({ data: z.string().min(1) }) });
@@ -33,10 +32,9 @@ export function parseSyncRequest(data: unknown): SyncRequest | null {
   try {
     const parsed = requestSchema.safeParse(JSON.parse(Buffer.from(envelope.data.message.data, 'base64').toString('utf8')));
     if (!parsed.success) return null;
-    const { pageSize, gmail, renew, audit, pushAt, ...rest } = parsed.data;
+    const { pageSize, gmail, renew, audit, ...rest } = parsed.data;
     return {
       ...rest,
-      ...(pushAt !== undefined && { pushAt: new Date(pushAt) }),
       ...(pageSize !== undefined && { pageSize }),
       ...(gmail !== undefined && { gmail }),
       ...(renew !== undefined && { renew }),
@@ -76,7 +74,6 @@ export function syncWorkerHandler(services: () => Services) {
         trigger: request.trigger,
         ...(request.gmail === true && { checkGmail: true }),
         ...(request.pageSize !== undefined && { pageSize: request.pageSize }),
-        ...(request.pushAt !== undefined && { pushAt: request.pushAt }),
       },
     );
     logger.debug('sync request handled', { sourceId: request.sourceId, trigger: request.trigger, outcome });

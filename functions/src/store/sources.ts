@@ -1,5 +1,5 @@
 import { GrpcStatus, type DocumentSnapshot, type Firestore, type Query, type QueryDocumentSnapshot, type Timestamp, type UpdateData } from '@google-cloud/firestore';
-import { changedFields, decideAdvance, decideExtend, decideSyncToken, type Decision } from '../engine/lease';
+import { changedFields, decideAdvance, decideExtend, decideSyncToken, needsPushStamp, type Decision } from '../engine/lease';
 import { sourceSchema, type Source, type SourceData } from '../engine/model';
 import type { SourceQueries, SourceStore } from '../engine/ports';
 import { zodConverter } from './converter';
@@ -145,6 +145,28 @@ export class SourceRepository implements SourceStore, SourceQueries {
   async listByUser(userId: string): Promise<Source[]> {
     const snap = await this.collection().where('userId', '==', userId).get();
     return snap.docs.map((d) => ({ id: d.id, ...d.data() }));
+  }
+
+  /**
+   * A Calendar push, recorded without running anything: sets `pending.calendar` and stamps
+   * `lastPushAt`. Answers whether a run must be requested: not when the work was already
+   * pending under a live lease, whose holder will loop over it. The write is a blind field
+   * update, not a transaction: setting a flag to true commutes with everything else, and a
+   * burst of pushes then does not contend on the document.
+   */
+  async markCalendarPending(id: string, now: Date): Promise<{ needsRun: boolean }> {
+    const snapshot = await this.get(id);
+    if (!snapshot) throw new SourceNotFoundError(id);
+    const holderLive = snapshot.lease !== null && snapshot.lease.until > now;
+    const stamp = needsPushStamp(snapshot, now);
+    if (snapshot.pending.calendar && !stamp) return { needsRun: !holderLive };
+    this.known.delete(id);
+    await this.db
+      .collection(COLLECTIONS.sources)
+      .doc(id)
+      .update({ 'pending.calendar': true, updatedAt: now, ...(stamp && { lastPushAt: now }) });
+    // The holder may release between our read and our write: ask for a run to be safe.
+    return { needsRun: true };
   }
 
   extendLease(id: string, owner: string, now: Date, leaseMs: number): Promise<void> {
