@@ -8,8 +8,9 @@ import type { Runner, RunOptions, RunOutcome } from '../../functions/src/engine/
 /**
  * Baseline for the benchmark: one full delta sync per notification, through the same
  * adapters and sync code, with no lease and no coalescing. It seizes the source's lease for
- * each run (so the store lets it move cursors) without waiting for anyone: concurrent runs
- * for one source all call Google, and the losers find their cursor move refused.
+ * each run (so the store lets it move cursors) without waiting for anyone, and lets go of it
+ * after: concurrent runs for one source all call Google, and the losers find their cursor
+ * move refused.
  */
 export class PerNotificationRunner implements Runner {
   private readonly gmail: GmailSync;
@@ -37,6 +38,9 @@ export class PerNotificationRunner implements Runner {
     } catch {
       // A seized lease or a lost race: this strategy simply tries again on the next notification.
     }
+    // Let go of the seized lease: a live one would make calendarPush skip the next
+    // notifications (it asks for no run while a holder has Calendar work pending).
+    await sources.update(sourceId, clock.now(), (s) => (s.lease?.owner === owner ? { lease: null } : {})).catch(() => undefined);
     return 'ran';
   }
 }
