@@ -48,7 +48,11 @@ export interface RunOptions {
   pushAt?: Date;
   /** Small pages for fallback polls. */
   pageSize?: number;
-  /** Check Gmail even though no notification announced anything (polls, tail looks). */
+  /**
+   * Check Gmail even though no notification announced anything (polls, tail looks): Gmail is
+   * asked first whether anything follows the cursor, and the mailbox history id it shows is
+   * the work recorded.
+   */
   checkGmail?: boolean;
   /**
    * Tail looks: first ask Gmail, without the lease, whether anything follows the cursor; a
@@ -115,13 +119,12 @@ export class SyncRunner implements Runner {
     // What the warm look found counts when it looked from the cursor; from an older point
     // (a later pass moved the cursor), Gmail is asked again from the cursor.
     const fromCursor = warm !== undefined && existing.historyId === lookFrom?.historyId;
-    const seen = options.onlyIfGmailChanged ? (fromCursor ? warm : await this.gmailHistorySince(existing)) : undefined;
-    if (seen === null) return 'nothing-new';
+    const seen = options.checkGmail || options.onlyIfGmailChanged ? (fromCursor ? warm : await this.gmailHistorySince(existing)) : null;
+    if (seen === null && options.onlyIfGmailChanged) return 'nothing-new';
     const owner = randomUUID();
-    // What the look saw announces itself, like a push: a holder whose listing ended before
-    // it cannot take it for covered, as it could "anything after the cursor I read".
-    const checked = seen ?? (options.checkGmail ? historyIdAfter(existing.historyId) : null);
-    const wanted = { ...work, gmail: maxHistoryId(work.gmail, checked) };
+    // What a look or poll saw announces itself, like a push: a holder whose listing ended
+    // before it cannot take it for covered, as it could "anything after the cursor I read".
+    const wanted = { ...work, gmail: maxHistoryId(work.gmail, seen) };
     const recorded = await this.record(existing, wanted, owner, options);
     if (typeof recorded === 'string') return recorded;
 

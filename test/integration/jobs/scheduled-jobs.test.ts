@@ -169,3 +169,18 @@ test('a quiet mailbox recovers: after a poll found missed changes, the next poll
   await stack.settled('src-quiet');
   expect(await stack.services.sources.get('src-quiet')).toMatchObject({ status: 'active', polling: false, statusReason: null });
 });
+
+test('a poll racing a holder that listed before an unannounced change leaves the holder that change, not "covered"', async () => {
+  const email = 'poll-race@example.com';
+  await stack.connect('src-poll-race', email, 'user-poll-race');
+  const { historyId: cursor } = await stack.admin.account(email);
+  // A holder (another instance) has listed history up to `listed` and not stored it yet.
+  const listed = (await stack.admin.deliverMail(email, { subject: 'listed by the holder' })).historyId;
+  const now = clock.now();
+  await stack.services.sources.update('src-poll-race', now, () => ({ historyId: cursor, lease: { owner: 'holder', until: new Date(now.getTime() + 60_000) } }));
+  // A change whose push was lost arrives after the holder's listing; the poll records what Gmail shows.
+  const missed = await stack.admin.deliverMail(email, { subject: 'push lost' });
+  expect(await stack.services.runner.handle('src-poll-race', { gmail: null, calendar: true }, { trigger: 'poll', checkGmail: true })).toBe('recorded');
+  expect((await stack.services.sources.get('src-poll-race'))!.pending.gmail).toBe(missed.historyId);
+  expect(listed).not.toBe(missed.historyId);
+});
