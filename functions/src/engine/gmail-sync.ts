@@ -40,6 +40,19 @@ export interface GmailSyncResult {
   counts: Record<string, number>;
 }
 
+/** One page of `history.list`, as the adapter returns it. */
+export type HistoryPage = Awaited<ReturnType<GmailApi['listHistory']>>;
+
+/**
+ * A delta pass's first page, asked for before the pass could start (while its run was still
+ * taking the lease), and the cursor it was asked from: the pass uses it only if it starts from
+ * that same cursor.
+ */
+export interface EarlyPage {
+  from: string;
+  page: Promise<HistoryPage>;
+}
+
 interface DeltaResult {
   more: boolean;
   cursor: string | null;
@@ -133,7 +146,20 @@ export class GmailSync {
     this.resyncWalk = new GmailResyncWalk(deps, this);
   }
 
-  async run(api: GmailApi, source: Source, owner: string, pageSize: number | null): Promise<GmailSyncResult> {
+  /**
+   * Asks for the first page a delta pass from the source's cursor would read, without the
+   * lease: history is append-only, so the page is as true once the lease is taken. `null` when
+   * the pass would not start with a delta from the cursor (never synced, or a resync walk).
+   */
+  earlyPage(api: GmailApi, source: Source, pageSize: number | null): EarlyPage | null {
+    if (source.historyId === null || source.gmailResync !== null) return null;
+    const page = api.listHistory(source.historyId, null, pageSize ?? HISTORY_PAGE_SIZE, GMAIL_HISTORY_FILTER);
+    // Awaited by the pass, or dropped unread: a failure must not go unhandled meanwhile.
+    page.catch(() => undefined);
+    return { from: source.historyId, page };
+  }
+
+  async run(api: GmailApi, source: Source, owner: string, pageSize: number | null, early: EarlyPage | null = null): Promise<GmailSyncResult> {
     const counts: Record<string, number> = {};
     const deadline = this.deps.clock.now().getTime() + this.deps.passBudgetMs;
     if (source.historyId === null) {
@@ -143,7 +169,8 @@ export class GmailSync {
     }
     if (source.gmailResync === null) {
       try {
-        const delta = await this.delta(api, source, source.historyId, owner, pageSize, deadline, counts);
+        const first = early !== null && early.from === source.historyId ? early.page : null;
+        const delta = await this.delta(api, source, source.historyId, owner, pageSize, deadline, counts, first);
         return { resynced: false, ...delta, counts };
       } catch (error) {
         if (!isGoogleError(error, 'cursor-invalid')) throw error;
@@ -179,6 +206,7 @@ export class GmailSync {
     pageSize: number | null,
     deadline: number,
     counts: Record<string, number>,
+    firstPage: Promise<HistoryPage> | null = null,
   ): Promise<DeltaResult> {
     let cursor = start;
     let pageToken: string | null = null;
@@ -187,7 +215,7 @@ export class GmailSync {
         bump(counts, 'budgetReached');
         return { more: true, cursor: null };
       }
-      const result = await api.listHistory(start, pageToken, pageSize ?? HISTORY_PAGE_SIZE, GMAIL_HISTORY_FILTER);
+      const result: HistoryPage = page === 0 && firstPage !== null ? await firstPage : await api.listHistory(start, pageToken, pageSize ?? HISTORY_PAGE_SIZE, GMAIL_HISTORY_FILTER);
       bump(counts, 'historyPages');
       bump(counts, 'historyRecords', result.records.length);
       const changes = summariseHistory(result.records);

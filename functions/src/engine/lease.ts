@@ -29,7 +29,7 @@ export function holds(source: SourceData, owner: string, now: Date): boolean {
   return source.lease !== null && source.lease.owner === owner && source.lease.until > now;
 }
 
-function leaseLive(source: SourceData, now: Date): boolean {
+export function leaseLive(source: SourceData, now: Date): boolean {
   return source.lease !== null && source.lease.until > now;
 }
 

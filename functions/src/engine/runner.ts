@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { CalendarSync } from './calendar-sync';
 import { CredentialsUnavailableError, isGoogleError, LeaseLostError, LeaseOutlivedError } from './errors';
 import { followUpAt, type FollowUpScheduler, type LookFrom } from './follow-up';
-import { GmailSync, ResyncLoopError } from './gmail-sync';
+import { GmailSync, ResyncLoopError, type EarlyPage } from './gmail-sync';
 import { historyIdAfter, isNewerHistoryId, maxHistoryId } from './history-id';
-import { decideRecord, decideStepEnd, mergePending, needsRecording, type StepCursors, type StepEnd } from './lease';
+import { decideRecord, decideStepEnd, leaseLive, mergePending, needsRecording, type StepCursors, type StepEnd } from './lease';
 import { NO_PENDING, type AnnouncedWork, type IngestionTrigger, type Pending, type Source } from './model';
 import { afterPass, type PassOutcome } from './pass-outcome';
 import type { Clock, EventLog, GmailApi, GoogleAccess, Logger, SourceStore, TaskStore } from './ports';
@@ -76,6 +76,8 @@ export interface Runner {
 interface Holding {
   source: Source;
   claimed: Pending;
+  /** The first step's Gmail page, asked for while the lease was being taken. */
+  early?: EarlyPage | null;
 }
 
 type PassType = 'gmail' | 'calendar';
@@ -99,6 +101,8 @@ interface PassReport {
 export class SyncRunner implements Runner {
   private readonly gmailSync: GmailSync;
   private readonly calendarSync: CalendarSync;
+  /** Sources whose run on this instance asked for an early page and is still taking the lease. */
+  private readonly asking = new Set<string>();
 
   constructor(private readonly deps: RunnerDeps) {
     this.gmailSync = new GmailSync(deps);
@@ -125,10 +129,16 @@ export class SyncRunner implements Runner {
     // What a look or poll saw announces itself, like a push: a holder whose listing ended
     // before it cannot take it for covered, as it could "anything after the cursor I read".
     const wanted = { ...work, gmail: maxHistoryId(work.gmail, seen) };
-    const recorded = await this.record(existing, wanted, owner, options);
+    const early = await this.earlyGmailPage(existing, wanted, options);
+    let recorded: Awaited<ReturnType<SyncRunner['record']>>;
+    try {
+      recorded = await this.record(existing, wanted, owner, options);
+    } finally {
+      if (early !== null) this.asking.delete(sourceId);
+    }
     if (typeof recorded === 'string') return recorded;
 
-    let state: Holding | 'released' | 'lost' = recorded;
+    let state: Holding | 'released' | 'lost' = { ...recorded, early };
     while (typeof state === 'object') state = await this.step(state, owner, options);
     // A lease lost to a successor is a hand-over: the work is recorded and theirs now.
     return state === 'released' ? 'ran' : 'recorded';
@@ -168,6 +178,27 @@ export class SyncRunner implements Runner {
     }
   }
 
+  /**
+   * When this run will most likely take a free lease for new Gmail work, the pass's first
+   * page is asked for alongside the write that takes it: a lone change then waits for one
+   * Firestore write less. Wasted (one `history.list`) only if another trigger takes the lease
+   * in between; any failure here is left to the pass itself.
+   */
+  private async earlyGmailPage(existing: Source, work: AnnouncedWork, options: RunOptions): Promise<EarlyPage | null> {
+    const newWork = work.gmail !== null && isNewerHistoryId(work.gmail, existing.historyId);
+    // A burst's triggers on this instance: only the first asks early; the rest will find its lease.
+    if (!newWork || leaseLive(existing, this.deps.clock.now()) || this.asking.has(existing.id)) return null;
+    this.asking.add(existing.id);
+    let early: EarlyPage | null = null;
+    try {
+      early = this.gmailSync.earlyPage(await this.deps.google.gmail(existing), existing, options.pageSize ?? null);
+    } catch {
+      // No client (no usable credentials): the pass finds out and reports it.
+    }
+    if (early === null) this.asking.delete(existing.id);
+    return early;
+  }
+
   /** State `recording`: the work is recorded; the lease and the work are claimed if free. */
   private async record(existing: Source, work: AnnouncedWork, owner: string, options: RunOptions): Promise<Holding | 'nothing-new' | 'recorded'> {
     const { sources, clock, leaseMs } = this.deps;
@@ -182,7 +213,7 @@ export class SyncRunner implements Runner {
 
   /** State `holding`: one step over the claimed work; the next state comes from its end. */
   private async step(holding: Holding, owner: string, options: RunOptions): Promise<Holding | 'released' | 'lost'> {
-    const { source, claimed } = holding;
+    const { source, claimed, early = null } = holding;
     if (source.status === 'disconnected') {
       // Disconnected while this run held the lease: nothing more to sync, only to let go.
       const end = await this.endStep(source.id, owner, options.trigger, [], NO_PENDING, true);
@@ -190,7 +221,7 @@ export class SyncRunner implements Runner {
     }
     const reports: PassReport[] = [];
     if (claimed.gmail !== null && isNewerHistoryId(claimed.gmail, source.historyId)) {
-      reports.push(await this.runGmail(source, owner, options));
+      reports.push(await this.runGmail(source, owner, options, early));
     }
     // A Gmail pass that lost the grant (or the stored token) lost it for Calendar too; one
     // that lost the lease lost it for Calendar too.
@@ -244,9 +275,9 @@ export class SyncRunner implements Runner {
     return end;
   }
 
-  private async runGmail(source: Source, owner: string, options: RunOptions): Promise<PassReport> {
+  private async runGmail(source: Source, owner: string, options: RunOptions, early: EarlyPage | null): Promise<PassReport> {
     return this.runPass('gmail', source, options, async (startedAt) => {
-      const result = await this.gmailSync.run(await this.deps.google.gmail(source), source, owner, options.pageSize ?? null);
+      const result = await this.gmailSync.run(await this.deps.google.gmail(source), source, owner, options.pageSize ?? null, early);
       const historyRecords = result.counts.historyRecords ?? 0;
       const lookAt = followUpAt({ startedAt, historyRecords });
       const from = result.cursor !== null && source.credentialsAt !== null ? { historyId: result.cursor, credentialsAt: source.credentialsAt } : null;

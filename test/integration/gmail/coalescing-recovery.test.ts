@@ -210,3 +210,37 @@ test('a pass that outlived its lease with nobody taking over gives its work back
   expect(tasks).toContain(`src-outlived:calendar:${event.id}`);
   expect((await stack.services.sources.get('src-outlived'))!.pending).toEqual({ gmail: null, calendar: false });
 });
+
+test('a lone change: the first history page is asked for while the lease is being taken, and only once', async () => {
+  const email = 'early@example.com';
+  await connectWithCursor('src-early', email, 'user-early');
+  const mail = await stack.admin.deliverMail(email, { subject: 'lone' });
+  await stack.admin.resetStats();
+  const listings = async () => (await gmailCalls(email))['gmail.users.history.list'] ?? 0;
+  // The write that takes the lease waits until Gmail has been asked: it would wait in vain
+  // if the pass only listed after it.
+  const listedFirst = storeWithTransitions(async (n, run) => {
+    if (n === 1) await waitFor(async () => (await listings()) >= 1, 3_000);
+    return run();
+  });
+  const runner = runnerWith(stack, listedFirst, { leaseMs: 60_000, passBudgetMs: 60_000, fetchBatchSize: 5 });
+  expect(await runner.handle('src-early', { gmail: mail.historyId, calendar: false }, { trigger: 'push' })).toBe('ran');
+  expect(await taskIds('user-early')).toEqual([`src-early:gmail:${mail.id}`]);
+  expect(await listings()).toBe(1);
+  expect((await stack.services.sources.get('src-early'))!.historyId).toBe(mail.historyId);
+});
+
+test('an early page is dropped when another instance takes the lease first; nothing is lost', async () => {
+  const email = 'early-lost@example.com';
+  await connectWithCursor('src-early-lost', email, 'user-early-lost');
+  const mail = await stack.admin.deliverMail(email, { subject: 'raced' });
+  const beaten = storeWithTransitions(async (n, run) => {
+    if (n === 1) await stack.services.sources.update('src-early-lost', new Date(), () => ({ lease: { owner: 'another-instance', until: new Date(Date.now() + 60_000) } }));
+    return run();
+  });
+  const runner = runnerWith(stack, beaten, { leaseMs: 60_000, passBudgetMs: 60_000, fetchBatchSize: 5 });
+  expect(await runner.handle('src-early-lost', { gmail: mail.historyId, calendar: false }, { trigger: 'push' })).toBe('recorded');
+  // The work is the holder's now, recorded as pending; no task was written without the lease.
+  expect((await stack.services.sources.get('src-early-lost'))!.pending.gmail).toBe(mail.historyId);
+  expect(await taskIds('user-early-lost')).toEqual([]);
+});
