@@ -30,7 +30,7 @@ export class PerNotificationRunner implements Runner {
       // The passes leave their last cursor to the caller (the engine stores it with its step's end).
       if (work.gmail !== null) {
         const { cursor } = await this.gmail.run(await google.gmail(source), source, owner, options.pageSize ?? null);
-        if (cursor !== null) await sources.advanceHistoryId(sourceId, owner, cursor, clock.now());
+        if (cursor !== null) await sources.advanceHistoryId(sourceId, owner, cursor, clock.now(), 60_000);
       } else {
         const { syncToken } = await this.calendar.run(await google.calendar(source), source, owner, options.pageSize ?? null);
         if (syncToken !== null) await sources.setCalendarSyncToken(sourceId, owner, syncToken, clock.now());

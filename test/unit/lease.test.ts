@@ -126,11 +126,12 @@ describe('decideStepEnd', () => {
 
 describe('decideAdvance', () => {
   it('refuses a caller that does not hold the lease', () => {
-    expect(() => decideAdvance(source(heldBy('other')), 's', 'me', '2000', now)).toThrow(LeaseLostError);
+    expect(() => decideAdvance(source(heldBy('other')), 's', 'me', '2000', now, LEASE_MS)).toThrow(LeaseLostError);
   });
   it('never moves the cursor back', () => {
-    expect(decideAdvance(source(heldBy('me')), 's', 'me', '999', now)).toEqual({ patch: null, result: false });
-    expect(decideAdvance(source(heldBy('me')), 's', 'me', '1001', now)).toEqual({ patch: { historyId: '1001' }, result: true });
+    expect(decideAdvance(source(heldBy('me')), 's', 'me', '999', now, LEASE_MS)).toEqual({ patch: null, result: false });
+    // The same write keeps the lease alive: a pass of many pages never outlives it between pages.
+    expect(decideAdvance(source(heldBy('me', 5)), 's', 'me', '1001', now, LEASE_MS)).toEqual({ patch: { historyId: '1001', lease: { owner: 'me', until: at(LEASE_MS) } }, result: true });
   });
 });
 

@@ -232,7 +232,7 @@ export class GmailSync {
       if (pageToken === null) return { more: false, cursor: result.historyId };
       // Mid-listing, the page's last record is.
       cursor = result.records[result.records.length - 1]?.id ?? cursor;
-      await this.deps.sources.advanceHistoryId(source.id, owner, cursor, this.deps.clock.now());
+      await this.deps.sources.advanceHistoryId(source.id, owner, cursor, this.deps.clock.now(), this.deps.leaseMs);
     }
   }
 

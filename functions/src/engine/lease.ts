@@ -150,11 +150,14 @@ export function decideExtend(source: SourceData, id: string, owner: string, now:
   return { patch: { lease: leaseFor(owner, now, leaseMs) }, result: undefined };
 }
 
-/** Moves the Gmail cursor forward only, and only for the lease holder. */
-export function decideAdvance(source: SourceData, id: string, owner: string, historyId: string, now: Date): Decision<boolean> {
+/**
+ * Moves the Gmail cursor forward only, and only for the lease holder; the same write keeps the
+ * lease alive, so a pass of many pages never outlives it between pages.
+ */
+export function decideAdvance(source: SourceData, id: string, owner: string, historyId: string, now: Date, leaseMs: number): Decision<boolean> {
   if (!holds(source, owner, now)) throw new LeaseLostError(id, owner);
   if (!isNewerHistoryId(historyId, source.historyId)) return { patch: null, result: false };
-  return { patch: { historyId }, result: true };
+  return { patch: { historyId, lease: leaseFor(owner, now, leaseMs) }, result: true };
 }
 
 /** Stores (or clears) the Calendar sync token, only for the lease holder. */

@@ -29,7 +29,8 @@ export interface SourceStore {
   transition<T>(id: string, now: Date, decide: (source: Source) => Decision<T>): Promise<T>;
   extendLease(id: string, owner: string, now: Date, leaseMs: number): Promise<void>;
   markCalendarPending(id: string, now: Date): Promise<{ needsRun: boolean }>;
-  advanceHistoryId(id: string, owner: string, historyId: string, now: Date): Promise<boolean>;
+  /** Moves the Gmail cursor forward (holder only) and extends the lease in the same write. */
+  advanceHistoryId(id: string, owner: string, historyId: string, now: Date, leaseMs: number): Promise<boolean>;
   setCalendarSyncToken(id: string, owner: string, token: string | null, now: Date): Promise<void>;
 }
 

@@ -173,8 +173,8 @@ export class SourceRepository implements SourceStore, SourceQueries {
     return this.transition(id, now, (s) => decideExtend(s, id, owner, now, leaseMs));
   }
 
-  advanceHistoryId(id: string, owner: string, historyId: string, now: Date): Promise<boolean> {
-    return this.transition(id, now, (s) => decideAdvance(s, id, owner, historyId, now));
+  advanceHistoryId(id: string, owner: string, historyId: string, now: Date, leaseMs: number): Promise<boolean> {
+    return this.transition(id, now, (s) => decideAdvance(s, id, owner, historyId, now, leaseMs));
   }
 
   setCalendarSyncToken(id: string, owner: string, token: string | null, now: Date): Promise<void> {

@@ -244,3 +244,19 @@ test('an early page is dropped when another instance takes the lease first; noth
   expect((await stack.services.sources.get('src-early-lost'))!.pending.gmail).toBe(mail.historyId);
   expect(await taskIds('user-early-lost')).toEqual([]);
 });
+
+test('a pass of many pages, longer than the lease, keeps it: each page that moves the cursor extends it', async () => {
+  const email = 'long-pass@example.com';
+  await connectWithCursor('src-long-pass', email, 'user-long-pass');
+  const delivered = [];
+  for (let i = 0; i < 5; i += 1) delivered.push(await stack.admin.deliverMail(email, { subject: `page ${i}` }));
+  // One record a page, each page slower than half the lease: five pages outlast it.
+  const runner = runnerWith(stack, stack.services.sources, { leaseMs: 500, passBudgetMs: 60_000, fetchBatchSize: 5 });
+  await stack.admin.setFaults({ latencyMs: 150 });
+  try {
+    expect(await runner.handle('src-long-pass', { gmail: delivered[4]!.historyId, calendar: false }, { trigger: 'push', pageSize: 1 })).toBe('ran');
+  } finally {
+    await stack.admin.setFaults({});
+  }
+  expect(await taskIds('user-long-pass')).toEqual(delivered.map((d) => `src-long-pass:gmail:${d.id}`).sort());
+});

@@ -55,7 +55,7 @@ describe('the source lease', () => {
     expect((await sources.get('s-lease'))!.lease!.owner).toBe('successor');
 
     // The old holder lost its lease: it can neither advance the cursor nor release the successor's lease.
-    await expect(sources.advanceHistoryId('s-lease', holder, '9999', later)).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(sources.advanceHistoryId('s-lease', holder, '9999', later, 60_000)).rejects.toBeInstanceOf(LeaseLostError);
     expect(await endStep(sources, 's-lease', holder, later)).toEqual({ kind: 'lost' });
     const stored = (await sources.get('s-lease'))!;
     expect(stored.historyId).toBe('1000');
@@ -112,7 +112,7 @@ describe('field-level writes', () => {
     const now = new Date('2026-11-24T10:00:00Z');
 
     await record(sources, 's-newer', { gmail: '1001', calendar: true }, 'old-instance', now);
-    await sources.advanceHistoryId('s-newer', 'old-instance', '1001', now);
+    await sources.advanceHistoryId('s-newer', 'old-instance', '1001', now, 60_000);
     await sources.update('s-newer', now, () => ({ consecutiveErrors: 2 }));
     await endStep(sources, 's-newer', 'old-instance', now);
 
@@ -174,9 +174,9 @@ describe('the Gmail cursor', () => {
     const now = new Date('2026-11-24T10:00:00Z');
     await record(sources, 's-cursor', { gmail: '9007199254740999', calendar: false }, 'h', now);
 
-    expect(await sources.advanceHistoryId('s-cursor', 'h', '9007199254740992', now)).toBe(false);
+    expect(await sources.advanceHistoryId('s-cursor', 'h', '9007199254740992', now, 60_000)).toBe(false);
     expect((await sources.get('s-cursor'))!.historyId).toBe('9007199254740993');
-    expect(await sources.advanceHistoryId('s-cursor', 'h', '9007199254740995', now)).toBe(true);
+    expect(await sources.advanceHistoryId('s-cursor', 'h', '9007199254740995', now, 60_000)).toBe(true);
     expect((await sources.get('s-cursor'))!.historyId).toBe('9007199254740995');
   });
 });
