@@ -77,11 +77,21 @@ describe('decideStepEnd', () => {
     expect(decideStepEnd(source(heldBy('me')), { ...step, change }).result).toEqual({ kind: 'continue', claimed: { gmail: '1001', calendar: false } });
   });
 
-  it('gives up: releases and puts the claimed work back', () => {
+  it('gives up: puts the claimed work back under an expired lease, which the poll and any trigger take over', () => {
     const claimed = { gmail: '1004', calendar: true };
     const { patch, result } = decideStepEnd(source(heldBy('me')), { ...step, claimed, giveUp: true });
     expect(result).toEqual({ kind: 'released' });
-    expect(patch).toEqual({ pending: claimed, lease: null });
+    expect(patch).toEqual({ pending: claimed, lease: { owner: 'me', until: now } });
+    expect(needsRecording({ ...source(), ...patch }, { gmail: null, calendar: false }, at(1), undefined)).toBe(true);
+    // Nothing to give back: released.
+    expect(decideStepEnd(source(heldBy('me')), { ...step, giveUp: true }).patch).toEqual({ lease: null });
+  });
+
+  it('a successor that has already let go: the claimed work goes back under an expired lease, not none', () => {
+    const claimed = { gmail: '1004', calendar: true };
+    const { patch, result } = decideStepEnd(source({ lease: null }), { ...step, claimed });
+    expect(result).toEqual({ kind: 'lost' });
+    expect(patch).toEqual({ pending: claimed, lease: { owner: 'me', until: now } });
   });
 
   it('leaves a successor\'s lease alone, and leaves the claimed work pending for it', () => {

@@ -102,10 +102,12 @@ export interface StepCursors {
 /**
  * The end of a run step, in one atomic write: store the cursors the passes reached, apply
  * what they changed (`change`, e.g. the status), then either claim what arrived meanwhile
- * and go on, or release. `giveUp` releases with the claimed work pending again (a failed
- * run: the next trigger or the fallback poll takes it). A lease lost meanwhile is not
- * touched beyond that: its cursors are not stored (one writer per cursor), and the claimed
- * work goes back as pending for the successor, which owns it now.
+ * and go on, or release. `giveUp` puts the claimed work back as pending (a failed run) and
+ * leaves an expired lease instead of none: the retried trigger, any other trigger or the
+ * fallback poll's expired-lease query takes it. A lease lost meanwhile is not touched beyond
+ * that: its cursors are not stored (one writer per cursor), and the claimed work goes back as
+ * pending for the successor, which owns it now; if the successor has already let go, the
+ * expired marker is left for it the same way.
  */
 export function decideStepEnd(
   source: Source,
@@ -120,15 +122,18 @@ export function decideStepEnd(
   const withWork: Source = { ...changed, pending: mergePending(changed.pending, restore) };
   let next: Source;
   let result: StepEnd;
+  // Work left with nobody holding the source: an expired lease marks it for the poll.
+  const waiting = (s: Source): Source => (hasPending(s.pending) && s.lease === null ? { ...s, lease: { owner: step.owner, until: step.now } } : s);
   if (!holding) {
-    next = withWork;
+    next = waiting(withWork);
     result = { kind: 'lost' };
   } else if (!step.giveUp && hasPending(outstanding(withWork))) {
     next = { ...withWork, pending: NO_PENDING, lease: leaseFor(step.owner, step.now, step.leaseMs) };
     result = { kind: 'continue', claimed: outstanding(withWork) };
   } else {
     // A Gmail id the cursor has passed is no work: it is not left behind as pending.
-    next = { ...withWork, pending: outstanding(withWork), lease: null };
+    const released = { ...withWork, pending: outstanding(withWork), lease: null };
+    next = step.giveUp ? waiting(released) : released;
     result = { kind: 'released' };
   }
   return { patch: changedFields(source, next), result, next };

@@ -4,7 +4,7 @@ import { CredentialsUnavailableError, isGoogleError, LeaseLostError, LeaseOutliv
 import { followUpAt, type FollowUpScheduler, type LookFrom } from './follow-up';
 import { GmailSync, ResyncLoopError, type EarlyPage } from './gmail-sync';
 import { historyIdAfter, isNewerHistoryId, maxHistoryId } from './history-id';
-import { decideRecord, decideStepEnd, leaseLive, mergePending, needsRecording, type StepCursors, type StepEnd } from './lease';
+import { decideRecord, decideStepEnd, hasPending, leaseLive, mergePending, needsRecording, type StepCursors, type StepEnd } from './lease';
 import { NO_PENDING, type AnnouncedWork, type IngestionTrigger, type Pending, type Source } from './model';
 import { afterPass, type PassOutcome } from './pass-outcome';
 import type { Clock, EventLog, GmailApi, GoogleAccess, Logger, SourceStore, TaskStore } from './ports';
@@ -124,7 +124,9 @@ export class SyncRunner implements Runner {
     // (a later pass moved the cursor), Gmail is asked again from the cursor.
     const fromCursor = warm !== undefined && existing.historyId === lookFrom?.historyId;
     const seen = options.checkGmail || options.onlyIfGmailChanged ? (fromCursor ? warm : await this.gmailHistorySince(existing)) : null;
-    if (seen === null && options.onlyIfGmailChanged) return 'nothing-new';
+    // Nothing new at Gmail, unless work was given back with nobody holding it: that is taken.
+    const orphaned = hasPending(existing.pending) && !leaseLive(existing, this.deps.clock.now());
+    if (seen === null && options.onlyIfGmailChanged && !orphaned) return 'nothing-new';
     const owner = randomUUID();
     // What a look or poll saw announces itself, like a push: a holder whose listing ended
     // before it cannot take it for covered, as it could "anything after the cursor I read".
@@ -233,8 +235,9 @@ export class SyncRunner implements Runner {
     // so the successor, the retried trigger or the fallback poll finds it.
     const end = await this.endStep(source.id, owner, options.trigger, reports, claimed, failed !== undefined || stoppedShort);
     if (failed) throw failed.rethrow;
-    if (stoppedShort && end.kind !== 'lost') {
-      // Nobody took over: the lease expired under the pass. Failing the trigger retries it.
+    if (stoppedShort && !leaseLive(end.source, this.deps.clock.now())) {
+      // Nobody holds the source now (nobody took over, or a successor already let go): the
+      // lease expired under the pass. Failing the trigger retries it.
       this.deps.logger.warn('a pass outlived its lease; its work was given back', { sourceId: source.id });
       throw new LeaseOutlivedError(source.id);
     }

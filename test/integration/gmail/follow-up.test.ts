@@ -93,6 +93,20 @@ test('a look from where its pass got to, on an instance holding the account, cos
   expect((await stack.admin.stats()).calls[email]?.['gmail.users.history.list']).toBe(2);
 });
 
+test('a look that finds Gmail quiet still takes work given back with nobody holding it', async () => {
+  const email = 'orphan@example.com';
+  await stack.connect('src-orphan', email, 'user-orphan');
+  const { historyId } = await stack.admin.account(email);
+  // A run gave its Calendar work back (its pass outlived the lease) and left an expired lease.
+  const now = new Date();
+  await stack.services.sources.update('src-orphan', now, () => ({ historyId, pending: { gmail: null, calendar: true }, lease: { owner: 'gone', until: now } }));
+  expect((await followUp('src-orphan')).status).toBe(204);
+  const source = (await stack.services.sources.get('src-orphan'))!;
+  expect(source.pending).toEqual({ gmail: null, calendar: false });
+  expect(source.lease).toBeNull();
+  expect(source.calendarSyncToken).not.toBeNull();
+});
+
 test('a look racing a holder that listed before the tail arrived leaves the holder work, not "covered"', async () => {
   const email = 'race@example.com';
   await stack.connect('src-race', email, 'user-race');
