@@ -139,8 +139,12 @@ export class SyncRunner implements Runner {
       if (early !== null) this.asking.delete(sourceId);
     }
     if (typeof recorded === 'string') return recorded;
+    // The early page is as new as the work this trigger announced; a claim of newer work that
+    // others recorded meanwhile needs a listing made after it.
+    const claimedGmail = recorded.claimed.gmail;
+    const earlyCovers = wanted.gmail !== null && claimedGmail !== null && !isNewerHistoryId(claimedGmail, wanted.gmail);
 
-    let state: Holding | 'released' | 'lost' = { ...recorded, early };
+    let state: Holding | 'released' | 'lost' = { ...recorded, early: earlyCovers ? early : null };
     while (typeof state === 'object') state = await this.step(state, owner, options);
     // A lease lost to a successor is a hand-over: the work is recorded and theirs now.
     return state === 'released' ? 'ran' : 'recorded';

@@ -261,3 +261,25 @@ test('a pass of many pages, longer than the lease, keeps it: each page that move
   }
   expect(await taskIds('user-long-pass')).toEqual(delivered.map((d) => `src-long-pass:gmail:${d.id}`).sort());
 });
+
+test('an early page does not stand for newer work the run claims with it (recorded by others meanwhile)', async () => {
+  const email = 'early-newer@example.com';
+  await connectWithCursor('src-early-newer', email, 'user-early-newer');
+  const first = await stack.admin.deliverMail(email, { subject: 'announced' });
+  await stack.admin.resetStats();
+  let second: { id: string; historyId: string } | undefined;
+  // Once Gmail has answered the early listing, a newer change arrives and another trigger
+  // records it while the lease is still free; this run's lease write then claims it too.
+  const newerMeanwhile = storeWithTransitions(async (n, run) => {
+    if (n === 1) {
+      await waitFor(async () => ((await gmailCalls(email))['gmail.users.history.list'] ?? 0) >= 1, 3_000);
+      second = await stack.admin.deliverMail(email, { subject: 'recorded by another trigger' });
+      await stack.services.sources.update('src-early-newer', new Date(), () => ({ pending: { gmail: second!.historyId, calendar: false } }));
+    }
+    return run();
+  });
+  const runner = runnerWith(stack, newerMeanwhile, { leaseMs: 60_000, passBudgetMs: 60_000, fetchBatchSize: 5 });
+  expect(await runner.handle('src-early-newer', { gmail: first.historyId, calendar: false }, { trigger: 'push' })).toBe('ran');
+  expect(await taskIds('user-early-newer')).toEqual([first, second!].map((m) => `src-early-newer:gmail:${m.id}`).sort());
+  expect((await stack.services.sources.get('src-early-newer'))!.historyId).toBe(second!.historyId);
+});
