@@ -86,11 +86,12 @@ test('injected 429s (with Retry-After) and 5xx: every message still arrives, aft
   await connectWithCursor('src-faults', email, 'user-faults');
   const delivered = [];
   for (let i = 0; i < 4; i += 1) delivered.push(await stack.admin.deliverMail(email, { subject: `f${i}` }));
+  // Only this account's calls fail: an earlier test's tail look may call Gmail meanwhile.
   await stack.admin.setFaults({
     failNext: [
-      { method: 'gmail.users.history.list', status: 429, count: 1, retryAfterSeconds: 1 },
-      { method: 'gmail.users.messages.get', status: 503, count: 2 },
-      { method: 'gmail.users.messages.get', status: 403, count: 1 },
+      { method: 'gmail.users.history.list', account: email, status: 429, count: 1, retryAfterSeconds: 1 },
+      { method: 'gmail.users.messages.get', account: email, status: 503, count: 2 },
+      { method: 'gmail.users.messages.get', account: email, status: 403, count: 1 },
     ],
   });
   const started = Date.now();
@@ -251,9 +252,9 @@ test('a pass of many pages, longer than the lease, keeps it: each page that move
   await connectWithCursor('src-long-pass', email, 'user-long-pass');
   const delivered = [];
   for (let i = 0; i < 5; i += 1) delivered.push(await stack.admin.deliverMail(email, { subject: `page ${i}` }));
-  // One record a page, each page slower than half the lease: five pages outlast it.
-  const runner = runnerWith(stack, stack.services.sources, { leaseMs: 500, passBudgetMs: 60_000, fetchBatchSize: 5 });
-  await stack.admin.setFaults({ latencyMs: 150 });
+  // One record a page, each page (a list and a batch) slower than half the lease: five pages outlast it.
+  const runner = runnerWith(stack, stack.services.sources, { leaseMs: 1_000, passBudgetMs: 60_000, fetchBatchSize: 5 });
+  await stack.admin.setFaults({ latencyMs: 300 });
   try {
     expect(await runner.handle('src-long-pass', { gmail: delivered[4]!.historyId, calendar: false }, { trigger: 'push', pageSize: 1 })).toBe('ran');
   } finally {
