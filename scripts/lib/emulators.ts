@@ -140,7 +140,16 @@ export async function startEmulators(options: { projectId: string; timeoutMs?: n
     'beta', 'emulators', 'pubsub', 'start', `--host-port=${pubsubHost}`, `--project=${options.projectId}`, '--quiet',
   ]);
   const children = [firestore.child, pubsub.child, auth.child];
+  let stopping = false;
+  // An emulator that dies mid-run fails the tests that need it with "connection refused": say
+  // which one, and what it last printed.
+  for (const [name, started] of [['Firestore emulator', firestore], ['Pub/Sub emulator', pubsub], ['Firebase Auth emulator', auth]] as const) {
+    started.child.once('exit', (code, signal) => {
+      if (!stopping) process.stderr.write(`\n${name} exited during the run (code ${code}, signal ${signal}); its last output:\n${started.log()}\n`);
+    });
+  }
   const stop = () => {
+    stopping = true;
     children.forEach(killGroup);
     auth.cleanup();
   };
