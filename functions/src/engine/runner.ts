@@ -22,7 +22,8 @@ import type { TaskRule } from './task-rule';
  *
  * States: `recording` (first write) → `holding` (a step: passes over claimed work) →
  * `holding` again when work arrived, or `finished` (released, or the lease was lost to a
- * successor, which then owns the work). A failure, or a pass that outlived its lease, gives the claimed work back and throws.
+ * successor, which then owns the work). A failure, or a pass that outlived its lease, gives
+ * the claimed work back and throws.
  */
 
 export interface RunnerDeps {
@@ -59,7 +60,7 @@ export interface RunOptions {
    * look that finds nothing then costs one `history.list` and no Firestore write.
    */
   onlyIfGmailChanged?: boolean;
-  /** A tail look's starting point (where the pass that asked for it got to): see `quietSince`. */
+  /** A tail look's starting point (where the pass that asked for it got to): see `warmLook`. */
   lookFrom?: LookFrom;
   /** The source as a strongly consistent read just returned it (a notification's query): spares the runner's own read. */
   source?: Source;
@@ -160,13 +161,7 @@ export class SyncRunner implements Runner {
    */
   private async warmLook(sourceId: string, from: LookFrom): Promise<string | null | undefined> {
     const gmail = this.deps.google.warmGmail(sourceId, from.credentialsAt);
-    if (gmail === null) return undefined;
-    try {
-      return await historySince(gmail, from.historyId);
-    } catch (error) {
-      if (isGoogleError(error) && error.transient) throw error;
-      return undefined;
-    }
+    return gmail === null ? undefined : historySince(() => gmail, from.historyId, undefined);
   }
 
   /**
@@ -176,12 +171,7 @@ export class SyncRunner implements Runner {
    */
   private async gmailHistorySince(source: Source): Promise<string | null> {
     if (source.historyId === null) return historyIdAfter(source.historyId);
-    try {
-      return await historySince(await this.deps.google.gmail(source), source.historyId);
-    } catch (error) {
-      if (isGoogleError(error) && error.transient) throw error;
-      return historyIdAfter(source.historyId);
-    }
+    return historySince(() => this.deps.google.gmail(source), source.historyId, historyIdAfter(source.historyId));
   }
 
   /**
@@ -363,10 +353,19 @@ export class SyncRunner implements Runner {
   }
 }
 
-/** The mailbox's history id if Gmail holds history after `historyId`, else `null` (one `history.list`). */
-async function historySince(gmail: GmailApi, historyId: string): Promise<string | null> {
-  const page = await gmail.listHistory(historyId, null, 1);
-  return page.records.length > 0 || page.nextPageToken !== null ? page.historyId : null;
+/**
+ * The mailbox's history id if Gmail holds history after `historyId`, else `null` (one
+ * `history.list`). Transient failures are thrown (the caller retries); any other failure
+ * answers `unclear`.
+ */
+async function historySince<T>(gmail: () => GmailApi | Promise<GmailApi>, historyId: string, unclear: T): Promise<string | null | T> {
+  try {
+    const page = await (await gmail()).listHistory(historyId, null, 1);
+    return page.records.length > 0 || page.nextPageToken !== null ? page.historyId : null;
+  } catch (error) {
+    if (isGoogleError(error) && error.transient) throw error;
+    return unclear;
+  }
 }
 
 /**
