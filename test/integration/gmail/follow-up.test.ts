@@ -14,8 +14,13 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 
 const taskIds = async (userId: string) => (await stack.db.collection(`users/${userId}/tasks`).get()).docs.map((d) => d.id).sort();
-const followUp = (sourceId: string) =>
-  fetch(stack.functionUrl('gmailFollowUp'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ sourceId }) });
+/** A look as Cloud Tasks delivers it; `from` is where the pass that asked for it got to. */
+const followUp = (sourceId: string, from?: { after: string; credentialsAt: Date }) =>
+  fetch(stack.functionUrl('gmailFollowUp'), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(from ? { sourceId, after: from.after, credentialsAt: from.credentialsAt.toISOString() } : { sourceId }),
+  });
 
 test('a burst whose tail Gmail never announces is complete after one scheduled look, and no invocation waited for it', async () => {
   await stack.connect('src-tail', 'tail@example.com', 'user-tail');
@@ -73,8 +78,7 @@ test('a look from where its pass got to, on an instance holding the account, cos
   const after = (await stack.services.sources.get('src-warm'))!.historyId!;
 
   const ops = countFirestoreOps(stack.services.db);
-  const look = (from: { after: string; credentialsAt: Date }) =>
-    fetch(stack.functionUrl('gmailFollowUp'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ sourceId: 'src-warm', after: from.after, credentialsAt: from.credentialsAt.toISOString() }) });
+  const look = (from: { after: string; credentialsAt: Date }) => followUp('src-warm', from);
   await stack.admin.resetStats();
   expect((await look({ after, credentialsAt })).status).toBe(204);
   expect(ops).toEqual({ reads: 0, writes: 0 });
