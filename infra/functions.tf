@@ -1,5 +1,5 @@
 # Every function in the manifest as a gen2 HTTP function, all from the built functions/
-# package (`npm run build` first: it compiles src/ to lib/). The Pub/Sub-driven ones are
+# package (`npm run build` first: it bundles src/ into lib/index.js). The Pub/Sub-driven ones are
 # called by our own push subscriptions (pubsub.tf), not by Eventarc.
 
 data "archive_file" "functions" {

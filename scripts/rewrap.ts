@@ -11,7 +11,7 @@
  * tokens no longer decrypt (those sources need a reconnect).
  */
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { LocalKeySealer, type KeySealer } from '../functions/src/secrets/envelope';
 import { KmsKeySealer } from '../functions/src/secrets/kms-sealer';
 import { rewrapAll } from '../functions/src/secrets/rewrap';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EventTime } from './calendar-data';
 import { faultsSchema } from './faults';
 import type { Reply, Request, Router } from './http';

@@ -1,5 +1,5 @@
 import { createSign, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Router } from './http';
 
 /**

@@ -1,5 +1,5 @@
 /** `npm run sandbox`: the sandbox alone, on SANDBOX_PORT (default: a free port). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { startSandbox } from './server';
 
 const env = z

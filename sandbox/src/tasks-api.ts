@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Handler, Reply, Request, Router } from './http';
 import type { StoredTask, TaskQueues } from './task-queue';
 

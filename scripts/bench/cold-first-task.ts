@@ -1,11 +1,6 @@
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { newSource } from '../../functions/src/engine/connect';
+import { spawnBuiltFunction } from '../lib/built-function';
 import type { LocalStack } from '../lib/local-stack';
-
-/** The Functions Framework's CLI (its package exports no path to it). */
-const FRAMEWORK_MAIN = join(process.cwd(), 'node_modules/@google-cloud/functions-framework/build/src/main.js');
 
 /**
  * From a cold process to its first task: the built functions package started by the
@@ -21,18 +16,13 @@ export async function coldToFirstTask(stack: LocalStack): Promise<number> {
   const { historyId } = await stack.admin.account(email);
   await stack.services.sources.update('cold', new Date(), () => ({ historyId }));
   const mail = await stack.admin.deliverMail(email, { subject: 'first task of a cold instance' });
-  const port = await freePort();
 
   const startedAt = Date.now();
-  const child = spawn(
-    process.execPath,
-    [FRAMEWORK_MAIN, '--target=gmailPush', '--signature-type=cloudevent', '--source=functions/lib', `--port=${port}`],
-    { env: { ...process.env, ...stack.functionEnv, METADATA_SERVER_DETECTION: 'none' }, stdio: 'ignore' },
-  );
+  const { url, child } = await spawnBuiltFunction('gmailPush', { ...process.env, ...stack.functionEnv });
   try {
     const body = JSON.stringify({ message: { data: Buffer.from(JSON.stringify({ emailAddress: email, historyId: mail.historyId })).toString('base64'), messageId: 'cold-1' }, subscription: 'cold' });
     for (;;) {
-      const answered = await fetch(`http://127.0.0.1:${port}/projects/${stack.projectId}/topics/gmail-watch`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body }).then(
+      const answered = await fetch(`${url}/projects/${stack.projectId}/topics/gmail-watch`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body }).then(
         (r) => r.ok,
         () => false,
       );
@@ -45,14 +35,4 @@ export async function coldToFirstTask(stack: LocalStack): Promise<number> {
   } finally {
     child.kill('SIGTERM');
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }

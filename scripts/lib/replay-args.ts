@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ReplayOptions } from './replay';
 
 /** `--project P --subscription S [--dry-run] [--limit N]`, every problem reported at once. */

@@ -28,6 +28,8 @@ export interface EngineStack {
   db: Firestore;
   projectId: string;
   config: Config;
+  /** The environment the configuration was parsed from: a separate functions process gets the same. */
+  functionEnv: Record<string, string>;
   services: Services;
   logLines: string[];
   gmailTopic: string;
@@ -71,7 +73,7 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
   const servers = {} as Record<FunctionName, { url: string; server: Server }>;
   for (const name of Object.keys(FUNCTIONS) as FunctionName[]) servers[name] = await listen(getTestServer(name));
 
-  const config = parseConfig({
+  const functionEnv: Record<string, string> = {
     ...localFunctionEnv({ projectId, sandboxUrl: sandbox.url, functionUrl: (name) => servers[name as FunctionName].url }),
     CONNECT_RETURN_URL: 'http://127.0.0.1:9/settings',
     TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 42).toString('base64'),
@@ -79,7 +81,8 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
     RATE_LIMIT_BURST: '10',
     BACKOFF_BASE_MS: '50',
     ...options.env,
-  });
+  };
+  const config = parseConfig(functionEnv);
   const logLines: string[] = [];
   const logger: Logger = createLogger((line) => logLines.push(line));
   services = buildServices(config, { logger, ...options.overrides });
@@ -96,6 +99,7 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
     db,
     projectId,
     config,
+    functionEnv,
     services: built,
     logLines,
     gmailTopic,

@@ -1,5 +1,5 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
-import { z } from 'zod';
+import * as z from 'zod';
 import { handleCalendarPush } from '../engine/calendar-notifications';
 import { CHANNEL_ID } from '../engine/model';
 import type { Services } from './services';

@@ -1,5 +1,5 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentIdSchema } from '../engine/model';
 import { confirmConnect, declineConnect, disconnectSource, finishConnect, mailboxSources, stagedAddress, startConnect, type ConnectDeps } from '../engine/connect';
 import { actingUser, identifyCaller } from './identity';

@@ -1,5 +1,5 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isGoogleError, isRetryable } from '../engine/errors';
 import { documentIdSchema, historyIdSchema } from '../engine/model';
 import type { Services } from './services';

@@ -1,5 +1,5 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
-import { z } from 'zod';
+import * as z from 'zod';
 import { handleGmailNotification, type GmailNotification } from '../engine/gmail-notifications';
 import { historyIdSchema } from '../engine/model';
 import { isStale } from './event-age';

@@ -1,5 +1,5 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentIdSchema } from '../engine/model';
 
 const bodySchema = z.object({ sourceId: documentIdSchema });

@@ -1,5 +1,5 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentIdSchema } from '../engine/model';
 import type { SyncRequest } from '../engine/ports';
 import { auditSourceIfDue } from '../engine/audit';

@@ -1,5 +1,5 @@
 import { OAuth2Client } from 'google-auth-library';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Verified identities for browser-facing and server-to-server calls.

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Firestore } from '@google-cloud/firestore';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ConnectState, ConnectStateStore, StagedGrant } from '../engine/ports';
 import { zodConverter } from './converter';
 

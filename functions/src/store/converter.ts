@@ -4,7 +4,7 @@ import {
   type FirestoreDataConverter,
   type QueryDocumentSnapshot,
 } from '@google-cloud/firestore';
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** A stored document that does not match its schema: names the document and the fields. */
 export class MalformedDocumentError extends Error {
