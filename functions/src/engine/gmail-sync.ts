@@ -153,10 +153,15 @@ export class GmailSync {
    */
   earlyPage(api: GmailApi, source: Source, pageSize: number | null): EarlyPage | null {
     if (source.historyId === null || source.gmailResync !== null) return null;
-    const page = api.listHistory(source.historyId, null, pageSize ?? HISTORY_PAGE_SIZE, GMAIL_HISTORY_FILTER);
+    return this.firstPage(api, source.historyId, pageSize);
+  }
+
+  /** The first page a delta pass from `from` reads (same size and filter), asked for now. */
+  firstPage(api: GmailApi, from: string, pageSize: number | null): EarlyPage {
+    const page = api.listHistory(from, null, pageSize ?? HISTORY_PAGE_SIZE, GMAIL_HISTORY_FILTER);
     // Awaited by the pass, or dropped unread: a failure must not go unhandled meanwhile.
     page.catch(() => undefined);
-    return { from: source.historyId, page };
+    return { from, page };
   }
 
   async run(api: GmailApi, source: Source, owner: string, pageSize: number | null, early: EarlyPage | null = null): Promise<GmailSyncResult> {

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { CalendarSync } from './calendar-sync';
 import { CredentialsUnavailableError, isGoogleError, LeaseLostError, LeaseOutlivedError } from './errors';
 import { followUpAt, type FollowUpScheduler, type LookFrom } from './follow-up';
-import { GmailSync, ResyncLoopError, type EarlyPage } from './gmail-sync';
+import { GmailSync, ResyncLoopError, type EarlyPage, type HistoryPage } from './gmail-sync';
 import { historyIdAfter, isNewerHistoryId, maxHistoryId } from './history-id';
 import { decideRecord, decideStepEnd, hasPending, leaseLive, mergePending, needsRecording, type StepCursors, type StepEnd } from './lease';
 import { NO_PENDING, type AnnouncedWork, type IngestionTrigger, type Pending, type Source } from './model';
 import { afterPass, type PassOutcome } from './pass-outcome';
-import type { Clock, EventLog, GmailApi, GoogleAccess, Logger, SourceStore, TaskStore } from './ports';
+import type { Clock, EventLog, GoogleAccess, Logger, SourceStore, TaskStore } from './ports';
 import type { StatusSettings } from './status';
 import type { TaskRule } from './task-rule';
 
@@ -83,6 +83,12 @@ interface Holding {
 
 type PassType = 'gmail' | 'calendar';
 
+/** What a warm tail look found: the mailbox's history id, and the page it read, which a pass from the same point starts with. */
+interface WarmFind {
+  historyId: string;
+  page: EarlyPage;
+}
+
 interface PassReport {
   type: PassType;
   /**
@@ -121,10 +127,10 @@ export class SyncRunner implements Runner {
     const existing = options.source ?? (await this.deps.sources.get(sourceId));
     if (!existing) return 'missing';
     if (existing.status === 'disconnected') return 'disconnected';
-    // What the warm look found counts when it looked from the cursor; from an older point
-    // (a later pass moved the cursor), Gmail is asked again from the cursor.
-    const fromCursor = warm !== undefined && existing.historyId === lookFrom?.historyId;
-    const seen = options.checkGmail || options.onlyIfGmailChanged ? (fromCursor ? warm : await this.gmailHistorySince(existing)) : null;
+    // What the warm look found counts when it looked from the cursor (and its page is the
+    // pass's first); from an older point (a later pass moved the cursor), Gmail is asked again.
+    const found = warm !== undefined && existing.historyId === lookFrom?.historyId ? warm : undefined;
+    const seen = options.checkGmail || options.onlyIfGmailChanged ? (found ? found.historyId : await this.gmailHistorySince(existing)) : null;
     // Nothing new at Gmail, unless work was given back with nobody holding it: that is taken.
     const orphaned = hasPending(existing.pending) && !leaseLive(existing, this.deps.clock.now());
     if (seen === null && options.onlyIfGmailChanged && !orphaned) return 'nothing-new';
@@ -132,12 +138,13 @@ export class SyncRunner implements Runner {
     // What a look or poll saw announces itself, like a push: a holder whose listing ended
     // before it cannot take it for covered, as it could "anything after the cursor I read".
     const wanted = { ...work, gmail: maxHistoryId(work.gmail, seen) };
-    const early = await this.earlyGmailPage(existing, wanted, options);
+    const asked = found ? null : await this.earlyGmailPage(existing, wanted, options);
+    const early = found?.page ?? asked;
     let recorded: Awaited<ReturnType<SyncRunner['record']>>;
     try {
       recorded = await this.record(existing, wanted, owner, options);
     } finally {
-      if (early !== null) this.asking.delete(sourceId);
+      if (asked !== null) this.asking.delete(sourceId);
     }
     if (typeof recorded === 'string') return recorded;
     // The early page is as new as the work this trigger announced; a claim of newer work that
@@ -154,14 +161,18 @@ export class SyncRunner implements Runner {
   /**
    * A tail look from where the pass that asked for it got to, with the client this instance
    * holds for the same credentials, before any Firestore read: `null` when Gmail holds nothing
-   * after that point (the look then costs one `history.list` and no read), the mailbox's
-   * history id when it holds something, `undefined` without such a client or a clear answer
-   * (read the source and look from its cursor). A look from a point older than the cursor only
-   * finds more, never less.
+   * after that point (the look then costs one `history.list` and no read); when it holds
+   * something, the mailbox's history id and the page read, which is the first page a pass
+   * from that point reads (so the pass does not ask again); `undefined` without such a client
+   * or a clear answer (read the source and look from its cursor). A look from a point older
+   * than the cursor only finds more, never less.
    */
-  private async warmLook(sourceId: string, from: LookFrom): Promise<string | null | undefined> {
+  private async warmLook(sourceId: string, from: LookFrom): Promise<WarmFind | null | undefined> {
     const gmail = this.deps.google.warmGmail(sourceId, from.credentialsAt);
-    return gmail === null ? undefined : historySince(() => gmail, from.historyId, undefined);
+    if (gmail === null) return undefined;
+    const early = this.gmailSync.firstPage(gmail, from.historyId, null);
+    const page = await historySince(() => early.page);
+    return page ? { historyId: page.historyId, page: early } : page;
   }
 
   /**
@@ -170,8 +181,10 @@ export class SyncRunner implements Runner {
    * run from the cursor, which accounts for it.
    */
   private async gmailHistorySince(source: Source): Promise<string | null> {
-    if (source.historyId === null) return historyIdAfter(source.historyId);
-    return historySince(() => this.deps.google.gmail(source), source.historyId, historyIdAfter(source.historyId));
+    const cursor = source.historyId;
+    if (cursor === null) return historyIdAfter(cursor);
+    const page = await historySince(async () => (await this.deps.google.gmail(source)).listHistory(cursor, null, 1));
+    return page === undefined ? historyIdAfter(cursor) : (page?.historyId ?? null);
   }
 
   /**
@@ -354,17 +367,17 @@ export class SyncRunner implements Runner {
 }
 
 /**
- * The mailbox's history id if Gmail holds history after `historyId`, else `null` (one
- * `history.list`). Transient failures are thrown (the caller retries); any other failure
- * answers `unclear`.
+ * One `history.list`: the page if Gmail holds history after its start, else `null`.
+ * Transient failures are thrown (the caller retries); any other failure answers `undefined`
+ * (unclear: a normal run from the cursor accounts for it).
  */
-async function historySince<T>(gmail: () => GmailApi | Promise<GmailApi>, historyId: string, unclear: T): Promise<string | null | T> {
+async function historySince(list: () => Promise<HistoryPage>): Promise<HistoryPage | null | undefined> {
   try {
-    const page = await (await gmail()).listHistory(historyId, null, 1);
-    return page.records.length > 0 || page.nextPageToken !== null ? page.historyId : null;
+    const page = await list();
+    return page.records.length > 0 || page.nextPageToken !== null ? page : null;
   } catch (error) {
     if (isGoogleError(error) && error.transient) throw error;
-    return unclear;
+    return undefined;
   }
 }
 
