@@ -154,15 +154,15 @@ describe('changedFields', () => {
 });
 
 describe('followUpAt', () => {
-  // `now` is on the 250 ms grid.
+  // `now` is on the 100 ms grid.
   it('asks for a look 1.1 s after a pass that found changes started, rounded up to the grid', () => {
-    expect(followUpAt({ startedAt: at(300), historyRecords: 2 })).toEqual(at(1500));
-    expect(followUpAt({ startedAt: at(150), historyRecords: 1 })).toEqual(at(1250));
+    expect(followUpAt({ startedAt: at(300), historyRecords: 2 })).toEqual(at(1400));
+    expect(followUpAt({ startedAt: at(150), historyRecords: 1 })).toEqual(at(1300));
   });
   it('gives the passes of one slot one look, due after each of them needs it', () => {
-    const looks = [160, 200, 390].map((ms) => followUpAt({ startedAt: at(ms), historyRecords: 1 })!);
+    const looks = [210, 250, 290].map((ms) => followUpAt({ startedAt: at(ms), historyRecords: 1 })!);
     expect(new Set(looks.map((d) => d.getTime())).size).toBe(1);
-    for (const [i, ms] of [160, 200, 390].entries()) expect(looks[i]!.getTime()).toBeGreaterThanOrEqual(at(ms + 1100).getTime());
+    for (const [i, ms] of [210, 250, 290].entries()) expect(looks[i]!.getTime()).toBeGreaterThanOrEqual(at(ms + 1100).getTime());
   });
   it('asks for none after a pass that found nothing', () => {
     expect(followUpAt({ startedAt: at(300), historyRecords: 0 })).toBeNull();

@@ -28,9 +28,11 @@ export const GMAIL_NOTIFICATION_INTERVAL_MS = 1000;
 export const FOLLOW_UP_DELAY_MS = 1100;
 /**
  * Looks are due on this grid, each time rounded up: the passes of one slot share one look
- * (one Cloud Tasks name), due after every one of them needs it.
+ * (one Cloud Tasks name), due after every one of them needs it. A slot's width is also the
+ * most a look waits past its due time: a run's steps are ~150 ms apart and Gmail notifies a
+ * mailbox once a second, so a finer grid seldom splits one look into two.
  */
-export const FOLLOW_UP_SLOT_MS = 250;
+export const FOLLOW_UP_SLOT_MS = 100;
 
 /** When a look is due, or `null` for a pass that found nothing (every change it knows is older). */
 export function followUpAt(pass: { startedAt: Date; historyRecords: number }): Date | null {
