@@ -21,7 +21,7 @@ import { createFirestore } from '../functions/src/store/firestore';
 import { newSource } from '../functions/src/engine/connect';
 import { latencyChart } from './bench/chart';
 import { coldToFirstTask } from './bench/cold-first-task';
-import { distribution, floorOf, googleCost, round, unitsFloorPerMessage, type Distribution, type Expectation, type Seen } from './bench/figures';
+import { distribution, floorOf, googleCost, round, slowest, unitsFloorPerMessage, type Distribution, type Expectation, type Seen } from './bench/figures';
 import { countFirestoreOps } from './bench/firestore-ops';
 import { percentile } from './lib/demo';
 import { startLocalStack, type LocalStack } from './lib/local-stack';
@@ -109,7 +109,7 @@ function watchTasks(db: Firestore, expected: Map<string, Expectation>, seen: See
       const expectation = expected.get(change.doc.id);
       if (!expectation) continue;
       expected.delete(change.doc.id);
-      seen.push({ kind: expectation.kind, latencyMs: now - expectation.changedAt, missing: false, floorMs: floorOf(expectation, parts) });
+      seen.push({ kind: expectation.kind, taskId: change.doc.id, changedAt: expectation.changedAt, latencyMs: now - expectation.changedAt, missing: false, floorMs: floorOf(expectation, parts) });
     }
   });
 }
@@ -214,9 +214,10 @@ async function runStrategy(name: StrategyName, parts: FloorParts): Promise<{ fig
     polling = false;
     unsubscribe();
     const drainedAt = Date.now();
-    for (const expectation of expected.values()) {
-      seen.push({ kind: expectation.kind, latencyMs: drainedAt - expectation.changedAt, missing: true, floorMs: floorOf(expectation, parts) });
+    for (const [taskId, expectation] of expected) {
+      seen.push({ kind: expectation.kind, taskId, changedAt: expectation.changedAt, latencyMs: drainedAt - expectation.changedAt, missing: true, floorMs: floorOf(expectation, parts) });
     }
+    writeFileSync(join(OUT_DIR, `slowest-${name}.json`), JSON.stringify(slowest(seen), null, 2));
     const stats = await stack.admin.stats();
     const cost = googleCost(stats.calls);
     const hosts = await stack.hostStats();

@@ -18,6 +18,9 @@ export interface Expectation {
 
 export interface Seen {
   kind: ChangeKind;
+  /** The task the change became, and when the change was made (epoch ms). */
+  taskId: string;
+  changedAt: number;
   latencyMs: number;
   /** Counted at the drain's end: it never became visible. */
   missing: boolean;
@@ -64,6 +67,15 @@ export function floorOf(expectation: Expectation, parts: { pubsub_push_ms: numbe
   const work = 2 * parts.google_call_ms + parts.firestore_write_ms;
   if (expectation.kind === 'tail') return Math.max(0, (expectation.notifiableAt ?? expectation.changedAt) - expectation.changedAt) + work;
   return parts.pubsub_push_ms + work;
+}
+
+/** The slowest 1% of each kind's changes (at least 5), slowest first: where to look in the functions' log. */
+export function slowest(seen: Seen[]): Record<ChangeKind, { taskId: string; changedAt: string; latencyMs: number; missing: boolean }[]> {
+  const of = (kind: ChangeKind) => {
+    const ofKind = seen.filter((s) => s.kind === kind).sort((a, b) => b.latencyMs - a.latencyMs);
+    return ofKind.slice(0, Math.max(5, Math.ceil(ofKind.length / 100))).map((s) => ({ taskId: s.taskId, changedAt: new Date(s.changedAt).toISOString(), latencyMs: s.latencyMs, missing: s.missing }));
+  };
+  return { announced: of('announced'), tail: of('tail'), calendar: of('calendar') };
 }
 
 export interface GoogleCost {

@@ -147,7 +147,9 @@ test('a backlog of 320 messages: tasks appear page by page with the cursor movin
   await connectWithCursor(sourceId, email, 'user-backlog');
   const start = (await stack.services.sources.get(sourceId))!.historyId!;
   const delivered = await deliverMany(email, 320, 'backlog');
-  await stack.admin.setFaults({ latencyMs: 20 });
+  // Slow enough that the pages (a list, then their batches, whose parts run at once) outlast
+  // the stack's 1 s pass budget.
+  await stack.admin.setFaults({ latencyMs: 300 });
   // 320 messages.get are 6,400 units: above the new per-user default of 6,000 a minute, which
   // is the limiter's business (perf branch), not this test's.
   await stack.admin.setQuota({ gmailUnitsPerMinute: 100_000 });
