@@ -29,8 +29,9 @@ export const FOLLOW_UP_DELAY_MS = 1100;
 /**
  * Looks are due on this grid, each time rounded up: the passes of one slot share one look
  * (one Cloud Tasks name), due after every one of them needs it. A slot's width is also the
- * most a look waits past its due time: a run's steps are ~150 ms apart and Gmail notifies a
- * mailbox once a second, so a finer grid seldom splits one look into two.
+ * most a look waits past its due time. Two Gmail passes of one run (~150 ms apart) get a look
+ * each on this grid (they often shared one on 250 ms), but runs with two Gmail steps are rare:
+ * Gmail notifies a mailbox once a second (the bench's lists per notification: 2.04 → 2.03).
  */
 export const FOLLOW_UP_SLOT_MS = 100;
 

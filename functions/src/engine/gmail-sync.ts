@@ -45,8 +45,8 @@ export type HistoryPage = Awaited<ReturnType<GmailApi['listHistory']>>;
 
 /**
  * A delta pass's first page, asked for before the pass could start (while its run was still
- * taking the lease), and the cursor it was asked from: the pass uses it only if it starts from
- * that same cursor.
+ * taking the lease, or by the tail look that started the run), and the cursor it was asked
+ * from: the pass uses it only if it starts from that same cursor.
  */
 export interface EarlyPage {
   from: string;

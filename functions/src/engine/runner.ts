@@ -108,7 +108,11 @@ interface PassReport {
 export class SyncRunner implements Runner {
   private readonly gmailSync: GmailSync;
   private readonly calendarSync: CalendarSync;
-  /** Sources whose run on this instance asked for an early page and is still taking the lease. */
+  /**
+   * Sources whose run on this instance asked for an early page and is still taking the lease
+   * (a look that hands its own page to the pass does not count: a push meanwhile may list once
+   * more).
+   */
   private readonly asking = new Set<string>();
 
   constructor(private readonly deps: RunnerDeps) {
@@ -127,10 +131,16 @@ export class SyncRunner implements Runner {
     const existing = options.source ?? (await this.deps.sources.get(sourceId));
     if (!existing) return 'missing';
     if (existing.status === 'disconnected') return 'disconnected';
-    // What the warm look found counts when it looked from the cursor (and its page is the
-    // pass's first); from an older point (a later pass moved the cursor), Gmail is asked again.
-    const found = warm !== undefined && existing.historyId === lookFrom?.historyId ? warm : undefined;
-    const seen = options.checkGmail || options.onlyIfGmailChanged ? (found ? found.historyId : await this.gmailHistorySince(existing)) : null;
+    // A look's find counts when it looked from the cursor, and its page is the pass's first;
+    // without a warm client, or from an older point (a later pass moved the cursor), the look
+    // asks Gmail from the cursor the same way. Polls ask without the filter (`gmailHistorySince`).
+    const looked = options.onlyIfGmailChanged
+      ? warm !== undefined && existing.historyId === lookFrom?.historyId
+        ? warm
+        : await this.lookFromCursor(existing)
+      : undefined;
+    const found = looked ?? undefined;
+    const seen = options.checkGmail || options.onlyIfGmailChanged ? (looked === undefined ? await this.gmailHistorySince(existing) : (looked?.historyId ?? null)) : null;
     // Nothing new at Gmail, unless work was given back with nobody holding it: that is taken.
     const orphaned = hasPending(existing.pending) && !leaseLive(existing, this.deps.clock.now());
     if (seen === null && options.onlyIfGmailChanged && !orphaned) return 'nothing-new';
@@ -173,6 +183,23 @@ export class SyncRunner implements Runner {
     const early = this.gmailSync.firstPage(gmail, from.historyId, null);
     const page = await historySince(() => early.page);
     return page ? { historyId: page.historyId, page: early } : page;
+  }
+
+  /**
+   * A look from the source's cursor with the pass's first page (as `warmLook`): `undefined`
+   * when the pass would not start with a delta from the cursor (never synced, a resync walk)
+   * or the answer is unclear.
+   */
+  private async lookFromCursor(source: Source): Promise<WarmFind | null | undefined> {
+    const cursor = source.historyId;
+    if (cursor === null || source.gmailResync !== null) return undefined;
+    let early: EarlyPage | undefined;
+    const page = await historySince(async () => {
+      early = this.gmailSync.firstPage(await this.deps.google.gmail(source), cursor, null);
+      return early.page;
+    });
+    if (!page) return page;
+    return early && { historyId: page.historyId, page: early };
   }
 
   /**

@@ -59,10 +59,13 @@ test('a look that finds nothing costs one history.list and writes nothing', asyn
   expect((await stack.db.doc('sources/src-quiet').get()).updateTime!.isEqual(before)).toBe(true);
   expect((await stack.admin.stats()).calls['quiet@example.com']).toEqual({ 'gmail.users.history.list': 1 });
 
-  // With something after the cursor, the look runs a normal pass.
+  // With something after the cursor, the look runs a normal pass, which starts with the page
+  // the look read: one history.list in all.
   const mail = await stack.admin.deliverMail('quiet@example.com', { subject: 'after the look was scheduled' });
+  await stack.admin.resetStats();
   expect((await followUp('src-quiet')).status).toBe(204);
   expect(await taskIds('user-quiet')).toEqual([`src-quiet:gmail:${mail.id}`]);
+  expect((await stack.admin.stats()).calls['quiet@example.com']?.['gmail.users.history.list']).toBe(1);
 });
 
 test('a look from where its pass got to, on an instance holding the account, costs one history.list and no Firestore read', async () => {
