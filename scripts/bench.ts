@@ -332,9 +332,11 @@ function coldStart(): { cold_start_ms: number; cold_start_with_clients_ms: numbe
   };
   const variants = { entry: '', clients: "require('@googleapis/gmail');require('@googleapis/calendar')", monolith: "require('googleapis')" };
   const runs: Record<keyof typeof variants, number[]> = { entry: [], clients: [], monolith: [] };
-  // Interleaved, so that a slow spell of the machine weighs on every variant alike.
+  // Interleaved, and in a rotating order, so that a slow spell of the machine or a warm cache
+  // weighs on every variant alike.
+  const order = Object.entries(variants) as [keyof typeof variants, string][];
   for (let i = 0; i < 7; i += 1) {
-    for (const [name, extra] of Object.entries(variants) as [keyof typeof variants, string][]) {
+    for (const [name, extra] of [...order.slice(i % order.length), ...order.slice(0, i % order.length)]) {
       const script = `const t=process.hrtime.bigint();require('./functions/lib/index.js');${extra};console.log(Number(process.hrtime.bigint()-t)/1e6)`;
       runs[name].push(Number(spawnSync(process.execPath, ['-e', script], { env, encoding: 'utf8' }).stdout.trim()));
     }
@@ -437,7 +439,7 @@ async function main() {
   console.log(table(results));
   console.log(`\nfloor (announced change): ${floor.floor_ms} ms (${Object.entries(floor.parts).map(([k, v]) => `${k} ${v}`).join(', ')})`);
   console.log(`cold start: entry ${cold.cold_start_ms} ms; entry + per-API clients ${cold.cold_start_with_clients_ms} ms; entry + googleapis monolith ${cold.cold_start_monolith_ms} ms (${output.cold_start_ratio_monolith}×); a cold process to its first task ${floor.cold_process_to_first_task_ms} ms`);
-  console.log(`\nWrote ${join(OUT_DIR, 'latest.json')} and ${join(OUT_DIR, 'latency.svg')}`);
+  console.log(`\nWrote ${join(OUT_DIR, 'latest.json')}, ${join(OUT_DIR, 'latency.svg')} and ${join(OUT_DIR, 'slowest-<strategy>.json')}`);
 }
 
 main().then(

@@ -70,10 +70,10 @@ export function floorOf(expectation: Expectation, parts: { pubsub_push_ms: numbe
 }
 
 /** The slowest 1% of each kind's changes (at least 5), slowest first: where to look in the functions' log. */
-export function slowest(seen: Seen[]): Record<ChangeKind, { taskId: string; changedAt: string; latencyMs: number; missing: boolean }[]> {
+export function slowest(seen: Seen[]): Record<ChangeKind, { taskId: string; changedAt: string; latencyMs: number; floorMs: number; missing: boolean }[]> {
   const of = (kind: ChangeKind) => {
     const ofKind = seen.filter((s) => s.kind === kind).sort((a, b) => b.latencyMs - a.latencyMs);
-    return ofKind.slice(0, Math.max(5, Math.ceil(ofKind.length / 100))).map((s) => ({ taskId: s.taskId, changedAt: new Date(s.changedAt).toISOString(), latencyMs: s.latencyMs, missing: s.missing }));
+    return ofKind.slice(0, Math.max(5, Math.ceil(ofKind.length / 100))).map((s) => ({ taskId: s.taskId, changedAt: new Date(s.changedAt).toISOString(), latencyMs: s.latencyMs, floorMs: round(s.floorMs), missing: s.missing }));
   };
   return { announced: of('announced'), tail: of('tail'), calendar: of('calendar') };
 }
