@@ -156,10 +156,10 @@ export async function connectAndWatch(stack: EngineStack, sourceId: string, emai
   return source;
 }
 
-/** Delivers a Gmail notification to gmailPush as a Pub/Sub push subscription would. */
-export async function gmailPush(stack: EngineStack, emailAddress: string, historyId: string, messageId: string): Promise<number> {
+/** Delivers a Gmail notification to gmailPush (the stack's, or another served at `url`) as a Pub/Sub push subscription would. */
+export async function gmailPush(stack: EngineStack, emailAddress: string, historyId: string, messageId: string, url = stack.functionUrl('gmailPush')): Promise<number> {
   const data = Buffer.from(JSON.stringify({ emailAddress, historyId })).toString('base64');
-  const response = await fetch(`${stack.functionUrl('gmailPush')}/projects/${stack.projectId}/topics/gmail-watch`, {
+  const response = await fetch(`${url}/projects/${stack.projectId}/topics/gmail-watch`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ message: { data, messageId }, subscription: `projects/${stack.projectId}/subscriptions/gmail` }),

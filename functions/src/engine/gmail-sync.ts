@@ -152,8 +152,13 @@ export class GmailSync {
    * the pass would not start with a delta from the cursor (never synced, or a resync walk).
    */
   earlyPage(api: GmailApi, source: Source, pageSize: number | null): EarlyPage | null {
-    if (source.historyId === null || source.gmailResync !== null) return null;
-    return this.firstPage(api, source.historyId, pageSize);
+    const from = this.deltaStart(source);
+    return from === null ? null : this.firstPage(api, from, pageSize);
+  }
+
+  /** Where a pass over the source starts a delta: its cursor, or `null` (never synced, a resync walk). */
+  deltaStart(source: Source): string | null {
+    return source.gmailResync === null ? source.historyId : null;
   }
 
   /** The first page a delta pass from `from` reads (same size and filter), asked for now. */

@@ -7,7 +7,7 @@ import { historyIdAfter, isNewerHistoryId, maxHistoryId } from './history-id';
 import { decideRecord, decideStepEnd, hasPending, leaseLive, mergePending, needsRecording, type StepCursors, type StepEnd } from './lease';
 import { NO_PENDING, type AnnouncedWork, type IngestionTrigger, type Pending, type Source } from './model';
 import { afterPass, type PassOutcome } from './pass-outcome';
-import type { Clock, EventLog, GoogleAccess, Logger, SourceStore, TaskStore } from './ports';
+import type { Clock, EventLog, GmailApi, GoogleAccess, Logger, SourceStore, TaskStore } from './ports';
 import type { StatusSettings } from './status';
 import type { TaskRule } from './task-rule';
 
@@ -83,10 +83,14 @@ interface Holding {
 
 type PassType = 'gmail' | 'calendar';
 
-/** What a warm tail look found: the mailbox's history id, and the page it read, which a pass from the same point starts with. */
-interface WarmFind {
+/**
+ * What a tail look found after its point: the mailbox's history id, and the page it read
+ * there, which a pass from the same point starts with (`null` when Gmail's answer was unclear:
+ * the pass asks itself).
+ */
+interface TailFind {
   historyId: string;
-  page: EarlyPage;
+  page: EarlyPage | null;
 }
 
 interface PassReport {
@@ -131,15 +135,11 @@ export class SyncRunner implements Runner {
     const existing = options.source ?? (await this.deps.sources.get(sourceId));
     if (!existing) return 'missing';
     if (existing.status === 'disconnected') return 'disconnected';
-    // A look's find counts when it looked from the cursor, and its page is the pass's first;
-    // without a warm client, or from an older point (a later pass moved the cursor), the look
-    // asks Gmail from the cursor the same way. Polls ask without the filter (`gmailHistorySince`).
-    const looked = options.onlyIfGmailChanged
-      ? warm !== undefined && existing.historyId === lookFrom?.historyId
-        ? warm
-        : await this.lookFromCursor(existing)
-      : undefined;
-    const found = looked ?? undefined;
+    // A warm look's find counts when it looked from the cursor; without a warm client, or from
+    // an older point (a later pass moved the cursor), the look asks from the cursor now. Polls
+    // ask without the filter (`gmailHistorySince`).
+    const warmFromCursor = warm !== undefined && existing.historyId === lookFrom?.historyId;
+    const looked = !options.onlyIfGmailChanged ? undefined : warmFromCursor ? warm : await this.lookFromCursor(existing);
     const seen = options.checkGmail || options.onlyIfGmailChanged ? (looked === undefined ? await this.gmailHistorySince(existing) : (looked?.historyId ?? null)) : null;
     // Nothing new at Gmail, unless work was given back with nobody holding it: that is taken.
     const orphaned = hasPending(existing.pending) && !leaseLive(existing, this.deps.clock.now());
@@ -148,8 +148,8 @@ export class SyncRunner implements Runner {
     // What a look or poll saw announces itself, like a push: a holder whose listing ended
     // before it cannot take it for covered, as it could "anything after the cursor I read".
     const wanted = { ...work, gmail: maxHistoryId(work.gmail, seen) };
-    const asked = found ? null : await this.earlyGmailPage(existing, wanted, options);
-    const early = found?.page ?? asked;
+    const asked = looked?.page ? null : await this.earlyGmailPage(existing, wanted, options);
+    const early = looked?.page ?? asked;
     let recorded: Awaited<ReturnType<SyncRunner['record']>>;
     try {
       recorded = await this.record(existing, wanted, owner, options);
@@ -177,29 +177,28 @@ export class SyncRunner implements Runner {
    * or a clear answer (read the source and look from its cursor). A look from a point older
    * than the cursor only finds more, never less.
    */
-  private async warmLook(sourceId: string, from: LookFrom): Promise<WarmFind | null | undefined> {
+  private async warmLook(sourceId: string, from: LookFrom): Promise<TailFind | null | undefined> {
     const gmail = this.deps.google.warmGmail(sourceId, from.credentialsAt);
-    if (gmail === null) return undefined;
-    const early = this.gmailSync.firstPage(gmail, from.historyId, null);
-    const page = await historySince(() => early.page);
-    return page ? { historyId: page.historyId, page: early } : page;
+    return gmail === null ? undefined : this.lookAfter(() => gmail, from.historyId);
   }
 
   /**
-   * A look from the source's cursor with the pass's first page (as `warmLook`): `undefined`
-   * when the pass would not start with a delta from the cursor (never synced, a resync walk)
-   * or the answer is unclear.
+   * A look from the source's cursor (as `warmLook`); an unclear answer counts as something
+   * found, as a poll counts it. `undefined` when a pass would not start with a delta from the
+   * cursor (never synced, a resync walk).
    */
-  private async lookFromCursor(source: Source): Promise<WarmFind | null | undefined> {
-    const cursor = source.historyId;
-    if (cursor === null || source.gmailResync !== null) return undefined;
-    let early: EarlyPage | undefined;
-    const page = await historySince(async () => {
-      early = this.gmailSync.firstPage(await this.deps.google.gmail(source), cursor, null);
-      return early.page;
-    });
-    if (!page) return page;
-    return early && { historyId: page.historyId, page: early };
+  private async lookFromCursor(source: Source): Promise<TailFind | null | undefined> {
+    const cursor = this.gmailSync.deltaStart(source);
+    if (cursor === null) return undefined;
+    const found = await this.lookAfter(() => this.deps.google.gmail(source), cursor);
+    return found === undefined ? { historyId: historyIdAfter(cursor), page: null } : found;
+  }
+
+  /** One `history.list` after `from`, the first page a pass from there reads; `undefined` when unclear. */
+  private async lookAfter(gmail: () => GmailApi | Promise<GmailApi>, from: string): Promise<TailFind | null | undefined> {
+    const first = (async () => this.gmailSync.firstPage(await gmail(), from, null))();
+    const page = await historySince(async () => (await first).page);
+    return page ? { historyId: page.historyId, page: await first } : page;
   }
 
   /**

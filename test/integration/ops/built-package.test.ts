@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { FUNCTIONS } from '../../../functions/src/register';
 import { spawnBuiltFunction } from '../../../scripts/lib/built-function';
-import { startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { gmailPush, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';
 
 /**
@@ -37,17 +37,8 @@ it('turns a Gmail push into a task when served from the bundle', async () => {
 
   const { url, child } = await spawnBuiltFunction('gmailPush', { ...process.env, ...stack.functionEnv });
   try {
-    const data = Buffer.from(JSON.stringify({ emailAddress: 'built@example.com', historyId: mail.historyId })).toString('base64');
-    const status = await waitFor(
-      () =>
-        fetch(`${url}/projects/${stack.projectId}/topics/gmail-watch`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify({ message: { data, messageId: 'built-1' }, subscription: 'built' }),
-        }).then((r) => r.status),
-      20_000,
-      50,
-    );
+    // Retried until the process listens (a refused connection throws).
+    const status = await waitFor(() => gmailPush(stack, 'built@example.com', mail.historyId, 'built-1', url), 20_000, 50);
     expect(status).toBe(204);
     const task = await waitFor(async () => (await stack.db.doc(`users/built-user/tasks/built-src:gmail:${mail.id}`).get()).data());
     expect(task).toMatchObject({ origin: 'gmail', externalId: mail.id, title: 'served from the bundle', status: 'open' });
