@@ -124,7 +124,7 @@ export function alertPolicies(pushSubscriptions: string[]): Record<string, Alert
     dead_letters: {
       displayName: 'Sync engine: dead letters',
       combiner: 'OR',
-      documentation: docs('A Pub/Sub delivery exhausted its attempts. Inspect it with `gcloud pubsub subscriptions pull <topic>-inspect`; see README, Deployment.'),
+      documentation: docs('A Pub/Sub delivery exhausted its attempts. Inspect it with `gcloud pubsub subscriptions pull <topic>-inspect`; see docs/deployment.md.'),
       conditions: [
         above(
           'messages waiting in a dead-letter inspection subscription',
