@@ -127,7 +127,9 @@ async function startAuthEmulator(projectId: string): Promise<{ host: string; chi
 
 export async function startEmulators(options: { projectId: string; timeoutMs?: number }): Promise<RunningEmulators> {
   checkEmulatorPrerequisites();
-  const timeoutMs = options.timeoutMs ?? 60_000;
+  // A start-up bound, not a latency check: on a loaded 2-core machine the Auth emulator (a
+  // Node program) has taken over a minute to answer.
+  const timeoutMs = options.timeoutMs ?? 180_000;
   const [firestorePort, pubsubPort] = [await freePort(), await freePort()];
   const firestoreHost = `127.0.0.1:${firestorePort}`;
   const pubsubHost = `127.0.0.1:${pubsubPort}`;

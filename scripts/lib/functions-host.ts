@@ -29,6 +29,15 @@ export async function listenOn(server: Server, port: number, what: string): Prom
   return (server.address() as AddressInfo).port;
 }
 
+/** Fails at once, before anything slow starts, when a port the caller asked for by number is taken. */
+export async function assertPortsFree(ports: { port: number; what: string }[]): Promise<void> {
+  for (const { port, what } of ports.filter((p) => p.port !== 0)) {
+    const probe = createServer();
+    await listenOn(probe, port, what);
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+  }
+}
+
 /** Cloud Run's request log line for one request (what the platform writes for every call). */
 export type RequestLog = (line: string) => void;
 

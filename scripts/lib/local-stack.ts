@@ -8,7 +8,7 @@ import { createLogger } from '../../functions/src/logging';
 import { SandboxAdmin } from '../../sandbox/src/admin-client';
 import { startSandbox, type RunningSandbox } from '../../sandbox/src/server';
 import { startEmulators, type RunningEmulators } from './emulators';
-import { startFunctionsHost, type FunctionsHost } from './functions-host';
+import { assertPortsFree, startFunctionsHost, type FunctionsHost } from './functions-host';
 import { startRoundRobin } from './round-robin';
 import { createFollowUpQueue, localFunctionEnv } from './local-env';
 
@@ -132,6 +132,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const s of stops.reverse()) await s();
   };
   try {
+    await assertPortsFree([
+      { port: options.functionsPort ?? 0, what: 'the functions host' },
+      { port: options.sandboxPort ?? 0, what: 'the sandbox' },
+    ]);
     progress('starting the Firestore and Pub/Sub emulators');
     const emulators = await startEmulators({ projectId });
     stops.push(() => emulators.stop());

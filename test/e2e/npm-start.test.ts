@@ -11,6 +11,11 @@ import { waitFor } from '../support/wait';
 /** `npm start` as a person runs it, from the repo, each run with its own .local directory. */
 const repo = join(__dirname, '../..');
 
+// Bounds for starting a whole stack (three emulators, sandbox, functions), not latency checks:
+// on a loaded 2-core machine a start has taken minutes.
+const STACK_START_MS = 240_000;
+const TEST_MS = STACK_START_MS + 60_000;
+
 interface Run {
   child: ChildProcess;
   output: () => string;
@@ -37,7 +42,7 @@ async function readStack(localDir: string): Promise<Record<string, string> & { f
     if (!existsSync(file)) return Promise.resolve(null);
     const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<StackFile>;
     return Promise.resolve(parsed.functionsUrl && parsed.functions ? (parsed as StackFile) : null);
-  }, 60_000, 200);
+  }, STACK_START_MS, 200);
 }
 
 test('npm start -- --once runs the scenario, prints the summary and exits 0', async () => {
@@ -49,7 +54,7 @@ test('npm start -- --once runs the scenario, prints the summary and exits 0', as
   expect(output).toMatch(/✓ mail archived → task archived/);
   expect(output).toMatch(/Summary: 3 tasks, 5 changes seen, latency p50 \d+ ms, p99 \d+ ms/);
   expect(existsSync(join(run.localDir, 'stack.json'))).toBe(false);
-}, 180_000);
+}, TEST_MS);
 
 describe('npm start -- --no-demo', () => {
   let run: Run;
@@ -58,7 +63,7 @@ describe('npm start -- --no-demo', () => {
     expect(await run.exited).not.toBe(0);
     // Ctrl-C leaves nothing behind: the stack description is removed with the stack.
     expect(existsSync(join(run.localDir, 'stack.json'))).toBe(false);
-  }, 60_000);
+  }, 120_000);
 
   it('lets an outside script connect an account, deliver mail and find the task, using only .local/stack.json', async () => {
     run = npmStart(['--no-demo']);
@@ -81,14 +86,14 @@ describe('npm start -- --no-demo', () => {
     expect(titles).toEqual(['found from outside']);
     const status = (await (await fetch(stack.statusUrl!, { headers: { Authorization: `Bearer ${user.idToken}` } })).json()) as { sources: { email: string }[] };
     expect(status.sources.map((s) => s.email)).toEqual(['outsider@example.com']);
-  });
+  }, TEST_MS);
 
   it('refuses a second start in the same checkout with a clear message', async () => {
     const second = npmStart(['--no-demo'], run.localDir);
     expect(await second.exited).toBe(1);
     expect(second.output()).toContain('The local stack is already running');
     expect(second.output()).not.toMatch(/\n\s+at /);
-  });
+  }, TEST_MS);
 });
 
 test('a taken port fails with a clear message instead of a stack trace', async () => {
