@@ -173,7 +173,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       });
       host = child;
       await new Promise<void>((resolve, reject) => {
-        child.stdout!.on('data', (c: Buffer) => c.toString().includes('ready') && resolve());
+        child.stdout.on('data', (c: Buffer) => c.toString().includes('ready') && resolve());
         child.on('exit', (code) => reject(new Error(`functions host exited with ${code}`)));
       });
     };
