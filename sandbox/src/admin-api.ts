@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import type { EventTime } from './calendar-data';
 import { faultsSchema } from './faults';
+import { lagClearSchema, lagRuleSchema } from './lag';
 import type { Reply, Request, Router } from './http';
 import { UNAUTHENTICATED_ACCOUNT } from './api-call';
 import type { Account, World } from './world';
@@ -248,6 +249,19 @@ export function registerAdmin(router: Router, world: World): void {
     return { status: 200, body: world.faults.faults };
   });
 
+  // Read-after-push lag, per account (or every account) and per API; faults leave it alone.
+  on('PUT', '/lag', ({ body }) => {
+    world.lag.set(parse(lagRuleSchema, body));
+    return { status: 200, body: { rules: world.lag.list() } };
+  });
+
+  on('DELETE', '/lag', ({ body }) => {
+    world.lag.clear(parse(lagClearSchema, body));
+    return { status: 200, body: { rules: world.lag.list() } };
+  });
+
+  on('GET', '/lag', () => ({ status: 200, body: { rules: world.lag.list() } }));
+
   on('PUT', '/quota', ({ body }) => {
     const { exceededStatus, ...quota } = parse(schemas.quota, body);
     world.setQuota(Object.fromEntries(Object.entries(quota).filter(([, v]) => v !== undefined)), exceededStatus);
@@ -266,6 +280,7 @@ export function registerAdmin(router: Router, world: World): void {
       unauthenticatedAccount: UNAUTHENTICATED_ACCOUNT,
       pushes: world.push.log,
       injected: world.faults.injected,
+      lagged: world.lag.delayed,
       tasks: world.tasks.stats,
       seed: world.random.seed,
     },

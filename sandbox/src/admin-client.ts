@@ -1,5 +1,6 @@
 import type { ResponseStatus } from './calendar-data';
 import type { FaultsInput } from './faults';
+import type { LagClear, LagRule, LagRuleInput } from './lag';
 
 export type { ResponseStatus };
 
@@ -29,6 +30,8 @@ export interface SandboxStats {
   calls: Record<string, Record<string, number>>;
   pushes: Record<string, number>;
   injected: Record<string, number>;
+  /** Changes whose visibility read-after-push lag delayed, per API. */
+  lagged: { gmail: number; calendar: number };
   /** Cloud Tasks: created, duplicates (ALREADY_EXISTS), dispatched, retried, succeeded, abandoned. */
   tasks: Record<string, number>;
   seed: number;
@@ -127,6 +130,21 @@ export class SandboxAdmin {
   }
   setFaults(faults: FaultsInput) {
     return this.call<unknown>('PUT', '/faults', faults);
+  }
+  /**
+   * Read-after-push lag for one account (or, without `account`, every account without a rule of
+   * its own) and one API: changes made from now on become readable `fixedMs` (or a seeded random
+   * 0..`maxMs`) later on the sandbox clock; pushes still go out at once.
+   */
+  setLag(rule: LagRuleInput) {
+    return this.call<{ rules: LagRule[] }>('PUT', '/lag', rule);
+  }
+  /** Removes the lag rules matching the filter; all of them without one. */
+  clearLag(filter: LagClear = {}) {
+    return this.call<{ rules: LagRule[] }>('DELETE', '/lag', filter);
+  }
+  lagRules() {
+    return this.call<{ rules: LagRule[] }>('GET', '/lag');
   }
   setQuota(quota: { gmailUnitsPerMinute?: number; calendarRequestsPerMinute?: number; exceededStatus?: 403 | 429 }) {
     return this.call<void>('PUT', '/quota', quota);

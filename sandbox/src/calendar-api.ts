@@ -127,7 +127,7 @@ function listedItems(calendar: CalendarData, page: PageState, query: URLSearchPa
   const q = query.get('q');
   const incremental = page.from >= 0;
   const items = calendar
-    .items(singleEvents)
+    .items(singleEvents, now)
     .filter((e) => e.seq <= page.s && (incremental ? e.seq > page.from : showDeleted || updatedSince !== null || e.status !== 'cancelled'))
     .filter((e) => updatedSince === null || updatedSince(e))
     .filter((e) => minMs === null || eventStartMs(e.end) > minMs)
@@ -169,9 +169,9 @@ export function registerCalendar(router: Router, world: World): void {
         }
         const token = decode<SyncTokenState>(syncToken);
         if (!token || token.g !== calendar.generation || token.s > calendar.seq) throw errors.fullSyncRequired();
-        page = { s: calendar.seq, from: token.s, offset: 0, g: calendar.generation };
+        page = { s: calendar.readableSeq(context.now), from: token.s, offset: 0, g: calendar.generation };
       } else {
-        page = { s: calendar.seq, from: -1, offset: 0, g: calendar.generation };
+        page = { s: calendar.readableSeq(context.now), from: -1, offset: 0, g: calendar.generation };
       }
 
       const matching = listedItems(calendar, page, query, context.now);

@@ -1,3 +1,4 @@
+import { visibleAt } from './lag';
 import type { Random } from './random';
 
 /**
@@ -17,6 +18,8 @@ export interface StoredMessage {
   historyId: bigint;
   snippet: string;
   deleted: boolean;
+  /** Sandbox-clock time from which reads serve the message (read-after-push lag). */
+  visibleAt: number;
 }
 
 export type HistoryKind = 'messageAdded' | 'messageDeleted' | 'labelAdded' | 'labelRemoved';
@@ -32,6 +35,10 @@ export interface HistoryRecord {
   /** Labels the message carried before and after the change: the `labelId` filter reads both. */
   labelsBefore: string[];
   labelsAfter: string[];
+  /** Sandbox-clock time from which history.list serves the record (read-after-push lag). */
+  visibleAt: number;
+  /** The mailbox's history id just before this record. */
+  previousHistoryId: bigint;
 }
 
 export interface Change {
@@ -46,9 +53,13 @@ export class Mailbox {
   readonly records: HistoryRecord[] = [];
   readonly messages = new Map<string, StoredMessage>();
 
+  private lastVisibleAt = 0;
+
   constructor(
     readonly email: string,
     private readonly random: Random,
+    /** The read-after-push lag of a change made now (0: readable at once). */
+    private readonly lagMs: () => number = () => 0,
   ) {
     this.historyId = BigInt(random.int(100_000, 900_000)) * 1000n;
     this.oldestValidStart = this.historyId;
@@ -60,8 +71,11 @@ export class Mailbox {
   }
 
   private record(message: StoredMessage, kind: HistoryKind, now: number, changed: string[], before: string[]): Change {
+    const previousHistoryId = this.historyId;
     const id = this.nextHistoryId();
     message.historyId = id;
+    this.lastVisibleAt = visibleAt(now, this.lagMs(), this.lastVisibleAt);
+    if (kind === 'messageAdded') message.visibleAt = this.lastVisibleAt;
     const record: HistoryRecord = {
       id,
       at: now,
@@ -71,6 +85,8 @@ export class Mailbox {
       changedLabels: changed,
       labelsBefore: before,
       labelsAfter: [...message.labelIds],
+      visibleAt: this.lastVisibleAt,
+      previousHistoryId,
     };
     this.records.push(record);
     return { record, message };
@@ -90,6 +106,7 @@ export class Mailbox {
       historyId: 0n,
       snippet: '',
       deleted: false,
+      visibleAt: now,
     };
     this.messages.set(id, message);
     return this.record(message, 'messageAdded', now, [], []);
@@ -125,6 +142,30 @@ export class Mailbox {
     const message = this.messages.get(id);
     if (!message || message.deleted) throw new Error(`no message ${id} in ${this.email}`);
     return message;
+  }
+
+  /** Whether reads serve the message yet (it exists, and its arrival is no longer lagging). */
+  readable(message: StoredMessage | undefined, now: number): message is StoredMessage {
+    return message !== undefined && !message.deleted && message.visibleAt <= now;
+  }
+
+  /** The records history.list serves now: the log up to its first still-hidden record. */
+  readableRecords(now: number): HistoryRecord[] {
+    const hidden = this.firstHiddenRecord(now);
+    return hidden === -1 ? this.records : this.records.slice(0, hidden);
+  }
+
+  /** The history id of the last readable change. */
+  readableHistoryId(now: number): bigint {
+    const hidden = this.firstHiddenRecord(now);
+    return hidden === -1 ? this.historyId : this.records[hidden]!.previousHistoryId;
+  }
+
+  /** Hidden records form a suffix of the log (visibility times never decrease): scan from the end. */
+  private firstHiddenRecord(now: number): number {
+    let index = this.records.length;
+    while (index > 0 && this.records[index - 1]!.visibleAt > now) index -= 1;
+    return index === this.records.length ? -1 : index;
   }
 
   /** Forgets all history so far: any older start id now gets 404. */

@@ -1,6 +1,7 @@
 import { CalendarData, type Channel } from './calendar-data';
 import { SandboxClock } from './clock';
 import { FaultInjector } from './faults';
+import { ReadLag } from './lag';
 import { Mailbox, type Change } from './mailbox';
 import { ENGINE_SCOPES, OAuthState } from './oauth-state';
 import { PushDelivery } from './push';
@@ -56,6 +57,7 @@ export class World {
   random: Random;
   oauth: OAuthState;
   faults: FaultInjector;
+  lag: ReadLag;
   push: PushDelivery;
   readonly usage: Usage;
   /** Cloud Tasks queues (the engine's scheduled Gmail follow-ups). */
@@ -67,6 +69,7 @@ export class World {
     this.random = new Random(options.seed);
     this.oauth = new OAuthState(this.random);
     this.faults = new FaultInjector(this.random);
+    this.lag = new ReadLag(this.random);
     this.push = this.newPushDelivery();
     this.usage = new Usage(options.quota);
   }
@@ -88,6 +91,7 @@ export class World {
     this.random = new Random(seed);
     this.oauth = new OAuthState(this.random);
     this.faults = new FaultInjector(this.random);
+    this.lag = new ReadLag(this.random);
     this.push = this.newPushDelivery();
   }
 
@@ -95,8 +99,8 @@ export class World {
     const existing = this.accounts.get(email);
     const account: Account = existing ?? {
       email,
-      mailbox: new Mailbox(email, this.random),
-      calendar: new CalendarData(email, this.random),
+      mailbox: new Mailbox(email, this.random, () => this.lag.delayMs(email, 'gmail')),
+      calendar: new CalendarData(email, this.random, () => this.lag.delayMs(email, 'calendar')),
       gmailWatch: null,
     };
     this.accounts.set(email, account);
