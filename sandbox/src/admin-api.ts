@@ -1,24 +1,14 @@
 import * as z from 'zod';
 import type { EventTime } from './calendar-data';
+import { AdminError, accountOf, adminRoutes, parse } from './admin-common';
+import { registerAdminGmail } from './admin-gmail';
 import { faultsSchema } from './faults';
 import { lagClearSchema, lagRuleSchema } from './lag';
-import type { Reply, Request, Router } from './http';
+import type { Router } from './http';
 import { UNAUTHENTICATED_ACCOUNT } from './api-call';
 import type { Account, World } from './world';
 
 /** The admin API under /_admin: the contract that tests, `npm start` and the benchmark use. */
-
-class AdminError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
-
-function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
-  const parsed = schema.safeParse(value ?? {});
-  if (!parsed.success) throw new AdminError(400, z.prettifyError(parsed.error));
-  return parsed.data;
-}
 
 const eventTime: z.ZodType<EventTime> = z.union([
   z.object({ dateTime: z.iso.datetime({ offset: true }), timeZone: z.string().optional() }).transform((t) =>
@@ -31,13 +21,6 @@ const responseStatus = z.enum(['needsAction', 'declined', 'tentative', 'accepted
 
 const schemas = {
   account: z.object({ email: z.email() }),
-  message: z.object({
-    from: z.string().min(1).default('Sender <sender@example.com>'),
-    subject: z.string().default('(no subject)'),
-    labelIds: z.array(z.string().min(1)).optional(),
-    threadId: z.string().optional(),
-  }),
-  labels: z.object({ add: z.array(z.string().min(1)).default([]), remove: z.array(z.string().min(1)).default([]) }),
   event: z.object({
     summary: z.string().default('(no title)'),
     start: eventTime,
@@ -57,28 +40,11 @@ const schemas = {
   }),
 };
 
-function accountOf(world: World, request: Request): Account {
-  const account = world.account(request.params.email ?? '');
-  if (!account) throw new AdminError(404, `no sandbox account ${request.params.email ?? ''}`);
-  return account;
-}
-
-function guarded(run: (request: Request) => Reply | Promise<Reply>) {
-  return async (request: Request): Promise<Reply> => {
-    try {
-      return await run(request);
-    } catch (error) {
-      if (error instanceof AdminError) return { status: error.status, body: { error: error.message } };
-      if (error instanceof Error && error.message.startsWith('no ')) return { status: 404, body: { error: error.message } };
-      throw error;
-    }
-  };
-}
-
 function groundTruth(account: Account) {
   return {
     email: account.email,
     historyId: account.mailbox.historyId.toString(),
+    labels: [...account.mailbox.userLabels.values()],
     gmailWatch: account.gmailWatch && { ...account.gmailWatch, expiration: String(account.gmailWatch.expiration) },
     messages: [...account.mailbox.messages.values()].map((m) => ({
       id: m.id,
@@ -86,6 +52,7 @@ function groundTruth(account: Account) {
       subject: m.subject,
       from: m.from,
       labelIds: [...m.labelIds],
+      headers: m.headers,
       deleted: m.deleted,
       internalDate: m.internalDate,
     })),
@@ -103,8 +70,8 @@ function groundTruth(account: Account) {
 }
 
 export function registerAdmin(router: Router, world: World): void {
-  const on = (method: string, path: string, run: (request: Request) => Reply | Promise<Reply>) =>
-    router.on(method, `/_admin${path}`, guarded(run));
+  const on = adminRoutes(router);
+  registerAdminGmail(on, world);
 
   on('POST', '/reset', async ({ body }) => {
     const { seed } = parse(schemas.reset, body);
@@ -119,44 +86,6 @@ export function registerAdmin(router: Router, world: World): void {
   });
 
   on('GET', '/accounts/:email', (request) => ({ status: 200, body: groundTruth(accountOf(world, request)) }));
-
-  on('POST', '/accounts/:email/messages', (request) => {
-    const account = accountOf(world, request);
-    const input = parse(schemas.message, request.body);
-    const change = account.mailbox.deliver(
-      { from: input.from, subject: input.subject, ...(input.labelIds && { labelIds: input.labelIds }), ...(input.threadId && { threadId: input.threadId }) },
-      world.clock.now(),
-    );
-    const notice = world.gmailChanged(account, [change]);
-    return { status: 201, body: { id: change.message.id, threadId: change.message.threadId, historyId: change.record.id.toString(), ...notice } };
-  });
-
-  on('POST', '/accounts/:email/messages/:id/labels', (request) => {
-    const account = accountOf(world, request);
-    const { add, remove } = parse(schemas.labels, request.body);
-    const changes = account.mailbox.modifyLabels(request.params.id ?? '', add, remove, world.clock.now());
-    world.gmailChanged(account, changes);
-    return { status: 200, body: { historyId: account.mailbox.historyId.toString() } };
-  });
-
-  on('POST', '/accounts/:email/messages/:id/archive', (request) => {
-    const account = accountOf(world, request);
-    const changes = account.mailbox.modifyLabels(request.params.id ?? '', [], ['INBOX'], world.clock.now());
-    world.gmailChanged(account, changes);
-    return { status: 200, body: { historyId: account.mailbox.historyId.toString() } };
-  });
-
-  on('DELETE', '/accounts/:email/messages/:id', (request) => {
-    const account = accountOf(world, request);
-    const change = account.mailbox.delete(request.params.id ?? '', world.clock.now());
-    world.gmailChanged(account, [change]);
-    return { status: 200, body: { historyId: change.record.id.toString() } };
-  });
-
-  on('POST', '/accounts/:email/history/expire', (request) => {
-    accountOf(world, request).mailbox.expireHistory();
-    return { status: 204 };
-  });
 
   on('POST', '/accounts/:email/events', (request) => {
     const account = accountOf(world, request);

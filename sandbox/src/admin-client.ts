@@ -26,6 +26,37 @@ export interface EventInput {
   attendees?: { email: string; responseStatus?: ResponseStatus }[];
 }
 
+export type MailCategory = 'personal' | 'social' | 'promotions' | 'updates' | 'forums';
+export interface MailHeader {
+  name: string;
+  value: string;
+}
+export interface IncomingMail {
+  subject: string;
+  from?: string;
+  /** Default `INBOX`, `UNREAD`. */
+  labelIds?: string[];
+  threadId?: string;
+  /** Gmail's inbox category: adds `CATEGORY_<CATEGORY>`. */
+  category?: MailCategory;
+  /** More headers, returned by `format=metadata`, e.g. `List-Unsubscribe` or `Precedence`. */
+  headers?: MailHeader[];
+}
+export interface DeliveredMail {
+  id: string;
+  threadId: string;
+  historyId: string;
+  /** A notification was published; else `notifiableAt` (epoch ms) is when one next could be. */
+  announced: boolean;
+  notifiableAt: number | null;
+}
+export interface UserLabel {
+  id: string;
+  name: string;
+  messageListVisibility: string;
+  labelListVisibility: string;
+}
+
 export interface SandboxStats {
   calls: Record<string, Record<string, number>>;
   pushes: Record<string, number>;
@@ -40,8 +71,9 @@ export interface SandboxStats {
 export interface AccountTruth {
   email: string;
   historyId: string;
-  gmailWatch: { topicName: string; expiration: string } | null;
-  messages: { id: string; threadId: string; subject: string; labelIds: string[]; deleted: boolean }[];
+  gmailWatch: { topicName: string; expiration: string; labelIds: string[]; behavior: 'include' | 'exclude' } | null;
+  labels: UserLabel[];
+  messages: { id: string; threadId: string; subject: string; from: string; labelIds: string[]; headers: MailHeader[]; deleted: boolean }[];
   events: {
     id: string;
     summary: string;
@@ -80,9 +112,20 @@ export class SandboxAdmin {
   account(email: string) {
     return this.call<AccountTruth>('GET', this.accountPath(email));
   }
-  /** `announced`: a notification was published; else `notifiableAt` (epoch ms) is when one next could be. */
-  deliverMail(email: string, message: { subject: string; from?: string; labelIds?: string[]; threadId?: string }) {
-    return this.call<{ id: string; threadId: string; historyId: string; announced: boolean; notifiableAt: number | null }>('POST', `${this.accountPath(email)}/messages`, message);
+  deliverMail(email: string, message: IncomingMail) {
+    return this.call<DeliveredMail>('POST', `${this.accountPath(email)}/messages`, message);
+  }
+  /** Mail the account sends itself: label SENT, From the account; also INBOX, UNREAD when `to` names the account. */
+  sendMail(email: string, message: { to: string; subject: string; threadId?: string; headers?: MailHeader[] }) {
+    return this.call<DeliveredMail>('POST', `${this.accountPath(email)}/messages/sent`, message);
+  }
+  /** A user label (`Label_<n>`); 409 when the name is taken. */
+  createLabel(email: string, name: string) {
+    return this.call<UserLabel>('POST', `${this.accountPath(email)}/labels`, { name });
+  }
+  /** Deletes a user label; every message carrying it loses it (one labelRemoved record each). */
+  deleteLabel(email: string, id: string) {
+    return this.call<{ historyId: string }>('DELETE', `${this.accountPath(email)}/labels/${encodeURIComponent(id)}`);
   }
   archiveMail(email: string, id: string) {
     return this.call<{ historyId: string }>('POST', `${this.accountPath(email)}/messages/${id}/archive`);

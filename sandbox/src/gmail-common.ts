@@ -68,6 +68,7 @@ export function messageResource(message: StoredMessage, format: string, headers:
     { name: 'Subject', value: message.subject },
     { name: 'Date', value: message.date },
     { name: 'Message-ID', value: `<${message.id}@sandbox.local>` },
+    ...message.headers,
   ];
   const wanted = headers.map((h) => h.toLowerCase());
   const selected = wanted.length === 0 ? all : all.filter((h) => wanted.includes(h.name.toLowerCase()));

@@ -1,30 +1,28 @@
 import { errors } from './google-errors';
 import type { Router } from './http';
-import type { Mailbox } from './mailbox';
+import { SYSTEM_LABELS, type Mailbox } from './mailbox';
 import { GMAIL_BASE, messageResource, type GmailCall } from './gmail-common';
 
 /** users.labels.list / labels.get and users.threads.get, read-only. */
 
-const SYSTEM_LABELS = ['INBOX', 'SENT', 'DRAFT', 'SPAM', 'TRASH', 'UNREAD', 'STARRED', 'IMPORTANT', 'CHAT', 'CATEGORY_PERSONAL', 'CATEGORY_SOCIAL', 'CATEGORY_PROMOTIONS', 'CATEGORY_UPDATES', 'CATEGORY_FORUMS'];
-
-/** Every label: the system ones, and each user label some message carries (`Label_…`). */
+/** Every label id: the system ones, then the user labels. */
 function labelsOf(mailbox: Mailbox): string[] {
-  const user = new Set<string>();
-  for (const m of mailbox.messages.values()) for (const l of m.labelIds) if (!SYSTEM_LABELS.includes(l)) user.add(l);
-  return [...SYSTEM_LABELS, ...[...user].sort()];
+  return [...SYSTEM_LABELS, ...mailbox.userLabels.keys()];
 }
 
+/** As labels.list shows a label; labels.get adds the counts. */
 function labelResource(mailbox: Mailbox, id: string, withCounts: boolean) {
-  const system = SYSTEM_LABELS.includes(id);
-  const base = { id, name: system ? id : id.replace(/^Label_/, ''), type: system ? 'system' : 'user' };
+  const user = mailbox.userLabels.get(id);
+  const base = user ? { ...user, type: 'user' } : { id, name: id, type: 'system' };
   if (!withCounts) return base;
   const carrying = [...mailbox.messages.values()].filter((m) => !m.deleted && m.labelIds.has(id));
+  const unread = carrying.filter((m) => m.labelIds.has('UNREAD'));
   return {
     ...base,
     messagesTotal: carrying.length,
-    messagesUnread: carrying.filter((m) => m.labelIds.has('UNREAD')).length,
+    messagesUnread: unread.length,
     threadsTotal: new Set(carrying.map((m) => m.threadId)).size,
-    threadsUnread: new Set(carrying.filter((m) => m.labelIds.has('UNREAD')).map((m) => m.threadId)).size,
+    threadsUnread: new Set(unread.map((m) => m.threadId)).size,
   };
 }
 

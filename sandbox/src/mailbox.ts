@@ -6,6 +6,21 @@ import type { Random } from './random';
  * (BigInt here) that increase with gaps, as Gmail's do.
  */
 
+/** Gmail's system labels; any other label id is a user label. */
+export const SYSTEM_LABELS = ['INBOX', 'SENT', 'DRAFT', 'SPAM', 'TRASH', 'UNREAD', 'STARRED', 'IMPORTANT', 'CHAT', 'CATEGORY_PERSONAL', 'CATEGORY_SOCIAL', 'CATEGORY_PROMOTIONS', 'CATEGORY_UPDATES', 'CATEGORY_FORUMS'];
+
+export interface UserLabel {
+  id: string;
+  name: string;
+  messageListVisibility: 'show' | 'hide';
+  labelListVisibility: 'labelShow' | 'labelShowIfUnread' | 'labelHide';
+}
+
+export interface Header {
+  name: string;
+  value: string;
+}
+
 export interface StoredMessage {
   id: string;
   threadId: string;
@@ -17,6 +32,8 @@ export interface StoredMessage {
   internalDate: number;
   historyId: bigint;
   snippet: string;
+  /** Headers beyond From, To, Subject, Date and Message-ID (e.g. List-Unsubscribe, Precedence). */
+  headers: Header[];
   deleted: boolean;
   /** Sandbox-clock time from which reads serve the message (read-after-push lag). */
   visibleAt: number;
@@ -52,6 +69,8 @@ export class Mailbox {
   oldestValidStart: bigint;
   readonly records: HistoryRecord[] = [];
   readonly messages = new Map<string, StoredMessage>();
+  readonly userLabels = new Map<string, UserLabel>();
+  private nextLabelNumber: number;
 
   private lastVisibleAt = 0;
 
@@ -63,6 +82,7 @@ export class Mailbox {
   ) {
     this.historyId = BigInt(random.int(100_000, 900_000)) * 1000n;
     this.oldestValidStart = this.historyId;
+    this.nextLabelNumber = random.int(1, 50) * 100;
   }
 
   private nextHistoryId(): bigint {
@@ -92,19 +112,21 @@ export class Mailbox {
     return { record, message };
   }
 
-  deliver(input: { from: string; subject: string; labelIds?: string[]; threadId?: string }, now: number): Change {
+  deliver(input: { from: string; to?: string; subject: string; labelIds?: string[]; threadId?: string; headers?: Header[] }, now: number): Change {
     const id = this.random.hex(16);
+    this.knowLabels(input.labelIds ?? []);
     const message: StoredMessage = {
       id,
       threadId: input.threadId ?? id,
       labelIds: new Set(input.labelIds ?? ['INBOX', 'UNREAD']),
       from: input.from,
-      to: this.email,
+      to: input.to ?? this.email,
       subject: input.subject,
       date: new Date(now).toUTCString().replace('GMT', '+0000'),
       internalDate: now,
       historyId: 0n,
       snippet: '',
+      headers: input.headers ?? [],
       deleted: false,
       visibleAt: now,
     };
@@ -115,6 +137,7 @@ export class Mailbox {
   /** Adds and removes labels; one history record per kind of change, as Gmail writes them. */
   modifyLabels(id: string, add: string[], remove: string[], now: number): Change[] {
     const message = this.live(id);
+    this.knowLabels(add);
     const changes: Change[] = [];
     const added = add.filter((l) => !message.labelIds.has(l));
     if (added.length > 0) {
@@ -129,6 +152,35 @@ export class Mailbox {
       changes.push(this.record(message, 'labelRemoved', now, removed, before));
     }
     return changes;
+  }
+
+  /** A user label, as Gmail's web app creates one (`Label_<n>` ids); names are unique, ignoring case. */
+  createLabel(name: string): UserLabel {
+    const taken = [...SYSTEM_LABELS, ...[...this.userLabels.values()].map((l) => l.name)].some((n) => n.toLowerCase() === name.toLowerCase());
+    if (taken) throw new Error(`label name exists or conflicts: ${name}`);
+    this.nextLabelNumber += this.random.int(1, 9);
+    const label: UserLabel = { id: `Label_${this.nextLabelNumber}`, name, messageListVisibility: 'show', labelListVisibility: 'labelShow' };
+    this.userLabels.set(label.id, label);
+    return label;
+  }
+
+  /** Deletes a user label: every message carrying it loses it, one history record each. */
+  deleteLabel(id: string, now: number): Change[] {
+    if (!this.userLabels.has(id)) throw new Error(`no label ${id} in ${this.email}`);
+    const changes = [...this.messages.values()]
+      .filter((m) => !m.deleted && m.labelIds.has(id))
+      .flatMap((m) => this.modifyLabels(m.id, [], [id], now));
+    this.userLabels.delete(id);
+    return changes;
+  }
+
+  /** A user label id put on a message without being created first exists from then on, named after its id. */
+  private knowLabels(ids: string[]): void {
+    for (const id of ids) {
+      if (!SYSTEM_LABELS.includes(id) && !this.userLabels.has(id)) {
+        this.userLabels.set(id, { id, name: id.replace(/^Label_/, ''), messageListVisibility: 'show', labelListVisibility: 'labelShow' });
+      }
+    }
   }
 
   delete(id: string, now: number): Change {
