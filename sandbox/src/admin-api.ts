@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import type { EventTime } from './calendar-data';
-import { AdminError, accountOf, adminRoutes, parse } from './admin-common';
+import { registerAdminCalendar } from './admin-calendar';
+import { accountOf, adminRoutes, parse } from './admin-common';
 import { registerAdminGmail } from './admin-gmail';
 import { faultsSchema } from './faults';
 import { lagClearSchema, lagRuleSchema } from './lag';
@@ -10,27 +10,8 @@ import type { Account, World } from './world';
 
 /** The admin API under /_admin: the contract that tests, `npm start` and the benchmark use. */
 
-const eventTime: z.ZodType<EventTime> = z.union([
-  z.object({ dateTime: z.iso.datetime({ offset: true }), timeZone: z.string().optional() }).transform((t) =>
-    t.timeZone === undefined ? { dateTime: t.dateTime } : { dateTime: t.dateTime, timeZone: t.timeZone },
-  ),
-  z.object({ date: z.iso.date() }),
-]);
-
-const responseStatus = z.enum(['needsAction', 'declined', 'tentative', 'accepted']);
-
 const schemas = {
   account: z.object({ email: z.email() }),
-  event: z.object({
-    summary: z.string().default('(no title)'),
-    start: eventTime,
-    end: eventTime,
-    description: z.string().optional(),
-    recurrence: z.array(z.string().min(1)).optional(),
-    attendees: z.array(z.object({ email: z.email(), responseStatus: responseStatus.default('needsAction') })).optional(),
-  }),
-  response: z.object({ email: z.email().optional(), responseStatus }),
-  eventPatch: z.object({ summary: z.string().optional(), start: eventTime.optional(), end: eventTime.optional() }),
   clock: z.object({ advanceMs: z.number().int().nonnegative() }),
   reset: z.object({ seed: z.number().int().optional() }),
   quota: z.object({
@@ -56,6 +37,7 @@ function groundTruth(account: Account) {
       deleted: m.deleted,
       internalDate: m.internalDate,
     })),
+    calendars: [...account.calendarList.entries.values()].filter((e) => !e.deleted).map((e) => ({ id: e.calendarId, accessRole: e.accessRole, primary: e.primary })),
     events: [...account.calendar.events.values()].map((e) => ({
       id: e.id,
       summary: e.summary,
@@ -65,6 +47,7 @@ function groundTruth(account: Account) {
       updated: new Date(e.updated).toISOString(),
       recurrence: e.recurrence,
       attendees: e.attendees,
+      eventType: e.eventType,
     })),
   };
 }
@@ -72,6 +55,7 @@ function groundTruth(account: Account) {
 export function registerAdmin(router: Router, world: World): void {
   const on = adminRoutes(router);
   registerAdminGmail(on, world);
+  registerAdminCalendar(on, world);
 
   on('POST', '/reset', async ({ body }) => {
     const { seed } = parse(schemas.reset, body);
@@ -86,55 +70,6 @@ export function registerAdmin(router: Router, world: World): void {
   });
 
   on('GET', '/accounts/:email', (request) => ({ status: 200, body: groundTruth(accountOf(world, request)) }));
-
-  on('POST', '/accounts/:email/events', (request) => {
-    const account = accountOf(world, request);
-    const input = parse(schemas.event, request.body);
-    const { description, recurrence, attendees } = input;
-    let event;
-    try {
-      event = account.calendar.create(
-        { summary: input.summary, start: input.start, end: input.end, ...(description !== undefined && { description }), ...(recurrence && { recurrence }), ...(attendees && { attendees }) },
-        world.clock.now(),
-      );
-    } catch (error) {
-      throw new AdminError(400, error instanceof Error ? error.message : String(error));
-    }
-    world.calendarChanged(account);
-    return { status: 201, body: { id: event.id, updated: new Date(event.updated).toISOString() } };
-  });
-
-  on('PATCH', '/accounts/:email/events/:id', (request) => {
-    const account = accountOf(world, request);
-    const input = parse(schemas.eventPatch, request.body);
-    const patch = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
-    const event = account.calendar.update(request.params.id ?? '', patch, world.clock.now());
-    world.calendarChanged(account);
-    return { status: 200, body: { id: event.id, updated: new Date(event.updated).toISOString() } };
-  });
-
-  on('DELETE', '/accounts/:email/events/:id', (request) => {
-    const account = accountOf(world, request);
-    account.calendar.cancel(request.params.id ?? '', world.clock.now());
-    world.calendarChanged(account);
-    return { status: 204 };
-  });
-
-  // Undo of a delete, as Calendar's "Undo" does it.
-  on('POST', '/accounts/:email/events/:id/restore', (request) => {
-    const account = accountOf(world, request);
-    const event = account.calendar.restore(request.params.id ?? '', world.clock.now());
-    world.calendarChanged(account);
-    return { status: 200, body: { id: event.id, updated: new Date(event.updated).toISOString() } };
-  });
-
-  on('POST', '/accounts/:email/events/:id/response', (request) => {
-    const account = accountOf(world, request);
-    const { email, responseStatus } = parse(schemas.response, request.body);
-    const event = account.calendar.respond(request.params.id ?? '', email ?? account.email, responseStatus, world.clock.now());
-    world.calendarChanged(account);
-    return { status: 200, body: { id: event.id, updated: new Date(event.updated).toISOString() } };
-  });
 
   on('POST', '/accounts/:email/calendar/invalidate-sync-tokens', (request) => {
     accountOf(world, request).calendar.invalidateSyncTokens();

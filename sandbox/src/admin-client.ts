@@ -1,8 +1,8 @@
-import type { ResponseStatus } from './calendar-data';
+import type { EventType, ResponseStatus } from './calendar-data';
 import type { FaultsInput } from './faults';
 import type { LagClear, LagRule, LagRuleInput } from './lag';
 
-export type { ResponseStatus };
+export type { EventType, ResponseStatus };
 
 /**
  * A typed client for the admin API (see sandbox/README.md), shared by tests, `npm start`
@@ -21,10 +21,19 @@ export interface EventInput {
   summary: string;
   start: EventTimeInput;
   end: EventTimeInput;
+  description?: string;
   /** `RRULE:FREQ=DAILY|WEEKLY` with INTERVAL, COUNT, UNTIL. */
   recurrence?: string[];
   attendees?: { email: string; responseStatus?: ResponseStatus }[];
+  /** `default` unless given: birthday, focusTime, outOfOffice, workingLocation, fromGmail. */
+  eventType?: EventType;
+  /** The calendar's default reminders unless given. */
+  reminders?: { useDefault: true } | { useDefault: false; overrides: { method: 'email' | 'popup'; minutes: number }[] };
+  /** Another calendar the account owns or may write; its primary one by default. */
+  calendarId?: string;
 }
+
+export type AccessRole = 'owner' | 'writer' | 'reader' | 'freeBusyReader';
 
 export type MailCategory = 'personal' | 'social' | 'promotions' | 'updates' | 'forums';
 export interface MailHeader {
@@ -74,8 +83,12 @@ export interface AccountTruth {
   gmailWatch: { topicName: string; expiration: string; labelIds: string[]; behavior: 'include' | 'exclude' } | null;
   labels: UserLabel[];
   messages: { id: string; threadId: string; subject: string; from: string; labelIds: string[]; headers: MailHeader[]; deleted: boolean }[];
+  /** The account's calendar list. */
+  calendars: { id: string; accessRole: AccessRole; primary: boolean }[];
+  /** Its primary calendar's events. */
   events: {
     id: string;
+    eventType: EventType;
     summary: string;
     status: 'confirmed' | 'cancelled';
     start: EventTimeInput;
@@ -139,25 +152,45 @@ export class SandboxAdmin {
   expireHistory(email: string) {
     return this.call<void>('POST', `${this.accountPath(email)}/history/expire`);
   }
-  createEvent(email: string, event: EventInput) {
-    return this.call<{ id: string; updated: string }>('POST', `${this.accountPath(email)}/events`, event);
+  /** The account's events path, on another of its calendars when `calendarId` is given. */
+  private eventsPath(email: string, suffix: string, calendarId: string | undefined): string {
+    return `${this.accountPath(email)}/${suffix}${calendarId === undefined ? '' : `?calendarId=${encodeURIComponent(calendarId)}`}`;
   }
-  updateEvent(email: string, id: string, patch: { summary?: string; start?: EventTimeInput; end?: EventTimeInput }) {
-    return this.call<{ id: string; updated: string }>('PATCH', `${this.accountPath(email)}/events/${id}`, patch);
+  createEvent(email: string, event: EventInput) {
+    const { calendarId, ...body } = event;
+    return this.call<{ id: string; updated: string }>('POST', this.eventsPath(email, 'events', calendarId), body);
+  }
+  updateEvent(email: string, id: string, patch: { summary?: string; start?: EventTimeInput; end?: EventTimeInput }, calendarId?: string) {
+    return this.call<{ id: string; updated: string }>('PATCH', this.eventsPath(email, `events/${id}`, calendarId), patch);
   }
   /** An event, a series, or one instance of a series (by its instance id). */
-  cancelEvent(email: string, id: string) {
-    return this.call<void>('DELETE', `${this.accountPath(email)}/events/${id}`);
+  cancelEvent(email: string, id: string, calendarId?: string) {
+    return this.call<void>('DELETE', this.eventsPath(email, `events/${id}`, calendarId));
   }
-  restoreEvent(email: string, id: string) {
-    return this.call<{ id: string; updated: string }>('POST', `${this.accountPath(email)}/events/${id}/restore`);
+  restoreEvent(email: string, id: string, calendarId?: string) {
+    return this.call<{ id: string; updated: string }>('POST', this.eventsPath(email, `events/${id}/restore`, calendarId));
   }
   /** An attendee's answer; the account's own when `attendee` is omitted. */
-  respondToEvent(email: string, id: string, responseStatus: ResponseStatus, attendee?: string) {
-    return this.call<{ id: string; updated: string }>('POST', `${this.accountPath(email)}/events/${id}/response`, { responseStatus, ...(attendee && { email: attendee }) });
+  respondToEvent(email: string, id: string, responseStatus: ResponseStatus, attendee?: string, calendarId?: string) {
+    return this.call<{ id: string; updated: string }>('POST', this.eventsPath(email, `events/${id}/response`, calendarId), { responseStatus, ...(attendee && { email: attendee }) });
   }
-  invalidateSyncTokens(email: string) {
-    return this.call<void>('POST', `${this.accountPath(email)}/calendar/invalidate-sync-tokens`);
+  invalidateSyncTokens(email: string, calendarId?: string) {
+    return this.call<void>('POST', this.eventsPath(email, 'calendar/invalidate-sync-tokens', calendarId));
+  }
+  /** A secondary calendar the account owns (id `c_…@group.calendar.google.com`). */
+  createCalendar(email: string, summary: string) {
+    return this.call<{ id: string; summary: string }>('POST', `${this.accountPath(email)}/calendars`, { summary });
+  }
+  renameCalendar(calendarId: string, summary: string) {
+    return this.call<{ id: string; summary: string }>('PATCH', `/calendars/${encodeURIComponent(calendarId)}`, { summary });
+  }
+  /** Gives another account a role on the calendar, or changes it; the calendar joins that account's list. */
+  shareCalendar(calendarId: string, email: string, role: AccessRole) {
+    return this.call<{ id: string; email: string; role: AccessRole }>('PUT', `/calendars/${encodeURIComponent(calendarId)}/acl/${encodeURIComponent(email)}`, { role });
+  }
+  /** Takes the account's access away; the calendar leaves its list. */
+  unshareCalendar(calendarId: string, email: string) {
+    return this.call<void>('DELETE', `/calendars/${encodeURIComponent(calendarId)}/acl/${encodeURIComponent(email)}`);
   }
   refreshTokens(email: string) {
     return this.call<{ refreshTokens: string[] }>('GET', `${this.accountPath(email)}/refresh-tokens`);

@@ -1,13 +1,13 @@
-import { expand, plainItem, readableVersion, snapshot, eventStartMs, type Attendee, type EventItem, type EventTime, type InstanceOverride, type ResponseStatus, type StoredEvent } from './calendar-items';
+import { expand, plainItem, readableVersion, snapshot, eventStartMs, type Attendee, type EventItem, type EventReminders, type EventTime, type EventType, type InstanceOverride, type ResponseStatus, type StoredEvent } from './calendar-items';
 import { visibleAt } from './lag';
 import type { Random } from './random';
 import { parseRecurrence } from './recurrence';
 
-export type { Attendee, EventItem, EventTime, ResponseStatus, StoredEvent };
+export type { Attendee, EventItem, EventReminders, EventTime, EventType, ResponseStatus, StoredEvent };
 export { eventStartMs };
 
 /**
- * One calendar. Every change bumps `seq`; an event remembers the `seq` of its last change, so
+ * One calendar (an account's primary one has the account's address as its id). Every change bumps `seq`; an event remembers the `seq` of its last change, so
  * a sync token is just "changes after seq N" plus a generation that the admin API bumps to
  * invalidate every outstanding token. Under read-after-push lag a change is readable only
  * from a later time: until then reads serve the event's previous version.
@@ -15,8 +15,23 @@ export { eventStartMs };
 
 export type EventPatch = Partial<Pick<StoredEvent, 'summary' | 'start' | 'end' | 'description'>>;
 
+export interface EventInput {
+  summary: string;
+  start: EventTime;
+  end: EventTime;
+  description?: string;
+  recurrence?: string[];
+  attendees?: Attendee[];
+  eventType?: EventType;
+  reminders?: EventReminders;
+}
+
+export type AccessRole = 'owner' | 'writer' | 'reader' | 'freeBusyReader';
+
 export interface Channel {
   id: string;
+  /** What the channel watches: one calendar's events, or the owner's calendar list. */
+  watches: { kind: 'events'; calendarId: string; eventTypes: EventType[] } | { kind: 'calendarList' };
   resourceId: string;
   address: string;
   token: string | undefined;
@@ -32,23 +47,27 @@ export class CalendarData {
   generation = 1;
   readonly events = new Map<string, StoredEvent>();
   readonly resourceId: string;
+  summary: string;
+  readonly timeZone = 'UTC';
+  /** Who may do what besides the data owner, by address (Google's ACL, reduced to users). */
+  readonly acl = new Map<string, AccessRole>();
   private lastVisibleAt = 0;
   /** Changes not yet readable, oldest first (their visibility times never decrease). */
   private readonly hidden: { seq: number; visibleAt: number }[] = [];
 
   constructor(
-    readonly email: string,
+    readonly id: string,
+    readonly ownerEmail: string,
     private readonly random: Random,
     /** The read-after-push lag of a change made now (0: readable at once). */
     private readonly lagMs: () => number = () => 0,
   ) {
     this.resourceId = random.hex(27);
+    this.summary = id;
+    this.acl.set(ownerEmail, 'owner');
   }
 
-  create(
-    input: { summary: string; start: EventTime; end: EventTime; description?: string; recurrence?: string[]; attendees?: Attendee[] },
-    now: number,
-  ): StoredEvent {
+  create(input: EventInput, now: number): StoredEvent {
     if (input.recurrence !== undefined && parseRecurrence(input.recurrence) === null) throw new Error(`bad recurrence ${input.recurrence.join(';')}`);
     const readableFrom = this.beginChange(null, now);
     this.seq += 1;
@@ -66,6 +85,8 @@ export class CalendarData {
       recurrence: input.recurrence ?? null,
       attendees: input.attendees ?? [],
       overrides: new Map(),
+      eventType: input.eventType ?? 'default',
+      reminders: input.reminders ?? { useDefault: true },
       visibleAt: now,
       prior: null,
     };
@@ -99,7 +120,7 @@ export class CalendarData {
   /** Undo of a delete: the same event, live again, with a newer `updated`. */
   restore(id: string, now: number): StoredEvent {
     const event = this.events.get(id);
-    if (!event || event.status !== 'cancelled') throw new Error(`no deleted event ${id} in ${this.email}`);
+    if (!event || event.status !== 'cancelled') throw new Error(`no deleted event ${id} in ${this.id}`);
     return this.change(event, now, () => (event.status = 'confirmed'));
   }
 
@@ -181,7 +202,7 @@ export class CalendarData {
 
   live(id: string): StoredEvent {
     const event = this.events.get(id);
-    if (!event || event.status === 'cancelled') throw new Error(`no event ${id} in ${this.email}`);
+    if (!event || event.status === 'cancelled') throw new Error(`no event ${id} in ${this.id}`);
     return event;
   }
 

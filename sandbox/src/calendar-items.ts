@@ -4,6 +4,16 @@ import { instanceId, instanceStarts, parseRecurrence } from './recurrence';
 
 export type EventTime = { dateTime: string; timeZone?: string } | { date: string };
 
+export const EVENT_TYPES = ['default', 'birthday', 'focusTime', 'outOfOffice', 'workingLocation', 'fromGmail'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface Reminder {
+  method: 'email' | 'popup';
+  minutes: number;
+}
+/** An event's reminders: the calendar's defaults, or its own. */
+export type EventReminders = { useDefault: true } | { useDefault: false; overrides: Reminder[] };
+
 export type ResponseStatus = 'needsAction' | 'declined' | 'tentative' | 'accepted';
 export interface Attendee {
   email: string;
@@ -36,6 +46,9 @@ export interface StoredEvent {
   recurrence: string[] | null;
   attendees: Attendee[];
   overrides: Map<number, InstanceOverride>;
+  /** Fixed at creation, as at Google. */
+  eventType: EventType;
+  reminders: EventReminders;
   /** Sandbox-clock time from which reads serve this version (read-after-push lag). */
   visibleAt: number;
   /** The version reads serve until then, if the event existed before. */
