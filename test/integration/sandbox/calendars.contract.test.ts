@@ -1,13 +1,11 @@
-import { SandboxAdmin, type CreatedAccount } from '../../../sandbox/src/admin-client';
-import { startSandbox, type RunningSandbox } from '../../../sandbox/src/server';
+import type { CreatedAccount } from '../../../sandbox/src/admin-client';
 import { failure, officialClients } from '../../support/google-clients';
+import { useSandbox } from '../../support/sandbox-fixture';
 import { startRecorder } from '../../support/http-recorder';
 import { waitFor } from '../../support/wait';
 
 /** Several calendars per account: the calendar list, shared calendars and roles, event types, reminders. */
 
-let sandbox: RunningSandbox;
-let admin: SandboxAdmin;
 const ada = 'ada@example.com';
 const grace = 'grace@example.com';
 let adaAccount: CreatedAccount;
@@ -15,25 +13,21 @@ let clients: ReturnType<typeof officialClients>;
 const at = (iso: string) => ({ dateTime: iso });
 const hour = (day: number) => ({ start: at(`2026-12-${String(day).padStart(2, '0')}T10:00:00Z`), end: at(`2026-12-${String(day).padStart(2, '0')}T11:00:00Z`) });
 
-beforeAll(async () => {
-  sandbox = await startSandbox();
-  admin = new SandboxAdmin(sandbox.url);
-});
-afterAll(() => sandbox.close());
+const running = useSandbox();
 beforeEach(async () => {
-  await admin.reset();
-  adaAccount = await admin.createAccount(ada);
-  clients = officialClients(sandbox.url, adaAccount);
-  await admin.createAccount(grace);
+  await running.admin.reset();
+  adaAccount = await running.admin.createAccount(ada);
+  clients = officialClients(running.sandbox.url, adaAccount);
+  await running.admin.createAccount(grace);
 });
 
 /** Ada owns a second calendar; Grace shares one with her as reader and one as free/busy only. */
 async function threeMore() {
-  const work = await admin.createCalendar(ada, 'Work');
-  const team = await admin.createCalendar(grace, 'Team');
-  const busy = await admin.createCalendar(grace, 'Grace busy');
-  await admin.shareCalendar(team.id, ada, 'reader');
-  await admin.shareCalendar(busy.id, ada, 'freeBusyReader');
+  const work = await running.admin.createCalendar(ada, 'Work');
+  const team = await running.admin.createCalendar(grace, 'Team');
+  const busy = await running.admin.createCalendar(grace, 'Grace busy');
+  await running.admin.shareCalendar(team.id, ada, 'reader');
+  await running.admin.shareCalendar(busy.id, ada, 'freeBusyReader');
   return { work, team, busy };
 }
 
@@ -63,9 +57,9 @@ describe('calendarList.list', () => {
   it('a sync token returns changed entries, removed ones as deleted; minAccessRole with it is refused', async () => {
     const { team, busy } = await threeMore();
     const { data } = await clients.calendar.calendarList.list();
-    await admin.shareCalendar(busy.id, ada, 'reader');
-    await admin.unshareCalendar(team.id, ada);
-    await admin.renameCalendar(busy.id, 'Grace (shared)');
+    await running.admin.shareCalendar(busy.id, ada, 'reader');
+    await running.admin.unshareCalendar(team.id, ada);
+    await running.admin.renameCalendar(busy.id, 'Grace (shared)');
     const changes = await clients.calendar.calendarList.list({ syncToken: data.nextSyncToken! });
     expect(changes.data.items).toEqual([
       expect.objectContaining({ id: team.id, deleted: true }),
@@ -83,12 +77,12 @@ describe('calendarList.watch', () => {
     try {
       const { data: channel } = await clients.calendar.calendarList.watch({ requestBody: { id: 'list-channel', type: 'web_hook', address: recorder.url, token: 'list-token' } });
       expect(channel).toMatchObject({ kind: 'api#channel', id: 'list-channel', resourceUri: 'https://www.googleapis.com/calendar/v3/users/me/calendarList?alt=json' });
-      const team = await admin.createCalendar(grace, 'Team');
-      await admin.drainPushes();
+      const team = await running.admin.createCalendar(grace, 'Team');
+      await running.admin.drainPushes();
       expect(recorder.requests).toHaveLength(1);
-      await admin.shareCalendar(team.id, ada, 'writer');
-      await admin.unshareCalendar(team.id, ada);
-      await admin.drainPushes();
+      await running.admin.shareCalendar(team.id, ada, 'writer');
+      await running.admin.unshareCalendar(team.id, ada);
+      await running.admin.drainPushes();
       expect(recorder.requests.map((r) => r.headers['x-goog-resource-state'])).toEqual(['sync', 'exists', 'exists']);
       expect(recorder.requests[1]!.headers).toMatchObject({
         'x-goog-channel-id': 'list-channel',
@@ -97,8 +91,8 @@ describe('calendarList.watch', () => {
         'x-goog-resource-uri': channel.resourceUri,
       });
       await clients.calendar.channels.stop({ requestBody: { id: 'list-channel', resourceId: channel.resourceId! } });
-      await admin.createCalendar(ada, 'after stop');
-      await admin.drainPushes();
+      await running.admin.createCalendar(ada, 'after stop');
+      await running.admin.drainPushes();
       expect(recorder.requests).toHaveLength(3);
     } finally {
       await recorder.close();
@@ -109,8 +103,8 @@ describe('calendarList.watch', () => {
 describe('events on secondary and shared calendars', () => {
   it('lists and watches each calendar on its own; a reader sees the events; losing access answers 404 and silences the channel', async () => {
     const { work, team } = await threeMore();
-    const own = await admin.createEvent(ada, { summary: 'planning', ...hour(1), calendarId: work.id });
-    const shared = await admin.createEvent(grace, { summary: 'team sync', ...hour(2), calendarId: team.id });
+    const own = await running.admin.createEvent(ada, { summary: 'planning', ...hour(1), calendarId: work.id });
+    const shared = await running.admin.createEvent(grace, { summary: 'team sync', ...hour(2), calendarId: team.id });
     expect((await clients.calendar.events.list({ calendarId: work.id })).data.items!.map((e) => e.id)).toEqual([own.id]);
     expect((await clients.calendar.events.list({ calendarId: 'primary' })).data.items).toEqual([]);
     const { data } = await clients.calendar.events.list({ calendarId: team.id });
@@ -122,15 +116,15 @@ describe('events on secondary and shared calendars', () => {
       const { data: channel } = await clients.calendar.events.watch({ calendarId: team.id, requestBody: { id: 'team-channel', type: 'web_hook', address: recorder.url } });
       expect(channel.resourceUri).toBe(`https://www.googleapis.com/calendar/v3/calendars/${encodeURIComponent(team.id)}/events?alt=json`);
       await waitFor(() => Promise.resolve(recorder.requests.length === 1));
-      await admin.createEvent(ada, { summary: 'not on the team calendar', ...hour(3) });
-      await admin.updateEvent(grace, shared.id, { summary: 'team sync (moved)' }, team.id);
-      await admin.drainPushes();
+      await running.admin.createEvent(ada, { summary: 'not on the team calendar', ...hour(3) });
+      await running.admin.updateEvent(grace, shared.id, { summary: 'team sync (moved)' }, team.id);
+      await running.admin.drainPushes();
       expect(recorder.requests.map((r) => r.headers['x-goog-resource-state'])).toEqual(['sync', 'exists']);
 
-      await admin.unshareCalendar(team.id, ada);
+      await running.admin.unshareCalendar(team.id, ada);
       expect((await failure(clients.calendar.events.list({ calendarId: team.id }))).status).toBe(404);
-      await admin.cancelEvent(grace, shared.id, team.id);
-      await admin.drainPushes();
+      await running.admin.cancelEvent(grace, shared.id, team.id);
+      await running.admin.drainPushes();
       expect(recorder.requests).toHaveLength(2);
     } finally {
       await recorder.close();
@@ -140,7 +134,7 @@ describe('events on secondary and shared calendars', () => {
 
   it('a free/busy reader lists when the calendar is busy, never what the events are', async () => {
     const { busy } = await threeMore();
-    const event = await admin.createEvent(grace, { summary: 'private matter', description: 'details', ...hour(4), calendarId: busy.id });
+    const event = await running.admin.createEvent(grace, { summary: 'private matter', description: 'details', ...hour(4), calendarId: busy.id });
     const { data } = await clients.calendar.events.list({ calendarId: busy.id });
     expect(data.accessRole).toBe('freeBusyReader');
     expect(data.items).toEqual([{ kind: 'calendar#event', etag: expect.any(String) as unknown, id: event.id, status: 'confirmed', start: hour(4).start, end: hour(4).end }]);
@@ -153,7 +147,7 @@ describe('event types and reminders', () => {
   it('every event carries its eventType; eventTypes filters events.list; an unknown type is refused', async () => {
     const ids: Record<string, string> = {};
     for (const eventType of ['default', 'birthday', 'focusTime', 'outOfOffice', 'workingLocation', 'fromGmail'] as const) {
-      ids[eventType] = (await admin.createEvent(ada, { summary: eventType, ...hour(5), eventType })).id;
+      ids[eventType] = (await running.admin.createEvent(ada, { summary: eventType, ...hour(5), eventType })).id;
     }
     const all = await clients.calendar.events.list({ calendarId: 'primary' });
     expect(all.data.items!.map((e) => e.eventType)).toEqual(['default', 'birthday', 'focusTime', 'outOfOffice', 'workingLocation', 'fromGmail']);
@@ -170,12 +164,12 @@ describe('event types and reminders', () => {
     const recorder = await startRecorder();
     try {
       await clients.calendar.events.watch({ calendarId: 'primary', eventTypes: ['default'], requestBody: { id: 'typed', type: 'web_hook', address: recorder.url } });
-      await admin.createEvent(ada, { summary: 'birthday', start: { date: '2026-12-06' }, end: { date: '2026-12-07' }, eventType: 'birthday' });
-      await admin.createEvent(ada, { summary: 'focus', ...hour(6), eventType: 'focusTime' });
-      await admin.drainPushes();
+      await running.admin.createEvent(ada, { summary: 'birthday', start: { date: '2026-12-06' }, end: { date: '2026-12-07' }, eventType: 'birthday' });
+      await running.admin.createEvent(ada, { summary: 'focus', ...hour(6), eventType: 'focusTime' });
+      await running.admin.drainPushes();
       expect(recorder.requests).toHaveLength(1);
-      await admin.createEvent(ada, { summary: 'meeting', ...hour(6) });
-      await admin.drainPushes();
+      await running.admin.createEvent(ada, { summary: 'meeting', ...hour(6) });
+      await running.admin.drainPushes();
       expect(recorder.requests.map((r) => r.headers['x-goog-resource-state'])).toEqual(['sync', 'exists']);
     } finally {
       await recorder.close();
@@ -183,8 +177,8 @@ describe('event types and reminders', () => {
   });
 
   it('events carry reminders (the calendar default or their own); listings carry the calendar’s defaultReminders', async () => {
-    const plain = await admin.createEvent(ada, { summary: 'default reminders', ...hour(7) });
-    const own = await admin.createEvent(ada, { summary: 'own reminders', ...hour(8), reminders: { useDefault: false, overrides: [{ method: 'email', minutes: 60 }] } });
+    const plain = await running.admin.createEvent(ada, { summary: 'default reminders', ...hour(7) });
+    const own = await running.admin.createEvent(ada, { summary: 'own reminders', ...hour(8), reminders: { useDefault: false, overrides: [{ method: 'email', minutes: 60 }] } });
     const { data } = await clients.calendar.events.list({ calendarId: 'primary' });
     expect(data.defaultReminders).toEqual([{ method: 'popup', minutes: 10 }]);
     const byId = new Map(data.items!.map((e) => [e.id, e.reminders]));

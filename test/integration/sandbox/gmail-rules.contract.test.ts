@@ -1,36 +1,30 @@
-import { SandboxAdmin, type CreatedAccount } from '../../../sandbox/src/admin-client';
-import { startSandbox, type RunningSandbox } from '../../../sandbox/src/server';
+import type { CreatedAccount } from '../../../sandbox/src/admin-client';
 import { failure, officialClients } from '../../support/google-clients';
+import { useSandbox } from '../../support/sandbox-fixture';
 import { createPullSubscription, createTopic, pullAll, uniqueProjectId } from '../../support/pubsub';
 
 /** What Gmail intake rules read: labels, categories, bulk headers, sent mail and filtered watches. */
 
-let sandbox: RunningSandbox;
-let admin: SandboxAdmin;
 const projectId = uniqueProjectId();
 const email = 'rules@example.com';
 let account: CreatedAccount;
 let clients: ReturnType<typeof officialClients>;
 
-beforeAll(async () => {
-  // Every change may notify: the once-a-second limit is pinned by gmail.contract.test.ts.
-  sandbox = await startSandbox({ pubsubEmulatorHost: process.env.PUBSUB_EMULATOR_HOST, gmailPushMinIntervalMs: 0 });
-  admin = new SandboxAdmin(sandbox.url);
-});
-afterAll(() => sandbox.close());
+// Every change may notify: the once-a-second limit is pinned by gmail.contract.test.ts.
+const running = useSandbox({ pubsubEmulatorHost: process.env.PUBSUB_EMULATOR_HOST, gmailPushMinIntervalMs: 0 });
 beforeEach(async () => {
-  await admin.reset();
-  account = await admin.createAccount(email);
-  clients = officialClients(sandbox.url, account);
+  await running.admin.reset();
+  account = await running.admin.createAccount(email);
+  clients = officialClients(running.sandbox.url, account);
 });
 
 describe('Gmail labels', () => {
   it('lists system labels and created user labels with their visibility; labels.get counts; a deleted label is gone from its messages', async () => {
-    const receipts = await admin.createLabel(email, 'Receipts');
+    const receipts = await running.admin.createLabel(email, 'Receipts');
     expect(receipts.id).toMatch(/^Label_\d+$/);
-    await expect(admin.createLabel(email, 'receipts')).rejects.toThrow(/409/);
+    await expect(running.admin.createLabel(email, 'receipts')).rejects.toThrow(/409/);
     const { data: profile } = await clients.gmail.users.getProfile({ userId: 'me' });
-    const tagged = await admin.deliverMail(email, { subject: 'invoice', labelIds: ['INBOX', 'UNREAD', receipts.id] });
+    const tagged = await running.admin.deliverMail(email, { subject: 'invoice', labelIds: ['INBOX', 'UNREAD', receipts.id] });
 
     const { data } = await clients.gmail.users.labels.list({ userId: 'me' });
     const byId = new Map(data.labels!.map((l) => [l.id, l]));
@@ -40,7 +34,7 @@ describe('Gmail labels', () => {
     const got = await clients.gmail.users.labels.get({ userId: 'me', id: receipts.id });
     expect(got.data).toMatchObject({ name: 'Receipts', messagesTotal: 1, messagesUnread: 1, threadsTotal: 1, threadsUnread: 1 });
 
-    await admin.deleteLabel(email, receipts.id);
+    await running.admin.deleteLabel(email, receipts.id);
     expect((await failure(clients.gmail.users.labels.get({ userId: 'me', id: receipts.id }))).status).toBe(404);
     const message = await clients.gmail.users.messages.get({ userId: 'me', id: tagged.id, format: 'minimal' });
     expect(message.data.labelIds).not.toContain(receipts.id);
@@ -50,10 +44,10 @@ describe('Gmail labels', () => {
 
   it('history.list with labelId lists the records of messages that carried the label before or after the change', async () => {
     const { data: profile } = await clients.gmail.users.getProfile({ userId: 'me' });
-    const starred = await admin.deliverMail(email, { subject: 'important' });
-    await admin.deliverMail(email, { subject: 'plain' });
-    await admin.labelMail(email, starred.id, { add: ['STARRED'] });
-    await admin.labelMail(email, starred.id, { remove: ['STARRED'] });
+    const starred = await running.admin.deliverMail(email, { subject: 'important' });
+    await running.admin.deliverMail(email, { subject: 'plain' });
+    await running.admin.labelMail(email, starred.id, { add: ['STARRED'] });
+    await running.admin.labelMail(email, starred.id, { remove: ['STARRED'] });
     const { data } = await clients.gmail.users.history.list({ userId: 'me', startHistoryId: profile.historyId!, labelId: 'STARRED' });
     expect(data.history!.map((h) => [Object.keys(h).find((k) => k.startsWith('labels')), h.messages![0]!.id])).toEqual([
       ['labelsAdded', starred.id],
@@ -64,7 +58,7 @@ describe('Gmail labels', () => {
 
 describe('Gmail message metadata', () => {
   it('carries the inbox category label and returns List-Unsubscribe and Precedence for metadataHeaders, matched case-insensitively', async () => {
-    const bulk = await admin.deliverMail(email, {
+    const bulk = await running.admin.deliverMail(email, {
       subject: 'Weekly deals',
       from: 'Shop <news@shop.example>',
       category: 'promotions',
@@ -85,8 +79,8 @@ describe('Gmail message metadata', () => {
   });
 
   it('mail the account sends is SENT and From the account; mail to itself is also in its inbox', async () => {
-    const out = await admin.sendMail(email, { to: 'Grace <grace@example.com>', subject: 'hello' });
-    const self = await admin.sendMail(email, { to: email, subject: 'note to self' });
+    const out = await running.admin.sendMail(email, { to: 'Grace <grace@example.com>', subject: 'hello' });
+    const self = await running.admin.sendMail(email, { to: email, subject: 'note to self' });
     const get = (id: string) => clients.gmail.users.messages.get({ userId: 'me', id, format: 'metadata', metadataHeaders: ['From', 'To'] });
     const sent = (await get(out.id)).data;
     expect(sent.labelIds).toEqual(['SENT']);
@@ -103,35 +97,35 @@ describe('Gmail watch label filters', () => {
     const topicName = await createTopic(projectId, `rules-${Math.random().toString(36).slice(2, 8)}`);
     const subscription = await createPullSubscription(topicName);
     await clients.gmail.users.watch({ userId: 'me', requestBody: { topicName, ...requestBody } });
-    await admin.drainPushes();
+    await running.admin.drainPushes();
     await pullAll(subscription);
     return async () => {
-      await admin.drainPushes();
+      await running.admin.drainPushes();
       return (await pullAll(subscription)).length;
     };
   }
 
   it('include: only changes to messages carrying a watched label, before or after, notify', async () => {
     const notified = await watched({ labelIds: ['STARRED'], labelFilterBehavior: 'include' });
-    const mail = await admin.deliverMail(email, { subject: 'not starred' });
+    const mail = await running.admin.deliverMail(email, { subject: 'not starred' });
     expect(await notified()).toBe(0);
-    await admin.labelMail(email, mail.id, { add: ['STARRED'] });
+    await running.admin.labelMail(email, mail.id, { add: ['STARRED'] });
     expect(await notified()).toBe(1);
-    await admin.labelMail(email, mail.id, { remove: ['UNREAD'] });
+    await running.admin.labelMail(email, mail.id, { remove: ['UNREAD'] });
     expect(await notified()).toBe(1);
-    await admin.labelMail(email, mail.id, { remove: ['STARRED'] });
+    await running.admin.labelMail(email, mail.id, { remove: ['STARRED'] });
     expect(await notified()).toBe(1);
-    await admin.labelMail(email, mail.id, { remove: ['INBOX'] });
+    await running.admin.labelMail(email, mail.id, { remove: ['INBOX'] });
     expect(await notified()).toBe(0);
   });
 
   it('exclude: every change but those to messages carrying an excluded label notifies; labelFilterBehavior overrides labelFilterAction', async () => {
     const notified = await watched({ labelIds: ['CATEGORY_PROMOTIONS', 'SPAM'], labelFilterBehavior: 'EXCLUDE', labelFilterAction: 'include' });
-    await admin.deliverMail(email, { subject: 'deal', category: 'promotions' });
-    await admin.deliverMail(email, { subject: 'spam', labelIds: ['SPAM'] });
+    await running.admin.deliverMail(email, { subject: 'deal', category: 'promotions' });
+    await running.admin.deliverMail(email, { subject: 'spam', labelIds: ['SPAM'] });
     expect(await notified()).toBe(0);
-    await admin.deliverMail(email, { subject: 'from a friend' });
+    await running.admin.deliverMail(email, { subject: 'from a friend' });
     expect(await notified()).toBe(1);
-    expect((await admin.account(email)).gmailWatch).toMatchObject({ labelIds: ['CATEGORY_PROMOTIONS', 'SPAM'], behavior: 'exclude' });
+    expect((await running.admin.account(email)).gmailWatch).toMatchObject({ labelIds: ['CATEGORY_PROMOTIONS', 'SPAM'], behavior: 'exclude' });
   });
 });

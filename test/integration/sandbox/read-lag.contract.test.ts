@@ -1,6 +1,6 @@
-import { SandboxAdmin, type CreatedAccount } from '../../../sandbox/src/admin-client';
-import { startSandbox, type RunningSandbox } from '../../../sandbox/src/server';
+import type { CreatedAccount } from '../../../sandbox/src/admin-client';
 import { failure, officialClients } from '../../support/google-clients';
+import { useSandbox } from '../../support/sandbox-fixture';
 import { startRecorder } from '../../support/http-recorder';
 import { createPullSubscription, createTopic, pullAll, uniqueProjectId } from '../../support/pubsub';
 import { waitFor } from '../../support/wait';
@@ -11,8 +11,6 @@ import { waitFor } from '../../support/wait';
  * assertion races real time.
  */
 
-let sandbox: RunningSandbox;
-let admin: SandboxAdmin;
 const projectId = uniqueProjectId();
 const email = 'lag@example.com';
 const other = 'prompt@example.com';
@@ -21,15 +19,11 @@ let account: CreatedAccount;
 let clients: ReturnType<typeof officialClients>;
 const at = (iso: string) => ({ dateTime: iso });
 
-beforeAll(async () => {
-  sandbox = await startSandbox({ pubsubEmulatorHost: process.env.PUBSUB_EMULATOR_HOST, gmailPushMinIntervalMs: 0 });
-  admin = new SandboxAdmin(sandbox.url);
-});
-afterAll(() => sandbox.close());
+const running = useSandbox({ pubsubEmulatorHost: process.env.PUBSUB_EMULATOR_HOST, gmailPushMinIntervalMs: 0 });
 beforeEach(async () => {
-  await admin.reset();
-  account = await admin.createAccount(email);
-  clients = officialClients(sandbox.url, account);
+  await running.admin.reset();
+  account = await running.admin.createAccount(email);
+  clients = officialClients(running.sandbox.url, account);
 });
 
 describe('Gmail read-after-push lag', () => {
@@ -37,11 +31,11 @@ describe('Gmail read-after-push lag', () => {
     const topicName = await createTopic(projectId, 'lag-gmail');
     const subscription = await createPullSubscription(topicName);
     const { data: watch } = await clients.gmail.users.watch({ userId: 'me', requestBody: { topicName } });
-    await admin.drainPushes();
+    await running.admin.drainPushes();
     await pullAll(subscription);
-    await admin.setLag({ account: email, api: 'gmail', fixedMs: LAG_MS });
+    await running.admin.setLag({ account: email, api: 'gmail', fixedMs: LAG_MS });
 
-    const sent = await admin.deliverMail(email, { subject: 'to myself' });
+    const sent = await running.admin.deliverMail(email, { subject: 'to myself' });
     const pushed = await waitFor(async () => {
       const got = await pullAll(subscription);
       return got.length > 0 ? got : null;
@@ -56,63 +50,63 @@ describe('Gmail read-after-push lag', () => {
     expect((await batchStatuses([sent.id]))).toEqual([404]);
     expect((await clients.gmail.users.messages.list({ userId: 'me', labelIds: ['INBOX'] })).data.messages).toBeUndefined();
 
-    await admin.advanceClock(LAG_MS);
+    await running.admin.advanceClock(LAG_MS);
     const listed = await clients.gmail.users.history.list({ userId: 'me', startHistoryId: watch.historyId! });
     expect(listed.data.history!.map((h) => h.messagesAdded?.[0]?.message?.id)).toEqual([sent.id]);
     expect(listed.data.historyId).toBe(sent.historyId);
     expect((await clients.gmail.users.getProfile({ userId: 'me' })).data.historyId).toBe(sent.historyId);
     expect((await clients.gmail.users.messages.get({ userId: 'me', id: sent.id, format: 'metadata' })).data.id).toBe(sent.id);
     expect(await batchStatuses([sent.id])).toEqual([200]);
-    expect((await admin.stats()).lagged).toEqual({ gmail: 1, calendar: 0 });
+    expect((await running.admin.stats()).lagged).toEqual({ gmail: 1, calendar: 0 });
   });
 
   it('with historyId "ahead", answers the newest history id while its records are still hidden', async () => {
     const { data: profile } = await clients.gmail.users.getProfile({ userId: 'me' });
-    await admin.setLag({ account: email, api: 'gmail', fixedMs: LAG_MS, historyId: 'ahead' });
-    const sent = await admin.deliverMail(email, { subject: 'ahead' });
+    await running.admin.setLag({ account: email, api: 'gmail', fixedMs: LAG_MS, historyId: 'ahead' });
+    const sent = await running.admin.deliverMail(email, { subject: 'ahead' });
     const { data } = await clients.gmail.users.history.list({ userId: 'me', startHistoryId: profile.historyId! });
     expect(data).toEqual({ historyId: sent.historyId });
     expect((await clients.gmail.users.getProfile({ userId: 'me' })).data.historyId).toBe(sent.historyId);
-    await admin.advanceClock(LAG_MS);
+    await running.admin.advanceClock(LAG_MS);
     const after = await clients.gmail.users.history.list({ userId: 'me', startHistoryId: profile.historyId! });
     expect(after.data.history).toHaveLength(1);
   });
 
   it('random lag up to maxMs: what history serves is always a prefix of the log, and all of it after maxMs', async () => {
     const { data: profile } = await clients.gmail.users.getProfile({ userId: 'me' });
-    await admin.setLag({ api: 'gmail', maxMs: 10_000 });
+    await running.admin.setLag({ api: 'gmail', maxMs: 10_000 });
     const sent = [];
-    for (let i = 0; i < 8; i += 1) sent.push((await admin.deliverMail(email, { subject: `m${i}` })).id);
+    for (let i = 0; i < 8; i += 1) sent.push((await running.admin.deliverMail(email, { subject: `m${i}` })).id);
     const seen: number[] = [];
     for (let step = 0; step <= 10; step += 1) {
       const { data } = await clients.gmail.users.history.list({ userId: 'me', startHistoryId: profile.historyId! });
       const ids = (data.history ?? []).map((h) => h.messagesAdded![0]!.message!.id);
       expect(ids).toEqual(sent.slice(0, ids.length));
       seen.push(ids.length);
-      await admin.advanceClock(1000);
+      await running.admin.advanceClock(1000);
     }
     expect(seen.at(-1)).toBe(8);
     expect(seen[0]).toBeLessThan(8);
-    expect((await admin.stats()).lagged.gmail).toBeGreaterThan(0);
+    expect((await running.admin.stats()).lagged.gmail).toBeGreaterThan(0);
   });
 
   it('lags only the account and API named; clearing the rule lags no new change', async () => {
-    const prompt = officialClients(sandbox.url, await admin.createAccount(other));
-    await admin.setLag({ account: email, api: 'gmail', fixedMs: LAG_MS });
-    const theirs = await admin.deliverMail(other, { subject: 'not lagged' });
+    const prompt = officialClients(running.sandbox.url, await running.admin.createAccount(other));
+    await running.admin.setLag({ account: email, api: 'gmail', fixedMs: LAG_MS });
+    const theirs = await running.admin.deliverMail(other, { subject: 'not lagged' });
     expect((await prompt.gmail.users.messages.get({ userId: 'me', id: theirs.id, format: 'metadata' })).status).toBe(200);
-    const event = await admin.createEvent(email, { summary: 'calendar not lagged', start: at('2026-12-01T10:00:00Z'), end: at('2026-12-01T11:00:00Z') });
+    const event = await running.admin.createEvent(email, { summary: 'calendar not lagged', start: at('2026-12-01T10:00:00Z'), end: at('2026-12-01T11:00:00Z') });
     expect((await clients.calendar.events.list({ calendarId: 'primary' })).data.items!.map((e) => e.id)).toEqual([event.id]);
 
-    expect((await admin.clearLag({ account: email })).rules).toEqual([]);
-    const mine = await admin.deliverMail(email, { subject: 'after clearing' });
+    expect((await running.admin.clearLag({ account: email })).rules).toEqual([]);
+    const mine = await running.admin.deliverMail(email, { subject: 'after clearing' });
     expect((await clients.gmail.users.messages.get({ userId: 'me', id: mine.id, format: 'metadata' })).status).toBe(200);
   });
 
   it('refuses a rule with both or neither of fixedMs and maxMs, changing nothing', async () => {
-    await expect(admin.setLag({ api: 'gmail', fixedMs: 1, maxMs: 2 })).rejects.toThrow(/400/);
-    await expect(admin.setLag({ api: 'gmail' })).rejects.toThrow(/400/);
-    expect((await admin.lagRules()).rules).toEqual([]);
+    await expect(running.admin.setLag({ api: 'gmail', fixedMs: 1, maxMs: 2 })).rejects.toThrow(/400/);
+    await expect(running.admin.setLag({ api: 'gmail' })).rejects.toThrow(/400/);
+    expect((await running.admin.lagRules()).rules).toEqual([]);
   });
 });
 
@@ -120,15 +114,15 @@ describe('Calendar read-after-push lag', () => {
   it('notifies the channel at once; events.list serves the change (and a sync token covering it) only after the lag', async () => {
     const recorder = await startRecorder();
     try {
-      const existing = await admin.createEvent(email, { summary: 'before', start: at('2026-12-01T10:00:00Z'), end: at('2026-12-01T11:00:00Z') });
+      const existing = await running.admin.createEvent(email, { summary: 'before', start: at('2026-12-01T10:00:00Z'), end: at('2026-12-01T11:00:00Z') });
       const { data: first } = await clients.calendar.events.list({ calendarId: 'primary' });
       await clients.calendar.events.watch({ calendarId: 'primary', requestBody: { id: 'lag-channel', type: 'web_hook', address: recorder.url } });
       await waitFor(() => Promise.resolve(recorder.requests.length >= 1));
-      await admin.setLag({ account: email, api: 'calendar', fixedMs: LAG_MS });
+      await running.admin.setLag({ account: email, api: 'calendar', fixedMs: LAG_MS });
 
-      const created = await admin.createEvent(email, { summary: 'new', start: at('2026-12-02T10:00:00Z'), end: at('2026-12-02T11:00:00Z') });
-      await admin.updateEvent(email, existing.id, { summary: 'renamed' });
-      await admin.drainPushes();
+      const created = await running.admin.createEvent(email, { summary: 'new', start: at('2026-12-02T10:00:00Z'), end: at('2026-12-02T11:00:00Z') });
+      await running.admin.updateEvent(email, existing.id, { summary: 'renamed' });
+      await running.admin.drainPushes();
       expect(recorder.requests.slice(1).map((r) => r.headers['x-goog-resource-state'])).toEqual(['exists', 'exists']);
 
       const incremental = await clients.calendar.events.list({ calendarId: 'primary', syncToken: first.nextSyncToken! });
@@ -136,13 +130,13 @@ describe('Calendar read-after-push lag', () => {
       const full = await clients.calendar.events.list({ calendarId: 'primary' });
       expect(full.data.items!.map((e) => [e.id, e.summary])).toEqual([[existing.id, 'before']]);
 
-      await admin.advanceClock(LAG_MS);
+      await running.admin.advanceClock(LAG_MS);
       const later = await clients.calendar.events.list({ calendarId: 'primary', syncToken: incremental.data.nextSyncToken! });
       expect(later.data.items!.map((e) => [e.id, e.summary])).toEqual([
         [created.id, 'new'],
         [existing.id, 'renamed'],
       ]);
-      expect((await admin.stats()).lagged.calendar).toBe(2);
+      expect((await running.admin.stats()).lagged.calendar).toBe(2);
     } finally {
       await recorder.close();
     }
@@ -152,6 +146,6 @@ describe('Calendar read-after-push lag', () => {
 async function batchStatuses(ids: string[]): Promise<number[]> {
   const { token } = await clients.auth.getAccessToken();
   const body = ids.map((id, i) => `--b\r\nContent-Type: application/http\r\nContent-ID: <item-${i}>\r\n\r\nGET /gmail/v1/users/me/messages/${id}?format=metadata\r\n\r\n`).join('') + '--b--\r\n';
-  const response = await fetch(`${sandbox.url}/batch/gmail/v1`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'multipart/mixed; boundary=b' }, body });
+  const response = await fetch(`${running.sandbox.url}/batch/gmail/v1`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'multipart/mixed; boundary=b' }, body });
   return [...(await response.text()).matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
 }
