@@ -1,52 +1,17 @@
 import * as z from 'zod';
-import type { EventTime } from './calendar-data';
+import { registerAdminCalendar } from './admin-calendar';
+import { accountOf, adminRoutes, parse } from './admin-common';
+import { registerAdminGmail } from './admin-gmail';
 import { faultsSchema } from './faults';
-import type { Reply, Request, Router } from './http';
+import { lagClearSchema, lagRuleSchema } from './lag';
+import type { Router } from './http';
 import { UNAUTHENTICATED_ACCOUNT } from './api-call';
 import type { Account, World } from './world';
 
 /** The admin API under /_admin: the contract that tests, `npm start` and the benchmark use. */
 
-class AdminError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
-
-function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
-  const parsed = schema.safeParse(value ?? {});
-  if (!parsed.success) throw new AdminError(400, z.prettifyError(parsed.error));
-  return parsed.data;
-}
-
-const eventTime: z.ZodType<EventTime> = z.union([
-  z.object({ dateTime: z.iso.datetime({ offset: true }), timeZone: z.string().optional() }).transform((t) =>
-    t.timeZone === undefined ? { dateTime: t.dateTime } : { dateTime: t.dateTime, timeZone: t.timeZone },
-  ),
-  z.object({ date: z.iso.date() }),
-]);
-
-const responseStatus = z.enum(['needsAction', 'declined', 'tentative', 'accepted']);
-
 const schemas = {
   account: z.object({ email: z.email() }),
-  message: z.object({
-    from: z.string().min(1).default('Sender <sender@example.com>'),
-    subject: z.string().default('(no subject)'),
-    labelIds: z.array(z.string().min(1)).optional(),
-    threadId: z.string().optional(),
-  }),
-  labels: z.object({ add: z.array(z.string().min(1)).default([]), remove: z.array(z.string().min(1)).default([]) }),
-  event: z.object({
-    summary: z.string().default('(no title)'),
-    start: eventTime,
-    end: eventTime,
-    description: z.string().optional(),
-    recurrence: z.array(z.string().min(1)).optional(),
-    attendees: z.array(z.object({ email: z.email(), responseStatus: responseStatus.default('needsAction') })).optional(),
-  }),
-  response: z.object({ email: z.email().optional(), responseStatus }),
-  eventPatch: z.object({ summary: z.string().optional(), start: eventTime.optional(), end: eventTime.optional() }),
   clock: z.object({ advanceMs: z.number().int().nonnegative() }),
   reset: z.object({ seed: z.number().int().optional() }),
   quota: z.object({
@@ -56,28 +21,11 @@ const schemas = {
   }),
 };
 
-function accountOf(world: World, request: Request): Account {
-  const account = world.account(request.params.email ?? '');
-  if (!account) throw new AdminError(404, `no sandbox account ${request.params.email ?? ''}`);
-  return account;
-}
-
-function guarded(run: (request: Request) => Reply | Promise<Reply>) {
-  return async (request: Request): Promise<Reply> => {
-    try {
-      return await run(request);
-    } catch (error) {
-      if (error instanceof AdminError) return { status: error.status, body: { error: error.message } };
-      if (error instanceof Error && error.message.startsWith('no ')) return { status: 404, body: { error: error.message } };
-      throw error;
-    }
-  };
-}
-
 function groundTruth(account: Account) {
   return {
     email: account.email,
     historyId: account.mailbox.historyId.toString(),
+    labels: [...account.mailbox.userLabels.values()],
     gmailWatch: account.gmailWatch && { ...account.gmailWatch, expiration: String(account.gmailWatch.expiration) },
     messages: [...account.mailbox.messages.values()].map((m) => ({
       id: m.id,
@@ -85,9 +33,11 @@ function groundTruth(account: Account) {
       subject: m.subject,
       from: m.from,
       labelIds: [...m.labelIds],
+      headers: m.headers,
       deleted: m.deleted,
       internalDate: m.internalDate,
     })),
+    calendars: [...account.calendarList.entries.values()].filter((e) => !e.deleted).map((e) => ({ id: e.calendarId, accessRole: e.accessRole, primary: e.primary })),
     events: [...account.calendar.events.values()].map((e) => ({
       id: e.id,
       summary: e.summary,
@@ -97,13 +47,15 @@ function groundTruth(account: Account) {
       updated: new Date(e.updated).toISOString(),
       recurrence: e.recurrence,
       attendees: e.attendees,
+      eventType: e.eventType,
     })),
   };
 }
 
 export function registerAdmin(router: Router, world: World): void {
-  const on = (method: string, path: string, run: (request: Request) => Reply | Promise<Reply>) =>
-    router.on(method, `/_admin${path}`, guarded(run));
+  const on = adminRoutes(router);
+  registerAdminGmail(on, world);
+  registerAdminCalendar(on, world);
 
   on('POST', '/reset', async ({ body }) => {
     const { seed } = parse(schemas.reset, body);
@@ -118,93 +70,6 @@ export function registerAdmin(router: Router, world: World): void {
   });
 
   on('GET', '/accounts/:email', (request) => ({ status: 200, body: groundTruth(accountOf(world, request)) }));
-
-  on('POST', '/accounts/:email/messages', (request) => {
-    const account = accountOf(world, request);
-    const input = parse(schemas.message, request.body);
-    const change = account.mailbox.deliver(
-      { from: input.from, subject: input.subject, ...(input.labelIds && { labelIds: input.labelIds }), ...(input.threadId && { threadId: input.threadId }) },
-      world.clock.now(),
-    );
-    const notice = world.gmailChanged(account, [change]);
-    return { status: 201, body: { id: change.message.id, threadId: change.message.threadId, historyId: change.record.id.toString(), ...notice } };
-  });
-
-  on('POST', '/accounts/:email/messages/:id/labels', (request) => {
-    const account = accountOf(world, request);
-    const { add, remove } = parse(schemas.labels, request.body);
-    const changes = account.mailbox.modifyLabels(request.params.id ?? '', add, remove, world.clock.now());
-    world.gmailChanged(account, changes);
-    return { status: 200, body: { historyId: account.mailbox.historyId.toString() } };
-  });
-
-  on('POST', '/accounts/:email/messages/:id/archive', (request) => {
-    const account = accountOf(world, request);
-    const changes = account.mailbox.modifyLabels(request.params.id ?? '', [], ['INBOX'], world.clock.now());
-    world.gmailChanged(account, changes);
-    return { status: 200, body: { historyId: account.mailbox.historyId.toString() } };
-  });
-
-  on('DELETE', '/accounts/:email/messages/:id', (request) => {
-    const account = accountOf(world, request);
-    const change = account.mailbox.delete(request.params.id ?? '', world.clock.now());
-    world.gmailChanged(account, [change]);
-    return { status: 200, body: { historyId: change.record.id.toString() } };
-  });
-
-  on('POST', '/accounts/:email/history/expire', (request) => {
-    accountOf(world, request).mailbox.expireHistory();
-    return { status: 204 };
-  });
-
-  on('POST', '/accounts/:email/events', (request) => {
-    const account = accountOf(world, request);
-    const input = parse(schemas.event, request.body);
-    const { description, recurrence, attendees } = input;
-    let event;
-    try {
-      event = account.calendar.create(
-        { summary: input.summary, start: input.start, end: input.end, ...(description !== undefined && { description }), ...(recurrence && { recurrence }), ...(attendees && { attendees }) },
-        world.clock.now(),
-      );
-    } catch (error) {
-      throw new AdminError(400, error instanceof Error ? error.message : String(error));
-    }
-    world.calendarChanged(account);
-    return { status: 201, body: { id: event.id, updated: new Date(event.updated).toISOString() } };
-  });
-
-  on('PATCH', '/accounts/:email/events/:id', (request) => {
-    const account = accountOf(world, request);
-    const input = parse(schemas.eventPatch, request.body);
-    const patch = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
-    const event = account.calendar.update(request.params.id ?? '', patch, world.clock.now());
-    world.calendarChanged(account);
-    return { status: 200, body: { id: event.id, updated: new Date(event.updated).toISOString() } };
-  });
-
-  on('DELETE', '/accounts/:email/events/:id', (request) => {
-    const account = accountOf(world, request);
-    account.calendar.cancel(request.params.id ?? '', world.clock.now());
-    world.calendarChanged(account);
-    return { status: 204 };
-  });
-
-  // Undo of a delete, as Calendar's "Undo" does it.
-  on('POST', '/accounts/:email/events/:id/restore', (request) => {
-    const account = accountOf(world, request);
-    const event = account.calendar.restore(request.params.id ?? '', world.clock.now());
-    world.calendarChanged(account);
-    return { status: 200, body: { id: event.id, updated: new Date(event.updated).toISOString() } };
-  });
-
-  on('POST', '/accounts/:email/events/:id/response', (request) => {
-    const account = accountOf(world, request);
-    const { email, responseStatus } = parse(schemas.response, request.body);
-    const event = account.calendar.respond(request.params.id ?? '', email ?? account.email, responseStatus, world.clock.now());
-    world.calendarChanged(account);
-    return { status: 200, body: { id: event.id, updated: new Date(event.updated).toISOString() } };
-  });
 
   on('POST', '/accounts/:email/calendar/invalidate-sync-tokens', (request) => {
     accountOf(world, request).calendar.invalidateSyncTokens();
@@ -248,6 +113,19 @@ export function registerAdmin(router: Router, world: World): void {
     return { status: 200, body: world.faults.faults };
   });
 
+  // Read-after-push lag, per account (or every account) and per API; faults leave it alone.
+  on('PUT', '/lag', ({ body }) => {
+    world.lag.set(parse(lagRuleSchema, body));
+    return { status: 200, body: { rules: world.lag.list() } };
+  });
+
+  on('DELETE', '/lag', ({ body }) => {
+    world.lag.clear(parse(lagClearSchema, body));
+    return { status: 200, body: { rules: world.lag.list() } };
+  });
+
+  on('GET', '/lag', () => ({ status: 200, body: { rules: world.lag.list() } }));
+
   on('PUT', '/quota', ({ body }) => {
     const { exceededStatus, ...quota } = parse(schemas.quota, body);
     world.setQuota(Object.fromEntries(Object.entries(quota).filter(([, v]) => v !== undefined)), exceededStatus);
@@ -266,6 +144,7 @@ export function registerAdmin(router: Router, world: World): void {
       unauthenticatedAccount: UNAUTHENTICATED_ACCOUNT,
       pushes: world.push.log,
       injected: world.faults.injected,
+      lagged: world.lag.delayed,
       tasks: world.tasks.stats,
       seed: world.random.seed,
     },

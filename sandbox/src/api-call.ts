@@ -35,9 +35,10 @@ export function apiCall(
   return async (request) => {
     try {
       const now = world.clock.now();
-      const grant = world.oauth.authenticate(bearer(request), now);
+      const token = bearer(request);
+      const grant = world.oauth.authenticate(token, now);
       world.usage.count(grant?.email ?? UNAUTHENTICATED_ACCOUNT, method);
-      if (!grant) throw errors.unauthenticated();
+      if (!grant) throw token === undefined ? errors.loginRequired() : errors.unauthenticated();
       const account = world.account(grant.email);
       if (!account) throw errors.unauthenticated();
 

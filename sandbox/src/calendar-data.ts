@@ -1,66 +1,37 @@
+import { expand, plainItem, readableVersion, snapshot, eventStartMs, type Attendee, type EventItem, type EventReminders, type EventTime, type EventType, type InstanceOverride, type ResponseStatus, type StoredEvent } from './calendar-items';
+import { visibleAt } from './lag';
 import type { Random } from './random';
-import { instanceId, instanceStarts, parseRecurrence } from './recurrence';
+import { parseRecurrence } from './recurrence';
+
+export type { Attendee, EventItem, EventReminders, EventTime, EventType, ResponseStatus, StoredEvent };
+export { eventStartMs };
 
 /**
- * One primary calendar. Every change bumps `seq`; an event remembers the `seq` of its last
- * change, so a sync token is just "changes after seq N" plus a generation that the admin API
- * bumps to invalidate every outstanding token.
+ * One calendar (an account's primary one has the account's address as its id). Every change bumps `seq`; an event remembers the `seq` of its last change, so
+ * a sync token is just "changes after seq N" plus a generation that the admin API bumps to
+ * invalidate every outstanding token. Under read-after-push lag a change is readable only
+ * from a later time: until then reads serve the event's previous version.
  */
-
-export type EventTime = { dateTime: string; timeZone?: string } | { date: string };
-
-export type ResponseStatus = 'needsAction' | 'declined' | 'tentative' | 'accepted';
-export interface Attendee {
-  email: string;
-  responseStatus: ResponseStatus;
-}
-
-/** A changed or cancelled instance of a series, keyed by its original start. */
-export interface InstanceOverride {
-  status: 'confirmed' | 'cancelled';
-  summary?: string;
-  start?: EventTime;
-  end?: EventTime;
-  updated: number;
-  seq: number;
-}
-
-export interface StoredEvent {
-  id: string;
-  summary: string;
-  description: string;
-  start: EventTime;
-  end: EventTime;
-  status: 'confirmed' | 'cancelled';
-  created: number;
-  updated: number;
-  seq: number;
-  /** The iCalendar SEQUENCE: bumped by every change the organizer makes. */
-  sequence: number;
-  /** RRULE lines of a series; `null` for a single event. */
-  recurrence: string[] | null;
-  attendees: Attendee[];
-  overrides: Map<number, InstanceOverride>;
-}
-
-/** What events.list and events.get show: a single event, a series, or one instance of a series. */
-export interface EventItem {
-  id: string;
-  event: StoredEvent;
-  /** Set for an instance: its start before any change. */
-  originalStart: EventTime | null;
-  summary: string;
-  start: EventTime;
-  end: EventTime;
-  status: 'confirmed' | 'cancelled';
-  updated: number;
-  seq: number;
-}
 
 export type EventPatch = Partial<Pick<StoredEvent, 'summary' | 'start' | 'end' | 'description'>>;
 
+export interface EventInput {
+  summary: string;
+  start: EventTime;
+  end: EventTime;
+  description?: string;
+  recurrence?: string[];
+  attendees?: Attendee[];
+  eventType?: EventType;
+  reminders?: EventReminders;
+}
+
+export type AccessRole = 'owner' | 'writer' | 'reader' | 'freeBusyReader';
+
 export interface Channel {
   id: string;
+  /** What the channel watches: one calendar's events, or the owner's calendar list. */
+  watches: { kind: 'events'; calendarId: string; eventTypes: EventType[] } | { kind: 'calendarList' };
   resourceId: string;
   address: string;
   token: string | undefined;
@@ -71,28 +42,34 @@ export interface Channel {
   stopped: boolean;
 }
 
-export function eventStartMs(time: EventTime): number {
-  return Date.parse('dateTime' in time ? time.dateTime : `${time.date}T00:00:00Z`);
-}
-
 export class CalendarData {
   seq = 0;
   generation = 1;
   readonly events = new Map<string, StoredEvent>();
   readonly resourceId: string;
+  summary: string;
+  readonly timeZone = 'UTC';
+  /** Who may do what besides the data owner, by address (Google's ACL, reduced to users). */
+  readonly acl = new Map<string, AccessRole>();
+  private lastVisibleAt = 0;
+  /** Changes not yet readable, oldest first (their visibility times never decrease). */
+  private readonly hidden: { seq: number; visibleAt: number }[] = [];
 
   constructor(
-    readonly email: string,
+    readonly id: string,
+    readonly ownerEmail: string,
     private readonly random: Random,
+    /** The read-after-push lag of a change made now (0: readable at once). */
+    private readonly lagMs: () => number = () => 0,
   ) {
     this.resourceId = random.hex(27);
+    this.summary = id;
+    this.acl.set(ownerEmail, 'owner');
   }
 
-  create(
-    input: { summary: string; start: EventTime; end: EventTime; description?: string; recurrence?: string[]; attendees?: Attendee[] },
-    now: number,
-  ): StoredEvent {
+  create(input: EventInput, now: number): StoredEvent {
     if (input.recurrence !== undefined && parseRecurrence(input.recurrence) === null) throw new Error(`bad recurrence ${input.recurrence.join(';')}`);
+    const readableFrom = this.beginChange(null, now);
     this.seq += 1;
     const event: StoredEvent = {
       id: this.random.hex(26).replace(/^[0-9]/, 'e'),
@@ -108,8 +85,13 @@ export class CalendarData {
       recurrence: input.recurrence ?? null,
       attendees: input.attendees ?? [],
       overrides: new Map(),
+      eventType: input.eventType ?? 'default',
+      reminders: input.reminders ?? { useDefault: true },
+      visibleAt: now,
+      prior: null,
     };
     this.events.set(event.id, event);
+    this.endChange(event, readableFrom, now);
     return event;
   }
 
@@ -121,9 +103,10 @@ export class CalendarData {
       return this.override(instance, { ...override, ...patch, status: 'confirmed' }, now);
     }
     const event = this.live(id);
-    Object.assign(event, patch);
-    event.sequence += 1;
-    return this.touch(event, now);
+    return this.change(event, now, () => {
+      Object.assign(event, patch);
+      event.sequence += 1;
+    });
   }
 
   /** Deletes an event, a series, or (by instance id) one instance of a series. */
@@ -131,49 +114,73 @@ export class CalendarData {
     const instance = this.instance(id);
     if (instance) return this.override(instance, { ...instance.event.overrides.get(eventStartMs(instance.originalStart!)), status: 'cancelled' }, now);
     const event = this.live(id);
-    event.status = 'cancelled';
-    return this.touch(event, now);
+    return this.change(event, now, () => (event.status = 'cancelled'));
   }
 
   /** Undo of a delete: the same event, live again, with a newer `updated`. */
   restore(id: string, now: number): StoredEvent {
     const event = this.events.get(id);
-    if (!event || event.status !== 'cancelled') throw new Error(`no deleted event ${id} in ${this.email}`);
-    event.status = 'confirmed';
-    return this.touch(event, now);
+    if (!event || event.status !== 'cancelled') throw new Error(`no deleted event ${id} in ${this.id}`);
+    return this.change(event, now, () => (event.status = 'confirmed'));
   }
 
   /** An attendee's answer to the invitation (the account's own, by default). */
   respond(id: string, email: string, responseStatus: ResponseStatus, now: number): StoredEvent {
     const event = this.live(id);
-    const attendee = event.attendees.find((a) => a.email === email);
-    if (attendee) attendee.responseStatus = responseStatus;
-    else event.attendees.push({ email, responseStatus });
-    return this.touch(event, now);
+    return this.change(event, now, () => {
+      const attendee = event.attendees.find((a) => a.email === email);
+      if (attendee) attendee.responseStatus = responseStatus;
+      else event.attendees.push({ email, responseStatus });
+    });
   }
 
-  private touch(event: StoredEvent, now: number): StoredEvent {
+  private change(event: StoredEvent, now: number, mutate: () => void): StoredEvent {
+    const readableFrom = this.beginChange(event, now);
+    mutate();
     this.seq += 1;
     event.seq = this.seq;
     event.updated = Math.max(now, event.updated + 1);
+    this.endChange(event, readableFrom, now);
     return event;
   }
 
   private override(instance: EventItem, change: Omit<InstanceOverride, 'updated' | 'seq'>, now: number): StoredEvent {
     const key = eventStartMs(instance.originalStart!);
+    const readableFrom = this.beginChange(instance.event, now);
     this.seq += 1;
     instance.event.overrides.set(key, { ...change, updated: Math.max(now, instance.updated + 1), seq: this.seq });
+    this.endChange(instance.event, readableFrom, now);
     return instance.event;
   }
 
+  /** Fixes when a change made now becomes readable and, if later, keeps the version reads serve until then. */
+  private beginChange(event: StoredEvent | null, now: number): number {
+    this.lastVisibleAt = visibleAt(now, this.lagMs(), this.lastVisibleAt);
+    if (event) event.prior = this.lastVisibleAt > now ? snapshot(event) : null;
+    return this.lastVisibleAt;
+  }
+
+  private endChange(event: StoredEvent, readableFrom: number, now: number): void {
+    event.visibleAt = readableFrom;
+    if (readableFrom > now) this.hidden.push({ seq: this.seq, visibleAt: readableFrom });
+  }
+
+  /** The last change reads serve at `now`: listings and their sync tokens stop there. */
+  readableSeq(now: number): number {
+    while (this.hidden.length > 0 && this.hidden[0]!.visibleAt <= now) this.hidden.shift();
+    return this.hidden.length === 0 ? this.seq : this.hidden[0]!.seq - 1;
+  }
+
   /**
-   * Everything events.list can show. With `singleEvents`, series are expanded into their
-   * instances (each carrying `recurringEventId` and `originalStartTime`); without, a series
-   * is one item and only its changed or cancelled instances appear on their own.
+   * Everything events.list can show at `now`. With `singleEvents`, series are expanded into
+   * their instances (each carrying `recurringEventId` and `originalStartTime`); without, a
+   * series is one item and only its changed or cancelled instances appear on their own.
    */
-  items(singleEvents: boolean): EventItem[] {
+  items(singleEvents: boolean, now: number): EventItem[] {
     const out: EventItem[] = [];
-    for (const event of this.events.values()) {
+    for (const current of this.events.values()) {
+      const event = readableVersion(current, now);
+      if (event === null) continue;
       if (event.recurrence === null) out.push(plainItem(event));
       else if (singleEvents) out.push(...expand(event));
       else out.push(plainItem(event), ...expand(event).filter((i) => event.overrides.has(eventStartMs(i.originalStart!))));
@@ -195,44 +202,11 @@ export class CalendarData {
 
   live(id: string): StoredEvent {
     const event = this.events.get(id);
-    if (!event || event.status === 'cancelled') throw new Error(`no event ${id} in ${this.email}`);
+    if (!event || event.status === 'cancelled') throw new Error(`no event ${id} in ${this.id}`);
     return event;
   }
 
   invalidateSyncTokens(): void {
     this.generation += 1;
   }
-}
-
-function plainItem(event: StoredEvent): EventItem {
-  return { id: event.id, event, originalStart: null, summary: event.summary, start: event.start, end: event.end, status: event.status, updated: event.updated, seq: event.seq };
-}
-
-function shifted(time: EventTime, toMs: number): EventTime {
-  if ('date' in time) return { date: new Date(toMs).toISOString().slice(0, 10) };
-  return { ...time, dateTime: new Date(toMs).toISOString().replace('.000Z', 'Z') };
-}
-
-/** A series' instances, each with its override (if any) applied. */
-function expand(series: StoredEvent): EventItem[] {
-  const rule = parseRecurrence(series.recurrence ?? []);
-  if (rule === null) return [];
-  const firstMs = eventStartMs(series.start);
-  const durationMs = eventStartMs(series.end) - firstMs;
-  return instanceStarts(firstMs, rule).map((startMs) => {
-    const override = series.overrides.get(startMs);
-    const originalStart = shifted(series.start, startMs);
-    const cancelled = series.status === 'cancelled' || override?.status === 'cancelled';
-    return {
-      id: instanceId(series.id, startMs, 'date' in series.start),
-      event: series,
-      originalStart,
-      summary: override?.summary ?? series.summary,
-      start: override?.start ?? originalStart,
-      end: override?.end ?? shifted(series.end, startMs + durationMs),
-      status: cancelled ? 'cancelled' : 'confirmed',
-      updated: Math.max(series.updated, override?.updated ?? 0),
-      seq: Math.max(series.seq, override?.seq ?? 0),
-    };
-  });
 }

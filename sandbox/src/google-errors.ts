@@ -19,7 +19,11 @@ const STATUS_TEXT: Record<number, string> = {
   504: 'DEADLINE_EXCEEDED',
 };
 
+const GOOGLE_REALM = 'https://accounts.google.com/';
+
 export interface ErrorDetail {
+  /** The entry's own message, where Google's differs from the envelope's. */
+  message?: string;
   domain?: string;
   reason: string;
   location?: string;
@@ -37,7 +41,7 @@ export class GoogleApiError extends Error {
   }
 
   toReply(): Reply {
-    const { domain = 'global', ...rest } = this.detail;
+    const { domain = 'global', message = this.message, ...rest } = this.detail;
     return {
       status: this.code,
       headers: this.headers,
@@ -45,7 +49,7 @@ export class GoogleApiError extends Error {
         error: {
           code: this.code,
           message: this.message,
-          errors: [{ message: this.message, domain, ...rest }],
+          errors: [{ message, domain, ...rest }],
           status: STATUS_TEXT[this.code] ?? 'UNKNOWN',
         },
       },
@@ -56,11 +60,21 @@ export class GoogleApiError extends Error {
 export const errors = {
   badRequest: (message: string, reason = 'invalidArgument', location?: string) =>
     new GoogleApiError(400, message, location ? { reason, location, locationType: 'parameter' } : { reason }),
+  /** A token that is unknown, expired or revoked. */
   unauthenticated: () =>
     new GoogleApiError(
       401,
-      'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
-      { reason: 'authError', location: 'Authorization', locationType: 'header' },
+      'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
+      { message: 'Invalid Credentials', reason: 'authError', location: 'Authorization', locationType: 'header' },
+      { 'WWW-Authenticate': `Bearer realm="${GOOGLE_REALM}", error="invalid_token"` },
+    ),
+  /** No token at all. */
+  loginRequired: () =>
+    new GoogleApiError(
+      401,
+      'Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
+      { message: 'Login Required.', reason: 'required', location: 'Authorization', locationType: 'header' },
+      { 'WWW-Authenticate': `Bearer realm="${GOOGLE_REALM}"` },
     ),
   forbidden: (message: string, reason = 'forbidden') => new GoogleApiError(403, message, { reason }),
   notFound: (message = 'Requested entity was not found.') => new GoogleApiError(404, message, { reason: 'notFound' }),

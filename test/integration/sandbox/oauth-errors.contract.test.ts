@@ -20,13 +20,25 @@ beforeEach(async () => {
 });
 
 describe('OAuth', () => {
-  it('answers 401 to a call without a valid access token', async () => {
+  it('answers 401 to a call without a valid access token, as Google does: "Login Required." without one, authError with a bad one', async () => {
     const anonymous = gmail({ version: 'v1', rootUrl: `${sandbox.url}/`, retry: false, fetchImplementation: fetch });
-    expect(await failure(anonymous.users.getProfile({ userId: 'me' }))).toMatchObject({ status: 401, reason: 'authError' });
+    const missing = await failure(anonymous.users.getProfile({ userId: 'me' }));
+    expect(missing).toMatchObject({ status: 401, reason: 'required' });
+    expect(missing.headers?.get('www-authenticate')).toBe('Bearer realm="https://accounts.google.com/"');
+    const raw = await fetch(`${sandbox.url}/gmail/v1/users/me/profile`);
+    expect(await raw.json()).toMatchObject({
+      error: { code: 401, status: 'UNAUTHENTICATED', errors: [{ message: 'Login Required.', domain: 'global', reason: 'required', location: 'Authorization', locationType: 'header' }] },
+    });
+    const calendarRaw = await fetch(`${sandbox.url}/calendar/v3/calendars/primary/events`);
+    expect(calendarRaw.status).toBe(401);
+    expect(calendarRaw.headers.get('www-authenticate')).toBe('Bearer realm="https://accounts.google.com/"');
+
     const forged = new OAuth2Client({ transporterOptions: { fetchImplementation: fetch } });
     forged.setCredentials({ access_token: 'ya29.forged', expiry_date: Date.now() + 3_600_000 });
     const withForged = gmail({ version: 'v1', auth: forged, rootUrl: `${sandbox.url}/`, retry: false, fetchImplementation: fetch });
-    expect((await failure(withForged.users.getProfile({ userId: 'me' }))).status).toBe(401);
+    const bad = await failure(withForged.users.getProfile({ userId: 'me' }));
+    expect(bad).toMatchObject({ status: 401, reason: 'authError' });
+    expect(bad.headers?.get('www-authenticate')).toContain('error="invalid_token"');
   });
 
   it('refreshes to an access token with expires_in, and answers invalid_grant once revoked', async () => {
