@@ -3,8 +3,9 @@ import { createPullSubscription, pullAll } from '../../support/pubsub';
 import { waitFor } from '../../support/wait';
 
 /**
- * calendarPush against odd channel ids, replays of a captured notification and bodies: a
- * 404 or an ignored 200, never a 5xx, and a replay changes nothing.
+ * calendarPush against odd channel ids, replays of a captured notification, forged message
+ * numbers and bodies: a 4xx or an ignored 200, never a 5xx; a replay changes nothing and no
+ * number silences the channel.
  */
 
 let stack: EngineStack;
@@ -52,15 +53,33 @@ describe('calendarPush hardening', () => {
     expect(await snapshot()).toBe(before);
     expect(await pullAll(probe)).toEqual([]);
 
-    // A genuine change is accepted once; replaying its message (or an older one) is not.
+    // A genuine change is accepted once; replaying its message is not.
     expect((await push(headersFor(channel, 'exists', 5))).status).toBe(200);
     await waitFor(async () => (await pullAll(probe)).length === 1);
     await stack.settled('src-replay');
     const afterGenuine = await snapshot();
-    for (const number of [5, 4, 2]) expect((await push(headersFor(channel, 'exists', number))).status).toBe(200);
+    for (let i = 0; i < 3; i += 1) expect((await push(headersFor(channel, 'exists', 5))).status).toBe(200);
     await new Promise((r) => setTimeout(r, 300));
     expect(await pullAll(probe)).toEqual([]);
     expect(await snapshot()).toBe(afterGenuine);
+  });
+
+  it('keeps a captured token from breaking or silencing the channel with message numbers', async () => {
+    const channel = await liveChannel('src-numbers', 'numbers@example.com');
+    const pending = async () => (await stack.services.sources.get('src-numbers'))!.pending.calendar;
+    // Past 2^53 - 1 a number cannot be stored exactly: refused, nothing recorded.
+    expect((await push(headersFor(channel, 'exists', 2 ** 53 + 1))).status).toBe(400);
+    expect((await push({ ...headersFor(channel, 'exists', 0), 'X-Goog-Message-Number': '18446744073709551617' })).status).toBe(400);
+    // The largest safe number, forged with the token, is news once…
+    expect((await push(headersFor(channel, 'exists', Number.MAX_SAFE_INTEGER))).status).toBe(200);
+    await stack.settled('src-numbers');
+    // …and does not make the next genuine notifications look like replays.
+    for (const genuine of [2, 3]) {
+      expect((await push(headersFor(channel, 'exists', genuine))).status).toBe(200);
+      expect(await pending()).toBe(true);
+      await stack.settled('src-numbers');
+    }
+    expect((await stack.db.doc(`channels/${channel.id}`).get()).exists).toBe(true);
   });
 
   it('refuses a body (Calendar notifications have none)', async () => {
