@@ -188,6 +188,17 @@ export function connectFlowIsPublic(redirectUrl: string): boolean {
   return !(host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host));
 }
 
+function connectConflicts(e: z.infer<typeof envSchema>): string[] {
+  const problems: string[] = [];
+  if (e.CONNECT_SERVER_CALLERS.length > 0 && !e.CONNECT_URL) {
+    problems.push('CONNECT_URL: required with CONNECT_SERVER_CALLERS (the audience of their ID tokens)');
+  }
+  if (e.CONNECT_ALLOWED_ORIGINS.length === 0 && connectFlowIsPublic(e.CONNECT_REDIRECT_URL)) {
+    problems.push('CONNECT_ALLOWED_ORIGINS: required when CONNECT_REDIRECT_URL is not a loopback address (the origins of the pages that start connecting)');
+  }
+  return problems;
+}
+
 /** Settings that must never meet: each names a problem, none when the environment is coherent. */
 function conflictingSettings(env: Env, e: z.infer<typeof envSchema> | undefined): string[] {
   const problems: string[] = [];
@@ -197,12 +208,7 @@ function conflictingSettings(env: Env, e: z.infer<typeof envSchema> | undefined)
   if (env.FIREBASE_AUTH_EMULATOR_HOST && (env.KMS_KEY_NAME || env.K_SERVICE)) {
     problems.push('FIREBASE_AUTH_EMULATOR_HOST: refused next to production settings (KMS_KEY_NAME, K_SERVICE): it turns off ID-token signature checks');
   }
-  if (e && e.CONNECT_SERVER_CALLERS.length > 0 && !e.CONNECT_URL) {
-    problems.push('CONNECT_URL: required with CONNECT_SERVER_CALLERS (the audience of their ID tokens)');
-  }
-  if (e && e.CONNECT_ALLOWED_ORIGINS.length === 0 && connectFlowIsPublic(e.CONNECT_REDIRECT_URL)) {
-    problems.push('CONNECT_ALLOWED_ORIGINS: required when CONNECT_REDIRECT_URL is not a loopback address (the origins of the pages that start connecting)');
-  }
+  if (e) problems.push(...connectConflicts(e));
   const followUpVars = [env.FOLLOW_UP_QUEUE, env.FOLLOW_UP_URL, env.FOLLOW_UP_INVOKER].filter((v) => v !== undefined && v !== '');
   if (followUpVars.length !== 0 && followUpVars.length !== 3) {
     problems.push('FOLLOW_UP_QUEUE / FOLLOW_UP_URL / FOLLOW_UP_INVOKER: set all three (Gmail tail looks) or none');
