@@ -88,17 +88,17 @@ test('the status page renders hostile values as text, under a nonce CSP that for
     },
   );
   const response = await page.goto(`${stack.functionUrl('sourceStatus')}/`);
+  await signIn(page, 'hostile@example.com');
+  await page.locator('.source .email').waitFor();
+  expect(await page.locator('.source .email').textContent()).toBe(hostile);
+  expect(await page.locator('.banner').textContent()).toContain(hostile);
+  expect(await page.locator('#sources img, #banner img').count()).toBe(0);
   const headers = response!.headers();
   expect(headers['content-security-policy']).toMatch(/script-src 'nonce-[A-Za-z0-9+/=]{24}'/);
   expect(headers['content-security-policy']).toContain("frame-ancestors 'none'");
   expect(headers['content-security-policy']).toMatch(/connect-src 'self' http:\/\/127\.0\.0\.1:\d+ http:\/\/127\.0\.0\.1:\d+(;|$)/);
   expect(headers['x-content-type-options']).toBe('nosniff');
   expect(headers['referrer-policy']).toBe('no-referrer');
-  await signIn(page, 'hostile@example.com');
-  await page.locator('.source .email').waitFor();
-  expect(await page.locator('.source .email').textContent()).toBe(hostile);
-  expect(await page.locator('.banner').textContent()).toContain(hostile);
-  expect(await page.locator('#sources img, #banner img').count()).toBe(0);
   expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
   await page.close();
 });

@@ -54,7 +54,7 @@ describe('connect hardening', () => {
     const callbackUrl = await consent(await start('user-decline', 'decline@example.com', jar));
     const state = new URL(callbackUrl).searchParams.get('state')!;
     const forged = await fetch(`${stack.functionUrl('connectCallback')}/callback?state=${state}&error=access_denied`, { redirect: 'manual' });
-    expect(forged.headers.get('location')).toMatch(/#status=denied$/);
+    expect(forged.headers.get('location')).toMatch(/status=denied$/);
     const genuine = await callback(callbackUrl, jar);
     expect(genuine.status).toBe(302);
     expect(linkFrom(genuine.headers.get('location')!)).toMatch(/^[A-Za-z0-9_-]{32}$/);
