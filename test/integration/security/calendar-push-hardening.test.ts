@@ -38,7 +38,7 @@ describe('calendarPush hardening', () => {
     expect(response.status).toBe(404);
   });
 
-  it('ignores a replayed sync, and message numbers at or below the last one seen', async () => {
+  it('ignores a replayed sync, and a replayed message', async () => {
     const channel = await liveChannel('src-replay', 'replay@example.com');
     const probe = await createPullSubscription(`projects/${stack.projectId}/topics/sync-requests`);
     const snapshot = async () => JSON.stringify({
