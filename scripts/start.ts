@@ -132,7 +132,7 @@ async function main(): Promise<number> {
   if (!flags.demo) {
     console.log(
       `\nNo demo (--no-demo). Sign a user up on the Auth emulator (${stack.emulators.authHost}, accounts:signUp), then POST a form ` +
-        '{idToken, loginHint} to {functionsUrl}/connect/start, follow the redirects keeping the cookie, and POST {link} to connect/confirm ' +
+        '{idToken, loginHint} to {functionsUrl}/connect/start, follow the redirects keeping the cookie, and POST {link} (from the return URL\'s #fragment) to connect/confirm ' +
         '(scripts/lib/connect-client.ts does all of it). Ctrl-C to stop.',
     );
     return new Promise(() => undefined);

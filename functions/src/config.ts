@@ -8,6 +8,7 @@ import * as z from 'zod';
 const positiveInt = z.coerce.number().int().positive();
 const positiveNumber = z.coerce.number().positive();
 const url = z.url();
+const origin = z.string().refine((v) => URL.canParse(v) && new URL(v).origin === v, 'must be an origin such as https://tasks.example.com (no path, no trailing slash)');
 
 const envSchema = z.object({
   GOOGLE_CLOUD_PROJECT: z.string().min(1, 'required: the Google Cloud project id'),
@@ -35,6 +36,15 @@ const envSchema = z.object({
     .default('')
     .transform((v) => v.split(',').map((e) => e.trim().toLowerCase()).filter(Boolean))
     .pipe(z.array(z.email())),
+  /**
+   * Origins whose pages may start a connect flow (`POST connect/start`), comma-separated;
+   * required when the flow is public (see `connectFlowIsPublic`).
+   */
+  CONNECT_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+    .pipe(z.array(origin)),
   /** The `connect` function's URL: the audience of server callers' ID tokens. */
   CONNECT_URL: url.optional(),
   /** Topic Gmail's users.watch publishes to; defaults to `gmail-watch` in the project. */
@@ -145,7 +155,8 @@ export interface Config {
   audit: { periodMs: number; windowMs: number; graceMs: number; maxMessages: number; maxSources: number };
   followUps: { queue: string; url: string; invoker: string; apiUrl: string | undefined } | null;
   tokenSealing: { kind: 'kms'; keyName: string } | { kind: 'local'; key: Buffer };
-  connect: { redirectUrl: string; returnUrl: string };
+  /** `allowedOrigins`: the pages that may start a flow (`CONNECT_ALLOWED_ORIGINS`, or locally the return URL's origin). */
+  connect: { redirectUrl: string; returnUrl: string; allowedOrigins: string[] };
 }
 
 export class ConfigError extends Error {
@@ -168,21 +179,49 @@ export function requireClientSecret(oauth: Config['oauth']): string {
 
 const HOUR_MS = 3_600_000;
 
+/**
+ * Google sends browsers to the redirect URL: when it is not a loopback address, the connect
+ * flow is reachable from the Internet, and the pages that may start it must be named.
+ */
+export function connectFlowIsPublic(redirectUrl: string): boolean {
+  const host = new URL(redirectUrl).hostname;
+  return !(host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host));
+}
+
+function connectConflicts(e: z.infer<typeof envSchema>): string[] {
+  const problems: string[] = [];
+  if (e.CONNECT_SERVER_CALLERS.length > 0 && !e.CONNECT_URL) {
+    problems.push('CONNECT_URL: required with CONNECT_SERVER_CALLERS (the audience of their ID tokens)');
+  }
+  if (e.CONNECT_ALLOWED_ORIGINS.length === 0 && connectFlowIsPublic(e.CONNECT_REDIRECT_URL)) {
+    problems.push('CONNECT_ALLOWED_ORIGINS: required when CONNECT_REDIRECT_URL is not a loopback address (the origins of the pages that start connecting)');
+  }
+  return problems;
+}
+
+/** Settings that must never meet: each names a problem, none when the environment is coherent. */
+function conflictingSettings(env: Env, e: z.infer<typeof envSchema> | undefined): string[] {
+  const problems: string[] = [];
+  if (!env.KMS_KEY_NAME === !env.TOKEN_ENCRYPTION_KEY) {
+    problems.push('KMS_KEY_NAME / TOKEN_ENCRYPTION_KEY: set exactly one (KMS in production, a local key for local runs)');
+  }
+  if (env.FIREBASE_AUTH_EMULATOR_HOST && (env.KMS_KEY_NAME || env.K_SERVICE)) {
+    problems.push('FIREBASE_AUTH_EMULATOR_HOST: refused next to production settings (KMS_KEY_NAME, K_SERVICE): it turns off ID-token signature checks');
+  }
+  if (e) problems.push(...connectConflicts(e));
+  const followUpVars = [env.FOLLOW_UP_QUEUE, env.FOLLOW_UP_URL, env.FOLLOW_UP_INVOKER].filter((v) => v !== undefined && v !== '');
+  if (followUpVars.length !== 0 && followUpVars.length !== 3) {
+    problems.push('FOLLOW_UP_QUEUE / FOLLOW_UP_URL / FOLLOW_UP_INVOKER: set all three (Gmail tail looks) or none');
+  }
+  return problems;
+}
+
 export function parseConfig(env: Env = process.env): Config {
   const parsed = envSchema.safeParse(env);
   const problems = parsed.success
     ? []
     : parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`);
-  if (!env.KMS_KEY_NAME === !env.TOKEN_ENCRYPTION_KEY) {
-    problems.push('KMS_KEY_NAME / TOKEN_ENCRYPTION_KEY: set exactly one (KMS in production, a local key for local runs)');
-  }
-  if (parsed.success && parsed.data.CONNECT_SERVER_CALLERS.length > 0 && !parsed.data.CONNECT_URL) {
-    problems.push('CONNECT_URL: required with CONNECT_SERVER_CALLERS (the audience of their ID tokens)');
-  }
-  const followUpVars = [env.FOLLOW_UP_QUEUE, env.FOLLOW_UP_URL, env.FOLLOW_UP_INVOKER].filter((v) => v !== undefined && v !== '');
-  if (followUpVars.length !== 0 && followUpVars.length !== 3) {
-    problems.push('FOLLOW_UP_QUEUE / FOLLOW_UP_URL / FOLLOW_UP_INVOKER: set all three (Gmail tail looks) or none');
-  }
+  problems.push(...conflictingSettings(env, parsed.data));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return {
@@ -244,6 +283,10 @@ export function parseConfig(env: Env = process.env): Config {
     tokenSealing: e.KMS_KEY_NAME
       ? { kind: 'kms', keyName: e.KMS_KEY_NAME }
       : { kind: 'local', key: Buffer.from(e.TOKEN_ENCRYPTION_KEY ?? '', 'base64') },
-    connect: { redirectUrl: e.CONNECT_REDIRECT_URL, returnUrl: e.CONNECT_RETURN_URL },
+    connect: {
+      redirectUrl: e.CONNECT_REDIRECT_URL,
+      returnUrl: e.CONNECT_RETURN_URL,
+      allowedOrigins: e.CONNECT_ALLOWED_ORIGINS.length > 0 ? e.CONNECT_ALLOWED_ORIGINS : [new URL(e.CONNECT_RETURN_URL).origin],
+    },
   };
 }

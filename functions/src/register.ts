@@ -37,6 +37,42 @@ export type FunctionName = keyof typeof FUNCTIONS;
 type HttpHandler = (req: Request, res: Response) => Promise<void>;
 type EventHandler = (event: CloudEvent<unknown>) => Promise<void>;
 
+/**
+ * Headers on every response: nothing is to be sniffed, framed, or followed with a Referer;
+ * the status page replaces the CSP with its own.
+ */
+export const SECURITY_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+} as const;
+
+/**
+ * An error no handler expected becomes a JSON 500 that names nothing (the Functions Framework
+ * would send its message as HTML unless NODE_ENV=production); the log keeps its class only.
+ */
+function guarded(services: () => Services, handler: HttpHandler): HttpHandler {
+  return async (req, res) => {
+    res.set(SECURITY_HEADERS);
+    try {
+      await handler(req, res);
+    } catch (error) {
+      unexpectedError(services, error);
+      if (!res.headersSent) res.status(500).json({ error: 'internal error' });
+    }
+  };
+}
+
+function unexpectedError(services: () => Services, error: unknown): void {
+  const errorClass = error instanceof Error ? error.name : typeof error;
+  try {
+    services().logger.error('request failed unexpectedly', { errorClass });
+  } catch {
+    process.stderr.write(`${JSON.stringify({ severity: 'ERROR', message: 'request failed unexpectedly', errorClass })}\n`);
+  }
+}
+
 /** Lets a host observe invocations (the tests wait for running ones before shutting down). */
 export type Wrap = <A extends unknown[]>(handler: (...args: A) => Promise<void>) => (...args: A) => Promise<void>;
 
@@ -63,7 +99,7 @@ export function registerFunctions(services: () => Services, wrap: Wrap = (h) => 
   // Every log line of an invocation carries its trace (Logs Explorer groups them).
   const projectId = () => services().config.projectId;
   const tracedEvent = (handler: EventHandler): EventHandler => (event) => withTrace(projectId(), traceFromEvent(event), () => handler(event));
-  const tracedHttp = (handler: HttpHandler): HttpHandler => (req, res) => withTrace(projectId(), traceFromHeaders(req.headers), () => handler(req, res));
+  const tracedHttp = (handler: HttpHandler): HttpHandler => (req, res) => withTrace(projectId(), traceFromHeaders(req.headers), () => guarded(services, handler)(req, res));
   Object.entries(events).forEach(([name, handler]) => cloudEvent(name, wrap(tracedEvent(handler))));
   Object.entries(https).forEach(([name, handler]) => http(name, wrap(tracedHttp(handler))));
 }

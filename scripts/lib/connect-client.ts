@@ -4,7 +4,8 @@ import { signIdToken } from '../../sandbox/src/identity-keys';
  * Connects a sandbox account through the real connect flow, as the signed-in user's browser
  * and the host app would: POST start (the user's ID token; keeps the binding cookie) →
  * Google's consent page (the sandbox auto-approves the account) → callback (with the cookie)
- * → the host app reads the address being linked and confirms it for its user.
+ * → the host app reads the address being linked and confirms it for its user. The link id
+ * comes back in the return URL's fragment (`#status=confirm&link=…`), which no server sees.
  */
 export interface ConnectWalk {
   consentUrl: URL;
@@ -43,9 +44,14 @@ export async function connectThroughFlow(connectUrl: string, idToken: string, em
   const callbackUrl = consent.headers.get('location')!;
   const callback = await fetch(callbackUrl, { redirect: 'manual', headers: cookie ? { Cookie: cookie } : {} });
   const location = callback.headers.get('location');
-  const link = location ? new URL(location).searchParams.get('link') : null;
+  const link = location ? linkFrom(location) : null;
   const confirmed = link !== null && options.confirm !== false ? await confirmLink(connectUrl, idToken, link) : null;
   return { consentUrl, callbackUrl, callback, location, cookie, confirmed };
+}
+
+/** The link id in a return URL (`#status=confirm&link=…`), or null. */
+export function linkFrom(returnUrl: string): string | null {
+  return new URLSearchParams(new URL(returnUrl).hash.slice(1)).get('link');
 }
 
 /** The host app's side: confirm a staged grant for its signed-in user. */

@@ -382,12 +382,12 @@ async function auditLogs(log: string, accounts: { email: string }[], admin: Sand
   secrets.push(...(await admin.channels()).channels.map((c) => c.token).filter((t): t is string => t !== null));
   const leaks = secrets.filter((s) => log.includes(s)).map((s) => `secret ${s.slice(0, 12)}… appears in the log`);
   if (/ya29\.[A-Za-z0-9_-]{10,}/.test(log)) leaks.push('an access token (ya29.…) appears in the log');
-  // Cloud Run logs every request URL: the ones we shape carry no login hint, code or ID token
-  // (only Google's redirect to the callback carries a code, and that URL is Google's).
+  // Cloud Run logs every request URL: the ones we shape carry no login hint, code, link id or
+  // ID token (only Google's redirect to the callback carries a code, and that URL is Google's).
   const requestUrls = log.split('\n').flatMap((l) => /"requestUrl":"([^"]*)"/.exec(l)?.[1] ?? []);
   if (requestUrls.length === 0) leaks.push('the host logged no request lines: request URLs were not audited');
   for (const url of requestUrls) {
-    if (!url.startsWith('/connectCallback/callback') && /[?&](loginHint|login_hint|code|idToken)=/.test(url)) leaks.push(`a request URL carries a secret or an address: ${url.split('?')[0]}`);
+    if (!url.startsWith('/connectCallback/callback') && /[?&](loginHint|login_hint|code|idToken|link)=/.test(url)) leaks.push(`a request URL carries a secret or an address: ${url.split('?')[0]}`);
   }
   if (log.split('\n').filter(Boolean).length === 0) leaks.push('the functions wrote no log lines at all: nothing was audited');
   return leaks;

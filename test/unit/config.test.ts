@@ -1,4 +1,4 @@
-import { ConfigError, oauthClientOptions, parseConfig, requireClientSecret } from '../../functions/src/config';
+import { ConfigError, connectFlowIsPublic, oauthClientOptions, parseConfig, requireClientSecret } from '../../functions/src/config';
 
 const valid = {
   GOOGLE_CLOUD_PROJECT: 'demo-project',
@@ -7,6 +7,7 @@ const valid = {
   TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
   CALENDAR_PUSH_URL: 'https://region-project.cloudfunctions.net/calendarPush',
   CONNECT_REDIRECT_URL: 'https://connectcallback-xyz.a.run.app/callback',
+  CONNECT_ALLOWED_ORIGINS: 'https://tasks.example.com',
   CONNECT_RETURN_URL: 'https://tasks.example.com/settings',
 };
 
@@ -35,6 +36,28 @@ describe('parseConfig', () => {
     expect(() => requireClientSecret(config.oauth)).toThrow(/OAUTH_CLIENT_SECRET: not mounted on this function/);
     expect(requireClientSecret(parseConfig(valid).oauth)).toBe('client-secret');
     expect(() => parseConfig({ ...valid, OAUTH_CLIENT_SECRET: '' })).toThrow(/OAUTH_CLIENT_SECRET/);
+  });
+
+  it('wants the origins that may start connecting when the flow is public, and defaults to the return URL locally', () => {
+    const { CONNECT_ALLOWED_ORIGINS: _, ...unnamed } = valid;
+    expect(() => parseConfig(unnamed)).toThrow(/CONNECT_ALLOWED_ORIGINS: required/);
+    expect(parseConfig(valid).connect.allowedOrigins).toEqual(['https://tasks.example.com']);
+    expect(parseConfig({ ...valid, CONNECT_ALLOWED_ORIGINS: ' https://a.example , https://b.example:8443' }).connect.allowedOrigins).toEqual(['https://a.example', 'https://b.example:8443']);
+    for (const bad of ['https://a.example/', 'https://a.example/app', 'a.example', '*']) {
+      expect(() => parseConfig({ ...valid, CONNECT_ALLOWED_ORIGINS: bad })).toThrow(/CONNECT_ALLOWED_ORIGINS.0: must be an origin/);
+    }
+    const local = { ...unnamed, CONNECT_REDIRECT_URL: 'http://127.0.0.1:5001/connectCallback/callback', CONNECT_RETURN_URL: 'http://localhost:3000/app?x=1' };
+    expect(parseConfig(local).connect.allowedOrigins).toEqual(['http://localhost:3000']);
+    expect(connectFlowIsPublic('http://[::1]:80/cb')).toBe(false);
+    expect(connectFlowIsPublic('https://127.example.com/cb')).toBe(true);
+  });
+
+  it('refuses the Auth emulator next to production settings', () => {
+    const emulator = { ...valid, FIREBASE_AUTH_EMULATOR_HOST: '127.0.0.1:9099' };
+    expect(parseConfig(emulator).identity.acceptUnsignedTokens).toBe(true);
+    expect(() => parseConfig({ ...emulator, K_SERVICE: 'connect' })).toThrow(/FIREBASE_AUTH_EMULATOR_HOST: refused next to production settings/);
+    const kms = { ...emulator, TOKEN_ENCRYPTION_KEY: undefined, KMS_KEY_NAME: 'projects/p/locations/global/keyRings/r/cryptoKeys/k' };
+    expect(() => parseConfig(kms)).toThrow(/FIREBASE_AUTH_EMULATOR_HOST: refused/);
   });
 
   it('lists every bad variable in one message', () => {

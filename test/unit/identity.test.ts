@@ -7,6 +7,7 @@ const valid = {
   OAUTH_CLIENT_SECRET: 'secret',
   CALENDAR_PUSH_URL: 'https://example.com/calendarPush',
   CONNECT_REDIRECT_URL: 'https://example.com/connectCallback/callback',
+  CONNECT_ALLOWED_ORIGINS: 'https://tasks.example.com',
   CONNECT_RETURN_URL: 'https://app.example.com/settings',
   TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
 };

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import type { Channel } from './model';
 import type { ChannelStore, Clock, SecretStore, SourceStore, SyncRequestPublisher } from './ports';
 import { hashChannelToken } from './watches';
 
@@ -22,16 +23,27 @@ function sameHash(token: string, storedHash: string): boolean {
   return presented.length === stored.length && timingSafeEqual(presented, stored);
 }
 
+/** Slots of a channel's recently seen message numbers: enough for a burst and its retries. */
+export const MESSAGE_NUMBER_SLOTS = 64;
+
+export function messageNumberSlot(messageNumber: number): string {
+  return String(messageNumber % MESSAGE_NUMBER_SLOTS);
+}
+
 /**
- * Authenticates a Calendar channel notification (known channel, matching resource, the
- * channel's own token compared in constant time) and records `exists` as pending Calendar
- * work (stamping `lastPushAt`). It never calls Google, so it answers quickly; a rejection
- * changes nothing.
+ * A notification seen before: Google's redelivery, or a replay of a captured one. Only an
+ * exact repeat counts: whoever holds a channel's token can send any number, so a number
+ * below one seen (or far above) is treated as news rather than let a forged high number
+ * silence every genuine notification after it (a needless sync costs one events.list).
  */
-export async function handleCalendarPush(
-  deps: { channels: ChannelStore; secrets: SecretStore; sources: SourceStore; publisher: SyncRequestPublisher; clock: Clock },
-  push: CalendarPush,
-): Promise<CalendarPushVerdict> {
+export function isRepeatedMessage(channel: Channel, messageNumber: number): boolean {
+  return channel.recentMessageNumbers[messageNumberSlot(messageNumber)] === messageNumber || channel.lastMessageNumber === messageNumber;
+}
+
+type PushDeps = { channels: ChannelStore; secrets: SecretStore; sources: SourceStore; publisher: SyncRequestPublisher; clock: Clock };
+
+/** The channel a notification speaks for, or why it is refused: known channel, its resource, its token. */
+async function authenticatedChannel(deps: Pick<PushDeps, 'channels' | 'secrets'>, push: CalendarPush): Promise<Channel | CalendarPushVerdict> {
   const channel = await deps.channels.get(push.channelId);
   if (!channel) return { kind: 'rejected', status: 404, reason: 'unknown channel' };
   // Before events.watch has returned, the channel's resource id is not known yet.
@@ -42,10 +54,22 @@ export async function handleCalendarPush(
   if (push.token === null || storedHash === null || !sameHash(push.token, storedHash)) {
     return { kind: 'rejected', status: 403, reason: 'bad channel token' };
   }
+  return channel;
+}
+
+/**
+ * Authenticates a Calendar channel notification (known channel, matching resource, the
+ * channel's own token compared in constant time) and records `exists` as pending Calendar
+ * work (stamping `lastPushAt`). It never calls Google, so it answers quickly; a rejection
+ * changes nothing.
+ */
+export async function handleCalendarPush(deps: PushDeps, push: CalendarPush): Promise<CalendarPushVerdict> {
+  const channel = await authenticatedChannel(deps, push);
+  if ('kind' in channel) return channel;
   const now = deps.clock.now();
   // A captured notification stays valid for the channel's life: replays change nothing. The
-  // number read above is enough: a notification racing its own replay costs one sync more.
-  if (push.messageNumber <= channel.lastMessageNumber) return { kind: 'ignored', sourceId: channel.sourceId };
+  // numbers read above are enough: a notification racing its own replay costs one sync more.
+  if (isRepeatedMessage(channel, push.messageNumber)) return { kind: 'ignored', sourceId: channel.sourceId };
   if (push.state === 'sync') {
     const confirmed = channel.confirmedAt === null && (await deps.channels.confirm(push.channelId, push.messageNumber, now));
     return confirmed ? { kind: 'confirmed', sourceId: channel.sourceId } : { kind: 'ignored', sourceId: channel.sourceId };

@@ -22,7 +22,7 @@ import { closeCalendarChannel, registerWatches, type WatchDeps } from './watches
 export interface ConnectDeps {
   states: ConnectStateStore;
   oauth: OAuthFlow;
-  sources: SourceStore & { listByUser(userId: string): Promise<Source[]> };
+  sources: SourceStore & { listByUser(userId: string): Promise<Source[]>; createIfAbsent(id: string, data: SourceData): Promise<boolean> };
   tokens: RefreshTokenStore;
   secrets: SecretDeletion;
   watchDeps: WatchDeps;
@@ -31,9 +31,14 @@ export interface ConnectDeps {
   stateTtlMs: number;
 }
 
+/** Google addresses compare without case: sources store them so, and ids are derived so. */
+export function mailboxKey(email: string): string {
+  return email.toLowerCase();
+}
+
 /** One source per user and Google account, whatever the order of connects. */
 export function sourceIdFor(userId: string, email: string): string {
-  return `src_${createHash('sha256').update(`${userId}\u0000${email.toLowerCase()}`).digest('hex').slice(0, 24)}`;
+  return `src_${createHash('sha256').update(`${userId}\u0000${mailboxKey(email)}`).digest('hex').slice(0, 24)}`;
 }
 
 const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest();
@@ -54,7 +59,15 @@ export async function startConnect(deps: Pick<ConnectDeps, 'states' | 'oauth' | 
     expireAt: new Date(now.getTime() + deps.stateTtlMs),
   });
   const consentUrl = deps.oauth.consentUrl({ state, loginHint, codeChallenge: sha256(codeVerifier).toString('base64url') });
-  return { consentUrl, browserNonce };
+  return { consentUrl, browserNonce, flow: flowKey(state) };
+}
+
+/**
+ * Names a flow without revealing its state: each flow's cookie carries it, so a second start
+ * in the same browser leaves the first flow's cookie alone.
+ */
+export function flowKey(state: string): string {
+  return sha256(`flow:${state}`).toString('hex').slice(0, 16);
 }
 
 export type FinishResult =
@@ -68,9 +81,12 @@ function sameNonce(nonce: string | null, storedHash: string): boolean {
   return stored.length === presented.length && timingSafeEqual(stored, presented);
 }
 
-/** The user declined at Google: the state is spent and nothing is stored. */
-export async function declineConnect(deps: Pick<ConnectDeps, 'states' | 'clock'>, state: string): Promise<void> {
-  await deps.states.consume(state, deps.clock.now());
+/**
+ * The user declined at Google: the state is spent and nothing is stored, but only from the
+ * browser that started (anyone else's decline would end a flow that is not theirs).
+ */
+export async function declineConnect(deps: Pick<ConnectDeps, 'states' | 'clock'>, input: { state: string; browserNonce: string | null }): Promise<boolean> {
+  return (await deps.states.consume(input.state, deps.clock.now(), (bound) => sameNonce(input.browserNonce, bound.browserNonceHash))) !== null;
 }
 
 /** The callback: needs Firestore, the OAuth client and encryption, never decryption. */
@@ -106,30 +122,30 @@ export type ConfirmResult = { ok: true; source: Source; created: boolean } | { o
 export async function confirmConnect(deps: ConnectDeps, userId: string, linkId: string): Promise<ConfirmResult> {
   const grant = await deps.states.staged(linkId, userId, deps.clock.now(), true);
   if (!grant) return { ok: false };
-  const sourceId = sourceIdFor(userId, grant.email);
+  const email = mailboxKey(grant.email);
+  const sourceId = sourceIdFor(userId, email);
   const now = deps.clock.now();
-  const existing = await deps.sources.get(sourceId);
-  if (existing) {
+  // Two confirms racing for one user and mailbox: the one that does not create reconnects.
+  const created = (await deps.sources.get(sourceId)) === null && (await deps.sources.createIfAbsent(sourceId, newSource(userId, email, now)));
+  if (created) {
+    await deps.tokens.storeSealed(sourceId, grant.sealedToken);
+  } else {
     // The new token first, then the stamp that tells instances their cached copy is stale.
     await deps.tokens.storeSealed(sourceId, grant.sealedToken);
-    await deps.sources.update(sourceId, now, (s) =>
-      withStatus(
-        { ...s, disconnectReason: null, consecutiveErrors: 0, renewalError: null, missedPushAt: null, credentialsAt: now },
-        now,
-        deps.watchDeps.statusSettings,
-      ),
-    );
-  } else {
-    await deps.sources.create(sourceId, newSource(userId, grant.email, now));
-    await deps.tokens.storeSealed(sourceId, grant.sealedToken);
+    await deps.sources.update(sourceId, now, (s) => reconnected(s, email, now, deps.watchDeps.statusSettings));
   }
   const source = await registerWatches(deps.watchDeps, sourceId);
-  if (existing) {
+  if (!created) {
     // A reconnect keeps both cursors (history id, sync token): catch up on Gmail and
     // Calendar now, not at the next fallback poll.
     await deps.publisher.publish({ sourceId, trigger: 'manual', calendar: true, gmail: true });
   }
-  return { ok: true, source, created: !existing };
+  return { ok: true, source, created };
+}
+
+/** A source given a new grant: errors forgotten, its credentials newer than any cached copy. */
+function reconnected(source: Source, email: string, now: Date, settings: WatchDeps['statusSettings']): SourceData {
+  return withStatus({ ...source, email, disconnectReason: null, consecutiveErrors: 0, renewalError: null, missedPushAt: null, credentialsAt: now }, now, settings);
 }
 
 /** A source as first connected, before its watches exist. */
@@ -170,7 +186,7 @@ export function newSource(userId: string, email: string, now: Date): SourceData 
 
 export const USER_DISCONNECT_REASON = 'Disconnected by the user';
 
-/** Every source on the mailboxes a user has connected, theirs or another user's. */
+/** The user's own sources and every source on the mailboxes they hold, theirs or another user's. */
 export interface MailboxSource {
   sourceId: string;
   email: string;
@@ -179,11 +195,15 @@ export interface MailboxSource {
   createdAt: string;
 }
 
+/** The mailboxes a user holds now: those of their live sources (a disconnected one proves nothing). */
+export function heldMailboxes(own: Source[]): string[] {
+  return [...new Set(own.filter((s) => s.status !== 'disconnected').map((s) => mailboxKey(s.email)))];
+}
+
 export async function mailboxSources(deps: Pick<ConnectDeps, 'sources'>, userId: string): Promise<MailboxSource[]> {
   const own = await deps.sources.listByUser(userId);
-  const mailboxes = [...new Set(own.map((s) => s.email.toLowerCase()))];
-  const found = (await Promise.all(mailboxes.map((email) => deps.sources.findByEmail(email)))).flat();
-  return [...new Map(found.map((s) => [s.id, s])).values()]
+  const found = (await Promise.all(heldMailboxes(own).map((email) => deps.sources.findByEmail(email)))).flat();
+  return [...new Map([...own, ...found].map((s) => [s.id, s])).values()]
     .map((s) => ({ sourceId: s.id, email: s.email, status: s.status, mine: s.userId === userId, createdAt: s.createdAt.toISOString() }))
     .sort((a, b) => a.email.localeCompare(b.email) || a.createdAt.localeCompare(b.createdAt));
 }

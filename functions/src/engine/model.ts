@@ -6,12 +6,16 @@ import { isHistoryId } from './history-id';
  * them, so the engine only ever sees well-formed values. Timestamps are `Date`s here.
  */
 
-/** Ids that become Firestore document ids: no slashes, no `.`/`..`, no `__reserved__`. */
+/** A UTF-16 surrogate without its pair: not a character, so no valid UTF-8 either. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Ids that become Firestore document ids: no slashes, no `.`/`..`, no `__reserved__`, valid Unicode. */
 export const documentIdSchema = z
   .string()
   .min(1)
   .max(128)
   .regex(/^[^/]+$/, 'must not contain "/"')
+  .refine((id) => !LONE_SURROGATE.test(id), 'must be valid Unicode')
   .refine((id) => id !== '.' && id !== '..' && !/^__.*__$/.test(id), 'is reserved by Firestore');
 
 export const historyIdSchema = z.string().refine(isHistoryId, 'must be a uint64 decimal string');
@@ -140,7 +144,12 @@ export const channelSchema = z.object({
   sourceId: z.string().min(1),
   resourceId: z.string().nullable().default(null),
   confirmedAt: optionalDate,
-  /** The highest X-Goog-Message-Number accepted: a replayed or older message is ignored. */
+  /**
+   * Message numbers seen lately, by slot (`messageNumberSlot`): a number seen again is a replay
+   * and is ignored. Only exact repeats: a forged high number must not silence later ones.
+   */
+  recentMessageNumbers: z.record(z.string(), z.number().int().nonnegative()).default({}),
+  /** Written by earlier versions (the highest number seen); read as one more seen number. */
   lastMessageNumber: z.number().int().nonnegative().default(0),
   createdAt: z.date(),
 });

@@ -69,8 +69,8 @@ export interface ChannelStore {
   put(channelId: string, channel: NewChannel): Promise<void>;
   get(channelId: string): Promise<Channel | null>;
   /**
-   * Raises the channel's last accepted message number to `messageNumber` (never lowers it),
-   * with no read: concurrent notifications of a burst do not contend on the document.
+   * Remembers `messageNumber` as seen (in its slot), with no read: concurrent notifications
+   * of a burst do not contend on the document.
    */
   recordMessageNumber(channelId: string, messageNumber: number): Promise<void>;
   /** Confirms the channel (its `sync`); false when it was already confirmed. */
@@ -222,8 +222,11 @@ export interface SealedToken {
 
 export interface ConnectStateStore {
   save(state: string, entry: ConnectState): Promise<void>;
-  /** Deletes the state and returns it, or null when unknown, already used or expired. */
-  consume(state: string, now: Date): Promise<ConnectState | null>;
+  /**
+   * Deletes the state and returns it, or null when unknown, already used or expired; a state
+   * that `accept` refuses is left as it was (and null returned).
+   */
+  consume(state: string, now: Date, accept?: (entry: ConnectState) => boolean): Promise<ConnectState | null>;
   stage(linkId: string, grant: StagedGrant): Promise<void>;
   /** The staged grant when it belongs to `userId` and is still valid; `consume` also deletes it. */
   staged(linkId: string, userId: string, now: Date, consume: boolean): Promise<StagedGrant | null>;

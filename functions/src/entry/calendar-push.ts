@@ -17,7 +17,8 @@ const headersSchema = z.object({
   'x-goog-channel-id': z.string().min(1).max(64),
   'x-goog-resource-id': z.string().min(1).max(256),
   'x-goog-resource-state': z.enum(['sync', 'exists', 'not_exists']),
-  'x-goog-message-number': z.string().regex(/^\d{1,20}$/).transform(Number),
+  // Above 2^53 - 1 a number would be stored rounded (and fail the channel's schema).
+  'x-goog-message-number': z.string().regex(/^\d{1,16}$/).transform(Number).refine(Number.isSafeInteger),
   'x-goog-channel-token': z.string().max(256).optional(),
 });
 

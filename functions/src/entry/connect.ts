@@ -1,15 +1,16 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import * as z from 'zod';
 import { documentIdSchema } from '../engine/model';
-import { confirmConnect, declineConnect, disconnectSource, finishConnect, mailboxSources, stagedAddress, startConnect, type ConnectDeps } from '../engine/connect';
+import { confirmConnect, declineConnect, disconnectSource, finishConnect, flowKey, mailboxSources, stagedAddress, startConnect, type ConnectDeps } from '../engine/connect';
 import { actingUser, identifyCaller } from './identity';
 import type { Services } from './services';
 
 /**
  * connect (HTTPS, public: every route verifies its caller itself):
- *   POST /start       the user's browser (top-level form POST, `idToken` field), optional
- *                     `loginHint` → a browser-binding cookie and a redirect to Google
- *   GET  /link?link=  (Bearer) the Google address a staged grant would link, to show
+ *   POST /start       the user's browser (top-level form POST from an allowed origin,
+ *                     `idToken` field), optional `loginHint` → a browser-binding cookie for
+ *                     this flow and a redirect to Google
+ *   POST /link        (Bearer) `{link}`: the Google address a staged grant would link, to show
  *   POST /confirm     (Bearer) `{link}`: the signed-in user confirms → the source
  *   POST /disconnect  (Bearer) `{sourceId}`; a server caller adds `userId` (the owner)
  *   GET  /sources     (Bearer) every source on the caller's mailboxes; server: `?userId=`
@@ -19,8 +20,12 @@ import type { Services } from './services';
 
 export type ConnectRoute = 'start' | 'callback' | 'link' | 'confirm' | 'disconnect' | 'sources';
 const STATE_TTL_MS = 10 * 60_000;
-/** `__Host-`: Secure, Path=/ and no Domain, so no other site or subdomain can plant or read it. */
-export const NONCE_COOKIE = '__Host-connect-nonce';
+/**
+ * `__Host-`: Secure, Path=/ and no Domain, so no other site or subdomain can plant or read it;
+ * one per flow (`flowKey`), so starting again does not break a flow in progress.
+ */
+export const NONCE_COOKIE_PREFIX = '__Host-connect-';
+const nonceCookie = (flow: string) => `${NONCE_COOKIE_PREFIX}${flow}`;
 
 const startSchema = z.object({ loginHint: z.email().max(320).optional() });
 const callbackSchema = z.union([
@@ -49,10 +54,24 @@ function routeOf(req: Request): string {
   return req.path.replace(/\/+$/, '').split('/').pop() ?? '';
 }
 
-function withParams(base: string, params: Record<string, string>): string {
+/**
+ * The return URL with the outcome in its fragment: browsers send neither fragments nor
+ * (with no-referrer) the URL to servers, so the link id stays out of request logs.
+ */
+function withFragment(base: string, params: Record<string, string>): string {
   const url = new URL(base);
-  Object.entries(params).forEach(([k, v]) => url.searchParams.set(k, v));
+  url.hash = new URLSearchParams(params).toString();
   return url.toString();
+}
+
+/**
+ * Whether a `start` may come from where the browser says it comes from: a page on an allowed
+ * origin; or, without an `Origin` (browsers send one with every POST), a caller that is no
+ * browser, unless Fetch Metadata says another site sent it.
+ */
+export function startAllowed(headers: { origin?: string | undefined; secFetchSite?: string | undefined }, allowedOrigins: readonly string[]): boolean {
+  if (headers.origin !== undefined) return allowedOrigins.includes(headers.origin);
+  return headers.secFetchSite === undefined || headers.secFetchSite === 'same-origin' || headers.secFetchSite === 'none';
 }
 
 function cookie(req: Request, name: string): string | null {
@@ -63,7 +82,8 @@ function cookie(req: Request, name: string): string | null {
   return null;
 }
 
-const clearNonce = `${NONCE_COOKIE}=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax`;
+const clearNonce = (flow: string) => `${nonceCookie(flow)}=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax`;
+const header = (req: Request, name: string) => (typeof req.headers[name] === 'string' ? req.headers[name] : undefined);
 
 type Handler = (req: Request, res: Response, s: Services) => Promise<void>;
 
@@ -71,6 +91,11 @@ const start: Handler = async (req, res, s) => {
   if (req.method !== 'POST') {
     // A GET would put the token or the login hint in a URL, and URLs are logged.
     res.status(405).set('Allow', 'POST').json({ error: 'POST a form with idToken (and optionally loginHint)' });
+    return;
+  }
+  if (!startAllowed({ origin: header(req, 'origin'), secFetchSite: header(req, 'sec-fetch-site') }, s.config.connect.allowedOrigins)) {
+    s.logger.warn('connect start refused', { reason: 'origin not allowed' });
+    res.status(403).json({ error: 'connecting starts from the app: this origin may not start it (CONNECT_ALLOWED_ORIGINS)' });
     return;
   }
   const caller = await identifyCaller(req, s, { formToken: true });
@@ -83,9 +108,9 @@ const start: Handler = async (req, res, s) => {
     res.status(400).json({ error: 'loginHint must be an email address' });
     return;
   }
-  const { consentUrl, browserNonce } = await startConnect(connectDeps(s), caller.uid, input.data.loginHint ?? null);
+  const { consentUrl, browserNonce, flow } = await startConnect(connectDeps(s), caller.uid, input.data.loginHint ?? null);
   s.logger.info('connect started', { trigger: 'manual' });
-  res.set('Set-Cookie', `${NONCE_COOKIE}=${browserNonce}; Max-Age=${STATE_TTL_MS / 1000}; Path=/; Secure; HttpOnly; SameSite=Lax`);
+  res.set('Set-Cookie', `${nonceCookie(flow)}=${browserNonce}; Max-Age=${STATE_TTL_MS / 1000}; Path=/; Secure; HttpOnly; SameSite=Lax`);
   res.set('Cache-Control', 'no-store');
   res.redirect(303, consentUrl);
 };
@@ -97,26 +122,30 @@ const callback: Handler = async (req, res, s) => {
     res.status(400).type('text').send('This sign-in link is incomplete. Start connecting again from the app.');
     return;
   }
+  const flow = flowKey(input.data.state);
+  const browserNonce = cookie(req, nonceCookie(flow));
   const deps = connectDeps(s);
   if ('error' in input.data) {
-    await declineConnect(deps, input.data.state);
-    res.set('Set-Cookie', clearNonce).redirect(302, withParams(s.config.connect.returnUrl, { status: 'denied' }));
+    if (!(await declineConnect(deps, { state: input.data.state, browserNonce }))) s.logger.warn('connect decline refused', { reason: 'invalid-state or other-browser' });
+    res.set('Set-Cookie', clearNonce(flow)).redirect(302, withFragment(s.config.connect.returnUrl, { status: 'denied' }));
     return;
   }
-  const result = await finishConnect(deps, { ...input.data, browserNonce: cookie(req, NONCE_COOKIE) });
-  res.set('Set-Cookie', clearNonce);
+  const result = await finishConnect(deps, { ...input.data, browserNonce });
+  res.set('Set-Cookie', clearNonce(flow));
   if (!result.ok) {
     s.logger.warn('connect callback refused', { reason: result.reason });
-    const message =
-      result.reason === 'account-mismatch'
-        ? 'You signed in to Google with a different account than the one you chose in the app. Start connecting again.'
-        : 'This sign-in link is invalid, already used, expired, or was opened in another browser. Start connecting again from the app.';
-    res.status(400).type('text').send(message);
+    res.status(400).type('text').send(callbackRefusal(result.reason));
     return;
   }
   s.logger.info('connect grant staged', { trigger: 'manual' });
-  res.redirect(302, withParams(s.config.connect.returnUrl, { status: 'confirm', link: result.linkId }));
+  res.redirect(302, withFragment(s.config.connect.returnUrl, { status: 'confirm', link: result.linkId }));
 };
+
+function callbackRefusal(reason: string): string {
+  return reason === 'account-mismatch'
+    ? 'You signed in to Google with a different account than the one you chose in the app. Start connecting again.'
+    : 'This sign-in link is invalid, already used, expired, or was opened in another browser. Start connecting again from the app.';
+}
 
 async function userFor(req: Request, res: Response, s: Services, named: string | undefined): Promise<string | null> {
   const caller = await identifyCaller(req, s);
@@ -130,7 +159,7 @@ async function userFor(req: Request, res: Response, s: Services, named: string |
 }
 
 const link: Handler = async (req, res, s) => {
-  const input = linkSchema.safeParse(req.method === 'POST' ? req.body : req.query);
+  const input = linkSchema.safeParse(req.body);
   if (!input.success) {
     res.status(400).json({ error: 'expected link' });
     return;
@@ -185,7 +214,7 @@ const sources: Handler = async (req, res, s) => {
 const HANDLERS: Record<ConnectRoute, { method: 'GET' | 'POST'; handle: Handler }> = {
   start: { method: 'POST', handle: start },
   callback: { method: 'GET', handle: callback },
-  link: { method: 'GET', handle: link },
+  link: { method: 'POST', handle: link },
   confirm: { method: 'POST', handle: link },
   disconnect: { method: 'POST', handle: disconnect },
   sources: { method: 'GET', handle: sources },

@@ -1,12 +1,14 @@
+import { randomBytes } from 'node:crypto';
+
 /**
  * The status page: self-contained HTML (no external assets). It holds no user data itself:
  * the user signs in (Firebase Auth, email and password, through the Identity Toolkit REST
  * API or the local Auth emulator) and the page fetches the JSON endpoint with that ID token
  * every few seconds, without a reload. Status is written out in words next to its colour,
- * and changes are announced to screen readers.
+ * and changes are announced to screen readers. The page asks only its own origin (its own
+ * address is origin + path, so no path can name another host), the sign-in service and
+ * `connect`, which its CSP enforces; every value it shows goes in as text, never as markup.
  */
-
-const LABELS = { active: 'Active', degraded: 'Degraded', disconnected: 'Disconnected' } as const;
 
 /** Where the page signs in; null when neither an API key nor the emulator is configured. */
 export function signInUrl(options: { apiKey: string | null; emulatorHost: string | null }): string | null {
@@ -15,18 +17,56 @@ export function signInUrl(options: { apiKey: string | null; emulatorHost: string
   return options.apiKey === null ? null : `https://${path}?key=${encodeURIComponent(options.apiKey)}`;
 }
 
-/**
- * `connectUrl`: when set, a `?status=confirm&link=…` return from the connect callback shows the
- * Google address being linked and lets the signed-in user confirm it (what a host app does).
- */
-export function renderStatusPage(options: { signInUrl: string | null; connectUrl: string | null; refreshMs: number }): string {
+export interface StatusPageOptions {
+  signInUrl: string | null;
+  /** When set, a `#status=confirm&link=…` return from the connect callback offers to confirm it. */
+  connectUrl: string | null;
+  refreshMs: number;
+}
+
+/** A fresh nonce per response: the only scripts and styles the page runs are its own. */
+export function pageNonce(): string {
+  return randomBytes(18).toString('base64');
+}
+
+/** The page's CSP: its own nonce, and fetches only to itself, the sign-in service and `connect`. */
+export function statusPageCsp(nonce: string, options: Pick<StatusPageOptions, 'signInUrl' | 'connectUrl'>): string {
+  const origins = [options.signInUrl, options.connectUrl].filter((u): u is string => u !== null).map((u) => new URL(u).origin);
+  return [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    `style-src 'nonce-${nonce}'`,
+    `connect-src ${["'self'", ...new Set(origins)].join(' ')}`,
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/** JSON that is safe inside a <script> element (no `</script>`, no `<!--`). */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c');
+}
+
+export function renderStatusPage(options: StatusPageOptions, nonce: string): string {
+  const settings = { signInUrl: options.signInUrl, connectUrl: options.connectUrl, refreshMs: options.refreshMs };
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sync status</title>
-<style>
+<style nonce="${nonce}">${STYLE}</style>
+</head>
+<body>
+${BODY}
+<script type="application/json" id="settings">${scriptJson(settings)}</script>
+<script nonce="${nonce}">${SCRIPT}</script>
+</body>
+</html>`;
+}
+
+const STYLE = `
   body { font: 16px/1.5 system-ui, sans-serif; margin: 2rem; color: #1b1b1b; }
   .sources { list-style: none; padding: 0; }
   .source { display: flex; gap: 1rem; align-items: baseline; padding: .5rem 0; border-bottom: 1px solid #ddd; flex-wrap: wrap; }
@@ -38,10 +78,9 @@ export function renderStatusPage(options: { signInUrl: string | null; connectUrl
   .banner { background: #fff4e0; border: 2px solid #7a4b00; padding: .75rem 1rem; margin-bottom: 1rem; }
   .reason, .synced, .audited { color: #444; }
   form { display: grid; gap: .5rem; max-width: 20rem; } [hidden] { display: none; }
-</style>
-</head>
-<body>
-<h1>Sync status</h1>
+`;
+
+const BODY = `<h1>Sync status</h1>
 <form id="sign-in" hidden>
   <label>Email <input name="email" type="email" autocomplete="username" required></label>
   <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
@@ -53,20 +92,31 @@ export function renderStatusPage(options: { signInUrl: string | null; connectUrl
   <button type="button" id="confirm-button">Link it</button>
 </div>
 <div id="banner" aria-live="polite"></div>
-<div id="sources" aria-live="polite"></div>
-<script>
+<div id="sources" aria-live="polite"></div>`;
+
+/** The page's behaviour; its settings come from the JSON block above it, never spliced in. */
+const SCRIPT = `
 (() => {
-  const labels = ${JSON.stringify(LABELS)};
-  const signInUrl = ${JSON.stringify(options.signInUrl)};
-  const connectUrl = ${JSON.stringify(options.connectUrl)};
-  let link = new URLSearchParams(location.search).get('link');
+  const { signInUrl, connectUrl, refreshMs } = JSON.parse(document.getElementById('settings').textContent);
+  const labels = { active: 'Active', degraded: 'Degraded', disconnected: 'Disconnected' };
+  // Origin + path: a path such as //other.example/x stays on this origin.
+  const self = location.origin + location.pathname;
+  const outcome = new URLSearchParams(location.hash.slice(1));
+  let link = outcome.get('status') === 'confirm' ? outcome.get('link') : null;
+  if (location.hash !== '') history.replaceState(null, '', self + location.search);
   const form = document.getElementById('sign-in');
-  const esc = (t) => String(t).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+  const el = (tag, className, text) => {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = String(text);
+    return node;
+  };
   const ago = (iso, now) => iso === null ? 'never synced' : 'last synced ' + Math.max(0, Math.round((Date.parse(now) - Date.parse(iso)) / 1000)) + ' s ago';
   const showSignIn = (message) => {
     form.hidden = false;
     document.getElementById('sign-in-error').textContent = signInUrl === null ? 'Sign-in is not configured: open this page from the app.' : (message || '');
   };
+  const bearer = (token) => ({ Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' });
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const data = new FormData(form);
@@ -79,45 +129,52 @@ export function renderStatusPage(options: { signInUrl: string | null; connectUrl
   });
   async function offerLink(token) {
     if (link === null || connectUrl === null || !document.getElementById('confirm').hidden) return;
-    const response = await fetch(connectUrl + '/link?link=' + encodeURIComponent(link), { headers: { Authorization: 'Bearer ' + token } });
+    const response = await fetch(connectUrl + '/link', { method: 'POST', headers: bearer(token), body: JSON.stringify({ link }) });
     if (!response.ok) return;
-    document.getElementById('confirm-email').textContent = (await response.json()).email;
+    document.getElementById('confirm-email').textContent = String((await response.json()).email);
     document.getElementById('confirm').hidden = false;
     document.getElementById('confirm-button').onclick = async () => {
-      await fetch(connectUrl + '/confirm', { method: 'POST', headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' }, body: JSON.stringify({ link }) });
+      await fetch(connectUrl + '/confirm', { method: 'POST', headers: bearer(token), body: JSON.stringify({ link }) });
       document.getElementById('confirm').hidden = true;
       link = null;
-      history.replaceState(null, '', location.pathname);
       refresh();
     };
+  }
+  function sourceItem(source, now) {
+    const status = Object.hasOwn(labels, source.status) ? source.status : 'unknown';
+    const item = el('li', 'source');
+    item.dataset.sourceId = String(source.sourceId);
+    const badge = el('span', 'badge ' + status, labels[status] || source.status);
+    badge.dataset.status = status;
+    item.append(badge, ' ', el('span', 'email', source.email), ' ', el('span', 'synced', ago(source.lastSyncAt, now)));
+    if (source.lastAuditAt) item.append(' ', el('span', 'audited', 'completeness audited ' + source.lastAuditAt));
+    if (source.reason) item.append(' ', el('span', 'reason', source.reason));
+    return item;
+  }
+  function render(body) {
+    const polling = body.sources.filter((s) => s.polling);
+    const banner = polling.length === 0 ? [] : [el('div', 'banner', 'Falling back to polling for ' + polling.map((s) => s.email).join(', ') + ': changes may take a few minutes to appear.')];
+    banner.forEach((b) => b.setAttribute('role', 'status'));
+    document.getElementById('banner').replaceChildren(...banner);
+    const list = el('ul', 'sources');
+    list.append(...body.sources.map((s) => sourceItem(s, body.now)));
+    document.getElementById('sources').replaceChildren(body.sources.length === 0 ? el('p', '', 'No connected accounts.') : list);
   }
   async function refresh() {
     const token = sessionStorage.getItem('idToken');
     if (token === null) return showSignIn();
     try {
-      const response = await fetch(location.pathname, { headers: { Accept: 'application/json', Authorization: 'Bearer ' + token } });
+      const response = await fetch(self, { headers: { Accept: 'application/json', Authorization: 'Bearer ' + token } });
       if (response.status === 401) {
         sessionStorage.removeItem('idToken');
         return showSignIn('Your session ended: sign in again.');
       }
       if (!response.ok) return;
       offerLink(token);
-      const body = await response.json();
-      const polling = body.sources.filter((s) => s.polling);
-      document.getElementById('banner').innerHTML = polling.length === 0 ? '' :
-        '<div class="banner" role="status">Falling back to polling for ' + polling.map((s) => esc(s.email)).join(', ') + ': changes may take a few minutes to appear.</div>';
-      document.getElementById('sources').innerHTML = body.sources.length === 0 ? '<p>No connected accounts.</p>' :
-        '<ul class="sources">' + body.sources.map((s) =>
-          '<li class="source" data-source-id="' + esc(s.sourceId) + '"><span class="badge ' + s.status + '" data-status="' + s.status + '">' + labels[s.status] + '</span> ' +
-          '<span class="email">' + esc(s.email) + '</span> <span class="synced">' + ago(s.lastSyncAt, body.now) + '</span>' +
-          (s.lastAuditAt ? ' <span class="audited">completeness audited ' + esc(s.lastAuditAt) + '</span>' : '') +
-          (s.reason ? ' <span class="reason">' + esc(s.reason) + '</span>' : '') + '</li>').join('') + '</ul>';
+      render(await response.json());
     } catch (e) { /* keep the last view; try again */ }
   }
   refresh();
-  setInterval(refresh, ${options.refreshMs});
+  setInterval(refresh, refreshMs);
 })();
-</script>
-</body>
-</html>`;
-}
+`;

@@ -1,4 +1,5 @@
-import { FieldValue, GrpcStatus, type Firestore } from '@google-cloud/firestore';
+import { GrpcStatus, type Firestore } from '@google-cloud/firestore';
+import { messageNumberSlot } from '../engine/calendar-notifications';
 import { channelSchema, type Channel, type NewChannel } from '../engine/model';
 import type { ChannelStore } from '../engine/ports';
 import { zodConverter } from './converter';
@@ -19,7 +20,10 @@ export class ChannelRepository implements ChannelStore {
   async put(channelId: string, channel: NewChannel): Promise<void> {
     await this.db.runTransaction(async (tx) => {
       const existing = (await tx.get(this.ref(channelId))).data();
-      const seen = existing?.sourceId === channel.sourceId ? { confirmedAt: existing.confirmedAt, lastMessageNumber: existing.lastMessageNumber } : {};
+      const seen =
+        existing?.sourceId === channel.sourceId
+          ? { confirmedAt: existing.confirmedAt, recentMessageNumbers: existing.recentMessageNumbers, lastMessageNumber: existing.lastMessageNumber }
+          : {};
       tx.set(this.ref(channelId), channelSchema.parse({ ...channel, ...seen }));
     });
   }
@@ -30,7 +34,7 @@ export class ChannelRepository implements ChannelStore {
 
   async recordMessageNumber(channelId: string, messageNumber: number): Promise<void> {
     try {
-      await this.db.collection(COLLECTIONS.channels).doc(channelId).update({ lastMessageNumber: FieldValue.maximum(messageNumber) });
+      await this.db.collection(COLLECTIONS.channels).doc(channelId).update({ [`recentMessageNumbers.${messageNumberSlot(messageNumber)}`]: messageNumber });
     } catch (error) {
       // The channel was stopped meanwhile: its notifications no longer count.
       if (!failedWith(error, GrpcStatus.NOT_FOUND)) throw error;
@@ -41,7 +45,7 @@ export class ChannelRepository implements ChannelStore {
     return this.db.runTransaction(async (tx) => {
       const channel = (await tx.get(this.ref(channelId))).data();
       if (!channel || channel.confirmedAt !== null) return false;
-      tx.update(this.ref(channelId), { lastMessageNumber: Math.max(messageNumber, channel.lastMessageNumber), confirmedAt: now });
+      tx.update(this.ref(channelId), { [`recentMessageNumbers.${messageNumberSlot(messageNumber)}`]: messageNumber, confirmedAt: now });
       return true;
     });
   }

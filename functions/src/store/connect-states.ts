@@ -40,13 +40,14 @@ export class ConnectStateRepository implements ConnectStateStore {
     await this.ref('state', state).create({ kind: 'state', ...entry });
   }
 
-  async consume(state: string, now: Date): Promise<ConnectState | null> {
+  async consume(state: string, now: Date, accept: (entry: ConnectState) => boolean = () => true): Promise<ConnectState | null> {
     return this.db.runTransaction(async (tx) => {
       const ref = this.ref('state', state);
       const entry = (await tx.get(ref)).data();
       if (!entry || entry.kind !== 'state') return null;
-      tx.delete(ref);
       const { kind: _kind, ...rest } = entry;
+      if (!accept(rest)) return null;
+      tx.delete(ref);
       return entry.expireAt > now ? rest : null;
     });
   }

@@ -1,5 +1,6 @@
 import { GrpcStatus, type DocumentSnapshot, type Firestore, type Query, type QueryDocumentSnapshot, type Timestamp, type UpdateData } from '@google-cloud/firestore';
 import { changedFields, decideAdvance, decideExtend, decideSyncToken, needsPushStamp, type Decision } from '../engine/lease';
+import { mailboxKey } from '../engine/connect';
 import { sourceSchema, type Source, type SourceData } from '../engine/model';
 import type { SourceQueries, SourceStore } from '../engine/ports';
 import { zodConverter } from './converter';
@@ -136,9 +137,25 @@ export class SourceRepository implements SourceStore, SourceQueries {
     });
   }
 
-  /** Queries are strongly consistent: what they return is remembered like a read. */
+  /** Creates the source unless it exists; false when another writer created it first. */
+  async createIfAbsent(id: string, data: SourceData): Promise<boolean> {
+    try {
+      await this.ref(id).create(data);
+      return true;
+    } catch (error) {
+      if (failedWith(error, GrpcStatus.ALREADY_EXISTS)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Sources on a mailbox, whatever the case of `email`: sources store the address in lower
+   * case (`mailboxKey`); one written before that keeps Google's spelling, also asked for.
+   * Queries are strongly consistent: what they return is remembered like a read.
+   */
   async findByEmail(email: string): Promise<Source[]> {
-    const snap = await this.collection().where('email', '==', email).get();
+    const spellings = [...new Set([mailboxKey(email), email])];
+    const snap = await this.collection().where('email', 'in', spellings).get();
     return snap.docs.map((d) => this.remember(d)!.source);
   }
 

@@ -1,6 +1,6 @@
 import { sourceIdFor } from '../../../functions/src/engine/connect';
 import { signIdToken } from '../../../sandbox/src/identity-keys';
-import { confirmLink, startFlow } from '../../../scripts/lib/connect-client';
+import { confirmLink, linkFrom, startFlow } from '../../../scripts/lib/connect-client';
 import { asUser, idTokenFor, walkConnect } from '../../support/connect';
 import { startEngineStack, type EngineStack } from '../../support/engine-stack';
 
@@ -71,14 +71,17 @@ describe('account linking', () => {
     await stack.admin.createAccount(email);
     const walk = await walkConnect(stack, 'user-s', email, { confirm: false });
     expect(walk.callback.status).toBe(302);
-    const link = new URL(walk.location!).searchParams.get('link')!;
+    const link = linkFrom(walk.location!)!;
+    // In the fragment: no server, log or Referer sees it.
+    expect(new URL(walk.location!).search).toBe('');
     expect(walk.location).not.toContain(email);
     expect(await sourcesOn(email)).toEqual([]);
 
-    expect((await asUser(stack, 'user-s', `link?link=${link}`)).status).toBe(200);
-    expect(await (await asUser(stack, 'user-s', `link?link=${link}`)).json()).toEqual({ email });
+    expect((await asUser(stack, 'user-s', `link?link=${link}`)).status).toBe(405);
+    expect((await asUser(stack, 'user-s', 'link', { method: 'POST', body: { link } })).status).toBe(200);
+    expect(await (await asUser(stack, 'user-s', 'link', { method: 'POST', body: { link } })).json()).toEqual({ email });
     // Another signed-in user cannot see or take it.
-    expect((await asUser(stack, 'user-intruder', `link?link=${link}`)).status).toBe(404);
+    expect((await asUser(stack, 'user-intruder', 'link', { method: 'POST', body: { link } })).status).toBe(404);
     expect((await confirmLink(stack.functionUrl('connect'), await idTokenFor(stack, 'user-intruder'), link)).status).toBe(404);
     expect(await sourcesOn(email)).toEqual([]);
 
@@ -111,7 +114,7 @@ describe('account linking', () => {
       redirect: 'manual',
     });
     expect(response.status).toBe(303);
-    expect(response.headers.get('set-cookie')).toMatch(/^__Host-connect-nonce=[A-Za-z0-9_-]{43}; Max-Age=600; Path=\/; Secure; HttpOnly; SameSite=Lax$/);
+    expect(response.headers.get('set-cookie')).toMatch(/^__Host-connect-[0-9a-f]{16}=[A-Za-z0-9_-]{43}; Max-Age=600; Path=\/; Secure; HttpOnly; SameSite=Lax$/);
     expect((await fetch(`${stack.functionUrl('connect')}/start?loginHint=cookie%40example.com`, { redirect: 'manual' })).status).toBe(405);
   });
 

@@ -46,7 +46,7 @@ describe('the connect flow', () => {
     ]);
     expect(callback.status).toBe(302);
     const sourceId = sourceIdFor('user-ada', email);
-    expect(location).toMatch(/^http:\/\/127\.0\.0\.1:9\/settings\?status=confirm&link=[A-Za-z0-9_-]{32}$/);
+    expect(location).toMatch(/^http:\/\/127\.0\.0\.1:9\/settings#status=confirm&link=[A-Za-z0-9_-]{32}$/);
     expect(confirmed).toEqual({ status: 200, body: { sourceId, email, status: 'active' } });
 
     const source = (await stack.services.sources.get(sourceId))!;

@@ -14,6 +14,14 @@ let seed = 20261124;
 const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const b64 = (value: string) => Buffer.from(value).toString('base64');
+/** For a query string: a lone surrogate has no UTF-8, so it goes as the bytes that would have encoded one (%ED%A0%80). */
+const uri = (value: unknown) => {
+  try {
+    return encodeURIComponent(String(value));
+  } catch {
+    return `%ED%A0%80${encodeURIComponent(String(value).replace(/[\ud800-\udfff]/g, ''))}`;
+  }
+};
 
 beforeAll(async () => {
   stack = await startEngineStack();
@@ -36,6 +44,10 @@ function junkValue(): unknown {
     () => '..',
     () => '18446744073709551616',
     () => '\u0000\uffff',
+    // Lone surrogates: valid in a JS string and in JSON, never in a Firestore id.
+    () => '\ud800',
+    () => 'src-\udfff',
+    () => 'a\udc00\ud800b',
     () => true,
   ])();
 }
@@ -63,7 +75,7 @@ function calendarHeaders(channel: { id: string; resourceId: string }): Record<st
     'X-Goog-Channel-ID': pick([channel.id, 'unknown-channel', '', 'x'.repeat(100), String(junkValue()), 'a/b', '.', '..', '__x__', '__.*__', channel.id.toUpperCase()]),
     'X-Goog-Resource-ID': pick([channel.resourceId, 'other-resource', '']),
     'X-Goog-Resource-State': pick(['sync', 'exists', 'not_exists', 'bogus', '']),
-    'X-Goog-Message-Number': pick(['1', '-1', 'abc', '99999999999999999999999', '']),
+    'X-Goog-Message-Number': pick(['1', '-1', 'abc', '99999999999999999999999', '', String(2 ** 53 + 1), String(Number.MAX_SAFE_INTEGER), '18446744073709551617']),
     'X-Goog-Channel-Token': pick(['forged', '', 'x'.repeat(300), b64('token')]),
   };
   // Drop some headers entirely.
@@ -115,7 +127,7 @@ test('thousands of malformed inputs: never a 5xx, never a change in Firestore', 
     labels.push(internal);
     cases.push(() => fetch(url(internal), { method: pick(['POST', 'GET', 'DELETE']), headers: { 'Content-Type': 'application/json' }, body: pick([JSON.stringify({ sourceId: junkValue() }), '{', JSON.stringify({ sourceId: 'no-such-source' })]) }).catch(() => fetch(url(internal), { method: 'GET' })));
     labels.push('connectCallback');
-    cases.push(() => fetch(`${url('connectCallback')}/callback?${pick([walk.callbackUrl.split('?')[1]!, `state=${encodeURIComponent(String(junkValue()))}&code=x`, 'error=access_denied', '', `state=${'a'.repeat(20)}&code=${encodeURIComponent(String(junkValue()))}`])}`, { redirect: 'manual' }));
+    cases.push(() => fetch(`${url('connectCallback')}/callback?${pick([walk.callbackUrl.split('?')[1]!, `state=${uri(junkValue())}&code=x`, 'error=access_denied', '', `state=${'a'.repeat(20)}&code=${uri(junkValue())}`])}`, { redirect: 'manual' }));
     labels.push('connect');
     cases.push(() => fetch(`${url('connect')}/${pick(['start', 'disconnect', 'callback', 'nope', 'link', 'confirm', 'sources'])}?${pick(['', 'userId=', `userId=${'x'.repeat(300)}`, 'loginHint=not-an-email&userId=', 'link=a%2Fb'])}`, {
       method: pick(['GET', 'DELETE', 'POST']),
@@ -124,9 +136,15 @@ test('thousands of malformed inputs: never a 5xx, never a change in Firestore', 
       redirect: 'manual',
     }).catch(() => fetch(url('connect'), { method: 'GET' })));
     labels.push('sourceStatus');
-    cases.push(() => fetch(`${url('sourceStatus')}?${pick(['', 'userId=', 'userId=a%2Fb', 'userId=__x__', `userId=${encodeURIComponent(String(junkValue()))}`])}`, { method: pick(['GET', 'POST', 'DELETE']), headers: { Accept: pick(['text/html', 'application/json', '*/*']) } }));
+    cases.push(() => fetch(`${url('sourceStatus')}?${pick(['', 'userId=', 'userId=a%2Fb', 'userId=__x__', `userId=${uri(junkValue())}`])}`, { method: pick(['GET', 'POST', 'DELETE']), headers: { Accept: pick(['text/html', 'application/json', '*/*']) } }));
     labels.push('jobs');
     cases.push(() => fetch(url(pick(['renewWatches', 'fallbackPoll', 'pruneRetention', 'auditCompleteness'] as const)), { method: pick(['PUT', 'DELETE', 'PATCH']), body: pubsubBody().slice(0, 1000) }));
+  }
+
+  // 16 MiB bodies to calendarPush, in each content type the Functions Framework parses.
+  for (const type of ['application/json', 'text/plain', 'application/octet-stream', 'application/x-www-form-urlencoded']) {
+    labels.push(`calendarPush 16 MiB ${type}`);
+    cases.push(() => fetch(url('calendarPush'), { method: 'POST', headers: { ...calendarHeaders(channel), 'Content-Type': type }, body: 'x'.repeat(16 * 1024 * 1024) }));
   }
 
   const statuses = new Map<number, number>();

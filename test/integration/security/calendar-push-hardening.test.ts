@@ -3,8 +3,9 @@ import { createPullSubscription, pullAll } from '../../support/pubsub';
 import { waitFor } from '../../support/wait';
 
 /**
- * calendarPush against odd channel ids, replays of a captured notification and bodies: a
- * 404 or an ignored 200, never a 5xx, and a replay changes nothing.
+ * calendarPush against odd channel ids, replays of a captured notification, forged message
+ * numbers and bodies: a 4xx or an ignored 200, never a 5xx; a replay changes nothing and no
+ * number silences the channel.
  */
 
 let stack: EngineStack;
@@ -37,7 +38,7 @@ describe('calendarPush hardening', () => {
     expect(response.status).toBe(404);
   });
 
-  it('ignores a replayed sync, and message numbers at or below the last one seen', async () => {
+  it('ignores a replayed sync, and a replayed message', async () => {
     const channel = await liveChannel('src-replay', 'replay@example.com');
     const probe = await createPullSubscription(`projects/${stack.projectId}/topics/sync-requests`);
     const snapshot = async () => JSON.stringify({
@@ -52,15 +53,40 @@ describe('calendarPush hardening', () => {
     expect(await snapshot()).toBe(before);
     expect(await pullAll(probe)).toEqual([]);
 
-    // A genuine change is accepted once; replaying its message (or an older one) is not.
+    // A genuine change is accepted once; replaying its message is not.
     expect((await push(headersFor(channel, 'exists', 5))).status).toBe(200);
     await waitFor(async () => (await pullAll(probe)).length === 1);
     await stack.settled('src-replay');
     const afterGenuine = await snapshot();
-    for (const number of [5, 4, 2]) expect((await push(headersFor(channel, 'exists', number))).status).toBe(200);
+    for (let i = 0; i < 3; i += 1) expect((await push(headersFor(channel, 'exists', 5))).status).toBe(200);
     await new Promise((r) => setTimeout(r, 300));
     expect(await pullAll(probe)).toEqual([]);
     expect(await snapshot()).toBe(afterGenuine);
+  });
+
+  it('refuses message numbers past 2^53 - 1 (they cannot be stored exactly), and the channel keeps working', async () => {
+    const channel = await liveChannel('src-unsafe', 'unsafe@example.com');
+    expect((await push(headersFor(channel, 'exists', 2 ** 53 + 1))).status).toBe(400);
+    expect((await push({ ...headersFor(channel, 'exists', 0), 'X-Goog-Message-Number': '18446744073709551617' })).status).toBe(400);
+    expect((await push(headersFor(channel, 'exists', 2))).status).toBe(200);
+    await stack.settled('src-unsafe');
+  });
+
+  it('keeps a captured token from silencing the channel with a forged high message number', async () => {
+    const channel = await liveChannel('src-numbers', 'numbers@example.com');
+    const probe = await createPullSubscription(`projects/${stack.projectId}/topics/sync-requests`);
+    const requested = async () => (await pullAll(probe)).length;
+    // The largest safe number, forged with the token, is news once…
+    expect((await push(headersFor(channel, 'exists', Number.MAX_SAFE_INTEGER))).status).toBe(200);
+    await waitFor(async () => (await requested()) === 1);
+    await stack.settled('src-numbers');
+    // …and does not make the next genuine notifications look like replays.
+    for (const genuine of [2, 3]) {
+      expect((await push(headersFor(channel, 'exists', genuine))).status).toBe(200);
+      await waitFor(async () => (await requested()) === 1);
+      await stack.settled('src-numbers');
+    }
+    expect((await stack.db.doc(`channels/${channel.id}`).get()).exists).toBe(true);
   });
 
   it('refuses a body (Calendar notifications have none)', async () => {
