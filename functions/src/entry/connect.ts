@@ -4,6 +4,7 @@ import { documentIdSchema } from '../engine/model';
 import { confirmConnect, declineConnect, disconnectSource, finishConnect, mailboxSources, stagedAddress, startConnect, type ConnectDeps } from '../engine/connect';
 import { actingUser, identifyCaller } from './identity';
 import type { Services } from './services';
+import { LOG_EVENTS } from '../observability/log-events';
 
 /**
  * connect (HTTPS, public: every route verifies its caller itself):
@@ -84,7 +85,7 @@ const start: Handler = async (req, res, s) => {
     return;
   }
   const { consentUrl, browserNonce } = await startConnect(connectDeps(s), caller.uid, input.data.loginHint ?? null);
-  s.logger.info('connect started', { trigger: 'manual' });
+  s.logger.info(LOG_EVENTS.connectStarted, { trigger: 'manual' });
   res.set('Set-Cookie', `${NONCE_COOKIE}=${browserNonce}; Max-Age=${STATE_TTL_MS / 1000}; Path=/; Secure; HttpOnly; SameSite=Lax`);
   res.set('Cache-Control', 'no-store');
   res.redirect(303, consentUrl);
@@ -106,7 +107,7 @@ const callback: Handler = async (req, res, s) => {
   const result = await finishConnect(deps, { ...input.data, browserNonce: cookie(req, NONCE_COOKIE) });
   res.set('Set-Cookie', clearNonce);
   if (!result.ok) {
-    s.logger.warn('connect callback refused', { reason: result.reason });
+    s.logger.warn(LOG_EVENTS.connectCallbackRefused, { reason: result.reason });
     const message =
       result.reason === 'account-mismatch'
         ? 'You signed in to Google with a different account than the one you chose in the app. Start connecting again.'
@@ -114,7 +115,7 @@ const callback: Handler = async (req, res, s) => {
     res.status(400).type('text').send(message);
     return;
   }
-  s.logger.info('connect grant staged', { trigger: 'manual' });
+  s.logger.info(LOG_EVENTS.connectGrantStaged, { trigger: 'manual' });
   res.redirect(302, withParams(s.config.connect.returnUrl, { status: 'confirm', link: result.linkId }));
 };
 
@@ -149,7 +150,7 @@ const link: Handler = async (req, res, s) => {
     res.status(404).json({ error: 'no such link (expired, used, or not yours)' });
     return;
   }
-  s.logger.info('account connected', { sourceId: confirmed.source.id, created: confirmed.created });
+  s.logger.info(LOG_EVENTS.accountConnected, { sourceId: confirmed.source.id, created: confirmed.created });
   res.status(200).json({ sourceId: confirmed.source.id, email: confirmed.source.email, status: confirmed.source.status });
 };
 
@@ -167,7 +168,7 @@ const disconnect: Handler = async (req, res, s) => {
     res.status(404).json({ error: 'no such source' });
     return;
   }
-  s.logger.info('account disconnected', { sourceId: result.source.id, revoked: result.revoked });
+  s.logger.info(LOG_EVENTS.accountDisconnected, { sourceId: result.source.id, revoked: result.revoked });
   res.status(200).json({ sourceId: result.source.id, status: result.source.status, revoked: result.revoked });
 };
 
