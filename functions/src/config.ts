@@ -10,7 +10,7 @@ const positiveNumber = z.coerce.number().positive();
 const url = z.url();
 const origin = z.string().refine((v) => URL.canParse(v) && new URL(v).origin === v, 'must be an origin such as https://tasks.example.com (no path, no trailing slash)');
 
-const envSchema = z.object({
+export const envSchema = z.object({
   GOOGLE_CLOUD_PROJECT: z.string().min(1, 'required: the Google Cloud project id'),
   OAUTH_CLIENT_ID: z.string().min(1, 'required: the OAuth client id'),
   /** Mounted only on the functions that call Google for a user (infra manifest: `secrets`). */
@@ -113,51 +113,13 @@ const envSchema = z.object({
 });
 
 export type Env = Record<string, string | undefined>;
+type Settings = z.output<typeof envSchema>;
 
-export interface Config {
-  projectId: string;
-  /** `clientSecret` is absent on functions that never refresh a token or exchange a code. */
-  oauth: { clientId: string; clientSecret?: string; tokenUrl: string; authUrl: string; revokeUrl: string };
-  identity: {
-    /** ID tokens must name this project as `aud` and `https://securetoken.google.com/<it>` as `iss`. */
-    firebaseProjectId: string;
-    firebaseCertsUrl: string;
-    /** Only with the Firebase Auth emulator. */
-    acceptUnsignedTokens: boolean;
-    authEmulatorHost: string | null;
-    webApiKey: string | null;
-    googleCertsUrl: string;
-    serverCallers: string[];
-    connectUrl: string | null;
-  };
-  googleApiRootUrl: string | undefined;
-  gmailTopic: string;
-  syncRequestsTopic: string;
-  calendarPushUrl: string;
-  channelTtlSeconds: number;
-  limiter: {
-    ratePerSecond: number;
-    burst: number;
-    maxInFlight: number;
-    maxAttempts: number;
-    backoffBaseMs: number;
-    backoffMaxMs: number;
-    gmailUnitsPerMinute: number;
-  };
-  gmailMessagesGetUnits: number;
-  retentionMs: number;
-  renewBeforeMs: number;
-  fallbackAfterMs: number;
-  pollPageSize: number;
-  leaseMs: number;
-  gmailPassBudgetMs: number;
-  taskRule: { calendarPastMs: number; calendarFutureMs: number; gmailResyncMaxAgeMs: number };
-  audit: { periodMs: number; windowMs: number; graceMs: number; maxMessages: number; maxSources: number };
-  followUps: { queue: string; url: string; invoker: string; apiUrl: string | undefined } | null;
-  tokenSealing: { kind: 'kms'; keyName: string } | { kind: 'local'; key: Buffer };
-  /** `allowedOrigins`: the pages that may start a flow (`CONNECT_ALLOWED_ORIGINS`, or locally the return URL's origin). */
-  connect: { redirectUrl: string; returnUrl: string; allowedOrigins: string[] };
-}
+/**
+ * What the functions read, derived from the settings: grouped by concern and in working units
+ * (milliseconds). A new setting is one line in `envSchema` plus the line in `toConfig` that places it.
+ */
+export type Config = z.output<typeof configSchema>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -177,7 +139,106 @@ export function requireClientSecret(oauth: Config['oauth']): string {
   return oauth.clientSecret;
 }
 
-const HOUR_MS = 3_600_000;
+const SECOND_MS = 1000;
+const MINUTE_MS = 60 * SECOND_MS;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+
+/** `clientSecret` is absent on functions that never refresh a token or exchange a code. */
+function oauthSettings(e: Settings) {
+  return {
+    clientId: e.OAUTH_CLIENT_ID,
+    ...(e.OAUTH_CLIENT_SECRET !== undefined && { clientSecret: e.OAUTH_CLIENT_SECRET }),
+    tokenUrl: e.GOOGLE_OAUTH_TOKEN_URL,
+    authUrl: e.GOOGLE_OAUTH_AUTH_URL,
+    revokeUrl: e.GOOGLE_OAUTH_REVOKE_URL,
+  };
+}
+
+function identitySettings(e: Settings) {
+  return {
+    /** ID tokens must name this project as `aud` and `https://securetoken.google.com/<it>` as `iss`. */
+    firebaseProjectId: e.FIREBASE_PROJECT_ID ?? e.GOOGLE_CLOUD_PROJECT,
+    firebaseCertsUrl: e.FIREBASE_AUTH_CERTS_URL,
+    /** Only with the Firebase Auth emulator. */
+    acceptUnsignedTokens: e.FIREBASE_AUTH_EMULATOR_HOST !== undefined,
+    authEmulatorHost: e.FIREBASE_AUTH_EMULATOR_HOST ?? null,
+    webApiKey: e.FIREBASE_API_KEY ?? null,
+    googleCertsUrl: e.GOOGLE_ID_TOKEN_CERTS_URL,
+    serverCallers: e.CONNECT_SERVER_CALLERS,
+    connectUrl: e.CONNECT_URL ?? null,
+  };
+}
+
+function limiterSettings(e: Settings) {
+  return {
+    ratePerSecond: e.RATE_LIMIT_PER_SECOND,
+    burst: e.RATE_LIMIT_BURST,
+    maxInFlight: e.MAX_IN_FLIGHT,
+    maxAttempts: e.MAX_ATTEMPTS,
+    backoffBaseMs: e.BACKOFF_BASE_MS,
+    backoffMaxMs: e.BACKOFF_MAX_MS,
+    gmailUnitsPerMinute: e.GMAIL_UNITS_PER_MINUTE,
+  };
+}
+
+function auditSettings(e: Settings) {
+  return {
+    periodMs: e.AUDIT_PERIOD_HOURS * HOUR_MS,
+    windowMs: e.AUDIT_WINDOW_HOURS * HOUR_MS,
+    graceMs: e.AUDIT_GRACE_SECONDS * SECOND_MS,
+    maxMessages: e.AUDIT_MAX_MESSAGES,
+    maxSources: e.AUDIT_MAX_SOURCES,
+  };
+}
+
+/** Gmail tail looks need all three; the cross-setting rule below reports a partial set. */
+function followUpSettings(e: Settings) {
+  if (!e.FOLLOW_UP_QUEUE || !e.FOLLOW_UP_URL || !e.FOLLOW_UP_INVOKER) return null;
+  return { queue: e.FOLLOW_UP_QUEUE, url: e.FOLLOW_UP_URL, invoker: e.FOLLOW_UP_INVOKER, apiUrl: e.CLOUD_TASKS_API_URL };
+}
+
+function tokenSealingSettings(e: Settings): { kind: 'kms'; keyName: string } | { kind: 'local'; key: Buffer } {
+  if (e.KMS_KEY_NAME) return { kind: 'kms', keyName: e.KMS_KEY_NAME };
+  return { kind: 'local', key: Buffer.from(e.TOKEN_ENCRYPTION_KEY ?? '', 'base64') };
+}
+
+function toConfig(e: Settings) {
+  return {
+    projectId: e.GOOGLE_CLOUD_PROJECT,
+    oauth: oauthSettings(e),
+    identity: identitySettings(e),
+    googleApiRootUrl: e.GOOGLE_API_ROOT_URL,
+    gmailTopic: e.GMAIL_TOPIC ?? `projects/${e.GOOGLE_CLOUD_PROJECT}/topics/gmail-watch`,
+    syncRequestsTopic: e.SYNC_REQUESTS_TOPIC,
+    calendarPushUrl: e.CALENDAR_PUSH_URL,
+    channelTtlSeconds: e.CHANNEL_TTL_HOURS * 3600,
+    limiter: limiterSettings(e),
+    gmailMessagesGetUnits: e.GMAIL_MESSAGES_GET_UNITS,
+    retentionMs: e.RETENTION_DAYS * DAY_MS,
+    renewBeforeMs: e.RENEW_BEFORE_HOURS * HOUR_MS,
+    fallbackAfterMs: e.FALLBACK_AFTER_MINUTES * MINUTE_MS,
+    pollPageSize: e.POLL_PAGE_SIZE,
+    leaseMs: e.LEASE_SECONDS * SECOND_MS,
+    gmailPassBudgetMs: e.GMAIL_PASS_BUDGET_SECONDS * SECOND_MS,
+    taskRule: {
+      calendarPastMs: e.CALENDAR_PAST_DAYS * DAY_MS,
+      calendarFutureMs: e.CALENDAR_FUTURE_DAYS * DAY_MS,
+      gmailResyncMaxAgeMs: e.GMAIL_RESYNC_MAX_AGE_DAYS * DAY_MS,
+    },
+    audit: auditSettings(e),
+    followUps: followUpSettings(e),
+    tokenSealing: tokenSealingSettings(e),
+    connect: {
+      redirectUrl: e.CONNECT_REDIRECT_URL,
+      returnUrl: e.CONNECT_RETURN_URL,
+      /** The pages that may start a flow: `CONNECT_ALLOWED_ORIGINS`, or locally the return URL's origin. */
+      allowedOrigins: e.CONNECT_ALLOWED_ORIGINS.length > 0 ? e.CONNECT_ALLOWED_ORIGINS : [new URL(e.CONNECT_RETURN_URL).origin],
+    },
+  };
+}
+
+const configSchema = envSchema.transform(toConfig);
 
 /**
  * Google sends browsers to the redirect URL: when it is not a loopback address, the connect
@@ -188,105 +249,39 @@ export function connectFlowIsPublic(redirectUrl: string): boolean {
   return !(host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host));
 }
 
-function connectConflicts(e: z.infer<typeof envSchema>): string[] {
-  const problems: string[] = [];
-  if (e.CONNECT_SERVER_CALLERS.length > 0 && !e.CONNECT_URL) {
-    problems.push('CONNECT_URL: required with CONNECT_SERVER_CALLERS (the audience of their ID tokens)');
-  }
-  if (e.CONNECT_ALLOWED_ORIGINS.length === 0 && connectFlowIsPublic(e.CONNECT_REDIRECT_URL)) {
-    problems.push('CONNECT_ALLOWED_ORIGINS: required when CONNECT_REDIRECT_URL is not a loopback address (the origins of the pages that start connecting)');
-  }
-  return problems;
-}
-
-/** Settings that must never meet: each names a problem, none when the environment is coherent. */
-function conflictingSettings(env: Env, e: z.infer<typeof envSchema> | undefined): string[] {
-  const problems: string[] = [];
-  if (!env.KMS_KEY_NAME === !env.TOKEN_ENCRYPTION_KEY) {
-    problems.push('KMS_KEY_NAME / TOKEN_ENCRYPTION_KEY: set exactly one (KMS in production, a local key for local runs)');
-  }
-  if (env.FIREBASE_AUTH_EMULATOR_HOST && (env.KMS_KEY_NAME || env.K_SERVICE)) {
-    problems.push('FIREBASE_AUTH_EMULATOR_HOST: refused next to production settings (KMS_KEY_NAME, K_SERVICE): it turns off ID-token signature checks');
-  }
-  if (e) problems.push(...connectConflicts(e));
-  const followUpVars = [env.FOLLOW_UP_QUEUE, env.FOLLOW_UP_URL, env.FOLLOW_UP_INVOKER].filter((v) => v !== undefined && v !== '');
-  if (followUpVars.length !== 0 && followUpVars.length !== 3) {
-    problems.push('FOLLOW_UP_QUEUE / FOLLOW_UP_URL / FOLLOW_UP_INVOKER: set all three (Gmail tail looks) or none');
-  }
-  return problems;
-}
+/**
+ * Rules that span settings. They read the raw environment (and the config when every setting
+ * is valid), so their problems are reported together with the per-setting ones.
+ */
+const crossSettingRules: Array<(env: Env, config: Config | undefined) => string | null> = [
+  (env) =>
+    !env.KMS_KEY_NAME === !env.TOKEN_ENCRYPTION_KEY
+      ? 'KMS_KEY_NAME / TOKEN_ENCRYPTION_KEY: set exactly one (KMS in production, a local key for local runs)'
+      : null,
+  (_env, config) =>
+    config && config.identity.serverCallers.length > 0 && !config.identity.connectUrl
+      ? 'CONNECT_URL: required with CONNECT_SERVER_CALLERS (the audience of their ID tokens)'
+      : null,
+  (env) =>
+    env.FIREBASE_AUTH_EMULATOR_HOST && (env.KMS_KEY_NAME || env.K_SERVICE)
+      ? 'FIREBASE_AUTH_EMULATOR_HOST: refused next to production settings (KMS_KEY_NAME, K_SERVICE): it turns off ID-token signature checks'
+      : null,
+  (env, config) =>
+    config && !env.CONNECT_ALLOWED_ORIGINS?.trim() && connectFlowIsPublic(config.connect.redirectUrl)
+      ? 'CONNECT_ALLOWED_ORIGINS: required when CONNECT_REDIRECT_URL is not a loopback address (the origins of the pages that start connecting)'
+      : null,
+  (env) => {
+    const set = [env.FOLLOW_UP_QUEUE, env.FOLLOW_UP_URL, env.FOLLOW_UP_INVOKER].filter((v) => v !== undefined && v !== '').length;
+    return set !== 0 && set !== 3 ? 'FOLLOW_UP_QUEUE / FOLLOW_UP_URL / FOLLOW_UP_INVOKER: set all three (Gmail tail looks) or none' : null;
+  },
+];
 
 export function parseConfig(env: Env = process.env): Config {
-  const parsed = envSchema.safeParse(env);
-  const problems = parsed.success
-    ? []
-    : parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`);
-  problems.push(...conflictingSettings(env, parsed.data));
+  const parsed = configSchema.safeParse(env);
+  const problems = [
+    ...(parsed.error?.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`) ?? []),
+    ...crossSettingRules.map((rule) => rule(env, parsed.data)).filter((problem) => problem !== null),
+  ];
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
-  const e = parsed.data;
-  return {
-    projectId: e.GOOGLE_CLOUD_PROJECT,
-    oauth: {
-      clientId: e.OAUTH_CLIENT_ID,
-      ...(e.OAUTH_CLIENT_SECRET !== undefined && { clientSecret: e.OAUTH_CLIENT_SECRET }),
-      tokenUrl: e.GOOGLE_OAUTH_TOKEN_URL,
-      authUrl: e.GOOGLE_OAUTH_AUTH_URL,
-      revokeUrl: e.GOOGLE_OAUTH_REVOKE_URL,
-    },
-    identity: {
-      firebaseProjectId: e.FIREBASE_PROJECT_ID ?? e.GOOGLE_CLOUD_PROJECT,
-      firebaseCertsUrl: e.FIREBASE_AUTH_CERTS_URL,
-      acceptUnsignedTokens: e.FIREBASE_AUTH_EMULATOR_HOST !== undefined,
-      authEmulatorHost: e.FIREBASE_AUTH_EMULATOR_HOST ?? null,
-      webApiKey: e.FIREBASE_API_KEY ?? null,
-      googleCertsUrl: e.GOOGLE_ID_TOKEN_CERTS_URL,
-      serverCallers: e.CONNECT_SERVER_CALLERS,
-      connectUrl: e.CONNECT_URL ?? null,
-    },
-    googleApiRootUrl: e.GOOGLE_API_ROOT_URL,
-    gmailTopic: e.GMAIL_TOPIC ?? `projects/${e.GOOGLE_CLOUD_PROJECT}/topics/gmail-watch`,
-    syncRequestsTopic: e.SYNC_REQUESTS_TOPIC,
-    calendarPushUrl: e.CALENDAR_PUSH_URL,
-    channelTtlSeconds: e.CHANNEL_TTL_HOURS * 3600,
-    limiter: {
-      ratePerSecond: e.RATE_LIMIT_PER_SECOND,
-      burst: e.RATE_LIMIT_BURST,
-      maxInFlight: e.MAX_IN_FLIGHT,
-      maxAttempts: e.MAX_ATTEMPTS,
-      backoffBaseMs: e.BACKOFF_BASE_MS,
-      backoffMaxMs: e.BACKOFF_MAX_MS,
-      gmailUnitsPerMinute: e.GMAIL_UNITS_PER_MINUTE,
-    },
-    gmailMessagesGetUnits: e.GMAIL_MESSAGES_GET_UNITS,
-    retentionMs: e.RETENTION_DAYS * 24 * HOUR_MS,
-    renewBeforeMs: e.RENEW_BEFORE_HOURS * HOUR_MS,
-    fallbackAfterMs: e.FALLBACK_AFTER_MINUTES * 60_000,
-    pollPageSize: e.POLL_PAGE_SIZE,
-    leaseMs: e.LEASE_SECONDS * 1000,
-    gmailPassBudgetMs: e.GMAIL_PASS_BUDGET_SECONDS * 1000,
-    taskRule: {
-      calendarPastMs: e.CALENDAR_PAST_DAYS * 24 * HOUR_MS,
-      calendarFutureMs: e.CALENDAR_FUTURE_DAYS * 24 * HOUR_MS,
-      gmailResyncMaxAgeMs: e.GMAIL_RESYNC_MAX_AGE_DAYS * 24 * HOUR_MS,
-    },
-    audit: {
-      periodMs: e.AUDIT_PERIOD_HOURS * HOUR_MS,
-      windowMs: e.AUDIT_WINDOW_HOURS * HOUR_MS,
-      graceMs: e.AUDIT_GRACE_SECONDS * 1000,
-      maxMessages: e.AUDIT_MAX_MESSAGES,
-      maxSources: e.AUDIT_MAX_SOURCES,
-    },
-    followUps:
-      e.FOLLOW_UP_QUEUE && e.FOLLOW_UP_URL && e.FOLLOW_UP_INVOKER
-        ? { queue: e.FOLLOW_UP_QUEUE, url: e.FOLLOW_UP_URL, invoker: e.FOLLOW_UP_INVOKER, apiUrl: e.CLOUD_TASKS_API_URL }
-        : null,
-    tokenSealing: e.KMS_KEY_NAME
-      ? { kind: 'kms', keyName: e.KMS_KEY_NAME }
-      : { kind: 'local', key: Buffer.from(e.TOKEN_ENCRYPTION_KEY ?? '', 'base64') },
-    connect: {
-      redirectUrl: e.CONNECT_REDIRECT_URL,
-      returnUrl: e.CONNECT_RETURN_URL,
-      allowedOrigins: e.CONNECT_ALLOWED_ORIGINS.length > 0 ? e.CONNECT_ALLOWED_ORIGINS : [new URL(e.CONNECT_RETURN_URL).origin],
-    },
-  };
+  return parsed.data;
 }

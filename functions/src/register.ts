@@ -10,6 +10,7 @@ import { registerWatchHandler } from './entry/register-watch';
 import { renewWatchesHandler } from './entry/renew-watches';
 import type { Services } from './entry/services';
 import { withTrace } from './logging';
+import { LOG_EVENTS } from './observability/log-events';
 import { sourceStatusHandler } from './entry/source-status';
 import { syncWorkerHandler } from './entry/sync-worker';
 import { traceFromEvent, traceFromHeaders } from './trace';
@@ -67,7 +68,7 @@ function guarded(services: () => Services, handler: HttpHandler): HttpHandler {
 function unexpectedError(services: () => Services, error: unknown): void {
   const errorClass = error instanceof Error ? error.name : typeof error;
   try {
-    services().logger.error('request failed unexpectedly', { errorClass });
+    services().logger.error(LOG_EVENTS.requestFailedUnexpectedly, { errorClass });
   } catch {
     process.stderr.write(`${JSON.stringify({ severity: 'ERROR', message: 'request failed unexpectedly', errorClass })}\n`);
   }

@@ -4,6 +4,8 @@
  * functions' structured JSON logs (functions/src/logging.ts).
  */
 
+import { LOG_EVENTS, LOGGED_SOURCE_TYPES, type LogMessage } from '../../functions/src/observability/log-events';
+
 export interface LogMetric {
   description: string;
   filter: string;
@@ -36,9 +38,10 @@ export interface AlertPolicy {
   conditions: Condition[];
 }
 
-const message = (...messages: string[]) => `jsonPayload.message=(${messages.map((m) => `"${m}"`).join(' OR ')})`;
-const SYNC_FINISHED = message('gmail sync finished', 'calendar sync finished');
-const AUDIT_FINISHED = message('audit finished');
+/** A filter on log messages: only messages of the catalogue, which a test checks are logged. */
+const message = (...messages: LogMessage[]) => `jsonPayload.message=(${messages.map((m) => `"${m}"`).join(' OR ')})`;
+const SYNC_FINISHED = message(...LOGGED_SOURCE_TYPES.map(LOG_EVENTS.syncFinished));
+const AUDIT_FINISHED = message(LOG_EVENTS.auditFinished);
 
 function labelled(keys: Record<string, string>) {
   return {
@@ -73,15 +76,15 @@ export const LOG_METRICS = {
   'sync_engine/sync_latency': distribution('Sync duration by type and trigger', SYNC_FINISHED, 'durationMs', 'ms', { type: 'type', trigger: 'trigger' }, 10),
   'sync_engine/tasks_ingested': distribution('Tasks written per sync', `${SYNC_FINISHED} AND jsonPayload.counts.tasksWritten>0`, 'counts.tasksWritten', '1', { type: 'type' }),
   'sync_engine/sync_runs': counter('Syncs finished, by trigger', SYNC_FINISHED, { trigger: 'trigger', type: 'type' }),
-  'sync_engine/sync_errors': counter('Syncs failed, by error class', message('gmail sync failed', 'calendar sync failed'), { error_class: 'errorClass' }),
-  'sync_engine/source_status_changes': counter('Source status changes, by new status', message('source status changed'), { status: 'status' }),
-  'sync_engine/watches_expiring_24h': distribution('Renewals requested per renewWatches run', message('renewWatches fanned out'), 'requested', '1'),
-  'sync_engine/fallback_fanouts': counter('fallbackPoll runs that found sources to poll', `${message('fallbackPoll fanned out')} AND jsonPayload.requested>0`),
-  'sync_engine/stale_events_dropped': counter('Pub/Sub deliveries dropped as too old', message('Dropping a stale Gmail notification', 'Dropping a stale sync request')),
+  'sync_engine/sync_errors': counter('Syncs failed, by error class', message(...LOGGED_SOURCE_TYPES.map(LOG_EVENTS.syncFailed)), { error_class: 'errorClass' }),
+  'sync_engine/source_status_changes': counter('Source status changes, by new status', message(LOG_EVENTS.sourceStatusChanged), { status: 'status' }),
+  'sync_engine/watches_expiring_24h': distribution('Renewals requested per renewWatches run', message(LOG_EVENTS.renewalFannedOut), 'requested', '1'),
+  'sync_engine/fallback_fanouts': counter('fallbackPoll runs that found sources to poll', `${message(LOG_EVENTS.pollFannedOut)} AND jsonPayload.requested>0`),
+  'sync_engine/stale_events_dropped': counter('Pub/Sub deliveries dropped as too old', message(LOG_EVENTS.gmailNotificationStale, LOG_EVENTS.syncRequestStale)),
   'sync_engine/audits': counter('Completeness audits, per source and type', AUDIT_FINISHED, { type: 'type' }),
   'sync_engine/audits_incomplete': counter('Completeness audits that found missing or wrong items', `${AUDIT_FINISHED} AND (jsonPayload.missing>0 OR jsonPayload.wrongState>0)`, { type: 'type' }),
   'sync_engine/audit_missing_items': distribution('Items missing per audit', AUDIT_FINISHED, 'missing', '1', { type: 'type' }),
-  'sync_engine/audit_repaired_twice': counter('Sources repaired by two audits in a row', message('audit repaired twice in a row')),
+  'sync_engine/audit_repaired_twice': counter('Sources repaired by two audits in a row', message(LOG_EVENTS.auditRepairedTwice)),
 } satisfies Record<string, LogMetric>;
 
 const userMetric = (name: keyof typeof LOG_METRICS) => `metric.type="logging.googleapis.com/user/${name}" AND resource.type="cloud_run_revision"`;

@@ -3,7 +3,7 @@ import type { Source } from '../../functions/src/engine/model';
 import { GoogleAccessPool, type RefreshTokenSource } from '../../functions/src/google/access';
 import { limitedCaller } from '../../functions/src/google/limited-call';
 import { AccountLimiter } from '../../functions/src/google/limiter';
-import type { EncryptedToken } from '../../functions/src/secrets/envelope';
+import type { SealedToken } from '../../functions/src/contracts/sealed-token';
 import { sourceData } from '../support/builders';
 
 const config = {
@@ -19,11 +19,11 @@ function tokens(): RefreshTokenSource & { ciphertext: Record<string, string>; re
     ciphertext: {} as Record<string, string>,
     read: 0,
     opened: 0,
-    sealed: ({ id }: { id: string }): Promise<EncryptedToken> => {
+    sealed: ({ id }: { id: string }): Promise<SealedToken> => {
       store.read += 1;
       return Promise.resolve({ ciphertext: store.ciphertext[id] ?? `c-${id}`, sealedKey: 'k', keyVersion: '1', iv: 'i', tag: 't' });
     },
-    open: (_source: { id: string }, sealed: EncryptedToken) => {
+    open: (_source: { id: string }, sealed: SealedToken) => {
       store.opened += 1;
       return Promise.resolve(`token-for-${sealed.ciphertext}`);
     },

@@ -60,6 +60,30 @@ describe('parseConfig', () => {
     expect(() => parseConfig(kms)).toThrow(/FIREBASE_AUTH_EMULATOR_HOST: refused/);
   });
 
+  it('converts to working units and groups the settings', () => {
+    const config = parseConfig({ ...valid, CHANNEL_TTL_HOURS: '2', AUDIT_GRACE_SECONDS: '0', CALENDAR_FUTURE_DAYS: '3', GMAIL_PASS_BUDGET_SECONDS: '5' });
+    expect(config.channelTtlSeconds).toBe(7200);
+    expect(config.audit).toEqual({ periodMs: 24 * 3_600_000, windowMs: 24 * 3_600_000, graceMs: 0, maxMessages: 200, maxSources: 500 });
+    expect(config.taskRule.calendarFutureMs).toBe(3 * 24 * 3_600_000);
+    expect(config.gmailPassBudgetMs).toBe(5000);
+    expect(config.identity).toMatchObject({ firebaseProjectId: 'demo-project', acceptUnsignedTokens: false, authEmulatorHost: null, serverCallers: [] });
+    expect(config.followUps).toBeNull();
+  });
+
+  it('wants the follow-up settings all together, and CONNECT_URL with server callers', () => {
+    const followUps = {
+      FOLLOW_UP_QUEUE: 'projects/p/locations/r/queues/gmail-follow-ups',
+      FOLLOW_UP_URL: 'https://gmailfollowup-xyz.a.run.app',
+      FOLLOW_UP_INVOKER: 'tasks-invoker@p.iam.gserviceaccount.com',
+    };
+    expect(parseConfig({ ...valid, ...followUps }).followUps).toEqual({ queue: followUps.FOLLOW_UP_QUEUE, url: followUps.FOLLOW_UP_URL, invoker: followUps.FOLLOW_UP_INVOKER, apiUrl: undefined });
+    expect(() => parseConfig({ ...valid, ...followUps, FOLLOW_UP_URL: '' })).toThrow(/set all three \(Gmail tail looks\) or none/);
+    const callers = { ...valid, CONNECT_SERVER_CALLERS: ' Backend@P.iam.gserviceaccount.com ,' };
+    expect(() => parseConfig(callers)).toThrow(/CONNECT_URL: required with CONNECT_SERVER_CALLERS/);
+    const identity = parseConfig({ ...callers, CONNECT_URL: 'https://connect-xyz.a.run.app' }).identity;
+    expect(identity).toMatchObject({ serverCallers: ['backend@p.iam.gserviceaccount.com'], connectUrl: 'https://connect-xyz.a.run.app' });
+  });
+
   it('lists every bad variable in one message', () => {
     const attempt = () =>
       parseConfig({

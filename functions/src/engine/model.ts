@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { isHistoryId } from './history-id';
+import { sealedTokenSchema } from '../contracts/sealed-token';
 
 /**
  * The domain's documents, as schemas: the store validates every Firestore document against
@@ -164,10 +165,7 @@ export const sourceSecretSchema = z.object({
    * Envelope-encrypted refresh token (ciphertext, sealed data key, nonce, tag), base64, and
    * the key version that sealed the data key (a rotation re-wraps the older ones).
    */
-  refreshToken: z
-    .object({ ciphertext: z.string(), sealedKey: z.string(), keyVersion: z.string().min(1), iv: z.string(), tag: z.string() })
-    .nullable()
-    .default(null),
+  refreshToken: sealedTokenSchema.nullable().default(null),
   /** SHA-256 (hex) of each live Calendar channel's token, by channel id. */
   channelTokenHashes: z.record(z.string(), z.string()).default({}),
 });

@@ -1,5 +1,6 @@
 import type { Decision } from './lease';
 import type { Channel, IngestionEvent, NewChannel, Source, SourceData, Task } from './model';
+import type { SealedToken } from '../contracts/sealed-token';
 
 /**
  * What the engine needs from the outside world. `store/` and `google/` implement these; the
@@ -209,15 +210,6 @@ export interface StagedGrant {
   sealedToken: SealedToken;
   createdAt: Date;
   expireAt: Date;
-}
-
-/** A refresh token as stored: opaque to the engine. */
-export interface SealedToken {
-  ciphertext: string;
-  sealedKey: string;
-  keyVersion: string;
-  iv: string;
-  tag: string;
 }
 
 export interface ConnectStateStore {

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { handleCalendarPush } from '../engine/calendar-notifications';
 import { CHANNEL_ID } from '../engine/model';
 import type { Services } from './services';
+import { LOG_EVENTS } from '../observability/log-events';
 
 /**
  * calendarPush (HTTPS): Calendar channel notifications. Forged or stale pushes get a 4xx and
@@ -56,11 +57,11 @@ export function calendarPushHandler(services: () => Services) {
       },
     );
     if (verdict.kind === 'rejected') {
-      logger.warn('Rejected a Calendar push', { trigger: 'push', channelId: h['x-goog-channel-id'], reason: verdict.reason });
+      logger.warn(LOG_EVENTS.calendarPushRejected, { trigger: 'push', channelId: h['x-goog-channel-id'], reason: verdict.reason });
       res.status(verdict.status).json({ error: verdict.reason });
       return;
     }
-    logger.debug('Calendar push accepted', { trigger: 'push', sourceId: verdict.sourceId, state: h['x-goog-resource-state'], outcome: verdict.kind });
+    logger.debug(LOG_EVENTS.calendarPushAccepted, { trigger: 'push', sourceId: verdict.sourceId, state: h['x-goog-resource-state'], outcome: verdict.kind });
     res.status(200).end();
   };
 }

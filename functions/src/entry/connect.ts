@@ -4,6 +4,7 @@ import { documentIdSchema } from '../engine/model';
 import { confirmConnect, declineConnect, disconnectSource, finishConnect, flowKey, mailboxSources, stagedAddress, startConnect, type ConnectDeps } from '../engine/connect';
 import { actingUser, identifyCaller } from './identity';
 import type { Services } from './services';
+import { LOG_EVENTS } from '../observability/log-events';
 
 /**
  * connect (HTTPS, public: every route verifies its caller itself):
@@ -94,7 +95,7 @@ const start: Handler = async (req, res, s) => {
     return;
   }
   if (!startAllowed({ origin: header(req, 'origin'), secFetchSite: header(req, 'sec-fetch-site') }, s.config.connect.allowedOrigins)) {
-    s.logger.warn('connect start refused', { reason: 'origin not allowed' });
+    s.logger.warn(LOG_EVENTS.connectStartRefused, { reason: 'origin not allowed' });
     res.status(403).json({ error: 'connecting starts from the app: this origin may not start it (CONNECT_ALLOWED_ORIGINS)' });
     return;
   }
@@ -109,7 +110,7 @@ const start: Handler = async (req, res, s) => {
     return;
   }
   const { consentUrl, browserNonce, flow } = await startConnect(connectDeps(s), caller.uid, input.data.loginHint ?? null);
-  s.logger.info('connect started', { trigger: 'manual' });
+  s.logger.info(LOG_EVENTS.connectStarted, { trigger: 'manual' });
   res.set('Set-Cookie', `${nonceCookie(flow)}=${browserNonce}; Max-Age=${STATE_TTL_MS / 1000}; Path=/; Secure; HttpOnly; SameSite=Lax`);
   res.set('Cache-Control', 'no-store');
   res.redirect(303, consentUrl);
@@ -126,18 +127,18 @@ const callback: Handler = async (req, res, s) => {
   const browserNonce = cookie(req, nonceCookie(flow));
   const deps = connectDeps(s);
   if ('error' in input.data) {
-    if (!(await declineConnect(deps, { state: input.data.state, browserNonce }))) s.logger.warn('connect decline refused', { reason: 'invalid-state or other-browser' });
+    if (!(await declineConnect(deps, { state: input.data.state, browserNonce }))) s.logger.warn(LOG_EVENTS.connectDeclineRefused, { reason: 'invalid-state or other-browser' });
     res.set('Set-Cookie', clearNonce(flow)).redirect(302, withFragment(s.config.connect.returnUrl, { status: 'denied' }));
     return;
   }
   const result = await finishConnect(deps, { ...input.data, browserNonce });
   res.set('Set-Cookie', clearNonce(flow));
   if (!result.ok) {
-    s.logger.warn('connect callback refused', { reason: result.reason });
+    s.logger.warn(LOG_EVENTS.connectCallbackRefused, { reason: result.reason });
     res.status(400).type('text').send(callbackRefusal(result.reason));
     return;
   }
-  s.logger.info('connect grant staged', { trigger: 'manual' });
+  s.logger.info(LOG_EVENTS.connectGrantStaged, { trigger: 'manual' });
   res.redirect(302, withFragment(s.config.connect.returnUrl, { status: 'confirm', link: result.linkId }));
 };
 
@@ -178,7 +179,7 @@ const link: Handler = async (req, res, s) => {
     res.status(404).json({ error: 'no such link (expired, used, or not yours)' });
     return;
   }
-  s.logger.info('account connected', { sourceId: confirmed.source.id, created: confirmed.created });
+  s.logger.info(LOG_EVENTS.accountConnected, { sourceId: confirmed.source.id, created: confirmed.created });
   res.status(200).json({ sourceId: confirmed.source.id, email: confirmed.source.email, status: confirmed.source.status });
 };
 
@@ -196,7 +197,7 @@ const disconnect: Handler = async (req, res, s) => {
     res.status(404).json({ error: 'no such source' });
     return;
   }
-  s.logger.info('account disconnected', { sourceId: result.source.id, revoked: result.revoked });
+  s.logger.info(LOG_EVENTS.accountDisconnected, { sourceId: result.source.id, revoked: result.revoked });
   res.status(200).json({ sourceId: result.source.id, status: result.source.status, revoked: result.revoked });
 };
 

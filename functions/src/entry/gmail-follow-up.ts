@@ -4,6 +4,7 @@ import { isGoogleError, isRetryable } from '../engine/errors';
 import { documentIdSchema, historyIdSchema } from '../engine/model';
 import type { Services } from './services';
 import { postBody } from './source-id-request';
+import { LOG_EVENTS } from '../observability/log-events';
 
 /**
  * gmailFollowUp (HTTPS, IAM-only: Cloud Tasks calls it with the invoker account's OIDC
@@ -31,11 +32,11 @@ export function gmailFollowUpHandler(services: () => Services) {
         onlyIfGmailChanged: true,
         ...(after !== undefined && credentialsAt !== undefined && { lookFrom: { historyId: after, credentialsAt: new Date(credentialsAt) } }),
       });
-      logger.debug('gmail follow-up handled', { sourceId, trigger: 'push', outcome });
+      logger.debug(LOG_EVENTS.followUpHandled, { sourceId, trigger: 'push', outcome });
       res.status(204).end();
     } catch (error) {
       if (!isRetryable(error)) throw error;
-      logger.warn('gmail follow-up failed, Cloud Tasks retries it', { sourceId, errorClass: isGoogleError(error) ? error.kind : 'lease-outlived' });
+      logger.warn(LOG_EVENTS.followUpFailed, { sourceId, errorClass: isGoogleError(error) ? error.kind : 'lease-outlived' });
       res.status(503).json({ error: 'Try again later' });
     }
   };

@@ -4,6 +4,7 @@ import { handleGmailNotification, type GmailNotification } from '../engine/gmail
 import { historyIdSchema } from '../engine/model';
 import { isStale } from './event-age';
 import type { Services } from './services';
+import { LOG_EVENTS } from '../observability/log-events';
 
 /**
  * gmailPush: the CloudEvent that Eventarc (or the Functions Framework, for an emulator push
@@ -51,12 +52,12 @@ export function gmailPushHandler(services: () => Services) {
   return async (event: CloudEvent<unknown>): Promise<void> => {
     const { logger } = services();
     if (isStale(event)) {
-      logger.warn('Dropping a stale Gmail notification', { trigger: 'push', eventId: event.id, eventTime: event.time });
+      logger.warn(LOG_EVENTS.gmailNotificationStale, { trigger: 'push', eventId: event.id, eventTime: event.time });
       return;
     }
     const parsed = parseGmailNotification(event.data);
     if (!parsed.ok) {
-      logger.warn('Ignoring a malformed Gmail notification', { trigger: 'push', eventId: event.id, reason: parsed.reason });
+      logger.warn(LOG_EVENTS.gmailNotificationMalformed, { trigger: 'push', eventId: event.id, reason: parsed.reason });
       return;
     }
     await handleGmailNotification(services(), parsed.value);

@@ -3,6 +3,7 @@ import { isGoogleError } from '../engine/errors';
 import { registerWatches, SourceUnavailableError } from '../engine/watches';
 import type { Services } from './services';
 import { sourceIdFromPost } from './source-id-request';
+import { LOG_EVENTS } from '../observability/log-events';
 
 /** registerWatch (HTTPS, internal, IAM-authenticated): POST {sourceId} sets the watches. */
 
@@ -17,7 +18,7 @@ export function registerWatchHandler(services: () => Services) {
         watchExpiration: source.watchExpiration?.toISOString() ?? null,
         calendarChannelExpiration: source.calendarChannelExpiration?.toISOString() ?? null,
       };
-      logger.info('watches registered', { sourceId: source.id, trigger: 'manual', ...expirations });
+      logger.info(LOG_EVENTS.watchesRegistered, { sourceId: source.id, trigger: 'manual', ...expirations });
       res.status(200).json({ sourceId: source.id, status: source.status, ...expirations });
     } catch (error) {
       if (error instanceof SourceUnavailableError) {
@@ -25,7 +26,7 @@ export function registerWatchHandler(services: () => Services) {
         return;
       }
       if (isGoogleError(error)) {
-        logger.error('watch registration failed', { sourceId, errorClass: error.kind, status: error.details.status });
+        logger.error(LOG_EVENTS.watchRegistrationFailed, { sourceId, errorClass: error.kind, status: error.details.status });
         res.status(error.transient ? 503 : 502).json({ error: `Google refused the watch (${error.kind})` });
         return;
       }

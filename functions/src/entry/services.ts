@@ -25,6 +25,7 @@ import { SourceSecretRepository } from '../store/source-secrets';
 import { SourceRepository } from '../store/sources';
 import { TaskRepository } from '../store/tasks';
 import { CloudTasksFollowUps } from '../tasks/follow-up-queue';
+import { LOG_EVENTS } from '../observability/log-events';
 
 /** Everything the entry points need, built once per instance from the configuration. */
 export interface Services {
@@ -134,7 +135,7 @@ async function credentialsUnreadable(
   const { sources, logger, clock, statusSettings } = deps;
   const now = clock.now();
   await sources.update(source.id, now, (s) => withStatus({ ...s, disconnectReason: RECONNECT_NEEDED }, now, statusSettings));
-  logger.warn('stored Google credentials no longer decrypt; the source needs a reconnect', { sourceId: source.id, errorClass: 'credentials-unreadable' });
+  logger.warn(LOG_EVENTS.credentialsUnreadable, { sourceId: source.id, errorClass: 'credentials-unreadable' });
 }
 
 export const RECONNECT_NEEDED = 'The stored Google access can no longer be read: reconnect needed';

@@ -7,6 +7,7 @@ import { renewSourceWatches } from '../engine/renewal';
 import { isStale } from './event-age';
 import { auditDeps } from './audit-completeness';
 import type { Services } from './services';
+import { LOG_EVENTS } from '../observability/log-events';
 
 /**
  * syncWorker: runs the sync a `sync-requests` message names (calendar push, fallback poll,
@@ -49,22 +50,22 @@ export function syncWorkerHandler(services: () => Services) {
   return async (event: CloudEvent<unknown>): Promise<void> => {
     const { runner, logger, watchDeps, config } = services();
     if (isStale(event)) {
-      logger.warn('Dropping a stale sync request', { eventId: event.id, eventTime: event.time });
+      logger.warn(LOG_EVENTS.syncRequestStale, { eventId: event.id, eventTime: event.time });
       return;
     }
     const request = parseSyncRequest(event.data);
     if (!request) {
-      logger.warn('Ignoring a malformed sync request', { eventId: event.id });
+      logger.warn(LOG_EVENTS.syncRequestMalformed, { eventId: event.id });
       return;
     }
     if (request.audit) {
       const outcome = await auditSourceIfDue(auditDeps(services()), request.sourceId, config.audit);
-      logger.debug('audit request handled', { sourceId: request.sourceId, ...outcome });
+      logger.debug(LOG_EVENTS.auditRequestHandled, { sourceId: request.sourceId, ...outcome });
       return;
     }
     if (request.renew) {
       const renewed = await renewSourceWatches(watchDeps, request.sourceId, config.renewBeforeMs);
-      logger.info('watches renewed', { sourceId: request.sourceId, trigger: 'renewal', ...renewed });
+      logger.info(LOG_EVENTS.watchesRenewed, { sourceId: request.sourceId, trigger: 'renewal', ...renewed });
       return;
     }
     const outcome = await runner.handle(
@@ -76,6 +77,6 @@ export function syncWorkerHandler(services: () => Services) {
         ...(request.pageSize !== undefined && { pageSize: request.pageSize }),
       },
     );
-    logger.debug('sync request handled', { sourceId: request.sourceId, trigger: request.trigger, outcome });
+    logger.debug(LOG_EVENTS.syncRequestHandled, { sourceId: request.sourceId, trigger: request.trigger, outcome });
   };
 }

@@ -3,7 +3,7 @@ import type { Config } from '../config';
 import { CredentialsUnavailableError } from '../engine/errors';
 import type { Source } from '../engine/model';
 import type { CalendarApi, GmailApi, GoogleAccess } from '../engine/ports';
-import type { EncryptedToken } from '../secrets/envelope';
+import type { SealedToken } from '../contracts/sealed-token';
 import type { TokenSource } from '../secrets/refresh-tokens';
 import { createAccountAuth, forgetAccessToken } from './auth';
 import { CalendarAdapter } from './calendar';
@@ -14,8 +14,8 @@ import { LruMap } from '../lru-map';
 
 /** Where refresh tokens come from: sealed as stored, and opened (decrypted) on demand. */
 export interface RefreshTokenSource {
-  sealed(source: TokenSource): Promise<EncryptedToken>;
-  open(source: TokenSource, sealed: EncryptedToken): Promise<string>;
+  sealed(source: TokenSource): Promise<SealedToken>;
+  open(source: TokenSource, sealed: SealedToken): Promise<string>;
 }
 
 interface AccountEntry {
@@ -55,7 +55,7 @@ export class GoogleAccessPool implements GoogleAccess {
     this.accounts = new LruMap(maxAccounts);
   }
 
-  private async openToken(source: Source, sealed: EncryptedToken): Promise<string> {
+  private async openToken(source: Source, sealed: SealedToken): Promise<string> {
     try {
       return await this.tokens.open(source, sealed);
     } catch (error) {

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import type { SourceSecret } from '../engine/model';
+import type { SealedToken } from '../contracts/sealed-token';
 
 /**
  * Envelope encryption for refresh tokens: each token is encrypted (AES-256-GCM) under a fresh
@@ -17,7 +17,6 @@ export interface KeySealer {
   unseal(sealedKey: string, aad: Buffer): Promise<Buffer>;
 }
 
-export type EncryptedToken = NonNullable<SourceSecret['refreshToken']>;
 export interface TokenOwner {
   sourceId: string;
   userId: string;
@@ -71,7 +70,7 @@ export class LocalKeySealer implements KeySealer {
   }
 }
 
-export async function encryptToken(plaintext: string, sealer: KeySealer, owner: TokenOwner): Promise<EncryptedToken> {
+export async function encryptToken(plaintext: string, sealer: KeySealer, owner: TokenOwner): Promise<SealedToken> {
   const aad = tokenAad(owner);
   const dataKey = randomBytes(32);
   try {
@@ -83,7 +82,7 @@ export async function encryptToken(plaintext: string, sealer: KeySealer, owner: 
   }
 }
 
-export async function decryptToken(token: EncryptedToken, sealer: KeySealer, owner: TokenOwner): Promise<string> {
+export async function decryptToken(token: SealedToken, sealer: KeySealer, owner: TokenOwner): Promise<string> {
   const aad = tokenAad(owner);
   const dataKey = await sealer.unseal(token.sealedKey, aad);
   try {
@@ -98,7 +97,7 @@ export async function decryptToken(token: EncryptedToken, sealer: KeySealer, own
  * KMS both are the same key: it decrypts with whichever version sealed, and encrypts with the
  * current primary). The token's own ciphertext is untouched.
  */
-export async function rewrapToken(token: EncryptedToken, from: KeySealer, to: KeySealer, owner: TokenOwner): Promise<EncryptedToken> {
+export async function rewrapToken(token: SealedToken, from: KeySealer, to: KeySealer, owner: TokenOwner): Promise<SealedToken> {
   const aad = tokenAad(owner);
   const dataKey = await from.unseal(token.sealedKey, aad);
   try {

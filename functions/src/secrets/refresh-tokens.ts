@@ -1,6 +1,7 @@
 import { CredentialsUnavailableError } from '../engine/errors';
 import type { SourceSecretRepository } from '../store/source-secrets';
-import { decryptToken, encryptToken, type EncryptedToken, type KeySealer, type TokenOwner } from './envelope';
+import { decryptToken, encryptToken, type KeySealer, type TokenOwner } from './envelope';
+import type { SealedToken } from '../contracts/sealed-token';
 
 /**
  * Refresh tokens at rest: only ciphertext and a sealed data key ever reach Firestore, bound
@@ -18,12 +19,12 @@ export class RefreshTokenVault {
     private readonly ownerOf: (sourceId: string) => Promise<string | null>,
   ) {}
 
-  seal(owner: TokenOwner, refreshToken: string): Promise<EncryptedToken> {
+  seal(owner: TokenOwner, refreshToken: string): Promise<SealedToken> {
     return encryptToken(refreshToken, this.sealer, owner);
   }
 
   /** Stores a sealed token, touching only that field (channel token hashes written meanwhile stay). */
-  async storeSealed(sourceId: string, sealed: EncryptedToken): Promise<void> {
+  async storeSealed(sourceId: string, sealed: SealedToken): Promise<void> {
     await this.secrets.putRefreshToken(sourceId, sealed);
   }
 
@@ -42,7 +43,7 @@ export class RefreshTokenVault {
    * The token as stored; its ciphertext identifies it, so callers can cache what `open` gives.
    * Throws CredentialsUnavailableError `removed` when there is none (the user disconnected).
    */
-  async sealed(source: TokenSource): Promise<EncryptedToken> {
+  async sealed(source: TokenSource): Promise<SealedToken> {
     const secret = await this.secrets.get(source.id);
     if (!secret?.refreshToken) throw new CredentialsUnavailableError(source.id, 'removed');
     return secret.refreshToken;
@@ -53,7 +54,7 @@ export class RefreshTokenVault {
    * it no longer decrypts (wrong key, tampered, or copied from another source): neither that
    * nor a missing token is helped by retrying.
    */
-  async open(source: TokenSource, sealed: EncryptedToken): Promise<string> {
+  async open(source: TokenSource, sealed: SealedToken): Promise<string> {
     try {
       return await decryptToken(sealed, this.sealer, { sourceId: source.id, userId: source.userId });
     } catch (error) {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Firestore } from '@google-cloud/firestore';
 import * as z from 'zod';
+import { sealedTokenSchema } from '../contracts/sealed-token';
 import type { ConnectState, ConnectStateStore, StagedGrant } from '../engine/ports';
 import { zodConverter } from './converter';
 
@@ -11,7 +12,6 @@ import { zodConverter } from './converter';
  * check it too, since TTL deletes lazily).
  */
 
-const sealedTokenSchema = z.object({ ciphertext: z.string(), sealedKey: z.string(), keyVersion: z.string(), iv: z.string(), tag: z.string() });
 const entrySchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('state'),

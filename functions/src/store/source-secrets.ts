@@ -1,4 +1,5 @@
 import type { Firestore } from '@google-cloud/firestore';
+import { sealedTokenSchema, type SealedToken } from '../contracts/sealed-token';
 import { sourceSecretSchema, type SourceSecret } from '../engine/model';
 import type { SecretStore } from '../engine/ports';
 import { zodConverter } from './converter';
@@ -30,8 +31,8 @@ export class SourceSecretRepository implements SecretStore {
    * Replaces the refresh token alone, in one atomic field-level write: channel token hashes
    * added concurrently are kept (a read-then-overwrite could lose one).
    */
-  async putRefreshToken(sourceId: string, sealed: NonNullable<SourceSecret['refreshToken']>): Promise<void> {
-    const refreshToken = sourceSecretSchema.shape.refreshToken.parse(sealed);
+  async putRefreshToken(sourceId: string, sealed: SealedToken): Promise<void> {
+    const refreshToken = sealedTokenSchema.parse(sealed);
     await this.db.collection(COLLECTIONS.sourceSecrets).doc(sourceId).set({ refreshToken }, { mergeFields: ['refreshToken'] });
   }
 
@@ -39,11 +40,11 @@ export class SourceSecretRepository implements SecretStore {
    * Replaces a sealed token only if it is still the one that was read (a reconnect meanwhile
    * wins); false when it changed.
    */
-  async replaceRefreshToken(sourceId: string, expected: NonNullable<SourceSecret['refreshToken']>, next: NonNullable<SourceSecret['refreshToken']>): Promise<boolean> {
+  async replaceRefreshToken(sourceId: string, expected: SealedToken, next: SealedToken): Promise<boolean> {
     return this.db.runTransaction(async (tx) => {
       const current = (await tx.get(this.ref(sourceId))).data()?.refreshToken;
       if (current?.ciphertext !== expected.ciphertext || current.sealedKey !== expected.sealedKey) return false;
-      tx.update(this.db.collection(COLLECTIONS.sourceSecrets).doc(sourceId), { refreshToken: sourceSecretSchema.shape.refreshToken.parse(next) });
+      tx.update(this.db.collection(COLLECTIONS.sourceSecrets).doc(sourceId), { refreshToken: sealedTokenSchema.parse(next) });
       return true;
     });
   }
