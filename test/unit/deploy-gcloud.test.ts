@@ -4,26 +4,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { FUNCTIONS } from '../../functions/src/register';
 import { DASHBOARD_FILE, formatPlan, lookups } from '../../scripts/deploy/deploy';
-import { BUILD_RETRY, memberOf, NEW_IDENTITY_RETRY, planGcloud, renderEnv, type DeployOptions } from '../../scripts/deploy/gcloud-plan';
+import { BUILD_RETRY, memberOf, NEW_IDENTITY_RETRY, planGcloud, renderEnv } from '../../scripts/deploy/gcloud-plan';
+import { demoOptions } from '../support/deploy-options';
 import { buildManifest, type Manifest } from '../../scripts/deploy/manifest';
 import { preflightCommands } from '../../scripts/deploy/preflight';
 
 /** scripts/deploy.sh: what --dry-run prints, checked offline against the manifest and gcloud's own parser. */
 
-const options: DeployOptions = {
-  project: 'demo-p',
-  region: 'us-central1',
-  oauthClientId: 'id.apps.googleusercontent.com',
-  connectReturnUrl: 'https://tasks.example.com',
-  firestoreLocation: 'nam5',
-  alertEmail: 'ops@example.com',
-  firebaseProjectId: '',
-  firebaseApiKey: '',
-  connectServerCallers: '',
-  connectAllowedOrigins: '',
-  sourceHash: 'test',
-  firestoreHash: 'f1e2d3c4b5a69788',
-};
+const options = demoOptions();
 const m = buildManifest();
 const dashboard = readFileSync(join(__dirname, '../..', DASHBOARD_FILE), 'utf8');
 const plan = planGcloud(m, options, dashboard);

@@ -2,7 +2,8 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { covers, DASHBOARD_FILE, deployHashOf, execute, FILES_DIR, lookups, runCommand, withConditionIds, type Machine } from '../../scripts/deploy/deploy';
-import { planGcloud, type DeployOptions, type Step } from '../../scripts/deploy/gcloud-plan';
+import { planGcloud, type Step } from '../../scripts/deploy/gcloud-plan';
+import { demoOptions } from '../support/deploy-options';
 import { buildManifest } from '../../scripts/deploy/manifest';
 
 /**
@@ -11,20 +12,7 @@ import { buildManifest } from '../../scripts/deploy/manifest';
  * from the first run's own commands, that changes nothing.
  */
 
-const options: DeployOptions = {
-  project: 'demo-p',
-  region: 'us-central1',
-  oauthClientId: 'id',
-  connectReturnUrl: 'https://tasks.example.com',
-  firestoreLocation: 'nam5',
-  alertEmail: 'ops@example.com',
-  firebaseProjectId: '',
-  firebaseApiKey: '',
-  connectServerCallers: '',
-  connectAllowedOrigins: 'https://a.example,https://b.example',
-  sourceHash: 'h',
-  firestoreHash: 'abc123',
-};
+const options = demoOptions({ connectAllowedOrigins: 'https://a.example,https://b.example' });
 const ROOT = join(__dirname, '../..');
 const dashboard = readFileSync(join(ROOT, DASHBOARD_FILE), 'utf8');
 const plan = planGcloud(buildManifest(), options, dashboard);
