@@ -5,7 +5,7 @@ resource "google_firestore_database" "default" {
   depends_on  = [google_project_service.apis]
 }
 
-# TTL policies: ingestion events (pruneRetention is the backstop) and connect states.
+# TTL policies: ingestion events (pruneRetention is the backstop), connect states, audits.
 resource "google_firestore_field" "ttl" {
   for_each   = { for t in local.m.ttl : "${t.collection}.${t.field}" => t }
   database   = google_firestore_database.default.name
@@ -38,12 +38,11 @@ resource "google_firebaserules_ruleset" "firestore" {
   }
 }
 
+# A new ruleset updates the release in place (ruleset_name is updatable): the release is
+# never deleted, so the database is never without rules; the old ruleset goes afterwards.
 resource "google_firebaserules_release" "firestore" {
   name         = "cloud.firestore"
   ruleset_name = "projects/${var.project_id}/rulesets/${google_firebaserules_ruleset.firestore.name}"
-  lifecycle {
-    replace_triggered_by = [google_firebaserules_ruleset.firestore]
-  }
 }
 
 # The composite indexes the engine's queries need; the same set as firestore.indexes.json.

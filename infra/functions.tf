@@ -49,12 +49,15 @@ resource "google_cloudfunctions2_function" "functions" {
     }
   }
 
+  # Sizes and per-instance concurrency from the manifest (docs/performance.md, "Instance sizing").
   service_config {
-    max_instance_count    = local.m.functions[each.key].maxInstances
-    available_memory      = local.m.functions[each.key].memory
-    timeout_seconds       = local.m.functions[each.key].timeoutSeconds
-    service_account_email = google_service_account.accounts[local.m.functions[each.key].account].email
-    environment_variables = local.function_env[each.key]
+    max_instance_count               = local.m.functions[each.key].maxInstances
+    available_cpu                    = local.m.functions[each.key].cpu
+    max_instance_request_concurrency = local.m.functions[each.key].concurrency
+    available_memory                 = local.m.functions[each.key].memory
+    timeout_seconds                  = local.m.functions[each.key].timeoutSeconds
+    service_account_email            = google_service_account.accounts[local.m.functions[each.key].account].email
+    environment_variables            = local.function_env[each.key]
     # Only the secrets this function reads, which its account may read.
     dynamic "secret_environment_variables" {
       for_each = local.m.functions[each.key].secrets
@@ -62,13 +65,13 @@ resource "google_cloudfunctions2_function" "functions" {
         key        = secret_environment_variables.key
         project_id = var.project_id
         secret     = google_secret_manager_secret.secrets[secret_environment_variables.value].secret_id
-        version    = "latest"
+        version    = local.secret_versions[secret_environment_variables.value]
       }
     }
   }
 
   depends_on = [
-    google_project_iam_member.accounts,
+    time_sleep.project_roles_propagate,
     google_secret_manager_secret_iam_member.readers,
     google_secret_manager_secret_version.oauth_client_secret,
     google_kms_crypto_key_iam_member.tokens,

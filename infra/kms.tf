@@ -19,6 +19,7 @@ resource "google_kms_crypto_key_iam_member" "tokens" {
   crypto_key_id = google_kms_crypto_key.refresh_tokens.id
   role          = each.value.role
   member        = lookup(local.members, each.value.member, each.value.member)
+  depends_on    = [time_sleep.identities_propagate]
 }
 
 resource "google_secret_manager_secret" "secrets" {
@@ -31,16 +32,22 @@ resource "google_secret_manager_secret" "secrets" {
 }
 
 # Write-only: the value goes to Secret Manager and never into the Terraform state. Bump
-# oauth_client_secret_version to store a new value.
+# oauth_client_secret_version to store a new value: the new version is created first, the
+# functions (pinned to a version, local.secret_versions) are redeployed onto it, and only
+# then is the old version destroyed.
 resource "google_secret_manager_secret_version" "oauth_client_secret" {
   secret                 = google_secret_manager_secret.secrets[local.m.secrets.OAUTH_CLIENT_SECRET].id
   secret_data_wo         = var.oauth_client_secret
   secret_data_wo_version = var.oauth_client_secret_version
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "google_secret_manager_secret_iam_member" "readers" {
-  for_each  = { for b in local.m.secretRoles : "${b.resource} ${b.member}" => b }
-  secret_id = google_secret_manager_secret.secrets[each.value.resource].id
-  role      = each.value.role
-  member    = lookup(local.members, each.value.member, each.value.member)
+  for_each   = { for b in local.m.secretRoles : "${b.resource} ${b.member}" => b }
+  secret_id  = google_secret_manager_secret.secrets[each.value.resource].id
+  role       = each.value.role
+  member     = lookup(local.members, each.value.member, each.value.member)
+  depends_on = [time_sleep.identities_propagate]
 }

@@ -3,9 +3,11 @@ output "calendar_push_url" {
   value       = "${local.function_base_url}/calendarPush"
 }
 
+# The cloudfunctions.net address: connectCallback is served from the same host (the
+# browser-binding cookie), and it is the audience server callers' ID tokens must name.
 output "connect_url" {
-  description = "Private (IAM): the task app's backend calls /start and /disconnect here."
-  value       = google_cloudfunctions2_function.functions["connect"].service_config[0].uri
+  description = "Public (each route verifies its caller): the task app calls /start, /confirm, /disconnect and /reconnect here."
+  value       = "${local.function_base_url}/connect"
 }
 
 output "oauth_redirect_uri" {

@@ -7,10 +7,11 @@ resource "google_pubsub_topic" "topics" {
 # Gmail's push service publishes to gmail-watch; functions publish sync requests; the
 # Pub/Sub service agent forwards exhausted deliveries to the dead-letter topics.
 resource "google_pubsub_topic_iam_member" "topics" {
-  for_each = { for b in local.m.topicRoles : "${b.resource} ${b.member} ${b.role}" => b }
-  topic    = google_pubsub_topic.topics[each.value.resource].id
-  role     = each.value.role
-  member   = lookup(local.members, each.value.member, each.value.member)
+  for_each   = { for b in local.m.topicRoles : "${b.resource} ${b.member} ${b.role}" => b }
+  topic      = google_pubsub_topic.topics[each.value.resource].id
+  role       = each.value.role
+  member     = lookup(local.members, each.value.member, each.value.member)
+  depends_on = [time_sleep.identities_propagate]
 }
 
 # One push subscription per Pub/Sub-driven function: an OIDC token that Cloud Run's IAM
@@ -31,9 +32,11 @@ resource "google_pubsub_subscription" "push" {
     }
   }
 
+  # Agrees with the functions' stale cut-off: the last attempt starts before a delivery is
+  # old enough to be dropped (scripts/deploy/manifest.ts, PUSH_RETRY).
   retry_policy {
-    minimum_backoff = "10s"
-    maximum_backoff = "600s"
+    minimum_backoff = "${local.m.subscriptions[each.key].minRetryDelaySeconds}s"
+    maximum_backoff = "${local.m.subscriptions[each.key].maxRetryDelaySeconds}s"
   }
 
   dead_letter_policy {
@@ -53,6 +56,7 @@ resource "google_pubsub_subscription_iam_member" "subscriptions" {
   subscription = google_pubsub_subscription.push[each.value.resource].name
   role         = each.value.role
   member       = lookup(local.members, each.value.member, each.value.member)
+  depends_on   = [time_sleep.identities_propagate]
 }
 
 # Dead letters wait here for inspection and replay (7 days).

@@ -20,7 +20,19 @@ resource "google_cloud_scheduler_job" "jobs" {
     retry_count = 1
   }
 
-  depends_on = [google_cloud_run_service_iam_member.invokers]
+  # The jobs' queries need the composite indexes: the provider returns once each is built.
+  depends_on = [
+    google_cloud_run_service_iam_member.invokers,
+    google_firestore_index.sources_status_watch_expiration,
+    google_firestore_index.sources_status_channel_expiration,
+    google_firestore_index.sources_status_last_check,
+    google_firestore_index.sources_status_lease_until,
+    google_firestore_index.tasks_source_origin_status,
+    google_firestore_index.ingestion_events_source_expire,
+    google_firestore_index.sources_status_last_audit,
+    google_firestore_index.tasks_source_origin_status_updated,
+    google_firestore_index.audits_source_started,
+  ]
 }
 
 # Cloud Tasks: gmailFollowUp's delayed looks after a burst (OIDC as tasks-invoker).
@@ -39,9 +51,10 @@ resource "google_cloud_tasks_queue" "queues" {
 }
 
 resource "google_cloud_tasks_queue_iam_member" "queues" {
-  for_each = { for b in local.m.queueRoles : "${b.resource} ${b.member} ${b.role}" => b }
-  name     = google_cloud_tasks_queue.queues[each.value.resource].name
-  location = var.region
-  role     = each.value.role
-  member   = lookup(local.members, each.value.member, each.value.member)
+  for_each   = { for b in local.m.queueRoles : "${b.resource} ${b.member} ${b.role}" => b }
+  name       = google_cloud_tasks_queue.queues[each.value.resource].name
+  location   = var.region
+  role       = each.value.role
+  member     = lookup(local.members, each.value.member, each.value.member)
+  depends_on = [time_sleep.identities_propagate]
 }

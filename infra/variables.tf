@@ -43,3 +43,27 @@ variable "alert_email" {
   default     = ""
   description = "Notification e-mail for alert policies (empty: alerts without a channel)."
 }
+
+variable "firebase_project_id" {
+  type        = string
+  default     = ""
+  description = "The Firebase project whose users sign in (your app's); empty: this project, where Firebase Authentication must then be enabled."
+}
+
+variable "firebase_api_key" {
+  type        = string
+  default     = ""
+  description = "Web API key of that Firebase project (public by design): turns on the status page's sign-in."
+}
+
+variable "connect_server_callers" {
+  type        = string
+  default     = ""
+  description = "Comma-separated service accounts that may call connect server-to-server (their ID tokens name connect_url)."
+}
+
+variable "connect_allowed_origins" {
+  type        = string
+  default     = ""
+  description = "Comma-separated origins (https://your.app) that may start a connection from a browser."
+}

@@ -9,13 +9,19 @@ terraform {
   }
 }
 
+# User credentials (gcloud auth application-default login) need a quota project for some
+# APIs (the Firebase rules API refuses calls without one): bill every call to this project.
 provider "google" {
-  project = var.project_id
-  region  = var.region
+  project               = var.project_id
+  region                = var.region
+  user_project_override = true
+  billing_project       = var.project_id
 }
 
 # Only for google_project_service_identity (service agents), which is beta-only.
 provider "google-beta" {
-  project = var.project_id
-  region  = var.region
+  project               = var.project_id
+  region                = var.region
+  user_project_override = true
+  billing_project       = var.project_id
 }

@@ -15,11 +15,13 @@ import { alertPolicies, LOG_METRICS, type AlertPolicy, type LogMetric } from './
 
 /** Service accounts: `sync-engine-<key>@PROJECT.iam.gserviceaccount.com`. */
 export const ACCOUNTS = {
-  sync: { title: 'runtime: syncs, watches, connect start/disconnect', roles: ['roles/datastore.user', 'roles/logging.logWriter'] },
+  sync: { title: 'runtime: syncs, watches, Gmail tail looks', roles: ['roles/datastore.user', 'roles/logging.logWriter'] },
   push: { title: 'runtime: Calendar channel notifications', roles: ['roles/datastore.user', 'roles/logging.logWriter'] },
   jobs: { title: 'runtime: scheduled jobs', roles: ['roles/datastore.user', 'roles/logging.logWriter'] },
   status: { title: 'runtime: source status (read only)', roles: ['roles/datastore.viewer', 'roles/logging.logWriter'] },
   connect: { title: 'runtime: OAuth connect callback', roles: ['roles/datastore.user', 'roles/logging.logWriter'] },
+  // The public connect routes: no Cloud Tasks, no acting as another account.
+  'connect-api': { title: 'runtime: connect routes (start, confirm, disconnect, reconnect)', roles: ['roles/datastore.user', 'roles/logging.logWriter'] },
   'pubsub-invoker': { title: 'Pub/Sub push subscriptions call the event functions', roles: [] },
   scheduler: { title: 'Cloud Scheduler calls the jobs', roles: [] },
   'tasks-invoker': { title: 'Cloud Tasks calls gmailFollowUp', roles: [] },
@@ -27,7 +29,7 @@ export const ACCOUNTS = {
   build: { title: 'builds the functions', roles: ['roles/logging.logWriter', 'roles/artifactregistry.writer', 'roles/storage.objectViewer'] },
 } as const satisfies Record<string, { title: string; roles: readonly string[] }>;
 export type AccountKey = keyof typeof ACCOUNTS;
-type RuntimeAccount = 'sync' | 'push' | 'jobs' | 'status' | 'connect';
+type RuntimeAccount = 'sync' | 'push' | 'jobs' | 'status' | 'connect' | 'connect-api';
 
 /** Secrets in Secret Manager, by the environment variable a function reads them from. */
 export const SECRETS = { OAUTH_CLIENT_SECRET: 'sync-engine-oauth-client-secret' } as const;
@@ -44,8 +46,8 @@ interface CommonSpec {
   /** Creates Cloud Tasks (as `tasks-invoker`) on these queues. */
   enqueues?: Queue[];
   timeoutSeconds: number;
-  memory?: '256Mi' | '512Mi' | '1Gi';
-  maxInstances?: number;
+  /** Instance size and how many requests one instance serves at once (docs/performance.md, "Instance sizing"). */
+  capacity: Capacity;
   /** Extra environment variables (besides `ENV`, which every function gets). */
   env?: Record<string, string>;
 }
@@ -57,7 +59,30 @@ interface HttpSpec extends CommonSpec {
 /** A function driven by its own Pub/Sub push subscription (OIDC) with a dead-letter topic. */
 interface PubSubSpec extends CommonSpec {
   topic: Topic;
-  maxDeliveryAttempts: number;
+}
+
+/**
+ * Cloud Run serves `concurrency` requests per instance at once; above 1 it needs at least one
+ * vCPU (fractional CPU allows only 1). Figures chosen from bench/concurrency.json.
+ */
+export interface Capacity {
+  cpu: '0.333' | '0.583' | '1' | '2';
+  memory: '512Mi' | '1Gi' | '2Gi';
+  concurrency: number;
+  maxInstances: number;
+}
+
+/**
+ * Redelivery of a failed push: exponential backoff between the two delays, then the
+ * dead-letter topic. The functions drop a delivery older than MAX_EVENT_AGE_MS as stale, so
+ * the last attempt must start before that age, or a message that times out every attempt
+ * would be acknowledged as stale instead of dead-lettered (see `lastAttemptStartsWithin`).
+ */
+export const PUSH_RETRY = { minDelaySeconds: 10, maxDelaySeconds: 300, maxDeliveryAttempts: 5 } as const;
+
+/** The latest moment (seconds after publishing) the last attempt can start: every earlier attempt runs to the ack deadline, then waits the longest backoff. */
+export function lastAttemptStartsWithin(s: { ackDeadlineSeconds: number; maxRetryDelaySeconds: number; maxDeliveryAttempts: number }): number {
+  return (s.maxDeliveryAttempts - 1) * (s.ackDeadlineSeconds + s.maxRetryDelaySeconds);
 }
 type SpecFor<K extends FunctionName> = (typeof FUNCTIONS)[K] extends 'event' ? PubSubSpec : HttpSpec;
 
@@ -68,35 +93,49 @@ type Queue = keyof typeof QUEUES;
 
 const googleCalls = { secrets: ['OAUTH_CLIENT_SECRET'], tokens: 'seal-and-open' } as const satisfies Partial<CommonSpec>;
 
+/**
+ * Mostly waiting on Google and Firestore: at concurrency 1 a sync held its instance ~12 times
+ * longer than it used the CPU, and memory stayed ~310 MiB up to 32 at once
+ * (bench/concurrency.json): one vCPU serves 8 with headroom.
+ */
+const WAITING: Omit<Capacity, 'maxInstances'> = { cpu: '1', memory: '512Mi', concurrency: 8 };
+/** Scheduled jobs: one run at a time on the standard 512 MiB tier (a third of a vCPU). */
+const JOB: Capacity = { cpu: '0.333', memory: '512Mi', concurrency: 1, maxInstances: 2 };
+
 /** Every registered function's deployment: the place to edit when a function is added. */
 export const FUNCTION_DEPLOYMENT: { [K in FunctionName]: SpecFor<K> } = {
-  gmailPush: { account: 'sync', ...googleCalls, topic: 'gmail-watch', maxDeliveryAttempts: 10, publishes: ['sync-requests'], enqueues: ['gmail-follow-ups'], timeoutSeconds: 300 },
-  syncWorker: { account: 'sync', ...googleCalls, topic: 'sync-requests', maxDeliveryAttempts: 10, publishes: ['sync-requests'], enqueues: ['gmail-follow-ups'], timeoutSeconds: 300 },
-  calendarPush: { account: 'push', invoker: 'public', publishes: ['sync-requests'], timeoutSeconds: 60 },
-  registerWatch: { account: 'sync', ...googleCalls, invoker: 'granted', timeoutSeconds: 120 },
-  renewWatches: { account: 'jobs', invoker: 'scheduler', schedule: '0 * * * *', publishes: ['sync-requests'], timeoutSeconds: 300 },
-  fallbackPoll: { account: 'jobs', invoker: 'scheduler', schedule: '*/2 * * * *', publishes: ['sync-requests'], timeoutSeconds: 120 },
-  pruneRetention: { account: 'jobs', invoker: 'scheduler', schedule: '30 3 * * *', timeoutSeconds: 540 },
+  gmailPush: { account: 'sync', ...googleCalls, topic: 'gmail-watch', publishes: ['sync-requests'], enqueues: ['gmail-follow-ups'], timeoutSeconds: 300, capacity: { ...WAITING, maxInstances: 20 } },
+  syncWorker: { account: 'sync', ...googleCalls, topic: 'sync-requests', publishes: ['sync-requests'], enqueues: ['gmail-follow-ups'], timeoutSeconds: 300, capacity: { ...WAITING, maxInstances: 40 } },
+  // Public (the channel token is checked inside); a notification only publishes a sync request.
+  calendarPush: { account: 'push', invoker: 'public', publishes: ['sync-requests'], timeoutSeconds: 60, capacity: { ...WAITING, concurrency: 32, maxInstances: 10 } },
+  registerWatch: { account: 'sync', ...googleCalls, invoker: 'granted', timeoutSeconds: 120, capacity: { ...WAITING, maxInstances: 5 } },
+  renewWatches: { account: 'jobs', invoker: 'scheduler', schedule: '0 * * * *', publishes: ['sync-requests'], timeoutSeconds: 300, capacity: JOB },
+  fallbackPoll: { account: 'jobs', invoker: 'scheduler', schedule: '*/2 * * * *', publishes: ['sync-requests'], timeoutSeconds: 120, capacity: JOB },
+  pruneRetention: { account: 'jobs', invoker: 'scheduler', schedule: '30 3 * * *', timeoutSeconds: 540, capacity: JOB },
   // The scheduled look at a Gmail burst's tail (Cloud Tasks, OIDC of tasks-invoker).
-  gmailFollowUp: { account: 'sync', ...googleCalls, invoker: 'tasks', publishes: ['sync-requests'], enqueues: ['gmail-follow-ups'], timeoutSeconds: 120 },
+  gmailFollowUp: { account: 'sync', ...googleCalls, invoker: 'tasks', publishes: ['sync-requests'], enqueues: ['gmail-follow-ups'], timeoutSeconds: 120, capacity: { ...WAITING, maxInstances: 10 } },
   // Selects the sources due for a completeness audit; syncWorker (sync account) audits each.
-  auditCompleteness: { account: 'jobs', invoker: 'scheduler', schedule: '15 4 * * *', publishes: ['sync-requests'], timeoutSeconds: 540 },
+  auditCompleteness: { account: 'jobs', invoker: 'scheduler', schedule: '15 4 * * *', publishes: ['sync-requests'], timeoutSeconds: 540, capacity: JOB },
   // Public: it verifies a Firebase Auth ID token itself.
-  sourceStatus: { account: 'status', invoker: 'public', timeoutSeconds: 60 },
+  sourceStatus: { account: 'status', invoker: 'public', timeoutSeconds: 60, capacity: { ...WAITING, maxInstances: 5 } },
   // Public: every route verifies its caller itself (a Firebase ID token from a browser, or a
   // Google-signed ID token of a listed server caller); confirm registers watches, disconnect
-  // revokes and stops them, reconnect publishes a catch-up.
-  connect: { account: 'sync', ...googleCalls, invoker: 'public', publishes: ['sync-requests'], timeoutSeconds: 120 },
+  // revokes and stops them (so its account may open refresh tokens), reconnect publishes a
+  // catch-up. Its own account: it never creates Cloud Tasks or acts as another account.
+  connect: { account: 'connect-api', ...googleCalls, invoker: 'public', publishes: ['sync-requests'], timeoutSeconds: 120, capacity: { ...WAITING, maxInstances: 5 } },
   // The browser-facing OAuth callback: seals the new refresh token, never opens one.
-  connectCallback: { account: 'connect', secrets: ['OAUTH_CLIENT_SECRET'], tokens: 'seal', invoker: 'public', timeoutSeconds: 120 },
+  connectCallback: { account: 'connect', secrets: ['OAUTH_CLIENT_SECRET'], tokens: 'seal', invoker: 'public', timeoutSeconds: 120, capacity: { ...WAITING, maxInstances: 5 } },
 };
 
 /**
- * Environment of every function. Placeholders: {project}, {region}, {oauthClientId},
- * {connectReturnUrl}, {functionsUrl} (https://REGION-PROJECT.cloudfunctions.net, which
- * breaks the cycle of a function's configuration naming its own address).
+ * Environment of every function. Placeholders: {project}, {projectNumber}, {region},
+ * {oauthClientId}, {connectReturnUrl}, {functionsUrl} (https://REGION-PROJECT.cloudfunctions.net,
+ * which breaks the cycle of a function's configuration naming its own address), and the
+ * optional settings {firebaseProjectId}, {firebaseApiKey}, {connectServerCallers},
+ * {connectAllowedOrigins}. A variable whose value comes out empty is not set at all.
  */
 export const ENV: Record<string, string> = {
+  NODE_ENV: 'production',
   GOOGLE_CLOUD_PROJECT: '{project}',
   OAUTH_CLIENT_ID: '{oauthClientId}',
   GMAIL_TOPIC: 'projects/{project}/topics/gmail-watch',
@@ -106,9 +145,16 @@ export const ENV: Record<string, string> = {
   // The audience server callers' ID tokens must name.
   CONNECT_URL: '{functionsUrl}/connect',
   CONNECT_RETURN_URL: '{connectReturnUrl}',
+  // Sign-in: the Firebase project whose users sign in (unset: this project) and its web API key.
+  FIREBASE_PROJECT_ID: '{firebaseProjectId}',
+  FIREBASE_API_KEY: '{firebaseApiKey}',
+  CONNECT_SERVER_CALLERS: '{connectServerCallers}',
+  CONNECT_ALLOWED_ORIGINS: '{connectAllowedOrigins}',
   KMS_KEY_NAME: 'projects/{project}/locations/{region}/keyRings/sync-engine/cryptoKeys/refresh-tokens',
   FOLLOW_UP_QUEUE: 'projects/{project}/locations/{region}/queues/gmail-follow-ups',
-  FOLLOW_UP_URL: '{functionsUrl}/gmailFollowUp',
+  // The service's deterministic run.app address (Cloud Run names a function's service by its
+  // lower-cased name): Cloud Run documents a run.app URL as the OIDC audience it accepts.
+  FOLLOW_UP_URL: 'https://gmailfollowup-{projectNumber}.{region}.run.app',
   FOLLOW_UP_INVOKER: 'sync-engine-tasks-invoker@{project}.iam.gserviceaccount.com',
 };
 
@@ -152,6 +198,8 @@ export interface Subscription {
   topic: Topic;
   function: FunctionName;
   ackDeadlineSeconds: number;
+  minRetryDelaySeconds: number;
+  maxRetryDelaySeconds: number;
   maxDeliveryAttempts: number;
   deadLetterTopic: string;
 }
@@ -161,7 +209,9 @@ export interface FunctionEntry {
   account: AccountKey;
   secrets: Record<string, string>;
   timeoutSeconds: number;
+  cpu: string;
   memory: string;
+  concurrency: number;
   maxInstances: number;
   public: boolean;
   env: Record<string, string>;
@@ -208,7 +258,15 @@ export function buildManifest(): Manifest {
     pubsub.map(([fn, s]) => [
       subscriptionName(fn),
       // Pub/Sub waits for the function's answer up to the ack deadline (at most 600 s).
-      { topic: s.topic, function: fn, ackDeadlineSeconds: Math.min(600, s.timeoutSeconds), maxDeliveryAttempts: s.maxDeliveryAttempts, deadLetterTopic: `${subscriptionName(fn)}-dead-letter` },
+      {
+        topic: s.topic,
+        function: fn,
+        ackDeadlineSeconds: Math.min(600, s.timeoutSeconds),
+        minRetryDelaySeconds: PUSH_RETRY.minDelaySeconds,
+        maxRetryDelaySeconds: PUSH_RETRY.maxDelaySeconds,
+        maxDeliveryAttempts: PUSH_RETRY.maxDeliveryAttempts,
+        deadLetterTopic: `${subscriptionName(fn)}-dead-letter`,
+      },
     ]),
   );
   const deadLetters = Object.values(subscriptions).map((s) => s.deadLetterTopic);
@@ -248,8 +306,7 @@ export function buildManifest(): Manifest {
           account: s.account,
           secrets: Object.fromEntries((s.secrets ?? []).map((v) => [v, SECRETS[v]])),
           timeoutSeconds: s.timeoutSeconds,
-          memory: s.memory ?? '512Mi',
-          maxInstances: s.maxInstances ?? (isPubSub(s) ? 100 : 50),
+          ...s.capacity,
           public: !isPubSub(s) && s.invoker === 'public',
           env: s.env ?? {},
         },

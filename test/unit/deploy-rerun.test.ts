@@ -1,30 +1,49 @@
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execute, lookups } from '../../scripts/deploy/deploy';
-import { planGcloud, type DeployOptions } from '../../scripts/deploy/gcloud-plan';
+import { covers, DASHBOARD_FILE, deployHashOf, execute, FILES_DIR, lookups, runCommand, withConditionIds, type Machine } from '../../scripts/deploy/deploy';
+import { planGcloud, type Step } from '../../scripts/deploy/gcloud-plan';
+import { demoOptions } from '../support/deploy-options';
 import { buildManifest } from '../../scripts/deploy/manifest';
 
 /**
  * deploy.sh's executor against a recording stand-in for gcloud and firebase (on PATH): what
- * it runs on an empty project, and that a second run on the same project creates nothing.
+ * it runs on an empty project, and a second run on the state the first run left, recorded
+ * from the first run's own commands, that changes nothing.
  */
 
-const options: DeployOptions = { project: 'demo-p', region: 'us-central1', oauthClientId: 'id', connectReturnUrl: 'https://tasks.example.com', firestoreLocation: 'nam5', alertEmail: 'ops@example.com', sourceHash: 'h' };
-const plan = planGcloud(buildManifest(), options);
+const options = demoOptions({ connectAllowedOrigins: 'https://a.example,https://b.example' });
+const ROOT = join(__dirname, '../..');
+const dashboard = readFileSync(join(ROOT, DASHBOARD_FILE), 'utf8');
+const plan = planGcloud(buildManifest(), options, dashboard);
 const SECRET = 'the-client-secret';
 
-/** A fake CLI: prints the answer recorded for its exact command line (exit 1 when none), logs every call. */
-function fakeTools(answers: Record<string, string>) {
+/** An answer: what the command prints and its exit code; a list is used one entry per call, the last repeating. */
+type Answer = string | { stdout?: string; stderr?: string; code?: number }[];
+
+/** A fake CLI: prints the answer recorded for its exact command line (exit 1 for an unknown look-up), logs every call. */
+function fakeTools(answers: Record<string, Answer>) {
   const dir = mkdtempSync(join(tmpdir(), 'fake-gcloud-'));
-  const script = `#!/usr/bin/env node
-const fs = require('fs');
-const key = [require('path').basename(process.argv[1]), ...process.argv.slice(2)].join(' ');
-const stdin = fs.readFileSync(0, 'utf8');
-fs.appendFileSync(${JSON.stringify(join(dir, 'calls.jsonl'))}, JSON.stringify({ key, stdin }) + '\\n');
-const answers = JSON.parse(fs.readFileSync(${JSON.stringify(join(dir, 'answers.json'))}, 'utf8'));
-if (key in answers) { process.stdout.write(answers[key]); process.exit(0); }
-process.exit(/ (describe|list|access) /.test(key) ? 1 : 0);
+  // Python starts several times faster than node, and a run makes a few hundred calls.
+  const script = `#!/usr/bin/env python3
+import json, os, sys
+key = ' '.join([os.path.basename(sys.argv[0])] + sys.argv[1:])
+stdin = sys.stdin.read()
+calls = ${JSON.stringify(join(dir, 'calls.jsonl'))}
+earlier = 0
+if os.path.exists(calls):
+    with open(calls) as f:
+        earlier = sum(1 for line in f if line.strip() and json.loads(line)['key'] == key)
+with open(calls, 'a') as f:
+    f.write(json.dumps({'key': key, 'stdin': stdin, 'quota': os.environ.get('GOOGLE_CLOUD_QUOTA_PROJECT')}) + '\\n')
+with open(${JSON.stringify(join(dir, 'answers.json'))}) as f:
+    answer = json.load(f).get(key)
+if isinstance(answer, str):
+    sys.stdout.write(answer); sys.exit(0)
+if isinstance(answer, list):
+    a = answer[min(earlier, len(answer) - 1)]
+    sys.stdout.write(a.get('stdout', '')); sys.stderr.write(a.get('stderr', '')); sys.exit(a.get('code', 0))
+sys.exit(1 if any(' %s ' % w in key for w in ('describe', 'list', 'access')) else 0)
 `;
   for (const tool of ['gcloud', 'firebase']) {
     writeFileSync(join(dir, tool), script);
@@ -33,59 +52,208 @@ process.exit(/ (describe|list|access) /.test(key) ? 1 : 0);
   writeFileSync(join(dir, 'answers.json'), JSON.stringify(answers));
   return {
     dir,
-    calls: () => readFileSync(join(dir, 'calls.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { key: string; stdin: string }),
+    calls: () => readFileSync(join(dir, 'calls.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { key: string; stdin: string; quota?: string }),
   };
 }
 
 const l = lookups(options);
 const key = (argv: string[]) => argv.join(' ');
-const resolved = (argv: string[]) => argv.map((a) => a.replace(/\{uri:(\w+)\}/g, (_, fn: string) => `https://${fn.toLowerCase()}-x.a.run.app`).replace('{projectNumber}', '42'));
-const lookupAnswers = {
+const runUrl = (fn: string) => `https://${fn.toLowerCase()}-x.a.run.app`;
+const resolved = (text: string) =>
+  text
+    .replace(/\{uri:(\w+)\}/g, (_, fn: string) => runUrl(fn))
+    .replace(/\{projectNumber\}/g, '42')
+    .replace(/\{channel\}/g, 'projects/demo-p/notificationChannels/7')
+    .replace(/\{secretVersion:[\w-]+\}/g, '1')
+    .replace('{env:OAUTH_CLIENT_SECRET}', SECRET);
+const lookupAnswers: Record<string, Answer> = {
   [key(l.projectNumber)]: '42\n',
   [key(l.channel)]: 'projects/demo-p/notificationChannels/7\n',
-  ...Object.fromEntries(Object.keys(buildManifest().functions).map((fn) => [key(l.uri(fn)), `https://${fn.toLowerCase()}-x.a.run.app\n`])),
+  [key(l.secretVersion('sync-engine-oauth-client-secret'))]: '1\n',
+  ...Object.fromEntries(Object.keys(buildManifest().functions).map((fn) => [key(l.uri(fn)), `${runUrl(fn)}\n`])),
 };
 
-function runWith(answers: Record<string, string>) {
-  const fake = fakeTools(answers);
+/** A clock that moves only when the executor sleeps. */
+function testClock(): Pick<Machine, 'now' | 'sleep'> & { slept: number[] } {
+  let now = 0;
+  const slept: number[] = [];
+  return { slept, now: () => now, sleep: (s) => void (slept.push(s), (now += s * 1000)) };
+}
+
+type Call = { key: string; stdin: string; quota?: string | undefined };
+
+/** The same answers as the fake tools, without a process per command (a run makes a few hundred). */
+function inProcessTools(answers: Record<string, Answer>, calls: Call[]): Machine['run'] {
+  return (argv, _capture, stdin, env) => {
+    const key = argv.join(' ');
+    const earlier = calls.filter((c) => c.key === key).length;
+    calls.push({ key, stdin: stdin ?? '', quota: env?.GOOGLE_CLOUD_QUOTA_PROJECT });
+    const answer = answers[key];
+    if (typeof answer === 'string') return { ok: true, stdout: answer, stderr: '' };
+    if (Array.isArray(answer)) {
+      const a = answer[Math.min(earlier, answer.length - 1)]!;
+      return { ok: (a.code ?? 0) === 0, stdout: a.stdout ?? '', stderr: a.stderr ?? '' };
+    }
+    return { ok: !LOOKS.test(key), stdout: '', stderr: '' };
+  };
+}
+
+/** Runs the executor; `onPath` puts the fake tools on PATH (real processes) instead of answering in-process. */
+function runWith(answers: Record<string, Answer>, clock = testClock(), onPath = false): Call[] {
+  const fake = onPath ? fakeTools(answers) : null;
+  const calls: Call[] = [];
   const saved = { PATH: process.env.PATH, OAUTH_CLIENT_SECRET: process.env.OAUTH_CLIENT_SECRET };
-  process.env.PATH = `${fake.dir}:${process.env.PATH ?? ''}`;
+  if (fake) process.env.PATH = `${fake.dir}:${process.env.PATH ?? ''}`;
   process.env.OAUTH_CLIENT_SECRET = SECRET;
   const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  const error = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
   try {
-    execute(plan, options);
+    execute(plan, options, { ...clock, run: fake ? runCommand : inProcessTools(answers, calls) });
   } finally {
     log.mockRestore();
+    error.mockRestore();
     process.env.PATH = saved.PATH;
     if (saved.OAUTH_CLIENT_SECRET === undefined) delete process.env.OAUTH_CLIENT_SECRET;
     else process.env.OAUTH_CLIENT_SECRET = saved.OAUTH_CLIENT_SECRET;
   }
-  return fake.calls();
+  return fake ? fake.calls() : calls;
 }
 
+const LOOKS = / (describe|list|access) /;
+const short = (k: string) => k.replace('gcloud --project=demo-p --quiet ', '');
+const flagOf = (k: string, name: string) => new RegExp(`--${name}=(\\S+)`).exec(k)?.[1];
+
+/**
+ * How the API shows a resource the first run made: its settings plus what the service adds
+ * (a name, an etag, condition ids), without the zero values it leaves out.
+ */
+function asTheApiShowsIt(desired: unknown, name: string): unknown {
+  const strip = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(strip);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== 0 && x !== '0s').map(([k, x]) => [k, strip(x)]));
+    return v;
+  };
+  const shown: Record<string, unknown> = { name, etag: 'e1', ...(strip(desired) as Record<string, unknown>) };
+  if (Array.isArray(shown.conditions)) shown.conditions = (shown.conditions as object[]).map((c, i) => ({ name: `${name}/conditions/${1000 + i}`, ...c }));
+  return shown;
+}
+
+/** The state after the first run, from its recorded commands: what each step's `find` would now print. */
+function stateAfter(first: { key: string; stdin: string }[]): Record<string, Answer> {
+  const state: Record<string, Answer> = { ...lookupAnswers };
+  const deployed = new Map(first.filter((c) => c.key.includes(' functions deploy ')).map((c) => [c.key.split(' ')[5], flagOf(c.key, 'update-labels')!.replace('deploy-hash=', '')]));
+  const labelled = first.find((c) => c.key.includes(' alpha projects update '));
+  for (const step of plan.steps.filter((s): s is Step & { find: string[] } => s.find !== undefined && !s.wait)) {
+    const find = key(step.find.map(resolved));
+    const listed = step.find.includes('list');
+    if (step.compare !== undefined) {
+      const shown = asTheApiShowsIt(JSON.parse(resolved(step.compare)), `projects/demo-p/${step.create[3]}/${plan.steps.indexOf(step)}`);
+      state[find] = JSON.stringify(listed ? [shown] : shown);
+    } else if (step.deployHash !== undefined) state[find] = `ACTIVE\t${deployed.get(step.create[5])}\n`;
+    else if (step.expect === options.firestoreHash) state[find] = `${flagOf(labelled!.key, 'update-labels')!.replace('sync-engine-firestore=', '')}\n`;
+    else if (Array.isArray(step.expect)) state[find] = 'ACTIVE\n';
+    else if (step.expect !== undefined) state[find] = resolved(step.expect);
+    else state[find] ??= 'found\n';
+  }
+  state[key(plan.steps.find((s) => s.wait)!.find!)] = 'READY\nREADY\n';
+  return state;
+}
+
+const changesOf = (calls: { key: string }[]) => calls.filter((c) => !LOOKS.test(c.key)).map((c) => short(c.key));
+/** Bindings and enabling APIs are idempotent by nature (the policy is unchanged when the member is there). */
+const IDEMPOTENT = /^(services enable |beta services identity create |.*add-iam-policy-binding |functions add-invoker-policy-binding )/;
+
 describe('scripts/deploy.sh on a project', () => {
+  let first: ReturnType<typeof runWith>;
+  beforeAll(() => {
+    first = runWith({ ...lookupAnswers, [key(plan.steps.find((s) => s.wait)!.find!)]: 'READY\n' }, testClock(), true);
+  });
+
   it('creates everything on an empty project, APIs first, the secret only through standard input', () => {
-    const calls = runWith(lookupAnswers);
-    const changes = calls.filter((c) => !/ (describe|list|access) /.test(c.key));
+    const changes = first.filter((c) => !LOOKS.test(c.key));
     expect(changes[0]!.key).toMatch(/^gcloud --project=demo-p --quiet services enable /);
     expect(changes.filter((c) => c.key.includes(' functions deploy '))).toHaveLength(Object.keys(buildManifest().functions).length);
     expect(changes.find((c) => c.key.includes('secrets versions add'))!.stdin).toBe(SECRET);
-    expect(calls.filter((c) => c.key.includes(SECRET))).toEqual([]);
+    expect(first.filter((c) => c.key.includes(SECRET))).toEqual([]);
     expect(changes.some((c) => c.key.includes('--push-endpoint=https://gmailpush-x.a.run.app/projects/demo-p/topics/gmail-watch'))).toBe(true);
     expect(changes.some((c) => c.key.includes('serviceAccount:service-42@gcp-sa-pubsub.iam.gserviceaccount.com'))).toBe(true);
-    const policy = readFileSync(join(__dirname, '../../infra/.build/gcloud/alert-dead_letters.json'), 'utf8');
+    expect(changes.find((c) => c.key.startsWith('firebase deploy'))!.quota).toBe('demo-p');
+    const policy = readFileSync(join(ROOT, FILES_DIR, 'alert-dead_letters.json'), 'utf8');
     expect(JSON.parse(policy)).toMatchObject({ notificationChannels: ['projects/demo-p/notificationChannels/7'] });
+    // The env file as deployed: placeholders resolved, the comma-separated allow-list intact.
+    const env = readFileSync(join(ROOT, FILES_DIR, 'env-connect.yaml'), 'utf8');
+    expect(env).toContain('CONNECT_ALLOWED_ORIGINS: "https://a.example,https://b.example"');
+    expect(env).toContain('FOLLOW_UP_URL: "https://gmailfollowup-42.us-central1.run.app"');
+    expect(changes.find((c) => c.key.includes(' functions deploy connect '))!.key).toContain('--set-secrets=OAUTH_CLIENT_SECRET=sync-engine-oauth-client-secret:1');
   });
 
-  it('creates nothing on a second run: everything is found, unchanged functions are not redeployed', () => {
-    const existing: Record<string, string> = { ...lookupAnswers };
-    for (const step of plan.steps.filter((s) => s.find)) {
-      existing[key(resolved(step.find!))] = step.expect === undefined ? 'found\n' : step.expect.replace('{env:OAUTH_CLIENT_SECRET}', SECRET);
-    }
-    existing[key(plan.steps.find((s) => s.create.includes('dashboards'))!.find!)] = 'projects/demo-p/dashboards/abc\n';
-    const changes = runWith(existing).filter((c) => !/ (describe|list|access) /.test(c.key)).map((c) => c.key.replace('gcloud --project=demo-p --quiet ', ''));
-    expect(changes.filter((c) => / create |functions deploy|versions add/.test(c) && !c.startsWith('beta services identity create'))).toEqual([]);
-    expect(changes).toContain('monitoring dashboards update projects/demo-p/dashboards/abc --config-from-file=infra/dashboards/sync-engine.json');
-    expect(changes.filter((c) => c.startsWith('logging metrics update'))).toHaveLength(Object.keys(buildManifest().metrics).length);
+  it('changes nothing on a second run over the state the first one left', () => {
+    const second = changesOf(runWith(stateAfter(first)));
+    expect(second.filter((c) => !IDEMPOTENT.test(c))).toEqual([]);
+  });
+
+  it('redeploys a function whose last deploy FAILED, though it carries the current hash', () => {
+    const state = stateAfter(first);
+    const find = Object.keys(state).find((k) => k.includes('functions describe syncWorker') && k.includes('labels.deploy-hash'))!;
+    state[find] = (state[find] as string).replace('ACTIVE', 'FAILED');
+    const second = changesOf(runWith(state)).filter((c) => !IDEMPOTENT.test(c));
+    expect(second.map((c) => c.split(' ').slice(0, 3).join(' '))).toEqual(['functions deploy syncWorker']);
+  });
+
+  it('redeploys every function that mounts the secret when a new secret version appears', () => {
+    const state = { ...stateAfter(first), [key(l.secretVersion('sync-engine-oauth-client-secret'))]: '2\n' };
+    const second = changesOf(runWith(state)).filter((c) => !IDEMPOTENT.test(c));
+    const mounting = Object.entries(buildManifest().functions).filter(([, f]) => Object.keys(f.secrets).length > 0).map(([n]) => `functions deploy ${n}`);
+    expect(second.map((c) => c.split(' ').slice(0, 3).join(' ')).sort()).toEqual(mounting.sort());
+  });
+
+  it('updates a changed alert policy in place, keeping its conditions’ ids', () => {
+    const state = stateAfter(first);
+    const find = Object.keys(state).find((k) => k.includes('policies list') && k.includes('sync errors'))!;
+    const shown = JSON.parse(state[find] as string) as [{ name: string; conditions: { name: string; conditionThreshold: { thresholdValue: number } }[] }];
+    shown[0].conditions[0]!.conditionThreshold.thresholdValue = 5;
+    state[find] = JSON.stringify(shown);
+    const second = changesOf(runWith(state)).filter((c) => !IDEMPOTENT.test(c));
+    expect(second).toEqual([`alpha monitoring policies update ${shown[0].name} --policy-from-file=${FILES_DIR}/alert-sync_errors.json`]);
+    const written = JSON.parse(readFileSync(join(ROOT, FILES_DIR, 'alert-sync_errors.json'), 'utf8')) as { conditions: { name: string; conditionThreshold: { thresholdValue: number } }[] };
+    expect(written.conditions[0]).toMatchObject({ name: shown[0].conditions[0]!.name, conditionThreshold: { thresholdValue: 20 } });
+  });
+
+  it('retries a grant while a new identity propagates, waits for building indexes, and gives up on other errors at once', () => {
+    const state = stateAfter(first);
+    const grant = first.find((c) => c.key.includes('pubsub topics add-iam-policy-binding gmail-push-dead-letter'))!.key;
+    state[grant] = [{ code: 1, stderr: 'ERROR: Service account service-42@gcp-sa-pubsub.iam.gserviceaccount.com does not exist.' }, { code: 0 }];
+    state[key(plan.steps.find((s) => s.wait)!.find!)] = [{ stdout: 'READY\nCREATING\n' }, { stdout: 'READY\nCREATING\n' }, { stdout: 'READY\nREADY\n' }];
+    const clock = testClock();
+    const calls = runWith(state, clock);
+    expect(calls.filter((c) => c.key === grant)).toHaveLength(2);
+    expect(clock.slept).toEqual([30, 30, 30]);
+    const failing = { ...stateAfter(first), [grant]: [{ code: 1, stderr: 'ERROR: PERMISSION_DENIED: caller lacks resourcemanager.projects.setIamPolicy' }] };
+    expect(() => runWith(failing)).toThrow(/failed: gcloud .*gmail-push-dead-letter/);
+  });
+});
+
+describe('compare, then skip', () => {
+  it('finds a resource as wanted when the API shows every desired field, leaving out zero values', () => {
+    expect(covers({ name: 'x', a: { b: 1, c: [1, 2] }, extra: true }, { a: { b: 1, c: [1, 2] } })).toBe(true);
+    expect(covers({ a: {} }, { a: { xPos: 0, d: '0s', e: false } })).toBe(true);
+    expect(covers({ a: { b: 2 } }, { a: { b: 1 } })).toBe(false);
+    expect(covers({ c: [1] }, { c: [1, 2] })).toBe(false);
+    expect(covers({}, { a: 'x' })).toBe(false);
+  });
+
+  it('carries the found condition ids by display name', () => {
+    const file = JSON.stringify({ displayName: 'p', conditions: [{ displayName: 'one' }, { displayName: 'new' }] });
+    const found = { conditions: [{ name: 'projects/p/alertPolicies/1/conditions/9', displayName: 'one' }] };
+    expect(JSON.parse(withConditionIds(file, found))).toEqual({ displayName: 'p', conditions: [{ name: 'projects/p/alertPolicies/1/conditions/9', displayName: 'one' }, { displayName: 'new' }] });
+  });
+
+  it('hashes every flag of a function deploy and its env file', () => {
+    const argv = ['gcloud', 'functions', 'deploy', 'f', '--memory=512Mi', '--concurrency=8'];
+    const base = deployHashOf(argv, ['A: "1"\n'], 'pkg');
+    expect(deployHashOf([...argv.slice(0, -1), '--concurrency=1'], ['A: "1"\n'], 'pkg')).not.toBe(base);
+    expect(deployHashOf(argv, ['A: "2"\n'], 'pkg')).not.toBe(base);
+    expect(deployHashOf(argv, ['A: "1"\n'], 'pkg2')).not.toBe(base);
+    expect(deployHashOf(argv, ['A: "1"\n'], 'pkg')).toBe(base);
   });
 });

@@ -2,7 +2,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FUNCTIONS } from '../../functions/src/register';
-import { buildManifest, FUNCTION_DEPLOYMENT, MANIFEST_FILE, renderManifest } from '../../scripts/deploy/manifest';
+import { MAX_EVENT_AGE_MS } from '../../functions/src/entry/event-age';
+import { renderEnv } from '../../scripts/deploy/gcloud-plan';
+import { buildManifest, ENV, FUNCTION_DEPLOYMENT, lastAttemptStartsWithin, MANIFEST_FILE, renderManifest } from '../../scripts/deploy/manifest';
 import { INFRA, interpolations, loadTerraform, strings, tfFiles, type Block, type Terraform } from '../support/terraform';
 
 /** The manifest and the Terraform path, checked offline (no provider can be downloaded here). */
@@ -78,6 +80,45 @@ describe('the deployment manifest', () => {
     expect(m.env.FOLLOW_UP_QUEUE).toBe('projects/{project}/locations/{region}/queues/gmail-follow-ups');
   });
 
+  it('dead-letters a message that times out every attempt before the functions would drop it as stale', () => {
+    for (const [name, s] of Object.entries(m.subscriptions)) {
+      expect(s.ackDeadlineSeconds).toBe(m.functions[s.function]!.timeoutSeconds);
+      expect([name, lastAttemptStartsWithin(s) < MAX_EVENT_AGE_MS / 1000]).toEqual([name, true]);
+    }
+    // The retry policy this replaced (10 attempts, up to 600 s apart) would not have.
+    expect(lastAttemptStartsWithin({ ackDeadlineSeconds: 300, maxRetryDelaySeconds: 600, maxDeliveryAttempts: 10 })).toBeGreaterThan(MAX_EVENT_AGE_MS / 1000);
+  });
+
+  it('sizes every function on purpose: concurrency above 1 only with a whole vCPU, public functions capped low', () => {
+    for (const [name, f] of Object.entries(m.functions)) {
+      if (f.concurrency > 1) expect([name, Number(f.cpu)]).toEqual([name, expect.any(Number)]);
+      if (f.concurrency > 1) expect([name, Number(f.cpu) >= 1]).toEqual([name, true]);
+      if (f.public) expect([name, f.maxInstances <= 10]).toEqual([name, true]);
+      expect(FUNCTION_DEPLOYMENT[name as keyof typeof FUNCTION_DEPLOYMENT].capacity).toBeDefined();
+    }
+    // The event functions wait on Google and Firestore: they serve several requests per instance.
+    expect(m.functions.syncWorker!.concurrency).toBeGreaterThan(1);
+  });
+
+  it('runs connect as its own account: no Cloud Tasks, no acting as another account, the one key only', () => {
+    expect(m.functions.connect!.account).toBe('connect-api');
+    const grants = [...m.projectRoles, ...m.keyRoles, ...m.secretRoles, ...m.topicRoles, ...m.queueRoles, ...m.accountUsers].filter((b) => b.member === 'account:connect-api');
+    expect(grants.map((b) => `${'resource' in b ? String(b.resource) : 'project/key'} ${b.role}`).sort()).toEqual([
+      'project/key roles/cloudkms.cryptoKeyEncrypterDecrypter',
+      'project/key roles/datastore.user',
+      'project/key roles/logging.logWriter',
+      'sync-engine-oauth-client-secret roles/secretmanager.secretAccessor',
+      'sync-requests roles/pubsub.publisher',
+    ]);
+  });
+
+  it('sets NODE_ENV=production and leaves unset sign-in settings out instead of empty', () => {
+    expect(ENV.NODE_ENV).toBe('production');
+    const env = renderEnv(ENV, { project: 'p', region: 'r', oauthClientId: 'i', connectReturnUrl: 'https://x', firestoreLocation: 'nam5', alertEmail: null, firebaseProjectId: '', firebaseApiKey: '', connectServerCallers: '', connectAllowedOrigins: '' });
+    expect(Object.keys(env)).not.toEqual(expect.arrayContaining(['FIREBASE_PROJECT_ID']));
+    expect(Object.values(env).filter((v) => v === '')).toEqual([]);
+  });
+
   it('has alerts that cannot fire on a fresh install with no sources', () => {
     for (const policy of Object.values(m.alerts)) {
       const absent = policy.conditions.filter((c) => c.conditionAbsent);
@@ -95,6 +136,17 @@ describe('the deployment manifest', () => {
     const titles = dashboard.mosaicLayout.tiles.map((t) => t.widget.title.toLowerCase());
     for (const tile of ['5xx', 'backlog', 'oldest unacked', 'dead-letter', 'sources by status', 'completeness, last 24 h']) expect(titles.some((t) => t.includes(tile))).toBe(true);
     for (const metric of Object.values(m.metrics)) expect(metric.filter).toMatch(/^jsonPayload\.message=/);
+  });
+
+  it('has a dashboard without the zero values the API leaves out (else Terraform shows a change on every plan)', () => {
+    const zeros: string[] = [];
+    const walk = (v: unknown, at: string): void => {
+      if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${at}[${i}]`));
+      else if (v && typeof v === 'object') Object.entries(v).forEach(([k, x]) => walk(x, `${at}.${k}`));
+      else if (v === 0 || v === '' || v === false) zeros.push(at);
+    };
+    walk(JSON.parse(readFileSync(join(INFRA, 'dashboards/sync-engine.json'), 'utf8')), '');
+    expect(zeros).toEqual([]);
   });
 });
 
@@ -179,6 +231,69 @@ describe('Terraform (infra/)', () => {
       return;
     }
     expect(execFileSync('terraform', ['fmt', '-check', '-recursive', INFRA], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })).toBe('');
+  });
+
+  it('bills every call to the project (a quota project for user credentials) on both providers', () => {
+    const versions = readFileSync(join(INFRA, 'versions.tf'), 'utf8');
+    for (const provider of ['google', 'google-beta']) {
+      const body = new RegExp(`provider "${provider}" \\{([^}]*)\\}`).exec(versions)![1]!;
+      expect([provider, /user_project_override\s*=\s*true/.test(body), /billing_project\s*=\s*var\.project_id/.test(body)]).toEqual([provider, true, true]);
+    }
+    expect(versions).toMatch(/time\s*=\s*\{ source = "hashicorp\/time", version = "~> 0\.13" \}/);
+  });
+
+  it('waits after new identities before any grant, and after the project roles before the builds', () => {
+    const grants = Object.entries(tf.resource).flatMap(([type, byName]) => (/iam_member$/.test(type) ? Object.keys(byName).map((name) => [type, name] as const) : []));
+    expect(grants.length).toBeGreaterThanOrEqual(8);
+    for (const [type, name] of grants) expect([`${type}.${name}`, resource(type, name).depends_on]).toEqual([`${type}.${name}`, expect.arrayContaining(['${time_sleep.identities_propagate}'])]);
+    const identities = resource('time_sleep', 'identities_propagate');
+    expect(JSON.stringify(identities.triggers)).toMatch(/google_service_account\.accounts.*google_project_service_identity\.agents/);
+    expect(resource('google_cloudfunctions2_function', 'functions').depends_on).toEqual(expect.arrayContaining(['${time_sleep.project_roles_propagate}']));
+    expect(JSON.stringify(resource('time_sleep', 'project_roles_propagate').triggers)).toContain('google_project_iam_member.accounts');
+  });
+
+  it('rotates the OAuth secret new-version-first and redeploys the functions onto the pinned version', () => {
+    expect(resource('google_secret_manager_secret_version', 'oauth_client_secret').lifecycle).toEqual([{ create_before_destroy: true }]);
+    const secrets = JSON.stringify(block(resource('google_cloudfunctions2_function', 'functions'), 'service_config').dynamic);
+    expect(secrets).toContain('local.secret_versions[secret_environment_variables.value]');
+    expect(secrets).not.toContain('"latest"');
+    expect(JSON.stringify(tf.locals.secret_versions)).toContain('google_secret_manager_secret_version.oauth_client_secret.version');
+  });
+
+  it('updates the rules release in place (never deletes it first)', () => {
+    const release = resource('google_firebaserules_release', 'firestore');
+    expect(release).not.toHaveProperty('lifecycle');
+    expect(resource('google_firebaserules_ruleset', 'firestore').lifecycle).toEqual([{ create_before_destroy: true }]);
+  });
+
+  it('sizes the functions, sets the retry policy and sign-in settings from the manifest, and leaves empty values unset', () => {
+    const service = block(resource('google_cloudfunctions2_function', 'functions'), 'service_config');
+    expect(service).toMatchObject({
+      available_cpu: '${local.m.functions[each.key].cpu}',
+      max_instance_request_concurrency: '${local.m.functions[each.key].concurrency}',
+      available_memory: '${local.m.functions[each.key].memory}',
+      max_instance_count: '${local.m.functions[each.key].maxInstances}',
+    });
+    expect(block(resource('google_pubsub_subscription', 'push'), 'retry_policy')).toEqual({
+      minimum_backoff: '${local.m.subscriptions[each.key].minRetryDelaySeconds}s',
+      maximum_backoff: '${local.m.subscriptions[each.key].maxRetryDelaySeconds}s',
+    });
+    const placeholders = Object.keys(tf.locals.placeholders as object).sort();
+    const used = [...new Set(Object.values(m.env).flatMap((v) => v.match(/\{\w+\}/g) ?? []))].sort();
+    expect(used.filter((p) => !placeholders.includes(p))).toEqual([]);
+    for (const v of ['firebase_project_id', 'firebase_api_key', 'connect_server_callers', 'connect_allowed_origins']) expect(tf.variable[v]).toMatchObject({ default: '' });
+    expect(String(tf.locals.function_env)).toContain('if value != ""');
+  });
+
+  it('starts the scheduled jobs only after every composite index is built', () => {
+    const indexes = Object.keys(tf.resource.google_firestore_index ?? {}).map((n) => `\${google_firestore_index.${n}}`);
+    expect(indexes.length).toBeGreaterThan(5);
+    expect(resource('google_cloud_scheduler_job', 'jobs').depends_on).toEqual(expect.arrayContaining(indexes));
+  });
+
+  it('outputs the public cloudfunctions.net address of connect', () => {
+    expect(tf.output.connect_url).toMatchObject({ value: '${local.function_base_url}/connect' });
+    expect(String(tf.output.connect_url!.description)).toMatch(/^Public/);
   });
 
   it('pins the providers to 7.x and keeps the OAuth secret out of the state', () => {
