@@ -1,4 +1,4 @@
-import type { GmailSync, GmailSyncDeps } from './gmail-sync';
+import type { GmailSync, GmailSyncDeps, PassDeadline } from './gmail-sync';
 import { bump, gmailTask } from './gmail-sync';
 import { updateWhileHolding } from './held-update';
 import { isNewerHistoryId } from './history-id';
@@ -27,7 +27,7 @@ export class GmailResyncWalk {
   ) {}
 
   /** Walks on from the stored progress; returns the new cursor when done, `null` when handed on. */
-  async run(api: GmailApi, source: Source, owner: string, deadline: number, counts: Record<string, number>): Promise<string | null> {
+  async run(api: GmailApi, source: Source, owner: string, deadline: PassDeadline, counts: Record<string, number>): Promise<string | null> {
     let progress = source.gmailResync;
     if (progress === null) {
       bump(counts, 'resyncs');
@@ -42,7 +42,7 @@ export class GmailResyncWalk {
     const heldBefore = new Set(open.filter((t) => t.updatedAt < startedAt).map((t) => t.externalId));
     const oldest = this.deps.clock.now().getTime() - this.deps.taskRule.gmailResyncMaxAgeMs;
     for (let page = 0; ; page += 1) {
-      if (page > 0 && this.deps.clock.now().getTime() >= deadline) {
+      if (page > 0 && deadline.reached()) {
         bump(counts, 'budgetReached');
         return null;
       }

@@ -23,6 +23,8 @@ export interface GmailSyncDeps {
   leaseMs: number;
   /** A pass starts no new page after this long; the rest is handed on. */
   passBudgetMs: number;
+  /** The clock the budget is read from (the runner's clock unless a test brings its own). */
+  budgetClock?: Clock;
   /** How many messages to fetch between lease extensions. */
   fetchBatchSize: number;
   taskRule: TaskRule;
@@ -56,6 +58,22 @@ export interface EarlyPage {
 interface DeltaResult {
   more: boolean;
   cursor: string | null;
+}
+
+/** When a pass stops starting new pages: its budget, on the budget's clock. */
+export class PassDeadline {
+  private readonly at: number;
+
+  constructor(
+    private readonly clock: Clock,
+    budgetMs: number,
+  ) {
+    this.at = clock.now().getTime() + budgetMs;
+  }
+
+  reached(): boolean {
+    return this.clock.now().getTime() >= this.at;
+  }
 }
 
 /** Repeated history 404s right after a resync: reported, not retried forever. */
@@ -171,7 +189,7 @@ export class GmailSync {
 
   async run(api: GmailApi, source: Source, owner: string, pageSize: number | null, early: EarlyPage | null = null): Promise<GmailSyncResult> {
     const counts: Record<string, number> = {};
-    const deadline = this.deps.clock.now().getTime() + this.deps.passBudgetMs;
+    const deadline = new PassDeadline(this.deps.budgetClock ?? this.deps.clock, this.deps.passBudgetMs);
     if (source.historyId === null) {
       // Never synced: start from now; the backlog is not imported.
       const profile = await api.getProfile();
@@ -214,14 +232,14 @@ export class GmailSync {
     start: string,
     owner: string,
     pageSize: number | null,
-    deadline: number,
+    deadline: PassDeadline,
     counts: Record<string, number>,
     firstPage: Promise<HistoryPage> | null = null,
   ): Promise<DeltaResult> {
     let cursor = start;
     let pageToken: string | null = null;
     for (let page = 0; ; page += 1) {
-      if (page > 0 && this.deps.clock.now().getTime() >= deadline) {
+      if (page > 0 && deadline.reached()) {
         bump(counts, 'budgetReached');
         return { more: true, cursor: null };
       }

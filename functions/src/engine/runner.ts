@@ -36,6 +36,8 @@ export interface RunnerDeps {
   leaseMs: number;
   /** A Gmail pass starts no new page after this long and hands the rest on. */
   passBudgetMs: number;
+  /** The clock pass budgets are read from; the runner's clock unless a test brings its own. */
+  budgetClock?: Clock;
   fetchBatchSize: number;
   taskRule: TaskRule;
   statusSettings: StatusSettings;

@@ -3,6 +3,7 @@ import type { SourceStore } from '../../../functions/src/engine/ports';
 import { isNewerHistoryId } from '../../../functions/src/engine/history-id';
 import { withStatus } from '../../../functions/src/engine/status';
 import { gmailPush, loggedPasses, runnerWith, startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { SpentAfterFirstPage } from '../../support/clock';
 import { waitFor } from '../../support/wait';
 
 let stack: EngineStack;
@@ -76,12 +77,9 @@ test('a long outage with expired history: all 230 messages become tasks, the res
 
   // The first invocation dies after its first (budget-bounded) pass.
   const dying = dyingAfterFirstPass();
-  const first = runnerWith(stack, dying, { leaseMs: 3_000, passBudgetMs: 300, fetchBatchSize: 10 });
-  // Slow Google, so that the walk cannot finish within the first pass's budget (batched
-  // metadata makes an unslowed walk of 230 messages fit in 300 ms now and then).
-  await stack.admin.setFaults({ latencyMs: 100 });
+  // The first pass's budget is spent after one page of the walk (the budget's own clock).
+  const first = runnerWith(stack, dying, { leaseMs: 3_000, passBudgetMs: 300, fetchBatchSize: 10, budgetClock: new SpentAfterFirstPage(300) });
   await expect(first.handle(sourceId, { gmail: outage[229]!.historyId, calendar: false }, { trigger: 'push' })).rejects.toThrow('instance killed');
-  await stack.admin.setFaults({});
 
   const midway = (await stack.services.sources.get(sourceId))!;
   expect(midway.gmailResync).not.toBeNull();
@@ -95,8 +93,8 @@ test('a long outage with expired history: all 230 messages become tasks, the res
   // poll's expired-lease query resumes it.
   expect(midway.lease).not.toBeNull();
   const partial = (await tasksOf('user-outage')).length;
-  expect(partial).toBeGreaterThan(1);
-  expect(partial).toBeLessThan(231);
+  // The task before the outage, and the walk's first page of 100.
+  expect(partial).toBe(101);
 
   // The next invocation walks on from the stored page, not from the top.
   await leaseExpired(sourceId);
@@ -120,11 +118,9 @@ test('history expiring again while a resync is still walking: the next pass walk
   await stack.admin.expireHistory(email);
 
   const dying = dyingAfterFirstPass();
-  const first = runnerWith(stack, dying, { leaseMs: 3_000, passBudgetMs: 300, fetchBatchSize: 10 });
-  // Slow Google, so that the walk cannot finish within the first pass's budget.
-  await stack.admin.setFaults({ latencyMs: 100 });
+  // The first pass's budget is spent after one page of the walk, so the walk is left midway.
+  const first = runnerWith(stack, dying, { leaseMs: 3_000, passBudgetMs: 300, fetchBatchSize: 10, budgetClock: new SpentAfterFirstPage(300) });
   await expect(first.handle(sourceId, { gmail: outage[149]!.historyId, calendar: false }, { trigger: 'push' })).rejects.toThrow('instance killed');
-  await stack.admin.setFaults({});
   expect((await stack.services.sources.get(sourceId))!.gmailResync).not.toBeNull();
 
   // More mail, and history is lost again, before the walk resumes.
