@@ -1,5 +1,5 @@
 import type { AnnouncedWork } from '../../functions/src/engine/model';
-import type { Runner, RunOptions, RunOutcome } from '../../functions/src/engine/runner';
+import type { Runner, RunOptions, RunOutcome } from '../../functions/src/engine/runner/runner';
 
 /** Counts how triggers fared: `recorded` means another run held the lease and took the work. */
 export class CountingRunner implements Runner {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Services } from '../../functions/src/entry/services';
-import { CalendarSync } from '../../functions/src/engine/calendar-sync';
-import { GmailSync } from '../../functions/src/engine/gmail-sync';
+import { CalendarSync } from '../../functions/src/engine/calendar/sync';
+import { GmailSync } from '../../functions/src/engine/gmail/sync';
 import type { AnnouncedWork } from '../../functions/src/engine/model';
-import type { Runner, RunOptions, RunOutcome } from '../../functions/src/engine/runner';
+import type { Runner, RunOptions, RunOutcome } from '../../functions/src/engine/runner/runner';
 
 /**
  * Baseline for the benchmark: one full delta sync per notification, through the same

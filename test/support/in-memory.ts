@@ -1,19 +1,9 @@
-import { changedFields, decideAdvance, decideExtend, decideSyncToken, type Decision } from '../../functions/src/engine/lease';
+import { changedFields, decideAdvance, decideExtend, decideSyncToken, type Decision } from '../../functions/src/engine/source/lease';
 import { taskIdFor, type IngestionEvent, type Source, type SourceData, type Task, type TaskOrigin } from '../../functions/src/engine/model';
-import type {
-  CalendarApi,
-  Clock,
-  EventLog,
-  GmailApi,
-  GmailHistoryRecord,
-  GmailMessageMetadata,
-  GoogleAccess,
-  Logger,
-  LogFields,
-  SourceStore,
-  StatusUpdate,
-  TaskStore,
-} from '../../functions/src/engine/ports';
+import type { CalendarApi } from '../../functions/src/engine/calendar/ports';
+import type { Clock, EventLog, GoogleAccess, Logger, LogFields, StatusUpdate, TaskStore } from '../../functions/src/engine/ports';
+import type { GmailApi, GmailHistoryRecord, GmailMessageMetadata } from '../../functions/src/engine/gmail/ports';
+import type { SourceStore } from '../../functions/src/engine/source/ports';
 import { GoogleError } from '../../functions/src/engine/errors';
 
 /**

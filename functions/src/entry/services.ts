@@ -1,12 +1,13 @@
 import type { Firestore } from '@google-cloud/firestore';
 import type { Config } from '../config';
-import type { Clock, Logger, SyncRequestPublisher } from '../engine/ports';
+import type { Clock, Logger } from '../engine/ports';
+import type { SyncRequestPublisher } from '../engine/jobs/ports';
 import { systemClock } from '../engine/ports';
-import { SyncRunner, type Runner } from '../engine/runner';
+import { SyncRunner, type Runner } from '../engine/runner/runner';
 import type { Source } from '../engine/model';
-import { DEFAULT_STATUS_SETTINGS, withStatus, type StatusSettings } from '../engine/status';
+import { DEFAULT_STATUS_SETTINGS, withStatus, type StatusSettings } from '../engine/source/status';
 import { FirebaseUserVerifier, ServerCallerVerifier, type UserVerifier } from '../identity/id-tokens';
-import type { WatchDeps } from '../engine/watches';
+import type { WatchDeps } from '../engine/account/watches';
 import { GoogleAccessPool, MAX_CACHED_ACCOUNTS } from '../google/access';
 import { MAX_BATCH_PARTS } from '../google/gmail-batch';
 import type { LimiterEnvironment } from '../google/limiter';

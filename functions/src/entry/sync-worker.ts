@@ -1,9 +1,9 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import * as z from 'zod';
 import { documentIdSchema } from '../engine/model';
-import type { SyncRequest } from '../engine/ports';
-import { auditSourceIfDue } from '../engine/audit';
-import { renewSourceWatches } from '../engine/renewal';
+import type { SyncRequest } from '../engine/jobs/ports';
+import { auditSourceIfDue } from '../engine/audit/audit';
+import { renewSourceWatches } from '../engine/account/renewal';
 import { isStale } from './event-age';
 import { auditDeps } from './audit-completeness';
 import type { Services } from './services';

@@ -1,5 +1,5 @@
 import type { PubSub, Topic } from '@google-cloud/pubsub';
-import type { SyncRequest, SyncRequestPublisher } from '../engine/ports';
+import type { SyncRequest, SyncRequestPublisher } from '../engine/jobs/ports';
 
 /**
  * Publishes sync requests to the `sync-requests` topic. The Pub/Sub client is loaded on first

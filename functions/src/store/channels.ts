@@ -1,6 +1,6 @@
 import { FieldValue, GrpcStatus, type Firestore } from '@google-cloud/firestore';
 import { channelSchema, type Channel, type NewChannel } from '../engine/model';
-import type { ChannelStore } from '../engine/ports';
+import type { ChannelStore } from '../engine/calendar/ports';
 import { zodConverter } from './converter';
 import { COLLECTIONS, failedWith } from './firestore';
 

@@ -1,6 +1,6 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { sourceSecretSchema, type SourceSecret } from '../engine/model';
-import type { SecretStore } from '../engine/ports';
+import type { SecretStore } from '../engine/account/ports';
 import { zodConverter } from './converter';
 import { LruMap } from '../lru-map';
 import { COLLECTIONS } from './firestore';

@@ -1,7 +1,7 @@
 import { GrpcStatus, type DocumentSnapshot, type Firestore, type Query, type QueryDocumentSnapshot, type Timestamp, type UpdateData } from '@google-cloud/firestore';
-import { changedFields, decideAdvance, decideExtend, decideSyncToken, needsPushStamp, type Decision } from '../engine/lease';
+import { changedFields, decideAdvance, decideExtend, decideSyncToken, needsPushStamp, type Decision } from '../engine/source/lease';
 import { sourceSchema, type Source, type SourceData } from '../engine/model';
-import type { SourceQueries, SourceStore } from '../engine/ports';
+import type { SourceQueries, SourceStore } from '../engine/source/ports';
 import { zodConverter } from './converter';
 import { KeyedMutex } from './keyed-mutex';
 import { LruMap } from '../lru-map';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { SourceStore } from '../../../functions/src/engine/ports';
-import { isNewerHistoryId } from '../../../functions/src/engine/history-id';
-import { withStatus } from '../../../functions/src/engine/status';
+import type { SourceStore } from '../../../functions/src/engine/source/ports';
+import { isNewerHistoryId } from '../../../functions/src/engine/gmail/history-id';
+import { withStatus } from '../../../functions/src/engine/source/status';
 import { gmailPush, loggedPasses, runnerWith, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { SpentAfterFirstPage } from '../../support/clock';
 import { waitFor } from '../../support/wait';

@@ -1,5 +1,5 @@
-import { renewWatches, fallbackPoll, pruneRetention } from '../../../functions/src/engine/jobs';
-import type { SyncRequest } from '../../../functions/src/engine/ports';
+import { renewWatches, fallbackPoll, pruneRetention } from '../../../functions/src/engine/jobs/jobs';
+import type { SyncRequest } from '../../../functions/src/engine/jobs/ports';
 import { createLogger } from '../../../functions/src/logging';
 import { IngestionEventRepository } from '../../../functions/src/store/ingestion-events';
 import { SourceRepository } from '../../../functions/src/store/sources';

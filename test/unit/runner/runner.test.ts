@@ -1,7 +1,7 @@
 import { GoogleError } from '../../../functions/src/engine/errors';
-import { DEFAULT_STATUS_SETTINGS } from '../../../functions/src/engine/status';
+import { DEFAULT_STATUS_SETTINGS } from '../../../functions/src/engine/source/status';
 import { DEFAULT_TASK_RULE } from '../../../functions/src/engine/task-rule';
-import { SyncRunner } from '../../../functions/src/engine/runner';
+import { SyncRunner } from '../../../functions/src/engine/runner/runner';
 import type { SourceData } from '../../../functions/src/engine/model';
 import { sourceData } from '../../support/builders';
 import { accessTo, InMemoryEventLog, InMemoryMailbox, InMemorySourceStore, InMemoryTaskStore, ManualClock, RecordingLogger } from '../../support/in-memory';

@@ -1,4 +1,4 @@
-import type { Source, SourceStatus } from './model';
+import type { Source, SourceStatus } from '../model';
 
 /**
  * The status rules: one pure function of a source's state and the clock. Every writer of

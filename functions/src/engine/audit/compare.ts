@@ -1,6 +1,7 @@
-import type { CalendarEvent } from './ports';
-import { judgeEvent, type CalendarWindow } from './task-rule';
-import type { Task } from './model';
+import type { CalendarEvent } from '../calendar/ports';
+import { judgeEvent, type CalendarWindow } from '../task-rule';
+import type { Task } from '../model';
+import { isTaskMail } from '../gmail/rule';
 
 /**
  * The completeness audit's pure decisions: given what Google shows and what our tasks say,
@@ -11,7 +12,7 @@ import type { Task } from './model';
 export type GmailVerdict = 'ok' | 'missing' | 'reopen' | 'older';
 
 /**
- * A message Gmail lists in INBOX. Its task must exist and be open. A task written before the
+ * A message Gmail lists as task mail. Its task must exist and be open. A task written before the
  * window proves the message older than it (tasks are written after their message arrives),
  * so the newest-first listing can stop there.
  */
@@ -31,13 +32,13 @@ export function gmailFetchedVerdict(
   since: Date,
   settledBefore: Date,
 ): 'missing' | 'older' | 'skip' {
-  if (meta === null || !meta.labelIds.includes('INBOX')) return 'skip';
+  if (meta === null || !isTaskMail(meta)) return 'skip';
   if (meta.internalDate !== null && meta.internalDate < since) return 'older';
   if (meta.internalDate !== null && meta.internalDate > settledBefore) return 'skip';
   return 'missing';
 }
 
-/** Open tasks of the window whose message the INBOX listing did not show: maybe archived. */
+/** Open tasks of the window whose message the task-mail listing did not show: maybe archived. */
 export function openTasksNotListed(open: readonly Task[], listed: ReadonlySet<string>, settledBefore: Date): Task[] {
   return open.filter((t) => !listed.has(t.externalId) && t.updatedAt <= settledBefore);
 }

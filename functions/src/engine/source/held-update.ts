@@ -1,5 +1,5 @@
-import { LeaseLostError } from './errors';
-import type { Source, SourceData } from './model';
+import { LeaseLostError } from '../errors';
+import type { Source, SourceData } from '../model';
 import type { SourceStore } from './ports';
 
 /**

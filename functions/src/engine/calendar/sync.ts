@@ -1,8 +1,10 @@
-import { isGoogleError } from './errors';
-import { updateWhileHolding } from './held-update';
-import type { Source, Task } from './model';
-import type { CalendarApi, CalendarEvent, CalendarListRequest, Clock, SourceStore, StatusUpdate, TaskStore } from './ports';
-import { calendarWindow, judgeEvent, type CalendarWindow, type TaskRule } from './task-rule';
+import { isGoogleError } from '../errors';
+import { updateWhileHolding } from '../source/held-update';
+import type { Source, Task } from '../model';
+import type { CalendarApi, CalendarEvent, CalendarListRequest } from './ports';
+import type { Clock, StatusUpdate, TaskStore } from '../ports';
+import type { SourceStore } from '../source/ports';
+import { calendarWindow, judgeEvent, type CalendarWindow, type TaskRule } from '../task-rule';
 
 /**
  * Calendar delta sync: events.list with the stored sync token (all pages; the new token comes

@@ -1,9 +1,11 @@
-import { calendarTask } from './calendar-sync';
-import { calendarVerdict, gmailFetchedVerdict, gmailListedVerdict, openTasksNotListed } from './audit-compare';
-import { gmailTask } from './gmail-sync';
-import type { AuditCounts, Source, Task, TaskOrigin } from './model';
-import type { CalendarApi, CalendarEvent, GmailApi, TaskStore } from './ports';
-import type { CalendarWindow } from './task-rule';
+import { calendarTask } from '../calendar/sync';
+import { calendarVerdict, gmailFetchedVerdict, gmailListedVerdict, openTasksNotListed } from './compare';
+import { gmailTask, isTaskMail, listTaskMail } from '../gmail/rule';
+import type { AuditCounts, Source, Task, TaskOrigin } from '../model';
+import type { CalendarApi, CalendarEvent } from '../calendar/ports';
+import type { GmailApi } from '../gmail/ports';
+import type { TaskStore } from '../ports';
+import type { CalendarWindow } from '../task-rule';
 
 /**
  * One source's audit, per type: list what Google has in the window, compare with our tasks,
@@ -11,7 +13,7 @@ import type { CalendarWindow } from './task-rule';
  * `externalUpdatedAt`), so a sync running at the same time always wins over the audit.
  */
 
-/** Gmail quota units (new projects' model, GOOGLE_FACTS.md). */
+/** Gmail quota units (the model of projects created since 2025). */
 export const GMAIL_UNITS = { messagesList: 5, messagesGet: 20 } as const;
 const LIST_PAGE = 100;
 /** Metadata fetched at a time, newest first: the listing may stop at the first old one. */
@@ -54,7 +56,7 @@ export async function auditGmail(api: GmailApi, { tasks, reads }: AuditStores, s
   let pageToken: string | null = null;
   let reachedOld = false;
   do {
-    const page = await api.listMessageIds('INBOX', pageToken, Math.min(LIST_PAGE, window.maxMessages - listed.size));
+    const page = await listTaskMail(api, pageToken, Math.min(LIST_PAGE, window.maxMessages - listed.size));
     counts.units += GMAIL_UNITS.messagesList;
     pageToken = page.nextPageToken;
     const known = await reads.tasksByIds(source.userId, source.id, 'gmail', page.ids);
@@ -89,7 +91,7 @@ export async function auditGmail(api: GmailApi, { tasks, reads }: AuditStores, s
     }
   } while (pageToken !== null && !reachedOld && listed.size < window.maxMessages);
 
-  // Open tasks of the window that INBOX did not show: archived or deleted, unless the listing
+  // Open tasks of the window that the task-mail listing did not show: archived or deleted, unless the listing
   // stopped early, in which case each is confirmed from its metadata (bounded by maxMessages).
   const open = await reads.openTasksUpdatedSince(source.userId, source.id, 'gmail', window.since);
   const unlisted = openTasksNotListed(open, listed, window.settledBefore).slice(0, window.maxMessages);
@@ -112,7 +114,7 @@ async function notInInbox(api: GmailApi, candidates: readonly Task[], counts: Au
     const metas = await api.getMessagesMetadata(batch.map((t) => t.externalId));
     counts.units += GMAIL_UNITS.messagesGet * batch.length;
     for (const t of batch) {
-      if (!metas.get(t.externalId)?.labelIds.includes('INBOX')) gone.push(t.externalId);
+      if (!isTaskMail(metas.get(t.externalId))) gone.push(t.externalId);
     }
   }
   return gone;

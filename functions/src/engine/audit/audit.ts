@@ -1,9 +1,11 @@
-import { calendarWindow, type TaskRule } from './task-rule';
-import { auditCalendar, auditGmail, type AuditTaskReads, type AuditWindow } from './audit-sources';
-import { nextRepairStreak } from './audit-compare';
-import { isGoogleError } from './errors';
-import type { AuditCounts, AuditRecord, Source } from './model';
-import type { Clock, GoogleAccess, Logger, SourceStore, SyncRequestPublisher, TaskStore } from './ports';
+import { calendarWindow, type TaskRule } from '../task-rule';
+import { auditCalendar, auditGmail, type AuditTaskReads, type AuditWindow } from './sources';
+import { nextRepairStreak } from './compare';
+import { isGoogleError } from '../errors';
+import type { AuditCounts, AuditRecord, Source } from '../model';
+import type { Clock, GoogleAccess, Logger, TaskStore } from '../ports';
+import type { SourceStore } from '../source/ports';
+import type { SyncRequestPublisher } from '../jobs/ports';
 
 /**
  * The completeness audit: pushes and polls should have missed nothing; this proves it. The

@@ -1,8 +1,11 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { CredentialsUnavailableError, isGoogleError } from './errors';
-import { NO_PENDING, type Source, type SourceData } from './model';
-import type { Clock, ConnectStateStore, OAuthFlow, RefreshTokenStore, SecretDeletion, SourceStore, SyncRequestPublisher } from './ports';
-import { withStatus } from './status';
+import { CredentialsUnavailableError, isGoogleError } from '../errors';
+import { NO_PENDING, type Source, type SourceData } from '../model';
+import type { Clock } from '../ports';
+import type { ConnectStateStore, OAuthFlow, RefreshTokenStore, SecretDeletion } from './ports';
+import type { SourceStore } from '../source/ports';
+import type { SyncRequestPublisher } from '../jobs/ports';
+import { withStatus } from '../source/status';
 import { closeCalendarChannel, registerWatches, type WatchDeps } from './watches';
 
 /**

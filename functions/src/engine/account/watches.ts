@@ -1,8 +1,12 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { isGoogleError } from './errors';
-import type { Source } from './model';
-import type { ChannelStore, Clock, GoogleAccess, SecretStore, SourceStore } from './ports';
-import { withStatus, type StatusSettings } from './status';
+import { isGoogleError } from '../errors';
+import type { Source } from '../model';
+import type { ChannelStore } from '../calendar/ports';
+import { GMAIL_WATCH_LABELS } from '../gmail/rule';
+import type { Clock, GoogleAccess } from '../ports';
+import type { SecretStore } from './ports';
+import type { SourceStore } from '../source/ports';
+import { withStatus, type StatusSettings } from '../source/status';
 
 export class SourceUnavailableError extends Error {
   constructor(readonly sourceId: string, readonly why: 'missing' | 'disconnected') {
@@ -36,14 +40,14 @@ async function usableSource(deps: Pick<WatchDeps, 'sources'>, sourceId: string):
 }
 
 /**
- * Registers (or re-registers) the Gmail watch on INBOX. The watch's history id becomes the
+ * Registers (or re-registers) the Gmail watch on the task mail's labels. The watch's history id becomes the
  * cursor only when the source has none: moving an existing cursor forward here would skip
  * changes that no run has synced yet.
  */
 export async function registerGmailWatch(deps: WatchDeps, sourceId: string): Promise<Source> {
   const source = await usableSource(deps, sourceId);
   const gmail = await deps.google.gmail(source);
-  const watch = await gmail.watch(deps.gmailTopic, ['INBOX']);
+  const watch = await gmail.watch(deps.gmailTopic, [...GMAIL_WATCH_LABELS]);
   const now = deps.clock.now();
   return deps.sources.update(sourceId, now, (current) =>
     withStatus(

@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { CalendarSync } from './calendar-sync';
-import { CredentialsUnavailableError, isGoogleError, LeaseLostError, LeaseOutlivedError } from './errors';
+import { CalendarSync } from '../calendar/sync';
+import { CredentialsUnavailableError, isGoogleError, LeaseLostError, LeaseOutlivedError } from '../errors';
 import { followUpAt, type FollowUpScheduler, type LookFrom } from './follow-up';
-import { GmailSync, ResyncLoopError, type EarlyPage, type HistoryPage } from './gmail-sync';
-import { historyIdAfter, isNewerHistoryId, maxHistoryId } from './history-id';
-import { decideRecord, decideStepEnd, hasPending, leaseLive, mergePending, needsRecording, type StepCursors, type StepEnd } from './lease';
-import { NO_PENDING, type AnnouncedWork, type IngestionTrigger, type Pending, type Source } from './model';
-import { afterPass, type PassOutcome } from './pass-outcome';
-import type { Clock, EventLog, GmailApi, GoogleAccess, Logger, SourceStore, TaskStore } from './ports';
-import type { StatusSettings } from './status';
-import type { TaskRule } from './task-rule';
+import { GmailSync, ResyncLoopError, type EarlyPage, type HistoryPage } from '../gmail/sync';
+import { historyIdAfter, isNewerHistoryId, maxHistoryId } from '../gmail/history-id';
+import { decideRecord, decideStepEnd, hasPending, leaseLive, mergePending, needsRecording, type StepCursors, type StepEnd } from '../source/lease';
+import { NO_PENDING, type AnnouncedWork, type IngestionTrigger, type Pending, type Source } from '../model';
+import { afterPass, type PassOutcome } from '../source/pass-outcome';
+import type { Clock, EventLog, GoogleAccess, Logger, TaskStore } from '../ports';
+import type { GmailApi } from '../gmail/ports';
+import type { SourceStore } from '../source/ports';
+import type { StatusSettings } from '../source/status';
+import type { TaskRule } from '../task-rule';
 
 /**
  * The sync runner (DESIGN.md, "The sync runner"): a trigger records its work as pending and

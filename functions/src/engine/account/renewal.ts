@@ -1,6 +1,6 @@
-import { isGoogleError } from './errors';
-import type { Source, SourceData } from './model';
-import { withStatus } from './status';
+import { isGoogleError } from '../errors';
+import type { Source, SourceData } from '../model';
+import { withStatus } from '../source/status';
 import { closeCalendarChannel, openCalendarChannel, registerGmailWatch, type WatchDeps } from './watches';
 
 /**

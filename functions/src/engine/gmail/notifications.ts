@@ -1,5 +1,6 @@
-import type { Clock, Logger, SourceStore } from './ports';
-import type { Runner, RunOutcome } from './runner';
+import type { Clock, Logger } from '../ports';
+import type { SourceStore } from '../source/ports';
+import type { Runner, RunOutcome } from '../runner/runner';
 
 export interface GmailNotification {
   emailAddress: string;

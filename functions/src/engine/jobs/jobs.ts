@@ -1,4 +1,6 @@
-import type { Clock, Logger, SourceQueries, SyncRequest, SyncRequestPublisher } from './ports';
+import type { Clock, Logger } from '../ports';
+import type { SourceQueries } from '../source/ports';
+import type { SyncRequest, SyncRequestPublisher } from './ports';
 
 /**
  * The scheduled jobs. They only find the sources that need work, through indexed queries,

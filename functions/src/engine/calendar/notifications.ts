@@ -1,6 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { ChannelStore, Clock, SecretStore, SourceStore, SyncRequestPublisher } from './ports';
-import { hashChannelToken } from './watches';
+import type { ChannelStore } from './ports';
+import type { Clock } from '../ports';
+import type { SecretStore } from '../account/ports';
+import type { SourceStore } from '../source/ports';
+import type { SyncRequestPublisher } from '../jobs/ports';
+import { hashChannelToken } from '../account/watches';
 
 export interface CalendarPush {
   channelId: string;

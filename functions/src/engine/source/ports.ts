@@ -1,0 +1,28 @@
+import type { Source, SourceData } from '../model';
+import type { Decision } from './lease';
+
+/** What the engine needs from the store of source documents. */
+
+export interface SourceStore {
+  get(id: string): Promise<Source | null>;
+  create(id: string, data: SourceData): Promise<void>;
+  findByEmail(email: string): Promise<Source[]>;
+  update(id: string, now: Date, change: (source: Source) => Partial<SourceData>): Promise<Source>;
+  /** Applies an engine decision (engine/lease.ts) atomically (a write conditional on the version decided on), writing only the fields it changed. */
+  transition<T>(id: string, now: Date, decide: (source: Source) => Decision<T>): Promise<T>;
+  extendLease(id: string, owner: string, now: Date, leaseMs: number): Promise<void>;
+  markCalendarPending(id: string, now: Date): Promise<{ needsRun: boolean }>;
+  /** Moves the Gmail cursor forward (holder only) and extends the lease in the same write. */
+  advanceHistoryId(id: string, owner: string, historyId: string, now: Date, leaseMs: number): Promise<boolean>;
+  setCalendarSyncToken(id: string, owner: string, token: string | null, now: Date): Promise<void>;
+}
+
+/** The indexed queries the scheduled jobs page through. Disconnected sources never match. */
+export interface SourceQueries {
+  /** Sources whose Gmail watch or Calendar channel expires before `cutoff`, or has none. */
+  watchesExpiringBefore(cutoff: Date): AsyncIterable<Source>;
+  /** Sources not checked (synced or polled) since `cutoff`. */
+  notCheckedSince(cutoff: Date): AsyncIterable<Source>;
+  /** Sources whose lease expired before `now` (a crashed holder). */
+  leaseExpiredBefore(now: Date): AsyncIterable<Source>;
+}
