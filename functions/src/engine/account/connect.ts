@@ -130,7 +130,7 @@ export async function confirmConnect(deps: ConnectDeps, userId: string, linkId: 
   if (existing) {
     // A reconnect keeps both cursors (history id, sync token): catch up on Gmail and
     // Calendar now, not at the next fallback poll.
-    await deps.publisher.publish({ sourceId, trigger: 'manual', calendar: true, gmail: true });
+    await deps.publisher.publish({ kind: 'sync', sourceId, trigger: 'manual', calendar: true, gmail: true });
   }
   return { ok: true, source, created: !existing };
 }

@@ -45,7 +45,7 @@ export async function auditCompleteness(
   let requested = 0;
   for await (const source of deps.audits.dueForAudit(cutoff)) {
     if (requested >= settings.maxSources) break;
-    await deps.publisher.publish({ sourceId: source.id, trigger: 'manual', calendar: false, audit: true });
+    await deps.publisher.publish({ kind: 'audit', sourceId: source.id });
     requested += 1;
   }
   deps.logger.info('auditCompleteness fanned out', { requested });

@@ -60,6 +60,6 @@ export async function handleCalendarPush(
   // Recording the work here, not in the worker, lets a late or duplicated request find it
   // already done, at the cost of a read instead of a sync.
   const { needsRun } = await deps.sources.markCalendarPending(channel.sourceId, now);
-  if (needsRun) await deps.publisher.publish({ sourceId: channel.sourceId, calendar: false, trigger: 'push' });
+  if (needsRun) await deps.publisher.publish({ kind: 'sync', sourceId: channel.sourceId, trigger: 'push', calendar: false, gmail: false });
   return { kind: 'queued', sourceId: channel.sourceId };
 }

@@ -24,7 +24,7 @@ export async function handleGmailNotification(
   const pushAt = deps.clock.now();
   const results = await Promise.allSettled(
     // Queries are strongly consistent: the runner need not read the source again.
-    sources.map((s) => deps.runner.handle(s.id, { gmail: notification.historyId, calendar: false }, { trigger: 'push', pushAt, source: s })),
+    sources.map((s) => deps.runner.run(s.id, { kind: 'announced', trigger: 'push', work: { gmail: notification.historyId, calendar: false }, pushAt, source: s })),
   );
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;

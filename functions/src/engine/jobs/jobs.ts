@@ -34,12 +34,7 @@ async function fanOut(deps: JobDeps, candidates: AsyncIterable<{ id: string }>[]
 /** Hourly: watches and channels with less than `renewBeforeMs` left, missing or expired. */
 export async function renewWatches(deps: JobDeps, renewBeforeMs: number): Promise<FanOutResult> {
   const cutoff = new Date(deps.clock.now().getTime() + renewBeforeMs);
-  const result = await fanOut(deps, [deps.sources.watchesExpiringBefore(cutoff)], (sourceId) => ({
-    sourceId,
-    trigger: 'renewal',
-    calendar: false,
-    renew: true,
-  }));
+  const result = await fanOut(deps, [deps.sources.watchesExpiringBefore(cutoff)], (sourceId) => ({ kind: 'renew', sourceId }));
   deps.logger.info('renewWatches fanned out', { trigger: 'renewal', requested: result.requested });
   return result;
 }
@@ -58,6 +53,7 @@ export async function fallbackPoll(deps: JobDeps, settings: { fallbackAfterMs: n
     }
   };
   const result = await fanOut(deps, [deps.sources.watchesExpiringBefore(now), quiet(), deps.sources.leaseExpiredBefore(now)], (sourceId) => ({
+    kind: 'sync',
     sourceId,
     trigger: 'poll',
     gmail: true,
