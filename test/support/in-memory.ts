@@ -1,4 +1,6 @@
-import { changedFields, decideAdvance, decideExtend, decideSyncToken, type Decision } from '../../functions/src/engine/source/lease';
+import { calendarPushRecorded } from '../../functions/src/engine/source/decisions';
+import { decideAdvance, decideExtend, decideSyncToken, type Decision } from '../../functions/src/engine/source/lease';
+import { DEFAULT_STATUS_SETTINGS, withDerivedStatus, type StatusSettings } from '../../functions/src/engine/source/status';
 import { taskIdFor, type IngestionEvent, type Source, type SourceData, type Task, type TaskOrigin } from '../../functions/src/engine/model';
 import type { CalendarApi } from '../../functions/src/engine/calendar/ports';
 import type { Clock, EventLog, GoogleAccess, Logger, LogFields, StatusUpdate, TaskStore } from '../../functions/src/engine/ports';
@@ -34,6 +36,8 @@ const MAX_ATTEMPTS = 30;
 
 export class InMemorySourceStore implements SourceStore {
   private readonly docs = new Map<string, Versioned>();
+
+  constructor(private readonly statusSettings: StatusSettings = DEFAULT_STATUS_SETTINGS) {}
   /** Decisions made (one per attempt): a conflict makes the store decide again. */
   decisions = 0;
   writes = 0;
@@ -81,18 +85,11 @@ export class InMemorySourceStore implements SourceStore {
       const current = this.docs.get(id)!;
       if (current.version !== doc.version) continue;
       this.writes += 1;
-      this.docs.set(id, { version: doc.version + 1, source: { ...current.source, ...structuredClone(patch), updatedAt: now } });
+      const written = withDerivedStatus(current.source, patch, now, this.statusSettings);
+      this.docs.set(id, { version: doc.version + 1, source: { ...current.source, ...structuredClone(written), updatedAt: now } });
       return result;
     }
     throw new Error(`Source ${id} kept changing: gave up after ${MAX_ATTEMPTS} attempts`);
-  }
-
-  update(id: string, now: Date, change: (source: Source) => Partial<SourceData>): Promise<Source> {
-    return this.transition(id, now, (current) => {
-      const next = { ...current, ...change(current) };
-      const patch = changedFields(current, next);
-      return { patch, result: patch === null ? current : { ...next, updatedAt: now } };
-    });
   }
 
   extendLease(id: string, owner: string, now: Date, leaseMs: number): Promise<void> {
@@ -110,11 +107,9 @@ export class InMemorySourceStore implements SourceStore {
   async markCalendarPending(id: string, now: Date): Promise<{ needsRun: boolean }> {
     const source = await this.get(id);
     if (!source) throw new Error(`Source ${id} does not exist`);
-    const holderLive = source.lease !== null && source.lease.until > now;
-    const stamp = source.lastPushAt === null || now.getTime() - source.lastPushAt.getTime() >= 60_000;
-    if (source.pending.calendar && !stamp) return { needsRun: !holderLive };
-    this.put(id, { pending: { ...source.pending, calendar: true }, updatedAt: now, ...(stamp && { lastPushAt: now }) });
-    return { needsRun: true };
+    const { write, needsRun } = calendarPushRecorded(source, now);
+    if (write !== null) this.put(id, { pending: { ...source.pending, calendar: true }, updatedAt: now, ...(write.stampPush && { lastPushAt: now }) });
+    return { needsRun };
   }
 }
 

@@ -4,8 +4,8 @@ import type { Clock, Logger } from '../engine/ports';
 import type { SyncRequestPublisher } from '../engine/jobs/ports';
 import { systemClock } from '../engine/ports';
 import { SyncRunner, type Runner } from '../engine/runner/runner';
-import type { Source } from '../engine/model';
-import { DEFAULT_STATUS_SETTINGS, withStatus, type StatusSettings } from '../engine/source/status';
+import { DEFAULT_STATUS_SETTINGS, type StatusSettings } from '../engine/source/status';
+import { markCredentialsUnreadable } from '../engine/account/credentials';
 import { FirebaseUserVerifier, ServerCallerVerifier, type UserVerifier } from '../identity/id-tokens';
 import type { WatchDeps } from '../engine/account/watches';
 import { GoogleAccessPool, MAX_CACHED_ACCOUNTS } from '../google/access';
@@ -64,15 +64,15 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   const db = createFirestore(config.projectId);
   const clock = overrides.clock ?? systemClock;
   const logger = overrides.logger ?? createLogger();
-  const sources = new SourceRepository(db);
+  const statusSettings = { ...DEFAULT_STATUS_SETTINGS, fallbackAfterMs: config.fallbackAfterMs };
+  const sources = new SourceRepository(db, statusSettings);
   const tasks = new TaskRepository(db);
   const events = new IngestionEventRepository(db, config.retentionMs);
   const secrets = new SourceSecretRepository(db);
   const channels = new ChannelRepository(db);
   const sealer = config.tokenSealing.kind === 'kms' ? new KmsKeySealer(config.tokenSealing.keyName) : new LocalKeySealer(config.tokenSealing.key);
-  const statusSettings = { ...DEFAULT_STATUS_SETTINGS, fallbackAfterMs: config.fallbackAfterMs };
   const vault = new RefreshTokenVault(secrets, sealer, async (id) => (await sources.get(id))?.userId ?? null);
-  const google = new GoogleAccessPool(config, vault, overrides.limiterEnvironment, MAX_CACHED_ACCOUNTS, (source) => credentialsUnreadable({ sources, logger, clock, statusSettings }, source));
+  const google = new GoogleAccessPool(config, vault, overrides.limiterEnvironment, MAX_CACHED_ACCOUNTS, (source) => markCredentialsUnreadable({ sources, logger, clock }, source));
   const runner = new SyncRunner({
     statusSettings,
     sources,
@@ -127,18 +127,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   };
 }
 
-/** A sealed token that no longer decrypts: the source is disconnected, once, and says why. */
-async function credentialsUnreadable(
-  deps: { sources: SourceRepository; logger: Logger; clock: Clock; statusSettings: StatusSettings },
-  source: Source,
-): Promise<void> {
-  const { sources, logger, clock, statusSettings } = deps;
-  const now = clock.now();
-  await sources.update(source.id, now, (s) => withStatus({ ...s, disconnectReason: RECONNECT_NEEDED }, now, statusSettings));
-  logger.warn('stored Google credentials no longer decrypt; the source needs a reconnect', { sourceId: source.id, errorClass: 'credentials-unreadable' });
-}
-
-export const RECONNECT_NEEDED = 'The stored Google access can no longer be read: reconnect needed';
+export { RECONNECT_NEEDED } from '../engine/source/decisions';
 
 /** Built on first use, so an instance pays for Firestore and Google clients only when called. */
 export function lazy<T>(build: () => T): () => T {

@@ -5,6 +5,7 @@ import type { Clock } from '../ports';
 import type { ConnectStateStore, OAuthFlow, RefreshTokenStore, SecretDeletion } from './ports';
 import type { SourceStore } from '../source/ports';
 import type { SyncRequestPublisher } from '../jobs/ports';
+import { disconnectedByUser, reconnected } from '../source/decisions';
 import { withStatus } from '../source/status';
 import { closeCalendarChannel, registerWatches, type WatchDeps } from './watches';
 
@@ -115,13 +116,7 @@ export async function confirmConnect(deps: ConnectDeps, userId: string, linkId: 
   if (existing) {
     // The new token first, then the stamp that tells instances their cached copy is stale.
     await deps.tokens.storeSealed(sourceId, grant.sealedToken);
-    await deps.sources.update(sourceId, now, (s) =>
-      withStatus(
-        { ...s, disconnectReason: null, consecutiveErrors: 0, renewalError: null, missedPushAt: null, credentialsAt: now },
-        now,
-        deps.watchDeps.statusSettings,
-      ),
-    );
+    await deps.sources.transition(sourceId, now, reconnected(now));
   } else {
     await deps.sources.create(sourceId, newSource(userId, grant.email, now));
     await deps.tokens.storeSealed(sourceId, grant.sealedToken);
@@ -222,23 +217,7 @@ export async function disconnectSource(deps: ConnectDeps, input: { sourceId: str
   const now = deps.clock.now();
   // Disconnected (and a new credentials stamp, so no instance keeps using its decrypted copy)
   // before the secret goes: a run that reads the source from here on stops.
-  const updated = await deps.sources.update(source.id, now, (s) =>
-    withStatus(
-      {
-        ...s,
-        disconnectReason: USER_DISCONNECT_REASON,
-        watchId: null,
-        watchExpiration: null,
-        calendarChannelId: null,
-        calendarResourceId: null,
-        calendarChannelExpiration: null,
-        pending: NO_PENDING,
-        credentialsAt: now,
-      },
-      now,
-      deps.watchDeps.statusSettings,
-    ),
-  );
+  const updated = await deps.sources.transition(source.id, now, disconnectedByUser(USER_DISCONNECT_REASON, now));
   await deps.secrets.delete(source.id);
   return { ok: true, source: updated, revoked };
 }

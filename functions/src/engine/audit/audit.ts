@@ -1,6 +1,6 @@
 import { calendarWindow, type TaskRule } from '../task-rule';
 import { auditCalendar, auditGmail, type AuditTaskReads, type AuditWindow } from './sources';
-import { nextRepairStreak } from './compare';
+import { auditFinished } from './compare';
 import { isGoogleError } from '../errors';
 import type { AuditCounts, AuditRecord, Source } from '../model';
 import type { Clock, GoogleAccess, Logger, TaskStore } from '../ports';
@@ -53,7 +53,7 @@ export async function auditCompleteness(
 }
 
 export interface AuditDeps {
-  sources: Pick<SourceStore, 'get' | 'update'>;
+  sources: Pick<SourceStore, 'get' | 'transition'>;
   tasks: TaskStore;
   audits: AuditStore;
   google: GoogleAccess;
@@ -105,10 +105,7 @@ export async function auditSource(deps: AuditDeps, source: Source, settings: Aud
     expireAt: new Date(finishedAt.getTime() + deps.recordRetentionMs),
   });
   const repaired = (gmail?.repaired ?? 0) + (calendar?.repaired ?? 0);
-  const updated = await deps.sources.update(source.id, finishedAt, (s) => ({
-    lastAuditAt: finishedAt,
-    auditRepairStreak: nextRepairStreak(s.auditRepairStreak, repaired),
-  }));
+  const updated = await deps.sources.transition(source.id, finishedAt, auditFinished(finishedAt, repaired));
   if (updated.auditRepairStreak >= 2) deps.logger.warn('audit repaired twice in a row', { sourceId: source.id, streak: updated.auditRepairStreak });
   return repaired;
 }

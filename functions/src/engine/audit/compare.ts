@@ -1,6 +1,7 @@
 import type { CalendarEvent } from '../calendar/ports';
 import { judgeEvent, type CalendarWindow } from '../task-rule';
-import type { Task } from '../model';
+import type { Source, Task } from '../model';
+import { writing, type SourceDecision } from '../source/decisions';
 import { isTaskMail } from '../gmail/rule';
 
 /**
@@ -63,4 +64,9 @@ export function calendarVerdict(event: CalendarEvent, task: Task | undefined, se
 /** Consecutive audits that had to repair something; two in a row means something upstream is broken. */
 export function nextRepairStreak(previous: number, repaired: number): number {
   return repaired > 0 ? previous + 1 : 0;
+}
+
+/** The source's write when an audit finished: when, and the repair streak. */
+export function auditFinished(finishedAt: Date, repaired: number): SourceDecision<Source> {
+  return (source) => writing(source, { lastAuditAt: finishedAt, auditRepairStreak: nextRepairStreak(source.auditRepairStreak, repaired) });
 }

@@ -1,5 +1,5 @@
 import { isGoogleError } from '../errors';
-import { updateWhileHolding } from '../source/held-update';
+import { horizonMoved } from '../source/decisions';
 import type { Source, Task } from '../model';
 import type { CalendarApi, CalendarEvent, CalendarListRequest } from './ports';
 import type { Clock, StatusUpdate, TaskStore } from '../ports';
@@ -105,7 +105,8 @@ export class CalendarSync {
   }
 
   private async setHorizon(source: Source, owner: string, horizon: Date): Promise<void> {
-    await updateWhileHolding(this.deps.sources, source.id, owner, this.deps.clock.now(), this.deps.leaseMs, () => ({ calendarHorizon: horizon }));
+    const now = this.deps.clock.now();
+    await this.deps.sources.transition(source.id, now, horizonMoved(owner, horizon, now, this.deps.leaseMs));
   }
 
   private async list(

@@ -1,5 +1,4 @@
-import { updateWhileHolding } from '../source/held-update';
-import { isNewerHistoryId } from './history-id';
+import { resyncProgressed } from '../source/decisions';
 import type { GmailResync, Source } from '../model';
 import type { GmailApi, GmailMessageMetadata } from './ports';
 import type { TaskRule } from '../task-rule';
@@ -93,10 +92,8 @@ export class GmailResyncWalk {
   }
 
   /** Stores the progress (`null`: done, with the new cursor), only while `owner` holds the lease. */
-  private async save(source: Source, owner: string, progress: GmailResync | null, cursor?: string): Promise<void> {
-    await updateWhileHolding(this.deps.sources, source.id, owner, this.deps.clock.now(), this.deps.leaseMs, (current) => {
-      const advance = cursor !== undefined && isNewerHistoryId(cursor, current.historyId);
-      return { gmailResync: progress, ...(advance && { historyId: cursor }) };
-    });
+  private async save(source: Source, owner: string, progress: GmailResync | null, cursor: string | null = null): Promise<void> {
+    const now = this.deps.clock.now();
+    await this.deps.sources.transition(source.id, now, resyncProgressed(owner, progress, cursor, now, this.deps.leaseMs));
   }
 }

@@ -33,7 +33,7 @@ export function leaseLive(source: SourceData, now: Date): boolean {
   return source.lease !== null && source.lease.until > now;
 }
 
-function leaseFor(owner: string, now: Date, leaseMs: number): Lease {
+export function leaseFor(owner: string, now: Date, leaseMs: number): Lease {
   return { owner, until: new Date(now.getTime() + leaseMs) };
 }
 

@@ -7,8 +7,11 @@ export interface SourceStore {
   get(id: string): Promise<Source | null>;
   create(id: string, data: SourceData): Promise<void>;
   findByEmail(email: string): Promise<Source[]>;
-  update(id: string, now: Date, change: (source: Source) => Partial<SourceData>): Promise<Source>;
-  /** Applies an engine decision (engine/lease.ts) atomically (a write conditional on the version decided on), writing only the fields it changed. */
+  /**
+   * Applies a named engine decision (source/lease.ts, source/decisions.ts) atomically: a write
+   * conditional on the version decided on, of only the fields it changed, with the status
+   * re-derived from the result; on conflict the decision is made again on the new version.
+   */
   transition<T>(id: string, now: Date, decide: (source: Source) => Decision<T>): Promise<T>;
   extendLease(id: string, owner: string, now: Date, leaseMs: number): Promise<void>;
   markCalendarPending(id: string, now: Date): Promise<{ needsRun: boolean }>;
