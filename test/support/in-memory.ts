@@ -1,6 +1,6 @@
-import { calendarPushRecorded } from '../../functions/src/engine/source/decisions';
-import { decideAdvance, decideExtend, decideSyncToken, type Decision } from '../../functions/src/engine/source/lease';
-import { DEFAULT_STATUS_SETTINGS, withDerivedStatus, type StatusSettings } from '../../functions/src/engine/source/status';
+import { calendarPushRecorded, type SourceDecision } from '../../functions/src/engine/source/decisions';
+import { decideAdvance, decideExtend, decideSyncToken } from '../../functions/src/engine/source/lease';
+import { DEFAULT_STATUS_SETTINGS, statusDerivation, withDerivedStatus, type StatusSettings } from '../../functions/src/engine/source/status';
 import { taskIdFor, type IngestionEvent, type Source, type SourceData, type Task, type TaskOrigin } from '../../functions/src/engine/model';
 import type { CalendarApi } from '../../functions/src/engine/calendar/ports';
 import type { Clock, EventLog, GoogleAccess, Logger, LogFields, StatusUpdate, TaskStore } from '../../functions/src/engine/ports';
@@ -71,13 +71,14 @@ export class InMemorySourceStore implements SourceStore {
     this.docs.set(id, { version: doc.version + 1, source: { ...doc.source, ...structuredClone(patch) } });
   }
 
-  async transition<T>(id: string, now: Date, decide: (source: Source) => Decision<T>): Promise<T> {
+  async transition<T>(id: string, now: Date, decide: SourceDecision<T>): Promise<T> {
+    const derive = statusDerivation(now, this.statusSettings);
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
       await Promise.resolve();
       const doc = this.docs.get(id);
       if (!doc) throw new Error(`Source ${id} does not exist`);
       this.decisions += 1;
-      const { patch, result } = decide(structuredClone(doc.source));
+      const { patch, result } = decide(structuredClone(doc.source), derive);
       if (patch === null) return result;
       const interleave = this.interleave;
       this.interleave = null;

@@ -3,7 +3,7 @@ import type { Config } from '../config';
 import type { Clock, Logger } from '../engine/ports';
 import type { SyncRequestPublisher } from '../engine/jobs/ports';
 import { systemClock } from '../engine/ports';
-import { SyncRunner, type Runner } from '../engine/runner/runner';
+import { SyncRunner, type Runner, type RunnerDeps } from '../engine/runner/runner';
 import { DEFAULT_STATUS_SETTINGS, type StatusSettings } from '../engine/source/status';
 import { markCredentialsUnreadable } from '../engine/account/credentials';
 import { FirebaseUserVerifier, ServerCallerVerifier, type UserVerifier } from '../identity/id-tokens';
@@ -73,21 +73,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   const sealer = config.tokenSealing.kind === 'kms' ? new KmsKeySealer(config.tokenSealing.keyName) : new LocalKeySealer(config.tokenSealing.key);
   const vault = new RefreshTokenVault(secrets, sealer, async (id) => (await sources.get(id))?.userId ?? null);
   const google = new GoogleAccessPool(config, vault, overrides.limiterEnvironment, MAX_CACHED_ACCOUNTS, (source) => markCredentialsUnreadable({ sources, logger, clock }, source));
-  const runner = new SyncRunner({
-    statusSettings,
-    sources,
-    tasks,
-    events,
-    google,
-    clock,
-    logger,
-    leaseMs: config.leaseMs,
-    passBudgetMs: config.gmailPassBudgetMs,
-    taskRule: config.taskRule,
-    followUps: config.followUps && new CloudTasksFollowUps(config.followUps),
-    // One Gmail batch request per lease extension.
-    fetchBatchSize: MAX_BATCH_PARTS,
-  });
+  const runner = buildRunner(config, { statusSettings, sources, tasks, events, google, clock, logger });
   const watchDeps: WatchDeps = {
     sources,
     google,
@@ -100,9 +86,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     statusSettings,
   };
   const publisher = new PubSubSyncRequestPublisher(config.projectId, config.syncRequestsTopic);
-  const identity = config.identity;
-  const users = new FirebaseUserVerifier({ projectId: identity.firebaseProjectId, certsUrl: identity.firebaseCertsUrl, acceptUnsigned: identity.acceptUnsignedTokens });
-  const serverCallers = new ServerCallerVerifier({ certsUrl: identity.googleCertsUrl, audience: identity.connectUrl ?? '', allowed: identity.serverCallers });
+  const { users, serverCallers } = buildVerifiers(config);
   return {
     config,
     db,
@@ -124,6 +108,27 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     runner,
     users,
     serverCallers,
+  };
+}
+
+/** The sync runner over the instance's adapters and the configured settings. */
+function buildRunner(config: Config, deps: Pick<RunnerDeps, 'statusSettings' | 'sources' | 'tasks' | 'events' | 'google' | 'clock' | 'logger'>): SyncRunner {
+  return new SyncRunner({
+    ...deps,
+    leaseMs: config.leaseMs,
+    passBudgetMs: config.gmailPassBudgetMs,
+    taskRule: config.taskRule,
+    followUps: config.followUps && new CloudTasksFollowUps(config.followUps),
+    // One Gmail batch request per lease extension.
+    fetchBatchSize: MAX_BATCH_PARTS,
+  });
+}
+
+function buildVerifiers(config: Config): { users: FirebaseUserVerifier; serverCallers: ServerCallerVerifier } {
+  const identity = config.identity;
+  return {
+    users: new FirebaseUserVerifier({ projectId: identity.firebaseProjectId, certsUrl: identity.firebaseCertsUrl, acceptUnsigned: identity.acceptUnsignedTokens }),
+    serverCallers: new ServerCallerVerifier({ certsUrl: identity.googleCertsUrl, audience: identity.connectUrl ?? '', allowed: identity.serverCallers }),
   };
 }
 

@@ -1,7 +1,8 @@
 import { GrpcStatus, type DocumentSnapshot, type Firestore, type Query, type QueryDocumentSnapshot, type Timestamp, type UpdateData } from '@google-cloud/firestore';
 import { calendarPushRecorded } from '../engine/source/decisions';
 import { changedFields, decideAdvance, decideExtend, decideSyncToken, type Decision } from '../engine/source/lease';
-import { DEFAULT_STATUS_SETTINGS, withDerivedStatus, type StatusSettings } from '../engine/source/status';
+import type { SourceDecision } from '../engine/source/decisions';
+import { DEFAULT_STATUS_SETTINGS, statusDerivation, withDerivedStatus, type StatusSettings } from '../engine/source/status';
 import { sourceSchema, type Source, type SourceData } from '../engine/model';
 import type { SourceQueries, SourceStore } from '../engine/source/ports';
 import { zodConverter } from './converter';
@@ -84,8 +85,9 @@ export class SourceRepository implements SourceStore, SourceQueries {
    * read or wrote when it has one, so a run's steps (record, end) usually cost a write and no
    * read. A decision to write nothing is only trusted on a fresh read.
    */
-  transition<T>(id: string, now: Date, decide: (source: Source) => Decision<T>): Promise<T> {
-    return this.apply(id, now, decide, true);
+  transition<T>(id: string, now: Date, decide: SourceDecision<T>): Promise<T> {
+    const derive = statusDerivation(now, this.statusSettings);
+    return this.apply(id, now, (source) => decide(source, derive), true);
   }
 
   /** The conditional write of `transition`; `deriveStatus` false writes the patch as decided (fixtures). */

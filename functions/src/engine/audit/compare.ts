@@ -68,5 +68,5 @@ export function nextRepairStreak(previous: number, repaired: number): number {
 
 /** The source's write when an audit finished: when, and the repair streak. */
 export function auditFinished(finishedAt: Date, repaired: number): SourceDecision<Source> {
-  return (source) => writing(source, { lastAuditAt: finishedAt, auditRepairStreak: nextRepairStreak(source.auditRepairStreak, repaired) });
+  return (source, derive) => writing(source, { lastAuditAt: finishedAt, auditRepairStreak: nextRepairStreak(source.auditRepairStreak, repaired) }, derive);
 }

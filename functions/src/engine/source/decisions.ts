@@ -2,6 +2,7 @@ import { LeaseLostError } from '../errors';
 import { isNewerHistoryId } from '../gmail/history-id';
 import { NO_PENDING, type GmailResync, type Source, type SourceData } from '../model';
 import { changedFields, holds, leaseFor, leaseLive, needsPushStamp, type Decision } from './lease';
+import type { StatusDerivation } from './status';
 
 /**
  * Every write to a source outside the run's lease steps, as a named pure decision: given the
@@ -10,18 +11,19 @@ import { changedFields, holds, leaseFor, leaseLive, needsPushStamp, type Decisio
  * re-derives the status from the result, so no decision derives status by hand.
  */
 
-export type SourceDecision<T> = (source: Source) => Decision<T>;
+/** A decision on a source; `derive` is the store's status derivation (settings and clock). */
+export type SourceDecision<T> = (source: Source, derive: StatusDerivation) => Decision<T>;
 
 /** The fields `change` sets that differ from the source's; the source as it will be. */
-export function writing(source: Source, change: Partial<SourceData>): Decision<Source> {
-  const next = { ...source, ...change };
+export function writing(source: Source, change: Partial<SourceData>, derive: StatusDerivation): Decision<Source> {
+  const next = derive(source, { ...source, ...change });
   return { patch: changedFields(source, next), result: next };
 }
 
 /** A Gmail watch was registered; its history id becomes the cursor only when there is none. */
 export function watchRegistered(watch: { id: string; historyId: string; expiration: Date }, now: Date): SourceDecision<Source> {
   // A successful watch call is a successful check of the account.
-  return (source) => writing(source, { watchId: watch.id, watchExpiration: watch.expiration, historyId: source.historyId ?? watch.historyId, lastCheckAt: now });
+  return (source, derive) => writing(source, { watchId: watch.id, watchExpiration: watch.expiration, historyId: source.historyId ?? watch.historyId, lastCheckAt: now }, derive);
 }
 
 export interface ChannelRef {
@@ -35,9 +37,9 @@ export interface ChannelRef {
  * would miss a channel a concurrent renewal stored meanwhile, leaving it live and never stopped.
  */
 export function channelOpened(channel: ChannelRef & { expiration: Date }): SourceDecision<{ source: Source; replaced: ChannelRef | null }> {
-  return (source) => {
+  return (source, derive) => {
     const replaced = source.calendarChannelId !== null && source.calendarResourceId !== null ? { id: source.calendarChannelId, resourceId: source.calendarResourceId } : null;
-    const { patch, result } = writing(source, { calendarChannelId: channel.id, calendarResourceId: channel.resourceId, calendarChannelExpiration: channel.expiration });
+    const { patch, result } = writing(source, { calendarChannelId: channel.id, calendarResourceId: channel.resourceId, calendarChannelExpiration: channel.expiration }, derive);
     return { patch, result: { source: result, replaced } };
   };
 }
@@ -48,24 +50,24 @@ export function channelOpened(channel: ChannelRef & { expiration: Date }): Sourc
  * longer knows stops as a no-op), where forgetting them would leave it live forever.
  */
 export function watchForgotten(which: 'gmail' | 'calendar'): SourceDecision<Source> {
-  return (source) => writing(source, which === 'gmail' ? { watchId: null, watchExpiration: null } : { calendarChannelExpiration: null });
+  return (source, derive) => writing(source, which === 'gmail' ? { watchId: null, watchExpiration: null } : { calendarChannelExpiration: null }, derive);
 }
 
 /** A renewal finished: `null` when it succeeded, else why it failed. */
 export function renewalFinished(renewalError: string | null): SourceDecision<Source> {
-  return (source) => writing(source, { renewalError });
+  return (source, derive) => writing(source, { renewalError }, derive);
 }
 
 /** The stored Google credentials no longer decrypt: the source needs a reconnect. */
 export const RECONNECT_NEEDED = 'The stored Google access can no longer be read: reconnect needed';
 
 export function credentialsUnreadable(): SourceDecision<Source> {
-  return (source) => writing(source, { disconnectReason: RECONNECT_NEEDED });
+  return (source, derive) => writing(source, { disconnectReason: RECONNECT_NEEDED }, derive);
 }
 
 /** The user connected an account already known: errors and disconnection cleared, credentials stamped. */
 export function reconnected(now: Date): SourceDecision<Source> {
-  return (source) => writing(source, { disconnectReason: null, consecutiveErrors: 0, renewalError: null, missedPushAt: null, credentialsAt: now });
+  return (source, derive) => writing(source, { disconnectReason: null, consecutiveErrors: 0, renewalError: null, missedPushAt: null, credentialsAt: now }, derive);
 }
 
 /**
@@ -73,7 +75,7 @@ export function reconnected(now: Date): SourceDecision<Source> {
  * credentials stamp, so no instance keeps using its decrypted copy.
  */
 export function disconnectedByUser(reason: string, now: Date): SourceDecision<Source> {
-  return (source) =>
+  return (source, derive) =>
     writing(source, {
       disconnectReason: reason,
       watchId: null,
@@ -83,7 +85,7 @@ export function disconnectedByUser(reason: string, now: Date): SourceDecision<So
       calendarChannelExpiration: null,
       pending: NO_PENDING,
       credentialsAt: now,
-    });
+    }, derive);
 }
 
 /**
@@ -91,9 +93,9 @@ export function disconnectedByUser(reason: string, now: Date): SourceDecision<So
  * a run another instance has taken over never writes it.
  */
 function whileHolding(owner: string, now: Date, leaseMs: number, change: (source: Source) => Partial<SourceData>): SourceDecision<Source> {
-  return (source) => {
+  return (source, derive) => {
     if (!holds(source, owner, now)) throw new LeaseLostError(source.id, owner);
-    return writing(source, { ...change(source), lease: leaseFor(owner, now, leaseMs) });
+    return writing(source, { ...change(source), lease: leaseFor(owner, now, leaseMs) }, derive);
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Source, SourceData } from '../model';
-import type { Decision } from './lease';
+import type { SourceDecision } from './decisions';
 
 /** What the engine needs from the store of source documents. */
 
@@ -10,9 +10,11 @@ export interface SourceStore {
   /**
    * Applies a named engine decision (source/lease.ts, source/decisions.ts) atomically: a write
    * conditional on the version decided on, of only the fields it changed, with the status
-   * re-derived from the result; on conflict the decision is made again on the new version.
+   * re-derived when a field it is derived from changed (the decision is handed the store's
+   * derivation, so what it returns shows that status); on conflict the decision is made again
+   * on the new version.
    */
-  transition<T>(id: string, now: Date, decide: (source: Source) => Decision<T>): Promise<T>;
+  transition<T>(id: string, now: Date, decide: SourceDecision<T>): Promise<T>;
   extendLease(id: string, owner: string, now: Date, leaseMs: number): Promise<void>;
   markCalendarPending(id: string, now: Date): Promise<{ needsRun: boolean }>;
   /** Moves the Gmail cursor forward (holder only) and extends the lease in the same write. */

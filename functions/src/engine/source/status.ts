@@ -86,11 +86,35 @@ export function withStatus<T extends StatusInputs>(next: T, now: Date, settings:
   return { ...next, ...deriveStatus(next, now, settings) };
 }
 
+/** The fields status is derived from. */
+const STATUS_INPUTS: readonly (keyof StatusInputs)[] = [
+  'disconnectReason',
+  'consecutiveErrors',
+  'watchExpiration',
+  'calendarChannelExpiration',
+  'missedPushAt',
+  'renewalError',
+  'lastPushAt',
+  'lastCheckAt',
+  'gmailResync',
+];
+
+/** The source a decision leads to, its status re-derived when a field status is derived from changed. */
+export type StatusDerivation = (before: Source, after: Source) => Source;
+
+export function statusDerivation(now: Date, settings: StatusSettings): StatusDerivation {
+  return (before, after) => {
+    const changed = changedFields(before, after);
+    const touched = changed !== null && STATUS_INPUTS.some((key) => key in changed);
+    return touched ? withStatus(after, now, settings) : after;
+  };
+}
+
 /**
  * A decision's patch, with the status fields its result implies: the store applies every
  * decision through this, so status always follows the fields it is derived from.
  */
 export function withDerivedStatus(source: Source, patch: SourcePatch, now: Date, settings: StatusSettings): SourcePatch {
   const next: Source = { ...source, ...patch };
-  return { ...patch, ...changedFields(next, withStatus(next, now, settings)) };
+  return { ...patch, ...changedFields(next, statusDerivation(now, settings)(source, next)) };
 }
