@@ -35,13 +35,13 @@ async function deliverMany(email: string, count: number, label: string) {
 
 /**
  * A source store whose instance dies when its first run step ends (after the first pass has
- * written its progress): the step's closing transaction fails and nothing is given back, as
- * in a crash. The store's own writes (progress, cursor) still reach Firestore.
+ * written its progress): the step's closing write fails and nothing is given back, as in a
+ * crash. The first write (record, take the lease) and the resync walk's progress writes still
+ * reach Firestore.
  */
 function dyingAfterFirstPass(): SourceStore {
   const real = stack.services.sources;
   const dying = Object.assign(Object.create(real) as SourceStore, {
-    update: real.update.bind(real),
     extendLease: real.extendLease.bind(real),
     advanceHistoryId: real.advanceHistoryId.bind(real),
     setCalendarSyncToken: real.setCalendarSyncToken.bind(real),
@@ -49,8 +49,12 @@ function dyingAfterFirstPass(): SourceStore {
   let transitions = 0;
   dying.transition = (id, now, decide) => {
     transitions += 1;
-    // The runner's first transition records the work and takes the lease; its second ends the step.
-    return transitions === 1 ? real.transition(id, now, decide) : Promise.reject(new Error('instance killed'));
+    if (transitions === 1) return real.transition(id, now, decide);
+    return real.transition(id, now, (source, derive) => {
+      const decision = decide(source, derive);
+      if (decision.patch !== null && 'gmailResync' in decision.patch) return decision;
+      throw new Error('instance killed');
+    });
   };
   return dying;
 }
