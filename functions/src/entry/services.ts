@@ -1,6 +1,7 @@
 import type { Firestore } from '@google-cloud/firestore';
 import type { Config } from '../config';
 import type { Clock, Logger } from '../engine/ports';
+import type { FollowUpScheduler } from '../engine/runner/follow-up';
 import type { SyncRequestPublisher } from '../engine/jobs/ports';
 import { systemClock } from '../engine/ports';
 import { SyncRunner, type Runner, type RunnerDeps } from '../engine/runner/runner';
@@ -58,6 +59,8 @@ export interface ServiceOverrides {
   clock?: Clock;
   logger?: Logger;
   limiterEnvironment?: LimiterEnvironment;
+  /** `null`: no tail looks, whatever the configuration says (tests whose runs must be the only ones). */
+  followUps?: FollowUpScheduler | null;
 }
 
 export function buildServices(config: Config, overrides: ServiceOverrides = {}): Services {
@@ -73,7 +76,8 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   const sealer = config.tokenSealing.kind === 'kms' ? new KmsKeySealer(config.tokenSealing.keyName) : new LocalKeySealer(config.tokenSealing.key);
   const vault = new RefreshTokenVault(secrets, sealer, async (id) => (await sources.get(id))?.userId ?? null);
   const google = new GoogleAccessPool(config, vault, overrides.limiterEnvironment, MAX_CACHED_ACCOUNTS, (source) => markCredentialsUnreadable({ sources, logger, clock }, source));
-  const runner = buildRunner(config, { statusSettings, sources, tasks, events, google, clock, logger });
+  const followUps = overrides.followUps !== undefined ? overrides.followUps : config.followUps && new CloudTasksFollowUps(config.followUps);
+  const runner = buildRunner(config, { statusSettings, sources, tasks, events, google, clock, logger, followUps });
   const watchDeps: WatchDeps = {
     sources,
     google,
@@ -112,13 +116,12 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
 }
 
 /** The sync runner over the instance's adapters and the configured settings. */
-function buildRunner(config: Config, deps: Pick<RunnerDeps, 'statusSettings' | 'sources' | 'tasks' | 'events' | 'google' | 'clock' | 'logger'>): SyncRunner {
+function buildRunner(config: Config, deps: Pick<RunnerDeps, 'statusSettings' | 'sources' | 'tasks' | 'events' | 'google' | 'clock' | 'logger' | 'followUps'>): SyncRunner {
   return new SyncRunner({
     ...deps,
     leaseMs: config.leaseMs,
     passBudgetMs: config.gmailPassBudgetMs,
     taskRule: config.taskRule,
-    followUps: config.followUps && new CloudTasksFollowUps(config.followUps),
     // One Gmail batch request per lease extension.
     fetchBatchSize: MAX_BATCH_PARTS,
   });

@@ -8,9 +8,10 @@ import { waitFor } from '../../support/wait';
 
 let stack: EngineStack;
 beforeAll(async () => {
-  // No push subscription: these tests deliver notifications themselves. A one-second pass
-  // budget makes every backlog here span several passes.
-  stack = await startEngineStack({ subscribeGmailPush: false, env: { GMAIL_PASS_BUDGET_SECONDS: '1', RATE_LIMIT_PER_SECOND: '100', RATE_LIMIT_BURST: '20', GMAIL_UNITS_PER_MINUTE: '100000' } });
+  // No push subscription and no tail looks: these tests deliver notifications themselves, and
+  // no run but theirs may take the source. A one-second pass budget makes every backlog here
+  // span several passes.
+  stack = await startEngineStack({ subscribeGmailPush: false, overrides: { followUps: null }, env: { GMAIL_PASS_BUDGET_SECONDS: '1', RATE_LIMIT_PER_SECOND: '100', RATE_LIMIT_BURST: '20', GMAIL_UNITS_PER_MINUTE: '100000' } });
 });
 afterAll(() => stack.close());
 
