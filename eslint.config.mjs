@@ -18,6 +18,38 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  {
+    // The team's size rules, for the code we ship.
+    files: ['functions/src/**/*.ts'],
+    rules: {
+      'max-lines-per-function': ['error', { max: 60, skipComments: true, skipBlankLines: true }],
+      complexity: ['error', 12],
+      'max-depth': ['error', 4],
+    },
+  },
+  {
+    // The engine is pure: no SDK, no adapter. It reaches the world through its ports, and may
+    // import dependency-free modules of shared constants and schemas (observability/log-events,
+    // contracts/).
+    files: ['functions/src/engine/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['firebase-admin', 'firebase-admin/*', '@google-cloud/*', '@googleapis/*', 'google-auth-library', 'googleapis', 'firebase-functions', 'firebase-functions/*'],
+              message: 'The engine talks to Google and Firestore through its ports; the adapters live outside engine/.',
+            },
+            {
+              regex: '^(\\.\\./)+(google|store|entry|secrets|pubsub|tasks|identity|config|logging|register|trace|lru-map|index)(/|$)',
+              message: 'The engine imports no adapter, entry point or composition root: define a port in the engine and implement it at the edge.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   { files: ['**/*.mjs', '**/*.js'], ...tseslint.configs.disableTypeChecked },
   { files: ['jest.config.js'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable' } } },
 );

@@ -1,4 +1,4 @@
-import { newSource } from '../../functions/src/engine/connect';
+import { newSource } from '../../functions/src/engine/account/connect';
 import { spawnBuiltFunction } from '../lib/built-function';
 import type { LocalStack } from '../lib/local-stack';
 

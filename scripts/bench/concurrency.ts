@@ -14,8 +14,8 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { newSource } from '../../functions/src/engine/connect';
-import { registerWatches } from '../../functions/src/engine/watches';
+import { newSource } from '../../functions/src/engine/account/connect';
+import { registerWatches } from '../../functions/src/engine/account/watches';
 import { percentile } from '../lib/demo';
 import { startLocalStack, type LocalStack } from '../lib/local-stack';
 

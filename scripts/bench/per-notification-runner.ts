@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Services } from '../../functions/src/entry/services';
-import { CalendarSync } from '../../functions/src/engine/calendar-sync';
-import { GmailSync } from '../../functions/src/engine/gmail-sync';
-import type { AnnouncedWork } from '../../functions/src/engine/model';
-import type { Runner, RunOptions, RunOutcome } from '../../functions/src/engine/runner';
+import { CalendarSync } from '../../functions/src/engine/calendar/sync';
+import { GmailSync } from '../../functions/src/engine/gmail/sync';
+import { Runner, type RunOutcome, type RunTrigger } from '../../functions/src/engine/runner/runner';
+import { announcedWork } from '../../functions/src/engine/runner/trigger';
 
 /**
  * Baseline for the benchmark: one full delta sync per notification, through the same
@@ -12,27 +12,29 @@ import type { Runner, RunOptions, RunOutcome } from '../../functions/src/engine/
  * after: concurrent runs for one source all call Google, and the losers find their cursor
  * move refused.
  */
-export class PerNotificationRunner implements Runner {
+export class PerNotificationRunner extends Runner {
   private readonly gmail: GmailSync;
   private readonly calendar: CalendarSync;
 
   constructor(private readonly services: Services) {
+    super();
     const deps = { sources: services.sources, tasks: services.tasks, clock: services.clock, leaseMs: 60_000, passBudgetMs: 60_000, taskRule: services.config.taskRule, fetchBatchSize: 5 };
     this.gmail = new GmailSync(deps);
     this.calendar = new CalendarSync(deps);
   }
 
-  async handle(sourceId: string, work: AnnouncedWork, options: RunOptions): Promise<RunOutcome> {
+  async run(sourceId: string, trigger: RunTrigger): Promise<RunOutcome> {
     const { sources, google, clock } = this.services;
+    const work = announcedWork(trigger);
     const owner = randomUUID();
     const source = await sources.update(sourceId, clock.now(), () => ({ lease: { owner, until: new Date(clock.now().getTime() + 60_000) } }));
     try {
       // The passes leave their last cursor to the caller (the engine stores it with its step's end).
       if (work.gmail !== null) {
-        const { cursor } = await this.gmail.run(await google.gmail(source), source, owner, options.pageSize ?? null);
+        const { cursor } = await this.gmail.run(await google.gmail(source), source, owner, trigger.pageSize ?? null);
         if (cursor !== null) await sources.advanceHistoryId(sourceId, owner, cursor, clock.now(), 60_000);
       } else {
-        const { syncToken } = await this.calendar.run(await google.calendar(source), source, owner, options.pageSize ?? null);
+        const { syncToken } = await this.calendar.run(await google.calendar(source), source, owner, trigger.pageSize ?? null);
         if (syncToken !== null) await sources.setCalendarSyncToken(sourceId, owner, syncToken, clock.now());
       }
     } catch {

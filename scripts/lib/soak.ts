@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sourceIdFor } from '../../functions/src/engine/connect';
+import { sourceIdFor } from '../../functions/src/engine/account/connect';
 import { SandboxAdmin, type AccountTruth } from '../../sandbox/src/admin-client';
 import type { FaultsInput } from '../../sandbox/src/faults';
 import { startSandbox } from '../../sandbox/src/server';

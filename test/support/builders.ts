@@ -1,6 +1,6 @@
-import { newSource } from '../../functions/src/engine/connect';
+import { newSource } from '../../functions/src/engine/account/connect';
 import type { SourceData, Task } from '../../functions/src/engine/model';
-import type { CalendarEvent } from '../../functions/src/engine/ports';
+import type { CalendarEvent } from '../../functions/src/engine/calendar/ports';
 
 /** A connected source with a Gmail cursor, as most store tests want it. */
 export function sourceData(overrides: Partial<SourceData> = {}): SourceData {

@@ -12,3 +12,18 @@ export class MovableClock implements Clock {
     this.offsetMs += ms;
   }
 }
+
+/**
+ * A pass budget's clock on which every read after the first finds the budget spent: a pass
+ * reads exactly one page and hands the rest on, however fast or slow the machine is.
+ */
+export class SpentAfterFirstPage implements Clock {
+  private reads = 0;
+
+  constructor(private readonly budgetMs: number) {}
+
+  now(): Date {
+    this.reads += 1;
+    return new Date(this.reads === 1 ? 0 : this.budgetMs * this.reads);
+  }
+}

@@ -4,9 +4,10 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { Firestore } from '@google-cloud/firestore';
 import { parseConfig, type Config } from '../../functions/src/config';
 import { buildServices, type ServiceOverrides, type Services } from '../../functions/src/entry/services';
-import type { Logger, SourceStore } from '../../functions/src/engine/ports';
+import type { Clock, Logger } from '../../functions/src/engine/ports';
+import type { SourceStore } from '../../functions/src/engine/source/ports';
 import type { Source } from '../../functions/src/engine/model';
-import { SyncRunner } from '../../functions/src/engine/runner';
+import { SyncRunner } from '../../functions/src/engine/runner/runner';
 import { createLogger } from '../../functions/src/logging';
 import { FUNCTIONS, registerFunctions, type FunctionName } from '../../functions/src/register';
 import { SandboxAdmin } from '../../sandbox/src/admin-client';
@@ -178,7 +179,7 @@ export function storeWithTransitions(stack: EngineStack, step: (n: number, run: 
 }
 
 /** A production runner over the stack's services, with its own store and settings (no tail looks). */
-export function runnerWith(stack: EngineStack, sources: SourceStore, settings: { leaseMs: number; passBudgetMs: number; fetchBatchSize: number }): SyncRunner {
+export function runnerWith(stack: EngineStack, sources: SourceStore, settings: { leaseMs: number; passBudgetMs: number; fetchBatchSize: number; budgetClock?: Clock }): SyncRunner {
   const { runner: _unused, ...deps } = stack.services;
   return new SyncRunner({ ...deps, ...settings, sources, taskRule: stack.config.taskRule, followUps: null });
 }

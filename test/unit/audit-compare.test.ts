@@ -1,5 +1,5 @@
-import { calendarVerdict, gmailFetchedVerdict, gmailListedVerdict, nextRepairStreak, openTasksNotListed } from '../../functions/src/engine/audit-compare';
-import type { CalendarEvent } from '../../functions/src/engine/ports';
+import { calendarVerdict, gmailFetchedVerdict, gmailListedVerdict, nextRepairStreak, openTasksNotListed } from '../../functions/src/engine/audit/compare';
+import type { CalendarEvent } from '../../functions/src/engine/calendar/ports';
 import { calendarEvent, gmailTask } from '../support/builders';
 
 const since = new Date('2026-11-23T10:00:00Z');

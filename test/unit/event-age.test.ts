@@ -24,7 +24,7 @@ function fakeServices() {
   const warnings: [string, LogFields | undefined][] = [];
   const services = {
     clock: { now: () => NOW },
-    runner: { handle: (sourceId: string) => (handled.push(sourceId), Promise.resolve({ kind: 'ran' })) },
+    runner: { run: (sourceId: string) => (handled.push(sourceId), Promise.resolve('ran')) },
     logger: { debug: () => undefined, info: () => undefined, error: () => undefined, warn: (m: string, f?: LogFields) => warnings.push([m, f]) },
   } as unknown as Services;
   return { services: () => services, handled, warnings };

@@ -1,4 +1,4 @@
-import { planPage, summariseHistory } from '../../functions/src/engine/gmail-sync';
+import { planPage, summariseHistory } from '../../functions/src/engine/gmail/rule';
 import { sourceData } from '../support/builders';
 import { parseGmailNotification } from '../../functions/src/entry/gmail-push';
 
@@ -21,10 +21,10 @@ describe('summariseHistory', () => {
       record('5', { labelsAdded: [{ messageId: 'd', labelIds: ['INBOX'] }] }),
     ]);
     expect(Object.fromEntries(changes)).toEqual({
-      a: { added: true, inboxAdded: false, inboxRemoved: true, deleted: false },
-      b: { added: true, inboxAdded: false, inboxRemoved: false, deleted: false },
-      c: { added: false, inboxAdded: false, inboxRemoved: false, deleted: true },
-      d: { added: false, inboxAdded: true, inboxRemoved: false, deleted: false },
+      a: { added: true, ruleAdded: false, ruleRemoved: true, deleted: false },
+      b: { added: true, ruleAdded: false, ruleRemoved: false, deleted: false },
+      c: { added: false, ruleAdded: false, ruleRemoved: false, deleted: true },
+      d: { added: false, ruleAdded: true, ruleRemoved: false, deleted: false },
     });
   });
 });

@@ -1,4 +1,4 @@
-import { compareHistoryIds, isHistoryId, isNewerHistoryId, maxHistoryId } from '../../functions/src/engine/history-id';
+import { compareHistoryIds, isHistoryId, isNewerHistoryId, maxHistoryId } from '../../functions/src/engine/gmail/history-id';
 
 describe('history ids', () => {
   it.each([

@@ -1,6 +1,6 @@
-import { followUpAt } from '../../functions/src/engine/follow-up';
+import { followUpAt } from '../../functions/src/engine/runner/follow-up';
 import { LeaseLostError } from '../../functions/src/engine/errors';
-import { changedFields, decideAdvance, decideRecord, decideStepEnd, mergePending, needsRecording } from '../../functions/src/engine/lease';
+import { changedFields, decideAdvance, decideRecord, decideStepEnd, mergePending, needsRecording } from '../../functions/src/engine/source/lease';
 import { NO_PENDING, type Source } from '../../functions/src/engine/model';
 import { sourceData } from '../support/builders';
 

@@ -1,7 +1,7 @@
 import { GoogleError } from '../../functions/src/engine/errors';
 import type { Source } from '../../functions/src/engine/model';
-import { afterPass } from '../../functions/src/engine/pass-outcome';
-import { DEFAULT_STATUS_SETTINGS } from '../../functions/src/engine/status';
+import { afterPass } from '../../functions/src/engine/source/pass-outcome';
+import { DEFAULT_STATUS_SETTINGS } from '../../functions/src/engine/source/status';
 import { sourceData } from '../support/builders';
 
 const now = new Date('2026-11-25T10:00:00Z');

@@ -1,4 +1,4 @@
-import { deriveStatus, missedPushAfterRun } from '../../functions/src/engine/status';
+import { deriveStatus, missedPushAfterRun } from '../../functions/src/engine/source/status';
 
 const now = new Date('2026-11-24T12:00:00Z');
 const healthy = {

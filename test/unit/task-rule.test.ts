@@ -1,4 +1,4 @@
-import type { CalendarEvent } from '../../functions/src/engine/ports';
+import type { CalendarEvent } from '../../functions/src/engine/calendar/ports';
 import { calendarWindow, DEFAULT_TASK_RULE, judgeEvent } from '../../functions/src/engine/task-rule';
 import { calendarEvent } from '../support/builders';
 

@@ -1,5 +1,6 @@
 import { createLogger, withTrace } from '../../functions/src/logging';
 import { parseCloudTraceContext, parseTraceparent, traceFromEvent, traceFromHeaders } from '../../functions/src/trace';
+import { LOG_EVENTS } from '../../functions/src/observability/log-events';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 
@@ -50,11 +51,11 @@ describe('log lines', () => {
   test('every line inside an invocation carries its trace, also after awaits; none outside', async () => {
     const { lines, logger } = capture();
     await withTrace('proj', { traceId: TRACE, spanId: '00f067aa0ba902b7', sampled: true }, async () => {
-      logger.info('first');
+      logger.info(LOG_EVENTS.syncRequestHandled);
       await new Promise((r) => setTimeout(r, 5));
-      logger.warn('second', { sourceId: 's1' });
+      logger.warn(LOG_EVENTS.followUpFailed, { sourceId: 's1' });
     });
-    logger.info('outside');
+    logger.info(LOG_EVENTS.pruneFinished);
     expect(lines.slice(0, 2).map((l) => [l['logging.googleapis.com/trace'], l['logging.googleapis.com/spanId'], l['logging.googleapis.com/trace_sampled']])).toEqual([
       [`projects/proj/traces/${TRACE}`, '00f067aa0ba902b7', true],
       [`projects/proj/traces/${TRACE}`, '00f067aa0ba902b7', true],
@@ -67,10 +68,10 @@ describe('log lines', () => {
     const run = (traceId: string, delay: number) =>
       withTrace('proj', { traceId, spanId: null, sampled: false }, async () => {
         await new Promise((r) => setTimeout(r, delay));
-        logger.info(traceId);
+        logger.info(LOG_EVENTS.syncRequestHandled, { traceId });
       });
     await Promise.all([run('a'.repeat(32), 10), run('b'.repeat(32), 1)]);
-    for (const line of lines) expect(line['logging.googleapis.com/trace']).toBe(`projects/proj/traces/${String(line.message)}`);
+    for (const line of lines) expect(line['logging.googleapis.com/trace']).toBe(`projects/proj/traces/${String(line.traceId)}`);
     expect(lines[0]).not.toHaveProperty(['logging.googleapis.com/spanId']);
   });
 

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { isHistoryId } from './history-id';
+import { isHistoryId } from './gmail/history-id';
 import { sealedTokenSchema } from '../contracts/sealed-token';
 
 /**
@@ -36,7 +36,7 @@ export const NO_PENDING: Pending = { gmail: null, calendar: false };
 export type AnnouncedWork = Pick<Pending, 'gmail' | 'calendar'>;
 
 /**
- * A Gmail resync in progress (history expired): INBOX is walked newest-first a page at a time,
+ * A Gmail resync in progress (history expired): the task mail is walked newest-first a page at a time,
  * and each page's progress is stored here so that the walk resumes in the next invocation.
  */
 export const gmailResyncSchema = z.object({

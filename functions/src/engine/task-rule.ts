@@ -1,4 +1,4 @@
-import type { CalendarEvent, GmailHistoryFilter } from './ports';
+import type { CalendarEvent } from './calendar/ports';
 
 /**
  * Which mails and events become tasks (README, "What becomes a task"). One rule, applied the
@@ -18,17 +18,6 @@ export interface TaskRule {
 const DAY_MS = 24 * 3_600_000;
 
 export const DEFAULT_TASK_RULE: TaskRule = { calendarPastMs: 7 * DAY_MS, calendarFutureMs: 30 * DAY_MS, gmailResyncMaxAgeMs: 30 * DAY_MS };
-
-export const INBOX = 'INBOX';
-
-/**
- * history.list asks only for what can change an INBOX task: records of messages that carry
- * INBOX before or after the change (sent mail and drafts never do).
- */
-export const GMAIL_HISTORY_FILTER: GmailHistoryFilter = {
-  labelId: INBOX,
-  historyTypes: ['messageAdded', 'messageDeleted', 'labelAdded', 'labelRemoved'],
-};
 
 export interface CalendarWindow {
   timeMin: Date;

@@ -1,4 +1,4 @@
-import { auditCompleteness, type AuditDeps } from '../engine/audit';
+import { auditCompleteness, type AuditDeps } from '../engine/audit/audit';
 import { scheduledJob } from './scheduled-job';
 import type { Services } from './services';
 

@@ -1,6 +1,6 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import * as z from 'zod';
-import { handleCalendarPush } from '../engine/calendar-notifications';
+import { handleCalendarPush } from '../engine/calendar/notifications';
 import { CHANNEL_ID } from '../engine/model';
 import type { Services } from './services';
 import { LOG_EVENTS } from '../observability/log-events';

@@ -1,4 +1,4 @@
-import { fallbackPoll } from '../engine/jobs';
+import { fallbackPoll } from '../engine/jobs/jobs';
 import { scheduledJob } from './scheduled-job';
 
 /** fallbackPoll (Scheduler, every 2 minutes): fans small polls out to syncWorker. */

@@ -26,12 +26,8 @@ export function gmailFollowUpHandler(services: () => Services) {
     const { runner, logger } = services();
     try {
       // Triggered by a push, so a tail it finds is what pushes promise, not a missed push.
-      const outcome = await runner.handle(sourceId, { gmail: null, calendar: false }, {
-        trigger: 'push',
-        checkGmail: true,
-        onlyIfGmailChanged: true,
-        ...(after !== undefined && credentialsAt !== undefined && { lookFrom: { historyId: after, credentialsAt: new Date(credentialsAt) } }),
-      });
+      const from = after !== undefined && credentialsAt !== undefined ? { historyId: after, credentialsAt: new Date(credentialsAt) } : null;
+      const outcome = await runner.run(sourceId, { kind: 'look', trigger: 'push', from });
       logger.debug(LOG_EVENTS.followUpHandled, { sourceId, trigger: 'push', outcome });
       res.status(204).end();
     } catch (error) {

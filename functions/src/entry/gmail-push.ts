@@ -1,6 +1,6 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import * as z from 'zod';
-import { handleGmailNotification, type GmailNotification } from '../engine/gmail-notifications';
+import { handleGmailNotification, type GmailNotification } from '../engine/gmail/notifications';
 import { historyIdSchema } from '../engine/model';
 import { isStale } from './event-age';
 import type { Services } from './services';

@@ -1,4 +1,4 @@
-import { pruneRetention } from '../engine/jobs';
+import { pruneRetention } from '../engine/jobs/jobs';
 import { scheduledJob } from './scheduled-job';
 
 /** pruneRetention (Scheduler, daily): the backstop to the Firestore TTL policy. */

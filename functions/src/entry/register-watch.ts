@@ -1,6 +1,6 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { isGoogleError } from '../engine/errors';
-import { registerWatches, SourceUnavailableError } from '../engine/watches';
+import { registerWatches, SourceUnavailableError } from '../engine/account/watches';
 import type { Services } from './services';
 import { sourceIdFromPost } from './source-id-request';
 import { LOG_EVENTS } from '../observability/log-events';

@@ -1,4 +1,4 @@
-import { renewWatches } from '../engine/jobs';
+import { renewWatches } from '../engine/jobs/jobs';
 import { scheduledJob } from './scheduled-job';
 
 /** renewWatches (Scheduler, hourly): fans renewals out to syncWorker. */

@@ -1,12 +1,14 @@
 import type { Firestore } from '@google-cloud/firestore';
 import type { Config } from '../config';
-import type { Clock, Logger, SyncRequestPublisher } from '../engine/ports';
+import type { Clock, Logger } from '../engine/ports';
+import type { FollowUpScheduler } from '../engine/runner/follow-up';
+import type { SyncRequestPublisher } from '../engine/jobs/ports';
 import { systemClock } from '../engine/ports';
-import { SyncRunner, type Runner } from '../engine/runner';
-import type { Source } from '../engine/model';
-import { DEFAULT_STATUS_SETTINGS, withStatus, type StatusSettings } from '../engine/status';
+import { SyncRunner, type Runner, type RunnerDeps } from '../engine/runner/runner';
+import { DEFAULT_STATUS_SETTINGS, type StatusSettings } from '../engine/source/status';
+import { markCredentialsUnreadable } from '../engine/account/credentials';
 import { FirebaseUserVerifier, ServerCallerVerifier, type UserVerifier } from '../identity/id-tokens';
-import type { WatchDeps } from '../engine/watches';
+import type { WatchDeps } from '../engine/account/watches';
 import { GoogleAccessPool, MAX_CACHED_ACCOUNTS } from '../google/access';
 import { MAX_BATCH_PARTS } from '../google/gmail-batch';
 import type { LimiterEnvironment } from '../google/limiter';
@@ -25,7 +27,6 @@ import { SourceSecretRepository } from '../store/source-secrets';
 import { SourceRepository } from '../store/sources';
 import { TaskRepository } from '../store/tasks';
 import { CloudTasksFollowUps } from '../tasks/follow-up-queue';
-import { LOG_EVENTS } from '../observability/log-events';
 
 /** Everything the entry points need, built once per instance from the configuration. */
 export interface Services {
@@ -58,36 +59,25 @@ export interface ServiceOverrides {
   clock?: Clock;
   logger?: Logger;
   limiterEnvironment?: LimiterEnvironment;
+  /** `null`: no tail looks, whatever the configuration says (tests whose runs must be the only ones). */
+  followUps?: FollowUpScheduler | null;
 }
 
 export function buildServices(config: Config, overrides: ServiceOverrides = {}): Services {
   const db = createFirestore(config.projectId);
   const clock = overrides.clock ?? systemClock;
   const logger = overrides.logger ?? createLogger();
-  const sources = new SourceRepository(db);
+  const statusSettings = { ...DEFAULT_STATUS_SETTINGS, fallbackAfterMs: config.fallbackAfterMs };
+  const sources = new SourceRepository(db, statusSettings);
   const tasks = new TaskRepository(db);
   const events = new IngestionEventRepository(db, config.retentionMs);
   const secrets = new SourceSecretRepository(db);
   const channels = new ChannelRepository(db);
   const sealer = config.tokenSealing.kind === 'kms' ? new KmsKeySealer(config.tokenSealing.keyName) : new LocalKeySealer(config.tokenSealing.key);
-  const statusSettings = { ...DEFAULT_STATUS_SETTINGS, fallbackAfterMs: config.fallbackAfterMs };
   const vault = new RefreshTokenVault(secrets, sealer, async (id) => (await sources.get(id))?.userId ?? null);
-  const google = new GoogleAccessPool(config, vault, overrides.limiterEnvironment, MAX_CACHED_ACCOUNTS, (source) => credentialsUnreadable({ sources, logger, clock, statusSettings }, source));
-  const runner = new SyncRunner({
-    statusSettings,
-    sources,
-    tasks,
-    events,
-    google,
-    clock,
-    logger,
-    leaseMs: config.leaseMs,
-    passBudgetMs: config.gmailPassBudgetMs,
-    taskRule: config.taskRule,
-    followUps: config.followUps && new CloudTasksFollowUps(config.followUps),
-    // One Gmail batch request per lease extension.
-    fetchBatchSize: MAX_BATCH_PARTS,
-  });
+  const google = new GoogleAccessPool(config, vault, overrides.limiterEnvironment, MAX_CACHED_ACCOUNTS, (source) => markCredentialsUnreadable({ sources, logger, clock }, source));
+  const followUps = overrides.followUps !== undefined ? overrides.followUps : config.followUps && new CloudTasksFollowUps(config.followUps);
+  const runner = buildRunner(config, { statusSettings, sources, tasks, events, google, clock, logger, followUps });
   const watchDeps: WatchDeps = {
     sources,
     google,
@@ -100,9 +90,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     statusSettings,
   };
   const publisher = new PubSubSyncRequestPublisher(config.projectId, config.syncRequestsTopic);
-  const identity = config.identity;
-  const users = new FirebaseUserVerifier({ projectId: identity.firebaseProjectId, certsUrl: identity.firebaseCertsUrl, acceptUnsigned: identity.acceptUnsignedTokens });
-  const serverCallers = new ServerCallerVerifier({ certsUrl: identity.googleCertsUrl, audience: identity.connectUrl ?? '', allowed: identity.serverCallers });
+  const { users, serverCallers } = buildVerifiers(config);
   return {
     config,
     db,
@@ -127,18 +115,27 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   };
 }
 
-/** A sealed token that no longer decrypts: the source is disconnected, once, and says why. */
-async function credentialsUnreadable(
-  deps: { sources: SourceRepository; logger: Logger; clock: Clock; statusSettings: StatusSettings },
-  source: Source,
-): Promise<void> {
-  const { sources, logger, clock, statusSettings } = deps;
-  const now = clock.now();
-  await sources.update(source.id, now, (s) => withStatus({ ...s, disconnectReason: RECONNECT_NEEDED }, now, statusSettings));
-  logger.warn(LOG_EVENTS.credentialsUnreadable, { sourceId: source.id, errorClass: 'credentials-unreadable' });
+/** The sync runner over the instance's adapters and the configured settings. */
+function buildRunner(config: Config, deps: Pick<RunnerDeps, 'statusSettings' | 'sources' | 'tasks' | 'events' | 'google' | 'clock' | 'logger' | 'followUps'>): SyncRunner {
+  return new SyncRunner({
+    ...deps,
+    leaseMs: config.leaseMs,
+    passBudgetMs: config.gmailPassBudgetMs,
+    taskRule: config.taskRule,
+    // One Gmail batch request per lease extension.
+    fetchBatchSize: MAX_BATCH_PARTS,
+  });
 }
 
-export const RECONNECT_NEEDED = 'The stored Google access can no longer be read: reconnect needed';
+function buildVerifiers(config: Config): { users: FirebaseUserVerifier; serverCallers: ServerCallerVerifier } {
+  const identity = config.identity;
+  return {
+    users: new FirebaseUserVerifier({ projectId: identity.firebaseProjectId, certsUrl: identity.firebaseCertsUrl, acceptUnsigned: identity.acceptUnsignedTokens }),
+    serverCallers: new ServerCallerVerifier({ certsUrl: identity.googleCertsUrl, audience: identity.connectUrl ?? '', allowed: identity.serverCallers }),
+  };
+}
+
+export { RECONNECT_NEEDED } from '../engine/source/decisions';
 
 /** Built on first use, so an instance pays for Firestore and Google clients only when called. */
 export function lazy<T>(build: () => T): () => T {

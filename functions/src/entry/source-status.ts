@@ -1,5 +1,5 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
-import { sourceStatusView } from '../engine/source-status';
+import { sourceStatusView } from '../engine/source/source-status';
 import { bearerToken } from '../identity/id-tokens';
 import type { Services } from './services';
 import { pageNonce, renderStatusPage, signInUrl, statusPageCsp } from './status-page';

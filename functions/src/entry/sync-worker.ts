@@ -1,9 +1,9 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import * as z from 'zod';
-import { documentIdSchema } from '../engine/model';
-import type { SyncRequest } from '../engine/ports';
-import { auditSourceIfDue } from '../engine/audit';
-import { renewSourceWatches } from '../engine/renewal';
+import { requestOf, syncRequestMessageSchema, type SyncRequest } from '../engine/jobs/ports';
+import type { RunTrigger } from '../engine/runner/trigger';
+import { auditSourceIfDue } from '../engine/audit/audit';
+import { renewSourceWatches } from '../engine/account/renewal';
 import { isStale } from './event-age';
 import { auditDeps } from './audit-completeness';
 import type { Services } from './services';
@@ -15,32 +15,15 @@ import { LOG_EVENTS } from '../observability/log-events';
  * transient failures throw so that Pub/Sub redelivers (until the dead-letter topic).
  */
 
-const requestSchema = z.object({
-  sourceId: documentIdSchema,
-  calendar: z.boolean(),
-  gmail: z.boolean().optional(),
-  renew: z.boolean().optional(),
-  audit: z.boolean().optional(),
-  trigger: z.enum(['push', 'poll', 'renewal', 'manual']),
-  pageSize: z.number().int().min(1).max(500).optional(),
-});
-
 const envelopeSchema = z.object({ message: z.object({ data: z.string().min(1) }) });
 
+/** The request a Pub/Sub push carries, in any shape published so far; `null` when malformed. */
 export function parseSyncRequest(data: unknown): SyncRequest | null {
   const envelope = envelopeSchema.safeParse(data);
   if (!envelope.success) return null;
   try {
-    const parsed = requestSchema.safeParse(JSON.parse(Buffer.from(envelope.data.message.data, 'base64').toString('utf8')));
-    if (!parsed.success) return null;
-    const { pageSize, gmail, renew, audit, ...rest } = parsed.data;
-    return {
-      ...rest,
-      ...(pageSize !== undefined && { pageSize }),
-      ...(gmail !== undefined && { gmail }),
-      ...(renew !== undefined && { renew }),
-      ...(audit !== undefined && { audit }),
-    };
+    const parsed = syncRequestMessageSchema.safeParse(JSON.parse(Buffer.from(envelope.data.message.data, 'base64').toString('utf8')));
+    return parsed.success ? requestOf(parsed.data) : null;
   } catch {
     return null;
   }
@@ -58,25 +41,24 @@ export function syncWorkerHandler(services: () => Services) {
       logger.warn(LOG_EVENTS.syncRequestMalformed, { eventId: event.id });
       return;
     }
-    if (request.audit) {
+    if (request.kind === 'audit') {
       const outcome = await auditSourceIfDue(auditDeps(services()), request.sourceId, config.audit);
       logger.debug(LOG_EVENTS.auditRequestHandled, { sourceId: request.sourceId, ...outcome });
       return;
     }
-    if (request.renew) {
+    if (request.kind === 'renew') {
       const renewed = await renewSourceWatches(watchDeps, request.sourceId, config.renewBeforeMs);
       logger.info(LOG_EVENTS.watchesRenewed, { sourceId: request.sourceId, trigger: 'renewal', ...renewed });
       return;
     }
-    const outcome = await runner.handle(
-      request.sourceId,
-      { gmail: null, calendar: request.calendar },
-      {
-        trigger: request.trigger,
-        ...(request.gmail === true && { checkGmail: true }),
-        ...(request.pageSize !== undefined && { pageSize: request.pageSize }),
-      },
-    );
+    const outcome = await runner.run(request.sourceId, triggerFor(request));
     logger.debug(LOG_EVENTS.syncRequestHandled, { sourceId: request.sourceId, trigger: request.trigger, outcome });
   };
+}
+
+/** A sync request as the run it asks for: asking Gmail makes it a check; otherwise it runs what is pending. */
+function triggerFor(request: Extract<SyncRequest, { kind: 'sync' }>): RunTrigger {
+  const basis = { trigger: request.trigger, ...(request.pageSize !== undefined && { pageSize: request.pageSize }) };
+  if (request.gmail) return { ...basis, kind: 'check', calendar: request.calendar };
+  return { ...basis, kind: 'announced', work: { gmail: null, calendar: request.calendar } };
 }

@@ -1,6 +1,6 @@
 import type { calendar_v3 } from '@googleapis/calendar';
 import { isGoogleError } from '../engine/errors';
-import type { CalendarApi, CalendarEvent, CalendarListRequest } from '../engine/ports';
+import type { CalendarApi, CalendarEvent, CalendarListRequest } from '../engine/calendar/ports';
 import type { LimitedCall } from './limited-call';
 
 /** The primary calendar of one account, over @googleapis/calendar, through the account's limiter. */

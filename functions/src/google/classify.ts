@@ -71,30 +71,47 @@ export function classifyGoogleError(error: unknown, operation: Operation): Googl
   const e = (error ?? {}) as ErrorShape;
   const status = e.response?.status ?? (typeof e.status === 'number' ? e.status : undefined);
   const { reason, oauthError } = reasonOf(e.response?.data);
+  const kind = kindOf({ status, reason, oauthError, operation }, error);
+  const named = reason || oauthError ? ` ${reason ?? oauthError}` : '';
+  return new GoogleError(kind, `${operation} failed: ${status ?? 'no response'}${named}`, detailsOf(e, operation, status, reason ?? oauthError));
+}
+
+function detailsOf(e: ErrorShape, operation: Operation, status: number | undefined, reason: string | undefined) {
   const retryAfterMs = parseRetryAfter(header(e.response?.headers, 'retry-after'));
-  const details = {
+  return {
     operation,
     ...(status !== undefined && { status }),
-    ...((reason ?? oauthError) !== undefined && { reason: reason ?? oauthError }),
+    ...(reason !== undefined && { reason }),
     ...(retryAfterMs !== undefined && { retryAfterMs }),
   };
-  const make = (kind: GoogleErrorKind) =>
-    new GoogleError(kind, `${operation} failed: ${status ?? 'no response'}${reason || oauthError ? ` ${reason ?? oauthError}` : ''}`, details);
+}
 
-  if (oauthError === 'invalid_grant' || oauthError === 'unauthorized_client') return make('auth-revoked');
+function kindOf(answer: { status: number | undefined; reason: string | undefined; oauthError: string | undefined; operation: Operation }, error: unknown): GoogleErrorKind {
+  const { status, reason, oauthError, operation } = answer;
+  if (oauthError === 'invalid_grant' || oauthError === 'unauthorized_client') return 'auth-revoked';
   // No response: the network or a timeout is worth retrying; anything else is our own bug,
   // which no retry fixes.
-  if (status === undefined) return make(isNetworkFailure(error) ? 'retryable' : 'bad-request');
-  if (status === 429) return make('rate-limited');
-  if (status === 403) {
-    if (reason && RATE_LIMIT_REASONS.has(reason)) return make('rate-limited');
-    // Missing scopes, a disabled API, a domain policy: only the user or an admin can fix it.
-    // A 403 that names no such reason proves nothing about the grant: not a disconnect.
-    return make(reason && PERMISSION_REASONS.has(reason) ? 'auth-revoked' : 'bad-request');
-  }
-  if (status === 401) return make('retryable');
-  if (status === 410) return make('cursor-invalid');
-  if (status === 404) return make(operation === 'gmail.history.list' ? 'cursor-invalid' : 'not-found');
-  if (status === 408 || status >= 500) return make('retryable');
-  return make('bad-request');
+  if (status === undefined) return isNetworkFailure(error) ? 'retryable' : 'bad-request';
+  if (status === 403) return forbiddenKind(reason);
+  return STATUS_KINDS.get(status) ?? (status === 404 ? notFoundKind(operation) : status >= 500 ? 'retryable' : 'bad-request');
+}
+
+/** Statuses whose kind depends on nothing else. */
+const STATUS_KINDS = new Map<number, GoogleErrorKind>([
+  [429, 'rate-limited'],
+  [401, 'retryable'],
+  [410, 'cursor-invalid'],
+  [408, 'retryable'],
+]);
+
+/** A 404 on history.list means the cursor is older than the history Gmail keeps. */
+function notFoundKind(operation: Operation): GoogleErrorKind {
+  return operation === 'gmail.history.list' ? 'cursor-invalid' : 'not-found';
+}
+
+function forbiddenKind(reason: string | undefined): GoogleErrorKind {
+  if (reason && RATE_LIMIT_REASONS.has(reason)) return 'rate-limited';
+  // Missing scopes, a disabled API, a domain policy: only the user or an admin can fix it.
+  // A 403 that names no such reason proves nothing about the grant: not a disconnect.
+  return reason && PERMISSION_REASONS.has(reason) ? 'auth-revoked' : 'bad-request';
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { OAuth2Client } from 'google-auth-library';
 import type { gmail_v1 } from '@googleapis/gmail';
 import type { GoogleError } from '../engine/errors';
-import type { GmailMessageMetadata } from '../engine/ports';
+import type { GmailMessageMetadata } from '../engine/gmail/ports';
 import { classifyGoogleError } from './classify';
 import type { LimitedCall } from './limited-call';
 

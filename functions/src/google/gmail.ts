@@ -1,5 +1,5 @@
 import type { gmail_v1 } from '@googleapis/gmail';
-import type { GmailApi, GmailHistoryFilter, GmailHistoryRecord, GmailMessageMetadata } from '../engine/ports';
+import type { GmailApi, GmailHistoryFilter, GmailHistoryRecord, GmailMessageMetadata } from '../engine/gmail/ports';
 import type { OAuth2Client } from 'google-auth-library';
 import { GmailBatch } from './gmail-batch';
 import type { LimitedCall } from './limited-call';

@@ -1,6 +1,6 @@
 import { CodeChallengeMethod, OAuth2Client } from 'google-auth-library';
 import { oauthClientOptions, type Config } from '../config';
-import type { OAuthFlow } from '../engine/ports';
+import type { OAuthFlow } from '../engine/account/ports';
 import { classifyGoogleError } from './classify';
 
 /**

@@ -1,5 +1,5 @@
 import type { PubSub, Topic } from '@google-cloud/pubsub';
-import type { SyncRequest, SyncRequestPublisher } from '../engine/ports';
+import { messageOf, type SyncRequest, type SyncRequestPublisher } from '../engine/jobs/ports';
 
 /**
  * Publishes sync requests to the `sync-requests` topic. The Pub/Sub client is loaded on first
@@ -24,6 +24,7 @@ export class PubSubSyncRequestPublisher implements SyncRequestPublisher {
 
   async publish(request: SyncRequest): Promise<void> {
     const topic = await this.getTopic();
-    await topic.publishMessage({ json: request, attributes: { sourceId: request.sourceId, trigger: request.trigger } });
+    const message = messageOf(request);
+    await topic.publishMessage({ json: message, attributes: { sourceId: message.sourceId, trigger: message.trigger } });
   }
 }

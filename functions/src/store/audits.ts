@@ -1,5 +1,5 @@
 import type { DocumentSnapshot, Firestore, Query, QueryDocumentSnapshot } from '@google-cloud/firestore';
-import type { AuditStore } from '../engine/audit';
+import type { AuditStore } from '../engine/audit/audit';
 import { auditRecordSchema, sourceSchema, taskIdFor, taskSchema, type AuditRecord, type Source, type SourceData, type Task, type TaskOrigin } from '../engine/model';
 import { zodConverter } from './converter';
 import { COLLECTIONS } from './firestore';

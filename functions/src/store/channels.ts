@@ -1,7 +1,7 @@
 import { GrpcStatus, type Firestore } from '@google-cloud/firestore';
-import { messageNumberSlot } from '../engine/calendar-notifications';
+import { messageNumberSlot } from '../engine/calendar/notifications';
 import { channelSchema, type Channel, type NewChannel } from '../engine/model';
-import type { ChannelStore } from '../engine/ports';
+import type { ChannelStore } from '../engine/calendar/ports';
 import { zodConverter } from './converter';
 import { COLLECTIONS, failedWith } from './firestore';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Firestore } from '@google-cloud/firestore';
 import * as z from 'zod';
 import { sealedTokenSchema } from '../contracts/sealed-token';
-import type { ConnectState, ConnectStateStore, StagedGrant } from '../engine/ports';
+import type { ConnectState, ConnectStateStore, StagedGrant } from '../engine/account/ports';
 import { zodConverter } from './converter';
 
 /**

@@ -1,7 +1,7 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { sealedTokenSchema, type SealedToken } from '../contracts/sealed-token';
 import { sourceSecretSchema, type SourceSecret } from '../engine/model';
-import type { SecretStore } from '../engine/ports';
+import type { SecretStore } from '../engine/account/ports';
 import { zodConverter } from './converter';
 import { LruMap } from '../lru-map';
 import { COLLECTIONS } from './firestore';

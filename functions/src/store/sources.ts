@@ -1,8 +1,11 @@
 import { GrpcStatus, type DocumentSnapshot, type Firestore, type Query, type QueryDocumentSnapshot, type Timestamp, type UpdateData } from '@google-cloud/firestore';
-import { changedFields, decideAdvance, decideExtend, decideSyncToken, needsPushStamp, type Decision } from '../engine/lease';
-import { mailboxKey } from '../engine/connect';
+import { calendarPushRecorded } from '../engine/source/decisions';
+import { changedFields, decideAdvance, decideExtend, decideSyncToken, type Decision } from '../engine/source/lease';
+import type { SourceDecision } from '../engine/source/decisions';
+import { DEFAULT_STATUS_SETTINGS, statusDerivation, withDerivedStatus, type StatusSettings } from '../engine/source/status';
+import { mailboxKey } from '../engine/account/connect';
 import { sourceSchema, type Source, type SourceData } from '../engine/model';
-import type { SourceQueries, SourceStore } from '../engine/ports';
+import type { SourceQueries, SourceStore } from '../engine/source/ports';
 import { zodConverter } from './converter';
 import { KeyedMutex } from './keyed-mutex';
 import { LruMap } from '../lru-map';
@@ -35,7 +38,10 @@ const LIVE_STATUSES = ['active', 'degraded'];
 const SCAN_PAGE_SIZE = 200;
 
 export class SourceRepository implements SourceStore, SourceQueries {
-  constructor(private readonly db: Firestore) {}
+  constructor(
+    private readonly db: Firestore,
+    private readonly statusSettings: StatusSettings = DEFAULT_STATUS_SETTINGS,
+  ) {}
 
   private collection() {
     return this.db.collection(COLLECTIONS.sources).withConverter(zodConverter(sourceSchema));
@@ -80,7 +86,13 @@ export class SourceRepository implements SourceStore, SourceQueries {
    * read or wrote when it has one, so a run's steps (record, end) usually cost a write and no
    * read. A decision to write nothing is only trusted on a fresh read.
    */
-  transition<T>(id: string, now: Date, decide: (source: Source) => Decision<T>): Promise<T> {
+  transition<T>(id: string, now: Date, decide: SourceDecision<T>): Promise<T> {
+    const derive = statusDerivation(now, this.statusSettings);
+    return this.apply(id, now, (source) => decide(source, derive), true);
+  }
+
+  /** The conditional write of `transition`; `deriveStatus` false writes the patch as decided (fixtures). */
+  private apply<T>(id: string, now: Date, decide: (source: Source) => Decision<T>, deriveStatus: boolean): Promise<T> {
     return this.mutex.run(id, async () => {
       for (let attempt = 1; ; attempt += 1) {
         const remembered = this.known.get(id);
@@ -101,7 +113,8 @@ export class SourceRepository implements SourceStore, SourceQueries {
           this.known.delete(id);
           continue;
         }
-        if (await this.writeIfUnchanged(current, { ...patch, updatedAt: now })) return result;
+        const written = deriveStatus ? withDerivedStatus(current.source, patch, now, this.statusSettings) : patch;
+        if (await this.writeIfUnchanged(current, { ...written, updatedAt: now })) return result;
         if (attempt >= MAX_ATTEMPTS) throw new Error(`Source ${id} kept changing: gave up after ${MAX_ATTEMPTS} attempts`);
         await conflictBackoff(attempt);
       }
@@ -128,13 +141,16 @@ export class SourceRepository implements SourceStore, SourceQueries {
     }
   }
 
-  /** Read-modify-write through `change`; only the fields it changed are written. */
+  /**
+   * Writes fields as given, status included (not re-derived): for tests and tools that set up
+   * a source's state. The engine writes only through decisions (`transition`).
+   */
   update(id: string, now: Date, change: (source: Source) => Partial<SourceData>): Promise<Source> {
-    return this.transition(id, now, (current) => {
+    return this.apply(id, now, (current) => {
       const next = { ...current, ...change(current) };
       const patch = changedFields(current, next);
       return { patch, result: patch === null ? current : { ...next, updatedAt: now } };
-    });
+    }, false);
   }
 
   /** Creates the source unless it exists; false when another writer created it first. */
@@ -164,26 +180,18 @@ export class SourceRepository implements SourceStore, SourceQueries {
     return snap.docs.map((d) => ({ id: d.id, ...d.data() }));
   }
 
-  /**
-   * A Calendar push, recorded without running anything: sets `pending.calendar` and stamps
-   * `lastPushAt`. Answers whether a run must be requested: not when the work was already
-   * pending under a live lease, whose holder will loop over it. The write is a blind field
-   * update, not a transaction: setting a flag to true commutes with everything else, and a
-   * burst of pushes then does not contend on the document.
-   */
+  /** Applies `calendarPushRecorded` (engine/source/decisions.ts): a blind field write, no transaction. */
   async markCalendarPending(id: string, now: Date): Promise<{ needsRun: boolean }> {
     const snapshot = await this.get(id);
     if (!snapshot) throw new SourceNotFoundError(id);
-    const holderLive = snapshot.lease !== null && snapshot.lease.until > now;
-    const stamp = needsPushStamp(snapshot, now);
-    if (snapshot.pending.calendar && !stamp) return { needsRun: !holderLive };
+    const { write, needsRun } = calendarPushRecorded(snapshot, now);
+    if (write === null) return { needsRun };
     this.known.delete(id);
     await this.db
       .collection(COLLECTIONS.sources)
       .doc(id)
-      .update({ 'pending.calendar': true, updatedAt: now, ...(stamp && { lastPushAt: now }) });
-    // The holder may release between our read and our write: ask for a run to be safe.
-    return { needsRun: true };
+      .update({ 'pending.calendar': true, updatedAt: now, ...(write.stampPush && { lastPushAt: now }) });
+    return { needsRun };
   }
 
   extendLease(id: string, owner: string, now: Date, leaseMs: number): Promise<void> {

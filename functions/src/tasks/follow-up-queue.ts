@@ -1,6 +1,6 @@
 import type { protos } from '@google-cloud/tasks';
 import type { Config } from '../config';
-import type { FollowUpScheduler, LookFrom } from '../engine/follow-up';
+import type { FollowUpScheduler, LookFrom } from '../engine/runner/follow-up';
 
 /**
  * Gmail tail looks as Cloud Tasks tasks: one named task per source and due time (the engine

@@ -1,4 +1,4 @@
-import { sourceIdFor } from '../../../functions/src/engine/connect';
+import { sourceIdFor } from '../../../functions/src/engine/account/connect';
 import { signIdToken } from '../../../sandbox/src/identity-keys';
 import { confirmLink, linkFrom, startFlow } from '../../../scripts/lib/connect-client';
 import { asUser, idTokenFor, walkConnect } from '../../support/connect';

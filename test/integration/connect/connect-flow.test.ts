@@ -1,4 +1,4 @@
-import { sourceIdFor } from '../../../functions/src/engine/connect';
+import { sourceIdFor } from '../../../functions/src/engine/account/connect';
 import { decryptToken, LocalKeySealer } from '../../../functions/src/secrets/envelope';
 import type { Firestore } from '@google-cloud/firestore';
 import { MovableClock } from '../../support/clock';

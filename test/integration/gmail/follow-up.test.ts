@@ -2,7 +2,7 @@ import { countFirestoreOps } from '../../../scripts/bench/firestore-ops';
 import { registerWatch, runnerWith, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';
 import { deliverBurst } from '../../support/burst';
-import { decideStepEnd } from '../../../functions/src/engine/lease';
+import { decideStepEnd } from '../../../functions/src/engine/source/lease';
 import { NO_PENDING } from '../../../functions/src/engine/model';
 
 /** The scheduled tail look: Cloud Tasks (the sandbox's) → gmailFollowUp → a Gmail pass. */

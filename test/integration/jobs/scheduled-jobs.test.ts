@@ -1,5 +1,5 @@
-import { renewWatches, fallbackPoll, pruneRetention } from '../../../functions/src/engine/jobs';
-import type { SyncRequest } from '../../../functions/src/engine/ports';
+import { renewWatches, fallbackPoll, pruneRetention } from '../../../functions/src/engine/jobs/jobs';
+import type { SyncRequest } from '../../../functions/src/engine/jobs/ports';
 import { createLogger } from '../../../functions/src/logging';
 import { IngestionEventRepository } from '../../../functions/src/store/ingestion-events';
 import { SourceRepository } from '../../../functions/src/store/sources';
@@ -147,7 +147,7 @@ test('with 2,000 sources of which 20 need work, each job reads and requests only
   published.length = 0;
   expect(await fallbackPoll(deps, { fallbackAfterMs: 10 * 60_000, pollPageSize: 5 })).toEqual({ requested: 20 });
   expect(sources.scannedDocuments).toBe(20);
-  expect(published.every((r) => r.trigger === 'poll' && r.pageSize === 5 && r.gmail === true && r.calendar)).toBe(true);
+  expect(published.every((r) => r.kind === 'sync' && r.trigger === 'poll' && r.pageSize === 5 && r.gmail && r.calendar)).toBe(true);
   await db.terminate();
 });
 

@@ -1,4 +1,4 @@
-import { renewSourceWatches } from '../../../functions/src/engine/renewal';
+import { renewSourceWatches } from '../../../functions/src/engine/account/renewal';
 import { connectAndWatch as connectWatched, startEngineStack, type EngineStack } from '../../support/engine-stack';
 
 const HOUR = 3_600_000;

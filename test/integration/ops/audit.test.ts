@@ -133,8 +133,8 @@ test('a source audited within the period is skipped, also on a redelivered reque
   expect(summary).toMatchObject({ requested: 0 });
 
   const before = handled().length;
-  await stack.services.publisher.publish({ sourceId, trigger: 'manual', calendar: false, audit: true });
-  await stack.services.publisher.publish({ sourceId: 'src-revoked', trigger: 'manual', calendar: false, audit: true });
+  await stack.services.publisher.publish({ kind: 'audit', sourceId });
+  await stack.services.publisher.publish({ kind: 'audit', sourceId: 'src-revoked' });
   await waitFor(() => Promise.resolve(handled().length - before >= 2));
   expect(handled().slice(before).map((l) => [l.sourceId, l.reason]).sort()).toEqual([
     [sourceId, 'recently-audited'],

@@ -1,4 +1,4 @@
-import { sourceIdFor } from '../../../functions/src/engine/connect';
+import { sourceIdFor } from '../../../functions/src/engine/account/connect';
 import { confirmLink, linkFrom } from '../../../scripts/lib/connect-client';
 import { asUser, idTokenFor, walkConnect } from '../../support/connect';
 import { startEngineStack, type EngineStack } from '../../support/engine-stack';

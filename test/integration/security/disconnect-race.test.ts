@@ -1,4 +1,4 @@
-import { sourceIdFor } from '../../../functions/src/engine/connect';
+import { sourceIdFor } from '../../../functions/src/engine/account/connect';
 import { asUser, walkConnect } from '../../support/connect';
 import { runnerWith, startEngineStack, storeWithTransitions, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';

@@ -1,5 +1,5 @@
 import { RECONNECT_NEEDED } from '../../../functions/src/entry/services';
-import { hashChannelToken } from '../../../functions/src/engine/watches';
+import { hashChannelToken } from '../../../functions/src/engine/account/watches';
 import { startEngineStack, type EngineStack } from '../../support/engine-stack';
 
 /**

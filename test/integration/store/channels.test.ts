@@ -1,5 +1,5 @@
 import type { Firestore } from '@google-cloud/firestore';
-import { isRepeatedMessage } from '../../../functions/src/engine/calendar-notifications';
+import { isRepeatedMessage } from '../../../functions/src/engine/calendar/notifications';
 import { ChannelRepository } from '../../../functions/src/store/channels';
 import { createFirestore } from '../../../functions/src/store/firestore';
 import { freshFirestore } from '../../support/firestore';

@@ -1,6 +1,6 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { LeaseLostError } from '../../../functions/src/engine/errors';
-import { decideRecord, decideStepEnd } from '../../../functions/src/engine/lease';
+import { decideRecord, decideStepEnd } from '../../../functions/src/engine/source/lease';
 import { NO_PENDING, type AnnouncedWork } from '../../../functions/src/engine/model';
 import { SourceRepository } from '../../../functions/src/store/sources';
 import { createFirestore } from '../../../functions/src/store/firestore';

@@ -1,4 +1,5 @@
-import type { Source, SourceStatus } from './model';
+import type { Source, SourceStatus } from '../model';
+import { changedFields, type SourcePatch } from './lease';
 
 /**
  * The status rules: one pure function of a source's state and the clock. Every writer of
@@ -83,4 +84,37 @@ export function missedPushAfterRun(
 /** Applies a change to a source and re-derives its status from the result. */
 export function withStatus<T extends StatusInputs>(next: T, now: Date, settings: StatusSettings = DEFAULT_STATUS_SETTINGS): T & DerivedStatus {
   return { ...next, ...deriveStatus(next, now, settings) };
+}
+
+/** The fields status is derived from. */
+const STATUS_INPUTS: readonly (keyof StatusInputs)[] = [
+  'disconnectReason',
+  'consecutiveErrors',
+  'watchExpiration',
+  'calendarChannelExpiration',
+  'missedPushAt',
+  'renewalError',
+  'lastPushAt',
+  'lastCheckAt',
+  'gmailResync',
+];
+
+/** The source a decision leads to, its status re-derived when a field status is derived from changed. */
+export type StatusDerivation = (before: Source, after: Source) => Source;
+
+export function statusDerivation(now: Date, settings: StatusSettings): StatusDerivation {
+  return (before, after) => {
+    const changed = changedFields(before, after);
+    const touched = changed !== null && STATUS_INPUTS.some((key) => key in changed);
+    return touched ? withStatus(after, now, settings) : after;
+  };
+}
+
+/**
+ * A decision's patch, with the status fields its result implies: the store applies every
+ * decision through this, so status always follows the fields it is derived from.
+ */
+export function withDerivedStatus(source: Source, patch: SourcePatch, now: Date, settings: StatusSettings): SourcePatch {
+  const next: Source = { ...source, ...patch };
+  return { ...patch, ...changedFields(next, statusDerivation(now, settings)(source, next)) };
 }

@@ -1,8 +1,13 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { isGoogleError } from './errors';
-import type { Source } from './model';
-import type { ChannelStore, Clock, GoogleAccess, SecretStore, SourceStore } from './ports';
-import { withStatus, type StatusSettings } from './status';
+import { isGoogleError } from '../errors';
+import type { Source } from '../model';
+import type { ChannelStore } from '../calendar/ports';
+import { GMAIL_WATCH_LABELS } from '../gmail/rule';
+import type { Clock, GoogleAccess } from '../ports';
+import type { SecretStore } from './ports';
+import type { SourceStore } from '../source/ports';
+import { channelOpened, watchRegistered, type ChannelRef } from '../source/decisions';
+import type { StatusSettings } from '../source/status';
 
 export class SourceUnavailableError extends Error {
   constructor(readonly sourceId: string, readonly why: 'missing' | 'disconnected') {
@@ -36,23 +41,16 @@ async function usableSource(deps: Pick<WatchDeps, 'sources'>, sourceId: string):
 }
 
 /**
- * Registers (or re-registers) the Gmail watch on INBOX. The watch's history id becomes the
+ * Registers (or re-registers) the Gmail watch on the task mail's labels. The watch's history id becomes the
  * cursor only when the source has none: moving an existing cursor forward here would skip
  * changes that no run has synced yet.
  */
 export async function registerGmailWatch(deps: WatchDeps, sourceId: string): Promise<Source> {
   const source = await usableSource(deps, sourceId);
   const gmail = await deps.google.gmail(source);
-  const watch = await gmail.watch(deps.gmailTopic, ['INBOX']);
+  const watch = await gmail.watch(deps.gmailTopic, [...GMAIL_WATCH_LABELS]);
   const now = deps.clock.now();
-  return deps.sources.update(sourceId, now, (current) =>
-    withStatus(
-      // A successful watch call is a successful check of the account.
-      { ...current, watchId: randomUUID(), watchExpiration: watch.expiration, historyId: current.historyId ?? watch.historyId, lastCheckAt: now },
-      now,
-      deps.statusSettings,
-    ),
-  );
+  return deps.sources.transition(sourceId, now, watchRegistered({ id: randomUUID(), ...watch }, now));
 }
 
 /**
@@ -61,7 +59,7 @@ export async function registerGmailWatch(deps: WatchDeps, sourceId: string): Pro
  * because the first notification (`sync`) may arrive before events.watch returns. Returns the
  * source and the channel it replaced, if any, which the caller stops once this one exists.
  */
-export async function openCalendarChannel(deps: WatchDeps, sourceId: string): Promise<{ source: Source; replaced: { id: string; resourceId: string } | null }> {
+export async function openCalendarChannel(deps: WatchDeps, sourceId: string): Promise<{ source: Source; replaced: ChannelRef | null }> {
   const source = await usableSource(deps, sourceId);
   const calendar = await deps.google.calendar(source);
   const channelId = randomUUID();
@@ -78,23 +76,7 @@ export async function openCalendarChannel(deps: WatchDeps, sourceId: string): Pr
     throw error;
   }
   await deps.channels.put(channelId, { sourceId, resourceId: opened.resourceId, confirmedAt: null, createdAt });
-  const now = deps.clock.now();
-  // The channel this one replaces is the one stored when this one is stored, decided on the
-  // version the write is conditional on: a read from before events.watch would miss a channel a concurrent renewal
-  // stored meanwhile, leaving it live and never stopped.
-  let replaced: { id: string; resourceId: string } | null = null;
-  const updated = await deps.sources.update(sourceId, now, (current) => {
-    replaced =
-      current.calendarChannelId !== null && current.calendarResourceId !== null
-        ? { id: current.calendarChannelId, resourceId: current.calendarResourceId }
-        : null;
-    return withStatus(
-      { ...current, calendarChannelId: channelId, calendarResourceId: opened.resourceId, calendarChannelExpiration: opened.expiration },
-      now,
-      deps.statusSettings,
-    );
-  });
-  return { source: updated, replaced };
+  return deps.sources.transition(sourceId, deps.clock.now(), channelOpened({ id: channelId, ...opened }));
 }
 
 /** Stops a channel at Google and forgets it; a channel Google no longer knows is already stopped. */

@@ -1,13 +1,12 @@
-import type { GmailSync, GmailSyncDeps } from './gmail-sync';
-import { bump, gmailTask } from './gmail-sync';
-import { updateWhileHolding } from './held-update';
-import { isNewerHistoryId } from './history-id';
-import type { GmailResync, Source } from './model';
+import { resyncProgressed } from '../source/decisions';
+import type { GmailResync, Source } from '../model';
 import type { GmailApi, GmailMessageMetadata } from './ports';
-import { INBOX } from './task-rule';
+import type { TaskRule } from '../task-rule';
+import { bump, fetchAll, writeTasks, type PageDeps, type PassCounts, type PassDeadline } from './pages';
+import { gmailTask, isTaskMail, listTaskMail } from './rule';
 
 /**
- * The Gmail resync after history expired (a 404 on history.list). It walks INBOX newest-first
+ * The Gmail resync after history expired (a 404 on history.list). It walks the task mail (rule.ts) newest-first
  * a page at a time: each page's messages that have no open task are fetched and written, and
  * the progress (the next page token) is stored on the source, so a walk that outlasts its
  * pass resumes in the next one. The walk ends at the first page that reaches a message held
@@ -20,14 +19,15 @@ const WALK_PAGE_SIZE = 100;
 /** The closing archive sweep lists at most this many pages of ids (500 each, 5 units a page). */
 const SWEEP_MAX_PAGES = 10;
 
+export interface ResyncDeps extends PageDeps {
+  taskRule: TaskRule;
+}
+
 export class GmailResyncWalk {
-  constructor(
-    private readonly deps: GmailSyncDeps,
-    private readonly sync: Pick<GmailSync, 'fetchAll' | 'writeTasks'>,
-  ) {}
+  constructor(private readonly deps: ResyncDeps) {}
 
   /** Walks on from the stored progress; returns the new cursor when done, `null` when handed on. */
-  async run(api: GmailApi, source: Source, owner: string, deadline: number, counts: Record<string, number>): Promise<string | null> {
+  async run(api: GmailApi, source: Source, owner: string, deadline: PassDeadline, counts: PassCounts): Promise<string | null> {
     let progress = source.gmailResync;
     if (progress === null) {
       bump(counts, 'resyncs');
@@ -42,18 +42,18 @@ export class GmailResyncWalk {
     const heldBefore = new Set(open.filter((t) => t.updatedAt < startedAt).map((t) => t.externalId));
     const oldest = this.deps.clock.now().getTime() - this.deps.taskRule.gmailResyncMaxAgeMs;
     for (let page = 0; ; page += 1) {
-      if (page > 0 && this.deps.clock.now().getTime() >= deadline) {
+      if (page > 0 && deadline.reached()) {
         bump(counts, 'budgetReached');
         return null;
       }
-      const listed = await api.listMessageIds(INBOX, progress.pageToken, WALK_PAGE_SIZE);
+      const listed = await listTaskMail(api, progress.pageToken, WALK_PAGE_SIZE);
       bump(counts, 'resyncListed', listed.ids.length);
       const fresh = listed.ids.filter((id) => !held.has(id));
-      const fetched = await this.sync.fetchAll(api, source, owner, fresh, counts);
-      const inInbox = [...fetched.values()].filter((m): m is GmailMessageMetadata => m !== null && m.labelIds.includes(INBOX));
+      const fetched = await fetchAll(this.deps, api, source, owner, fresh, counts);
+      const inInbox = [...fetched.values()].filter((m): m is GmailMessageMetadata => m !== null && isTaskMail(m));
       const young = inInbox.filter((m) => m.internalDate === null || m.internalDate.getTime() >= oldest);
       const now = this.deps.clock.now();
-      await this.sync.writeTasks(source, young.map((m) => gmailTask(source, m, 'open', now)), [], now, counts);
+      await writeTasks(this.deps, source, { upserts: young.map((m) => gmailTask(source, m, 'open', now)), archive: [] }, now, counts);
       young.forEach((m) => held.add(m.id));
       progress = { ...progress, pageToken: listed.nextPageToken, imported: progress.imported + young.length };
       const reachedHeld = listed.ids.some((id) => heldBefore.has(id));
@@ -71,11 +71,11 @@ export class GmailResyncWalk {
    * Open tasks whose messages left the inbox while history was lost: a listing of the inbox's
    * ids proves it, and only a complete one (bounded; a larger inbox skips the sweep).
    */
-  private async sweep(api: GmailApi, source: Source, owner: string, counts: Record<string, number>): Promise<void> {
+  private async sweep(api: GmailApi, source: Source, owner: string, counts: PassCounts): Promise<void> {
     const inInbox = new Set<string>();
     let pageToken: string | null = null;
     for (let page = 0; page < SWEEP_MAX_PAGES; page += 1) {
-      const listed = await api.listMessageIds(INBOX, pageToken, 500);
+      const listed = await listTaskMail(api, pageToken, 500);
       listed.ids.forEach((id) => inInbox.add(id));
       pageToken = listed.nextPageToken;
       if (pageToken === null) break;
@@ -88,14 +88,12 @@ export class GmailResyncWalk {
     const gone = open.filter((t) => !inInbox.has(t.externalId)).map((t) => t.externalId);
     const now = this.deps.clock.now();
     await this.deps.sources.extendLease(source.id, owner, now, this.deps.leaseMs);
-    await this.sync.writeTasks(source, [], gone, now, counts);
+    await writeTasks(this.deps, source, { upserts: [], archive: gone }, now, counts);
   }
 
   /** Stores the progress (`null`: done, with the new cursor), only while `owner` holds the lease. */
-  private async save(source: Source, owner: string, progress: GmailResync | null, cursor?: string): Promise<void> {
-    await updateWhileHolding(this.deps.sources, source.id, owner, this.deps.clock.now(), this.deps.leaseMs, (current) => {
-      const advance = cursor !== undefined && isNewerHistoryId(cursor, current.historyId);
-      return { gmailResync: progress, ...(advance && { historyId: cursor }) };
-    });
+  private async save(source: Source, owner: string, progress: GmailResync | null, cursor: string | null = null): Promise<void> {
+    const now = this.deps.clock.now();
+    await this.deps.sources.transition(source.id, now, resyncProgressed(owner, progress, cursor, now, this.deps.leaseMs));
   }
 }

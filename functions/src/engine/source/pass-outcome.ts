@@ -1,5 +1,5 @@
-import type { GoogleError } from './errors';
-import type { IngestionTrigger, Source } from './model';
+import type { GoogleError } from '../errors';
+import type { IngestionTrigger, Source } from '../model';
 import { missedPushAfterRun, withStatus, type StatusSettings } from './status';
 
 /**

@@ -1,6 +1,6 @@
-import { isGoogleError } from './errors';
-import type { Source, SourceData } from './model';
-import { withStatus } from './status';
+import { isGoogleError } from '../errors';
+import type { Source } from '../model';
+import { renewalFinished, watchForgotten } from '../source/decisions';
 import { closeCalendarChannel, openCalendarChannel, registerGmailWatch, type WatchDeps } from './watches';
 
 /**
@@ -18,16 +18,14 @@ export async function renewSourceWatches(deps: WatchDeps, sourceId: string, rene
   const renewed = { gmail: false, calendar: false };
   try {
     if (due(source.watchExpiration)) {
-      await withReRegistration(deps, sourceId, { watchId: null, watchExpiration: null }, () => registerGmailWatch(deps, sourceId));
+      await withReRegistration(deps, sourceId, 'gmail', () => registerGmailWatch(deps, sourceId));
       renewed.gmail = true;
     }
     if (due(source.calendarChannelExpiration)) {
       const { source: updated, replaced } = await withReRegistration(
         deps,
         sourceId,
-        // The old channel's ids stay: the new channel replaces it and stops it (a channel Google
-        // no longer knows stops as a no-op), where forgetting them would leave it live forever.
-        { calendarChannelExpiration: null },
+        'calendar',
         () => openCalendarChannel(deps, sourceId),
       );
       if (replaced) await closeCalendarChannel(deps, updated, replaced);
@@ -42,18 +40,16 @@ export async function renewSourceWatches(deps: WatchDeps, sourceId: string, rene
 }
 
 /** Google no longer knows the watch (404/410): forget it and register a fresh one, once. */
-async function withReRegistration<T>(deps: WatchDeps, sourceId: string, cleared: Partial<SourceData>, register: () => Promise<T>): Promise<T> {
+async function withReRegistration<T>(deps: WatchDeps, sourceId: string, which: 'gmail' | 'calendar', register: () => Promise<T>): Promise<T> {
   try {
     return await register();
   } catch (error) {
     if (!isGoogleError(error, 'not-found') && !isGoogleError(error, 'cursor-invalid')) throw error;
-    const now = deps.clock.now();
-    await deps.sources.update(sourceId, now, (s) => withStatus({ ...s, ...cleared }, now, deps.statusSettings));
+    await deps.sources.transition(sourceId, deps.clock.now(), watchForgotten(which));
     return register();
   }
 }
 
 async function setRenewalError(deps: WatchDeps, sourceId: string, renewalError: string | null): Promise<Source> {
-  const now = deps.clock.now();
-  return deps.sources.update(sourceId, now, (s) => withStatus({ ...s, renewalError }, now, deps.statusSettings));
+  return deps.sources.transition(sourceId, deps.clock.now(), renewalFinished(renewalError));
 }

@@ -29,9 +29,8 @@ export const FOLLOW_UP_DELAY_MS = 1100;
 /**
  * Looks are due on this grid, each time rounded up: the passes of one slot share one look
  * (one Cloud Tasks name), due after every one of them needs it. A slot's width is also the
- * most a look waits past its due time. Two Gmail passes of one run (~150 ms apart) get a look
- * each on this grid (they often shared one on 250 ms), but runs with two Gmail steps are rare:
- * Gmail notifies a mailbox once a second (the bench's lists per notification: 2.04 → 2.03).
+ * most a look waits past its due time, so it is kept short; runs with two Gmail steps, which
+ * would share a wider slot, are rare since Gmail notifies a mailbox once a second.
  */
 export const FOLLOW_UP_SLOT_MS = 100;
 

@@ -1,7 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { Channel } from './model';
-import type { ChannelStore, Clock, SecretStore, SourceStore, SyncRequestPublisher } from './ports';
-import { hashChannelToken } from './watches';
+import type { Channel } from '../model';
+import type { ChannelStore } from './ports';
+import type { Clock } from '../ports';
+import type { SecretStore } from '../account/ports';
+import type { SourceStore } from '../source/ports';
+import type { SyncRequestPublisher } from '../jobs/ports';
+import { hashChannelToken } from '../account/watches';
 
 export interface CalendarPush {
   channelId: string;
@@ -80,6 +84,6 @@ export async function handleCalendarPush(deps: PushDeps, push: CalendarPush): Pr
   // Recording the work here, not in the worker, lets a late or duplicated request find it
   // already done, at the cost of a read instead of a sync.
   const { needsRun } = await deps.sources.markCalendarPending(channel.sourceId, now);
-  if (needsRun) await deps.publisher.publish({ sourceId: channel.sourceId, calendar: false, trigger: 'push' });
+  if (needsRun) await deps.publisher.publish({ kind: 'sync', sourceId: channel.sourceId, trigger: 'push', calendar: false, gmail: false });
   return { kind: 'queued', sourceId: channel.sourceId };
 }

@@ -1,5 +1,7 @@
-import type { Clock, Logger, SourceStore } from './ports';
-import type { Runner, RunOutcome } from './runner';
+import type { Clock, Logger } from '../ports';
+import type { SourceStore } from '../source/ports';
+import type { Runner, RunOutcome } from '../runner/runner';
+import { LOG_EVENTS } from '../../observability/log-events';
 
 export interface GmailNotification {
   emailAddress: string;
@@ -17,13 +19,13 @@ export async function handleGmailNotification(
 ): Promise<Record<string, RunOutcome>> {
   const sources = await deps.sources.findByEmail(notification.emailAddress);
   if (sources.length === 0) {
-    deps.logger.warn('Gmail notification for an unknown mailbox', { historyId: notification.historyId });
+    deps.logger.warn(LOG_EVENTS.gmailNotificationUnknownMailbox, { historyId: notification.historyId });
     return {};
   }
   const pushAt = deps.clock.now();
   const results = await Promise.allSettled(
     // Queries are strongly consistent: the runner need not read the source again.
-    sources.map((s) => deps.runner.handle(s.id, { gmail: notification.historyId, calendar: false }, { trigger: 'push', pushAt, source: s })),
+    sources.map((s) => deps.runner.run(s.id, { kind: 'announced', trigger: 'push', work: { gmail: notification.historyId, calendar: false }, pushAt, source: s })),
   );
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;

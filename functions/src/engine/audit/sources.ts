@@ -1,9 +1,11 @@
-import { calendarTask } from './calendar-sync';
-import { calendarVerdict, gmailFetchedVerdict, gmailListedVerdict, openTasksNotListed } from './audit-compare';
-import { gmailTask } from './gmail-sync';
-import type { AuditCounts, Source, Task, TaskOrigin } from './model';
-import type { CalendarApi, CalendarEvent, GmailApi, TaskStore } from './ports';
-import type { CalendarWindow } from './task-rule';
+import { calendarTask } from '../calendar/sync';
+import { calendarVerdict, gmailFetchedVerdict, gmailListedVerdict, openTasksNotListed, type CalendarVerdict } from './compare';
+import { gmailTask, isTaskMail, listTaskMail } from '../gmail/rule';
+import type { AuditCounts, Source, Task, TaskOrigin } from '../model';
+import type { CalendarApi, CalendarEvent } from '../calendar/ports';
+import type { GmailApi } from '../gmail/ports';
+import type { TaskStore } from '../ports';
+import type { CalendarWindow } from '../task-rule';
 
 /**
  * One source's audit, per type: list what Google has in the window, compare with our tasks,
@@ -11,7 +13,7 @@ import type { CalendarWindow } from './task-rule';
  * `externalUpdatedAt`), so a sync running at the same time always wins over the audit.
  */
 
-/** Gmail quota units (new projects' model, GOOGLE_FACTS.md). */
+/** Gmail quota units (the model of projects created since 2025). */
 export const GMAIL_UNITS = { messagesList: 5, messagesGet: 20 } as const;
 const LIST_PAGE = 100;
 /** Metadata fetched at a time, newest first: the listing may stop at the first old one. */
@@ -54,7 +56,7 @@ export async function auditGmail(api: GmailApi, { tasks, reads }: AuditStores, s
   let pageToken: string | null = null;
   let reachedOld = false;
   do {
-    const page = await api.listMessageIds('INBOX', pageToken, Math.min(LIST_PAGE, window.maxMessages - listed.size));
+    const page = await listTaskMail(api, pageToken, Math.min(LIST_PAGE, window.maxMessages - listed.size));
     counts.units += GMAIL_UNITS.messagesList;
     pageToken = page.nextPageToken;
     const known = await reads.tasksByIds(source.userId, source.id, 'gmail', page.ids);
@@ -71,30 +73,15 @@ export async function auditGmail(api: GmailApi, { tasks, reads }: AuditStores, s
       else counts.checked += 1;
       if (verdict === 'reopen') reopen.push(id);
     }
-    let fetchedOld = false;
-    for (let i = 0; i < unknown.length && !fetchedOld; i += FETCH_BATCH) {
-      const batch = unknown.slice(i, i + FETCH_BATCH);
-      const metas = await api.getMessagesMetadata(batch);
-      counts.units += GMAIL_UNITS.messagesGet * batch.length;
-      for (const meta of batch.map((id) => metas.get(id) ?? null)) {
-        const verdict = gmailFetchedVerdict(meta, window.since, window.settledBefore);
-        if (verdict === 'older') {
-          fetchedOld = true;
-          reachedOld = true;
-          break;
-        }
-        counts.checked += 1;
-        if (verdict === 'missing') upserts.push(gmailTask(source, meta!, 'open', window.at));
-      }
-    }
+    if (await fetchUnknown(api, source, window, unknown, counts, upserts)) reachedOld = true;
   } while (pageToken !== null && !reachedOld && listed.size < window.maxMessages);
 
-  // Open tasks of the window that INBOX did not show: archived or deleted, unless the listing
+  // Open tasks of the window that the task-mail listing did not show: archived or deleted, unless the listing
   // stopped early, in which case each is confirmed from its metadata (bounded by maxMessages).
   const open = await reads.openTasksUpdatedSince(source.userId, source.id, 'gmail', window.since);
   const unlisted = openTasksNotListed(open, listed, window.settledBefore).slice(0, window.maxMessages);
   const complete = pageToken === null && !reachedOld;
-  const archive = complete ? unlisted.map((t) => t.externalId) : await notInInbox(api, unlisted, counts);
+  const archive = complete ? unlisted.map((t) => t.externalId) : await notTaskMail(api, unlisted, counts);
   counts.checked += unlisted.length;
 
   counts.missing = upserts.length;
@@ -105,14 +92,33 @@ export async function auditGmail(api: GmailApi, { tasks, reads }: AuditStores, s
   return counts;
 }
 
-async function notInInbox(api: GmailApi, candidates: readonly Task[], counts: AuditCounts): Promise<string[]> {
+/**
+ * The messages we had no task for, newest first, fetched in batches: the missing ones become
+ * `upserts`. True when one older than the window ended the listing.
+ */
+async function fetchUnknown(api: GmailApi, source: Source, window: AuditWindow, unknown: readonly string[], counts: AuditCounts, upserts: Task[]): Promise<boolean> {
+  for (let i = 0; i < unknown.length; i += FETCH_BATCH) {
+    const batch = unknown.slice(i, i + FETCH_BATCH);
+    const metas = await api.getMessagesMetadata(batch);
+    counts.units += GMAIL_UNITS.messagesGet * batch.length;
+    for (const meta of batch.map((id) => metas.get(id) ?? null)) {
+      const verdict = gmailFetchedVerdict(meta, window.since, window.settledBefore);
+      if (verdict === 'older') return true;
+      counts.checked += 1;
+      if (verdict === 'missing') upserts.push(gmailTask(source, meta!, 'open', window.at));
+    }
+  }
+  return false;
+}
+
+async function notTaskMail(api: GmailApi, candidates: readonly Task[], counts: AuditCounts): Promise<string[]> {
   const gone: string[] = [];
   for (let i = 0; i < candidates.length; i += FETCH_BATCH) {
     const batch = candidates.slice(i, i + FETCH_BATCH);
     const metas = await api.getMessagesMetadata(batch.map((t) => t.externalId));
     counts.units += GMAIL_UNITS.messagesGet * batch.length;
     for (const t of batch) {
-      if (!metas.get(t.externalId)?.labelIds.includes('INBOX')) gone.push(t.externalId);
+      if (!isTaskMail(metas.get(t.externalId))) gone.push(t.externalId);
     }
   }
   return gone;
@@ -120,24 +126,13 @@ async function notInInbox(api: GmailApi, candidates: readonly Task[], counts: Au
 
 export async function auditCalendar(api: CalendarApi, { tasks, reads }: AuditStores, source: Source, window: AuditWindow): Promise<AuditCounts> {
   const counts = emptyCounts();
-  const events = new Map<string, CalendarEvent>();
-  let pageToken: string | null = null;
-  do {
-    const page = await api.listEvents({ updatedMin: window.since, pageToken, maxResults: CALENDAR_PAGE });
-    counts.units += 1;
-    page.events.forEach((e) => events.set(e.id, e));
-    pageToken = page.nextPageToken;
-  } while (pageToken !== null && counts.units < CALENDAR_MAX_PAGES);
-
+  const events = await listChangedEvents(api, window, counts);
   const known = await reads.tasksByIds(source.userId, source.id, 'calendar', [...events.keys()]);
   const upserts: Task[] = [];
   const cancel: CalendarEvent[] = [];
   for (const event of events.values()) {
     const verdict = calendarVerdict(event, known.get(event.id), window.settledBefore, window.calendar);
-    if (verdict === 'skip') continue;
-    counts.checked += 1;
-    if (verdict === 'missing') counts.missing += 1;
-    if (verdict === 'stale' || verdict === 'cancel') counts.wrongState += 1;
+    countCalendarVerdict(counts, verdict);
     if (verdict === 'missing' || verdict === 'stale') upserts.push(calendarTask(source, event, window.at, window.at));
     if (verdict === 'cancel') cancel.push(event);
   }
@@ -146,6 +141,26 @@ export async function auditCalendar(api: CalendarApi, { tasks, reads }: AuditSto
     counts.repaired += await setStatus(tasks, source, 'calendar', [event.id], 'cancelled', event.updated ?? window.at);
   }
   return counts;
+}
+
+/** Events modified in the window, deleted ones included, within a bounded number of pages. */
+async function listChangedEvents(api: CalendarApi, window: AuditWindow, counts: AuditCounts): Promise<Map<string, CalendarEvent>> {
+  const events = new Map<string, CalendarEvent>();
+  let pageToken: string | null = null;
+  do {
+    const page = await api.listEvents({ updatedMin: window.since, pageToken, maxResults: CALENDAR_PAGE });
+    counts.units += 1;
+    page.events.forEach((e) => events.set(e.id, e));
+    pageToken = page.nextPageToken;
+  } while (pageToken !== null && counts.units < CALENDAR_MAX_PAGES);
+  return events;
+}
+
+function countCalendarVerdict(counts: AuditCounts, verdict: CalendarVerdict): void {
+  if (verdict === 'skip') return;
+  counts.checked += 1;
+  if (verdict === 'missing') counts.missing += 1;
+  if (verdict === 'stale' || verdict === 'cancel') counts.wrongState += 1;
 }
 
 async function setStatus(tasks: TaskStore, source: Source, origin: TaskOrigin, ids: readonly string[], status: Task['status'], at: Date): Promise<number> {

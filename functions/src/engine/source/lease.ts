@@ -1,6 +1,6 @@
-import { LeaseLostError } from './errors';
-import { isNewerHistoryId, maxHistoryId } from './history-id';
-import { NO_PENDING, type AnnouncedWork, type Lease, type Pending, type Source, type SourceData } from './model';
+import { LeaseLostError } from '../errors';
+import { isNewerHistoryId, maxHistoryId } from '../gmail/history-id';
+import { NO_PENDING, type AnnouncedWork, type Lease, type Pending, type Source, type SourceData } from '../model';
 
 /**
  * The lease and pending decisions, as pure functions of a source's state and the clock. The
@@ -33,7 +33,7 @@ export function leaseLive(source: SourceData, now: Date): boolean {
   return source.lease !== null && source.lease.until > now;
 }
 
-function leaseFor(owner: string, now: Date, leaseMs: number): Lease {
+export function leaseFor(owner: string, now: Date, leaseMs: number): Lease {
   return { owner, until: new Date(now.getTime() + leaseMs) };
 }
 

@@ -1,4 +1,4 @@
-import type { Source } from './model';
+import type { Source } from '../model';
 import { deriveStatus, type StatusSettings } from './status';
 
 /** What the status endpoint and page show for one source, derived with the current clock. */

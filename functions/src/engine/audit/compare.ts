@@ -1,6 +1,8 @@
-import type { CalendarEvent } from './ports';
-import { judgeEvent, type CalendarWindow } from './task-rule';
-import type { Task } from './model';
+import type { CalendarEvent } from '../calendar/ports';
+import { judgeEvent, type CalendarWindow } from '../task-rule';
+import type { Source, Task } from '../model';
+import { writing, type SourceDecision } from '../source/decisions';
+import { isTaskMail } from '../gmail/rule';
 
 /**
  * The completeness audit's pure decisions: given what Google shows and what our tasks say,
@@ -11,7 +13,7 @@ import type { Task } from './model';
 export type GmailVerdict = 'ok' | 'missing' | 'reopen' | 'older';
 
 /**
- * A message Gmail lists in INBOX. Its task must exist and be open. A task written before the
+ * A message Gmail lists as task mail. Its task must exist and be open. A task written before the
  * window proves the message older than it (tasks are written after their message arrives),
  * so the newest-first listing can stop there.
  */
@@ -31,13 +33,13 @@ export function gmailFetchedVerdict(
   since: Date,
   settledBefore: Date,
 ): 'missing' | 'older' | 'skip' {
-  if (meta === null || !meta.labelIds.includes('INBOX')) return 'skip';
+  if (meta === null || !isTaskMail(meta)) return 'skip';
   if (meta.internalDate !== null && meta.internalDate < since) return 'older';
   if (meta.internalDate !== null && meta.internalDate > settledBefore) return 'skip';
   return 'missing';
 }
 
-/** Open tasks of the window whose message the INBOX listing did not show: maybe archived. */
+/** Open tasks of the window whose message the task-mail listing did not show: maybe archived. */
 export function openTasksNotListed(open: readonly Task[], listed: ReadonlySet<string>, settledBefore: Date): Task[] {
   return open.filter((t) => !listed.has(t.externalId) && t.updatedAt <= settledBefore);
 }
@@ -62,4 +64,9 @@ export function calendarVerdict(event: CalendarEvent, task: Task | undefined, se
 /** Consecutive audits that had to repair something; two in a row means something upstream is broken. */
 export function nextRepairStreak(previous: number, repaired: number): number {
   return repaired > 0 ? previous + 1 : 0;
+}
+
+/** The source's write when an audit finished: when, and the repair streak. */
+export function auditFinished(finishedAt: Date, repaired: number): SourceDecision<Source> {
+  return (source, derive) => writing(source, { lastAuditAt: finishedAt, auditRepairStreak: nextRepairStreak(source.auditRepairStreak, repaired) }, derive);
 }

@@ -1,8 +1,10 @@
-import { isGoogleError } from './errors';
-import { updateWhileHolding } from './held-update';
-import type { Source, Task } from './model';
-import type { CalendarApi, CalendarEvent, CalendarListRequest, Clock, SourceStore, StatusUpdate, TaskStore } from './ports';
-import { calendarWindow, judgeEvent, type CalendarWindow, type TaskRule } from './task-rule';
+import { isGoogleError } from '../errors';
+import { horizonMoved } from '../source/decisions';
+import type { Source, Task } from '../model';
+import type { CalendarApi, CalendarEvent, CalendarListRequest } from './ports';
+import type { Clock, StatusUpdate, TaskStore } from '../ports';
+import type { SourceStore } from '../source/ports';
+import { calendarWindow, judgeEvent, type CalendarWindow, type TaskRule } from '../task-rule';
 
 /**
  * Calendar delta sync: events.list with the stored sync token (all pages; the new token comes
@@ -103,7 +105,8 @@ export class CalendarSync {
   }
 
   private async setHorizon(source: Source, owner: string, horizon: Date): Promise<void> {
-    await updateWhileHolding(this.deps.sources, source.id, owner, this.deps.clock.now(), this.deps.leaseMs, () => ({ calendarHorizon: horizon }));
+    const now = this.deps.clock.now();
+    await this.deps.sources.transition(source.id, now, horizonMoved(owner, horizon, now, this.deps.leaseMs));
   }
 
   private async list(

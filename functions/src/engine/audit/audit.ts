@@ -1,9 +1,12 @@
-import { calendarWindow, type TaskRule } from './task-rule';
-import { auditCalendar, auditGmail, type AuditTaskReads, type AuditWindow } from './audit-sources';
-import { nextRepairStreak } from './audit-compare';
-import { isGoogleError } from './errors';
-import type { AuditCounts, AuditRecord, Source } from './model';
-import type { Clock, GoogleAccess, Logger, SourceStore, SyncRequestPublisher, TaskStore } from './ports';
+import { calendarWindow, type TaskRule } from '../task-rule';
+import { auditCalendar, auditGmail, type AuditTaskReads, type AuditWindow } from './sources';
+import { auditFinished } from './compare';
+import { isGoogleError } from '../errors';
+import type { AuditCounts, AuditRecord, Source } from '../model';
+import type { Clock, GoogleAccess, Logger, TaskStore } from '../ports';
+import type { SourceStore } from '../source/ports';
+import type { SyncRequestPublisher } from '../jobs/ports';
+import { LOG_EVENTS } from '../../observability/log-events';
 
 /**
  * The completeness audit: pushes and polls should have missed nothing; this proves it. The
@@ -43,15 +46,15 @@ export async function auditCompleteness(
   let requested = 0;
   for await (const source of deps.audits.dueForAudit(cutoff)) {
     if (requested >= settings.maxSources) break;
-    await deps.publisher.publish({ sourceId: source.id, trigger: 'manual', calendar: false, audit: true });
+    await deps.publisher.publish({ kind: 'audit', sourceId: source.id });
     requested += 1;
   }
-  deps.logger.info('auditCompleteness fanned out', { requested });
+  deps.logger.info(LOG_EVENTS.auditFannedOut, { requested });
   return { requested };
 }
 
 export interface AuditDeps {
-  sources: Pick<SourceStore, 'get' | 'update'>;
+  sources: Pick<SourceStore, 'get' | 'transition'>;
   tasks: TaskStore;
   audits: AuditStore;
   google: GoogleAccess;
@@ -103,11 +106,8 @@ export async function auditSource(deps: AuditDeps, source: Source, settings: Aud
     expireAt: new Date(finishedAt.getTime() + deps.recordRetentionMs),
   });
   const repaired = (gmail?.repaired ?? 0) + (calendar?.repaired ?? 0);
-  const updated = await deps.sources.update(source.id, finishedAt, (s) => ({
-    lastAuditAt: finishedAt,
-    auditRepairStreak: nextRepairStreak(s.auditRepairStreak, repaired),
-  }));
-  if (updated.auditRepairStreak >= 2) deps.logger.warn('audit repaired twice in a row', { sourceId: source.id, streak: updated.auditRepairStreak });
+  const updated = await deps.sources.transition(source.id, finishedAt, auditFinished(finishedAt, repaired));
+  if (updated.auditRepairStreak >= 2) deps.logger.warn(LOG_EVENTS.auditRepairedTwice, { sourceId: source.id, streak: updated.auditRepairStreak });
   return repaired;
 }
 
@@ -115,12 +115,12 @@ export async function auditSource(deps: AuditDeps, source: Source, settings: Aud
 async function auditOne(deps: AuditDeps, source: Source, type: 'gmail' | 'calendar', run: () => Promise<AuditCounts>): Promise<AuditCounts | null> {
   try {
     const counts = await run();
-    deps.logger.info('audit finished', { sourceId: source.id, type, ...counts });
+    deps.logger.info(LOG_EVENTS.auditFinished, { sourceId: source.id, type, ...counts });
     return counts;
   } catch (error) {
     if (isGoogleError(error) && !error.transient) {
       // e.g. 410 updatedMinTooLongAgo, or access revoked since the source was picked.
-      deps.logger.warn('audit skipped', { sourceId: source.id, type, errorClass: error.kind });
+      deps.logger.warn(LOG_EVENTS.auditSkipped, { sourceId: source.id, type, errorClass: error.kind });
       return null;
     }
     throw error;

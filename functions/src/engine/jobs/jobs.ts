@@ -1,4 +1,7 @@
-import type { Clock, Logger, SourceQueries, SyncRequest, SyncRequestPublisher } from './ports';
+import type { Clock, Logger } from '../ports';
+import type { SourceQueries } from '../source/ports';
+import type { SyncRequest, SyncRequestPublisher } from './ports';
+import { LOG_EVENTS } from '../../observability/log-events';
 
 /**
  * The scheduled jobs. They only find the sources that need work, through indexed queries,
@@ -32,13 +35,8 @@ async function fanOut(deps: JobDeps, candidates: AsyncIterable<{ id: string }>[]
 /** Hourly: watches and channels with less than `renewBeforeMs` left, missing or expired. */
 export async function renewWatches(deps: JobDeps, renewBeforeMs: number): Promise<FanOutResult> {
   const cutoff = new Date(deps.clock.now().getTime() + renewBeforeMs);
-  const result = await fanOut(deps, [deps.sources.watchesExpiringBefore(cutoff)], (sourceId) => ({
-    sourceId,
-    trigger: 'renewal',
-    calendar: false,
-    renew: true,
-  }));
-  deps.logger.info('renewWatches fanned out', { trigger: 'renewal', requested: result.requested });
+  const result = await fanOut(deps, [deps.sources.watchesExpiringBefore(cutoff)], (sourceId) => ({ kind: 'renew', sourceId }));
+  deps.logger.info(LOG_EVENTS.renewalFannedOut, { trigger: 'renewal', requested: result.requested });
   return result;
 }
 
@@ -56,13 +54,14 @@ export async function fallbackPoll(deps: JobDeps, settings: { fallbackAfterMs: n
     }
   };
   const result = await fanOut(deps, [deps.sources.watchesExpiringBefore(now), quiet(), deps.sources.leaseExpiredBefore(now)], (sourceId) => ({
+    kind: 'sync',
     sourceId,
     trigger: 'poll',
     gmail: true,
     calendar: true,
     pageSize: settings.pollPageSize,
   }));
-  deps.logger.info('fallbackPoll fanned out', { trigger: 'poll', requested: result.requested });
+  deps.logger.info(LOG_EVENTS.pollFannedOut, { trigger: 'poll', requested: result.requested });
   return result;
 }
 
@@ -90,6 +89,6 @@ export async function pruneRetention(
       break;
     }
   }
-  deps.logger.info('pruneRetention finished', { deleted, batches, complete });
+  deps.logger.info(LOG_EVENTS.pruneFinished, { deleted, batches, complete });
   return { deleted, batches, complete };
 }

@@ -1,8 +1,12 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { CredentialsUnavailableError, isGoogleError } from './errors';
-import { NO_PENDING, type Source, type SourceData } from './model';
-import type { Clock, ConnectStateStore, OAuthFlow, RefreshTokenStore, SecretDeletion, SourceStore, SyncRequestPublisher } from './ports';
-import { withStatus } from './status';
+import { CredentialsUnavailableError, isGoogleError } from '../errors';
+import { NO_PENDING, type Source, type SourceData } from '../model';
+import type { Clock } from '../ports';
+import type { ConnectStateStore, OAuthFlow, RefreshTokenStore, SecretDeletion } from './ports';
+import type { SourceStore } from '../source/ports';
+import type { SyncRequestPublisher } from '../jobs/ports';
+import { disconnectedByUser, reconnected } from '../source/decisions';
+import { withStatus } from '../source/status';
 import { closeCalendarChannel, registerWatches, type WatchDeps } from './watches';
 
 /**
@@ -132,20 +136,15 @@ export async function confirmConnect(deps: ConnectDeps, userId: string, linkId: 
   } else {
     // The new token first, then the stamp that tells instances their cached copy is stale.
     await deps.tokens.storeSealed(sourceId, grant.sealedToken);
-    await deps.sources.update(sourceId, now, (s) => reconnected(s, email, now, deps.watchDeps.statusSettings));
+    await deps.sources.transition(sourceId, now, reconnected(email, now));
   }
   const source = await registerWatches(deps.watchDeps, sourceId);
   if (!created) {
     // A reconnect keeps both cursors (history id, sync token): catch up on Gmail and
     // Calendar now, not at the next fallback poll.
-    await deps.publisher.publish({ sourceId, trigger: 'manual', calendar: true, gmail: true });
+    await deps.publisher.publish({ kind: 'sync', sourceId, trigger: 'manual', calendar: true, gmail: true });
   }
   return { ok: true, source, created };
-}
-
-/** A source given a new grant: errors forgotten, its credentials newer than any cached copy. */
-function reconnected(source: Source, email: string, now: Date, settings: WatchDeps['statusSettings']): SourceData {
-  return withStatus({ ...source, email, disconnectReason: null, consecutiveErrors: 0, renewalError: null, missedPushAt: null, credentialsAt: now }, now, settings);
 }
 
 /** A source as first connected, before its watches exist. */
@@ -239,23 +238,7 @@ export async function disconnectSource(deps: ConnectDeps, input: { sourceId: str
   const now = deps.clock.now();
   // Disconnected (and a new credentials stamp, so no instance keeps using its decrypted copy)
   // before the secret goes: a run that reads the source from here on stops.
-  const updated = await deps.sources.update(source.id, now, (s) =>
-    withStatus(
-      {
-        ...s,
-        disconnectReason: USER_DISCONNECT_REASON,
-        watchId: null,
-        watchExpiration: null,
-        calendarChannelId: null,
-        calendarResourceId: null,
-        calendarChannelExpiration: null,
-        pending: NO_PENDING,
-        credentialsAt: now,
-      },
-      now,
-      deps.watchDeps.statusSettings,
-    ),
-  );
+  const updated = await deps.sources.transition(source.id, now, disconnectedByUser(USER_DISCONNECT_REASON, now));
   await deps.secrets.delete(source.id);
   return { ok: true, source: updated, revoked };
 }

@@ -1,0 +1,187 @@
+import { isGoogleError } from '../errors';
+import type { Source, Task } from '../model';
+import type { Clock, TaskStore } from '../ports';
+import type { TaskRule } from '../task-rule';
+import { bump, fetchAll, PassDeadline, writeTasks, type PageDeps, type PassCounts } from './pages';
+import type { GmailApi } from './ports';
+import { GmailResyncWalk } from './resync';
+import { GMAIL_HISTORY_FILTER, planPage, summariseHistory, toFetch } from './rule';
+
+/**
+ * Gmail delta sync, page by page: each history.list page's new messages are fetched, its
+ * tasks written (archived or deleted → `archived`, never a deletion) and the cursor advanced
+ * past it before the next page is read (the last page's cursor goes to the runner, which
+ * stores it with the step's end), so tasks appear as they are fetched and a pass can stop
+ * anywhere. A pass stops at its time budget and reports `more`: the runner keeps the
+ * work pending, so any backlog completes. A 404 on history means the cursor is older than
+ * Gmail's retained history: a resumable resync (resync.ts), then a fresh cursor.
+ */
+
+const HISTORY_PAGE_SIZE = 100;
+
+export interface GmailSyncDeps extends PageDeps {
+  tasks: TaskStore;
+  /** A pass starts no new page after this long; the rest is handed on. */
+  passBudgetMs: number;
+  /** The clock the budget is read from (the runner's clock unless a test brings its own). */
+  budgetClock?: Clock;
+  taskRule: TaskRule;
+}
+
+export interface GmailSyncResult {
+  resynced: boolean;
+  /** The pass stopped at its budget with work left: keep it pending. */
+  more: boolean;
+  /**
+   * The history id the last page reached, its tasks already written: the runner stores it in
+   * the write that ends the step, so a one-page pass costs no write of its own.
+   */
+  cursor: string | null;
+  counts: PassCounts;
+}
+
+/** One page of `history.list`, as the adapter returns it. */
+export type HistoryPage = Awaited<ReturnType<GmailApi['listHistory']>>;
+
+/**
+ * A delta pass's first page, asked for before the pass could start (while its run was still
+ * taking the lease, or by the tail look that started the run), and the cursor it was asked
+ * from: the pass uses it only if it starts from that same cursor.
+ */
+export interface EarlyPage {
+  from: string;
+  page: Promise<HistoryPage>;
+}
+
+interface DeltaResult {
+  more: boolean;
+  cursor: string | null;
+}
+
+/** One pass's fixed inputs. */
+interface Pass {
+  api: GmailApi;
+  source: Source;
+  owner: string;
+  pageSize: number;
+  deadline: PassDeadline;
+  counts: PassCounts;
+}
+
+/** Repeated history 404s right after a resync: reported, not retried forever. */
+export class ResyncLoopError extends Error {
+  constructor(readonly sourceId: string) {
+    super(`Gmail history was invalid again right after a full resync of source ${sourceId}`);
+    this.name = 'ResyncLoopError';
+  }
+}
+
+export class GmailSync {
+  private readonly resyncWalk: GmailResyncWalk;
+
+  constructor(private readonly deps: GmailSyncDeps) {
+    this.resyncWalk = new GmailResyncWalk(deps);
+  }
+
+  /**
+   * Asks for the first page a delta pass from the source's cursor would read, without the
+   * lease: history is append-only, so the page is as true once the lease is taken. `null` when
+   * the pass would not start with a delta from the cursor (never synced, or a resync walk).
+   */
+  earlyPage(api: GmailApi, source: Source, pageSize: number | null): EarlyPage | null {
+    const from = this.deltaStart(source);
+    return from === null ? null : this.firstPage(api, from, pageSize);
+  }
+
+  /** Where a pass over the source starts a delta: its cursor, or `null` (never synced, a resync walk). */
+  deltaStart(source: Source): string | null {
+    return source.gmailResync === null ? source.historyId : null;
+  }
+
+  /** The first page a delta pass from `from` reads (same size and filter), asked for now. */
+  firstPage(api: GmailApi, from: string, pageSize: number | null): EarlyPage {
+    const page = api.listHistory(from, null, pageSize ?? HISTORY_PAGE_SIZE, GMAIL_HISTORY_FILTER);
+    // Awaited by the pass, or dropped unread: a failure must not go unhandled meanwhile.
+    page.catch(() => undefined);
+    return { from, page };
+  }
+
+  async run(api: GmailApi, source: Source, owner: string, pageSize: number | null, early: EarlyPage | null = null): Promise<GmailSyncResult> {
+    if (source.historyId === null) {
+      // Never synced: start from now; the backlog is not imported.
+      const profile = await api.getProfile();
+      return { resynced: false, more: false, cursor: profile.historyId, counts: { initialised: 1 } };
+    }
+    const deadline = new PassDeadline(this.deps.budgetClock ?? this.deps.clock, this.deps.passBudgetMs);
+    const pass: Pass = { api, source, owner, pageSize: pageSize ?? HISTORY_PAGE_SIZE, deadline, counts: {} };
+    if (source.gmailResync === null) {
+      const delta = await this.deltaUnlessExpired(pass, source.historyId, early?.from === source.historyId ? early.page : null);
+      if (delta !== null) return { resynced: false, ...delta, counts: pass.counts };
+    }
+    return { resynced: true, ...(await this.resync(pass)), counts: pass.counts };
+  }
+
+  /** The delta from `start`, or `null` when history no longer reaches back there. */
+  private async deltaUnlessExpired(pass: Pass, start: string, firstPage: Promise<HistoryPage> | null = null): Promise<DeltaResult | null> {
+    try {
+      return await this.delta(pass, start, firstPage);
+    } catch (error) {
+      if (!isGoogleError(error, 'cursor-invalid')) throw error;
+      return null;
+    }
+  }
+
+  /** The resync walk, then the delta that catches whatever changed while it walked. */
+  private async resync(pass: Pass): Promise<DeltaResult> {
+    // A walk begun in an earlier pass has an older cursor, which history may have outlived.
+    const resumed = pass.source.gmailResync !== null;
+    const cursor = await this.resyncWalk.run(pass.api, pass.source, pass.owner, pass.deadline, pass.counts);
+    if (cursor === null) return { more: true, cursor: null };
+    const delta = await this.deltaUnlessExpired(pass, cursor);
+    if (delta !== null) return delta;
+    if (!resumed) throw new ResyncLoopError(pass.source.id);
+    // History expired again during a long walk: the next pass walks again (briefly: it
+    // stops at what this walk imported) from a fresh cursor.
+    bump(pass.counts, 'resyncOutlived');
+    return { more: true, cursor: null };
+  }
+
+  /**
+   * History pages from `start`, each page's tasks written before the next is read; the cursor
+   * is stored past each page but the last, whose history id is returned to the runner.
+   */
+  private async delta(pass: Pass, start: string, firstPage: Promise<HistoryPage> | null): Promise<DeltaResult> {
+    const { api, source, owner, counts } = pass;
+    let cursor = start;
+    let pageToken: string | null = null;
+    for (let page = 0; ; page += 1) {
+      if (page > 0 && pass.deadline.reached()) {
+        bump(counts, 'budgetReached');
+        return { more: true, cursor: null };
+      }
+      const result: HistoryPage = page === 0 && firstPage !== null ? await firstPage : await api.listHistory(start, pageToken, pass.pageSize, GMAIL_HISTORY_FILTER);
+      await this.applyPage(pass, result);
+      pageToken = result.nextPageToken;
+      // At the end, the mailbox's history id is as far as this pass has seen.
+      if (pageToken === null) return { more: false, cursor: result.historyId };
+      // Mid-listing, the page's last record is.
+      cursor = result.records[result.records.length - 1]?.id ?? cursor;
+      await this.deps.sources.advanceHistoryId(source.id, owner, cursor, this.deps.clock.now(), this.deps.leaseMs);
+    }
+  }
+
+  /** One history page's tasks, written. */
+  private async applyPage(pass: Pass, result: HistoryPage): Promise<void> {
+    const { api, source, owner, counts } = pass;
+    bump(counts, 'historyPages');
+    bump(counts, 'historyRecords', result.records.length);
+    const changes = summariseHistory(result.records);
+    const fetched = await fetchAll(this.deps, api, source, owner, toFetch(changes), counts);
+    const now = this.deps.clock.now();
+    const plan = planPage(source, changes, fetched, now);
+    bump(counts, 'goneBeforeFetch', plan.goneBeforeFetch);
+    // A message history reports added has no task yet (unless this page is done again).
+    const isNew = (task: Task) => changes.get(task.externalId)?.added === true;
+    await writeTasks(this.deps, source, { upserts: plan.upserts, archive: plan.archive, isNew }, now, counts);
+  }
+}
