@@ -107,7 +107,9 @@ export const FUNCTION_DEPLOYMENT: { [K in FunctionName]: SpecFor<K> } = {
   gmailPush: { account: 'sync', ...googleCalls, topic: 'gmail-watch', publishes: ['sync-requests'], enqueues: ['gmail-follow-ups'], timeoutSeconds: 300, capacity: { ...WAITING, maxInstances: 20 } },
   syncWorker: { account: 'sync', ...googleCalls, topic: 'sync-requests', publishes: ['sync-requests'], enqueues: ['gmail-follow-ups'], timeoutSeconds: 300, capacity: { ...WAITING, maxInstances: 40 } },
   // Public (the channel token is checked inside); a notification only publishes a sync request.
-  calendarPush: { account: 'push', invoker: 'public', publishes: ['sync-requests'], timeoutSeconds: 60, capacity: { ...WAITING, concurrency: 32, maxInstances: 10 } },
+  // The framework reads each body (up to Cloud Run's 32 MiB) before our 1 KiB check: 4 at once
+  // keep a flood of maximal bodies (128 MiB) within the instance's memory beside its ~310 MiB.
+  calendarPush: { account: 'push', invoker: 'public', publishes: ['sync-requests'], timeoutSeconds: 60, capacity: { ...WAITING, concurrency: 4, maxInstances: 10 } },
   registerWatch: { account: 'sync', ...googleCalls, invoker: 'granted', timeoutSeconds: 120, capacity: { ...WAITING, maxInstances: 5 } },
   renewWatches: { account: 'jobs', invoker: 'scheduler', schedule: '0 * * * *', publishes: ['sync-requests'], timeoutSeconds: 300, capacity: JOB },
   fallbackPoll: { account: 'jobs', invoker: 'scheduler', schedule: '*/2 * * * *', publishes: ['sync-requests'], timeoutSeconds: 120, capacity: JOB },

@@ -96,6 +96,10 @@ describe('the deployment manifest', () => {
       if (f.public) expect([name, f.maxInstances <= 10]).toEqual([name, true]);
       expect(FUNCTION_DEPLOYMENT[name as keyof typeof FUNCTION_DEPLOYMENT].capacity).toBeDefined();
     }
+    // The framework reads a public function's body (up to Cloud Run's 32 MiB) before our code can
+    // refuse it: that many maximal bodies at once must fit beside the ~310 MiB an instance uses.
+    const mib = (memory: string) => Number(memory.slice(0, -2)) * (memory.endsWith('Gi') ? 1024 : 1);
+    expect(m.functions.calendarPush!.concurrency * 32 + 310).toBeLessThanOrEqual(mib(m.functions.calendarPush!.memory));
     // The event functions wait on Google and Firestore: they serve several requests per instance.
     expect(m.functions.syncWorker!.concurrency).toBeGreaterThan(1);
   });
