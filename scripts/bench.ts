@@ -329,6 +329,7 @@ function coldStart(): { cold_start_ms: number; cold_start_with_clients_ms: numbe
     CALENDAR_PUSH_URL: 'https://example.com/calendarPush',
     CONNECT_REDIRECT_URL: 'https://example.com/callback',
     CONNECT_RETURN_URL: 'https://example.com/',
+    CONNECT_ALLOWED_ORIGINS: 'https://example.com',
   };
   const variants = { entry: '', clients: "require('@googleapis/gmail');require('@googleapis/calendar')", monolith: "require('googleapis')" };
   const runs: Record<keyof typeof variants, number[]> = { entry: [], clients: [], monolith: [] };
@@ -338,7 +339,9 @@ function coldStart(): { cold_start_ms: number; cold_start_with_clients_ms: numbe
   for (let i = 0; i < 7; i += 1) {
     for (const [name, extra] of [...order.slice(i % order.length), ...order.slice(0, i % order.length)]) {
       const script = `const t=process.hrtime.bigint();require('./functions/lib/index.js');${extra};console.log(Number(process.hrtime.bigint()-t)/1e6)`;
-      runs[name].push(Number(spawnSync(process.execPath, ['-e', script], { env, encoding: 'utf8' }).stdout.trim()));
+      const child = spawnSync(process.execPath, ['-e', script], { env, encoding: 'utf8' });
+      if (child.status !== 0) throw new Error(`cold start (${name}) failed to load the entry:\n${child.stderr}`);
+      runs[name].push(Number(child.stdout.trim()));
     }
   }
   return {
