@@ -95,11 +95,20 @@ export function registerBatch(router: Router, world: World): void {
     // and large batches are refused part by part with "Too many concurrent requests for user"
     // (its per-user concurrency limit, whose figure Google does not document and this sandbox
     // does not model). Replies keep the parts' order.
-    const replies = await Promise.all(parts.map(async (part) => responsePart(part, await dispatch(router, request, part))));
+    const replies = await Promise.all(parts.map((part) => answered(part, () => dispatch(router, request, part), world)));
     const out = `batch_${randomBytes(12).toString('hex')}`;
     const body = replies.map((r) => `--${out}\r\n${r}`).join('') + `--${out}--\r\n`;
     return { status: 200, body, headers: { 'Content-Type': `multipart/mixed; boundary=${out}` } };
   });
+}
+
+async function answered(part: Part, answer: () => Promise<Reply>, world: World): Promise<string> {
+  const finished = world.usage.batchPartStarted();
+  try {
+    return responsePart(part, await answer());
+  } finally {
+    finished();
+  }
 }
 
 async function dispatch(router: Router, outer: Request, part: Part): Promise<Reply> {

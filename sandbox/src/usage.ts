@@ -28,6 +28,9 @@ const WINDOW_MS = 60_000;
 export class Usage {
   readonly calls = new Map<string, Map<string, number>>();
   private readonly windows = new Map<string, { at: number; cost: number }[]>();
+  private batchPartsInFlight = 0;
+  /** The most batch parts being answered at one moment: how a test sees that parts run at once. */
+  batchPartsPeak = 0;
 
   constructor(public quota: QuotaConfig) {}
 
@@ -54,6 +57,15 @@ export class Usage {
     return true;
   }
 
+  /** Counts a batch part as being answered until the returned function is called. */
+  batchPartStarted(): () => void {
+    this.batchPartsInFlight += 1;
+    this.batchPartsPeak = Math.max(this.batchPartsPeak, this.batchPartsInFlight);
+    return () => {
+      this.batchPartsInFlight -= 1;
+    };
+  }
+
   snapshot(): Record<string, Record<string, number>> {
     return Object.fromEntries([...this.calls].map(([account, methods]) => [account, Object.fromEntries(methods)]));
   }
@@ -61,5 +73,6 @@ export class Usage {
   reset(): void {
     this.calls.clear();
     this.windows.clear();
+    this.batchPartsPeak = this.batchPartsInFlight;
   }
 }

@@ -178,8 +178,8 @@ export function storeWithTransitions(stack: EngineStack, step: (n: number, run: 
   return wrapped;
 }
 
-/** A production runner over the stack's services, with its own store and settings (no tail looks). */
-export function runnerWith(stack: EngineStack, sources: SourceStore, settings: { leaseMs: number; passBudgetMs: number; fetchBatchSize: number; budgetClock?: Clock }): SyncRunner {
+/** A production runner over the stack's services, with its own store and settings (no tail looks); `clock` replaces the stack's for leases and passes. */
+export function runnerWith(stack: EngineStack, sources: SourceStore, settings: { leaseMs: number; passBudgetMs: number; fetchBatchSize: number; budgetClock?: Clock; clock?: Clock }): SyncRunner {
   const { runner: _unused, ...deps } = stack.services;
   return new SyncRunner({ ...deps, ...settings, sources, taskRule: stack.config.taskRule, followUps: null });
 }

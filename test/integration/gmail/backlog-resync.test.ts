@@ -60,12 +60,9 @@ function dyingAfterFirstPass(): SourceStore {
   return dying;
 }
 
-/** The crashed instance's lease runs out; only then can another instance take the source. */
+/** The crashed instance's lease runs out (its end moved to the past, not waited for); only then can another instance take the source. */
 async function leaseExpired(sourceId: string): Promise<void> {
-  await waitFor(async () => {
-    const lease = (await stack.services.sources.get(sourceId))!.lease;
-    return lease === null || lease.until.getTime() < Date.now();
-  }, 15_000);
+  await stack.services.sources.update(sourceId, new Date(), (source) => ({ lease: { owner: source.lease!.owner, until: new Date(Date.now() - 1) } }));
 }
 
 test('a long outage with expired history: all 230 messages become tasks, the resync resumes across invocations, and status is not active until it is done', async () => {
@@ -83,7 +80,7 @@ test('a long outage with expired history: all 230 messages become tasks, the res
   // The first invocation dies after its first (budget-bounded) pass.
   const dying = dyingAfterFirstPass();
   // The first pass's budget is spent after one page of the walk (the budget's own clock).
-  const first = runnerWith(stack, dying, { leaseMs: 3_000, passBudgetMs: 300, fetchBatchSize: 10, budgetClock: new SpentAfterFirstPage(300) });
+  const first = runnerWith(stack, dying, { leaseMs: 60_000, passBudgetMs: 300, fetchBatchSize: 10, budgetClock: new SpentAfterFirstPage(300) });
   await expect(first.handle(sourceId, { gmail: outage[229]!.historyId, calendar: false }, { trigger: 'push' })).rejects.toThrow('instance killed');
 
   const midway = (await stack.services.sources.get(sourceId))!;
@@ -124,7 +121,7 @@ test('history expiring again while a resync is still walking: the next pass walk
 
   const dying = dyingAfterFirstPass();
   // The first pass's budget is spent after one page of the walk, so the walk is left midway.
-  const first = runnerWith(stack, dying, { leaseMs: 3_000, passBudgetMs: 300, fetchBatchSize: 10, budgetClock: new SpentAfterFirstPage(300) });
+  const first = runnerWith(stack, dying, { leaseMs: 60_000, passBudgetMs: 300, fetchBatchSize: 10, budgetClock: new SpentAfterFirstPage(300) });
   await expect(first.handle(sourceId, { gmail: outage[149]!.historyId, calendar: false }, { trigger: 'push' })).rejects.toThrow('instance killed');
   expect((await stack.services.sources.get(sourceId))!.gmailResync).not.toBeNull();
 

@@ -1,6 +1,8 @@
 import type { AnnouncedWork } from '../../../functions/src/engine/model';
 import { gmailPush, runnerWith, startEngineStack, storeWithTransitions as transitionsVia, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';
+import { MovableClock } from '../../support/clock';
+import type { SourceStore } from '../../../functions/src/engine/source/ports';
 
 let stack: EngineStack;
 beforeAll(async () => {
@@ -11,6 +13,13 @@ afterAll(() => stack.close());
 
 const taskIds = async (userId: string) => (await stack.db.collection(`users/${userId}/tasks`).get()).docs.map((d) => d.id).sort();
 const gmailCalls = async (email: string) => (await stack.admin.stats()).calls[email] ?? {};
+
+/** Every look the sandbox's Cloud Tasks holds has been delivered (the passes schedule them before they release the lease). */
+const tailLooksDelivered = () =>
+  waitFor(async () => {
+    const { created = 0, succeeded = 0, abandoned = 0 } = (await stack.admin.stats()).tasks;
+    return created === succeeded + abandoned;
+  });
 
 const push = (emailAddress: string, historyId: string, n = 0) => gmailPush(stack, emailAddress, historyId, String(n));
 
@@ -39,7 +48,9 @@ test('30 duplicated, reordered, concurrent notifications for 10 new messages: 10
   expect(calls['gmail.users.history.list']).toBeLessThanOrEqual(3);
   expect(calls['gmail.users.messages.get']).toBe(10);
 
-  // A notification the cursor already covers costs no Google call at all.
+  // A notification the cursor already covers costs no Google call at all. (The passes' tail
+  // looks, each one history.list, are delivered first: they are not this notification's cost.)
+  await tailLooksDelivered();
   await stack.admin.resetStats();
   expect(await push(email, historyIds[3]!)).toBe(204);
   expect(await gmailCalls(email)).toEqual({});
@@ -140,14 +151,15 @@ test('a crash between writing tasks and advancing the cursor loses nothing and d
   // which is where a one-page pass's cursor moves (its first transition takes the lease).
   const dying = storeWithTransitions((n, run) => (n === 1 ? run() : Promise.reject(new Error('instance killed'))));
   const work: AnnouncedWork = { gmail: delivered[2]!.historyId, calendar: false };
-  await expect(runnerWith(stack, dying, { leaseMs: 2_000, passBudgetMs: 60_000, fetchBatchSize: 5 }).handle('src-crash', work, { trigger: 'push' })).rejects.toThrow('instance killed');
+  await expect(runnerWith(stack, dying, { leaseMs: 60_000, passBudgetMs: 60_000, fetchBatchSize: 5 }).handle('src-crash', work, { trigger: 'push' })).rejects.toThrow('instance killed');
 
   expect(await taskIds('user-crash')).toHaveLength(3);
   const afterCrash = (await stack.services.sources.get('src-crash'))!;
   expect(afterCrash.historyId).toBe(cursorBefore);
   // The dead instance still holds its lease: nobody else syncs the source until it expires.
   expect(afterCrash.lease).not.toBeNull();
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, afterCrash.lease!.until.getTime() - Date.now()) + 50));
+  // Its lease runs out (its end moved to the past rather than waited for).
+  await stack.services.sources.update('src-crash', new Date(), (source) => ({ lease: { owner: source.lease!.owner, until: new Date(Date.now() - 1) } }));
 
   // Redelivery runs the same work again with the real store.
   expect(await push(email, delivered[2]!.historyId)).toBe(204);
@@ -192,18 +204,21 @@ test('a pass that outlived its lease with nobody taking over gives its work back
   const event = await stack.admin.createEvent(email, { summary: 'after the 410', start: { dateTime: new Date(start).toISOString() }, end: { dateTime: new Date(start + 3_600_000).toISOString() } });
 
   // Google answers slower than the lease lasts (as when a pass stalls on a crashed instance's
-  // lock): the pass's first write, clearing the stale token, finds the lease expired.
+  // lock): the lease's time runs out once it is taken, so the pass's first write, clearing the
+  // stale token, finds it expired.
   const work = { gmail: null, calendar: true };
-  const runner = runnerWith(stack, stack.services.sources, { leaseMs: 400, passBudgetMs: 60_000, fetchBatchSize: 5 });
-  await stack.admin.setFaults({ latencyMs: 500 });
-  try {
-    await expect(runner.handle('src-outlived', work, { trigger: 'push' })).rejects.toThrow('outlived its lease');
-  } finally {
-    await stack.admin.setFaults({});
-  }
+  const leaseMs = 60_000;
+  const clock = new MovableClock();
+  const leaseRunsOut = storeWithTransitions(async (n, run) => {
+    const result = await run();
+    if (n === 1) clock.advance(leaseMs + 1);
+    return result;
+  });
+  const runner = runnerWith(stack, leaseRunsOut, { leaseMs, passBudgetMs: 60_000, fetchBatchSize: 5, clock });
+  await expect(runner.handle('src-outlived', work, { trigger: 'push' })).rejects.toThrow('outlived its lease');
   const givenBack = (await stack.services.sources.get('src-outlived'))!;
   // Left under an expired lease: the fallback poll's expired-lease query finds it too.
-  expect(givenBack.lease!.until.getTime()).toBeLessThanOrEqual(Date.now());
+  expect(givenBack.lease!.until.getTime()).toBeLessThanOrEqual(clock.now().getTime());
   expect(givenBack.pending.calendar).toBe(true);
 
   // The retried trigger syncs it.
@@ -252,14 +267,20 @@ test('a pass of many pages, longer than the lease, keeps it: each page that move
   await connectWithCursor('src-long-pass', email, 'user-long-pass');
   const delivered = [];
   for (let i = 0; i < 5; i += 1) delivered.push(await stack.admin.deliverMail(email, { subject: `page ${i}` }));
-  // One record a page, each page (a list and a batch) slower than half the lease: five pages outlast it.
-  const runner = runnerWith(stack, stack.services.sources, { leaseMs: 1_000, passBudgetMs: 60_000, fetchBatchSize: 5 });
-  await stack.admin.setFaults({ latencyMs: 300 });
-  try {
-    expect(await runner.handle('src-long-pass', { gmail: delivered[4]!.historyId, calendar: false }, { trigger: 'push', pageSize: 1 })).toBe('ran');
-  } finally {
-    await stack.admin.setFaults({});
-  }
+  // One record a page, each page (a list and a batch) taking more than half the lease on the
+  // runner's clock: five pages outlast it.
+  const leaseMs = 60_000;
+  const clock = new MovableClock();
+  const real = stack.services.sources;
+  const slowPages = Object.create(real) as SourceStore;
+  slowPages.advanceHistoryId = async (...args) => {
+    const moved = await real.advanceHistoryId.apply(slowPages, args);
+    clock.advance(leaseMs * 0.6);
+    return moved;
+  };
+  const runner = runnerWith(stack, slowPages, { leaseMs, passBudgetMs: 60 * leaseMs, fetchBatchSize: 5, clock });
+  expect(await runner.handle('src-long-pass', { gmail: delivered[4]!.historyId, calendar: false }, { trigger: 'push', pageSize: 1 })).toBe('ran');
+  expect(clock.now().getTime() - Date.now()).toBeGreaterThan(leaseMs);
   expect(await taskIds('user-long-pass')).toEqual(delivered.map((d) => `src-long-pass:gmail:${d.id}`).sort());
 });
 
