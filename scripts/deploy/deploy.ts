@@ -41,13 +41,26 @@ export function formatPlan(plan: Plan, o: DeployOptions): string {
       lines.push(`wait:   ${commandLine(step.find!)}   (while it prints ${step.wait.while}, up to ${step.wait.seconds} s)`);
       continue;
     }
-    const done = step.expect !== undefined ? `   (done when it prints ${[step.expect].flat().join(' or ')})` : step.compare !== undefined ? '   (done when it already holds the desired settings)' : '';
-    if (step.find) lines.push(`find:   ${commandLine(step.find)}${done}`);
-    const env = Object.entries(step.env ?? {}).map(([k, v]) => `${k}=${v} `).join('');
-    lines.push(`${step.find ? 'create: ' : 'run:    '}${env}${commandLine(step.create)}${step.stdin ? ` < $${step.stdin}` : ''}`);
-    if (step.update) lines.push(`update: ${commandLine(step.update)}`);
+    lines.push(...stepLines(step));
   }
   return `${lines.join('\n')}\n`;
+}
+
+function doneWhen(step: Step): string {
+  if (step.expect !== undefined) return `   (done when it prints ${[step.expect].flat().join(' or ')})`;
+  if (step.compare !== undefined) return '   (done when it already holds the desired settings)';
+  if (step.bound) return `   (done when it binds ${step.bound.member} to ${step.bound.role}; one read per policy)`;
+  if (step.listed) return '   (done when it lists them all; otherwise only the missing ones)';
+  return '';
+}
+
+function stepLines(step: Step): string[] {
+  const lines: string[] = [];
+  if (step.find) lines.push(`find:   ${commandLine(step.find)}${doneWhen(step)}`);
+  const env = Object.entries(step.env ?? {}).map(([k, v]) => `${k}=${v} `).join('');
+  lines.push(`${step.find ? 'create: ' : 'run:    '}${env}${commandLine(step.create)}${step.stdin ? ` < $${step.stdin}` : ''}`);
+  if (step.update) lines.push(`update: ${commandLine(step.update)}`);
+  return lines;
 }
 
 function hashTree(paths: string[]): string {
@@ -163,6 +176,16 @@ export function execute(plan: Plan, o: DeployOptions, machine: Machine = realMac
     writeFileSync(join(ROOT, FILES_DIR, name), fileContent(name));
     return join(FILES_DIR, name);
   };
+  // IAM policies: one read per resource and run, however many bindings are checked in it.
+  const policies = new Map<string, string>();
+  const look = (argv: string[], shared: boolean): string => {
+    const key = argv.join(' ');
+    if (shared && policies.has(key)) return policies.get(key)!;
+    const out = run(argv, true);
+    const text = out.ok ? out.stdout : '';
+    if (shared) policies.set(key, text);
+    return text;
+  };
   const hashFor = (step: Step): string => {
     if (step.deployHash === undefined) return '{deployHash}';
     const argv = step.create.filter((a) => !a.includes('{deployHash}')).map((a) => resolve(a));
@@ -180,14 +203,15 @@ export function execute(plan: Plan, o: DeployOptions, machine: Machine = realMac
       continue;
     }
     const hash = hashFor(step);
-    const found = readFound(step.find ? ((r) => (r.ok ? r.stdout : ''))(run(step.find.map((a) => resolve(a)), true)) : '');
+    const found = readFound(step.find ? look(step.find.map((a) => resolve(a)), step.bound !== undefined) : '');
     const name = typeof found.json?.name === 'string' ? found.json.name : found.text;
     if (found.exists && isAsWanted(step, found, (t) => resolve(t, name, hash))) {
       console.log(`  unchanged: ${commandLine(step.create.slice(0, 6))} …`);
       continue;
     }
     if (found.exists && step.keepConditionIds && found.json) overrides.set(step.keepConditionIds, withConditionIds(plan.files[step.keepConditionIds]!, found.json));
-    runWithRetry(step, (found.exists && step.update ? step.update : step.create).map((a) => resolve(a, name, hash)), machine);
+    const change = found.exists && step.update ? step.update : withoutListed(step, found);
+    runWithRetry(step, change.map((a) => resolve(a, name, hash)), machine);
   }
 }
 
@@ -195,7 +219,23 @@ export function execute(plan: Plan, o: DeployOptions, machine: Machine = realMac
 function isAsWanted(step: Step, found: ReturnType<typeof readFound>, resolve: (text: string) => string): boolean {
   if (step.expect !== undefined) return (Array.isArray(step.expect) ? step.expect : [step.expect]).some((e) => found.text === resolve(e).trim());
   if (step.compare !== undefined) return found.json !== null && covers(found.json, JSON.parse(resolve(step.compare)));
+  if (step.bound) return found.json !== null && bindsMember(found.json, resolve(step.bound.member), step.bound.role);
+  if (step.listed) return step.listed.every((item) => listedIn(found.text, item));
   return !step.update;
+}
+
+const listedIn = (text: string, item: string) => text.split('\n').some((line) => line.trim() === item);
+
+/** `create` without the `listed` items that `find` printed (all of them when it printed nothing). */
+function withoutListed(step: Step, found: ReturnType<typeof readFound>): string[] {
+  const listed = step.listed ?? [];
+  return step.create.filter((arg) => !listed.includes(arg) || !listedIn(found.text, arg));
+}
+
+/** An IAM policy (as get-iam-policy prints it) binds `member` to `role` without a condition. */
+export function bindsMember(policy: Record<string, unknown>, member: string, role: string): boolean {
+  const bindings = (policy.bindings ?? []) as { role?: string; members?: string[]; condition?: unknown }[];
+  return bindings.some((b) => b.role === role && b.condition === undefined && (b.members ?? []).includes(member));
 }
 
 function waitWhile(step: Step, look: (argv: string[]) => string, timing: Machine): void {

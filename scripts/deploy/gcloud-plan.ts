@@ -4,15 +4,15 @@
  * and roles → topics, key, secret → Firestore → metrics → functions → invokers →
  * subscriptions with dead letters → jobs, queues → dashboard → alerts). Every step is safe
  * to repeat, and a second run changes nothing: a step looks first (`find`) and skips when
- * what it found is already as wanted (`expect`, or `compare` against the desired JSON);
- * bindings are idempotent.
+ * what it found is already as wanted (`expect`, `compare` against the desired JSON, `bound`
+ * for an IAM binding in the resource's policy, `listed` for the APIs already enabled).
  *
  * Placeholders resolved at run time: {projectNumber}, {uri:<function>} (the Cloud Run URL),
  * {secretVersion:<secret>} (its newest enabled version), {channel}, {found} (the name of what
  * `find` printed), {file:<name>} (a generated config file), {deployHash} (see `Step.deployHash`),
  * {env:<VARIABLE>} (read from the environment, never printed).
  */
-import type { Binding, Manifest, ResourceBinding } from './manifest';
+import type { Binding, Manifest, SERVICE_AGENTS } from './manifest';
 
 export interface DeployOptions {
   project: string;
@@ -61,6 +61,13 @@ export interface Step {
   stdin?: string;
   /** Extra environment for `create`/`update`. */
   env?: Record<string, string>;
+  /**
+   * `find` prints an IAM policy (JSON); nothing to do when it binds this member (placeholders
+   * resolved) to this role without a condition. Steps with the same `find` share one read per run.
+   */
+  bound?: { member: string; role: string };
+  /** Items of `create` that `find` lists (one a line) are left out of it; nothing to do when it lists them all. */
+  listed?: string[];
   retry?: Retry;
   /** Instead of a change: repeat `find` while its output matches `while`, for up to `seconds`. */
   wait?: { while: string; seconds: number; why: string };
@@ -126,29 +133,41 @@ const member = (b: Binding, o: DeployOptions) => `--member=${memberOf(b.member, 
 /** Grants to our new accounts and to the Pub/Sub service agent may race their creation. */
 const grantRetry = (b: Binding) => (b.member.startsWith('account:') || b.member.startsWith('agent:') ? { retry: NEW_IDENTITY_RETRY } : {});
 
-function binding(p: Plot, b: ResourceBinding | Binding, ...command: string[]): void {
-  p.steps.push({ create: p.g(...command, member(b, p.o), `--role=${b.role}`), ...grantRetry(b) });
+/**
+ * Adds one binding unless the resource's policy already holds it: `command` names the kind of
+ * resource (`pubsub topics`), `target` the resource and its location flags.
+ */
+function binding(p: Plot, b: Binding, command: string[], target: string[], extra: string[] = []): void {
+  const read = p.g(...command, 'get-iam-policy', ...target, '--format=json');
+  p.steps.push({ find: read, bound: { member: memberOf(b.member, p.o.project), role: b.role }, create: p.g(...command, 'add-iam-policy-binding', ...target, ...extra, member(b, p.o), `--role=${b.role}`), ...grantRetry(b) });
 }
+
+/** The role Google grants a service agent on the project when it creates it: its presence says the agent exists. */
+const AGENT_ROLES: Record<keyof typeof SERVICE_AGENTS, string> = { pubsub: 'roles/pubsub.serviceAgent' };
 
 function identities(p: Plot): void {
   const { steps, m, o, g } = p;
   steps.push({ section: 'APIs (first: everything below needs them)', create: [] });
-  steps.push({ create: g('services', 'enable', ...m.apis) });
-  for (const service of Object.values(m.serviceAgents)) steps.push({ create: g('beta', 'services', 'identity', 'create', `--service=${service}`) });
+  // One read for every API; only the ones not yet enabled are enabled, in one command.
+  steps.push({ find: g('services', 'list', '--enabled', '--format=value(config.name)'), listed: [...m.apis], create: g('services', 'enable', ...m.apis) });
+  for (const [key, service] of Object.entries(m.serviceAgents)) {
+    const agent = { member: memberOf(`agent:${key}`, o.project), role: AGENT_ROLES[key as keyof typeof SERVICE_AGENTS] };
+    steps.push({ find: g('projects', 'get-iam-policy', o.project, '--format=json'), bound: agent, create: g('beta', 'services', 'identity', 'create', `--service=${service}`) });
+  }
 
   steps.push({ section: 'Service accounts and their roles (no primitive roles); grants retry while new identities propagate', create: [] });
   for (const [key, title] of Object.entries(m.accounts)) {
     steps.push({ find: g('iam', 'service-accounts', 'describe', account(key, o.project), '--format=value(email)'), create: g('iam', 'service-accounts', 'create', `sync-engine-${key}`, `--display-name=Sync engine ${key}`, `--description=${title}`) });
   }
-  for (const b of m.projectRoles) binding(p, b, 'projects', 'add-iam-policy-binding', o.project, '--condition=None');
-  for (const b of m.accountUsers) binding(p, b, 'iam', 'service-accounts', 'add-iam-policy-binding', account(b.resource, o.project));
+  for (const b of m.projectRoles) binding(p, b, ['projects'], [o.project], ['--condition=None']);
+  for (const b of m.accountUsers) binding(p, b, ['iam', 'service-accounts'], [account(b.resource, o.project)]);
 }
 
 function topicsKeysSecrets(p: Plot): void {
   const { steps, m, o, g } = p;
   steps.push({ section: 'Topics; Gmail, the publishers and the Pub/Sub service agent', create: [] });
   for (const topic of m.topics) steps.push({ find: g('pubsub', 'topics', 'describe', topic, '--format=value(name)'), create: g('pubsub', 'topics', 'create', topic) });
-  for (const b of m.topicRoles) binding(p, b, 'pubsub', 'topics', 'add-iam-policy-binding', b.resource);
+  for (const b of m.topicRoles) binding(p, b, ['pubsub', 'topics'], [b.resource]);
   for (const [name, topic] of Object.entries(m.deadLetterInspection)) {
     steps.push({ find: g('pubsub', 'subscriptions', 'describe', name, '--format=value(name)'), create: g('pubsub', 'subscriptions', 'create', name, `--topic=${topic}`, '--message-retention-duration=7d', '--expiration-period=never') });
   }
@@ -161,14 +180,14 @@ function topicsKeysSecrets(p: Plot): void {
     find: g('kms', 'keys', 'describe', 'refresh-tokens', ...keyring, '--format=value(name)'),
     create: g('kms', 'keys', 'create', 'refresh-tokens', ...keyring, '--purpose=encryption', '--rotation-period=90d', '--next-rotation-time=+P90D'),
   });
-  for (const b of m.keyRoles) binding(p, b, 'kms', 'keys', 'add-iam-policy-binding', 'refresh-tokens', ...keyring);
+  for (const b of m.keyRoles) binding(p, b, ['kms', 'keys'], ['refresh-tokens', ...keyring]);
   for (const [variable, secret] of Object.entries(m.secrets)) {
     steps.push({ find: g('secrets', 'describe', secret, '--format=value(name)'), create: g('secrets', 'create', secret, '--replication-policy=automatic') });
     // A new version only when the value changed; the old one stays enabled until the
     // functions, pinned to a version, have been redeployed on the new one.
     steps.push({ find: g('secrets', 'versions', 'access', 'latest', `--secret=${secret}`), expect: `{env:${variable}}`, create: g('secrets', 'versions', 'add', secret, '--data-file=-'), stdin: variable });
   }
-  for (const b of m.secretRoles) binding(p, b, 'secrets', 'add-iam-policy-binding', b.resource);
+  for (const b of m.secretRoles) binding(p, b, ['secrets'], [b.resource]);
 }
 
 function firestore(p: Plot): void {
@@ -228,7 +247,15 @@ function functions(p: Plot): void {
       retry: BUILD_RETRY,
     });
   }
-  for (const b of m.invokers) steps.push({ create: g('functions', 'add-invoker-policy-binding', b.resource, `--region=${o.region}`, member(b, o)), ...grantRetry(b) });
+  // A gen2 function's invokers are bindings on its Cloud Run service (named by the lower-cased function name).
+  for (const b of m.invokers) {
+    steps.push({
+      find: g('run', 'services', 'get-iam-policy', b.resource.toLowerCase(), `--region=${o.region}`, '--format=json'),
+      bound: { member: memberOf(b.member, o.project), role: b.role },
+      create: g('functions', 'add-invoker-policy-binding', b.resource, `--region=${o.region}`, member(b, o)),
+      ...grantRetry(b),
+    });
+  }
 }
 
 function subscriptions(p: Plot): void {
@@ -257,7 +284,7 @@ function subscriptions(p: Plot): void {
       update: g('pubsub', 'subscriptions', 'update', name, ...settings),
     });
   }
-  for (const b of m.subscriptionRoles) binding(p, b, 'pubsub', 'subscriptions', 'add-iam-policy-binding', b.resource);
+  for (const b of m.subscriptionRoles) binding(p, b, ['pubsub', 'subscriptions'], [b.resource]);
 }
 
 function jobsAndQueues(p: Plot): void {
@@ -292,7 +319,7 @@ function jobsAndQueues(p: Plot): void {
       update: g('tasks', 'queues', 'update', name, ...settings),
     });
   }
-  for (const b of m.queueRoles) binding(p, b, 'tasks', 'queues', 'add-iam-policy-binding', b.resource, location);
+  for (const b of m.queueRoles) binding(p, b, ['tasks', 'queues'], [b.resource, location]);
 }
 
 function monitoring(p: Plot, dashboard: string): void {

@@ -38,8 +38,11 @@ describe('scripts/deploy.sh --dry-run', () => {
 
   it('enables the APIs first and creates the Pub/Sub service agent before granting it anything', () => {
     const order = commands.map(gcloud);
-    expect(order[0]).toMatch(/^services enable /);
-    for (const api of m.apis) expect(order[0]).toContain(api);
+    // One read of the enabled APIs, then one command enabling the missing ones.
+    expect(order.slice(0, 2).map((c) => c.split(' ').slice(0, 2).join(' '))).toEqual(['services list', 'services enable']);
+    expect(order[0]).toBe('services list --enabled --format=value(config.name)');
+    expect(steps[0]!.listed).toEqual(m.apis);
+    for (const api of m.apis) expect(order[1]).toContain(api);
     const agent = order.findIndex((c) => c.startsWith('beta services identity create --service=pubsub.googleapis.com'));
     const firstGrant = order.findIndex((c) => c.includes('gcp-sa-pubsub'));
     expect(agent).toBeGreaterThan(0);
@@ -132,8 +135,7 @@ describe('scripts/deploy.sh --dry-run', () => {
   });
 
   it('is safe to re-run: every change looks first and compares, the dashboard is found by display name', () => {
-    const idempotent = /^(services enable|beta services identity create|.* add-iam-policy-binding|functions add-invoker-policy-binding)/;
-    const unguarded = steps.filter((s) => s.create.length > 0 && !s.find && !idempotent.test(gcloud(s.create)));
+    const unguarded = steps.filter((s) => s.create.length > 0 && !s.find);
     expect(unguarded.map((s) => s.create.join(' '))).toEqual([]);
     const dashboardStep = steps.find((s) => gcloud(s.create).startsWith('monitoring dashboards create'))!;
     expect(gcloud(dashboardStep.find!)).toContain('--filter=displayName="Sync engine"');

@@ -43,7 +43,7 @@ if isinstance(answer, str):
 if isinstance(answer, list):
     a = answer[min(earlier, len(answer) - 1)]
     sys.stdout.write(a.get('stdout', '')); sys.stderr.write(a.get('stderr', '')); sys.exit(a.get('code', 0))
-sys.exit(1 if any(' %s ' % w in key for w in ('describe', 'list', 'access')) else 0)
+sys.exit(1 if any(' %s ' % w in key for w in ('describe', 'list', 'access', 'get-iam-policy')) else 0)
 `;
   for (const tool of ['gcloud', 'firebase']) {
     writeFileSync(join(dir, tool), script);
@@ -119,7 +119,7 @@ function runWith(answers: Record<string, Answer>, clock = testClock(), onPath = 
   return fake ? fake.calls() : calls;
 }
 
-const LOOKS = / (describe|list|access) /;
+const LOOKS = / (describe|list|access|get-iam-policy) /;
 const short = (k: string) => k.replace('gcloud --project=demo-p --quiet ', '');
 const flagOf = (k: string, name: string) => new RegExp(`--${name}=(\\S+)`).exec(k)?.[1];
 
@@ -138,6 +138,8 @@ function asTheApiShowsIt(desired: unknown, name: string): unknown {
   return shown;
 }
 
+type Policy = { etag: string; bindings: { role: string; members: string[] }[] };
+
 /** The state after the first run, from its recorded commands: what each step's `find` would now print. */
 function stateAfter(first: { key: string; stdin: string }[]): Record<string, Answer> {
   const state: Record<string, Answer> = { ...lookupAnswers };
@@ -146,7 +148,14 @@ function stateAfter(first: { key: string; stdin: string }[]): Record<string, Ans
   for (const step of plan.steps.filter((s): s is Step & { find: string[] } => s.find !== undefined && !s.wait)) {
     const find = key(step.find.map(resolved));
     const listed = step.find.includes('list');
-    if (step.compare !== undefined) {
+    if (step.bound) {
+      // The policy as the first run left it: every binding the plan makes on that resource.
+      const policy = JSON.parse(typeof state[find] === 'string' ? state[find] : '{"etag":"e1","bindings":[]}') as Policy;
+      const role = policy.bindings.find((b) => b.role === step.bound!.role) ?? (policy.bindings.push({ role: step.bound.role, members: [] }), policy.bindings.at(-1)!);
+      role.members.push(resolved(step.bound.member));
+      state[find] = JSON.stringify(policy);
+    } else if (step.listed) state[find] = `${step.listed.join('\n')}\n`;
+    else if (step.compare !== undefined) {
       const shown = asTheApiShowsIt(JSON.parse(resolved(step.compare)), `projects/demo-p/${step.create[3]}/${plan.steps.indexOf(step)}`);
       state[find] = JSON.stringify(listed ? [shown] : shown);
     } else if (step.deployHash !== undefined) state[find] = `ACTIVE\t${deployed.get(step.create[5])}\n`;
@@ -160,8 +169,16 @@ function stateAfter(first: { key: string; stdin: string }[]): Record<string, Ans
 }
 
 const changesOf = (calls: { key: string }[]) => calls.filter((c) => !LOOKS.test(c.key)).map((c) => short(c.key));
-/** Bindings and enabling APIs are idempotent by nature (the policy is unchanged when the member is there). */
-const IDEMPOTENT = /^(services enable |beta services identity create |.*add-iam-policy-binding |functions add-invoker-policy-binding )/;
+
+/** `state` with `member` taken out of `role` in the policy that `read` prints. */
+function withoutBinding(state: Record<string, Answer>, read: string, role: string, member: string): Record<string, Answer> {
+  const policy = JSON.parse(state[read] as string) as Policy;
+  const bindings = policy.bindings.map((b) => (b.role === role ? { ...b, members: b.members.filter((m) => m !== member) } : b));
+  return { ...state, [read]: JSON.stringify({ ...policy, bindings }) };
+}
+
+/** The planned read of a policy, by the start of its command (after the project flags). */
+const lookupsOfPolicy = (start: string) => plan.steps.find((s) => s.bound && short(key(s.find!)).startsWith(start))!.find!;
 
 describe('scripts/deploy.sh on a project', () => {
   let first: ReturnType<typeof runWith>;
@@ -188,21 +205,42 @@ describe('scripts/deploy.sh on a project', () => {
   });
 
   it('changes nothing on a second run over the state the first one left', () => {
-    const second = changesOf(runWith(stateAfter(first)));
-    expect(second.filter((c) => !IDEMPOTENT.test(c))).toEqual([]);
+    const calls = runWith(stateAfter(first));
+    expect(changesOf(calls)).toEqual([]);
+    // One read per policy, not per binding; one for all the APIs.
+    const reads = calls.filter((c) => c.key.includes(' get-iam-policy ')).map((c) => c.key);
+    expect(reads.length).toBe(new Set(reads).size);
+    expect(calls.filter((c) => c.key.includes(' services list '))).toHaveLength(1);
+  });
+
+  it('adds exactly the binding that went missing, enables exactly the API that was disabled', () => {
+    const topicRead = key(lookupsOfPolicy('pubsub topics get-iam-policy gmail-push-dead-letter'));
+    const agent = 'serviceAccount:service-42@gcp-sa-pubsub.iam.gserviceaccount.com';
+    const apis = plan.steps.find((s) => s.listed)!;
+    const state = { ...withoutBinding(stateAfter(first), topicRead, 'roles/pubsub.publisher', agent), [key(apis.find!)]: `${apis.listed!.slice(1).join('\n')}\n` };
+    expect(changesOf(runWith(state))).toEqual([
+      `services enable ${apis.listed![0]}`,
+      `pubsub topics add-iam-policy-binding gmail-push-dead-letter --member=${agent} --role=roles/pubsub.publisher`,
+    ]);
+  });
+
+  it('creates the Pub/Sub service agent only when the project policy does not show it', () => {
+    const projectRead = key(lookupsOfPolicy('projects get-iam-policy demo-p'));
+    const state = withoutBinding(stateAfter(first), projectRead, 'roles/pubsub.serviceAgent', 'serviceAccount:service-42@gcp-sa-pubsub.iam.gserviceaccount.com');
+    expect(changesOf(runWith(state))).toEqual(['beta services identity create --service=pubsub.googleapis.com']);
   });
 
   it('redeploys a function whose last deploy FAILED, though it carries the current hash', () => {
     const state = stateAfter(first);
     const find = Object.keys(state).find((k) => k.includes('functions describe syncWorker') && k.includes('labels.deploy-hash'))!;
     state[find] = (state[find] as string).replace('ACTIVE', 'FAILED');
-    const second = changesOf(runWith(state)).filter((c) => !IDEMPOTENT.test(c));
+    const second = changesOf(runWith(state));
     expect(second.map((c) => c.split(' ').slice(0, 3).join(' '))).toEqual(['functions deploy syncWorker']);
   });
 
   it('redeploys every function that mounts the secret when a new secret version appears', () => {
     const state = { ...stateAfter(first), [key(l.secretVersion('sync-engine-oauth-client-secret'))]: '2\n' };
-    const second = changesOf(runWith(state)).filter((c) => !IDEMPOTENT.test(c));
+    const second = changesOf(runWith(state));
     const mounting = Object.entries(buildManifest().functions).filter(([, f]) => Object.keys(f.secrets).length > 0).map(([n]) => `functions deploy ${n}`);
     expect(second.map((c) => c.split(' ').slice(0, 3).join(' ')).sort()).toEqual(mounting.sort());
   });
@@ -213,14 +251,16 @@ describe('scripts/deploy.sh on a project', () => {
     const shown = JSON.parse(state[find] as string) as [{ name: string; conditions: { name: string; conditionThreshold: { thresholdValue: number } }[] }];
     shown[0].conditions[0]!.conditionThreshold.thresholdValue = 5;
     state[find] = JSON.stringify(shown);
-    const second = changesOf(runWith(state)).filter((c) => !IDEMPOTENT.test(c));
+    const second = changesOf(runWith(state));
     expect(second).toEqual([`alpha monitoring policies update ${shown[0].name} --policy-from-file=${FILES_DIR}/alert-sync_errors.json`]);
     const written = JSON.parse(readFileSync(join(ROOT, FILES_DIR, 'alert-sync_errors.json'), 'utf8')) as { conditions: { name: string; conditionThreshold: { thresholdValue: number } }[] };
     expect(written.conditions[0]).toMatchObject({ name: shown[0].conditions[0]!.name, conditionThreshold: { thresholdValue: 20 } });
   });
 
   it('retries a grant while a new identity propagates, waits for building indexes, and gives up on other errors at once', () => {
-    const state = stateAfter(first);
+    const agent = 'serviceAccount:service-42@gcp-sa-pubsub.iam.gserviceaccount.com';
+    const topicRead = key(lookupsOfPolicy('pubsub topics get-iam-policy gmail-push-dead-letter'));
+    const state = withoutBinding(stateAfter(first), topicRead, 'roles/pubsub.publisher', agent);
     const grant = first.find((c) => c.key.includes('pubsub topics add-iam-policy-binding gmail-push-dead-letter'))!.key;
     state[grant] = [{ code: 1, stderr: 'ERROR: Service account service-42@gcp-sa-pubsub.iam.gserviceaccount.com does not exist.' }, { code: 0 }];
     state[key(plan.steps.find((s) => s.wait)!.find!)] = [{ stdout: 'READY\nCREATING\n' }, { stdout: 'READY\nCREATING\n' }, { stdout: 'READY\nREADY\n' }];
@@ -228,7 +268,7 @@ describe('scripts/deploy.sh on a project', () => {
     const calls = runWith(state, clock);
     expect(calls.filter((c) => c.key === grant)).toHaveLength(2);
     expect(clock.slept).toEqual([30, 30, 30]);
-    const failing = { ...stateAfter(first), [grant]: [{ code: 1, stderr: 'ERROR: PERMISSION_DENIED: caller lacks resourcemanager.projects.setIamPolicy' }] };
+    const failing = { ...state, [grant]: [{ code: 1, stderr: 'ERROR: PERMISSION_DENIED: caller lacks resourcemanager.projects.setIamPolicy' }] };
     expect(() => runWith(failing)).toThrow(/failed: gcloud .*gmail-push-dead-letter/);
   });
 });
