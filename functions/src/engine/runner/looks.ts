@@ -35,10 +35,12 @@ export class Looks {
   async afterPass(source: Source, trigger: RunTrigger, startedAt: Date, result: GmailSyncResult): Promise<void> {
     const from = result.cursor !== null && source.credentialsAt !== null ? { historyId: result.cursor, credentialsAt: source.credentialsAt } : null;
     const tailAt = followUpAt({ startedAt, historyRecords: result.counts.historyRecords ?? 0 });
-    if (tailAt !== null) await this.schedule(source.id, tailAt, from);
     const attempt = lagAttempt(trigger);
-    const lagAt = result.lagging ? lagLookAt(startedAt, attempt) : null;
-    if (lagAt !== null && from !== null) await this.scheduleRetry(source.id, lagAt, { ...from, retry: attempt + 1 });
+    const lagAt = result.lagging && from !== null ? lagLookAt(startedAt, attempt) : null;
+    // The retry lists from the same cursor, so it is the tail look too (a separate one would
+    // find the held change again and start another chain): due when both are.
+    if (lagAt !== null && from !== null) await this.scheduleRetry(source.id, latest(lagAt, tailAt), { ...from, retry: attempt + 1 });
+    else if (tailAt !== null) await this.schedule(source.id, tailAt, from);
     const givenUp = result.counts.unreadableTreatedAsDeleted ?? 0;
     if (givenUp > 0) this.deps.logger.warn(LOG_EVENTS.gmailUnreadableTreatedAsDeleted, { sourceId: source.id, count: givenUp, attempts: attempt });
   }
@@ -64,4 +66,8 @@ export class Looks {
       this.deps.logger.warn(LOG_EVENTS.followUpNotScheduled, { sourceId, error: error instanceof Error ? error.message : String(error) });
     }
   }
+}
+
+function latest(a: Date, b: Date | null): Date {
+  return b !== null && b > a ? b : a;
 }
