@@ -36,11 +36,13 @@ export class Looks {
     const from = result.cursor !== null && source.credentialsAt !== null ? { historyId: result.cursor, credentialsAt: source.credentialsAt } : null;
     const tailAt = followUpAt({ startedAt, historyRecords: result.counts.historyRecords ?? 0 });
     const attempt = lagAttempt(trigger);
-    const lagAt = result.lagging && from !== null ? lagLookAt(startedAt, attempt) : null;
-    // The retry lists from the same cursor, so it is the tail look too (a separate one would
-    // find the held change again and start another chain): due when both are.
-    if (lagAt !== null && from !== null) await this.scheduleRetry(source.id, latest(lagAt, tailAt), { ...from, retry: attempt + 1 });
-    else if (tailAt !== null) await this.schedule(source.id, tailAt, from);
+    // A lagging pass's retry lists from the same cursor, so it is its tail look too (a plain
+    // tail look would find the held change again and start another chain): due when both are.
+    // Without credentials to carry the retry count, lagging work is left to the next poll.
+    const lagAt = lagLookAt(startedAt, attempt);
+    if (result.lagging) {
+      if (lagAt !== null && from !== null) await this.scheduleRetry(source.id, latest(lagAt, tailAt), { ...from, retry: attempt + 1 });
+    } else if (tailAt !== null) await this.schedule(source.id, tailAt, from);
     const givenUp = result.counts.unreadableTreatedAsDeleted ?? 0;
     if (givenUp > 0) this.deps.logger.warn(LOG_EVENTS.gmailUnreadableTreatedAsDeleted, { sourceId: source.id, count: givenUp, attempts: attempt });
   }
