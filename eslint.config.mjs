@@ -33,6 +33,8 @@ export default tseslint.config(
     // contracts/).
     files: ['functions/src/engine/**/*.ts'],
     rules: {
+      // A file a newcomer reads in one sitting.
+      'max-lines': ['error', { max: 250 }],
       'no-restricted-imports': [
         'error',
         {

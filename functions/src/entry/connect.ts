@@ -1,7 +1,8 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import * as z from 'zod';
 import { documentIdSchema } from '../engine/model';
-import { confirmConnect, declineConnect, disconnectSource, finishConnect, flowKey, mailboxSources, stagedAddress, startConnect, type ConnectDeps } from '../engine/account/connect';
+import { confirmConnect, declineConnect, finishConnect, flowKey, stagedAddress, startConnect, type ConnectDeps } from '../engine/account/connect';
+import { disconnectSource, mailboxSources } from '../engine/account/disconnect';
 import { actingUser, identifyCaller } from './identity';
 import type { Services } from './services';
 import { LOG_EVENTS } from '../observability/log-events';
