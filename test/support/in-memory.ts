@@ -1,5 +1,5 @@
 import { calendarPushRecorded, type SourceDecision } from '../../functions/src/engine/source/decisions';
-import { decideAdvance, decideExtend, decideSyncToken } from '../../functions/src/engine/source/lease';
+import { LeaseWritesThroughDecisions } from '../../functions/src/engine/source/lease-writes';
 import { DEFAULT_STATUS_SETTINGS, statusDerivation, withDerivedStatus, type StatusSettings } from '../../functions/src/engine/source/status';
 import { taskIdFor, type IngestionEvent, type Source, type SourceData, type Task, type TaskOrigin } from '../../functions/src/engine/model';
 import type { CalendarApi } from '../../functions/src/engine/calendar/ports';
@@ -34,10 +34,12 @@ interface Versioned {
 
 const MAX_ATTEMPTS = 30;
 
-export class InMemorySourceStore implements SourceStore {
+export class InMemorySourceStore extends LeaseWritesThroughDecisions implements SourceStore {
   private readonly docs = new Map<string, Versioned>();
 
-  constructor(private readonly statusSettings: StatusSettings = DEFAULT_STATUS_SETTINGS) {}
+  constructor(private readonly statusSettings: StatusSettings = DEFAULT_STATUS_SETTINGS) {
+    super();
+  }
   /** Decisions made (one per attempt): a conflict makes the store decide again. */
   decisions = 0;
   writes = 0;
@@ -91,18 +93,6 @@ export class InMemorySourceStore implements SourceStore {
       return result;
     }
     throw new Error(`Source ${id} kept changing: gave up after ${MAX_ATTEMPTS} attempts`);
-  }
-
-  extendLease(id: string, owner: string, now: Date, leaseMs: number): Promise<void> {
-    return this.transition(id, now, (s) => decideExtend(s, id, owner, now, leaseMs));
-  }
-
-  advanceHistoryId(id: string, owner: string, historyId: string, now: Date, leaseMs: number): Promise<boolean> {
-    return this.transition(id, now, (s) => decideAdvance(s, id, owner, historyId, now, leaseMs));
-  }
-
-  setCalendarSyncToken(id: string, owner: string, token: string | null, now: Date): Promise<void> {
-    return this.transition(id, now, (s) => decideSyncToken(s, id, owner, token, now));
   }
 
   async markCalendarPending(id: string, now: Date): Promise<{ needsRun: boolean }> {

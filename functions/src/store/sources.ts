@@ -1,6 +1,7 @@
 import { GrpcStatus, type DocumentSnapshot, type Firestore, type Query, type QueryDocumentSnapshot, type Timestamp, type UpdateData } from '@google-cloud/firestore';
 import { calendarPushRecorded } from '../engine/source/decisions';
-import { changedFields, decideAdvance, decideExtend, decideSyncToken, type Decision } from '../engine/source/lease';
+import { changedFields, type Decision } from '../engine/source/lease';
+import { LeaseWritesThroughDecisions } from '../engine/source/lease-writes';
 import type { SourceDecision } from '../engine/source/decisions';
 import { DEFAULT_STATUS_SETTINGS, statusDerivation, withDerivedStatus, type StatusSettings } from '../engine/source/status';
 import { mailboxKey } from '../engine/account/connect';
@@ -37,11 +38,13 @@ interface Known {
 const LIVE_STATUSES = ['active', 'degraded'];
 const SCAN_PAGE_SIZE = 200;
 
-export class SourceRepository implements SourceStore, SourceQueries {
+export class SourceRepository extends LeaseWritesThroughDecisions implements SourceStore, SourceQueries {
   constructor(
     private readonly db: Firestore,
     private readonly statusSettings: StatusSettings = DEFAULT_STATUS_SETTINGS,
-  ) {}
+  ) {
+    super();
+  }
 
   private collection() {
     return this.db.collection(COLLECTIONS.sources).withConverter(zodConverter(sourceSchema));
@@ -192,18 +195,6 @@ export class SourceRepository implements SourceStore, SourceQueries {
       .doc(id)
       .update({ 'pending.calendar': true, updatedAt: now, ...(write.stampPush && { lastPushAt: now }) });
     return { needsRun };
-  }
-
-  extendLease(id: string, owner: string, now: Date, leaseMs: number): Promise<void> {
-    return this.transition(id, now, (s) => decideExtend(s, id, owner, now, leaseMs));
-  }
-
-  advanceHistoryId(id: string, owner: string, historyId: string, now: Date, leaseMs: number): Promise<boolean> {
-    return this.transition(id, now, (s) => decideAdvance(s, id, owner, historyId, now, leaseMs));
-  }
-
-  setCalendarSyncToken(id: string, owner: string, token: string | null, now: Date): Promise<void> {
-    return this.transition(id, now, (s) => decideSyncToken(s, id, owner, token, now));
   }
 
   /** Documents read by the scheduled jobs' queries, for cost accounting. */
