@@ -53,6 +53,8 @@ export const envSchema = z.object({
     .regex(/^projects\/[^/]+\/topics\/[^/]+$/, 'must look like projects/<project>/topics/<topic>')
     .optional(),
   SYNC_REQUESTS_TOPIC: z.string().min(1).default('sync-requests'),
+  /** The change stream: every task change and source status change, for the host app. */
+  TASK_CHANGES_TOPIC: z.string().min(1).default('task-changes'),
   /** HTTPS address of the calendarPush function, given to Calendar's events.watch. */
   CALENDAR_PUSH_URL: url,
   CHANNEL_TTL_HOURS: positiveInt.max(24 * 30).default(24 * 7),
@@ -211,6 +213,7 @@ function toConfig(e: Settings) {
     googleApiRootUrl: e.GOOGLE_API_ROOT_URL,
     gmailTopic: e.GMAIL_TOPIC ?? `projects/${e.GOOGLE_CLOUD_PROJECT}/topics/gmail-watch`,
     syncRequestsTopic: e.SYNC_REQUESTS_TOPIC,
+    taskChangesTopic: e.TASK_CHANGES_TOPIC,
     calendarPushUrl: e.CALENDAR_PUSH_URL,
     channelTtlSeconds: e.CHANNEL_TTL_HOURS * 3600,
     limiter: limiterSettings(e),

@@ -5,6 +5,7 @@ import { connectHandler } from './entry/connect';
 import { fallbackPollHandler } from './entry/fallback-poll';
 import { gmailFollowUpHandler } from './entry/gmail-follow-up';
 import { gmailPushHandler } from './entry/gmail-push';
+import { publishChangesHandler } from './entry/publish-changes';
 import { pruneRetentionHandler } from './entry/prune-retention';
 import { registerWatchHandler } from './entry/register-watch';
 import { renewWatchesHandler } from './entry/renew-watches';
@@ -28,6 +29,7 @@ export const FUNCTIONS = {
   renewWatches: 'http',
   fallbackPoll: 'http',
   pruneRetention: 'http',
+  publishChanges: 'http',
   auditCompleteness: 'http',
   sourceStatus: 'http',
   connect: 'http',
@@ -90,6 +92,7 @@ export function registerFunctions(services: () => Services, wrap: Wrap = (h) => 
     renewWatches: renewWatchesHandler(services),
     fallbackPoll: fallbackPollHandler(services),
     pruneRetention: pruneRetentionHandler(services),
+    publishChanges: publishChangesHandler(services),
     auditCompleteness: auditCompletenessHandler(services),
     sourceStatus: sourceStatusHandler(services),
     // Public, each route verifies its caller (Firebase ID token, or an allowed server's

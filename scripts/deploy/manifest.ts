@@ -86,7 +86,7 @@ export function lastAttemptStartsWithin(s: { ackDeadlineSeconds: number; maxRetr
 }
 type SpecFor<K extends FunctionName> = (typeof FUNCTIONS)[K] extends 'event' ? PubSubSpec : HttpSpec;
 
-export const TOPICS = ['gmail-watch', 'sync-requests'] as const;
+export const TOPICS = ['gmail-watch', 'sync-requests', 'task-changes'] as const;
 type Topic = (typeof TOPICS)[number];
 export const QUEUES = { 'gmail-follow-ups': { maxDispatchesPerSecond: 50, maxConcurrentDispatches: 20, maxAttempts: 5 } } as const;
 type Queue = keyof typeof QUEUES;
@@ -104,27 +104,29 @@ const JOB: Capacity = { cpu: '0.333', memory: '512Mi', concurrency: 1, maxInstan
 
 /** Every registered function's deployment: the place to edit when a function is added. */
 export const FUNCTION_DEPLOYMENT: { [K in FunctionName]: SpecFor<K> } = {
-  gmailPush: { account: 'sync', ...googleCalls, topic: 'gmail-watch', publishes: ['sync-requests'], enqueues: ['gmail-follow-ups'], timeoutSeconds: 300, capacity: { ...WAITING, maxInstances: 20 } },
-  syncWorker: { account: 'sync', ...googleCalls, topic: 'sync-requests', publishes: ['sync-requests'], enqueues: ['gmail-follow-ups'], timeoutSeconds: 300, capacity: { ...WAITING, maxInstances: 40 } },
+  gmailPush: { account: 'sync', ...googleCalls, topic: 'gmail-watch', publishes: ['sync-requests', 'task-changes'], enqueues: ['gmail-follow-ups'], timeoutSeconds: 300, capacity: { ...WAITING, maxInstances: 20 } },
+  syncWorker: { account: 'sync', ...googleCalls, topic: 'sync-requests', publishes: ['sync-requests', 'task-changes'], enqueues: ['gmail-follow-ups'], timeoutSeconds: 300, capacity: { ...WAITING, maxInstances: 40 } },
   // Public (the channel token is checked inside); a notification only publishes a sync request.
   // The framework reads each body (up to Cloud Run's 32 MiB) before our 1 KiB check: 4 at once
   // keep a flood of maximal bodies (128 MiB) within the instance's memory beside its ~310 MiB.
   calendarPush: { account: 'push', invoker: 'public', publishes: ['sync-requests'], timeoutSeconds: 60, capacity: { ...WAITING, concurrency: 4, maxInstances: 10 } },
-  registerWatch: { account: 'sync', ...googleCalls, invoker: 'granted', timeoutSeconds: 120, capacity: { ...WAITING, maxInstances: 5 } },
-  renewWatches: { account: 'jobs', invoker: 'scheduler', schedule: '0 * * * *', publishes: ['sync-requests'], timeoutSeconds: 300, capacity: JOB },
-  fallbackPoll: { account: 'jobs', invoker: 'scheduler', schedule: '*/2 * * * *', publishes: ['sync-requests'], timeoutSeconds: 120, capacity: JOB },
+  registerWatch: { account: 'sync', ...googleCalls, invoker: 'granted', publishes: ['task-changes'], timeoutSeconds: 120, capacity: { ...WAITING, maxInstances: 5 } },
+  renewWatches: { account: 'jobs', invoker: 'scheduler', schedule: '0 * * * *', publishes: ['sync-requests', 'task-changes'], timeoutSeconds: 300, capacity: JOB },
+  fallbackPoll: { account: 'jobs', invoker: 'scheduler', schedule: '*/2 * * * *', publishes: ['sync-requests', 'task-changes'], timeoutSeconds: 120, capacity: JOB },
   pruneRetention: { account: 'jobs', invoker: 'scheduler', schedule: '30 3 * * *', timeoutSeconds: 540, capacity: JOB },
+  // The change stream's sweep: publishes the outbox entries whose writer did not.
+  publishChanges: { account: 'jobs', invoker: 'scheduler', schedule: '* * * * *', publishes: ['task-changes'], timeoutSeconds: 120, capacity: JOB },
   // The scheduled look at a Gmail burst's tail (Cloud Tasks, OIDC of tasks-invoker).
-  gmailFollowUp: { account: 'sync', ...googleCalls, invoker: 'tasks', publishes: ['sync-requests'], enqueues: ['gmail-follow-ups'], timeoutSeconds: 120, capacity: { ...WAITING, maxInstances: 10 } },
+  gmailFollowUp: { account: 'sync', ...googleCalls, invoker: 'tasks', publishes: ['sync-requests', 'task-changes'], enqueues: ['gmail-follow-ups'], timeoutSeconds: 120, capacity: { ...WAITING, maxInstances: 10 } },
   // Selects the sources due for a completeness audit; syncWorker (sync account) audits each.
-  auditCompleteness: { account: 'jobs', invoker: 'scheduler', schedule: '15 4 * * *', publishes: ['sync-requests'], timeoutSeconds: 540, capacity: JOB },
+  auditCompleteness: { account: 'jobs', invoker: 'scheduler', schedule: '15 4 * * *', publishes: ['sync-requests', 'task-changes'], timeoutSeconds: 540, capacity: JOB },
   // Public: it verifies a Firebase Auth ID token itself.
   sourceStatus: { account: 'status', invoker: 'public', timeoutSeconds: 60, capacity: { ...WAITING, maxInstances: 5 } },
   // Public: every route verifies its caller itself (a Firebase ID token from a browser, or a
   // Google-signed ID token of a listed server caller); confirm registers watches, disconnect
   // revokes and stops them (so its account may open refresh tokens), reconnect publishes a
   // catch-up. Its own account: it never creates Cloud Tasks or acts as another account.
-  connect: { account: 'connect-api', ...googleCalls, invoker: 'public', publishes: ['sync-requests'], timeoutSeconds: 120, capacity: { ...WAITING, maxInstances: 5 } },
+  connect: { account: 'connect-api', ...googleCalls, invoker: 'public', publishes: ['sync-requests', 'task-changes'], timeoutSeconds: 120, capacity: { ...WAITING, maxInstances: 5 } },
   // The browser-facing OAuth callback: seals the new refresh token, never opens one.
   connectCallback: { account: 'connect', secrets: ['OAUTH_CLIENT_SECRET'], tokens: 'seal', invoker: 'public', timeoutSeconds: 120, capacity: { ...WAITING, maxInstances: 5 } },
 };
@@ -142,6 +144,7 @@ export const ENV: Record<string, string> = {
   OAUTH_CLIENT_ID: '{oauthClientId}',
   GMAIL_TOPIC: 'projects/{project}/topics/gmail-watch',
   SYNC_REQUESTS_TOPIC: 'sync-requests',
+  TASK_CHANGES_TOPIC: 'task-changes',
   CALENDAR_PUSH_URL: '{functionsUrl}/calendarPush',
   CONNECT_REDIRECT_URL: '{functionsUrl}/connectCallback/callback',
   // The audience server callers' ID tokens must name.

@@ -74,6 +74,7 @@ const JOBS = [
   { name: 'renewWatches', everyMs: 60 * MINUTE },
   { name: 'pruneRetention', everyMs: 24 * 60 * MINUTE },
   { name: 'auditCompleteness', everyMs: 24 * 60 * MINUTE },
+  { name: 'publishChanges', everyMs: MINUTE },
 ] as const;
 
 /** A front that spreads requests over host processes; their addresses are set once they run. */
@@ -194,6 +195,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         pushConfig: { pushEndpoint: `${host.functionUrl(target)}/projects/${projectId}/topics/${topic}` },
       });
     }
+    // The change stream: the host app (or the local receiver) attaches its own subscription.
+    await put(emulators.pubsubHost, `projects/${projectId}/topics/${config.taskChangesTopic}`, {});
 
     if (options.scheduler !== false) {
       const scale = options.cadenceScale ?? 1;

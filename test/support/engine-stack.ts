@@ -34,6 +34,8 @@ export interface EngineStack {
   services: Services;
   logLines: string[];
   gmailTopic: string;
+  /** The change stream's topic (`projects/P/topics/task-changes`). */
+  taskChangesTopic: string;
   /** URL of a function served by the Functions Framework. */
   functionUrl(name: FunctionName): string;
   connect(sourceId: string, email: string, userId?: string): Promise<void>;
@@ -54,6 +56,7 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
   await createFollowUpQueue(projectId, sandbox.url);
   const gmailTopic = await createTopic(projectId, 'gmail-watch');
   const syncRequestsTopic = await createTopic(projectId, 'sync-requests');
+  const taskChangesTopic = await createTopic(projectId, 'task-changes');
 
   // Served first, so that the calendarPush address is known to the configuration.
   let services: Services | undefined = undefined;
@@ -104,6 +107,7 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
     services: built,
     logLines,
     gmailTopic,
+    taskChangesTopic,
     functionUrl: (name) => servers[name].url,
     async connect(sourceId, email, userId = 'user-1') {
       const account = await admin.createAccount(email);
@@ -131,7 +135,7 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
 }
 
 /** Calls a scheduled job the way Cloud Scheduler does and returns its summary. */
-export async function runJob(stack: EngineStack, name: 'renewWatches' | 'fallbackPoll' | 'pruneRetention' | 'auditCompleteness'): Promise<Record<string, unknown>> {
+export async function runJob(stack: EngineStack, name: 'renewWatches' | 'fallbackPoll' | 'pruneRetention' | 'auditCompleteness' | 'publishChanges'): Promise<Record<string, unknown>> {
   const response = await fetch(stack.functionUrl(name), { method: 'POST' });
   if (!response.ok) throw new Error(`${name} answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as Record<string, unknown>;

@@ -113,6 +113,8 @@ describe('the deployment manifest', () => {
       'project/key roles/logging.logWriter',
       'sync-engine-oauth-client-secret roles/secretmanager.secretAccessor',
       'sync-requests roles/pubsub.publisher',
+      // Connecting creates and reconnects sources: their status events.
+      'task-changes roles/pubsub.publisher',
     ]);
   });
 

@@ -92,6 +92,8 @@ export const sourceSchema = z.object({
   /** When the completeness audit last checked this source, and how many audits in a row repaired something. */
   lastAuditAt: optionalDate,
   auditRepairStreak: z.number().int().nonnegative().default(0),
+  /** Grows by one at every change of status, reason or polling: the version of its change event. */
+  statusVersion: z.number().int().nonnegative().default(0),
   createdAt: z.date(),
   updatedAt: z.date(),
 });

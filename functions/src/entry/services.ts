@@ -13,12 +13,15 @@ import { GoogleAccessPool, MAX_CACHED_ACCOUNTS } from '../google/access';
 import { MAX_BATCH_PARTS } from '../google/gmail-batch';
 import type { LimiterEnvironment } from '../google/limiter';
 import { createLogger } from '../logging';
+import { PubSubChangePublisher } from '../pubsub/change-publisher';
+import { ChangeStream, type ChangeStreamHooks } from '../pubsub/change-stream';
 import { PubSubSyncRequestPublisher } from '../pubsub/sync-requests';
 import { LocalKeySealer } from '../secrets/envelope';
 import { KmsKeySealer } from '../secrets/kms-sealer';
 import { RefreshTokenVault } from '../secrets/refresh-tokens';
 import { GoogleOAuthFlow } from '../google/oauth-flow';
 import { AuditRepository } from '../store/audits';
+import { ChangeOutbox } from '../store/change-outbox';
 import { ChannelRepository } from '../store/channels';
 import { ConnectStateRepository } from '../store/connect-states';
 import { createFirestore } from '../store/firestore';
@@ -37,6 +40,8 @@ export interface Services {
   logger: Logger;
   sources: SourceRepository;
   tasks: TaskRepository;
+  /** The change stream: publishes the outbox after each commit, and sweeps what that missed. */
+  changes: ChangeStream;
   audits: AuditRepository;
   events: IngestionEventRepository;
   channels: ChannelRepository;
@@ -61,6 +66,8 @@ export interface ServiceOverrides {
   limiterEnvironment?: LimiterEnvironment;
   /** `null`: no tail looks, whatever the configuration says (tests whose runs must be the only ones). */
   followUps?: FollowUpScheduler | null;
+  /** Test hooks of the change stream (a process killed between a write and its publish). */
+  changeHooks?: ChangeStreamHooks;
 }
 
 export function buildServices(config: Config, overrides: ServiceOverrides = {}): Services {
@@ -68,8 +75,9 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
   const clock = overrides.clock ?? systemClock;
   const logger = overrides.logger ?? createLogger();
   const statusSettings = { ...DEFAULT_STATUS_SETTINGS, fallbackAfterMs: config.fallbackAfterMs };
-  const sources = new SourceRepository(db, statusSettings);
-  const tasks = new TaskRepository(db);
+  const changes = new ChangeStream(new ChangeOutbox(db), new PubSubChangePublisher(config.projectId, config.taskChangesTopic), logger, overrides.changeHooks);
+  const sources = new SourceRepository(db, statusSettings, changes.deliver);
+  const tasks = new TaskRepository(db, changes.deliver);
   const events = new IngestionEventRepository(db, config.retentionMs);
   const secrets = new SourceSecretRepository(db);
   const channels = new ChannelRepository(db);
@@ -98,6 +106,7 @@ export function buildServices(config: Config, overrides: ServiceOverrides = {}):
     logger,
     sources,
     tasks,
+    changes,
     audits: new AuditRepository(db),
     events,
     channels,

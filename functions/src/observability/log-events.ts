@@ -45,6 +45,8 @@ export const LOG_EVENTS = {
   pollFannedOut: 'fallbackPoll fanned out',
   auditFannedOut: 'auditCompleteness fanned out',
   pruneFinished: 'pruneRetention finished',
+  changesPublishFailed: 'change events not published; publishChanges retries them',
+  changesSwept: 'publishChanges finished',
   auditFinished: 'audit finished',
   auditSkipped: 'audit skipped',
   auditRepairedTwice: 'audit repaired twice in a row',

@@ -1,25 +1,12 @@
-import type { PubSub, Topic } from '@google-cloud/pubsub';
 import { messageOf, type SyncRequest, type SyncRequestPublisher } from '../engine/jobs/ports';
+import { lazyTopic } from './lazy-topic';
 
-/**
- * Publishes sync requests to the `sync-requests` topic. The Pub/Sub client is loaded on first
- * publish, so functions that never publish never pay for it. In local runs the client finds
- * the emulator through PUBSUB_EMULATOR_HOST.
- */
+/** Publishes sync requests to the `sync-requests` topic, each at once. */
 export class PubSubSyncRequestPublisher implements SyncRequestPublisher {
-  private topic: Promise<Topic> | undefined;
+  private readonly getTopic: ReturnType<typeof lazyTopic>;
 
-  constructor(
-    private readonly projectId: string,
-    private readonly topicName: string,
-  ) {}
-
-  private getTopic(): Promise<Topic> {
-    this.topic ??= import('@google-cloud/pubsub').then(({ PubSub: Client }) => {
-      const client: PubSub = new Client({ projectId: this.projectId });
-      return client.topic(this.topicName, { batching: { maxMessages: 1, maxMilliseconds: 0 } });
-    });
-    return this.topic;
+  constructor(projectId: string, topicName: string) {
+    this.getTopic = lazyTopic(projectId, topicName, { batching: { maxMessages: 1, maxMilliseconds: 0 } });
   }
 
   async publish(request: SyncRequest): Promise<void> {

@@ -21,4 +21,5 @@ export const COLLECTIONS = {
   tasks: 'tasks',
   ingestionEvents: 'ingestion_events',
   audits: 'audits',
+  changeOutbox: 'changeOutbox',
 } as const;

@@ -7,6 +7,9 @@ import { DEFAULT_STATUS_SETTINGS, statusDerivation, withDerivedStatus, type Stat
 import { mailboxKey } from '../engine/account/connect';
 import { sourceSchema, type Source, type SourceData } from '../engine/model';
 import type { SourceQueries, SourceStore } from '../engine/source/ports';
+import { sourceStatusEvent } from '../contracts/change-events';
+import { statusChanged } from '../engine/stream/changes';
+import { ChangeOutbox, type DeliverChanges } from './change-outbox';
 import { zodConverter } from './converter';
 import { KeyedMutex } from './keyed-mutex';
 import { LruMap } from '../lru-map';
@@ -39,11 +42,16 @@ const LIVE_STATUSES = ['active', 'degraded'];
 const SCAN_PAGE_SIZE = 200;
 
 export class SourceRepository extends LeaseWritesThroughDecisions implements SourceStore, SourceQueries {
+  private readonly outbox: ChangeOutbox;
+
+  /** `deliver` publishes the status events a write staged; without it (or when it fails) the sweep does. */
   constructor(
     private readonly db: Firestore,
     private readonly statusSettings: StatusSettings = DEFAULT_STATUS_SETTINGS,
+    private readonly deliver?: DeliverChanges,
   ) {
     super();
+    this.outbox = new ChangeOutbox(db);
   }
 
   private collection() {
@@ -78,7 +86,12 @@ export class SourceRepository extends LeaseWritesThroughDecisions implements Sou
   }
 
   async create(id: string, data: SourceData): Promise<void> {
-    await this.ref(id).create(data);
+    const batch = this.db.batch();
+    const first = { ...data, statusVersion: data.statusVersion + 1 };
+    batch.create(this.ref(id), first);
+    const entry = this.outbox.stage(batch, statusEventOf({ id, ...first }), data.updatedAt);
+    await batch.commit();
+    await this.deliver?.([entry]);
   }
 
   /**
@@ -129,19 +142,27 @@ export class SourceRepository extends LeaseWritesThroughDecisions implements Sou
     return this.remember(await this.ref(id).get());
   }
 
-  /** The conditional write; false (and the version forgotten) when the document moved on. */
-  private async writeIfUnchanged(current: Known, patch: SourcePatchWithStamp): Promise<boolean> {
+  /**
+   * The conditional write; false (and the version forgotten) when the document moved on. A
+   * write that changes the status stages its event and the next status version in the same commit.
+   */
+  private async writeIfUnchanged(current: Known, decided: SourcePatchWithStamp): Promise<boolean> {
     const { id } = current.source;
+    const changesStatus = statusChanged(current.source, { ...current.source, ...decided });
+    const patch = changesStatus ? { ...decided, statusVersion: current.source.statusVersion + 1 } : decided;
+    const batch = this.db.batch().update(this.ref(id), patch as UpdateData<SourceData>, { lastUpdateTime: current.version });
+    const entry = changesStatus ? this.outbox.stage(batch, statusEventOf({ ...current.source, ...patch }), decided.updatedAt) : null;
     try {
-      const written = await this.ref(id).update(patch as UpdateData<SourceData>, { lastUpdateTime: current.version });
-      this.rememberVersion({ ...current.source, ...patch }, written.writeTime);
-      return true;
+      const [written] = await batch.commit();
+      this.rememberVersion({ ...current.source, ...patch }, written!.writeTime);
     } catch (error) {
       this.known.delete(id);
       if (failedWith(error, GrpcStatus.FAILED_PRECONDITION)) return false;
       if (failedWith(error, GrpcStatus.NOT_FOUND)) throw new SourceNotFoundError(id);
       throw error;
     }
+    if (entry) await this.deliver?.([entry]);
+    return true;
   }
 
   /**
@@ -159,7 +180,7 @@ export class SourceRepository extends LeaseWritesThroughDecisions implements Sou
   /** Creates the source unless it exists; false when another writer created it first. */
   async createIfAbsent(id: string, data: SourceData): Promise<boolean> {
     try {
-      await this.ref(id).create(data);
+      await this.create(id, data);
       return true;
     } catch (error) {
       if (failedWith(error, GrpcStatus.ALREADY_EXISTS)) return false;
@@ -237,4 +258,9 @@ export class SourceRepository extends LeaseWritesThroughDecisions implements Sou
 function conflictBackoff(attempt: number): Promise<void> {
   const ceiling = Math.min(CONFLICT_BACKOFF_MAX_MS, CONFLICT_BACKOFF_MS * 2 ** (attempt - 1));
   return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+}
+
+function statusEventOf(source: Source) {
+  const { userId, id: sourceId, email, status, statusReason: reason, polling, statusVersion: version } = source;
+  return sourceStatusEvent({ userId, sourceId, email, status, reason, polling, version }, source.updatedAt);
 }

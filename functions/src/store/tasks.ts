@@ -1,8 +1,16 @@
-import { GrpcStatus, type Firestore } from '@google-cloud/firestore';
+import { GrpcStatus, type Firestore, type Transaction, type WriteBatch } from '@google-cloud/firestore';
+import * as z from 'zod';
+import { taskChangedEvent, type TaskChange } from '../contracts/change-events';
 import { taskIdFor, taskSchema, type Task, type TaskOrigin } from '../engine/model';
 import type { StatusUpdate, TaskStore } from '../engine/ports';
+import { taskChangeKind } from '../engine/stream/changes';
+import { ChangeOutbox, type DeliverChanges, type OutboxEntry } from './change-outbox';
 import { zodConverter } from './converter';
 import { COLLECTIONS, failedWith } from './firestore';
+
+/** A task as stored: with the version its change events carry (0 for tasks written before events existed). */
+const storedTaskSchema = taskSchema.extend({ version: z.number().int().nonnegative().default(0) });
+type StoredTask = z.infer<typeof storedTaskSchema>;
 
 export interface UpsertResult {
   written: number;
@@ -14,14 +22,40 @@ export interface UpsertResult {
 const UPSERT_CHUNK = 200;
 
 export class TaskRepository implements TaskStore {
-  constructor(private readonly db: Firestore) {}
+  private readonly outbox: ChangeOutbox;
+
+  /** `deliver` publishes what a commit staged; without it (or when it fails) the sweep does. */
+  constructor(
+    private readonly db: Firestore,
+    private readonly deliver?: DeliverChanges,
+  ) {
+    this.outbox = new ChangeOutbox(db);
+  }
 
   private collection(userId: string) {
     return this.db
       .collection(COLLECTIONS.users)
       .doc(userId)
       .collection(COLLECTIONS.tasks)
-      .withConverter(zodConverter(taskSchema));
+      .withConverter(zodConverter(storedTaskSchema));
+  }
+
+  /**
+   * Writes the task and, when a consumer would see a difference, its next version and its
+   * change event, in the caller's commit. Returns the event's outbox entry, if any.
+   */
+  private writeTask(writes: Transaction | WriteBatch, userId: string, stored: StoredTask | null, incoming: Task, now: Date): OutboxEntry | null {
+    const change = taskChangeKind(stored, incoming);
+    const version = (stored?.version ?? 0) + (change === null ? 0 : 1);
+    const taskId = taskIdFor(incoming.sourceId, incoming.origin, incoming.externalId);
+    (writes as WriteBatch).set(this.collection(userId).doc(taskId), { ...incoming, version });
+    if (change === null) return null;
+    return this.outbox.stage(writes, taskChangedEvent(changeOf(userId, taskId, incoming, version, change), now), now);
+  }
+
+  private async delivered(entries: readonly (OutboxEntry | null)[]): Promise<void> {
+    const staged = entries.filter((e): e is OutboxEntry => e !== null);
+    if (staged.length > 0 && this.deliver) await this.deliver(staged);
   }
 
   async get(userId: string, sourceId: string, origin: TaskOrigin, externalId: string): Promise<Task | null> {
@@ -42,20 +76,20 @@ export class TaskRepository implements TaskStore {
       const chunkResult = await this.db.runTransaction(async (tx) => {
         const refs = chunk.map((t) => this.collection(userId).doc(taskIdFor(t.sourceId, t.origin, t.externalId)));
         const snaps = await tx.getAll(...refs);
-        let written = 0;
+        const staged: (OutboxEntry | null)[] = [];
         let stale = 0;
         snaps.forEach((snap, index) => {
           const incoming = chunk[index]!;
-          const stored = snap.data();
+          const stored = snap.data() ?? null;
           if (stored && stored.externalUpdatedAt > incoming.externalUpdatedAt) {
             stale += 1;
             return;
           }
-          tx.set(refs[index]!, incoming);
-          written += 1;
+          staged.push(this.writeTask(tx, userId, stored, incoming, incoming.updatedAt));
         });
-        return { written, stale };
+        return { written: staged.length, stale, staged };
       }, { maxAttempts: 10 });
+      await this.delivered(chunkResult.staged);
       result.written += chunkResult.written;
       result.stale += chunkResult.stale;
     }
@@ -67,11 +101,16 @@ export class TaskRepository implements TaskStore {
     for (let i = 0; i < tasks.length; i += UPSERT_CHUNK) {
       const chunk = tasks.slice(i, i + UPSERT_CHUNK);
       const batch = this.db.batch();
-      chunk.forEach((t) => batch.create(this.collection(userId).doc(taskIdFor(t.sourceId, t.origin, t.externalId)), t));
+      const staged = chunk.map((t) => {
+        const taskId = taskIdFor(t.sourceId, t.origin, t.externalId);
+        batch.create(this.collection(userId).doc(taskId), { ...t, version: 1 });
+        return this.outbox.stage(batch, taskChangedEvent(changeOf(userId, taskId, t, 1, 'created'), t.updatedAt), t.updatedAt);
+      });
       try {
         // All or nothing: one that exists fails the batch, and the chunk is upserted instead.
         await batch.commit();
         result.written += chunk.length;
+        await this.delivered(staged);
       } catch (error) {
         if (!failedWith(error, GrpcStatus.ALREADY_EXISTS)) throw error;
         const upserted = await this.upsert(userId, chunk);
@@ -91,19 +130,20 @@ export class TaskRepository implements TaskStore {
     let changed = 0;
     for (let i = 0; i < updates.length; i += UPSERT_CHUNK) {
       const chunk = updates.slice(i, i + UPSERT_CHUNK);
-      changed += await this.db.runTransaction(async (tx) => {
+      const staged = await this.db.runTransaction(async (tx) => {
         const refs = chunk.map((u) => this.collection(userId).doc(taskIdFor(u.sourceId, u.origin, u.externalId)));
         const snaps = await tx.getAll(...refs);
-        let count = 0;
+        const written: (OutboxEntry | null)[] = [];
         snaps.forEach((snap, index) => {
           const stored = snap.data();
           const changedAt = chunk[index]!.externalUpdatedAt ?? at;
           if (!stored || stored.status === status || stored.externalUpdatedAt > changedAt) return;
-          tx.set(refs[index]!, { ...stored, status, externalUpdatedAt: changedAt, updatedAt: at });
-          count += 1;
+          written.push(this.writeTask(tx, userId, stored, { ...stored, status, externalUpdatedAt: changedAt, updatedAt: at }, at));
         });
-        return count;
+        return written;
       }, { maxAttempts: 10 });
+      await this.delivered(staged);
+      changed += staged.length;
     }
     return changed;
   }
@@ -116,4 +156,9 @@ export class TaskRepository implements TaskStore {
       .get();
     return snap.docs.map((d) => d.data());
   }
+}
+
+function changeOf(userId: string, taskId: string, task: Task, version: number, change: TaskChange['change']): TaskChange {
+  const { sourceId, origin, externalId, title, link, status } = task;
+  return { userId, sourceId, taskId, origin, externalId, title, dueAt: task.dueAt?.toISOString() ?? null, link, status, version, change };
 }

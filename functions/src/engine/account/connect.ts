@@ -175,6 +175,7 @@ export function newSource(userId: string, email: string, now: Date): SourceData 
     lease: null,
     lastAuditAt: null,
     auditRepairStreak: 0,
+    statusVersion: 0,
     createdAt: now,
     updatedAt: now,
   };
