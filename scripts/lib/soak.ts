@@ -9,14 +9,16 @@ import { connectThroughFlow, firebaseIdToken } from './connect-client';
 import { freePort, startEmulators } from './emulators';
 import { createFollowUpQueue, localFunctionEnv } from './local-env';
 import { finalAudit, type AuditStepResult } from './soak-audit';
+import { StreamConsumer, streamDifferences, type ConsumerCounts } from './stream-consumer';
 
 /**
  * The chaos soak: sources with random mail and calendar activity while Google misbehaves
  * (5xx, 429/403, latency spikes, dropped/duplicated/delayed/reordered pushes, expired
  * history, invalidated sync tokens), the functions host is killed mid-sync and restarted,
  * a long outage loses pushes while mail piles up and history expires, Google's clock jumps
- * two hours ahead of ours, and an account is disconnected, changed, and reconnected.
- * Then the jobs catch up and Firestore is compared with the sandbox's ground truth.
+ * two hours ahead of ours, an account is disconnected, changed, and reconnected, and another's
+ * grant is revoked, then reconnected. Then the jobs catch up and Firestore is compared with
+ * the sandbox's ground truth, and a consumer of the change stream with Firestore.
  */
 
 export interface SoakOptions {
@@ -39,6 +41,8 @@ export interface SoakReport {
   checkedTasks: number;
   /** The closing completeness audit: 0 repairs after a clean soak. */
   audit: AuditStepResult;
+  /** The change stream's consumer: events received, dropped by version, malformed. */
+  stream: ConsumerCounts;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -75,6 +79,42 @@ async function disconnectAndReconnect(admin: SandboxAdmin, connectUrl: string, i
     confirmed = (await connectThroughFlow(connectUrl, idToken, account.email).catch(() => null))?.confirmed?.status ?? 0;
   }
   if (confirmed !== 200) throw new Error(`reconnect failed for ${account.email}: ${confirmed}`);
+}
+
+/** The user revokes the grant at Google: mail arrives until a sync finds out, then the user reconnects. */
+async function revokeAndReconnect(admin: SandboxAdmin, connectUrl: string, idToken: string, account: Account, store: Firestoreish): Promise<void> {
+  await admin.revoke(account.email);
+  for (let attempt = 0; attempt < 30 && (await store.source(account.sourceId))?.status !== 'disconnected'; attempt += 1) {
+    await admin.deliverMail(account.email, { subject: 'after the revocation' });
+    await sleep(1000);
+  }
+  if ((await store.source(account.sourceId))?.status !== 'disconnected') throw new Error(`${account.email} not disconnected after its revocation`);
+  let confirmed = 0;
+  for (let attempt = 0; attempt < 5 && confirmed !== 200; attempt += 1) {
+    confirmed = (await connectThroughFlow(connectUrl, idToken, account.email).catch(() => null))?.confirmed?.status ?? 0;
+  }
+  if (confirmed !== 200) throw new Error(`reconnect failed for ${account.email}: ${confirmed}`);
+}
+
+/**
+ * The consumer's view against Firestore: every user's tasks equal, every source's last status
+ * the stored one, and each source the soak disconnected seen disconnected, then back.
+ */
+async function streamCheck(consumer: StreamConsumer, accounts: Account[], store: Firestoreish, disconnected: Account[]): Promise<string[]> {
+  const differences: string[] = [];
+  if (consumer.counts.malformed > 0) differences.push(`stream: ${consumer.counts.malformed} malformed events`);
+  for (const userId of new Set(accounts.map((a) => a.userId))) differences.push(...streamDifferences(userId, consumer.tasks(userId), await store.tasks(userId)));
+  for (const a of accounts) {
+    const seen = consumer.statuses(a.sourceId).map((s) => s.status);
+    const stored = (await store.source(a.sourceId))?.status;
+    if (seen.at(-1) !== stored) differences.push(`stream: ${a.email} last status seen ${seen.at(-1) ?? 'none'}, stored ${stored ?? 'none'}`);
+  }
+  for (const a of disconnected) {
+    const seen = consumer.statuses(a.sourceId).map((s) => s.status);
+    const at = seen.indexOf('disconnected');
+    if (at < 0 || !seen.slice(at).some((s) => s !== 'disconnected')) differences.push(`stream: ${a.email} statuses seen ${seen.join(' → ')}: no disconnection then reconnection`);
+  }
+  return differences;
 }
 
 class Seeded {
@@ -151,6 +191,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       await put(`projects/${projectId}/topics/${topic}`, {});
       await put(`projects/${projectId}/subscriptions/${topic}-push`, { topic: `projects/${projectId}/topics/${topic}`, ackDeadlineSeconds: 30, pushConfig: { pushEndpoint: `${fn(target)}/projects/${projectId}/topics/${topic}` } });
     }
+    await fetch(`http://${emulators.pubsubHost}/v1/projects/${projectId}/topics/task-changes`, { method: 'PUT' });
+    const consumer = await StreamConsumer.attach(emulators.pubsubHost, projectId);
+    consumer.start();
+    cleanups.push(() => consumer.stop());
+    const store = restFirestore(emulators.firestoreHost, projectId);
+    const disconnected: Account[] = [];
 
     const env = {
       ...process.env,
@@ -228,7 +274,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         name: 'disconnected-and-reconnected',
         run: async () => {
           const account = random.pick(accounts);
+          disconnected.push(account);
           await disconnectAndReconnect(admin, fn('connect'), await firebaseIdToken(sandbox.url, projectId, account.userId), account);
+        },
+      },
+      {
+        at: Date.now() + (options.durationMs * 7) / 10,
+        name: 'revoked-and-reconnected',
+        run: async () => {
+          const account = random.pick(accounts);
+          disconnected.push(account);
+          await revokeAndReconnect(admin, fn('connect'), await firebaseIdToken(sandbox.url, projectId, account.userId), account, store);
         },
       },
     ];
@@ -292,7 +348,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     // crashed lease long expired.
     await killHost();
     await startHost(11 * 60_000);
-    const store = restFirestore(emulators.firestoreHost, projectId);
     const settle = async () => {
       for (let i = 0; i < 120; i += 1) {
         const states = await Promise.all(accounts.map((a) => store.source(a.sourceId)));
@@ -331,8 +386,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
     const audit = await finalAudit(fn('auditCompleteness'), logFile);
     differences.push(...audit.repairs.map((r) => `the closing audit had to repair ${r}`));
+    // What the killed hosts staged and never published: the sweep's turn (the host's clock is
+    // 11 minutes on, so every entry is old enough for it).
+    await fetch(fn('publishChanges'), { method: 'POST' });
+    await consumer.drain();
+    differences.push(...(await streamCheck(consumer, accounts, store, disconnected)));
     const logLeaks = await auditLogs(readFileSync(logFile, 'utf8'), accounts, admin);
-    return { seed: options.seed, injected, activity, differences, logLeaks, statuses, checkedTasks: checked, audit };
+    return { seed: options.seed, injected, activity, differences, logLeaks, statuses, checkedTasks: checked, audit, stream: consumer.counts };
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
   }
