@@ -88,6 +88,12 @@ type SpecFor<K extends FunctionName> = (typeof FUNCTIONS)[K] extends 'event' ? P
 
 export const TOPICS = ['gmail-watch', 'sync-requests', 'task-changes'] as const;
 type Topic = (typeof TOPICS)[number];
+/**
+ * The dead-letter topic a host app's subscriptions to `task-changes` name (the host creates the
+ * subscriptions; see docs/change-stream.md): created here so that it exists, is inspectable
+ * and the Pub/Sub agent may publish to it.
+ */
+export const HOST_DEAD_LETTERS = ['task-changes-dead-letter'] as const;
 export const QUEUES = { 'gmail-follow-ups': { maxDispatchesPerSecond: 50, maxConcurrentDispatches: 20, maxAttempts: 5 } } as const;
 type Queue = keyof typeof QUEUES;
 
@@ -287,14 +293,14 @@ export function buildManifest(): Manifest {
       // Pub/Sub mints the push subscriptions' OIDC tokens as this account.
       grant('pubsub-invoker', 'agent:pubsub', 'roles/iam.serviceAccountTokenCreator'),
     ]),
-    topics: [...TOPICS, ...deadLetters],
+    topics: [...TOPICS, ...deadLetters, ...HOST_DEAD_LETTERS],
     topicRoles: unique([
       grant('gmail-watch', 'serviceAccount:gmail-api-push@system.gserviceaccount.com', 'roles/pubsub.publisher'),
       ...specs.flatMap(([, s]) => (s.publishes ?? []).map((topic) => grant(topic, account(s.account), 'roles/pubsub.publisher'))),
-      ...deadLetters.map((topic) => grant(topic, 'agent:pubsub', 'roles/pubsub.publisher')),
+      ...[...deadLetters, ...HOST_DEAD_LETTERS].map((topic) => grant(topic, 'agent:pubsub', 'roles/pubsub.publisher')),
     ]),
     subscriptions,
-    deadLetterInspection: Object.fromEntries(deadLetters.map((t) => [`${t}-inspect`, t])),
+    deadLetterInspection: Object.fromEntries([...deadLetters, ...HOST_DEAD_LETTERS].map((t) => [`${t}-inspect`, t])),
     subscriptionRoles: Object.keys(subscriptions).map((name) => grant(name, 'agent:pubsub', 'roles/pubsub.subscriber')),
     secrets: SECRETS,
     secretRoles: unique(

@@ -85,6 +85,7 @@ export const LOG_METRICS = {
   'sync_engine/audits_incomplete': counter('Completeness audits that found missing or wrong items', `${AUDIT_FINISHED} AND (jsonPayload.missing>0 OR jsonPayload.wrongState>0)`, { type: 'type' }),
   'sync_engine/audit_missing_items': distribution('Items missing per audit', AUDIT_FINISHED, 'missing', '1', { type: 'type' }),
   'sync_engine/audit_repaired_twice': counter('Sources repaired by two audits in a row', message(LOG_EVENTS.auditRepairedTwice)),
+  'sync_engine/change_publish_failures': counter('Change stream publishes that failed (the events stay in the outbox for publishChanges)', message(LOG_EVENTS.changesPublishFailed)),
 } satisfies Record<string, LogMetric>;
 
 const userMetric = (name: keyof typeof LOG_METRICS) => `metric.type="logging.googleapis.com/user/${name}" AND resource.type="cloud_run_revision"`;

@@ -144,6 +144,21 @@ describe('the deployment manifest', () => {
     for (const metric of Object.values(m.metrics)) expect(metric.filter).toMatch(/^jsonPayload\.message=/);
   });
 
+  it('deploys the change stream: its topic and the hosts\' dead-letter topic, publishers for every writer of tasks or sources, the sweep every minute, a tile for failed publishes and one for the consumers\' backlog', () => {
+    expect(m.topics).toEqual(expect.arrayContaining(['task-changes', 'task-changes-dead-letter']));
+    expect(m.deadLetterInspection['task-changes-dead-letter-inspect']).toBe('task-changes-dead-letter');
+    expect(m.topicRoles).toContainEqual({ resource: 'task-changes-dead-letter', member: 'agent:pubsub', role: 'roles/pubsub.publisher' });
+    const publishers = m.topicRoles.filter((r) => r.resource === 'task-changes').map((r) => r.member).sort();
+    // Every account whose functions write tasks or sources (sourceStatus and calendarPush write neither status nor tasks).
+    expect(publishers).toEqual(['account:connect-api', 'account:jobs', 'account:sync']);
+    expect(m.schedules.publishChanges).toMatchObject({ schedule: '* * * * *' });
+    expect(m.env.TASK_CHANGES_TOPIC).toBe('task-changes');
+    const dashboard = readFileSync(join(INFRA, 'dashboards/sync-engine.json'), 'utf8');
+    expect(dashboard).toContain('logging.googleapis.com/user/sync_engine/change_publish_failures');
+    expect(dashboard).toContain('full_match(\\"task-changes-.*\\")');
+    expect(m.metrics['sync_engine/change_publish_failures']!.filter).toContain('change events not published');
+  });
+
   it('has a dashboard without the zero values the API leaves out (else Terraform shows a change on every plan)', () => {
     const zeros: string[] = [];
     const walk = (v: unknown, at: string): void => {
