@@ -19,6 +19,8 @@ import { MissingPrerequisiteError } from './lib/emulators';
 import { PortInUseError } from './lib/functions-host';
 import { startLocalStack, type LocalStack } from './lib/local-stack';
 import { exitUnlessSupportedNode } from './lib/node-version';
+import { GOOGLE_CERTS_PATH } from '../sandbox/src/identity-keys';
+import { relayPushes, startEventReceiver } from './lib/event-receiver';
 
 exitUnlessSupportedNode();
 
@@ -98,12 +100,13 @@ function writeStackFile(stack: LocalStack, demoUser: string | null): void {
 async function main(): Promise<number> {
   const flags = parseFlags();
   claimStackFile();
-  const holder: { stack?: LocalStack } = {};
+  const holder: { stack?: LocalStack; stopReceiver?: () => Promise<void> } = {};
   let stopping = false;
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
     console.log('\nStopping…');
+    await holder.stopReceiver?.();
     await holder.stack?.stop();
     rmSync(STACK_FILE, { force: true });
     process.exit(code);
@@ -121,12 +124,20 @@ async function main(): Promise<number> {
   });
   holder.stack = stack;
   writeStackFile(stack, null);
+  // The host app's side of the change stream: a receiver that verifies and prints every event.
+  const receiver = await startEventReceiver({ certsUrl: `${stack.sandbox.url}${GOOGLE_CERTS_PATH}`, print: (line) => console.log(line) });
+  const relay = relayPushes({ pubsubHost: stack.emulators.pubsubHost, projectId: stack.projectId, sandboxUrl: stack.sandbox.url, receiverUrl: receiver.url });
+  holder.stopReceiver = async () => {
+    await relay.stop();
+    await receiver.close();
+  };
   console.log(`\nLocal stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   console.log(`  Firestore emulator   ${stack.emulators.firestoreHost}`);
   console.log(`  Pub/Sub emulator     ${stack.emulators.pubsubHost}`);
   console.log(`  Sandbox (Google)     ${stack.sandbox.url}   admin API: ${stack.sandbox.url}/_admin`);
   console.log(`  Functions            ${stack.host.url}/{name}`);
   console.log(`  Function logs        ${join(LOCAL_DIR, 'functions.log')}`);
+  console.log(`  Change-stream receiver ${receiver.url}   (prints every event, ⇢; 401 on a bad token)`);
   console.log(`  Stack description    ${STACK_FILE}`);
 
   if (!flags.demo) {

@@ -1,4 +1,4 @@
-import { createPublicKey, createVerify, type JsonWebKey } from 'node:crypto';
+import { createPublicKey, createVerify, type JsonWebKey, type KeyObject } from 'node:crypto';
 
 /**
  * Verifies the OIDC token Pub/Sub signs a push delivery with: RS256 by one of Google's
@@ -10,7 +10,7 @@ export interface VerifyPushOptions {
   audience: string;
   /** The push subscription's service account; when set, the token must name it, verified. */
   serviceAccountEmail?: string;
-  /** Google's JWKS (default); tests serve their own. */
+  /** Google's JWKS (default), or a `{kid: PEM}` certificate list (Google's v1 shape); tests serve their own. */
   jwksUrl?: string;
   issuers?: readonly string[];
   /** Seconds of clock skew tolerated on `exp`/`iat`. */
@@ -37,21 +37,28 @@ interface Jwk extends JsonWebKey {
   kid?: string;
 }
 interface CachedKeys {
-  keys: Map<string, Jwk>;
+  keys: Map<string, KeyObject>;
   until: number;
+}
+
+/** A JWKS (`{keys: [...]}`) or a `{kid: PEM}` list, as public keys by key id. */
+function keysOf(body: unknown): Map<string, KeyObject> {
+  if (body !== null && typeof body === 'object' && Array.isArray((body as { keys?: unknown }).keys)) {
+    return new Map((body as { keys: Jwk[] }).keys.filter((k) => k.kid).map((k) => [k.kid!, createPublicKey({ key: k, format: 'jwk' })]));
+  }
+  return new Map(Object.entries((body ?? {}) as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string').map(([kid, pem]) => [kid, createPublicKey(pem)]));
 }
 const cache = new Map<string, Promise<CachedKeys>>();
 
 async function fetchKeys(url: string, now: number): Promise<CachedKeys> {
   const response = await fetch(url);
   if (!response.ok) throw new PushRefused(`keys unavailable (${response.status})`);
-  const body = (await response.json()) as { keys?: Jwk[] };
   const maxAge = /max-age=(\d+)/.exec(response.headers.get('cache-control') ?? '')?.[1];
-  return { keys: new Map((body.keys ?? []).filter((k) => k.kid).map((k) => [k.kid!, k])), until: now + Number(maxAge ?? 0) * 1000 };
+  return { keys: keysOf(await response.json()), until: now + Number(maxAge ?? 0) * 1000 };
 }
 
 /** The keys at `url`, from the cache while fresh; refetched once for a key id not yet seen (a rotation). */
-async function keyFor(url: string, kid: string, now: number): Promise<Jwk | undefined> {
+async function keyFor(url: string, kid: string, now: number): Promise<KeyObject | undefined> {
   const held = cache.get(url);
   const fresh = held && (await held.catch(() => null));
   if (fresh && fresh.until > now && fresh.keys.has(kid)) return fresh.keys.get(kid);
@@ -91,9 +98,9 @@ export async function verifyPush(authorization: string | undefined | null, optio
   const [headerPart, payloadPart, signature] = token.split('.');
   const header = decodePart(headerPart);
   if (header.alg !== 'RS256' || typeof header.kid !== 'string') throw new PushRefused('unsupported algorithm');
-  const jwk = await keyFor(options.jwksUrl ?? GOOGLE_JWKS_URL, header.kid, (options.now?.() ?? new Date()).getTime());
-  if (!jwk) throw new PushRefused('unknown key');
+  const key = await keyFor(options.jwksUrl ?? GOOGLE_JWKS_URL, header.kid, (options.now?.() ?? new Date()).getTime());
+  if (!key) throw new PushRefused('unknown key');
   const verifier = createVerify('RSA-SHA256').update(`${headerPart}.${payloadPart}`);
-  if (!verifier.verify(createPublicKey({ key: jwk, format: 'jwk' }), Buffer.from(signature!, 'base64url'))) throw new PushRefused('bad signature');
+  if (!verifier.verify(key, Buffer.from(signature!, 'base64url'))) throw new PushRefused('bad signature');
   return checkClaims(decodePart(payloadPart), options);
 }

@@ -53,6 +53,8 @@ test('npm start -- --once runs the scenario, prints the summary and exits 0', as
   expect(output).toMatch(/✓ mail "Welcome to the sync engine demo" → open task\s+\d+ ms/);
   expect(output).toMatch(/✓ mail archived → task archived/);
   expect(output).toMatch(/Summary: 3 tasks, 5 changes seen, latency p50 \d+ ms, p99 \d+ ms/);
+  // The local receiver got the change stream, verified (OIDC) and printed.
+  expect(output).toMatch(/⇢ dev\.pushsync\.task\.changed\.v1 users\/\S+\/tasks\/\S+ v1 open/);
   expect(existsSync(join(run.localDir, 'stack.json'))).toBe(false);
 }, TEST_MS);
 
