@@ -16,4 +16,4 @@ test('chaos soak: nothing lost, nothing duplicated, every source active, no secr
   expect(report.stream.malformed).toBe(0);
   expect(report.checkedTasks).toBeGreaterThan(10);
   expect(report.audit).toMatchObject({ requested: 3, audited: 3, repaired: 0 });
-}, 180_000);
+}, 300_000);
