@@ -1,0 +1,70 @@
+import { isNewerHistoryId, maxHistoryId } from './history-id';
+import type { GmailHistoryRecord, GmailMessageMetadata } from './ports';
+import type { MessageChanges } from './rule';
+
+/**
+ * Read-after-push lag: Gmail can push a history id before `history.list` lists the change
+ * behind it, or list a message added that `messages.get` still answers 404 for, for a few
+ * seconds. A pass that meets either keeps its cursor before the change it could not read and
+ * asks for a look a little later (runner/follow-up.ts schedules it; nothing sleeps). The looks
+ * are bounded: the last attempt takes Gmail's answer as it is (a message still 404 is deleted).
+ */
+
+/**
+ * When the retries are due, counted from the pass (or look) that asked: 1 s, then 2 s, then 4 s
+ * (7 s in all, past the few seconds the lag is reported to last); a lag longer than that is
+ * left to the next push, poll or audit.
+ */
+export const LAG_LOOK_DELAYS_MS: readonly number[] = [1000, 2000, 4000];
+/** The attempt that no longer waits: what still lags is taken as Gmail answers it. */
+export const LAG_FINAL_ATTEMPT = LAG_LOOK_DELAYS_MS.length;
+
+/** What a delta pass listed, against the work it claimed. */
+export interface ListingReach {
+  /** Where the pass started. */
+  start: string;
+  /** The id of the last record it listed; `null` when it listed none. */
+  lastRecord: string | null;
+  /** The mailbox history id of the last page's answer. */
+  answer: string;
+  /** The newest history id announced to the pass (a push's, or what a look saw). */
+  announced: string | null;
+  /** The point before the first message history added that answered 404, when one did (and this is not the last attempt). */
+  unreadableFrom: string | null;
+  /** The last attempt: Gmail's answer is taken as it is. */
+  final: boolean;
+}
+
+/**
+ * Where the pass's cursor may go, and whether the work lags (a look is due). Normally the
+ * answer's history id. Records that stop before the announced id mean the change behind it
+ * is not listed yet: the cursor goes no further than what was listed, or than the answer's id
+ * when that too is short of the announcement (it then marks what was readable); an answer id
+ * running ahead of its records is never taken. A message added that could not be read keeps
+ * the cursor before its record.
+ */
+export function gmailPassCursor(reach: ListingReach): { cursor: string; lagging: boolean } {
+  if (reach.final) return { cursor: reach.answer, lagging: false };
+  if (reach.unreadableFrom !== null) return { cursor: reach.unreadableFrom, lagging: true };
+  const listed = maxHistoryId(reach.start, reach.lastRecord) ?? reach.start;
+  if (reach.announced === null || !isNewerHistoryId(reach.announced, listed)) return { cursor: reach.answer, lagging: false };
+  const answerShort = isNewerHistoryId(reach.announced, reach.answer);
+  return { cursor: answerShort ? (maxHistoryId(listed, reach.answer) ?? listed) : listed, lagging: true };
+}
+
+/** Messages history reports added whose metadata answered 404 (not deleted by history itself). */
+export function unreadableAdds(changes: Map<string, MessageChanges>, fetched: Map<string, GmailMessageMetadata | null>): string[] {
+  return [...changes].filter(([id, c]) => c.added && !c.deleted && fetched.get(id) === null).map(([id]) => id);
+}
+
+/** The point just before the first record adding one of `ids`: a listing from there lists it again. */
+export function pointBefore(records: readonly GmailHistoryRecord[], ids: readonly string[]): string | null {
+  const first = records.find((r) => r.messagesAdded.some((id) => ids.includes(id)));
+  return first === undefined ? null : (BigInt(first.id) - 1n).toString();
+}
+
+/** When the look after attempt `attempt` is due, from `from`; `null` once the attempts are spent. */
+export function lagLookAt(from: Date, attempt: number): Date | null {
+  const delay = LAG_LOOK_DELAYS_MS[attempt];
+  return delay === undefined ? null : new Date(from.getTime() + delay);
+}
