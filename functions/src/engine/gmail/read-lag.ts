@@ -25,9 +25,7 @@ export interface ListingReach {
   start: string;
   /** The id of the last record it listed; `null` when it listed none. */
   lastRecord: string | null;
-  /** The mailbox history id of the last page's answer. */
-  answer: string;
-  /** The newest history id announced to the pass (a push's, or what a look saw). */
+  /** The newest history id announced to the pass (a push's, or the last record a look saw). */
   announced: string | null;
   /** The point before the first message history added that answered 404, when one did (and this is not the last attempt). */
   unreadableFrom: string | null;
@@ -36,20 +34,18 @@ export interface ListingReach {
 }
 
 /**
- * Where the pass's cursor may go, and whether the work lags (a look is due). Normally the
- * answer's history id. Records that stop before the announced id mean the change behind it
- * is not listed yet: the cursor goes no further than what was listed, or than the answer's id
- * when that too is short of the announcement (it then marks what was readable); an answer id
- * running ahead of its records is never taken. A message added that could not be read keeps
- * the cursor before its record.
+ * Where the pass's cursor may go, and whether the work lags (a look is due). The cursor goes
+ * no further than the last record listed: the history id in the answer may run ahead of
+ * records Gmail does not list yet, and a cursor past a change's record never lists it (its
+ * own push then finds it covered). Records that stop before the announced id mean the change
+ * behind it is not listed yet; a message added that could not be read keeps the cursor before
+ * its record. The last attempt no longer waits for either.
  */
 export function gmailPassCursor(reach: ListingReach): { cursor: string; lagging: boolean } {
-  if (reach.final) return { cursor: reach.answer, lagging: false };
-  if (reach.unreadableFrom !== null) return { cursor: reach.unreadableFrom, lagging: true };
+  if (!reach.final && reach.unreadableFrom !== null) return { cursor: reach.unreadableFrom, lagging: true };
   const listed = maxHistoryId(reach.start, reach.lastRecord) ?? reach.start;
-  if (reach.announced === null || !isNewerHistoryId(reach.announced, listed)) return { cursor: reach.answer, lagging: false };
-  const answerShort = isNewerHistoryId(reach.announced, reach.answer);
-  return { cursor: answerShort ? (maxHistoryId(listed, reach.answer) ?? listed) : listed, lagging: true };
+  const short = reach.announced !== null && isNewerHistoryId(reach.announced, listed);
+  return { cursor: listed, lagging: short && !reach.final };
 }
 
 /** Messages history reports added whose metadata answered 404 (not deleted by history itself). */

@@ -178,18 +178,18 @@ export class GmailSync {
       await this.applyPage(pass, result);
       pageToken = result.nextPageToken;
       const lastRecord = result.records[result.records.length - 1]?.id ?? (cursor === start ? null : cursor);
-      // At the end, the mailbox's history id is as far as this pass has seen, unless it lags.
-      if (pageToken === null) return { more: false, ...this.endOfListing(pass, start, lastRecord, result.historyId) };
+      // At the end, the last record listed is as far as this pass has read (read-lag.ts).
+      if (pageToken === null) return { more: false, ...this.endOfListing(pass, start, lastRecord) };
       // Mid-listing, the page's last record is (never past a message it could not read).
       cursor = lastRecord ?? cursor;
       if (pass.unreadableFrom === null) await this.deps.sources.advanceHistoryId(source.id, owner, cursor, this.deps.clock.now(), this.deps.leaseMs);
     }
   }
 
-  /** Where the listing leaves the cursor (gmail/read-lag.ts), the answer's history id unless the work lags. */
-  private endOfListing(pass: Pass, start: string, lastRecord: string | null, answer: string): { cursor: string; lagging: boolean } {
+  /** Where the listing leaves the cursor (gmail/read-lag.ts): at the last record listed, before what it could not read. */
+  private endOfListing(pass: Pass, start: string, lastRecord: string | null): { cursor: string; lagging: boolean } {
     const { announced, final } = pass.target;
-    const reach = gmailPassCursor({ start, lastRecord, answer, announced, unreadableFrom: pass.unreadableFrom, final });
+    const reach = gmailPassCursor({ start, lastRecord, announced, unreadableFrom: pass.unreadableFrom, final });
     if (reach.lagging) bump(pass.counts, 'lagging');
     return reach;
   }
