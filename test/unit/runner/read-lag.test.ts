@@ -145,6 +145,22 @@ describe('a Gmail push that arrives before its change is readable', () => {
     expect(w.tasks.ids().sort()).toEqual([first.id, second.id].sort());
   });
 
+  test('history expired while a change is hidden: the resync walk waits out the lag, then finds the change', async () => {
+    const w = world();
+    await w.connect();
+    const first = w.mailbox.deliver('readable');
+    w.mailbox.lag = { hiddenAfter: w.mailbox.historyId, historyId: 'ahead' };
+    const second = w.mailbox.deliver('not listed yet');
+    w.mailbox.expireHistory();
+    await expect(w.runner.handle('s1', { gmail: second.historyId, calendar: false }, { trigger: 'push' })).resolves.toBe('ran');
+    w.mailbox.lag = null;
+    // The push that announced the hidden change, delivered again, and the look the pass asked for.
+    await w.runner.handle('s1', { gmail: second.historyId, calendar: false }, { trigger: 'push' });
+    for (const look of w.followUps.looks.splice(0)) await w.runner.run('s1', { kind: 'look', trigger: 'push', from: look.from });
+    expect(w.tasks.ids().sort()).toEqual([first.id, second.id].sort());
+    expect((await w.sources.get('s1'))!.gmailResync).toBeNull();
+  });
+
   test('nothing lagging: no retry is scheduled and Gmail is called as before', async () => {
     const w = world();
     await w.connect();

@@ -1,6 +1,7 @@
 import { isNewerHistoryId, maxHistoryId } from './history-id';
 import type { GmailHistoryRecord, GmailMessageMetadata } from './ports';
 import type { MessageChanges } from './rule';
+import type { GmailResync } from '../model';
 
 /**
  * Read-after-push lag: Gmail can push a history id before `history.list` lists the change
@@ -18,6 +19,8 @@ import type { MessageChanges } from './rule';
 export const LAG_LOOK_DELAYS_MS: readonly number[] = [1000, 2000, 4000];
 /** The attempt that no longer waits: what still lags is taken as Gmail answers it. */
 export const LAG_FINAL_ATTEMPT = LAG_LOOK_DELAYS_MS.length;
+/** The retries' whole span: a change announced before it is readable by then, or given up. */
+export const LAG_SPAN_MS = LAG_LOOK_DELAYS_MS.reduce((a, b) => a + b, 0);
 
 /** What a delta pass listed, against the work it claimed. */
 export interface ListingReach {
@@ -46,6 +49,20 @@ export function gmailPassCursor(reach: ListingReach): { cursor: string; lagging:
   const listed = maxHistoryId(reach.start, reach.lastRecord) ?? reach.start;
   const short = reach.announced !== null && isNewerHistoryId(reach.announced, listed);
   return { cursor: listed, lagging: short && !reach.final };
+}
+
+/**
+ * When a resync walk that has not listed anything yet may start, or `null` when it may now. Its
+ * cursor is the mailbox history id read when it began, which may count changes Gmail does not
+ * serve yet: their records lie before the cursor, so no delta lists them, and only a walk made
+ * once they are readable finds them. The walk waits out the retries' span (the last attempt,
+ * and a walk already under way, do not wait).
+ */
+export function resyncWalkAt(progress: GmailResync, now: Date, final: boolean): Date | null {
+  const begun = progress.pageToken !== null || progress.imported > 0;
+  if (final || begun) return null;
+  const due = new Date(progress.startedAt.getTime() + LAG_SPAN_MS);
+  return due > now ? due : null;
 }
 
 /** Messages history reports added whose metadata answered 404 (not deleted by history itself). */

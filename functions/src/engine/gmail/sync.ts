@@ -4,7 +4,7 @@ import type { Clock, TaskStore } from '../ports';
 import type { TaskRule } from '../task-rule';
 import { bump, fetchAll, PassDeadline, writeTasks, type PageDeps, type PassCounts } from './pages';
 import type { GmailApi, GmailMessageMetadata } from './ports';
-import { gmailPassCursor, pointBefore, unreadableAdds } from './read-lag';
+import { gmailPassCursor, pointBefore, resyncWalkAt, unreadableAdds } from './read-lag';
 import { GmailResyncWalk } from './resync';
 import { GMAIL_HISTORY_FILTER, planPage, summariseHistory, toFetch, type MessageChanges } from './rule';
 
@@ -40,6 +40,8 @@ export interface GmailSyncResult {
   cursor: string | null;
   /** What the pass announced is not all readable yet: a look is due (gmail/read-lag.ts). */
   lagging: boolean;
+  /** A resync walk waits for the lag to pass: the look that walks is due then (gmail/read-lag.ts). */
+  walkAt: Date | null;
   counts: PassCounts;
 }
 
@@ -68,6 +70,7 @@ interface DeltaResult {
   more: boolean;
   cursor: string | null;
   lagging?: boolean;
+  walkAt?: Date;
 }
 
 /** One pass's fixed inputs. */
@@ -125,15 +128,17 @@ export class GmailSync {
     if (source.historyId === null) {
       // Never synced: start from now; the backlog is not imported.
       const profile = await api.getProfile();
-      return { resynced: false, more: false, cursor: profile.historyId, lagging: false, counts: { initialised: 1 } };
+      return { resynced: false, more: false, cursor: profile.historyId, lagging: false, walkAt: null, counts: { initialised: 1 } };
     }
     const deadline = new PassDeadline(this.deps.budgetClock ?? this.deps.clock, this.deps.passBudgetMs);
     const pass: Pass = { api, source, owner, pageSize: pageSize ?? HISTORY_PAGE_SIZE, deadline, counts: {}, target, unreadableFrom: null };
     if (source.gmailResync === null) {
       const delta = await this.deltaUnlessExpired(pass, source.historyId, early?.from === source.historyId ? early.page : null);
-      if (delta !== null) return { resynced: false, lagging: false, ...delta, counts: pass.counts };
+      if (delta !== null) return { resynced: false, lagging: false, walkAt: null, ...delta, counts: pass.counts };
     }
-    return { resynced: true, lagging: false, ...(await this.resync(pass)), counts: pass.counts };
+    const resync = await this.resync(pass);
+    // A walk waiting for the lag to pass has resynced nothing yet.
+    return { resynced: resync.walkAt === undefined, lagging: false, walkAt: null, ...resync, counts: pass.counts };
   }
 
   /** The delta from `start`, or `null` when history no longer reaches back there. */
@@ -150,7 +155,13 @@ export class GmailSync {
   private async resync(pass: Pass): Promise<DeltaResult> {
     // A walk begun in an earlier pass has an older cursor, which history may have outlived.
     const resumed = pass.source.gmailResync !== null;
-    const cursor = await this.resyncWalk.run(pass.api, pass.source, pass.owner, pass.deadline, pass.counts);
+    const progress = pass.source.gmailResync ?? (await this.resyncWalk.begin(pass.api, pass.source, pass.owner, pass.counts));
+    const walkAt = resyncWalkAt(progress, this.deps.clock.now(), pass.target.final);
+    if (walkAt !== null) {
+      bump(pass.counts, 'resyncWaiting');
+      return { more: false, cursor: null, walkAt };
+    }
+    const cursor = await this.resyncWalk.run(pass.api, pass.source, progress, pass.owner, pass.deadline, pass.counts);
     if (cursor === null) return { more: true, cursor: null };
     const delta = await this.deltaUnlessExpired(pass, cursor);
     if (delta !== null) return delta;

@@ -7,16 +7,17 @@ import type { RunTrigger } from './trigger';
 import { LOG_EVENTS } from '../../observability/log-events';
 
 /**
- * The looks a run asks for after its Gmail pass: the tail look (follow-up.ts) and, when what
- * the pass was announced lagged its push, the next bounded retry (gmail/read-lag.ts). A look
+ * The looks a run asks for after its Gmail pass: the tail look (follow-up.ts), or, when what
+ * the pass was announced lagged its push, the next bounded retry, or the look that walks a
+ * resync once the lag has passed (gmail/read-lag.ts). A look
  * at lagging work that finds nothing yet asks for the next retry itself. All scheduled, never
  * slept; a failed schedule is not a failed sync (the fallback poll still finds the change).
  */
 
 /**
- * Which attempt at lagging work a run makes: a retry look says; a poll takes Gmail's answer as
- * it is (it runs minutes apart, and a listing it made itself showed the work); anything else
- * is a first attempt.
+ * Which attempt at lagging work a run makes: a retry look says; a poll waits for nothing (it
+ * runs minutes apart, and a listing it made itself showed the work); anything else is a first
+ * attempt.
  */
 export function lagAttempt(trigger: RunTrigger): number {
   if (trigger.kind === 'check') return LAG_FINAL_ATTEMPT;
@@ -31,18 +32,12 @@ export function passTarget(trigger: RunTrigger, announced: string | null): PassT
 export class Looks {
   constructor(private readonly deps: { followUps: FollowUpScheduler | null; logger: Logger; clock: Clock }) {}
 
-  /** After a Gmail pass that started at `startedAt`: the tail look, the lag retry, and the count of what was given up. */
+  /** After a Gmail pass that started at `startedAt`: the look it asks for, and the count of what was given up. */
   async afterPass(source: Source, trigger: RunTrigger, startedAt: Date, result: GmailSyncResult): Promise<void> {
-    const from = result.cursor !== null && source.credentialsAt !== null ? { historyId: result.cursor, credentialsAt: source.credentialsAt } : null;
-    const tailAt = followUpAt({ startedAt, historyRecords: result.counts.historyRecords ?? 0 });
     const attempt = lagAttempt(trigger);
-    // A lagging pass's retry lists from the same cursor, so it is its tail look too (a plain
-    // tail look would find the held change again and start another chain): due when both are.
-    // Without credentials to carry the retry count, lagging work is left to the next poll.
-    const lagAt = lagLookAt(startedAt, attempt);
-    if (result.lagging) {
-      if (lagAt !== null && from !== null) await this.scheduleRetry(source.id, latest(lagAt, tailAt), { ...from, retry: attempt + 1 });
-    } else if (tailAt !== null) await this.schedule(source.id, tailAt, from);
+    const look = lookAfterPass(source, attempt, startedAt, result);
+    if (look?.from?.retry !== undefined) await this.scheduleRetry(source.id, look.at, look.from);
+    else if (look !== null) await this.schedule(source.id, look.at, look.from);
     const givenUp = result.counts.unreadableTreatedAsDeleted ?? 0;
     if (givenUp > 0) this.deps.logger.warn(LOG_EVENTS.gmailUnreadableTreatedAsDeleted, { sourceId: source.id, count: givenUp, attempts: attempt });
   }
@@ -68,6 +63,27 @@ export class Looks {
       this.deps.logger.warn(LOG_EVENTS.followUpNotScheduled, { sourceId, error: error instanceof Error ? error.message : String(error) });
     }
   }
+}
+
+/**
+ * The look a Gmail pass asks for, if any. A resync walk waiting for the lag asks for the look
+ * that walks (the last attempt, from the cursor it began at). A lagging pass's retry lists from
+ * the same cursor, so it is its tail look too (a plain tail look would find the held change
+ * again and start another chain): due when both are. Otherwise the tail look. Without
+ * credentials to carry the retry count, lagging work is left to the next push or poll.
+ */
+export function lookAfterPass(source: Source, attempt: number, startedAt: Date, result: GmailSyncResult): { at: Date; from: LookFrom | null } | null {
+  const credentialsAt = source.credentialsAt;
+  const fromPoint = (historyId: string | null): LookFrom | null => (historyId !== null && credentialsAt !== null ? { historyId, credentialsAt } : null);
+  if (result.walkAt !== null) {
+    const begun = fromPoint(source.historyId);
+    return begun === null ? null : { at: result.walkAt, from: { ...begun, retry: LAG_FINAL_ATTEMPT } };
+  }
+  const from = fromPoint(result.cursor);
+  const tailAt = followUpAt({ startedAt, historyRecords: result.counts.historyRecords ?? 0 });
+  if (!result.lagging) return tailAt === null ? null : { at: tailAt, from };
+  const lagAt = lagLookAt(startedAt, attempt);
+  return lagAt === null || from === null ? null : { at: latest(lagAt, tailAt), from: { ...from, retry: attempt + 1 } };
 }
 
 function latest(a: Date, b: Date | null): Date {
