@@ -1,4 +1,4 @@
-import { gmailPassCursor, lagLookAt, LAG_FINAL_ATTEMPT, pointBefore } from '../../../functions/src/engine/gmail/read-lag';
+import { gmailPassCursor, lagLookAt, LAG_FINAL_ATTEMPT, LAG_SPAN_MS, pointBefore } from '../../../functions/src/engine/gmail/read-lag';
 import type { LookFrom, FollowUpScheduler } from '../../../functions/src/engine/runner/follow-up';
 import { SyncRunner } from '../../../functions/src/engine/runner/runner';
 import { DEFAULT_STATUS_SETTINGS } from '../../../functions/src/engine/source/status';
@@ -159,6 +159,22 @@ describe('a Gmail push that arrives before its change is readable', () => {
     for (const look of w.followUps.looks.splice(0)) await w.runner.run('s1', { kind: 'look', trigger: 'push', from: look.from });
     expect(w.tasks.ids().sort()).toEqual([first.id, second.id].sort());
     expect((await w.sources.get('s1'))!.gmailResync).toBeNull();
+  });
+
+  test('each pass that finds the resync waiting asks for a walk look of its own, so a look spent early is followed by another', async () => {
+    const w = world();
+    await w.connect();
+    const mail = w.mailbox.deliver('during the outage');
+    w.mailbox.expireHistory();
+    const begun = w.clock.now().getTime();
+    await w.runner.handle('s1', { gmail: mail.historyId, calendar: false }, { trigger: 'push' });
+    w.clock.advance(1000);
+    await w.runner.handle('s1', { gmail: mail.historyId, calendar: false }, { trigger: 'push' });
+    expect(w.tasks.ids()).toEqual([]);
+    expect(w.followUps.retries().map((l) => [l.at.getTime() - begun, l.from?.retry])).toEqual([
+      [LAG_SPAN_MS, LAG_FINAL_ATTEMPT],
+      [LAG_SPAN_MS + 1000, LAG_FINAL_ATTEMPT],
+    ]);
   });
 
   test('nothing lagging: no retry is scheduled and Gmail is called as before', async () => {

@@ -1,8 +1,8 @@
 import type { GmailSyncResult, PassTarget } from '../gmail/sync';
-import { LAG_FINAL_ATTEMPT, lagLookAt } from '../gmail/read-lag';
+import { LAG_FINAL_ATTEMPT, LAG_SPAN_MS, lagLookAt } from '../gmail/read-lag';
 import type { Source } from '../model';
 import type { Clock, Logger } from '../ports';
-import { followUpAt, type FollowUpScheduler, type LookFrom } from './follow-up';
+import { FOLLOW_UP_SLOT_MS, followUpAt, type FollowUpScheduler, type LookFrom } from './follow-up';
 import type { RunTrigger } from './trigger';
 import { LOG_EVENTS } from '../../observability/log-events';
 
@@ -77,13 +77,24 @@ export function lookAfterPass(source: Source, attempt: number, startedAt: Date, 
   const fromPoint = (historyId: string | null): LookFrom | null => (historyId !== null && credentialsAt !== null ? { historyId, credentialsAt } : null);
   if (result.walkAt !== null) {
     const begun = fromPoint(source.historyId);
-    return begun === null ? null : { at: result.walkAt, from: { ...begun, retry: LAG_FINAL_ATTEMPT } };
+    return begun === null ? null : { at: walkLookAt(result.walkAt, startedAt), from: { ...begun, retry: LAG_FINAL_ATTEMPT } };
   }
   const from = fromPoint(result.cursor);
   const tailAt = followUpAt({ startedAt, historyRecords: result.counts.historyRecords ?? 0 });
   if (!result.lagging) return tailAt === null ? null : { at: tailAt, from };
   const lagAt = lagLookAt(startedAt, attempt);
   return lagAt === null || from === null ? null : { at: latest(lagAt, tailAt), from: { ...from, retry: attempt + 1 } };
+}
+
+/**
+ * The walk's look: due when the walk is, and the lag span after this pass, on the looks' grid.
+ * Each waiting pass so asks for a look of its own (a look's name is its time): one that came
+ * early (Cloud Tasks runs on Google's clock) and found the lease held is followed by another,
+ * instead of collapsing into the spent name.
+ */
+function walkLookAt(walkAt: Date, startedAt: Date): Date {
+  const due = Math.max(walkAt.getTime(), startedAt.getTime() + LAG_SPAN_MS);
+  return new Date(Math.ceil(due / FOLLOW_UP_SLOT_MS) * FOLLOW_UP_SLOT_MS);
 }
 
 function latest(a: Date, b: Date | null): Date {
