@@ -6,9 +6,11 @@ import type { GmailResync } from '../model';
 /**
  * Read-after-push lag: Gmail can push a history id before `history.list` lists the change
  * behind it, or list a message added that `messages.get` still answers 404 for, for a few
- * seconds. A pass that meets either keeps its cursor before the change it could not read and
- * asks for a look a little later (runner/follow-up.ts schedules it; nothing sleeps). The looks
- * are bounded: the last attempt takes Gmail's answer as it is (a message still 404 is deleted).
+ * seconds, while the history id in its answers may already count the change. A pass that meets
+ * either keeps its cursor before the change it could not read and asks for a look a little
+ * later (runner/looks.ts schedules it; nothing sleeps). The looks are bounded: the last attempt
+ * takes Gmail's answer as it is (a message still 404 is deleted); a change still not listed
+ * stays after the cursor, for the next push or poll to list.
  */
 
 /**
