@@ -89,15 +89,17 @@ export class GmailProber {
   }
 
   /**
-   * The first record Gmail holds after the source's cursor (with the pass's INBOX filter), else
-   * `null`. Anything unclear is left to a normal run from the cursor, which accounts for it.
+   * The mailbox's history id if Gmail holds records after the source's cursor (with the pass's
+   * INBOX filter), else `null`: a poll takes it as work all the same (its pass waits for nothing,
+   * and never moves the cursor past what it lists). Anything unclear is left to a normal run
+   * from the cursor, which accounts for it.
    */
   private async historySince(source: Source): Promise<string | null> {
     const cursor = source.historyId;
     if (cursor === null) return historyIdAfter(cursor);
     const page = await listedAfter(async () => (await this.deps.google.gmail(source)).listHistory(cursor, null, 1, GMAIL_HISTORY_FILTER));
     if (page === 'unclear') return historyIdAfter(cursor);
-    return page === null ? null : lastSeen(page, cursor);
+    return page?.historyId ?? null;
   }
 
   /**
@@ -125,8 +127,9 @@ export class GmailProber {
 }
 
 /**
- * The last record a page shows after `from`: the work a look or poll records. Not the answer's
- * history id, which may run ahead of records Gmail does not list yet (gmail/read-lag.ts).
+ * The last record a page shows after `from`: the work a look records. Not the answer's history
+ * id, which may count changes no pass lists (other labels, or not served yet): a pass short of
+ * it would lag and ask for retries (gmail/read-lag.ts).
  */
 function lastSeen(page: HistoryPage, from: string): string {
   return page.records[page.records.length - 1]?.id ?? historyIdAfter(from);
