@@ -9,6 +9,8 @@
  *   npm run bench                    200 sources, 90 s of traffic per strategy
  *   npm run bench -- --quick         10 sources, 8 s of traffic per strategy
  *   npm run bench -- --sources 50 --duration 30 --latency 50 --seed 7 --rate 5
+ *   npm run bench -- --lag 3000      read-after-push lag: every change readable up to 3 s after
+ *                                    its push (Gmail's history id running ahead; Calendar too)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -36,6 +38,7 @@ const { values: flags } = parseArgs({
     rate: { type: 'string' },
     strategies: { type: 'string', default: 'engine,engine_default_rate,per_notification,polling' },
     env: { type: 'string', multiple: true, default: [] },
+    lag: { type: 'string' },
   },
 });
 /** Extra engine settings, e.g. --env GMAIL_UNITS_PER_MINUTE=15000 */
@@ -50,6 +53,8 @@ const DURATION_MS = Number(flags.duration ?? (flags.quick ? 8 : 90)) * 1000;
 const RAISED_RATE = flags.rate ?? '5';
 const DEFAULT_RATE = '1';
 const LATENCY_MS = Number(flags.latency);
+/** Read-after-push lag (the sandbox's fault): a change is readable a random 0..LAG_MS after its push. */
+const LAG_MS = flags.lag === undefined ? null : Number(flags.lag);
 const POLL_INTERVAL_MS = flags.quick ? 10_000 : 120_000;
 const MAIL_PER_S = flags.quick ? 2 : 4;
 const EVENTS_PER_S = flags.quick ? 0.5 : 1;
@@ -184,6 +189,10 @@ async function runStrategy(name: StrategyName, parts: FloorParts): Promise<{ fig
     const ids = await setUpSources(stack);
     await sleep(1200);
     await stack.admin.setFaults({ latencyMs: LATENCY_MS, ...(name === 'polling' && { push: { dropRate: 1 } }) });
+    if (LAG_MS !== null) {
+      await stack.admin.setLag({ api: 'gmail', maxMs: LAG_MS, historyId: 'ahead' });
+      await stack.admin.setLag({ api: 'calendar', maxMs: LAG_MS });
+    }
     await stack.admin.resetStats();
     await stack.hostStats(true);
     // The polls run in this process: its Firestore client counts too.
@@ -385,7 +394,7 @@ function table(results: Partial<Record<StrategyName, Figures>>): string {
 const COLORS: Record<StrategyName, string> = { engine: '#1a73e8', engine_default_rate: '#9334e6', per_notification: '#e8710a', polling: '#188038' };
 
 async function main() {
-  console.log(`Benchmark: ${SOURCES} sources, ${DURATION_MS / 1000} s of traffic per strategy, Google latency ${LATENCY_MS} ms, seed ${flags.seed}, ${HOST_PROCESSES} host processes`);
+  console.log(`Benchmark: ${SOURCES} sources, ${DURATION_MS / 1000} s of traffic per strategy, Google latency ${LATENCY_MS} ms, seed ${flags.seed}, ${HOST_PROCESSES} host processes${LAG_MS === null ? '' : `, read-after-push lag up to ${LAG_MS} ms`}`);
   progress('measuring cold start');
   const cold = coldStart();
   progress('measuring the floor');
@@ -410,6 +419,7 @@ async function main() {
       raised_rate_per_s: Number(RAISED_RATE),
       default_rate_per_s: Number(DEFAULT_RATE),
       extra_env: EXTRA_ENV,
+      read_lag_max_ms: LAG_MS,
     },
     floor_ms: floor.floor_ms,
     floor_parts: floor.parts,

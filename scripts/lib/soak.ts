@@ -254,6 +254,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       push: { dropRate: 0.15, duplicateRate: 0.2, maxDelayMs: 1500 },
     };
     await admin.setFaults(faults);
+    // Read-after-push lag: every change readable only up to 3 s after its push (Gmail and
+    // Calendar), and Gmail's answered history id running ahead of its records.
+    await admin.setLag({ api: 'gmail', maxMs: 3000, historyId: 'ahead' });
+    await admin.setLag({ api: 'calendar', maxMs: 3000 });
 
     const end = Date.now() + options.durationMs;
     const nextChaos = { kill: Date.now() + options.durationMs / 4, expire: Date.now() + options.durationMs / 3, invalidate: Date.now() + options.durationMs / 2 };
@@ -343,6 +347,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const injected = (await admin.stats()).injected;
     progress('activity over: clearing faults, letting the jobs catch up');
     await admin.setFaults({});
+    await admin.clearLag();
     await admin.drainPushes();
     // The scheduled jobs' next cycle, 11 minutes on: every source is quiet by then, every
     // crashed lease long expired.

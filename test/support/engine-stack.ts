@@ -8,6 +8,7 @@ import type { Clock, Logger } from '../../functions/src/engine/ports';
 import type { SourceStore } from '../../functions/src/engine/source/ports';
 import type { Source } from '../../functions/src/engine/model';
 import { SyncRunner } from '../../functions/src/engine/runner/runner';
+import { LAG_SPAN_MS } from '../../functions/src/engine/gmail/read-lag';
 import { createLogger } from '../../functions/src/logging';
 import { FUNCTIONS, registerFunctions, type FunctionName } from '../../functions/src/register';
 import { SandboxAdmin } from '../../sandbox/src/admin-client';
@@ -193,4 +194,14 @@ export function loggedPasses(stack: Pick<EngineStack, 'logLines'>, sourceId: str
   return stack.logLines
     .map((line) => JSON.parse(line) as { message?: string; sourceId?: string; trigger: string; counts: Record<string, number>; durationMs: number })
     .filter((line) => line.message === `${type} sync finished` && line.sourceId === sourceId);
+}
+
+/**
+ * A resync a push began waits out the read-after-push lag before it walks (gmail/read-lag.ts):
+ * its start is moved that far into the past, not waited for, so the next trigger walks.
+ */
+export async function resyncLagPassed(stack: EngineStack, sourceId: string): Promise<void> {
+  await stack.services.sources.update(sourceId, new Date(), (source) => ({
+    gmailResync: { ...source.gmailResync!, startedAt: new Date(source.gmailResync!.startedAt.getTime() - LAG_SPAN_MS) },
+  }));
 }

@@ -198,6 +198,14 @@ export class InMemoryMailbox implements GmailApi {
   private readonly records: (GmailHistoryRecord & { at: number })[] = [];
   readonly messages = new Map<string, MailboxMessage>();
   readonly calls: Record<string, number> = {};
+  /**
+   * Read-after-push lag: changes after `hiddenAfter` are not listed and their messages are not
+   * listed and answer 404; the listing's history id is that of the last listed change, or the
+   * newest (`ahead`, as `getProfile` always answers).
+   */
+  lag: { hiddenAfter: number; historyId: 'visible' | 'ahead' } | null = null;
+  /** Messages whose metadata answers 404 although history lists them. */
+  readonly unreadable = new Set<string>();
   /** Runs before every call: a test's hook to move its clock or fail a call. */
   beforeCall: ((operation: string) => void | Promise<void>) | null = null;
 
@@ -236,16 +244,18 @@ export class InMemoryMailbox implements GmailApi {
     await this.call('listHistory');
     const start = Number(startHistoryId);
     if (start < this.oldestValidStart) throw new GoogleError('cursor-invalid', 'history expired', { status: 404 });
-    const after = this.records.filter((r) => r.at > start);
+    const lag = this.lag;
+    const after = this.records.filter((r) => r.at > start && (lag === null || r.at <= lag.hiddenAfter));
     const offset = pageToken === null ? 0 : Number(pageToken);
     const page = after.slice(offset, offset + maxResults);
     const next = offset + maxResults < after.length ? String(offset + maxResults) : null;
-    return { records: page.map(({ at: _at, ...record }) => record), historyId: String(this.historyId), nextPageToken: next };
+    const answer = lag === null || lag.historyId === 'ahead' ? this.historyId : Math.min(this.historyId, lag.hiddenAfter);
+    return { records: page.map(({ at: _at, ...record }) => record), historyId: String(answer), nextPageToken: next };
   }
 
   async listMessageIds(labelId: string, pageToken: string | null, maxResults: number) {
     await this.call('listMessageIds');
-    const ids = [...this.messages.values()].filter((m) => m.labelIds.includes(labelId)).map((m) => m.id).reverse();
+    const ids = [...this.messages.values()].filter((m) => m.labelIds.includes(labelId) && !this.hidden(m.id)).map((m) => m.id).reverse();
     const offset = pageToken === null ? 0 : Number(pageToken);
     const next = offset + maxResults < ids.length ? String(offset + maxResults) : null;
     return { ids: ids.slice(offset, offset + maxResults), nextPageToken: next };
@@ -255,10 +265,15 @@ export class InMemoryMailbox implements GmailApi {
     await this.call('getMessagesMetadata');
     const found = new Map<string, GmailMessageMetadata | null>();
     for (const id of ids) {
-      const m = this.messages.get(id);
+      const m = this.unreadable.has(id) || this.hidden(id) ? undefined : this.messages.get(id);
       found.set(id, m ? { id, labelIds: [...m.labelIds], subject: m.subject, from: null, date: null, internalDate: null } : null);
     }
     return found;
+  }
+
+  /** A message whose arrival still lags (its id carries its history id): reads do not serve it. */
+  private hidden(id: string): boolean {
+    return this.lag !== null && Number(id.slice(1)) > this.lag.hiddenAfter;
   }
 
   async watch(): Promise<{ historyId: string; expiration: Date }> {

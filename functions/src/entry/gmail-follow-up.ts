@@ -8,25 +8,27 @@ import { LOG_EVENTS } from '../observability/log-events';
 
 /**
  * gmailFollowUp (HTTPS, IAM-only: Cloud Tasks calls it with the invoker account's OIDC
- * token): the scheduled tail look after a Gmail push, POST {sourceId, after?, credentialsAt?}
- * (where the pass that asked for it got to). It looks at Gmail whatever was announced; a
+ * token): the scheduled tail look after a Gmail push, POST {sourceId, after?, credentialsAt?,
+ * retry?} (where the pass that asked for it got to; `retry` for a look at work that lagged its
+ * push). It looks at Gmail whatever was announced; a
  * source gone or disconnected meanwhile ends it quietly (2xx, so Cloud Tasks does not retry);
  * a failure retrying can fix answers 503 and Cloud Tasks retries.
  */
 
 const bodySchema = z
-  .object({ sourceId: documentIdSchema, after: historyIdSchema.optional(), credentialsAt: z.iso.datetime().optional() })
-  .refine((body) => (body.after === undefined) === (body.credentialsAt === undefined), 'after and credentialsAt come together');
+  .object({ sourceId: documentIdSchema, after: historyIdSchema.optional(), credentialsAt: z.iso.datetime().optional(), retry: z.number().int().min(1).max(10).optional() })
+  .refine((body) => (body.after === undefined) === (body.credentialsAt === undefined), 'after and credentialsAt come together')
+  .refine((body) => body.retry === undefined || body.after !== undefined, 'retry comes with after');
 
 export function gmailFollowUpHandler(services: () => Services) {
   return async (req: Request, res: Response): Promise<void> => {
     const body = postBody(req, res, bodySchema, '{"sourceId": "...", "after": "<history id>", "credentialsAt": "<ISO time>"} (the last two optional, together)');
     if (body === null) return;
-    const { sourceId, after, credentialsAt } = body;
+    const { sourceId, after, credentialsAt, retry } = body;
     const { runner, logger } = services();
     try {
       // Triggered by a push, so a tail it finds is what pushes promise, not a missed push.
-      const from = after !== undefined && credentialsAt !== undefined ? { historyId: after, credentialsAt: new Date(credentialsAt) } : null;
+      const from = after !== undefined && credentialsAt !== undefined ? { historyId: after, credentialsAt: new Date(credentialsAt), ...(retry !== undefined && { retry }) } : null;
       const outcome = await runner.run(sourceId, { kind: 'look', trigger: 'push', from });
       logger.debug(LOG_EVENTS.followUpHandled, { sourceId, trigger: 'push', outcome });
       res.status(204).end();

@@ -19,6 +19,8 @@ export const LOG_EVENTS = {
   passOutlivedLease: 'a pass outlived its lease; its work was given back',
   followUpScheduled: 'gmail follow-up',
   followUpNotScheduled: 'gmail follow-up not scheduled',
+  gmailLagLookScheduled: 'gmail read lag: look scheduled',
+  gmailUnreadableTreatedAsDeleted: 'gmail messages still unreadable after the retries, treated as deleted',
   credentialsUnreadable: 'stored Google credentials no longer decrypt; the source needs a reconnect',
 
   // Pushes and requests arriving.

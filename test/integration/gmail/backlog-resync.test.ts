@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { SourceStore } from '../../../functions/src/engine/source/ports';
 import { isNewerHistoryId } from '../../../functions/src/engine/gmail/history-id';
 import { withStatus } from '../../../functions/src/engine/source/status';
-import { gmailPush, loggedPasses, runnerWith, startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { gmailPush, loggedPasses, resyncLagPassed, runnerWith, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { SpentAfterFirstPage } from '../../support/clock';
 import { waitFor } from '../../support/wait';
 
@@ -60,6 +60,13 @@ function dyingAfterFirstPass(): SourceStore {
   return dying;
 }
 
+/** A push begins the resync (its walk waits out the read-after-push lag), and the lag passes. */
+async function resyncBegun(sourceId: string, email: string, historyId: string): Promise<void> {
+  expect(await push(email, historyId)).toBe(204);
+  expect((await stack.services.sources.get(sourceId))!.gmailResync).toMatchObject({ pageToken: null, imported: 0 });
+  await resyncLagPassed(stack, sourceId);
+}
+
 /** The crashed instance's lease runs out (its end moved to the past, not waited for); only then can another instance take the source. */
 async function leaseExpired(sourceId: string): Promise<void> {
   await stack.services.sources.update(sourceId, new Date(), (source) => ({ lease: { owner: source.lease!.owner, until: new Date(Date.now() - 1) } }));
@@ -75,6 +82,7 @@ test('a long outage with expired history: all 230 messages become tasks, the res
 
   const outage = await deliverMany(email, 230, 'during the outage');
   await stack.admin.expireHistory(email);
+  await resyncBegun(sourceId, email, outage[229]!.historyId);
   await stack.admin.resetStats();
 
   // The first invocation dies after its first (budget-bounded) pass.
@@ -118,6 +126,7 @@ test('history expiring again while a resync is still walking: the next pass walk
   await connectWithCursor(sourceId, email, 'user-twice');
   const outage = await deliverMany(email, 150, 'first outage');
   await stack.admin.expireHistory(email);
+  await resyncBegun(sourceId, email, outage[149]!.historyId);
 
   const dying = dyingAfterFirstPass();
   // The first pass's budget is spent after one page of the walk, so the walk is left midway.
@@ -129,6 +138,11 @@ test('history expiring again while a resync is still walking: the next pass walk
   const later = await deliverMany(email, 5, 'second outage');
   await stack.admin.expireHistory(email);
   await leaseExpired(sourceId);
+  expect(await push(email, later[4]!.historyId)).toBe(204);
+  await stack.settled(sourceId);
+  // The walk outlived history: the next pass began a new one, which walks after the lag.
+  expect((await stack.services.sources.get(sourceId))!.gmailResync).toMatchObject({ pageToken: null });
+  await resyncLagPassed(stack, sourceId);
   expect(await push(email, later[4]!.historyId)).toBe(204);
   await stack.settled(sourceId);
 

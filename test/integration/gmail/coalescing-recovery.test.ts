@@ -1,5 +1,5 @@
 import type { AnnouncedWork } from '../../../functions/src/engine/model';
-import { gmailPush, runnerWith, startEngineStack, storeWithTransitions as transitionsVia, type EngineStack } from '../../support/engine-stack';
+import { gmailPush, resyncLagPassed, runnerWith, startEngineStack, storeWithTransitions as transitionsVia, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';
 import { MovableClock } from '../../support/clock';
 import type { SourceStore } from '../../../functions/src/engine/source/ports';
@@ -71,6 +71,10 @@ test('history expiry → one full resync: every message present once, including 
   for (let i = 0; i < 3; i += 1) gap.push(await stack.admin.deliverMail(email, { subject: `gap ${i}` }));
   await stack.admin.expireHistory(email);
 
+  // The push begins the resync, which walks once the lag Gmail may show has passed.
+  expect(await push(email, gap[2]!.historyId)).toBe(204);
+  expect((await stack.services.sources.get('src-resync'))!.gmailResync).toMatchObject({ pageToken: null });
+  await resyncLagPassed(stack, 'src-resync');
   // Slow Google down so that mail can arrive while the resync is listing the inbox.
   await stack.admin.setFaults({ latencyMs: 150 });
   const run = push(email, gap[2]!.historyId);

@@ -1,4 +1,5 @@
 import { GoogleError } from '../../../functions/src/engine/errors';
+import { LAG_SPAN_MS } from '../../../functions/src/engine/gmail/read-lag';
 import { DEFAULT_STATUS_SETTINGS } from '../../../functions/src/engine/source/status';
 import { DEFAULT_TASK_RULE } from '../../../functions/src/engine/task-rule';
 import { SyncRunner } from '../../../functions/src/engine/runner/runner';
@@ -154,11 +155,19 @@ test('a backlog beyond the pass budget: each pass stops at its budget (the test 
   expect((await w.sources.get('s1'))!.historyId).toBe(delivered[249]!.historyId);
 });
 
-test('history expired: the resync walks the inbox and the delta from the fresh cursor follows', async () => {
+test('history expired: the resync begins, walks the inbox once changes Gmail may not serve yet are readable, and the delta from the fresh cursor follows', async () => {
   const w = world();
   await w.connect();
   const delivered = Array.from({ length: 3 }, (_, i) => w.mailbox.deliver(`outage ${i}`));
   w.mailbox.expireHistory();
+  await expect(w.runner.handle('s1', { gmail: delivered[2]!.historyId, calendar: false }, { trigger: 'push' })).resolves.toBe('ran');
+  expect(w.tasks.ids()).toEqual([]);
+  expect((await w.sources.get('s1'))!.gmailResync).toMatchObject({ cursor: String(w.mailbox.historyId), pageToken: null });
+  // A trigger within the lag retries' span waits too; the next one after it walks.
+  w.clock.advance(LAG_SPAN_MS - 1);
+  await expect(w.runner.handle('s1', { gmail: delivered[2]!.historyId, calendar: false }, { trigger: 'push' })).resolves.toBe('ran');
+  expect(w.tasks.ids()).toEqual([]);
+  w.clock.advance(1);
   await expect(w.runner.handle('s1', { gmail: delivered[2]!.historyId, calendar: false }, { trigger: 'push' })).resolves.toBe('ran');
   expect(w.tasks.ids()).toEqual(delivered.map((d) => d.id).sort());
   const source = (await w.sources.get('s1'))!;

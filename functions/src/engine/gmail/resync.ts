@@ -26,15 +26,18 @@ export interface ResyncDeps extends PageDeps {
 export class GmailResyncWalk {
   constructor(private readonly deps: ResyncDeps) {}
 
-  /** Walks on from the stored progress; returns the new cursor when done, `null` when handed on. */
-  async run(api: GmailApi, source: Source, owner: string, deadline: PassDeadline, counts: PassCounts): Promise<string | null> {
-    let progress = source.gmailResync;
-    if (progress === null) {
-      bump(counts, 'resyncs');
-      const { historyId } = await api.getProfile();
-      progress = { cursor: historyId, pageToken: null, imported: 0, startedAt: this.deps.clock.now() };
-      await this.save(source, owner, progress);
-    }
+  /** Begins a walk: the mailbox history id now is its cursor once done, stored before anything is walked. */
+  async begin(api: GmailApi, source: Source, owner: string, counts: PassCounts): Promise<GmailResync> {
+    bump(counts, 'resyncs');
+    const { historyId } = await api.getProfile();
+    const progress: GmailResync = { cursor: historyId, pageToken: null, imported: 0, startedAt: this.deps.clock.now() };
+    await this.save(source, owner, progress);
+    return progress;
+  }
+
+  /** Walks on from `progress`; returns the new cursor when done, `null` when handed on. */
+  async run(api: GmailApi, source: Source, start: GmailResync, owner: string, deadline: PassDeadline, counts: PassCounts): Promise<string | null> {
+    let progress = start;
     const open = await this.deps.tasks.listOpen(source.userId, source.id, 'gmail');
     const held = new Set(open.map((t) => t.externalId));
     // Tasks the walk itself wrote do not end it: pages shift as mail arrives.

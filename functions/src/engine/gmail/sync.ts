@@ -3,9 +3,10 @@ import type { Source, Task } from '../model';
 import type { Clock, TaskStore } from '../ports';
 import type { TaskRule } from '../task-rule';
 import { bump, fetchAll, PassDeadline, writeTasks, type PageDeps, type PassCounts } from './pages';
-import type { GmailApi } from './ports';
+import type { GmailApi, GmailMessageMetadata } from './ports';
+import { gmailPassCursor, pointBefore, resyncWalkAt, unreadableAdds } from './read-lag';
 import { GmailResyncWalk } from './resync';
-import { GMAIL_HISTORY_FILTER, planPage, summariseHistory, toFetch } from './rule';
+import { GMAIL_HISTORY_FILTER, planPage, summariseHistory, toFetch, type MessageChanges } from './rule';
 
 /**
  * Gmail delta sync, page by page: each history.list page's new messages are fetched, its
@@ -37,8 +38,20 @@ export interface GmailSyncResult {
    * the write that ends the step, so a one-page pass costs no write of its own.
    */
   cursor: string | null;
+  /** What the pass announced is not all readable yet: a look is due (gmail/read-lag.ts). */
+  lagging: boolean;
+  /** A resync walk waits for the lag to pass: the look that walks is due then (gmail/read-lag.ts). */
+  walkAt: Date | null;
   counts: PassCounts;
 }
+
+/** What the pass was told to find, and whether it is the last attempt at lagging work (read-lag.ts). */
+export interface PassTarget {
+  announced: string | null;
+  final: boolean;
+}
+
+const FIRST_ATTEMPT: PassTarget = { announced: null, final: false };
 
 /** One page of `history.list`, as the adapter returns it. */
 export type HistoryPage = Awaited<ReturnType<GmailApi['listHistory']>>;
@@ -56,6 +69,8 @@ export interface EarlyPage {
 interface DeltaResult {
   more: boolean;
   cursor: string | null;
+  lagging?: boolean;
+  walkAt?: Date;
 }
 
 /** One pass's fixed inputs. */
@@ -66,6 +81,9 @@ interface Pass {
   pageSize: number;
   deadline: PassDeadline;
   counts: PassCounts;
+  target: PassTarget;
+  /** Where the cursor stops: before a message added that could not be read yet. */
+  unreadableFrom: string | null;
 }
 
 /** Repeated history 404s right after a resync: reported, not retried forever. */
@@ -106,19 +124,21 @@ export class GmailSync {
     return { from, page };
   }
 
-  async run(api: GmailApi, source: Source, owner: string, pageSize: number | null, early: EarlyPage | null = null): Promise<GmailSyncResult> {
+  async run(api: GmailApi, source: Source, owner: string, pageSize: number | null, early: EarlyPage | null = null, target = FIRST_ATTEMPT): Promise<GmailSyncResult> {
     if (source.historyId === null) {
       // Never synced: start from now; the backlog is not imported.
       const profile = await api.getProfile();
-      return { resynced: false, more: false, cursor: profile.historyId, counts: { initialised: 1 } };
+      return { resynced: false, more: false, cursor: profile.historyId, lagging: false, walkAt: null, counts: { initialised: 1 } };
     }
     const deadline = new PassDeadline(this.deps.budgetClock ?? this.deps.clock, this.deps.passBudgetMs);
-    const pass: Pass = { api, source, owner, pageSize: pageSize ?? HISTORY_PAGE_SIZE, deadline, counts: {} };
+    const pass: Pass = { api, source, owner, pageSize: pageSize ?? HISTORY_PAGE_SIZE, deadline, counts: {}, target, unreadableFrom: null };
     if (source.gmailResync === null) {
       const delta = await this.deltaUnlessExpired(pass, source.historyId, early?.from === source.historyId ? early.page : null);
-      if (delta !== null) return { resynced: false, ...delta, counts: pass.counts };
+      if (delta !== null) return { resynced: false, lagging: false, walkAt: null, ...delta, counts: pass.counts };
     }
-    return { resynced: true, ...(await this.resync(pass)), counts: pass.counts };
+    const resync = await this.resync(pass);
+    // A walk waiting for the lag to pass has resynced nothing yet.
+    return { resynced: resync.walkAt === undefined, lagging: false, walkAt: null, ...resync, counts: pass.counts };
   }
 
   /** The delta from `start`, or `null` when history no longer reaches back there. */
@@ -135,7 +155,13 @@ export class GmailSync {
   private async resync(pass: Pass): Promise<DeltaResult> {
     // A walk begun in an earlier pass has an older cursor, which history may have outlived.
     const resumed = pass.source.gmailResync !== null;
-    const cursor = await this.resyncWalk.run(pass.api, pass.source, pass.owner, pass.deadline, pass.counts);
+    const progress = pass.source.gmailResync ?? (await this.resyncWalk.begin(pass.api, pass.source, pass.owner, pass.counts));
+    const walkAt = resyncWalkAt(progress, this.deps.clock.now(), pass.target.final);
+    if (walkAt !== null) {
+      bump(pass.counts, 'resyncWaiting');
+      return { more: false, cursor: null, walkAt };
+    }
+    const cursor = await this.resyncWalk.run(pass.api, pass.source, progress, pass.owner, pass.deadline, pass.counts);
     if (cursor === null) return { more: true, cursor: null };
     const delta = await this.deltaUnlessExpired(pass, cursor);
     if (delta !== null) return delta;
@@ -162,12 +188,21 @@ export class GmailSync {
       const result: HistoryPage = page === 0 && firstPage !== null ? await firstPage : await api.listHistory(start, pageToken, pass.pageSize, GMAIL_HISTORY_FILTER);
       await this.applyPage(pass, result);
       pageToken = result.nextPageToken;
-      // At the end, the mailbox's history id is as far as this pass has seen.
-      if (pageToken === null) return { more: false, cursor: result.historyId };
-      // Mid-listing, the page's last record is.
-      cursor = result.records[result.records.length - 1]?.id ?? cursor;
-      await this.deps.sources.advanceHistoryId(source.id, owner, cursor, this.deps.clock.now(), this.deps.leaseMs);
+      const lastRecord = result.records[result.records.length - 1]?.id ?? (cursor === start ? null : cursor);
+      // At the end, the last record listed is as far as this pass has read (read-lag.ts).
+      if (pageToken === null) return { more: false, ...this.endOfListing(pass, start, lastRecord) };
+      // Mid-listing, the page's last record is (never past a message it could not read).
+      cursor = lastRecord ?? cursor;
+      if (pass.unreadableFrom === null) await this.deps.sources.advanceHistoryId(source.id, owner, cursor, this.deps.clock.now(), this.deps.leaseMs);
     }
+  }
+
+  /** Where the listing leaves the cursor (gmail/read-lag.ts): at the last record listed, before what it could not read. */
+  private endOfListing(pass: Pass, start: string, lastRecord: string | null): { cursor: string; lagging: boolean } {
+    const { announced, final } = pass.target;
+    const reach = gmailPassCursor({ start, lastRecord, announced, unreadableFrom: pass.unreadableFrom, final });
+    if (reach.lagging) bump(pass.counts, 'lagging');
+    return reach;
   }
 
   /** One history page's tasks, written. */
@@ -177,11 +212,29 @@ export class GmailSync {
     bump(counts, 'historyRecords', result.records.length);
     const changes = summariseHistory(result.records);
     const fetched = await fetchAll(this.deps, api, source, owner, toFetch(changes), counts);
+    this.holdUnreadable(pass, result, changes, fetched);
     const now = this.deps.clock.now();
     const plan = planPage(source, changes, fetched, now);
     bump(counts, 'goneBeforeFetch', plan.goneBeforeFetch);
     // A message history reports added has no task yet (unless this page is done again).
     const isNew = (task: Task) => changes.get(task.externalId)?.added === true;
     await writeTasks(this.deps, source, { upserts: plan.upserts, archive: plan.archive, isNew }, now, counts);
+  }
+
+  /**
+   * Messages history added that answer 404 may not be readable yet: before the last attempt
+   * they are left out of the page's plan (the others are written) and the cursor stays before
+   * them; on the last attempt they count as deleted.
+   */
+  private holdUnreadable(pass: Pass, page: HistoryPage, changes: Map<string, MessageChanges>, fetched: Map<string, GmailMessageMetadata | null>): void {
+    const unreadable = unreadableAdds(changes, fetched);
+    if (unreadable.length === 0) return;
+    if (pass.target.final) {
+      bump(pass.counts, 'unreadableTreatedAsDeleted', unreadable.length);
+      return;
+    }
+    bump(pass.counts, 'unreadableHeld', unreadable.length);
+    unreadable.forEach((id) => fetched.delete(id));
+    pass.unreadableFrom ??= pointBefore(page.records, unreadable);
   }
 }

@@ -15,6 +15,8 @@
 export interface LookFrom {
   historyId: string;
   credentialsAt: Date;
+  /** A look at work that lagged its push (gmail/read-lag.ts): which retry this is. */
+  retry?: number;
 }
 
 export interface FollowUpScheduler {

@@ -1,6 +1,7 @@
 import { isGoogleError } from '../errors';
 import { historyIdAfter, isNewerHistoryId } from '../gmail/history-id';
 import type { GmailApi } from '../gmail/ports';
+import { GMAIL_HISTORY_FILTER } from '../gmail/rule';
 import type { EarlyPage, GmailSync, HistoryPage } from '../gmail/sync';
 import type { AnnouncedWork, Source } from '../model';
 import type { Clock, GoogleAccess } from '../ports';
@@ -18,14 +19,14 @@ import type { RunTrigger } from './trigger';
 export type GmailFind =
   /** Nothing after the point. */
   | { kind: 'nothing' }
-  /** Something: the mailbox's history id, and the page read there (`null`: the pass reads it itself). */
+  /** Something: the last record seen (work to record), and the page read there (`null`: the pass reads it itself). */
   | { kind: 'found'; historyId: string; page: EarlyPage | null }
   /** No clear answer (an error other than a transient one), or no client to ask without a read. */
   | { kind: 'unclear' };
 
 /** What the probe learnt before the run records its work. */
 export interface GmailProbe {
-  /** The history id Gmail showed after the cursor: work to record like a push's. `null`: nothing, or not asked. */
+  /** The last record Gmail showed after the cursor: work to record like a push's. `null`: nothing, or not asked. */
   seen: string | null;
   /** The first page of the pass, when a look already read it. */
   page: EarlyPage | null;
@@ -59,8 +60,8 @@ export class GmailProber {
 
   /**
    * What a look or a poll sees after the source's cursor. A warm look's find counts when it
-   * looked from the cursor; otherwise the look asks from the cursor now. Polls ask without the
-   * filter. Announced work asks nothing.
+   * looked from the cursor; otherwise the look asks from the cursor now. Polls ask with the
+   * INBOX filter too: changes no pass would list are no work. Announced work asks nothing.
    */
   async probe(source: Source, trigger: RunTrigger, warm: GmailFind): Promise<GmailProbe> {
     if (trigger.kind === 'announced') return NOT_ASKED;
@@ -84,17 +85,19 @@ export class GmailProber {
     const first = (async () => this.gmailSync.firstPage(await gmail(), from, null))();
     const page = await listedAfter(async () => (await first).page);
     if (page === 'unclear') return { kind: 'unclear' };
-    return page === null ? { kind: 'nothing' } : { kind: 'found', historyId: page.historyId, page: await first };
+    return page === null ? { kind: 'nothing' } : { kind: 'found', historyId: lastSeen(page, from), page: await first };
   }
 
   /**
-   * The mailbox's history id if Gmail holds history after the source's cursor, else `null`.
-   * Anything unclear is left to a normal run from the cursor, which accounts for it.
+   * The mailbox's history id if Gmail holds records after the source's cursor (with the pass's
+   * INBOX filter), else `null`: a poll takes it as work all the same (its pass waits for nothing,
+   * and never moves the cursor past what it lists). Anything unclear is left to a normal run
+   * from the cursor, which accounts for it.
    */
   private async historySince(source: Source): Promise<string | null> {
     const cursor = source.historyId;
     if (cursor === null) return historyIdAfter(cursor);
-    const page = await listedAfter(async () => (await this.deps.google.gmail(source)).listHistory(cursor, null, 1));
+    const page = await listedAfter(async () => (await this.deps.google.gmail(source)).listHistory(cursor, null, 1, GMAIL_HISTORY_FILTER));
     if (page === 'unclear') return historyIdAfter(cursor);
     return page?.historyId ?? null;
   }
@@ -121,6 +124,15 @@ export class GmailProber {
     if (page === null) release();
     return { page, release };
   }
+}
+
+/**
+ * The last record a page shows after `from`: the work a look records. Not the answer's history
+ * id, which may count changes no pass lists (other labels, or not served yet): a pass short of
+ * it would lag and ask for retries (gmail/read-lag.ts).
+ */
+function lastSeen(page: HistoryPage, from: string): string {
+  return page.records[page.records.length - 1]?.id ?? historyIdAfter(from);
 }
 
 /**

@@ -10,8 +10,9 @@ import { afterPass } from '../source/pass-outcome';
 import type { SourceStore } from '../source/ports';
 import type { StatusSettings } from '../source/status';
 import type { TaskRule } from '../task-rule';
-import { followUpAt, type FollowUpScheduler, type LookFrom } from './follow-up';
+import type { FollowUpScheduler } from './follow-up';
 import { GmailProber, type GmailProbe } from './gmail-probe';
+import { Looks, passTarget } from './looks';
 import { changedTasks, runPass, stopsTheStep, type PassResult } from './pass';
 import { announcedWork, pushAtOf, triggerOf, type RunOptions, type RunTrigger } from './trigger';
 import { LOG_EVENTS } from '../../observability/log-events';
@@ -89,12 +90,14 @@ export class SyncRunner extends Runner {
   private readonly gmailSync: GmailSync;
   private readonly calendarSync: CalendarSync;
   private readonly prober: GmailProber;
+  private readonly looks: Looks;
 
   constructor(private readonly deps: RunnerDeps) {
     super();
     this.gmailSync = new GmailSync(deps);
     this.calendarSync = new CalendarSync(deps);
     this.prober = new GmailProber(deps, this.gmailSync);
+    this.looks = new Looks(deps);
   }
 
   /**
@@ -103,16 +106,22 @@ export class SyncRunner extends Runner {
    */
   async run(sourceId: string, trigger: RunTrigger): Promise<RunOutcome> {
     const warm = await this.prober.warmLook(sourceId, trigger);
-    if (warm.kind === 'nothing') return 'nothing-new';
+    if (warm.kind === 'nothing') return this.nothingYet(sourceId, trigger);
     const source = (trigger.kind === 'announced' ? trigger.source : undefined) ?? (await this.deps.sources.get(sourceId));
     if (!source) return 'missing';
     if (source.status === 'disconnected') return 'disconnected';
     const probe = await this.prober.probe(source, trigger, warm);
-    if (this.nothingToDo(source, trigger, probe)) return 'nothing-new';
+    if (this.nothingToDo(source, trigger, probe)) return this.nothingYet(sourceId, trigger);
     const run: Run = { owner: randomUUID(), trigger };
     let state = await this.record(source, run, probe);
     while (state.kind === 'holding') state = await this.step(state, run);
     return state.outcome;
+  }
+
+  /** A look found nothing at Gmail: a retry at lagging work asks for the next one. */
+  private async nothingYet(sourceId: string, trigger: RunTrigger): Promise<RunOutcome> {
+    await this.looks.nothingYet(sourceId, trigger);
+    return 'nothing-new';
   }
 
   /** A look that found nothing at Gmail, unless work was given back with nobody holding it: that is taken. */
@@ -186,7 +195,7 @@ export class SyncRunner extends Runner {
   private async passes(holding: Holding, run: Run): Promise<PassResult[]> {
     const { source, claimed, early } = holding;
     const results: PassResult[] = [];
-    if (claimed.gmail !== null && isNewerHistoryId(claimed.gmail, source.historyId)) results.push(await this.runGmail(source, run, early));
+    if (claimed.gmail !== null && isNewerHistoryId(claimed.gmail, source.historyId)) results.push(await this.runGmail(source, run, early, claimed.gmail));
     if (claimed.calendar && !results.some(stopsTheStep)) results.push(await this.runCalendar(source, run));
     return results;
   }
@@ -215,13 +224,12 @@ export class SyncRunner extends Runner {
     return end;
   }
 
-  private async runGmail(source: Source, run: Run, early: EarlyPage | null): Promise<PassResult> {
+  private async runGmail(source: Source, run: Run, early: EarlyPage | null, announced: string): Promise<PassResult> {
     const trigger = run.trigger.trigger;
     return runPass(this.deps, 'gmail', source, trigger, async (startedAt) => {
-      const result = await this.gmailSync.run(await this.deps.google.gmail(source), source, run.owner, run.trigger.pageSize ?? null, early);
-      const lookAt = followUpAt({ startedAt, historyRecords: result.counts.historyRecords ?? 0 });
-      const from = result.cursor !== null && source.credentialsAt !== null ? { historyId: result.cursor, credentialsAt: source.credentialsAt } : null;
-      if (lookAt !== null) await this.scheduleFollowUp(source.id, lookAt, from);
+      const target = passTarget(run.trigger, announced);
+      const result = await this.gmailSync.run(await this.deps.google.gmail(source), source, run.owner, run.trigger.pageSize ?? null, early, target);
+      await this.looks.afterPass(source, run.trigger, startedAt, result);
       const cursors = result.cursor === null ? {} : { historyId: result.cursor };
       return { counts: result.counts, changed: changedTasks(result.counts), trigger: result.resynced ? 'resync' : trigger, more: result.more, cursors };
     });
@@ -235,16 +243,5 @@ export class SyncRunner extends Runner {
       const passTrigger: IngestionTrigger = result.fullSync && trigger !== 'poll' ? 'resync' : trigger;
       return { counts: result.counts, changed: changedTasks(result.counts), trigger: passTrigger, more: false, cursors };
     });
-  }
-
-  /** A failed schedule is not a failed sync: the fallback poll still finds the tail. */
-  private async scheduleFollowUp(sourceId: string, at: Date, from: LookFrom | null): Promise<void> {
-    if (this.deps.followUps === null) return;
-    try {
-      const scheduled = await this.deps.followUps.schedule(sourceId, at, from);
-      this.deps.logger.debug(LOG_EVENTS.followUpScheduled, { sourceId, scheduled, at: at.toISOString() });
-    } catch (error) {
-      this.deps.logger.warn(LOG_EVENTS.followUpNotScheduled, { sourceId, error: error instanceof Error ? error.message : String(error) });
-    }
   }
 }

@@ -1,0 +1,102 @@
+import type { GmailSyncResult, PassTarget } from '../gmail/sync';
+import { LAG_FINAL_ATTEMPT, LAG_SPAN_MS, lagLookAt } from '../gmail/read-lag';
+import type { Source } from '../model';
+import type { Clock, Logger } from '../ports';
+import { FOLLOW_UP_SLOT_MS, followUpAt, type FollowUpScheduler, type LookFrom } from './follow-up';
+import type { RunTrigger } from './trigger';
+import { LOG_EVENTS } from '../../observability/log-events';
+
+/**
+ * The looks a run asks for after its Gmail pass: the tail look (follow-up.ts), or, when what
+ * the pass was announced lagged its push, the next bounded retry, or the look that walks a
+ * resync once the lag has passed (gmail/read-lag.ts). A look
+ * at lagging work that finds nothing yet asks for the next retry itself. All scheduled, never
+ * slept; a failed schedule is not a failed sync (the fallback poll still finds the change).
+ */
+
+/**
+ * Which attempt at lagging work a run makes: a retry look says; a poll waits for nothing (it
+ * runs minutes apart, and a listing it made itself showed the work); anything else is a first
+ * attempt.
+ */
+export function lagAttempt(trigger: RunTrigger): number {
+  if (trigger.kind === 'check') return LAG_FINAL_ATTEMPT;
+  return trigger.kind === 'look' ? (trigger.from?.retry ?? 0) : 0;
+}
+
+/** What a run's Gmail pass is told to find. */
+export function passTarget(trigger: RunTrigger, announced: string | null): PassTarget {
+  return { announced, final: lagAttempt(trigger) >= LAG_FINAL_ATTEMPT };
+}
+
+export class Looks {
+  constructor(private readonly deps: { followUps: FollowUpScheduler | null; logger: Logger; clock: Clock }) {}
+
+  /** After a Gmail pass that started at `startedAt`: the look it asks for, and the count of what was given up. */
+  async afterPass(source: Source, trigger: RunTrigger, startedAt: Date, result: GmailSyncResult): Promise<void> {
+    const attempt = lagAttempt(trigger);
+    const look = lookAfterPass(source, attempt, startedAt, result);
+    if (look?.from?.retry !== undefined) await this.scheduleRetry(source.id, look.at, look.from);
+    else if (look !== null) await this.schedule(source.id, look.at, look.from);
+    const givenUp = result.counts.unreadableTreatedAsDeleted ?? 0;
+    if (givenUp > 0) this.deps.logger.warn(LOG_EVENTS.gmailUnreadableTreatedAsDeleted, { sourceId: source.id, count: givenUp, attempts: attempt });
+  }
+
+  /** A retry look that found nothing readable yet: the next one, while retries remain. */
+  async nothingYet(sourceId: string, trigger: RunTrigger): Promise<void> {
+    if (trigger.kind !== 'look' || trigger.from?.retry === undefined) return;
+    const at = lagLookAt(this.deps.clock.now(), trigger.from.retry);
+    if (at !== null) await this.scheduleRetry(sourceId, at, { ...trigger.from, retry: trigger.from.retry + 1 });
+  }
+
+  private async scheduleRetry(sourceId: string, at: Date, from: LookFrom): Promise<void> {
+    this.deps.logger.debug(LOG_EVENTS.gmailLagLookScheduled, { sourceId, retry: from.retry, at: at.toISOString() });
+    await this.schedule(sourceId, at, from);
+  }
+
+  async schedule(sourceId: string, at: Date, from: LookFrom | null): Promise<void> {
+    if (this.deps.followUps === null) return;
+    try {
+      const scheduled = await this.deps.followUps.schedule(sourceId, at, from);
+      this.deps.logger.debug(LOG_EVENTS.followUpScheduled, { sourceId, scheduled, at: at.toISOString() });
+    } catch (error) {
+      this.deps.logger.warn(LOG_EVENTS.followUpNotScheduled, { sourceId, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+}
+
+/**
+ * The look a Gmail pass asks for, if any. A resync walk waiting for the lag asks for the look
+ * that walks (the last attempt, from the cursor it began at). A lagging pass's retry lists from
+ * the same cursor, so it is its tail look too (a plain tail look would find the held change
+ * again and start another chain): due when both are. Otherwise the tail look. Without
+ * credentials to carry the retry count, lagging work is left to the next push or poll.
+ */
+export function lookAfterPass(source: Source, attempt: number, startedAt: Date, result: GmailSyncResult): { at: Date; from: LookFrom | null } | null {
+  const credentialsAt = source.credentialsAt;
+  const fromPoint = (historyId: string | null): LookFrom | null => (historyId !== null && credentialsAt !== null ? { historyId, credentialsAt } : null);
+  if (result.walkAt !== null) {
+    const begun = fromPoint(source.historyId);
+    return begun === null ? null : { at: walkLookAt(result.walkAt, startedAt), from: { ...begun, retry: LAG_FINAL_ATTEMPT } };
+  }
+  const from = fromPoint(result.cursor);
+  const tailAt = followUpAt({ startedAt, historyRecords: result.counts.historyRecords ?? 0 });
+  if (!result.lagging) return tailAt === null ? null : { at: tailAt, from };
+  const lagAt = lagLookAt(startedAt, attempt);
+  return lagAt === null || from === null ? null : { at: latest(lagAt, tailAt), from: { ...from, retry: attempt + 1 } };
+}
+
+/**
+ * The walk's look: due when the walk is, and the lag span after this pass, on the looks' grid.
+ * Each waiting pass so asks for a look of its own (a look's name is its time): one that came
+ * early (Cloud Tasks runs on Google's clock) and found the lease held is followed by another,
+ * instead of collapsing into the spent name.
+ */
+function walkLookAt(walkAt: Date, startedAt: Date): Date {
+  const due = Math.max(walkAt.getTime(), startedAt.getTime() + LAG_SPAN_MS);
+  return new Date(Math.ceil(due / FOLLOW_UP_SLOT_MS) * FOLLOW_UP_SLOT_MS);
+}
+
+function latest(a: Date, b: Date | null): Date {
+  return b !== null && b > a ? b : a;
+}

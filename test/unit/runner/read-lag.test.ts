@@ -1,0 +1,188 @@
+import { gmailPassCursor, lagLookAt, LAG_FINAL_ATTEMPT, LAG_SPAN_MS, pointBefore } from '../../../functions/src/engine/gmail/read-lag';
+import type { LookFrom, FollowUpScheduler } from '../../../functions/src/engine/runner/follow-up';
+import { SyncRunner } from '../../../functions/src/engine/runner/runner';
+import { DEFAULT_STATUS_SETTINGS } from '../../../functions/src/engine/source/status';
+import { DEFAULT_TASK_RULE } from '../../../functions/src/engine/task-rule';
+import { sourceData } from '../../support/builders';
+import { accessTo, InMemoryEventLog, InMemoryMailbox, InMemorySourceStore, InMemoryTaskStore, ManualClock, RecordingLogger } from '../../support/in-memory';
+
+/** Read-after-push lag: the cursor rule, and the bounded looks on the in-memory stores. */
+
+const reach = (over: Partial<Parameters<typeof gmailPassCursor>[0]>) =>
+  gmailPassCursor({ start: '100', lastRecord: null, announced: '105', unreadableFrom: null, final: false, ...over });
+
+describe('gmailPassCursor', () => {
+  test('records that reach the announced id: the cursor goes to the last of them, nothing lags', () => {
+    expect(reach({ lastRecord: '105' })).toEqual({ cursor: '105', lagging: false });
+    expect(reach({ announced: null, lastRecord: '103' })).toEqual({ cursor: '103', lagging: false });
+    // Work the cursor already passed is no lag.
+    expect(reach({ start: '105' })).toEqual({ cursor: '105', lagging: false });
+  });
+  test('records that stop short of the announced id: the cursor stays at the last one listed, the work lags', () => {
+    expect(reach({})).toEqual({ cursor: '100', lagging: true });
+    expect(reach({ lastRecord: '102' })).toEqual({ cursor: '102', lagging: true });
+  });
+  test('a message added that could not be read keeps the cursor before its record', () => {
+    expect(reach({ lastRecord: '105', unreadableFrom: '102' })).toEqual({ cursor: '102', lagging: true });
+  });
+  test('the last attempt waits no longer, and still keeps the cursor at the last record listed', () => {
+    expect(reach({ lastRecord: '103', unreadableFrom: '102', final: true })).toEqual({ cursor: '103', lagging: false });
+    expect(reach({ final: true })).toEqual({ cursor: '100', lagging: false });
+  });
+  test('the point before a record lists it again; the retries are 1, 2 and 4 s apart, then none', () => {
+    const record = { id: '103', messagesAdded: ['a'], messagesDeleted: [], labelsAdded: [], labelsRemoved: [] };
+    expect(pointBefore([record], ['a'])).toBe('102');
+    expect(pointBefore([record], ['b'])).toBeNull();
+    const t = new Date(0);
+    expect([0, 1, 2, 3].map((a) => lagLookAt(t, a)?.getTime() ?? null)).toEqual([1000, 2000, 4000, null]);
+    expect(LAG_FINAL_ATTEMPT).toBe(3);
+  });
+});
+
+class RecordingScheduler implements FollowUpScheduler {
+  readonly looks: { at: Date; from: LookFrom | null }[] = [];
+  schedule(_sourceId: string, at: Date, from: LookFrom | null): Promise<'scheduled'> {
+    this.looks.push({ at, from });
+    return Promise.resolve('scheduled');
+  }
+  /** The lag retries asked for (tail looks carry no retry). */
+  retries() {
+    return this.looks.filter((l) => l.from?.retry !== undefined);
+  }
+}
+
+function world() {
+  const clock = new ManualClock();
+  const mailbox = new InMemoryMailbox();
+  const sources = new InMemorySourceStore();
+  const tasks = new InMemoryTaskStore();
+  const logger = new RecordingLogger();
+  const followUps = new RecordingScheduler();
+  const runner = new SyncRunner({
+    sources, tasks, events: new InMemoryEventLog(), google: accessTo(mailbox, { warm: true }), clock, logger, leaseMs: 60_000, passBudgetMs: 60_000,
+    fetchBatchSize: 50, taskRule: DEFAULT_TASK_RULE, statusSettings: DEFAULT_STATUS_SETTINGS, followUps,
+  });
+  const far = new Date(clock.now().getTime() + 86_400_000);
+  const credentialsAt = clock.now();
+  const connect = () => sources.create('s1', sourceData({ historyId: String(mailbox.historyId), credentialsAt, watchExpiration: far, calendarChannelExpiration: far, lastPushAt: clock.now() }));
+  /** Runs the newest lag retry asked for, as Cloud Tasks would. */
+  const runRetry = () => runner.run('s1', { kind: 'look', trigger: 'push', from: followUps.retries().at(-1)!.from });
+  return { clock, mailbox, sources, tasks, logger, followUps, runner, connect, runRetry };
+}
+
+describe('a Gmail push that arrives before its change is readable', () => {
+  test.each(['visible', 'ahead'] as const)('history empty (answer id %s): the cursor stays, a retry is scheduled, the retry finds the mail', async (historyId) => {
+    const w = world();
+    await w.connect();
+    const start = String(w.mailbox.historyId);
+    w.mailbox.lag = { hiddenAfter: w.mailbox.historyId, historyId };
+    const mail = w.mailbox.deliver('sent to myself');
+    await expect(w.runner.handle('s1', { gmail: mail.historyId, calendar: false }, { trigger: 'push' })).resolves.toBe('ran');
+    expect(w.tasks.ids()).toEqual([]);
+    expect((await w.sources.get('s1'))!.historyId).toBe(start);
+    expect(w.followUps.retries().map((l) => [l.at.getTime() - w.clock.now().getTime(), l.from?.historyId, l.from?.retry])).toEqual([[1000, start, 1]]);
+
+    // Still lagging at the first retry: it lists once, writes nothing, asks for the next.
+    const writes = w.sources.writes;
+    await expect(w.runRetry()).resolves.toBe('nothing-new');
+    expect(w.sources.writes).toBe(writes);
+    expect(w.followUps.retries().at(-1)!.from?.retry).toBe(2);
+
+    w.mailbox.lag = null;
+    await expect(w.runRetry()).resolves.toBe('ran');
+    expect(w.tasks.ids()).toEqual([mail.id]);
+    expect((await w.sources.get('s1'))!.historyId).toBe(mail.historyId);
+    expect(w.followUps.retries()).toHaveLength(2);
+  });
+
+  test('a message added that answers 404: the others are written, the cursor stays before it, a retry writes it', async () => {
+    const w = world();
+    await w.connect();
+    const lagging = w.mailbox.deliver('not readable yet');
+    const other = w.mailbox.deliver('readable');
+    w.mailbox.unreadable.add(lagging.id);
+    await expect(w.runner.handle('s1', { gmail: other.historyId, calendar: false }, { trigger: 'push' })).resolves.toBe('ran');
+    expect(w.tasks.ids()).toEqual([other.id]);
+    expect((await w.sources.get('s1'))!.historyId).toBe(String(Number(lagging.historyId) - 1));
+    w.mailbox.unreadable.clear();
+    await expect(w.runRetry()).resolves.toBe('ran');
+    expect(w.tasks.ids().sort()).toEqual([lagging.id, other.id].sort());
+    expect((await w.sources.get('s1'))!.historyId).toBe(other.historyId);
+  });
+
+  test('a message that stays 404 is treated as deleted after three retries, and the count is logged', async () => {
+    const w = world();
+    await w.connect();
+    const gone = w.mailbox.deliver('never readable');
+    w.mailbox.unreadable.add(gone.id);
+    await w.runner.handle('s1', { gmail: gone.historyId, calendar: false }, { trigger: 'push' });
+    for (let retry = 1; retry <= LAG_FINAL_ATTEMPT; retry += 1) {
+      expect(w.followUps.retries().at(-1)!.from?.retry).toBe(retry);
+      await expect(w.runRetry()).resolves.toBe('ran');
+    }
+    expect(w.followUps.retries()).toHaveLength(LAG_FINAL_ATTEMPT);
+    expect(w.tasks.ids()).toEqual([]);
+    expect((await w.sources.get('s1'))!.historyId).toBe(gone.historyId);
+    expect(w.logger.lines.filter((l) => l.message === 'gmail messages still unreadable after the retries, treated as deleted').map((l) => l.fields.count)).toEqual([1]);
+  });
+
+  test.each([
+    ['a push for the earlier change', { gmail: 'first', calendar: false }, { trigger: 'push' }],
+    ['a poll', { gmail: null, calendar: false }, { trigger: 'poll', checkGmail: true }],
+  ] as const)('an answer id running ahead of a change still hidden (%s): the cursor stops at the last record listed, the later push finds the change', async (_name, work, options) => {
+    const w = world();
+    await w.connect();
+    const first = w.mailbox.deliver('readable');
+    w.mailbox.lag = { hiddenAfter: w.mailbox.historyId, historyId: 'ahead' };
+    const second = w.mailbox.deliver('not listed yet');
+    await expect(w.runner.handle('s1', { ...work, gmail: work.gmail === null ? null : first.historyId }, options)).resolves.toBe('ran');
+    expect(w.tasks.ids()).toEqual([first.id]);
+    expect((await w.sources.get('s1'))!.historyId).toBe(first.historyId);
+
+    // The change's own push comes once Gmail lists it.
+    w.mailbox.lag = null;
+    await expect(w.runner.handle('s1', { gmail: second.historyId, calendar: false }, { trigger: 'push' })).resolves.toBe('ran');
+    expect(w.tasks.ids().sort()).toEqual([first.id, second.id].sort());
+  });
+
+  test('history expired while a change is hidden: the resync walk waits out the lag, then finds the change', async () => {
+    const w = world();
+    await w.connect();
+    const first = w.mailbox.deliver('readable');
+    w.mailbox.lag = { hiddenAfter: w.mailbox.historyId, historyId: 'ahead' };
+    const second = w.mailbox.deliver('not listed yet');
+    w.mailbox.expireHistory();
+    await expect(w.runner.handle('s1', { gmail: second.historyId, calendar: false }, { trigger: 'push' })).resolves.toBe('ran');
+    w.mailbox.lag = null;
+    // The push that announced the hidden change, delivered again, and the look the pass asked for.
+    await w.runner.handle('s1', { gmail: second.historyId, calendar: false }, { trigger: 'push' });
+    for (const look of w.followUps.looks.splice(0)) await w.runner.run('s1', { kind: 'look', trigger: 'push', from: look.from });
+    expect(w.tasks.ids().sort()).toEqual([first.id, second.id].sort());
+    expect((await w.sources.get('s1'))!.gmailResync).toBeNull();
+  });
+
+  test('each pass that finds the resync waiting asks for a walk look of its own, so a look spent early is followed by another', async () => {
+    const w = world();
+    await w.connect();
+    const mail = w.mailbox.deliver('during the outage');
+    w.mailbox.expireHistory();
+    const begun = w.clock.now().getTime();
+    await w.runner.handle('s1', { gmail: mail.historyId, calendar: false }, { trigger: 'push' });
+    w.clock.advance(1000);
+    await w.runner.handle('s1', { gmail: mail.historyId, calendar: false }, { trigger: 'push' });
+    expect(w.tasks.ids()).toEqual([]);
+    expect(w.followUps.retries().map((l) => [l.at.getTime() - begun, l.from?.retry])).toEqual([
+      [LAG_SPAN_MS, LAG_FINAL_ATTEMPT],
+      [LAG_SPAN_MS + 1000, LAG_FINAL_ATTEMPT],
+    ]);
+  });
+
+  test('nothing lagging: no retry is scheduled and Gmail is called as before', async () => {
+    const w = world();
+    await w.connect();
+    const mail = w.mailbox.deliver('hello');
+    await w.runner.handle('s1', { gmail: mail.historyId, calendar: false }, { trigger: 'push' });
+    expect(w.followUps.retries()).toEqual([]);
+    expect(w.mailbox.calls).toEqual({ listHistory: 1, getMessagesMetadata: 1 });
+  });
+});
