@@ -256,7 +256,7 @@ export class InMemoryMailbox implements GmailApi {
     const found = new Map<string, GmailMessageMetadata | null>();
     for (const id of ids) {
       const m = this.messages.get(id);
-      found.set(id, m ? { id, labelIds: [...m.labelIds], subject: m.subject, from: null, date: null, internalDate: null } : null);
+      found.set(id, m ? { id, labelIds: [...m.labelIds], subject: m.subject, from: null, date: null, listUnsubscribe: null, precedence: null, internalDate: null } : null);
     }
     return found;
   }

@@ -15,18 +15,24 @@ import { LOG_EVENTS } from '../observability/log-events';
  */
 
 const bodySchema = z
-  .object({ sourceId: documentIdSchema, after: historyIdSchema.optional(), credentialsAt: z.iso.datetime().optional() })
+  .object({
+    sourceId: documentIdSchema,
+    after: historyIdSchema.optional(),
+    credentialsAt: z.iso.datetime().optional(),
+    // Looks queued before intake rules carry none: their rule was the inbox.
+    labelId: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/).default('INBOX'),
+  })
   .refine((body) => (body.after === undefined) === (body.credentialsAt === undefined), 'after and credentialsAt come together');
 
 export function gmailFollowUpHandler(services: () => Services) {
   return async (req: Request, res: Response): Promise<void> => {
     const body = postBody(req, res, bodySchema, '{"sourceId": "...", "after": "<history id>", "credentialsAt": "<ISO time>"} (the last two optional, together)');
     if (body === null) return;
-    const { sourceId, after, credentialsAt } = body;
+    const { sourceId, after, credentialsAt, labelId } = body;
     const { runner, logger } = services();
     try {
       // Triggered by a push, so a tail it finds is what pushes promise, not a missed push.
-      const from = after !== undefined && credentialsAt !== undefined ? { historyId: after, credentialsAt: new Date(credentialsAt) } : null;
+      const from = after !== undefined && credentialsAt !== undefined ? { historyId: after, credentialsAt: new Date(credentialsAt), labelId } : null;
       const outcome = await runner.run(sourceId, { kind: 'look', trigger: 'push', from });
       logger.debug(LOG_EVENTS.followUpHandled, { sourceId, trigger: 'push', outcome });
       res.status(204).end();

@@ -2,11 +2,13 @@ import type { gmail_v1 } from '@googleapis/gmail';
 import type { GmailApi, GmailHistoryFilter, GmailHistoryRecord, GmailMessageMetadata } from '../engine/gmail/ports';
 import type { OAuth2Client } from 'google-auth-library';
 import { GmailBatch } from './gmail-batch';
+import { RULE_HEADERS } from '../engine/gmail/rule';
 import type { LimitedCall } from './limited-call';
 
 /** Gmail for one account, over @googleapis/gmail, every call through the account's limiter. */
 
-const METADATA_HEADERS = ['From', 'Subject', 'Date'];
+/** Headers only (the scope is gmail.metadata): what a task shows and what the rule reads. */
+const METADATA_HEADERS = ['From', 'Subject', 'Date', ...RULE_HEADERS];
 
 /** Gmail quota units per method (messages.get's cost depends on the project: configuration). */
 const UNITS = { getProfile: 1, historyList: 2, messagesList: 5, watch: 100, stop: 50 } as const;
@@ -40,6 +42,8 @@ export function toMetadata(id: string, data: gmail_v1.Schema$Message): GmailMess
     subject: header(data, 'Subject'),
     from: header(data, 'From'),
     date: header(data, 'Date'),
+    listUnsubscribe: header(data, 'List-Unsubscribe'),
+    precedence: header(data, 'Precedence'),
     internalDate: data.internalDate ? new Date(Number(data.internalDate)) : null,
   };
 }

@@ -27,8 +27,8 @@ export function followUpTaskId(sourceId: string, at: Date): string {
 }
 
 /** The look's request body, as `gmailFollowUp` parses it. */
-export function followUpBody(sourceId: string, from: LookFrom | null): { sourceId: string; after?: string; credentialsAt?: string } {
-  return from === null ? { sourceId } : { sourceId, after: from.historyId, credentialsAt: from.credentialsAt.toISOString() };
+export function followUpBody(sourceId: string, from: LookFrom | null): { sourceId: string; after?: string; credentialsAt?: string; labelId?: string } {
+  return from === null ? { sourceId } : { sourceId, after: from.historyId, credentialsAt: from.credentialsAt.toISOString(), labelId: from.labelId };
 }
 
 export class CloudTasksFollowUps implements FollowUpScheduler {

@@ -164,6 +164,7 @@ export function newSource(userId: string, email: string, now: Date): SourceData 
     watchExpiration: null,
     historyId: null,
     gmailResync: null,
+    gmailRule: null,
     calendarChannelId: null,
     calendarResourceId: null,
     calendarChannelExpiration: null,

@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { isGoogleError } from '../errors';
 import type { Source } from '../model';
 import type { ChannelStore } from '../calendar/ports';
-import { GMAIL_WATCH_LABELS } from '../gmail/rule';
+import { ruleOf, watchLabels } from '../gmail/rule';
 import type { Clock, GoogleAccess } from '../ports';
 import type { SecretStore } from './ports';
 import type { SourceStore } from '../source/ports';
@@ -41,14 +41,14 @@ async function usableSource(deps: Pick<WatchDeps, 'sources'>, sourceId: string):
 }
 
 /**
- * Registers (or re-registers) the Gmail watch on the task mail's labels. The watch's history id becomes the
+ * Registers (or re-registers) the Gmail watch on the label the source's rule decides by. The watch's history id becomes the
  * cursor only when the source has none: moving an existing cursor forward here would skip
  * changes that no run has synced yet.
  */
 export async function registerGmailWatch(deps: WatchDeps, sourceId: string): Promise<Source> {
   const source = await usableSource(deps, sourceId);
   const gmail = await deps.google.gmail(source);
-  const watch = await gmail.watch(deps.gmailTopic, [...GMAIL_WATCH_LABELS]);
+  const watch = await gmail.watch(deps.gmailTopic, watchLabels(ruleOf(source)));
   const now = deps.clock.now();
   return deps.sources.transition(sourceId, now, watchRegistered({ id: randomUUID(), ...watch }, now));
 }

@@ -14,6 +14,9 @@ export interface GmailMessageMetadata {
   subject: string | null;
   from: string | null;
   date: string | null;
+  /** The `List-Unsubscribe` and `Precedence` headers (read by the rule's bulk exclusion). */
+  listUnsubscribe: string | null;
+  precedence: string | null;
   internalDate: Date | null;
 }
 

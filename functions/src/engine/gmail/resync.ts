@@ -3,7 +3,7 @@ import type { GmailResync, Source } from '../model';
 import type { GmailApi, GmailMessageMetadata } from './ports';
 import type { TaskRule } from '../task-rule';
 import { bump, fetchAll, writeTasks, type PageDeps, type PassCounts, type PassDeadline } from './pages';
-import { gmailTask, isTaskMail, listTaskMail } from './rule';
+import { gmailTask, listTaskMail, matches, ruleOf } from './rule';
 
 /**
  * The Gmail resync after history expired (a 404 on history.list). It walks the task mail (rule.ts) newest-first
@@ -46,11 +46,11 @@ export class GmailResyncWalk {
         bump(counts, 'budgetReached');
         return null;
       }
-      const listed = await listTaskMail(api, progress.pageToken, WALK_PAGE_SIZE);
+      const listed = await listTaskMail(api, ruleOf(source), progress.pageToken, WALK_PAGE_SIZE);
       bump(counts, 'resyncListed', listed.ids.length);
       const fresh = listed.ids.filter((id) => !held.has(id));
       const fetched = await fetchAll(this.deps, api, source, owner, fresh, counts);
-      const inInbox = [...fetched.values()].filter((m): m is GmailMessageMetadata => m !== null && isTaskMail(m));
+      const inInbox = [...fetched.values()].filter((m): m is GmailMessageMetadata => matches(ruleOf(source), m));
       const young = inInbox.filter((m) => m.internalDate === null || m.internalDate.getTime() >= oldest);
       const now = this.deps.clock.now();
       await writeTasks(this.deps, source, { upserts: young.map((m) => gmailTask(source, m, 'open', now)), archive: [] }, now, counts);
@@ -75,7 +75,7 @@ export class GmailResyncWalk {
     const inInbox = new Set<string>();
     let pageToken: string | null = null;
     for (let page = 0; page < SWEEP_MAX_PAGES; page += 1) {
-      const listed = await listTaskMail(api, pageToken, 500);
+      const listed = await listTaskMail(api, ruleOf(source), pageToken, 500);
       listed.ids.forEach((id) => inInbox.add(id));
       pageToken = listed.nextPageToken;
       if (pageToken === null) break;

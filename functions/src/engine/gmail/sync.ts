@@ -5,7 +5,7 @@ import type { TaskRule } from '../task-rule';
 import { bump, fetchAll, PassDeadline, writeTasks, type PageDeps, type PassCounts } from './pages';
 import type { GmailApi } from './ports';
 import { GmailResyncWalk } from './resync';
-import { GMAIL_HISTORY_FILTER, planPage, summariseHistory, toFetch } from './rule';
+import { decidingLabel, historyFilter, planPage, ruleOf, summariseHistory, toFetch } from './rule';
 
 /**
  * Gmail delta sync, page by page: each history.list page's new messages are fetched, its
@@ -50,6 +50,8 @@ export type HistoryPage = Awaited<ReturnType<GmailApi['listHistory']>>;
  */
 export interface EarlyPage {
   from: string;
+  /** The label it was filtered on: a page of another rule's label is not used. */
+  labelId: string;
   page: Promise<HistoryPage>;
 }
 
@@ -66,6 +68,11 @@ interface Pass {
   pageSize: number;
   deadline: PassDeadline;
   counts: PassCounts;
+}
+
+/** Whether an early page is the one a delta from the source's cursor, under its rule, reads first. */
+function usable(early: EarlyPage | null, source: Source): early is EarlyPage {
+  return early !== null && early.from === source.historyId && early.labelId === decidingLabel(ruleOf(source));
 }
 
 /** Repeated history 404s right after a resync: reported, not retried forever. */
@@ -90,7 +97,7 @@ export class GmailSync {
    */
   earlyPage(api: GmailApi, source: Source, pageSize: number | null): EarlyPage | null {
     const from = this.deltaStart(source);
-    return from === null ? null : this.firstPage(api, from, pageSize);
+    return from === null ? null : this.firstPage(api, decidingLabel(ruleOf(source)), from, pageSize);
   }
 
   /** Where a pass over the source starts a delta: its cursor, or `null` (never synced, a resync walk). */
@@ -98,12 +105,12 @@ export class GmailSync {
     return source.gmailResync === null ? source.historyId : null;
   }
 
-  /** The first page a delta pass from `from` reads (same size and filter), asked for now. */
-  firstPage(api: GmailApi, from: string, pageSize: number | null): EarlyPage {
-    const page = api.listHistory(from, null, pageSize ?? HISTORY_PAGE_SIZE, GMAIL_HISTORY_FILTER);
+  /** The first page a delta pass from `from` under a rule deciding by `labelId` reads (same size and filter), asked for now. */
+  firstPage(api: GmailApi, labelId: string, from: string, pageSize: number | null): EarlyPage {
+    const page = api.listHistory(from, null, pageSize ?? HISTORY_PAGE_SIZE, historyFilter(labelId));
     // Awaited by the pass, or dropped unread: a failure must not go unhandled meanwhile.
     page.catch(() => undefined);
-    return { from, page };
+    return { from, labelId, page };
   }
 
   async run(api: GmailApi, source: Source, owner: string, pageSize: number | null, early: EarlyPage | null = null): Promise<GmailSyncResult> {
@@ -115,7 +122,7 @@ export class GmailSync {
     const deadline = new PassDeadline(this.deps.budgetClock ?? this.deps.clock, this.deps.passBudgetMs);
     const pass: Pass = { api, source, owner, pageSize: pageSize ?? HISTORY_PAGE_SIZE, deadline, counts: {} };
     if (source.gmailResync === null) {
-      const delta = await this.deltaUnlessExpired(pass, source.historyId, early?.from === source.historyId ? early.page : null);
+      const delta = await this.deltaUnlessExpired(pass, source.historyId, usable(early, source) ? early.page : null);
       if (delta !== null) return { resynced: false, ...delta, counts: pass.counts };
     }
     return { resynced: true, ...(await this.resync(pass)), counts: pass.counts };
@@ -159,7 +166,7 @@ export class GmailSync {
         bump(counts, 'budgetReached');
         return { more: true, cursor: null };
       }
-      const result: HistoryPage = page === 0 && firstPage !== null ? await firstPage : await api.listHistory(start, pageToken, pass.pageSize, GMAIL_HISTORY_FILTER);
+      const result: HistoryPage = page === 0 && firstPage !== null ? await firstPage : await api.listHistory(start, pageToken, pass.pageSize, historyFilter(decidingLabel(ruleOf(source))));
       await this.applyPage(pass, result);
       pageToken = result.nextPageToken;
       // At the end, the mailbox's history id is as far as this pass has seen.
@@ -175,7 +182,7 @@ export class GmailSync {
     const { api, source, owner, counts } = pass;
     bump(counts, 'historyPages');
     bump(counts, 'historyRecords', result.records.length);
-    const changes = summariseHistory(result.records);
+    const changes = summariseHistory(ruleOf(source), result.records);
     const fetched = await fetchAll(this.deps, api, source, owner, toFetch(changes), counts);
     const now = this.deps.clock.now();
     const plan = planPage(source, changes, fetched, now);

@@ -10,7 +10,7 @@ import { afterPass } from '../source/pass-outcome';
 import type { SourceStore } from '../source/ports';
 import type { StatusSettings } from '../source/status';
 import type { TaskRule } from '../task-rule';
-import { followUpAt, type FollowUpScheduler, type LookFrom } from './follow-up';
+import { followUpAt, lookFromPass, type FollowUpScheduler, type LookFrom } from './follow-up';
 import { GmailProber, type GmailProbe } from './gmail-probe';
 import { changedTasks, runPass, stopsTheStep, type PassResult } from './pass';
 import { announcedWork, pushAtOf, triggerOf, type RunOptions, type RunTrigger } from './trigger';
@@ -220,7 +220,7 @@ export class SyncRunner extends Runner {
     return runPass(this.deps, 'gmail', source, trigger, async (startedAt) => {
       const result = await this.gmailSync.run(await this.deps.google.gmail(source), source, run.owner, run.trigger.pageSize ?? null, early);
       const lookAt = followUpAt({ startedAt, historyRecords: result.counts.historyRecords ?? 0 });
-      const from = result.cursor !== null && source.credentialsAt !== null ? { historyId: result.cursor, credentialsAt: source.credentialsAt } : null;
+      const from = lookFromPass(source, result.cursor);
       if (lookAt !== null) await this.scheduleFollowUp(source.id, lookAt, from);
       const cursors = result.cursor === null ? {} : { historyId: result.cursor };
       return { counts: result.counts, changed: changedTasks(result.counts), trigger: result.resynced ? 'resync' : trigger, more: result.more, cursors };

@@ -1,0 +1,101 @@
+import { gmailRuleSchema } from '../../../functions/src/engine/gmail-rule-schema';
+import { registerWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { waitFor } from '../../support/wait';
+
+let stack: EngineStack;
+
+beforeAll(async () => {
+  stack = await startEngineStack();
+});
+afterAll(() => stack.close());
+
+type StoredTask = { id: string; status: string; externalId: string };
+const tasksOf = async (userId: string): Promise<StoredTask[]> =>
+  (await stack.db.collection(`users/${userId}/tasks`).get()).docs.map((d) => ({ ...(d.data() as Omit<StoredTask, 'id'>), id: d.id }));
+const statusOf = async (userId: string, messageId: string) => (await tasksOf(userId)).find((t) => t.externalId === messageId)?.status ?? 'none';
+/** Gmail notifies a mailbox at most once a second: each step waits for its own notification. */
+const nextSecond = () => new Promise((r) => setTimeout(r, 1100));
+
+/** Stores a rule on the source as the rules route does (tests of the route itself are separate). */
+async function setRule(sourceId: string, input: unknown, version = 1): Promise<void> {
+  await stack.db.doc(`sources/${sourceId}`).update({ gmailRule: { version, rule: gmailRuleSchema.parse(input), changedAt: new Date() } });
+}
+
+describe('Gmail intake rules through the push path', () => {
+  it('starred: only starred mail is a task, and the task follows the star both ways; unstarred mail publishes nothing', async () => {
+    const email = 'star@example.com';
+    await stack.connect('src-star', email, 'user-star');
+    await setRule('src-star', { selector: { kind: 'starred' } });
+    expect((await registerWatch(stack, 'src-star')).status).toBe(200);
+    await nextSecond();
+    const plain = await stack.admin.deliverMail(email, { subject: 'not starred' });
+    expect(plain.announced).toBe(false);
+    await nextSecond();
+    const starred = await stack.admin.deliverMail(email, { subject: 'starred', labelIds: ['INBOX', 'STARRED'] });
+    expect(starred.announced).toBe(true);
+    await waitFor(async () => (await statusOf('user-star', starred.id)) === 'open');
+
+    await nextSecond();
+    await stack.admin.labelMail(email, starred.id, { remove: ['STARRED'] });
+    await waitFor(async () => (await statusOf('user-star', starred.id)) === 'archived');
+    await nextSecond();
+    await stack.admin.labelMail(email, starred.id, { add: ['STARRED'] });
+    await waitFor(async () => (await statusOf('user-star', starred.id)) === 'open');
+    // Archiving out of the inbox does not matter to a starred rule; trash does.
+    await nextSecond();
+    await stack.admin.archiveMail(email, starred.id);
+    await nextSecond();
+    await stack.admin.labelMail(email, starred.id, { add: ['TRASH'] });
+    await waitFor(async () => (await statusOf('user-star', starred.id)) === 'archived');
+    await stack.settled('src-star');
+    expect(await statusOf('user-star', plain.id)).toBe('none');
+    expect((await tasksOf('user-star')).map((t) => t.externalId)).toEqual([starred.id]);
+  });
+
+  it('a user label: mail labelled later becomes a task, and the label removed archives it', async () => {
+    const email = 'label@example.com';
+    await stack.connect('src-label', email, 'user-label');
+    const label = await stack.admin.createLabel(email, 'To do');
+    await setRule('src-label', { selector: { kind: 'label', labelId: label.id } });
+    expect((await registerWatch(stack, 'src-label')).status).toBe(200);
+    await nextSecond();
+    const mail = await stack.admin.deliverMail(email, { subject: 'label me' });
+    await nextSecond();
+    await stack.admin.labelMail(email, mail.id, { add: [label.id] });
+    await waitFor(async () => (await statusOf('user-label', mail.id)) === 'open');
+    await nextSecond();
+    await stack.admin.labelMail(email, mail.id, { remove: [label.id] });
+    await waitFor(async () => (await statusOf('user-label', mail.id)) === 'archived');
+  });
+
+  it('inbox with every exclusion: categories, senders, domains, bulk headers and sent mail get no task', async () => {
+    const email = 'filter@example.com';
+    await stack.connect('src-filter', email, 'user-filter');
+    await setRule('src-filter', {
+      selector: { kind: 'inbox' },
+      exclude: { categories: ['promotions'], senders: ['boss@example.org'], domains: ['news.example.net'], bulk: true, sent: true },
+    });
+    expect((await registerWatch(stack, 'src-filter')).status).toBe(200);
+    const left = [];
+    for (const mail of [
+      { subject: 'sale', category: 'promotions' as const },
+      { subject: 'from the boss', from: 'The Boss <Boss@Example.org>' },
+      { subject: 'digest', from: 'digest@weekly.news.example.net' },
+      { subject: 'newsletter', headers: [{ name: 'List-Unsubscribe', value: '<mailto:unsub@example.com>' }] },
+      { subject: 'bulk', headers: [{ name: 'Precedence', value: 'bulk' }] },
+    ]) {
+      await nextSecond();
+      left.push(await stack.admin.deliverMail(email, mail));
+    }
+    await nextSecond();
+    left.push(await stack.admin.sendMail(email, { to: email, subject: 'note to self' }));
+    await nextSecond();
+    const kept = await stack.admin.deliverMail(email, { subject: 'a real request', from: 'ada@example.org', category: 'updates' });
+    await waitFor(async () => (await statusOf('user-filter', kept.id)) === 'open');
+    await stack.settled('src-filter');
+    expect((await tasksOf('user-filter')).map((t) => t.externalId)).toEqual([kept.id]);
+    // The exclusions read metadata fetched anyway: one messages.get per message, nothing more.
+    const { calls } = await stack.admin.stats();
+    expect(calls[email]?.['gmail.users.messages.get']).toBe(left.length + 1);
+  });
+});
