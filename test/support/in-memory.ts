@@ -243,6 +243,11 @@ export class InMemoryMailbox implements GmailApi {
     return { records: page.map(({ at: _at, ...record }) => record), historyId: String(this.historyId), nextPageToken: next };
   }
 
+  async listLabels() {
+    await this.call('listLabels');
+    return ['INBOX', 'STARRED', 'IMPORTANT'].map((id) => ({ id, name: id, type: 'system' as const }));
+  }
+
   async listMessageIds(labelId: string, pageToken: string | null, maxResults: number) {
     await this.call('listMessageIds');
     const ids = [...this.messages.values()].filter((m) => m.labelIds.includes(labelId)).map((m) => m.id).reverse();

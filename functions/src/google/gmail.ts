@@ -1,5 +1,5 @@
 import type { gmail_v1 } from '@googleapis/gmail';
-import type { GmailApi, GmailHistoryFilter, GmailHistoryRecord, GmailMessageMetadata } from '../engine/gmail/ports';
+import type { GmailApi, GmailHistoryFilter, GmailHistoryRecord, GmailLabel, GmailMessageMetadata } from '../engine/gmail/ports';
 import type { OAuth2Client } from 'google-auth-library';
 import { GmailBatch } from './gmail-batch';
 import { RULE_HEADERS } from '../engine/gmail/rule';
@@ -11,7 +11,7 @@ import type { LimitedCall } from './limited-call';
 const METADATA_HEADERS = ['From', 'Subject', 'Date', ...RULE_HEADERS];
 
 /** Gmail quota units per method (messages.get's cost depends on the project: configuration). */
-const UNITS = { getProfile: 1, historyList: 2, messagesList: 5, watch: 100, stop: 50 } as const;
+const UNITS = { getProfile: 1, historyList: 2, messagesList: 5, labelsList: 1, watch: 100, stop: 50 } as const;
 
 function toRecord(h: gmail_v1.Schema$History): GmailHistoryRecord {
   const ids = (list: { message?: gmail_v1.Schema$Message }[] | undefined) =>
@@ -97,6 +97,13 @@ export class GmailAdapter implements GmailApi {
       ids: (data.messages ?? []).map((m) => m.id).filter((id): id is string => typeof id === 'string'),
       nextPageToken: data.nextPageToken ?? null,
     };
+  }
+
+  async listLabels(): Promise<GmailLabel[]> {
+    const { data } = await this.call('gmail.users.labels.list', () => this.client.users.labels.list({ userId: 'me' }), UNITS.labelsList);
+    return (data.labels ?? [])
+      .filter((l): l is gmail_v1.Schema$Label & { id: string } => typeof l.id === 'string')
+      .map((l) => ({ id: l.id, name: l.name ?? l.id, type: l.type === 'user' ? 'user' : 'system' }));
   }
 
   async watch(topicName: string, labelIds: string[]) {

@@ -26,6 +26,13 @@ export interface GmailHistoryFilter {
   historyTypes?: readonly ('messageAdded' | 'messageDeleted' | 'labelAdded' | 'labelRemoved')[];
 }
 
+/** A label as users.labels.list shows it. */
+export interface GmailLabel {
+  id: string;
+  name: string;
+  type: 'system' | 'user';
+}
+
 export interface GmailApi {
   getProfile(): Promise<{ emailAddress: string; historyId: string }>;
   listHistory(startHistoryId: string, pageToken: string | null, maxResults: number, filter?: GmailHistoryFilter): Promise<{
@@ -36,6 +43,7 @@ export interface GmailApi {
   listMessageIds(labelId: string, pageToken: string | null, maxResults: number): Promise<{ ids: string[]; nextPageToken: string | null }>;
   /** Metadata of several messages (batched by the adapter); a message that no longer exists maps to `null`. */
   getMessagesMetadata(ids: readonly string[]): Promise<Map<string, GmailMessageMetadata | null>>;
+  listLabels(): Promise<GmailLabel[]>;
   watch(topicName: string, labelIds: string[]): Promise<{ historyId: string; expiration: Date }>;
   stop(): Promise<void>;
 }
