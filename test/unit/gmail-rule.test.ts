@@ -94,7 +94,7 @@ describe('a page of history under a rule', () => {
   const starredSource = {
     id: 'src',
     ...sourceData(),
-    gmailRule: { version: 2, rule: rule({ selector: { kind: 'starred' }, exclude: { categories: ['social'] } }), changedAt: new Date() },
+    gmailRule: { version: 2, rule: rule({ selector: { kind: 'starred' }, exclude: { categories: ['social'] } }), changedAt: new Date(), problem: null },
   };
   const now = new Date('2026-11-24T12:00:00Z');
   const record = (id: string, parts: Partial<Parameters<typeof summariseHistory>[1][number]>) => ({

@@ -52,5 +52,11 @@ export const DEFAULT_GMAIL_RULE: GmailRule = {
 };
 
 /** The rule as stored on the source; its version only grows (no rule stored: the default, version 0). */
-export const storedGmailRuleSchema = z.object({ version: z.number().int().positive(), rule: gmailRuleSchema, changedAt: z.date() });
+export const storedGmailRuleSchema = z.object({
+  version: z.number().int().positive(),
+  rule: gmailRuleSchema,
+  changedAt: z.date(),
+  /** Why the rule cannot apply (its label was deleted): the source is degraded until a new rule. */
+  problem: z.string().nullable().default(null),
+});
 export type StoredGmailRule = z.infer<typeof storedGmailRuleSchema>;

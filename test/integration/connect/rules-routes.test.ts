@@ -27,6 +27,7 @@ describe('GET/PUT /rules and GET /labels', () => {
       sourceId: 'src-rules',
       version: 0,
       rule: { selector: { kind: 'inbox' }, exclude: { categories: [], senders: [], domains: [], bulk: false, sent: false } },
+      problem: null,
     });
   });
 

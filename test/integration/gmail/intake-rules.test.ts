@@ -18,7 +18,7 @@ const nextSecond = () => new Promise((r) => setTimeout(r, 1100));
 
 /** Stores a rule on the source as the rules route does (tests of the route itself are separate). */
 async function setRule(sourceId: string, input: unknown, version = 1): Promise<void> {
-  await stack.db.doc(`sources/${sourceId}`).update({ gmailRule: { version, rule: gmailRuleSchema.parse(input), changedAt: new Date() } });
+  await stack.db.doc(`sources/${sourceId}`).update({ gmailRule: { version, rule: gmailRuleSchema.parse(input), changedAt: new Date(), problem: null } });
 }
 
 describe('Gmail intake rules through the push path', () => {
@@ -66,6 +66,32 @@ describe('Gmail intake rules through the push path', () => {
     await nextSecond();
     await stack.admin.labelMail(email, mail.id, { remove: [label.id] });
     await waitFor(async () => (await statusOf('user-label', mail.id)) === 'archived');
+  });
+
+  it('a rule whose label is deleted: its tasks are archived and the source is degraded saying so, with no retry loop', async () => {
+    const email = 'gone-label@example.com';
+    await stack.connect('src-gone', email, 'user-gone');
+    const label = await stack.admin.createLabel(email, 'Tasks');
+    await setRule('src-gone', { selector: { kind: 'label', labelId: label.id } });
+    expect((await registerWatch(stack, 'src-gone')).status).toBe(200);
+    await nextSecond();
+    const mail = await stack.admin.deliverMail(email, { subject: 'labelled', labelIds: ['INBOX', label.id] });
+    await waitFor(async () => (await statusOf('user-gone', mail.id)) === 'open');
+    await nextSecond();
+    await stack.admin.deleteLabel(email, label.id);
+    await waitFor(async () => (await statusOf('user-gone', mail.id)) === 'archived');
+    const degraded = await waitFor(async () => {
+      const source = await stack.services.sources.get('src-gone');
+      return source?.status === 'degraded' ? source : null;
+    });
+    expect(degraded.statusReason).toBe(`The Gmail label this source's rule takes tasks from (${label.id}) was deleted: choose another rule`);
+    // Renewing the watch does not watch a label that is gone, and fails nothing.
+    const watches = (await stack.admin.stats()).calls[email]?.['gmail.users.watch'];
+    expect((await registerWatch(stack, 'src-gone')).status).toBe(200);
+    expect((await stack.admin.stats()).calls[email]?.['gmail.users.watch']).toBe(watches);
+    await stack.settled('src-gone');
+    const after = (await stack.services.sources.get('src-gone'))!;
+    expect(after).toMatchObject({ status: 'degraded', consecutiveErrors: 0, statusReason: degraded.statusReason });
   });
 
   it('inbox with every exclusion: categories, senders, domains, bulk headers and sent mail get no task', async () => {

@@ -24,12 +24,14 @@ export interface RuleView {
   sourceId: string;
   version: number;
   rule: GmailRule;
+  /** Why the rule cannot apply (its label was deleted), else `null`. */
+  problem: string | null;
 }
 
 export type Owned<T> = { ok: true; value: T } | { ok: false; why: 'not-found' | 'disconnected' };
 export type Replaced = Owned<RuleView> | { ok: false; why: 'invalid'; problems: string[] };
 
-const view = (source: Source): RuleView => ({ sourceId: source.id, version: ruleVersionOf(source), rule: ruleOf(source) });
+const view = (source: Source): RuleView => ({ sourceId: source.id, version: ruleVersionOf(source), rule: ruleOf(source), problem: source.gmailRule?.problem ?? null });
 
 async function ownedSource(deps: Pick<RuleDeps, 'sources'>, sourceId: string, userId: string): Promise<Source | null> {
   const source = await deps.sources.get(sourceId);

@@ -3,6 +3,7 @@ import { isGoogleError } from '../errors';
 import type { Source } from '../model';
 import type { ChannelStore } from '../calendar/ports';
 import { ruleOf, watchLabels } from '../gmail/rule';
+import { recordMissingRuleLabel } from '../gmail/rule-label';
 import type { Clock, GoogleAccess } from '../ports';
 import type { SecretStore } from './ports';
 import type { SourceStore } from '../source/ports';
@@ -48,6 +49,9 @@ async function usableSource(deps: Pick<WatchDeps, 'sources'>, sourceId: string):
 export async function registerGmailWatch(deps: WatchDeps, sourceId: string): Promise<Source> {
   const source = await usableSource(deps, sourceId);
   const gmail = await deps.google.gmail(source);
+  // No watch on a label that is gone: the source says why it is degraded instead.
+  const missing = await recordMissingRuleLabel(deps, gmail, source, deps.clock.now());
+  if (missing !== null) return missing;
   const watch = await gmail.watch(deps.gmailTopic, watchLabels(ruleOf(source)));
   const now = deps.clock.now();
   return deps.sources.transition(sourceId, now, watchRegistered({ id: randomUUID(), ...watch }, now));

@@ -5,6 +5,7 @@ import type { TaskRule } from '../task-rule';
 import { bump, fetchAll, PassDeadline, writeTasks, type PageDeps, type PassCounts } from './pages';
 import type { GmailApi } from './ports';
 import { GmailResyncWalk } from './resync';
+import { recordMissingRuleLabel } from './rule-label';
 import { decidingLabel, historyFilter, planPage, ruleOf, summariseHistory, toFetch } from './rule';
 
 /**
@@ -190,5 +191,7 @@ export class GmailSync {
     // A message history reports added has no task yet (unless this page is done again).
     const isNew = (task: Task) => changes.get(task.externalId)?.added === true;
     await writeTasks(this.deps, source, { upserts: plan.upserts, archive: plan.archive, isNew }, now, counts);
+    // A user label the rule decides by, removed: perhaps deleted (its messages all lose it).
+    if ([...changes.values()].some((c) => c.ruleRemoved)) await recordMissingRuleLabel(this.deps, api, source, now);
   }
 }
