@@ -1,7 +1,9 @@
 import { DEFAULT_GMAIL_RULE, gmailRuleSchema, type GmailRule } from '../../functions/src/engine/gmail-rule-schema';
 import { decidingLabel, historyFilter, matches, planPage, ruleOf, senderAddress, summariseHistory, watchLabels } from '../../functions/src/engine/gmail/rule';
 import type { GmailMessageMetadata } from '../../functions/src/engine/gmail/ports';
-import { sourceSchema } from '../../functions/src/engine/model';
+import { sourceSchema, type Source } from '../../functions/src/engine/model';
+import { outstanding } from '../../functions/src/engine/source/lease';
+import { ruleApplyProgressed, ruleReplaced } from '../../functions/src/engine/source/rule-decisions';
 import { sourceData } from '../support/builders';
 
 const rule = (input: unknown): GmailRule => gmailRuleSchema.parse(input);
@@ -123,5 +125,32 @@ describe('a page of history under a rule', () => {
     const plan = planPage(starredSource, changes, fetched, now);
     expect(plan.upserts.map((t) => [t.externalId, t.status])).toEqual([['starred', 'open']]);
     expect(plan.archive.sort()).toEqual(['newsletter', 'social', 'trashed', 'unstarred']);
+  });
+});
+
+describe('a rule change as decisions', () => {
+  const now = new Date('2026-11-24T12:00:00Z');
+  const derive = (_: unknown, after: Source) => after;
+  const base: Source = { id: 'src', ...sourceSchema.parse(sourceData({ historyId: '500' })) };
+  const starred = rule({ selector: { kind: 'starred' } });
+
+  it('replacing goes one version up and makes the change pending Gmail work until applied', () => {
+    const once = ruleReplaced(starred, now)(base, derive).result;
+    const twice = ruleReplaced(DEFAULT_GMAIL_RULE, now)(once, derive).result;
+    expect([once.gmailRule?.version, twice.gmailRule?.version]).toEqual([1, 2]);
+    expect(twice.gmailRuleApply).toEqual({ version: 2, phase: 'walk', pageToken: null, imported: 0, startedAt: now });
+    expect(outstanding(twice).gmail).toBe('501');
+    expect(outstanding({ ...twice, gmailRuleApply: null }).gmail).toBeNull();
+    // Never synced: nothing to apply to.
+    expect(ruleReplaced(starred, now)({ ...base, historyId: null }, derive).result.gmailRuleApply).toBeNull();
+  });
+
+  it("an older change's progress is dropped once a newer rule replaced it", () => {
+    const held = { ...ruleReplaced(starred, now)(base, derive).result, lease: { owner: 'run', until: new Date(now.getTime() + 60_000) } };
+    const progress = { version: 1, phase: 'walk' as const, pageToken: 'p2', imported: 3, startedAt: now };
+    expect(ruleApplyProgressed('run', 1, progress, now, 60_000)(held, derive)).toMatchObject({ result: true, patch: { gmailRuleApply: progress } });
+    const newer = ruleReplaced(DEFAULT_GMAIL_RULE, now)(held, derive).result;
+    expect(ruleApplyProgressed('run', 1, progress, now, 60_000)(newer, derive)).toEqual({ patch: null, result: false });
+    expect(() => ruleApplyProgressed('other', 2, null, now, 60_000)(newer, derive)).toThrow();
   });
 });

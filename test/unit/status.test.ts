@@ -1,5 +1,5 @@
 import { deriveStatus, missedPushAfterRun } from '../../functions/src/engine/source/status';
-import { DEFAULT_GMAIL_RULE, type StoredGmailRule } from '../../functions/src/engine/gmail-rule-schema';
+import { DEFAULT_GMAIL_RULE, type GmailRuleApply, type StoredGmailRule } from '../../functions/src/engine/gmail-rule-schema';
 
 const now = new Date('2026-11-24T12:00:00Z');
 const healthy = {
@@ -13,6 +13,7 @@ const healthy = {
   lastCheckAt: new Date('2026-11-24T11:59:00Z'),
   gmailResync: null,
   gmailRule: null as StoredGmailRule | null,
+  gmailRuleApply: null as GmailRuleApply | null,
 };
 const rule = { version: 3, rule: DEFAULT_GMAIL_RULE, changedAt: now, problem: null };
 const resyncing = { cursor: '5000', pageToken: 'p2', imported: 100, startedAt: new Date('2026-11-24T11:57:00Z') };
@@ -39,6 +40,7 @@ describe('deriveStatus', () => {
     ['never pushed nor checked', { ...healthy, lastPushAt: null, lastCheckAt: null }, 'degraded'],
     ['a Gmail resync still walking the inbox', { ...healthy, gmailResync: resyncing }, 'degraded'],
     ['a rule of its owner', { ...healthy, gmailRule: rule }, 'active'],
+    ['a rule change being applied', { ...healthy, gmailRuleApply: { version: 2, phase: 'walk' as const, pageToken: null, imported: 12, startedAt: now } }, 'degraded'],
     ['a rule whose label was deleted', { ...healthy, gmailRule: { ...rule, problem: 'label deleted' } }, 'degraded'],
   ])('%s → %s', (_, source, status) => {
     const derived = deriveStatus(source, now);

@@ -60,3 +60,18 @@ export const storedGmailRuleSchema = z.object({
   problem: z.string().nullable().default(null),
 });
 export type StoredGmailRule = z.infer<typeof storedGmailRuleSchema>;
+
+/**
+ * A rule change being applied: first the new rule's label is walked newest-first back to the
+ * backfill window (`walk`, `pageToken` the next messages.list page), then the open tasks
+ * written before the change are checked against it (`sweep`, `pageToken` the last task id
+ * checked). Stored after each page, so the work resumes in the next pass.
+ */
+export const gmailRuleApplySchema = z.object({
+  version: z.number().int().positive(),
+  phase: z.enum(['walk', 'sweep']),
+  pageToken: z.string().nullable(),
+  imported: z.number().int().nonnegative(),
+  startedAt: z.date(),
+});
+export type GmailRuleApply = z.infer<typeof gmailRuleApplySchema>;

@@ -19,7 +19,7 @@ export type RuleRoute = 'rules' | 'labels';
 const querySchema = z.object({ sourceId: documentIdSchema, userId: documentIdSchema.optional() });
 
 export function ruleDeps(s: Services): RuleDeps {
-  return { sources: s.sources, google: s.google, clock: s.clock };
+  return { sources: s.sources, google: s.google, clock: s.clock, watchDeps: s.watchDeps, publisher: s.publisher };
 }
 
 const NOT_FOUND = { error: 'no such source' };

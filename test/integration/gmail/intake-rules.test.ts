@@ -1,4 +1,5 @@
 import { gmailRuleSchema } from '../../../functions/src/engine/gmail-rule-schema';
+import { asUser } from '../../support/connect';
 import { registerWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';
 
@@ -123,5 +124,53 @@ describe('Gmail intake rules through the push path', () => {
     // The exclusions read metadata fetched anyway: one messages.get per message, nothing more.
     const { calls } = await stack.admin.stats();
     expect(calls[email]?.['gmail.users.messages.get']).toBe(left.length + 1);
+  });
+});
+
+describe('a rule change applies at once and completely', () => {
+  it('imports what the new rule matches, archives what it no longer does, re-registers the watch, and loses no push that arrives meanwhile', async () => {
+    const email = 'change@example.com';
+    await stack.connect('src-change', email, 'user-change');
+    expect((await registerWatch(stack, 'src-change')).status).toBe(200);
+    await nextSecond();
+    const plain = await stack.admin.deliverMail(email, { subject: 'plain' });
+    const starredInInbox = await stack.admin.deliverMail(email, { subject: 'starred in the inbox', labelIds: ['INBOX', 'STARRED'] });
+    const starredArchived = await stack.admin.deliverMail(email, { subject: 'starred, archived', labelIds: ['STARRED'] });
+    const starredPromotion = await stack.admin.deliverMail(email, { subject: 'starred sale', labelIds: ['INBOX', 'STARRED'], category: 'promotions' });
+    await waitFor(async () => (await tasksOf('user-change')).filter((t) => t.status === 'open').length === 3);
+    await stack.settled('src-change');
+    expect(await statusOf('user-change', starredArchived.id)).toBe('none');
+
+    const put = await asUser(stack, 'user-change', 'rules?sourceId=src-change', { method: 'PUT', body: { selector: { kind: 'starred' }, exclude: { categories: ['promotions'] } } });
+    expect(put.status).toBe(200);
+    // Mail arriving while the change is applied: starred mail is a task, the rest is not.
+    const during = [];
+    for (let i = 0; i < 4; i += 1) {
+      during.push(await stack.admin.deliverMail(email, { subject: `during ${i}`, labelIds: i % 2 === 0 ? ['INBOX', 'STARRED'] : ['INBOX'] }));
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    await stack.settled('src-change');
+    const source = await waitFor(async () => {
+      const s = await stack.services.sources.get('src-change');
+      return s?.gmailRuleApply === null && s.lease === null ? s : null;
+    });
+    expect(source.gmailRule?.version).toBe(1);
+    const expected = new Map([
+      [plain.id, 'archived'],
+      [starredInInbox.id, 'open'],
+      [starredArchived.id, 'open'],
+      [starredPromotion.id, 'archived'],
+      [during[0]!.id, 'open'],
+      [during[1]!.id, 'none'],
+      [during[2]!.id, 'open'],
+      [during[3]!.id, 'none'],
+    ]);
+    await waitFor(async () => {
+      const actual = await Promise.all([...expected.keys()].map((id) => statusOf('user-change', id)));
+      return actual.every((status, i) => status === [...expected.values()][i]) ? true : null;
+    });
+    // The watch now asks for STARRED only: plain mail publishes nothing.
+    await nextSecond();
+    expect((await stack.admin.deliverMail(email, { subject: 'after' })).announced).toBe(false);
   });
 });

@@ -165,6 +165,7 @@ export function newSource(userId: string, email: string, now: Date): SourceData 
     historyId: null,
     gmailResync: null,
     gmailRule: null,
+    gmailRuleApply: null,
     calendarChannelId: null,
     calendarResourceId: null,
     calendarChannelExpiration: null,

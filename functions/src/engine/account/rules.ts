@@ -6,6 +6,8 @@ import type { Source } from '../model';
 import type { Clock, GoogleAccess } from '../ports';
 import { ruleReplaced } from '../source/rule-decisions';
 import type { SourceStore } from '../source/ports';
+import type { SyncRequestPublisher } from '../jobs/ports';
+import { registerGmailWatch, type WatchDeps } from './watches';
 
 /**
  * Reading and replacing a source's Gmail intake rule, and listing the account's labels for a
@@ -18,6 +20,8 @@ export interface RuleDeps {
   sources: SourceStore;
   google: GoogleAccess;
   clock: Clock;
+  watchDeps: WatchDeps;
+  publisher: SyncRequestPublisher;
 }
 
 export interface RuleView {
@@ -81,5 +85,8 @@ export async function replaceRule(deps: RuleDeps, input: { sourceId: string; use
   const { rule, problems } = await problemsWith(deps, source, input.body);
   if (rule === null) return { ok: false, why: 'invalid', problems };
   const stored = await deps.sources.transition(source.id, deps.clock.now(), ruleReplaced(rule, deps.clock.now()));
+  // At once: the watch asks for the new label, and a run applies the change (its walk is pending work).
+  await registerGmailWatch(deps.watchDeps, source.id);
+  await deps.publisher.publish({ kind: 'sync', sourceId: source.id, trigger: 'manual', calendar: false, gmail: false });
   return { ok: true, value: view(stored) };
 }

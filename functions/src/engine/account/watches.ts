@@ -42,6 +42,15 @@ async function usableSource(deps: Pick<WatchDeps, 'sources'>, sourceId: string):
 }
 
 /**
+ * The watch belongs to the mailbox: it asks for the deciding label of every live source on it
+ * (each user connected to the mailbox may have a rule of their own).
+ */
+async function mailboxWatchLabels(deps: Pick<WatchDeps, 'sources'>, source: Source): Promise<string[]> {
+  const onMailbox = (await deps.sources.findByEmail(source.email)).filter((s) => s.id !== source.id && s.status !== 'disconnected');
+  return [...new Set([source, ...onMailbox].flatMap((s) => watchLabels(ruleOf(s))))];
+}
+
+/**
  * Registers (or re-registers) the Gmail watch on the label the source's rule decides by. The watch's history id becomes the
  * cursor only when the source has none: moving an existing cursor forward here would skip
  * changes that no run has synced yet.
@@ -52,7 +61,7 @@ export async function registerGmailWatch(deps: WatchDeps, sourceId: string): Pro
   // No watch on a label that is gone: the source says why it is degraded instead.
   const missing = await recordMissingRuleLabel(deps, gmail, source, deps.clock.now());
   if (missing !== null) return missing;
-  const watch = await gmail.watch(deps.gmailTopic, watchLabels(ruleOf(source)));
+  const watch = await gmail.watch(deps.gmailTopic, await mailboxWatchLabels(deps, source));
   const now = deps.clock.now();
   return deps.sources.transition(sourceId, now, watchRegistered({ id: randomUUID(), ...watch }, now));
 }

@@ -5,6 +5,7 @@ import type { TaskRule } from '../task-rule';
 import { bump, fetchAll, PassDeadline, writeTasks, type PageDeps, type PassCounts } from './pages';
 import type { GmailApi } from './ports';
 import { GmailResyncWalk } from './resync';
+import { GmailRuleApplyWalk } from './rule-apply';
 import { recordMissingRuleLabel } from './rule-label';
 import { decidingLabel, historyFilter, planPage, ruleOf, summariseHistory, toFetch } from './rule';
 
@@ -86,9 +87,11 @@ export class ResyncLoopError extends Error {
 
 export class GmailSync {
   private readonly resyncWalk: GmailResyncWalk;
+  private readonly ruleApply: GmailRuleApplyWalk;
 
   constructor(private readonly deps: GmailSyncDeps) {
     this.resyncWalk = new GmailResyncWalk(deps);
+    this.ruleApply = new GmailRuleApplyWalk(deps);
   }
 
   /**
@@ -101,9 +104,9 @@ export class GmailSync {
     return from === null ? null : this.firstPage(api, decidingLabel(ruleOf(source)), from, pageSize);
   }
 
-  /** Where a pass over the source starts a delta: its cursor, or `null` (never synced, a resync walk). */
+  /** Where a pass over the source starts a delta: its cursor, or `null` (never synced, a resync or rule walk). */
   deltaStart(source: Source): string | null {
-    return source.gmailResync === null ? source.historyId : null;
+    return source.gmailResync === null && source.gmailRuleApply === null ? source.historyId : null;
   }
 
   /** The first page a delta pass from `from` under a rule deciding by `labelId` reads (same size and filter), asked for now. */
@@ -122,6 +125,8 @@ export class GmailSync {
     }
     const deadline = new PassDeadline(this.deps.budgetClock ?? this.deps.clock, this.deps.passBudgetMs);
     const pass: Pass = { api, source, owner, pageSize: pageSize ?? HISTORY_PAGE_SIZE, deadline, counts: {} };
+    // A rule change is applied first; the delta then brings what changed meanwhile under the new rule.
+    if (!(await this.ruleApply.run(pass))) return { resynced: false, more: true, cursor: null, counts: pass.counts };
     if (source.gmailResync === null) {
       const delta = await this.deltaUnlessExpired(pass, source.historyId, usable(early, source) ? early.page : null);
       if (delta !== null) return { resynced: false, ...delta, counts: pass.counts };

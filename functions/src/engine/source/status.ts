@@ -37,6 +37,7 @@ export type StatusInputs = Pick<
   | 'lastCheckAt'
   | 'gmailResync'
   | 'gmailRule'
+  | 'gmailRuleApply'
 >;
 
 function ageMs(at: Date | null, now: Date): number {
@@ -53,6 +54,13 @@ function pollingReason(source: StatusInputs, now: Date): string | null {
   return null;
 }
 
+/** A walk in progress: a resync after history expired, or a rule change being applied. */
+function catchingUp(source: StatusInputs): string | null {
+  if (source.gmailResync !== null) return `Catching up after a long outage: ${source.gmailResync.imported} messages imported so far`;
+  if (source.gmailRuleApply !== null) return `Applying new rules: ${source.gmailRuleApply.imported} imported`;
+  return null;
+}
+
 export function deriveStatus(source: StatusInputs, now: Date, settings: StatusSettings = DEFAULT_STATUS_SETTINGS): DerivedStatus {
   if (source.disconnectReason !== null) return { status: 'disconnected', statusReason: source.disconnectReason, polling: false };
   const degraded = (statusReason: string, polling: boolean): DerivedStatus => ({ status: 'degraded', statusReason, polling });
@@ -60,9 +68,8 @@ export function deriveStatus(source: StatusInputs, now: Date, settings: StatusSe
   if (source.gmailRule?.problem) return degraded(source.gmailRule.problem, false);
   const unwatched = pollingReason(source, now);
   if (unwatched !== null) return degraded(unwatched, true);
-  if (source.gmailResync !== null) {
-    return degraded(`Catching up after a long outage: ${source.gmailResync.imported} messages imported so far`, false);
-  }
+  const walking = catchingUp(source);
+  if (walking !== null) return degraded(walking, false);
   if (source.renewalError !== null) return degraded(`Watch renewal failed: ${source.renewalError}`, false);
   if (source.consecutiveErrors >= settings.errorThreshold) return degraded(`${source.consecutiveErrors} sync errors in a row`, false);
   const silentMs = Math.min(ageMs(source.lastPushAt, now), ageMs(source.lastCheckAt, now));
@@ -108,6 +115,7 @@ const STATUS_INPUTS: readonly (keyof StatusInputs)[] = [
   'lastCheckAt',
   'gmailResync',
   'gmailRule',
+  'gmailRuleApply',
 ];
 
 /** The source a decision leads to, its status re-derived when a field status is derived from changed. */
