@@ -1,12 +1,15 @@
 import { gmailRuleSchema } from '../../../functions/src/engine/gmail-rule-schema';
+import { auditSource } from '../../../functions/src/engine/audit/audit';
+import { auditDeps } from '../../../functions/src/entry/audit-completeness';
 import { asUser } from '../../support/connect';
+import { withPushesLost } from '../../support/burst';
 import { registerWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { waitFor } from '../../support/wait';
 
 let stack: EngineStack;
 
 beforeAll(async () => {
-  stack = await startEngineStack();
+  stack = await startEngineStack({ env: { AUDIT_GRACE_SECONDS: '0' } });
 });
 afterAll(() => stack.close());
 
@@ -172,5 +175,54 @@ describe('a rule change applies at once and completely', () => {
     // The watch now asks for STARRED only: plain mail publishes nothing.
     await nextSecond();
     expect((await stack.admin.deliverMail(email, { subject: 'after' })).announced).toBe(false);
+  });
+});
+
+describe('the other paths ask the same rule', () => {
+  const email = 'paths@example.com';
+  const rule = { selector: { kind: 'starred' }, exclude: { bulk: true } };
+  const newsletter = { name: 'List-Unsubscribe', value: '<mailto:u@example.com>' };
+
+  beforeAll(async () => {
+    await stack.connect('src-paths', email, 'user-paths');
+    await setRule('src-paths', rule);
+    expect((await registerWatch(stack, 'src-paths')).status).toBe(200);
+  });
+
+  /** Delivers a starred task mail, a starred newsletter and plain mail, with every push lost. */
+  async function deliverUnannounced(tag: string) {
+    const mails: Awaited<ReturnType<typeof stack.admin.deliverMail>>[] = [];
+    await withPushesLost(stack.admin, async () => {
+      mails.push(await stack.admin.deliverMail(email, { subject: `${tag} starred`, labelIds: ['INBOX', 'STARRED'] }));
+      mails.push(await stack.admin.deliverMail(email, { subject: `${tag} starred newsletter`, labelIds: ['INBOX', 'STARRED'], headers: [newsletter] }));
+      mails.push(await stack.admin.deliverMail(email, { subject: `${tag} plain` }));
+    });
+    return mails;
+  }
+  const statuses = (ids: string[]) => Promise.all(ids.map((id) => statusOf('user-paths', id)));
+
+  it('the fallback poll (and a reconnect catch-up: the same check run)', async () => {
+    const [starred, bulk, plain] = await deliverUnannounced('poll');
+    await stack.services.runner.run('src-paths', { kind: 'check', trigger: 'poll', calendar: false });
+    expect(await statuses([starred!.id, bulk!.id, plain!.id])).toEqual(['open', 'none', 'none']);
+  });
+
+  it('the resync after history expired', async () => {
+    const [starred, bulk, plain] = await deliverUnannounced('resync');
+    await stack.admin.expireHistory(email);
+    await stack.services.runner.run('src-paths', { kind: 'check', trigger: 'poll', calendar: false });
+    await stack.settled('src-paths');
+    expect(await statuses([starred!.id, bulk!.id, plain!.id])).toEqual(['open', 'none', 'none']);
+  });
+
+  it('the completeness audit: a missing starred task is written, an unstarred one archived, the newsletter left out', async () => {
+    const [starred, bulk, plain] = await deliverUnannounced('audit');
+    const earlier = (await tasksOf('user-paths')).find((t) => t.status === 'open')!;
+    await withPushesLost(stack.admin, () => stack.admin.labelMail(email, earlier.externalId, { remove: ['STARRED'] }));
+    const source = (await stack.services.sources.get('src-paths'))!;
+    const services = stack.services;
+    const repaired = await auditSource(auditDeps(services), source, services.config.audit);
+    expect(repaired).toBe(2);
+    expect(await statuses([starred!.id, bulk!.id, plain!.id, earlier.externalId])).toEqual(['open', 'none', 'none', 'archived']);
   });
 });
