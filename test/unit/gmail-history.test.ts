@@ -1,16 +1,9 @@
 import { planPage, summariseHistory } from '../../functions/src/engine/gmail/rule';
 import { DEFAULT_GMAIL_RULE } from '../../functions/src/engine/gmail-rule-schema';
-import { sourceData } from '../support/builders';
+import { historyRecord, sourceData } from '../support/builders';
 import { parseGmailNotification } from '../../functions/src/entry/gmail-push';
 
-const record = (id: string, parts: Partial<Parameters<typeof summariseHistory>[1][number]>) => ({
-  id,
-  messagesAdded: [],
-  messagesDeleted: [],
-  labelsAdded: [],
-  labelsRemoved: [],
-  ...parts,
-});
+const record = historyRecord;
 
 describe('summariseHistory', () => {
   it('folds records into per-message changes, ignoring non-inbox label changes', () => {

@@ -4,7 +4,7 @@ import type { GmailMessageMetadata } from '../../functions/src/engine/gmail/port
 import { sourceSchema, type Source } from '../../functions/src/engine/model';
 import { outstanding } from '../../functions/src/engine/source/lease';
 import { ruleApplyProgressed, ruleReplaced } from '../../functions/src/engine/source/rule-decisions';
-import { sourceData } from '../support/builders';
+import { historyRecord, sourceData } from '../support/builders';
 
 const rule = (input: unknown): GmailRule => gmailRuleSchema.parse(input);
 const meta = (labelIds: string[], extra: Partial<GmailMessageMetadata> = {}): GmailMessageMetadata => ({
@@ -99,14 +99,7 @@ describe('a page of history under a rule', () => {
     gmailRule: { version: 2, rule: rule({ selector: { kind: 'starred' }, exclude: { categories: ['social'] } }), changedAt: new Date(), problem: null },
   };
   const now = new Date('2026-11-24T12:00:00Z');
-  const record = (id: string, parts: Partial<Parameters<typeof summariseHistory>[1][number]>) => ({
-    id,
-    messagesAdded: [],
-    messagesDeleted: [],
-    labelsAdded: [],
-    labelsRemoved: [],
-    ...parts,
-  });
+  const record = historyRecord;
 
   it('follows the rule both ways: unstarred or trashed archives, starred again reopens, an excluded new mail gets no task', () => {
     const changes = summariseHistory(ruleOf(starredSource), [
