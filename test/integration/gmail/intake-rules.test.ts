@@ -171,7 +171,7 @@ describe('a rule change applies at once and completely', () => {
     await waitFor(async () => {
       const actual = await Promise.all([...expected.keys()].map((id) => statusOf('user-change', id)));
       return actual.every((status, i) => status === [...expected.values()][i]) ? true : null;
-    });
+    }, 30_000);
     // The watch now asks for STARRED only: plain mail publishes nothing.
     await nextSecond();
     expect((await stack.admin.deliverMail(email, { subject: 'after' })).announced).toBe(false);

@@ -25,16 +25,24 @@ export interface RuleApplyDeps extends PageDeps {
 export class GmailRuleApplyWalk {
   constructor(private readonly deps: RuleApplyDeps) {}
 
-  /** Applies on from the stored progress; `true` when applied, `false` when handed on (or superseded). */
-  async run(pass: WalkPass): Promise<boolean> {
+  /**
+   * Applies on from the stored progress: `true` when there was nothing to apply, the history id
+   * the delta goes on from once applied, `null` when handed on (or superseded).
+   */
+  async run(pass: WalkPass): Promise<true | string | null> {
     let progress = pass.source.gmailRuleApply;
     if (progress === null) return true;
+    if (progress.cursor === null) {
+      // What the walk finds is the label's state from here on; the delta catches changes after it.
+      progress = { ...progress, cursor: (await pass.api.getProfile()).historyId };
+      if (!(await this.save(pass, progress))) return null;
+    }
     if (progress.phase === 'walk') {
       const walked = await this.walk(pass, progress);
-      if (walked === null) return false;
+      if (walked === null) return null;
       progress = walked;
     }
-    return this.sweep(pass, progress);
+    return (await this.sweep(pass, progress)) ? progress.cursor : null;
   }
 
   /** The walk of the new rule's label; the progress at its end, or `null` when handed on. */
@@ -91,12 +99,14 @@ export class GmailRuleApplyWalk {
       progress = { ...progress, pageToken: ids[ids.length - 1] ?? null };
       if (!(await this.save(pass, progress))) return false;
     }
-    return this.save(pass, null, progress.version);
+    return this.save(pass, null, progress);
   }
 
-  /** Stores the progress (`null`: applied); `false` when a newer rule superseded this change. */
-  private save(pass: WalkPass, progress: GmailRuleApply | null, version = progress?.version ?? 0): Promise<boolean> {
+  /** Stores the progress (`null`: applied, the cursor moved to `done`'s); `false` when a newer rule superseded this change. */
+  private save(pass: WalkPass, progress: GmailRuleApply | null, done: GmailRuleApply | null = null): Promise<boolean> {
     const now = this.deps.clock.now();
-    return this.deps.sources.transition(pass.source.id, now, ruleApplyProgressed(pass.owner, version, progress, now, this.deps.leaseMs));
+    const version = progress?.version ?? done?.version ?? 0;
+    const decision = ruleApplyProgressed(pass.owner, version, progress, now, this.deps.leaseMs, done?.cursor ?? null);
+    return this.deps.sources.transition(pass.source.id, now, decision);
   }
 }

@@ -126,9 +126,11 @@ export class GmailSync {
     const deadline = new PassDeadline(this.deps.budgetClock ?? this.deps.clock, this.deps.passBudgetMs);
     const pass: Pass = { api, source, owner, pageSize: pageSize ?? HISTORY_PAGE_SIZE, deadline, counts: {} };
     // A rule change is applied first; the delta then brings what changed meanwhile under the new rule.
-    if (!(await this.ruleApply.run(pass))) return { resynced: false, more: true, cursor: null, counts: pass.counts };
+    const applied = await this.ruleApply.run(pass);
+    if (applied === null) return { resynced: false, more: true, cursor: null, counts: pass.counts };
     if (source.gmailResync === null) {
-      const delta = await this.deltaUnlessExpired(pass, source.historyId, usable(early, source) ? early.page : null);
+      const from = applied === true ? source.historyId : applied;
+      const delta = await this.deltaUnlessExpired(pass, from, applied === true && usable(early, source) ? early.page : null);
       if (delta !== null) return { resynced: false, ...delta, counts: pass.counts };
     }
     return { resynced: true, ...(await this.resync(pass)), counts: pass.counts };

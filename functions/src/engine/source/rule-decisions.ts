@@ -1,5 +1,6 @@
 import { LeaseLostError } from '../errors';
 import type { GmailRule, GmailRuleApply } from '../gmail-rule-schema';
+import { isNewerHistoryId } from '../gmail/history-id';
 import { holds, leaseFor } from './lease';
 import { ruleVersionOf } from '../gmail/rule';
 import type { Source } from '../model';
@@ -15,7 +16,7 @@ import { writing, type SourceDecision } from './decisions';
 export function ruleReplaced(rule: GmailRule, now: Date): SourceDecision<Source> {
   return (source, derive) => {
     const version = ruleVersionOf(source) + 1;
-    const apply: GmailRuleApply | null = source.historyId === null ? null : { version, phase: 'walk', pageToken: null, imported: 0, startedAt: now };
+    const apply: GmailRuleApply | null = source.historyId === null ? null : { version, phase: 'walk', cursor: null, pageToken: null, imported: 0, startedAt: now };
     return writing(source, { gmailRule: { version, rule, changedAt: now, problem: null }, gmailRuleApply: apply }, derive);
   };
 }
@@ -25,11 +26,12 @@ export function ruleReplaced(rule: GmailRule, now: Date): SourceDecision<Source>
  * extends the lease) and only while that change is the one being applied: a newer rule's
  * change restarts the work, and the older walk's progress is dropped (result `false`).
  */
-export function ruleApplyProgressed(owner: string, version: number, progress: GmailRuleApply | null, now: Date, leaseMs: number): SourceDecision<boolean> {
+export function ruleApplyProgressed(owner: string, version: number, progress: GmailRuleApply | null, now: Date, leaseMs: number, cursor: string | null = null): SourceDecision<boolean> {
   return (source, derive) => {
     if (!holds(source, owner, now)) throw new LeaseLostError(source.id, owner);
     if (source.gmailRuleApply?.version !== version) return { patch: null, result: false };
-    const { patch } = writing(source, { gmailRuleApply: progress, lease: leaseFor(owner, now, leaseMs) }, derive);
+    const advance = cursor !== null && isNewerHistoryId(cursor, source.historyId);
+    const { patch } = writing(source, { gmailRuleApply: progress, lease: leaseFor(owner, now, leaseMs), ...(advance && { historyId: cursor }) }, derive);
     return { patch, result: true };
   };
 }
