@@ -81,6 +81,7 @@ export const envSchema = z.object({
   CALENDAR_FUTURE_DAYS: positiveInt.max(3650).default(30),
   /** A Gmail resync after history expired walks the inbox back at most this many days. */
   GMAIL_RESYNC_MAX_AGE_DAYS: positiveInt.max(3650).default(30),
+  RULE_BACKFILL_DAYS: positiveInt.max(3650).default(14),
   /** Completeness audit: a source audited within the period is skipped; each audit looks back over the window. */
   AUDIT_PERIOD_HOURS: positiveInt.default(24),
   AUDIT_WINDOW_HOURS: positiveInt.max(24 * 19).default(24),
@@ -228,6 +229,7 @@ function toConfig(e: Settings) {
       calendarPastMs: e.CALENDAR_PAST_DAYS * DAY_MS,
       calendarFutureMs: e.CALENDAR_FUTURE_DAYS * DAY_MS,
       gmailResyncMaxAgeMs: e.GMAIL_RESYNC_MAX_AGE_DAYS * DAY_MS,
+      gmailRuleBackfillMs: e.RULE_BACKFILL_DAYS * DAY_MS,
     },
     audit: auditSettings(e),
     followUps: followUpSettings(e),

@@ -9,6 +9,7 @@ import { connectThroughFlow, firebaseIdToken } from './connect-client';
 import { freePort, startEmulators } from './emulators';
 import { createFollowUpQueue, localFunctionEnv } from './local-env';
 import { finalAudit, type AuditStepResult } from './soak-audit';
+import { putRule, SOAK_MAIL, SOAK_RULES, truthIsTask, type SoakRule } from './soak-rules';
 import { StreamConsumer, streamDifferences, type ConsumerCounts } from './stream-consumer';
 
 /**
@@ -48,7 +49,8 @@ export interface SoakReport {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const HOUR_MS = 3_600_000;
 
-type Account = { email: string; userId: string; sourceId: string };
+/** A soak account and the intake rule its source has now. */
+type Account = { email: string; userId: string; sourceId: string; rule: SoakRule };
 
 /** A long outage: every push is lost while mail piles up, then Gmail's history expires. */
 async function outageWithExpiry(admin: SandboxAdmin, account: Account, faults: FaultsInput, messages: number): Promise<void> {
@@ -241,7 +243,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       await admin.createAccount(email);
       const walk = await connectThroughFlow(fn('connect'), await firebaseIdToken(sandbox.url, projectId, userId), email);
       if (walk.confirmed?.status !== 200) throw new Error(`connect failed for ${email}: ${walk.callback.status} ${walk.confirmed?.status ?? ''}`);
-      accounts.push({ email, userId, sourceId: sourceIdFor(userId, email) });
+      const account = { email, userId, sourceId: sourceIdFor(userId, email), rule: SOAK_RULES[i % SOAK_RULES.length]! };
+      // The first source keeps the default rule it has never set (inbox).
+      if (i % SOAK_RULES.length !== 0) await putRule(fn('connect'), await firebaseIdToken(sandbox.url, projectId, userId), account.sourceId, account.rule);
+      accounts.push(account);
     }
     await sleep(1200);
 
@@ -274,6 +279,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         run: () => outageWithExpiry(admin, random.pick(accounts), faults, options.outageMessages ?? 230),
       },
       {
+        // Mid-run, under load and faults: one source's rule changes (its selector flips).
+        at: Date.now() + (options.durationMs * 9) / 20,
+        name: 'rule-changed',
+        run: async () => {
+          const account = random.pick(accounts);
+          const rule = SOAK_RULES[(SOAK_RULES.indexOf(account.rule) + 1) % SOAK_RULES.length]!;
+          await putRule(fn('connect'), await firebaseIdToken(sandbox.url, projectId, account.userId), account.sourceId, rule);
+          account.rule = rule;
+        },
+      },
+      {
         at: Date.now() + (options.durationMs * 3) / 5,
         name: 'disconnected-and-reconnected',
         run: async () => {
@@ -302,10 +318,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const when = () => new Date(Date.now() + (1 + Math.floor(random.next() * 6)) * day + Math.floor(random.next() * 20) * 1_800_000);
       const op = random.pick(['mail', 'mail', 'mail', 'archive', 'delete', 'label', 'event', 'event', 'move', 'cancel'] as const);
       try {
-        if (op === 'mail') await admin.deliverMail(account.email, { subject: `soak ${Object.values(activity).reduce((a, b) => a + b, 0)}` });
+        if (op === 'mail') await admin.deliverMail(account.email, { ...random.pick(SOAK_MAIL), subject: `soak ${Object.values(activity).reduce((a, b) => a + b, 0)}` });
         else if (op === 'archive' && inbox.length > 0) await admin.archiveMail(account.email, random.pick(inbox).id);
         else if (op === 'delete' && live.length > 0) await admin.deleteMail(account.email, random.pick(live).id);
-        else if (op === 'label' && live.length > 0) await admin.labelMail(account.email, random.pick(live).id, random.next() < 0.5 ? { add: ['STARRED'] } : { remove: ['UNREAD'] });
+        else if (op === 'label' && live.length > 0) await admin.labelMail(account.email, random.pick(live).id, random.pick([{ add: ['STARRED'] }, { remove: ['STARRED'] }, { remove: ['UNREAD'] }]));
         else if (op === 'event') {
           const start = when();
           await admin.createEvent(account.email, { summary: `soak event ${activity.event ?? 0}`, start: { dateTime: start.toISOString() }, end: { dateTime: new Date(start.getTime() + 1_800_000).toISOString() } });
@@ -368,8 +384,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       await sleep(1000);
       await settle();
     }
-    // Pushes flow again: one more mail each brings every source back to active.
-    for (const account of accounts) await admin.deliverMail(account.email, { subject: 'all quiet' });
+    // Pushes flow again: one more mail each (starred, so that every rule's watch announces it) brings every source back to active.
+    for (const account of accounts) await admin.deliverMail(account.email, { subject: 'all quiet', labelIds: ['INBOX', 'UNREAD', 'STARRED'] });
     await sleep(2500);
     await settle();
 
@@ -417,9 +433,9 @@ async function compare(accounts: Account[], admin: SandboxAdmin, store: Firestor
       const id = `${a.sourceId}:gmail:${m.id}`;
       known.add(id);
       const task = mine.get(id);
-      const inInbox = !m.deleted && m.labelIds.includes('INBOX');
-      if (inInbox && task?.status !== 'open') differences.push(`${a.email} message ${m.id} (in inbox): task ${task ? task.status : 'missing'}`);
-      if (!inInbox && task && task.status !== 'archived') differences.push(`${a.email} message ${m.id} (${m.deleted ? 'deleted' : 'archived'}): task ${task.status}`);
+      const isTask = truthIsTask(a.rule, m);
+      if (isTask && task?.status !== 'open') differences.push(`${a.email} message ${m.id} (a task under ${JSON.stringify(a.rule)}): task ${task ? task.status : 'missing'}`);
+      if (!isTask && task && task.status !== 'archived') differences.push(`${a.email} message ${m.id} (${m.deleted ? 'deleted' : 'no task under its rule'}): task ${task.status}`);
       if (task) checked += 1;
     }
     for (const e of truth.events) {

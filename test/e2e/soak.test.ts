@@ -10,7 +10,7 @@ test('chaos soak: nothing lost, nothing duplicated, every source active, no secr
   const summary = `seed ${seed} (replay: npm run soak -- --sources 3 --minutes 0.5 --seed ${seed}); injected ${JSON.stringify(report.injected)}; activity ${JSON.stringify(report.activity)}`;
   expect({ summary, differences: report.differences, logLeaks: report.logLeaks }).toEqual({ summary, differences: [], logLeaks: [] });
   expect(report.activity['host-killed']).toBeGreaterThanOrEqual(1);
-  for (const step of ['outage-with-expiry', 'google-clock-2h-ahead', 'disconnected-and-reconnected', 'revoked-and-reconnected']) expect(report.activity[step]).toBe(1);
+  for (const step of ['outage-with-expiry', 'google-clock-2h-ahead', 'disconnected-and-reconnected', 'revoked-and-reconnected', 'rule-changed']) expect(report.activity[step]).toBe(1);
   // The change stream's consumer (its view equals Firestore: checked in `differences`) got events.
   expect(report.stream.received).toBeGreaterThanOrEqual(report.checkedTasks);
   expect(report.stream.malformed).toBe(0);

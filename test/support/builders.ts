@@ -1,6 +1,7 @@
 import { newSource } from '../../functions/src/engine/account/connect';
 import type { SourceData, Task } from '../../functions/src/engine/model';
 import type { CalendarEvent } from '../../functions/src/engine/calendar/ports';
+import type { GmailHistoryRecord } from '../../functions/src/engine/gmail/ports';
 
 /** A connected source with a Gmail cursor, as most store tests want it. */
 export function sourceData(overrides: Partial<SourceData> = {}): SourceData {
@@ -26,4 +27,9 @@ export function gmailTask(sourceId: string, messageId: string, overrides: Partia
 /** A confirmed Calendar event as the adapter reports it; callers set its times and what they test. */
 export function calendarEvent(overrides: Partial<CalendarEvent> & Pick<CalendarEvent, 'start' | 'updated'>): CalendarEvent {
   return { id: 'e1', status: 'confirmed', summary: 's', htmlLink: null, sequence: 0, declinedBySelf: false, ...overrides };
+}
+
+/** A history record with only the given changes. */
+export function historyRecord(id: string, parts: Partial<GmailHistoryRecord>): GmailHistoryRecord {
+  return { id, messagesAdded: [], messagesDeleted: [], labelsAdded: [], labelsRemoved: [], ...parts };
 }

@@ -253,6 +253,11 @@ export class InMemoryMailbox implements GmailApi {
     return { records: page.map(({ at: _at, ...record }) => record), historyId: String(answer), nextPageToken: next };
   }
 
+  async listLabels() {
+    await this.call('listLabels');
+    return ['INBOX', 'STARRED', 'IMPORTANT'].map((id) => ({ id, name: id, type: 'system' as const }));
+  }
+
   async listMessageIds(labelId: string, pageToken: string | null, maxResults: number) {
     await this.call('listMessageIds');
     const ids = [...this.messages.values()].filter((m) => m.labelIds.includes(labelId) && !this.hidden(m.id)).map((m) => m.id).reverse();
@@ -266,7 +271,7 @@ export class InMemoryMailbox implements GmailApi {
     const found = new Map<string, GmailMessageMetadata | null>();
     for (const id of ids) {
       const m = this.unreadable.has(id) || this.hidden(id) ? undefined : this.messages.get(id);
-      found.set(id, m ? { id, labelIds: [...m.labelIds], subject: m.subject, from: null, date: null, internalDate: null } : null);
+      found.set(id, m ? { id, labelIds: [...m.labelIds], subject: m.subject, from: null, date: null, listUnsubscribe: null, precedence: null, internalDate: null } : null);
     }
     return found;
   }

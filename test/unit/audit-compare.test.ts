@@ -1,6 +1,7 @@
 import { calendarVerdict, gmailFetchedVerdict, gmailListedVerdict, nextRepairStreak, openTasksNotListed } from '../../functions/src/engine/audit/compare';
 import type { CalendarEvent } from '../../functions/src/engine/calendar/ports';
 import { calendarEvent, gmailTask } from '../support/builders';
+import { DEFAULT_GMAIL_RULE } from '../../functions/src/engine/gmail-rule-schema';
 
 const since = new Date('2026-11-23T10:00:00Z');
 const settled = new Date('2026-11-24T09:55:00Z');
@@ -24,7 +25,7 @@ describe('Gmail verdicts', () => {
     ['received before the window', { labelIds: ['INBOX'], internalDate: new Date('2026-11-01T00:00:00Z') }, 'older'],
     ['received in the grace period (a sync may be on its way)', { labelIds: ['INBOX'], internalDate: new Date('2026-11-24T09:59:00Z') }, 'skip'],
   ])('an unknown message %s → %s', (_, meta, expected) => {
-    expect(gmailFetchedVerdict(meta, since, settled)).toBe(expected);
+    expect(gmailFetchedVerdict(DEFAULT_GMAIL_RULE, meta === null ? null : { from: null, listUnsubscribe: null, precedence: null, ...meta }, since, settled)).toBe(expected);
   });
 
   test('open tasks the INBOX listing did not show, except ones written in the grace period', () => {

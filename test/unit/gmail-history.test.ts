@@ -1,19 +1,13 @@
 import { planPage, summariseHistory } from '../../functions/src/engine/gmail/rule';
-import { sourceData } from '../support/builders';
+import { DEFAULT_GMAIL_RULE } from '../../functions/src/engine/gmail-rule-schema';
+import { historyRecord, sourceData } from '../support/builders';
 import { parseGmailNotification } from '../../functions/src/entry/gmail-push';
 
-const record = (id: string, parts: Partial<Parameters<typeof summariseHistory>[0][number]>) => ({
-  id,
-  messagesAdded: [],
-  messagesDeleted: [],
-  labelsAdded: [],
-  labelsRemoved: [],
-  ...parts,
-});
+const record = historyRecord;
 
 describe('summariseHistory', () => {
   it('folds records into per-message changes, ignoring non-inbox label changes', () => {
-    const changes = summariseHistory([
+    const changes = summariseHistory(DEFAULT_GMAIL_RULE, [
       record('1', { messagesAdded: ['a', 'b'] }),
       record('2', { labelsRemoved: [{ messageId: 'a', labelIds: ['INBOX'] }] }),
       record('3', { labelsRemoved: [{ messageId: 'b', labelIds: ['UNREAD'] }] }),
@@ -21,10 +15,10 @@ describe('summariseHistory', () => {
       record('5', { labelsAdded: [{ messageId: 'd', labelIds: ['INBOX'] }] }),
     ]);
     expect(Object.fromEntries(changes)).toEqual({
-      a: { added: true, ruleAdded: false, ruleRemoved: true, deleted: false },
-      b: { added: true, ruleAdded: false, ruleRemoved: false, deleted: false },
-      c: { added: false, ruleAdded: false, ruleRemoved: false, deleted: true },
-      d: { added: false, ruleAdded: true, ruleRemoved: false, deleted: false },
+      a: { added: true, ruleAdded: false, ruleRemoved: true, reread: false, deleted: false },
+      b: { added: true, ruleAdded: false, ruleRemoved: false, reread: false, deleted: false },
+      c: { added: false, ruleAdded: false, ruleRemoved: false, reread: false, deleted: true },
+      d: { added: false, ruleAdded: true, ruleRemoved: false, reread: false, deleted: false },
     });
   });
 });
@@ -65,10 +59,10 @@ describe('parseGmailNotification', () => {
 describe('planPage', () => {
   const source = { id: 'src', ...sourceData() };
   const now = new Date('2026-11-24T12:00:00Z');
-  const meta = (id: string, labelIds: string[]) => ({ id, labelIds, subject: `s ${id}`, from: null, date: null, internalDate: null });
+  const meta = (id: string, labelIds: string[]) => ({ id, labelIds, subject: `s ${id}`, from: null, date: null, listUnsubscribe: null, precedence: null, internalDate: null });
 
   it('opens what is in the inbox, archives what arrived and left it, and what was deleted or is gone', () => {
-    const changes = summariseHistory([
+    const changes = summariseHistory(DEFAULT_GMAIL_RULE, [
       record('1', { messagesAdded: ['in', 'left', 'gone'] }),
       record('2', { labelsRemoved: [{ messageId: 'old', labelIds: ['INBOX'] }] }),
       record('3', { messagesDeleted: ['deleted'] }),

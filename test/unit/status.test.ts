@@ -1,4 +1,5 @@
 import { deriveStatus, missedPushAfterRun } from '../../functions/src/engine/source/status';
+import { DEFAULT_GMAIL_RULE, type GmailRuleApply, type StoredGmailRule } from '../../functions/src/engine/gmail-rule-schema';
 
 const now = new Date('2026-11-24T12:00:00Z');
 const healthy = {
@@ -11,7 +12,10 @@ const healthy = {
   lastPushAt: new Date('2026-11-24T11:59:00Z'),
   lastCheckAt: new Date('2026-11-24T11:59:00Z'),
   gmailResync: null,
+  gmailRule: null as StoredGmailRule | null,
+  gmailRuleApply: null as GmailRuleApply | null,
 };
+const rule = { version: 3, rule: DEFAULT_GMAIL_RULE, changedAt: now, problem: null };
 const resyncing = { cursor: '5000', pageToken: 'p2', imported: 100, startedAt: new Date('2026-11-24T11:57:00Z') };
 const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000);
 
@@ -35,6 +39,9 @@ describe('deriveStatus', () => {
     ['exactly 20 min without a push or a check (the poll is not running)', { ...healthy, lastPushAt: minutesAgo(20), lastCheckAt: minutesAgo(20) }, 'degraded'],
     ['never pushed nor checked', { ...healthy, lastPushAt: null, lastCheckAt: null }, 'degraded'],
     ['a Gmail resync still walking the inbox', { ...healthy, gmailResync: resyncing }, 'degraded'],
+    ['a rule of its owner', { ...healthy, gmailRule: rule }, 'active'],
+    ['a rule change being applied', { ...healthy, gmailRuleApply: { version: 2, phase: 'walk' as const, cursor: null, pageToken: null, imported: 12, startedAt: now } }, 'degraded'],
+    ['a rule whose label was deleted', { ...healthy, gmailRule: { ...rule, problem: 'label deleted' } }, 'degraded'],
   ])('%s → %s', (_, source, status) => {
     const derived = deriveStatus(source, now);
     expect(derived.status).toBe(status);

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { isHistoryId } from './gmail/history-id';
 import { sealedTokenSchema } from '../contracts/sealed-token';
+import { gmailRuleApplySchema, storedGmailRuleSchema } from './gmail-rule-schema';
 
 /**
  * The domain's documents, as schemas: the store validates every Firestore document against
@@ -76,6 +77,10 @@ export const sourceSchema = z.object({
   watchExpiration: optionalDate,
   historyId: historyIdSchema.nullable().default(null),
   gmailResync: gmailResyncSchema.nullable().default(null),
+  /** The owner's intake rule; `null`: the default (`inbox`), as for every source stored before rules. */
+  gmailRule: storedGmailRuleSchema.nullable().default(null),
+  /** A rule change being applied (the backfill walk); `null` when none is. */
+  gmailRuleApply: gmailRuleApplySchema.nullable().default(null),
   calendarChannelId: optionalString,
   calendarResourceId: optionalString,
   calendarChannelExpiration: optionalDate,

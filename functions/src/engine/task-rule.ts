@@ -13,11 +13,13 @@ export interface TaskRule {
   calendarFutureMs: number;
   /** A Gmail resync walks the inbox no further back than this. */
   gmailResyncMaxAgeMs: number;
+  /** A change of a source's Gmail intake rule imports matching mail this far back. */
+  gmailRuleBackfillMs: number;
 }
 
 const DAY_MS = 24 * 3_600_000;
 
-export const DEFAULT_TASK_RULE: TaskRule = { calendarPastMs: 7 * DAY_MS, calendarFutureMs: 30 * DAY_MS, gmailResyncMaxAgeMs: 30 * DAY_MS };
+export const DEFAULT_TASK_RULE: TaskRule = { calendarPastMs: 7 * DAY_MS, calendarFutureMs: 30 * DAY_MS, gmailResyncMaxAgeMs: 30 * DAY_MS, gmailRuleBackfillMs: 14 * DAY_MS };
 
 export interface CalendarWindow {
   timeMin: Date;

@@ -3,7 +3,8 @@ import * as z from 'zod';
 import { documentIdSchema } from '../engine/model';
 import { confirmConnect, declineConnect, finishConnect, flowKey, stagedAddress, startConnect, type ConnectDeps } from '../engine/account/connect';
 import { disconnectSource, mailboxSources } from '../engine/account/disconnect';
-import { actingUser, identifyCaller } from './identity';
+import { identifyCaller, userFor, type Handler } from './identity';
+import { RULE_ROUTES, type RuleRoute } from './rules';
 import type { Services } from './services';
 import { LOG_EVENTS } from '../observability/log-events';
 
@@ -16,11 +17,12 @@ import { LOG_EVENTS } from '../observability/log-events';
  *   POST /confirm     (Bearer) `{link}`: the signed-in user confirms → the source
  *   POST /disconnect  (Bearer) `{sourceId}`; a server caller adds `userId` (the owner)
  *   GET  /sources     (Bearer) every source on the caller's mailboxes; server: `?userId=`
+ *   GET|PUT /rules, GET /labels   a source's Gmail intake rule and its labels (entry/rules.ts)
  * connectCallback (HTTPS, public): GET /callback, Google's redirect; it trusts only the
  * single-use state together with the cookie and the PKCE verifier, and needs to encrypt only.
  */
 
-export type ConnectRoute = 'start' | 'callback' | 'link' | 'confirm' | 'disconnect' | 'sources';
+export type ConnectRoute = 'start' | 'callback' | 'link' | 'confirm' | 'disconnect' | 'sources' | RuleRoute;
 const STATE_TTL_MS = 10 * 60_000;
 /**
  * `__Host-`: Secure, Path=/ and no Domain, so no other site or subdomain can plant or read it;
@@ -87,8 +89,6 @@ function cookie(req: Request, name: string): string | null {
 const clearNonce = (flow: string) => `${nonceCookie(flow)}=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax`;
 const header = (req: Request, name: string) => (typeof req.headers[name] === 'string' ? req.headers[name] : undefined);
 
-type Handler = (req: Request, res: Response, s: Services) => Promise<void>;
-
 const start: Handler = async (req, res, s) => {
   if (req.method !== 'POST') {
     // A GET would put the token or the login hint in a URL, and URLs are logged.
@@ -149,17 +149,6 @@ function callbackRefusal(reason: string): string {
     : 'This sign-in link is invalid, already used, expired, or was opened in another browser. Start connecting again from the app.';
 }
 
-async function userFor(req: Request, res: Response, s: Services, named: string | undefined): Promise<string | null> {
-  const caller = await identifyCaller(req, s);
-  if (!caller) {
-    res.status(401).json({ error: 'a verified identity is required (Authorization: Bearer <ID token>)' });
-    return null;
-  }
-  const userId = actingUser(caller, named);
-  if (userId === null) res.status(403).json({ error: caller.kind === 'user' ? 'you may act only for yourself' : 'name the user (userId)' });
-  return userId;
-}
-
 const link: Handler = async (req, res, s) => {
   const input = linkSchema.safeParse(req.body);
   if (!input.success) {
@@ -213,13 +202,14 @@ const sources: Handler = async (req, res, s) => {
   res.status(200).set('Cache-Control', 'no-store').json({ sources: await mailboxSources(connectDeps(s), userId) });
 };
 
-const HANDLERS: Record<ConnectRoute, { method: 'GET' | 'POST'; handle: Handler }> = {
-  start: { method: 'POST', handle: start },
-  callback: { method: 'GET', handle: callback },
-  link: { method: 'POST', handle: link },
-  confirm: { method: 'POST', handle: link },
-  disconnect: { method: 'POST', handle: disconnect },
-  sources: { method: 'GET', handle: sources },
+const HANDLERS: Record<ConnectRoute, { methods: readonly string[]; handle: Handler }> = {
+  start: { methods: ['POST'], handle: start },
+  callback: { methods: ['GET'], handle: callback },
+  link: { methods: ['POST'], handle: link },
+  confirm: { methods: ['POST'], handle: link },
+  disconnect: { methods: ['POST'], handle: disconnect },
+  sources: { methods: ['GET'], handle: sources },
+  ...RULE_ROUTES,
 };
 
 export function connectHandler(services: () => Services, routes: ConnectRoute[]) {
@@ -229,10 +219,10 @@ export function connectHandler(services: () => Services, routes: ConnectRoute[])
       res.status(404).json({ error: `no route /${route}; this deployment serves ${routes.map((r) => `/${r}`).join(', ')}` });
       return;
     }
-    const { method, handle } = HANDLERS[route];
+    const { methods, handle } = HANDLERS[route];
     // start answers its own 405 (it explains why GET is not offered).
-    if (req.method !== method && route !== 'start') {
-      res.status(405).set('Allow', method).end();
+    if (!methods.includes(req.method) && route !== 'start') {
+      res.status(405).set('Allow', methods.join(', ')).end();
       return;
     }
     await handle(req, res, services());

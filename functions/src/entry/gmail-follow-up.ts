@@ -16,7 +16,14 @@ import { LOG_EVENTS } from '../observability/log-events';
  */
 
 const bodySchema = z
-  .object({ sourceId: documentIdSchema, after: historyIdSchema.optional(), credentialsAt: z.iso.datetime().optional(), retry: z.number().int().min(1).max(10).optional() })
+  .object({
+    sourceId: documentIdSchema,
+    after: historyIdSchema.optional(),
+    credentialsAt: z.iso.datetime().optional(),
+    // Looks queued before intake rules carry none: their rule was the inbox.
+    labelId: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/).default('INBOX'),
+    retry: z.number().int().min(1).max(10).optional(),
+  })
   .refine((body) => (body.after === undefined) === (body.credentialsAt === undefined), 'after and credentialsAt come together')
   .refine((body) => body.retry === undefined || body.after !== undefined, 'retry comes with after');
 
@@ -24,11 +31,11 @@ export function gmailFollowUpHandler(services: () => Services) {
   return async (req: Request, res: Response): Promise<void> => {
     const body = postBody(req, res, bodySchema, '{"sourceId": "...", "after": "<history id>", "credentialsAt": "<ISO time>"} (the last two optional, together)');
     if (body === null) return;
-    const { sourceId, after, credentialsAt, retry } = body;
+    const { sourceId, after, credentialsAt, labelId, retry } = body;
     const { runner, logger } = services();
     try {
       // Triggered by a push, so a tail it finds is what pushes promise, not a missed push.
-      const from = after !== undefined && credentialsAt !== undefined ? { historyId: after, credentialsAt: new Date(credentialsAt), ...(retry !== undefined && { retry }) } : null;
+      const from = after !== undefined && credentialsAt !== undefined ? { historyId: after, credentialsAt: new Date(credentialsAt), labelId, ...(retry !== undefined && { retry }) } : null;
       const outcome = await runner.run(sourceId, { kind: 'look', trigger: 'push', from });
       logger.debug(LOG_EVENTS.followUpHandled, { sourceId, trigger: 'push', outcome });
       res.status(204).end();

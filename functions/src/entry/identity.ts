@@ -1,4 +1,4 @@
-import type { Request } from '@google-cloud/functions-framework';
+import type { Request, Response } from '@google-cloud/functions-framework';
 import { bearerToken } from '../identity/id-tokens';
 import type { Services } from './services';
 
@@ -26,4 +26,22 @@ export async function identifyCaller(req: Request, s: Pick<Services, 'users' | '
 export function actingUser(caller: Caller, named: string | undefined): string | null {
   if (caller.kind === 'user') return named === undefined || named === caller.uid ? caller.uid : null;
   return named ?? null;
+}
+
+/** A route of the `connect` function. */
+export type Handler = (req: Request, res: Response, s: Services) => Promise<void>;
+
+/**
+ * The user a request acts for, or `null` once the request has been answered: 401 without a
+ * verified identity, 403 for a user naming someone else or a server naming nobody.
+ */
+export async function userFor(req: Request, res: Response, s: Pick<Services, 'users' | 'serverCallers'>, named: string | undefined): Promise<string | null> {
+  const caller = await identifyCaller(req, s);
+  if (!caller) {
+    res.status(401).json({ error: 'a verified identity is required (Authorization: Bearer <ID token>)' });
+    return null;
+  }
+  const userId = actingUser(caller, named);
+  if (userId === null) res.status(403).json({ error: caller.kind === 'user' ? 'you may act only for yourself' : 'name the user (userId)' });
+  return userId;
 }

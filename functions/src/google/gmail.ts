@@ -1,15 +1,17 @@
 import type { gmail_v1 } from '@googleapis/gmail';
-import type { GmailApi, GmailHistoryFilter, GmailHistoryRecord, GmailMessageMetadata } from '../engine/gmail/ports';
+import type { GmailApi, GmailHistoryFilter, GmailHistoryRecord, GmailLabel, GmailMessageMetadata } from '../engine/gmail/ports';
 import type { OAuth2Client } from 'google-auth-library';
 import { GmailBatch } from './gmail-batch';
+import { RULE_HEADERS } from '../engine/gmail/rule';
 import type { LimitedCall } from './limited-call';
 
 /** Gmail for one account, over @googleapis/gmail, every call through the account's limiter. */
 
-const METADATA_HEADERS = ['From', 'Subject', 'Date'];
+/** Headers only (the scope is gmail.metadata): what a task shows and what the rule reads. */
+const METADATA_HEADERS = ['From', 'Subject', 'Date', ...RULE_HEADERS];
 
 /** Gmail quota units per method (messages.get's cost depends on the project: configuration). */
-const UNITS = { getProfile: 1, historyList: 2, messagesList: 5, watch: 100, stop: 50 } as const;
+const UNITS = { getProfile: 1, historyList: 2, messagesList: 5, labelsList: 1, watch: 100, stop: 50 } as const;
 
 function toRecord(h: gmail_v1.Schema$History): GmailHistoryRecord {
   const ids = (list: { message?: gmail_v1.Schema$Message }[] | undefined) =>
@@ -40,6 +42,8 @@ export function toMetadata(id: string, data: gmail_v1.Schema$Message): GmailMess
     subject: header(data, 'Subject'),
     from: header(data, 'From'),
     date: header(data, 'Date'),
+    listUnsubscribe: header(data, 'List-Unsubscribe'),
+    precedence: header(data, 'Precedence'),
     internalDate: data.internalDate ? new Date(Number(data.internalDate)) : null,
   };
 }
@@ -93,6 +97,13 @@ export class GmailAdapter implements GmailApi {
       ids: (data.messages ?? []).map((m) => m.id).filter((id): id is string => typeof id === 'string'),
       nextPageToken: data.nextPageToken ?? null,
     };
+  }
+
+  async listLabels(): Promise<GmailLabel[]> {
+    const { data } = await this.call('gmail.users.labels.list', () => this.client.users.labels.list({ userId: 'me' }), UNITS.labelsList);
+    return (data.labels ?? [])
+      .filter((l): l is gmail_v1.Schema$Label & { id: string } => typeof l.id === 'string')
+      .map((l) => ({ id: l.id, name: l.name ?? l.id, type: l.type === 'user' ? 'user' : 'system' }));
   }
 
   async watch(topicName: string, labelIds: string[]) {

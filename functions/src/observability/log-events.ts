@@ -61,6 +61,7 @@ export const LOG_EVENTS = {
   connectGrantStaged: 'connect grant staged',
   accountConnected: 'account connected',
   accountDisconnected: 'account disconnected',
+  gmailRuleReplaced: 'gmail intake rule replaced',
 } as const;
 
 type Catalogue = typeof LOG_EVENTS;

@@ -27,9 +27,9 @@ export function followUpTaskId(sourceId: string, at: Date): string {
 }
 
 /** The look's request body, as `gmailFollowUp` parses it. */
-export function followUpBody(sourceId: string, from: LookFrom | null): { sourceId: string; after?: string; credentialsAt?: string; retry?: number } {
+export function followUpBody(sourceId: string, from: LookFrom | null): { sourceId: string; after?: string; credentialsAt?: string; labelId?: string; retry?: number } {
   if (from === null) return { sourceId };
-  return { sourceId, after: from.historyId, credentialsAt: from.credentialsAt.toISOString(), ...(from.retry !== undefined && { retry: from.retry }) };
+  return { sourceId, after: from.historyId, credentialsAt: from.credentialsAt.toISOString(), labelId: from.labelId, ...(from.retry !== undefined && { retry: from.retry }) };
 }
 
 export class CloudTasksFollowUps implements FollowUpScheduler {

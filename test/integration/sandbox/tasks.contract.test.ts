@@ -61,11 +61,11 @@ function claims(authorization: string | undefined): Record<string, unknown> {
 describe('Cloud Tasks (v2 REST, as @google-cloud/tasks calls it)', () => {
   it('dispatches a task at its scheduleTime as a POST with an OIDC token of the invoker', async () => {
     const at = new Date(Date.now() + 600);
-    const from = { historyId: '4242', credentialsAt: new Date('2026-11-25T09:00:00Z') };
+    const from = { historyId: '4242', credentialsAt: new Date('2026-11-25T09:00:00Z'), labelId: 'STARRED' };
     expect(await followUps.schedule('source-1', at, from)).toBe('scheduled');
     const [delivery] = await waitFor(() => Promise.resolve(received.length > 0 ? received : null));
     expect(delivery!.at).toBeGreaterThanOrEqual(at.getTime() - 5);
-    expect(JSON.parse(delivery!.body)).toEqual({ sourceId: 'source-1', after: '4242', credentialsAt: '2026-11-25T09:00:00.000Z' });
+    expect(JSON.parse(delivery!.body)).toEqual({ sourceId: 'source-1', after: '4242', credentialsAt: '2026-11-25T09:00:00.000Z', labelId: 'STARRED' });
     expect(delivery!.headers['content-type']).toBe('application/json');
     expect(delivery!.headers['x-cloudtasks-queuename']).toBe('gmail-follow-ups');
     expect(delivery!.headers['x-cloudtasks-taskretrycount']).toBe('0');

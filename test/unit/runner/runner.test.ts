@@ -108,7 +108,7 @@ test('a look that finds nothing and no orphaned work: nothing new, no write', as
 test('a tail look that finds nothing costs one history listing and no write', async () => {
   const w = world({ warm: true });
   await w.connect();
-  const outcome = await w.runner.handle('s1', { gmail: null, calendar: false }, { trigger: 'poll', checkGmail: true, onlyIfGmailChanged: true, lookFrom: { historyId: String(w.mailbox.historyId), credentialsAt: w.clock.now() } });
+  const outcome = await w.runner.handle('s1', { gmail: null, calendar: false }, { trigger: 'poll', checkGmail: true, onlyIfGmailChanged: true, lookFrom: { historyId: String(w.mailbox.historyId), credentialsAt: w.clock.now(), labelId: 'INBOX' } });
   expect(outcome).toBe('nothing-new');
   expect(w.mailbox.calls).toEqual({ listHistory: 1 });
   expect(w.sources.writes).toBe(0);

@@ -164,6 +164,8 @@ export function newSource(userId: string, email: string, now: Date): SourceData 
     watchExpiration: null,
     historyId: null,
     gmailResync: null,
+    gmailRule: null,
+    gmailRuleApply: null,
     calendarChannelId: null,
     calendarResourceId: null,
     calendarChannelExpiration: null,

@@ -2,7 +2,8 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { isGoogleError } from '../errors';
 import type { Source } from '../model';
 import type { ChannelStore } from '../calendar/ports';
-import { GMAIL_WATCH_LABELS } from '../gmail/rule';
+import { ruleOf, watchLabels } from '../gmail/rule';
+import { recordMissingRuleLabel } from '../gmail/rule-label';
 import type { Clock, GoogleAccess } from '../ports';
 import type { SecretStore } from './ports';
 import type { SourceStore } from '../source/ports';
@@ -41,14 +42,26 @@ async function usableSource(deps: Pick<WatchDeps, 'sources'>, sourceId: string):
 }
 
 /**
- * Registers (or re-registers) the Gmail watch on the task mail's labels. The watch's history id becomes the
+ * The watch belongs to the mailbox: it asks for the deciding label of every live source on it
+ * (each user connected to the mailbox may have a rule of their own).
+ */
+async function mailboxWatchLabels(deps: Pick<WatchDeps, 'sources'>, source: Source): Promise<string[]> {
+  const onMailbox = (await deps.sources.findByEmail(source.email)).filter((s) => s.id !== source.id && s.status !== 'disconnected');
+  return [...new Set([source, ...onMailbox].flatMap((s) => watchLabels(ruleOf(s))))];
+}
+
+/**
+ * Registers (or re-registers) the Gmail watch on the label the source's rule decides by. The watch's history id becomes the
  * cursor only when the source has none: moving an existing cursor forward here would skip
  * changes that no run has synced yet.
  */
 export async function registerGmailWatch(deps: WatchDeps, sourceId: string): Promise<Source> {
   const source = await usableSource(deps, sourceId);
   const gmail = await deps.google.gmail(source);
-  const watch = await gmail.watch(deps.gmailTopic, [...GMAIL_WATCH_LABELS]);
+  // No watch on a label that is gone: the source says why it is degraded instead.
+  const missing = await recordMissingRuleLabel(deps, gmail, source, deps.clock.now());
+  if (missing !== null) return missing;
+  const watch = await gmail.watch(deps.gmailTopic, await mailboxWatchLabels(deps, source));
   const now = deps.clock.now();
   return deps.sources.transition(sourceId, now, watchRegistered({ id: randomUUID(), ...watch }, now));
 }

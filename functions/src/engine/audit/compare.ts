@@ -2,7 +2,9 @@ import type { CalendarEvent } from '../calendar/ports';
 import { judgeEvent, type CalendarWindow } from '../task-rule';
 import type { Source, Task } from '../model';
 import { writing, type SourceDecision } from '../source/decisions';
-import { isTaskMail } from '../gmail/rule';
+import { matches } from '../gmail/rule';
+import type { GmailRule } from '../gmail-rule-schema';
+import type { GmailMessageMetadata } from '../gmail/ports';
 
 /**
  * The completeness audit's pure decisions: given what Google shows and what our tasks say,
@@ -29,11 +31,12 @@ export function gmailListedVerdict(task: Task | undefined, since: Date): GmailVe
  * the listing; after `settledBefore` a sync may still be on its way, so it is left alone.
  */
 export function gmailFetchedVerdict(
-  meta: { labelIds: string[]; internalDate: Date | null } | null,
+  rule: GmailRule,
+  meta: Pick<GmailMessageMetadata, 'labelIds' | 'internalDate' | 'from' | 'listUnsubscribe' | 'precedence'> | null,
   since: Date,
   settledBefore: Date,
 ): 'missing' | 'older' | 'skip' {
-  if (meta === null || !isTaskMail(meta)) return 'skip';
+  if (meta === null || !matches(rule, meta)) return 'skip';
   if (meta.internalDate !== null && meta.internalDate < since) return 'older';
   if (meta.internalDate !== null && meta.internalDate > settledBefore) return 'skip';
   return 'missing';

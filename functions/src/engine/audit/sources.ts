@@ -1,6 +1,6 @@
 import { calendarTask } from '../calendar/sync';
 import { calendarVerdict, gmailFetchedVerdict, gmailListedVerdict, openTasksNotListed, type CalendarVerdict } from './compare';
-import { gmailTask, isTaskMail, listTaskMail } from '../gmail/rule';
+import { gmailTask, listTaskMail, matches, ruleOf } from '../gmail/rule';
 import type { AuditCounts, Source, Task, TaskOrigin } from '../model';
 import type { CalendarApi, CalendarEvent } from '../calendar/ports';
 import type { GmailApi } from '../gmail/ports';
@@ -56,7 +56,7 @@ export async function auditGmail(api: GmailApi, { tasks, reads }: AuditStores, s
   let pageToken: string | null = null;
   let reachedOld = false;
   do {
-    const page = await listTaskMail(api, pageToken, Math.min(LIST_PAGE, window.maxMessages - listed.size));
+    const page = await listTaskMail(api, ruleOf(source), pageToken, Math.min(LIST_PAGE, window.maxMessages - listed.size));
     counts.units += GMAIL_UNITS.messagesList;
     pageToken = page.nextPageToken;
     const known = await reads.tasksByIds(source.userId, source.id, 'gmail', page.ids);
@@ -81,7 +81,7 @@ export async function auditGmail(api: GmailApi, { tasks, reads }: AuditStores, s
   const open = await reads.openTasksUpdatedSince(source.userId, source.id, 'gmail', window.since);
   const unlisted = openTasksNotListed(open, listed, window.settledBefore).slice(0, window.maxMessages);
   const complete = pageToken === null && !reachedOld;
-  const archive = complete ? unlisted.map((t) => t.externalId) : await notTaskMail(api, unlisted, counts);
+  const archive = complete ? unlisted.map((t) => t.externalId) : await notTaskMail(api, source, unlisted, counts);
   counts.checked += unlisted.length;
 
   counts.missing = upserts.length;
@@ -102,7 +102,7 @@ async function fetchUnknown(api: GmailApi, source: Source, window: AuditWindow, 
     const metas = await api.getMessagesMetadata(batch);
     counts.units += GMAIL_UNITS.messagesGet * batch.length;
     for (const meta of batch.map((id) => metas.get(id) ?? null)) {
-      const verdict = gmailFetchedVerdict(meta, window.since, window.settledBefore);
+      const verdict = gmailFetchedVerdict(ruleOf(source), meta, window.since, window.settledBefore);
       if (verdict === 'older') return true;
       counts.checked += 1;
       if (verdict === 'missing') upserts.push(gmailTask(source, meta!, 'open', window.at));
@@ -111,14 +111,14 @@ async function fetchUnknown(api: GmailApi, source: Source, window: AuditWindow, 
   return false;
 }
 
-async function notTaskMail(api: GmailApi, candidates: readonly Task[], counts: AuditCounts): Promise<string[]> {
+async function notTaskMail(api: GmailApi, source: Source, candidates: readonly Task[], counts: AuditCounts): Promise<string[]> {
   const gone: string[] = [];
   for (let i = 0; i < candidates.length; i += FETCH_BATCH) {
     const batch = candidates.slice(i, i + FETCH_BATCH);
     const metas = await api.getMessagesMetadata(batch.map((t) => t.externalId));
     counts.units += GMAIL_UNITS.messagesGet * batch.length;
     for (const t of batch) {
-      if (!isTaskMail(metas.get(t.externalId))) gone.push(t.externalId);
+      if (!matches(ruleOf(source), metas.get(t.externalId))) gone.push(t.externalId);
     }
   }
   return gone;

@@ -14,6 +14,9 @@ export interface GmailMessageMetadata {
   subject: string | null;
   from: string | null;
   date: string | null;
+  /** The `List-Unsubscribe` and `Precedence` headers (read by the rule's bulk exclusion). */
+  listUnsubscribe: string | null;
+  precedence: string | null;
   internalDate: Date | null;
 }
 
@@ -21,6 +24,13 @@ export interface GmailMessageMetadata {
 export interface GmailHistoryFilter {
   labelId?: string;
   historyTypes?: readonly ('messageAdded' | 'messageDeleted' | 'labelAdded' | 'labelRemoved')[];
+}
+
+/** A label as users.labels.list shows it. */
+export interface GmailLabel {
+  id: string;
+  name: string;
+  type: 'system' | 'user';
 }
 
 export interface GmailApi {
@@ -33,6 +43,7 @@ export interface GmailApi {
   listMessageIds(labelId: string, pageToken: string | null, maxResults: number): Promise<{ ids: string[]; nextPageToken: string | null }>;
   /** Metadata of several messages (batched by the adapter); a message that no longer exists maps to `null`. */
   getMessagesMetadata(ids: readonly string[]): Promise<Map<string, GmailMessageMetadata | null>>;
+  listLabels(): Promise<GmailLabel[]>;
   watch(topicName: string, labelIds: string[]): Promise<{ historyId: string; expiration: Date }>;
   stop(): Promise<void>;
 }

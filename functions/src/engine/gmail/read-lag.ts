@@ -24,6 +24,14 @@ export const LAG_FINAL_ATTEMPT = LAG_LOOK_DELAYS_MS.length;
 /** The retries' whole span: a change announced before it is readable by then, or given up. */
 export const LAG_SPAN_MS = LAG_LOOK_DELAYS_MS.reduce((a, b) => a + b, 0);
 
+/** What a pass was told to find, and whether it is the last attempt at lagging work. */
+export interface PassTarget {
+  announced: string | null;
+  final: boolean;
+}
+
+export const FIRST_ATTEMPT: PassTarget = { announced: null, final: false };
+
 /** What a delta pass listed, against the work it claimed. */
 export interface ListingReach {
   /** Where the pass started. */

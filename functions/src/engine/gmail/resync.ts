@@ -1,9 +1,10 @@
 import { resyncProgressed } from '../source/decisions';
 import type { GmailResync, Source } from '../model';
-import type { GmailApi, GmailMessageMetadata } from './ports';
+import type { GmailApi } from './ports';
 import type { TaskRule } from '../task-rule';
-import { bump, fetchAll, writeTasks, type PageDeps, type PassCounts, type PassDeadline } from './pages';
-import { gmailTask, isTaskMail, listTaskMail } from './rule';
+import { bump, writeTasks, type PageDeps, type PassCounts, type PassDeadline } from './pages';
+import { walkTaskMail } from './walk';
+import { gmailTask, listTaskMail, matches, ruleOf } from './rule';
 
 /**
  * The Gmail resync after history expired (a 404 on history.list). It walks the task mail (rule.ts) newest-first
@@ -15,7 +16,6 @@ import { gmailTask, isTaskMail, listTaskMail } from './rule';
  * catches everything that changed meanwhile. No fixed cap: nothing in the walk is dropped.
  */
 
-const WALK_PAGE_SIZE = 100;
 /** The closing archive sweep lists at most this many pages of ids (500 each, 5 units a page). */
 const SWEEP_MAX_PAGES = 10;
 
@@ -37,37 +37,35 @@ export class GmailResyncWalk {
 
   /** Walks on from `progress`; returns the new cursor when done, `null` when handed on. */
   async run(api: GmailApi, source: Source, start: GmailResync, owner: string, deadline: PassDeadline, counts: PassCounts): Promise<string | null> {
-    let progress = start;
     const open = await this.deps.tasks.listOpen(source.userId, source.id, 'gmail');
     const held = new Set(open.map((t) => t.externalId));
     // Tasks the walk itself wrote do not end it: pages shift as mail arrives.
-    const startedAt = progress.startedAt;
+    const startedAt = start.startedAt;
     const heldBefore = new Set(open.filter((t) => t.updatedAt < startedAt).map((t) => t.externalId));
     const oldest = this.deps.clock.now().getTime() - this.deps.taskRule.gmailResyncMaxAgeMs;
-    for (let page = 0; ; page += 1) {
-      if (page > 0 && deadline.reached()) {
-        bump(counts, 'budgetReached');
-        return null;
-      }
-      const listed = await listTaskMail(api, progress.pageToken, WALK_PAGE_SIZE);
-      bump(counts, 'resyncListed', listed.ids.length);
-      const fresh = listed.ids.filter((id) => !held.has(id));
-      const fetched = await fetchAll(this.deps, api, source, owner, fresh, counts);
-      const inInbox = [...fetched.values()].filter((m): m is GmailMessageMetadata => m !== null && isTaskMail(m));
-      const young = inInbox.filter((m) => m.internalDate === null || m.internalDate.getTime() >= oldest);
-      const now = this.deps.clock.now();
-      await writeTasks(this.deps, source, { upserts: young.map((m) => gmailTask(source, m, 'open', now)), archive: [] }, now, counts);
-      young.forEach((m) => held.add(m.id));
-      progress = { ...progress, pageToken: listed.nextPageToken, imported: progress.imported + young.length };
-      const reachedHeld = listed.ids.some((id) => heldBefore.has(id));
-      const reachedAgeLimit = young.length < inInbox.length;
-      if (listed.nextPageToken === null || reachedHeld || reachedAgeLimit) {
-        await this.sweep(api, source, owner, counts);
-        await this.save(source, owner, null, progress.cursor);
-        return progress.cursor;
-      }
-      await this.save(source, owner, progress);
-    }
+    const rule = ruleOf(source);
+    let walked: GmailResync = start;
+    const ended = await walkTaskMail(this.deps, { api, source, owner, deadline, counts }, walked.pageToken, {
+      listedKey: 'resyncListed',
+      choose: (ids) => ids.filter((id) => !held.has(id)),
+      onPage: async ({ ids, fetched, nextPageToken }) => {
+        const matching = fetched.filter((m) => matches(rule, m));
+        const young = matching.filter((m) => m.internalDate === null || m.internalDate.getTime() >= oldest);
+        const now = this.deps.clock.now();
+        await writeTasks(this.deps, source, { upserts: young.map((m) => gmailTask(source, m, 'open', now)), archive: [] }, now, counts);
+        young.forEach((m) => held.add(m.id));
+        walked = { ...walked, pageToken: nextPageToken, imported: walked.imported + young.length };
+        const reachedHeld = ids.some((id) => heldBefore.has(id));
+        const reachedAgeLimit = young.length < matching.length;
+        const end = nextPageToken === null || reachedHeld || reachedAgeLimit;
+        if (!end) await this.save(source, owner, walked);
+        return end;
+      },
+    });
+    if (!ended) return null;
+    await this.sweep(api, source, owner, counts);
+    await this.save(source, owner, null, walked.cursor);
+    return walked.cursor;
   }
 
   /**
@@ -78,7 +76,7 @@ export class GmailResyncWalk {
     const inInbox = new Set<string>();
     let pageToken: string | null = null;
     for (let page = 0; page < SWEEP_MAX_PAGES; page += 1) {
-      const listed = await listTaskMail(api, pageToken, 500);
+      const listed = await listTaskMail(api, ruleOf(source), pageToken, 500);
       listed.ids.forEach((id) => inInbox.add(id));
       pageToken = listed.nextPageToken;
       if (pageToken === null) break;

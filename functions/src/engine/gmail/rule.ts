@@ -1,35 +1,109 @@
+import { DEFAULT_GMAIL_RULE, type GmailCategory, type GmailRule } from '../gmail-rule-schema';
 import type { Source, Task } from '../model';
 import type { GmailApi, GmailHistoryFilter, GmailHistoryRecord, GmailMessageMetadata } from './ports';
 
 /**
- * Which mail becomes a task: a message in the inbox is an open task; one that leaves it
- * (archived or deleted) archives its task. This module is the only place that knows the rule
- * is "the inbox": sync, resync, the watch, the poll and the audit all ask it, so a different
- * rule (starred mail, say) is a change here.
+ * Which mail becomes a task: the source's intake rule (its owner's choice, the inbox by
+ * default). A message that matches is an open task; one that stops matching (the label
+ * removed, spam, trash, deleted) archives its task, and matching again reopens it. This
+ * module is the only place that reads a rule or names a Gmail label: the push path, the
+ * poll, the reconnect catch-up, the resync, the rule's backfill, the watch and the audit
+ * all ask it.
  */
 
-const INBOX = 'INBOX';
+const SELECTOR_LABELS = { inbox: 'INBOX', starred: 'STARRED', important: 'IMPORTANT' } as const;
+const CATEGORY_LABELS: Record<GmailCategory, string> = {
+  promotions: 'CATEGORY_PROMOTIONS',
+  social: 'CATEGORY_SOCIAL',
+  updates: 'CATEGORY_UPDATES',
+  forums: 'CATEGORY_FORUMS',
+};
+/** Mail there is no task, whatever its other labels. */
+const NEVER_TASKS = ['SPAM', 'TRASH'];
+/** The headers the rule reads (besides From); the adapter asks for them with the metadata. */
+export const RULE_HEADERS = ['List-Unsubscribe', 'Precedence'] as const;
+
+/** The source's rule: the stored one, else the default (sources stored before rules have none). */
+export function ruleOf(source: Pick<Source, 'gmailRule'>): GmailRule {
+  return source.gmailRule?.rule ?? DEFAULT_GMAIL_RULE;
+}
+
+/** The rule's version: 0 for the default a source has never changed. */
+export function ruleVersionOf(source: Pick<Source, 'gmailRule'>): number {
+  return source.gmailRule?.version ?? 0;
+}
+
+/** The one label that decides whether a message is a task mail (exclusions aside). */
+export function decidingLabel(rule: GmailRule): string {
+  return rule.selector.kind === 'label' ? rule.selector.labelId : SELECTOR_LABELS[rule.selector.kind];
+}
+
+/** The user label a rule names, if any (system labels always exist). */
+export function userLabelOf(rule: GmailRule): string | null {
+  return rule.selector.kind === 'label' ? rule.selector.labelId : null;
+}
 
 /**
  * history.list asks only for what can change a task: records of messages that carry the
- * label before or after the change (sent mail and drafts never do).
+ * deciding label before or after the change.
  */
-export const GMAIL_HISTORY_FILTER: GmailHistoryFilter = {
-  labelId: INBOX,
-  historyTypes: ['messageAdded', 'messageDeleted', 'labelAdded', 'labelRemoved'],
-};
-
-/** The labels the Gmail watch announces changes of. */
-export const GMAIL_WATCH_LABELS: readonly string[] = [INBOX];
-
-/** Whether a message, as its metadata shows it now, is a task. */
-export function isTaskMail(meta: Pick<GmailMessageMetadata, 'labelIds'> | null | undefined): boolean {
-  return meta?.labelIds.includes(INBOX) ?? false;
+export function historyFilter(decidingLabelId: string): GmailHistoryFilter {
+  return { labelId: decidingLabelId, historyTypes: ['messageAdded', 'messageDeleted', 'labelAdded', 'labelRemoved'] };
 }
 
-/** One page of the ids of every message that is a task, newest first. */
-export function listTaskMail(api: GmailApi, pageToken: string | null, maxResults: number): Promise<{ ids: string[]; nextPageToken: string | null }> {
-  return api.listMessageIds(INBOX, pageToken, maxResults);
+/** The labels the Gmail watch announces changes of: only the deciding one. */
+export function watchLabels(rule: GmailRule): string[] {
+  return [decidingLabel(rule)];
+}
+
+/** The sender's address in a From header (`Name <a@b.c>` or `a@b.c`), lower case. */
+export function senderAddress(from: string | null): string | null {
+  if (from === null) return null;
+  const angled = /<([^<>]+)>\s*$/.exec(from);
+  const address = (angled?.[1] ?? from).trim().toLowerCase();
+  return address.includes('@') ? address : null;
+}
+
+function fromExcludedSender(rule: GmailRule, from: string | null): boolean {
+  const address = senderAddress(from);
+  if (address === null) return false;
+  const domain = address.slice(address.lastIndexOf('@') + 1);
+  const { senders, domains } = rule.exclude;
+  return senders.includes(address) || domains.some((d) => domain === d || domain.endsWith(`.${d}`));
+}
+
+function isBulk(meta: Pick<GmailMessageMetadata, 'listUnsubscribe' | 'precedence'>): boolean {
+  const precedence = meta.precedence?.trim().toLowerCase();
+  return meta.listUnsubscribe !== null || precedence === 'bulk' || precedence === 'list';
+}
+
+type RuleMetadata = Pick<GmailMessageMetadata, 'labelIds' | 'from' | 'listUnsubscribe' | 'precedence'>;
+
+/** Whether one of the rule's exclusions leaves the message out, from metadata already fetched. */
+export function excluded(rule: GmailRule, meta: RuleMetadata): boolean {
+  const { exclude } = rule;
+  if (exclude.categories.some((c) => meta.labelIds.includes(CATEGORY_LABELS[c]))) return true;
+  if (exclude.sent && meta.labelIds.includes('SENT')) return true;
+  if (exclude.bulk && isBulk(meta)) return true;
+  return fromExcludedSender(rule, meta.from);
+}
+
+/** Whether a message, as its metadata shows it now, is a task under the rule. */
+export function matches(rule: GmailRule, meta: RuleMetadata | null | undefined): boolean {
+  if (!meta) return false;
+  if (!meta.labelIds.includes(decidingLabel(rule))) return false;
+  if (NEVER_TASKS.some((label) => meta.labelIds.includes(label))) return false;
+  return !excluded(rule, meta);
+}
+
+/** Labels whose change may change whether a message matches, besides the deciding one. */
+function rereadLabels(rule: GmailRule): string[] {
+  return [...NEVER_TASKS, ...rule.exclude.categories.map((c) => CATEGORY_LABELS[c])];
+}
+
+/** One page of the ids of the mail carrying the deciding label, newest first. */
+export function listTaskMail(api: GmailApi, rule: GmailRule, pageToken: string | null, maxResults: number): Promise<{ ids: string[]; nextPageToken: string | null }> {
+  return api.listMessageIds(decidingLabel(rule), pageToken, maxResults);
 }
 
 /** What a page of history did to one message. */
@@ -39,24 +113,30 @@ export interface MessageChanges {
   ruleAdded: boolean;
   /** The message stopped being a task mail (the label was removed). */
   ruleRemoved: boolean;
+  /** Another label the rule reads changed (spam, trash, an excluded category): read it again. */
+  reread: boolean;
   deleted: boolean;
 }
 
-/** Folds history records, in order, into what happened to each message. */
-export function summariseHistory(records: readonly GmailHistoryRecord[]): Map<string, MessageChanges> {
+/** Folds history records, in order, into what happened to each message under the rule. */
+export function summariseHistory(rule: GmailRule, records: readonly GmailHistoryRecord[]): Map<string, MessageChanges> {
+  const deciding = decidingLabel(rule);
+  const reread = rereadLabels(rule);
+  const rereads = (c: { labelIds: string[] }) => c.labelIds.some((l) => reread.includes(l));
   const byMessage = new Map<string, MessageChanges>();
   const of = (id: string) => {
     let entry = byMessage.get(id);
     if (!entry) {
-      entry = { added: false, ruleAdded: false, ruleRemoved: false, deleted: false };
+      entry = { added: false, ruleAdded: false, ruleRemoved: false, reread: false, deleted: false };
       byMessage.set(id, entry);
     }
     return entry;
   };
   for (const record of records) {
     record.messagesAdded.forEach((id) => (of(id).added = true));
-    record.labelsAdded.filter((c) => c.labelIds.includes(INBOX)).forEach((c) => (of(c.messageId).ruleAdded = true));
-    record.labelsRemoved.filter((c) => c.labelIds.includes(INBOX)).forEach((c) => (of(c.messageId).ruleRemoved = true));
+    record.labelsAdded.filter((c) => c.labelIds.includes(deciding)).forEach((c) => (of(c.messageId).ruleAdded = true));
+    record.labelsRemoved.filter((c) => c.labelIds.includes(deciding)).forEach((c) => (of(c.messageId).ruleRemoved = true));
+    [...record.labelsAdded, ...record.labelsRemoved].filter(rereads).forEach((c) => (of(c.messageId).reread = true));
     record.messagesDeleted.forEach((id) => (of(id).deleted = true));
   }
   return byMessage;
@@ -64,7 +144,7 @@ export function summariseHistory(records: readonly GmailHistoryRecord[]): Map<st
 
 /** The messages of a page whose metadata decides their task (the others are settled by the history alone). */
 export function toFetch(changes: Map<string, MessageChanges>): string[] {
-  return [...changes].filter(([, c]) => !c.deleted && (c.added || c.ruleAdded)).map(([id]) => id);
+  return [...changes].filter(([, c]) => !c.deleted && (c.added || c.ruleAdded || c.reread)).map(([id]) => id);
 }
 
 export function gmailLink(email: string, messageId: string): string {
@@ -88,13 +168,14 @@ export function gmailTask(source: Source, meta: GmailMessageMetadata, status: Ta
 }
 
 /** What one message's change means for its task. */
-function planMessage(source: Source, change: MessageChanges, meta: GmailMessageMetadata | null | undefined, now: Date): Task | 'archive' | 'gone' | null {
+function planMessage(rule: GmailRule, source: Source, change: MessageChanges, meta: GmailMessageMetadata | null | undefined, now: Date): Task | 'archive' | 'gone' | null {
   if (change.deleted) return 'archive';
   if (meta === undefined) return change.ruleRemoved ? 'archive' : null;
   if (meta === null) return 'gone';
-  if (isTaskMail(meta)) return gmailTask(source, meta, 'open', now);
-  // History is filtered to the rule's label, so an added message had it: it left since.
-  if (change.added) return gmailTask(source, meta, 'archived', now);
+  if (matches(rule, meta)) return gmailTask(source, meta, 'open', now);
+  // History is filtered to the deciding label, so an added message had it: it left since.
+  // A message an exclusion leaves out gets no task at all.
+  if (change.added && !excluded(rule, meta)) return gmailTask(source, meta, 'archived', now);
   return 'archive';
 }
 
@@ -108,8 +189,9 @@ export function planPage(
   const upserts: Task[] = [];
   const archive: string[] = [];
   let goneBeforeFetch = 0;
+  const rule = ruleOf(source);
   for (const [id, change] of changes) {
-    const planned = planMessage(source, change, fetched.get(id), now);
+    const planned = planMessage(rule, source, change, fetched.get(id), now);
     if (planned === 'gone') goneBeforeFetch += 1;
     if (planned === 'archive' || planned === 'gone') archive.push(id);
     else if (planned !== null) upserts.push(planned);

@@ -4,9 +4,11 @@ import type { Clock, TaskStore } from '../ports';
 import type { TaskRule } from '../task-rule';
 import { bump, fetchAll, PassDeadline, writeTasks, type PageDeps, type PassCounts } from './pages';
 import type { GmailApi, GmailMessageMetadata } from './ports';
-import { gmailPassCursor, pointBefore, resyncWalkAt, unreadableAdds } from './read-lag';
+import { FIRST_ATTEMPT, gmailPassCursor, pointBefore, resyncWalkAt, unreadableAdds, type PassTarget } from './read-lag';
 import { GmailResyncWalk } from './resync';
-import { GMAIL_HISTORY_FILTER, planPage, summariseHistory, toFetch, type MessageChanges } from './rule';
+import { GmailRuleApplyWalk } from './rule-apply';
+import { recordMissingRuleLabel } from './rule-label';
+import { decidingLabel, historyFilter, planPage, ruleOf, summariseHistory, toFetch, type MessageChanges } from './rule';
 
 /**
  * Gmail delta sync, page by page: each history.list page's new messages are fetched, its
@@ -45,14 +47,6 @@ export interface GmailSyncResult {
   counts: PassCounts;
 }
 
-/** What the pass was told to find, and whether it is the last attempt at lagging work (read-lag.ts). */
-export interface PassTarget {
-  announced: string | null;
-  final: boolean;
-}
-
-const FIRST_ATTEMPT: PassTarget = { announced: null, final: false };
-
 /** One page of `history.list`, as the adapter returns it. */
 export type HistoryPage = Awaited<ReturnType<GmailApi['listHistory']>>;
 
@@ -63,6 +57,8 @@ export type HistoryPage = Awaited<ReturnType<GmailApi['listHistory']>>;
  */
 export interface EarlyPage {
   from: string;
+  /** The label it was filtered on: a page of another rule's label is not used. */
+  labelId: string;
   page: Promise<HistoryPage>;
 }
 
@@ -86,6 +82,11 @@ interface Pass {
   unreadableFrom: string | null;
 }
 
+/** Whether an early page is the one a delta from the source's cursor, under its rule, reads first. */
+function usable(early: EarlyPage | null, source: Source): early is EarlyPage {
+  return early !== null && early.from === source.historyId && early.labelId === decidingLabel(ruleOf(source));
+}
+
 /** Repeated history 404s right after a resync: reported, not retried forever. */
 export class ResyncLoopError extends Error {
   constructor(readonly sourceId: string) {
@@ -96,9 +97,11 @@ export class ResyncLoopError extends Error {
 
 export class GmailSync {
   private readonly resyncWalk: GmailResyncWalk;
+  private readonly ruleApply: GmailRuleApplyWalk;
 
   constructor(private readonly deps: GmailSyncDeps) {
     this.resyncWalk = new GmailResyncWalk(deps);
+    this.ruleApply = new GmailRuleApplyWalk(deps);
   }
 
   /**
@@ -108,20 +111,20 @@ export class GmailSync {
    */
   earlyPage(api: GmailApi, source: Source, pageSize: number | null): EarlyPage | null {
     const from = this.deltaStart(source);
-    return from === null ? null : this.firstPage(api, from, pageSize);
+    return from === null ? null : this.firstPage(api, decidingLabel(ruleOf(source)), from, pageSize);
   }
 
-  /** Where a pass over the source starts a delta: its cursor, or `null` (never synced, a resync walk). */
+  /** Where a pass over the source starts a delta: its cursor, or `null` (never synced, a resync or rule walk). */
   deltaStart(source: Source): string | null {
-    return source.gmailResync === null ? source.historyId : null;
+    return source.gmailResync === null && source.gmailRuleApply === null ? source.historyId : null;
   }
 
-  /** The first page a delta pass from `from` reads (same size and filter), asked for now. */
-  firstPage(api: GmailApi, from: string, pageSize: number | null): EarlyPage {
-    const page = api.listHistory(from, null, pageSize ?? HISTORY_PAGE_SIZE, GMAIL_HISTORY_FILTER);
+  /** The first page a delta pass from `from` under a rule deciding by `labelId` reads (same size and filter), asked for now. */
+  firstPage(api: GmailApi, labelId: string, from: string, pageSize: number | null): EarlyPage {
+    const page = api.listHistory(from, null, pageSize ?? HISTORY_PAGE_SIZE, historyFilter(labelId));
     // Awaited by the pass, or dropped unread: a failure must not go unhandled meanwhile.
     page.catch(() => undefined);
-    return { from, page };
+    return { from, labelId, page };
   }
 
   async run(api: GmailApi, source: Source, owner: string, pageSize: number | null, early: EarlyPage | null = null, target = FIRST_ATTEMPT): Promise<GmailSyncResult> {
@@ -132,8 +135,12 @@ export class GmailSync {
     }
     const deadline = new PassDeadline(this.deps.budgetClock ?? this.deps.clock, this.deps.passBudgetMs);
     const pass: Pass = { api, source, owner, pageSize: pageSize ?? HISTORY_PAGE_SIZE, deadline, counts: {}, target, unreadableFrom: null };
+    // A rule change is applied first; the delta then brings what changed meanwhile under the new rule.
+    const applied = await this.ruleApply.run(pass);
+    if (applied === null) return { resynced: false, more: true, cursor: null, lagging: false, walkAt: null, counts: pass.counts };
     if (source.gmailResync === null) {
-      const delta = await this.deltaUnlessExpired(pass, source.historyId, early?.from === source.historyId ? early.page : null);
+      const from = applied === true ? source.historyId : applied;
+      const delta = await this.deltaUnlessExpired(pass, from, applied === true && usable(early, source) ? early.page : null);
       if (delta !== null) return { resynced: false, lagging: false, walkAt: null, ...delta, counts: pass.counts };
     }
     const resync = await this.resync(pass);
@@ -185,7 +192,7 @@ export class GmailSync {
         bump(counts, 'budgetReached');
         return { more: true, cursor: null };
       }
-      const result: HistoryPage = page === 0 && firstPage !== null ? await firstPage : await api.listHistory(start, pageToken, pass.pageSize, GMAIL_HISTORY_FILTER);
+      const result: HistoryPage = page === 0 && firstPage !== null ? await firstPage : await api.listHistory(start, pageToken, pass.pageSize, historyFilter(decidingLabel(ruleOf(source))));
       await this.applyPage(pass, result);
       pageToken = result.nextPageToken;
       const lastRecord = result.records[result.records.length - 1]?.id ?? (cursor === start ? null : cursor);
@@ -210,7 +217,7 @@ export class GmailSync {
     const { api, source, owner, counts } = pass;
     bump(counts, 'historyPages');
     bump(counts, 'historyRecords', result.records.length);
-    const changes = summariseHistory(result.records);
+    const changes = summariseHistory(ruleOf(source), result.records);
     const fetched = await fetchAll(this.deps, api, source, owner, toFetch(changes), counts);
     this.holdUnreadable(pass, result, changes, fetched);
     const now = this.deps.clock.now();
@@ -219,6 +226,8 @@ export class GmailSync {
     // A message history reports added has no task yet (unless this page is done again).
     const isNew = (task: Task) => changes.get(task.externalId)?.added === true;
     await writeTasks(this.deps, source, { upserts: plan.upserts, archive: plan.archive, isNew }, now, counts);
+    // A user label the rule decides by, removed: perhaps deleted (its messages all lose it).
+    if ([...changes.values()].some((c) => c.ruleRemoved)) await recordMissingRuleLabel(this.deps, api, source, now);
   }
 
   /**

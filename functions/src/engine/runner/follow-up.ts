@@ -1,3 +1,6 @@
+import { decidingLabel, ruleOf } from '../gmail/rule';
+import type { Source } from '../model';
+
 /**
  * The tail look after a Gmail pass. Gmail announces at most one change a second per mailbox
  * and drops the rest, so a pass that found changes may have listed history less than a second
@@ -15,8 +18,16 @@
 export interface LookFrom {
   historyId: string;
   credentialsAt: Date;
+  /** The label the pass's history was filtered on (its rule's deciding label): the look asks the same. */
+  labelId: string;
   /** A look at work that lagged its push (gmail/read-lag.ts): which retry this is. */
   retry?: number;
+}
+
+/** Where a look after a pass over the source that reached `cursor` starts (`null`: from the stored cursor). */
+export function lookFromPass(source: Pick<Source, 'credentialsAt' | 'gmailRule'>, cursor: string | null): LookFrom | null {
+  if (cursor === null || source.credentialsAt === null) return null;
+  return { historyId: cursor, credentialsAt: source.credentialsAt, labelId: decidingLabel(ruleOf(source)) };
 }
 
 export interface FollowUpScheduler {

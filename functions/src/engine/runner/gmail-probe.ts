@@ -1,7 +1,7 @@
 import { isGoogleError } from '../errors';
 import { historyIdAfter, isNewerHistoryId } from '../gmail/history-id';
 import type { GmailApi } from '../gmail/ports';
-import { GMAIL_HISTORY_FILTER } from '../gmail/rule';
+import { decidingLabel, historyFilter, ruleOf } from '../gmail/rule';
 import type { EarlyPage, GmailSync, HistoryPage } from '../gmail/sync';
 import type { AnnouncedWork, Source } from '../model';
 import type { Clock, GoogleAccess } from '../ports';
@@ -55,7 +55,7 @@ export class GmailProber {
   async warmLook(sourceId: string, trigger: RunTrigger): Promise<GmailFind> {
     if (trigger.kind !== 'look' || trigger.from === null) return { kind: 'unclear' };
     const gmail = this.deps.google.warmGmail(sourceId, trigger.from.credentialsAt);
-    return gmail === null ? { kind: 'unclear' } : this.lookAfter(() => gmail, trigger.from.historyId);
+    return gmail === null ? { kind: 'unclear' } : this.lookAfter(() => gmail, trigger.from.labelId, trigger.from.historyId);
   }
 
   /**
@@ -75,14 +75,14 @@ export class GmailProber {
     if (warm.kind === 'found' && source.historyId === from?.historyId) return warm;
     const cursor = this.gmailSync.deltaStart(source);
     if (cursor === null) return null;
-    const found = await this.lookAfter(() => this.deps.google.gmail(source), cursor);
+    const found = await this.lookAfter(() => this.deps.google.gmail(source), decidingLabel(ruleOf(source)), cursor);
     // An unclear answer counts as something found, as a poll counts it: the pass asks itself.
     return found.kind === 'unclear' ? { kind: 'found', historyId: historyIdAfter(cursor), page: null } : found;
   }
 
   /** One `history.list` after `from`: the first page a pass from there reads. */
-  private async lookAfter(gmail: () => GmailApi | Promise<GmailApi>, from: string): Promise<GmailFind> {
-    const first = (async () => this.gmailSync.firstPage(await gmail(), from, null))();
+  private async lookAfter(gmail: () => GmailApi | Promise<GmailApi>, labelId: string, from: string): Promise<GmailFind> {
+    const first = (async () => this.gmailSync.firstPage(await gmail(), labelId, from, null))();
     const page = await listedAfter(async () => (await first).page);
     if (page === 'unclear') return { kind: 'unclear' };
     return page === null ? { kind: 'nothing' } : { kind: 'found', historyId: lastSeen(page, from), page: await first };
@@ -97,7 +97,7 @@ export class GmailProber {
   private async historySince(source: Source): Promise<string | null> {
     const cursor = source.historyId;
     if (cursor === null) return historyIdAfter(cursor);
-    const page = await listedAfter(async () => (await this.deps.google.gmail(source)).listHistory(cursor, null, 1, GMAIL_HISTORY_FILTER));
+    const page = await listedAfter(async () => (await this.deps.google.gmail(source)).listHistory(cursor, null, 1, historyFilter(decidingLabel(ruleOf(source)))));
     if (page === 'unclear') return historyIdAfter(cursor);
     return page?.historyId ?? null;
   }

@@ -1,8 +1,8 @@
-import type { GmailSyncResult, PassTarget } from '../gmail/sync';
-import { LAG_FINAL_ATTEMPT, LAG_SPAN_MS, lagLookAt } from '../gmail/read-lag';
+import type { GmailSyncResult } from '../gmail/sync';
+import { LAG_FINAL_ATTEMPT, LAG_SPAN_MS, lagLookAt, type PassTarget } from '../gmail/read-lag';
 import type { Source } from '../model';
 import type { Clock, Logger } from '../ports';
-import { FOLLOW_UP_SLOT_MS, followUpAt, type FollowUpScheduler, type LookFrom } from './follow-up';
+import { FOLLOW_UP_SLOT_MS, followUpAt, lookFromPass, type FollowUpScheduler, type LookFrom } from './follow-up';
 import type { RunTrigger } from './trigger';
 import { LOG_EVENTS } from '../../observability/log-events';
 
@@ -73,8 +73,7 @@ export class Looks {
  * credentials to carry the retry count, lagging work is left to the next push or poll.
  */
 export function lookAfterPass(source: Source, attempt: number, startedAt: Date, result: GmailSyncResult): { at: Date; from: LookFrom | null } | null {
-  const credentialsAt = source.credentialsAt;
-  const fromPoint = (historyId: string | null): LookFrom | null => (historyId !== null && credentialsAt !== null ? { historyId, credentialsAt } : null);
+  const fromPoint = (historyId: string | null): LookFrom | null => lookFromPass(source, historyId);
   if (result.walkAt !== null) {
     const begun = fromPoint(source.historyId);
     return begun === null ? null : { at: walkLookAt(result.walkAt, startedAt), from: { ...begun, retry: LAG_FINAL_ATTEMPT } };

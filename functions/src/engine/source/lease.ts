@@ -1,5 +1,5 @@
 import { LeaseLostError } from '../errors';
-import { isNewerHistoryId, maxHistoryId } from '../gmail/history-id';
+import { historyIdAfter, isNewerHistoryId, maxHistoryId } from '../gmail/history-id';
 import { NO_PENDING, type AnnouncedWork, type Lease, type Pending, type Source, type SourceData } from '../model';
 
 /**
@@ -46,11 +46,15 @@ export function mergePending(a: Pending, b: Pending): Pending {
   return { gmail: maxHistoryId(a.gmail, b.gmail), calendar: a.calendar || b.calendar };
 }
 
-/** What is pending and not yet covered by the cursor: a Gmail id the cursor passed is no work. */
+/**
+ * What is pending and not yet covered by the cursor: a Gmail id the cursor passed is no work.
+ * A rule change being applied is Gmail work until its walk is done.
+ */
 export function outstanding(source: SourceData): Pending {
   const { gmail } = source.pending;
   const gmailLeft = gmail !== null && isNewerHistoryId(gmail, source.historyId);
-  return { gmail: gmailLeft ? gmail : null, calendar: source.pending.calendar };
+  const applying = source.gmailRuleApply !== null && source.historyId !== null ? historyIdAfter(source.historyId) : null;
+  return { gmail: gmailLeft ? gmail : applying, calendar: source.pending.calendar };
 }
 
 /**

@@ -36,23 +36,40 @@ export type StatusInputs = Pick<
   | 'lastPushAt'
   | 'lastCheckAt'
   | 'gmailResync'
+  | 'gmailRule'
+  | 'gmailRuleApply'
 >;
 
 function ageMs(at: Date | null, now: Date): number {
   return at === null ? Number.POSITIVE_INFINITY : now.getTime() - at.getTime();
 }
 
+/** Why pushes cannot be trusted, so the fallback poll covers the source; `null` when they can. */
+function pollingReason(source: StatusInputs, now: Date): string | null {
+  if (source.watchExpiration === null) return 'No Gmail watch registered';
+  if (source.watchExpiration <= now) return 'Gmail watch expired';
+  if (source.calendarChannelExpiration === null) return 'No Calendar channel registered';
+  if (source.calendarChannelExpiration <= now) return 'Calendar channel expired';
+  if (source.missedPushAt !== null) return 'A poll found changes that no push announced';
+  return null;
+}
+
+/** A walk in progress: a resync after history expired, or a rule change being applied. */
+function catchingUp(source: StatusInputs): string | null {
+  if (source.gmailResync !== null) return `Catching up after a long outage: ${source.gmailResync.imported} messages imported so far`;
+  if (source.gmailRuleApply !== null) return `Applying new rules: ${source.gmailRuleApply.imported} imported`;
+  return null;
+}
+
 export function deriveStatus(source: StatusInputs, now: Date, settings: StatusSettings = DEFAULT_STATUS_SETTINGS): DerivedStatus {
   if (source.disconnectReason !== null) return { status: 'disconnected', statusReason: source.disconnectReason, polling: false };
   const degraded = (statusReason: string, polling: boolean): DerivedStatus => ({ status: 'degraded', statusReason, polling });
-  if (source.watchExpiration === null) return degraded('No Gmail watch registered', true);
-  if (source.watchExpiration <= now) return degraded('Gmail watch expired', true);
-  if (source.calendarChannelExpiration === null) return degraded('No Calendar channel registered', true);
-  if (source.calendarChannelExpiration <= now) return degraded('Calendar channel expired', true);
-  if (source.missedPushAt !== null) return degraded('A poll found changes that no push announced', true);
-  if (source.gmailResync !== null) {
-    return degraded(`Catching up after a long outage: ${source.gmailResync.imported} messages imported so far`, false);
-  }
+  // A rule that cannot apply says so before anything else: nothing else can be fixed first.
+  if (source.gmailRule?.problem) return degraded(source.gmailRule.problem, false);
+  const unwatched = pollingReason(source, now);
+  if (unwatched !== null) return degraded(unwatched, true);
+  const walking = catchingUp(source);
+  if (walking !== null) return degraded(walking, false);
   if (source.renewalError !== null) return degraded(`Watch renewal failed: ${source.renewalError}`, false);
   if (source.consecutiveErrors >= settings.errorThreshold) return degraded(`${source.consecutiveErrors} sync errors in a row`, false);
   const silentMs = Math.min(ageMs(source.lastPushAt, now), ageMs(source.lastCheckAt, now));
@@ -97,6 +114,8 @@ const STATUS_INPUTS: readonly (keyof StatusInputs)[] = [
   'lastPushAt',
   'lastCheckAt',
   'gmailResync',
+  'gmailRule',
+  'gmailRuleApply',
 ];
 
 /** The source a decision leads to, its status re-derived when a field status is derived from changed. */
