@@ -103,7 +103,7 @@ describe('decideStepEnd', () => {
 
   it('stores the passes\' cursors with the release, the Gmail one only forward', () => {
     const claimed = { gmail: '1004', calendar: true };
-    const { patch, result } = decideStepEnd(source(heldBy('me')), { ...step, claimed, cursors: { historyId: '1007', calendarSyncToken: 'tok-2' } });
+    const { patch, result } = decideStepEnd(source(heldBy('me')), { ...step, claimed, cursors: { historyId: '1007', calendarSyncTokens: { primary: 'tok-2' } } });
     expect(result).toEqual({ kind: 'released' });
     expect(patch).toEqual({ historyId: '1007', calendarSyncToken: 'tok-2', lease: null });
     expect(decideStepEnd(source(heldBy('me')), { ...step, cursors: { historyId: '999' } }).patch).toEqual({ lease: null });
@@ -117,7 +117,7 @@ describe('decideStepEnd', () => {
 
   it('stores no cursor once the lease is lost, and hands the claimed work over instead', () => {
     const claimed = { gmail: '1004', calendar: true };
-    const { patch, result } = decideStepEnd(source(heldBy('successor')), { ...step, claimed, cursors: { historyId: '1007', calendarSyncToken: 'tok-2' } });
+    const { patch, result } = decideStepEnd(source(heldBy('successor')), { ...step, claimed, cursors: { historyId: '1007', calendarSyncTokens: { primary: 'tok-2' } } });
     expect(result).toEqual({ kind: 'lost' });
     expect(patch).toEqual({ pending: claimed });
   });

@@ -56,6 +56,23 @@ export type Lease = z.infer<typeof leaseSchema>;
 const optionalDate = z.date().nullable().default(null);
 const optionalString = z.string().nullable().default(null);
 
+/** The primary calendar's key. Its state stays in the source's flat `calendar*` fields (every version reads them). */
+export const PRIMARY_CALENDAR = 'primary';
+
+/** Google's calendar ids: an address-like string (`…@group.calendar.google.com`), or `primary`. */
+export const calendarIdSchema = z.string().min(1).max(512);
+
+/** One synced calendar's own channel, cursor and task window progress. */
+export const calendarStateSchema = z.object({
+  channelId: optionalString,
+  resourceId: optionalString,
+  channelExpiration: optionalDate,
+  syncToken: optionalString,
+  /** How far ahead this calendar has been listed. */
+  horizon: optionalDate,
+});
+export type CalendarState = z.infer<typeof calendarStateSchema>;
+
 export const sourceSchema = z.object({
   userId: z.string().min(1),
   email: z.string().min(1),
@@ -87,6 +104,8 @@ export const sourceSchema = z.object({
   credentialsAt: optionalDate,
   /** How far ahead Calendar has been listed: events that enter the task window later are listed then. */
   calendarHorizon: optionalDate,
+  /** The state of every synced calendar other than the primary one, by Google calendar id. */
+  calendars: z.record(calendarIdSchema, calendarStateSchema).default({}),
   pending: pendingSchema.default(NO_PENDING),
   lease: leaseSchema.nullable().default(null),
   /** When the completeness audit last checked this source, and how many audits in a row repaired something. */
@@ -108,6 +127,8 @@ export const taskSchema = z.object({
   sourceId: z.string().min(1),
   origin: taskOriginSchema,
   externalId: z.string().min(1),
+  /** A Calendar task's calendar; absent (tasks written before calendars could be chosen): the primary one. */
+  calendarId: calendarIdSchema.nullable().optional(),
   title: z.string(),
   dueAt: z.date().nullable(),
   link: z.string().nullable(),
@@ -118,9 +139,21 @@ export const taskSchema = z.object({
 });
 export type Task = z.infer<typeof taskSchema>;
 
-/** Deterministic, so writing the same change twice is one document. */
-export function taskIdFor(sourceId: string, origin: TaskOrigin, externalId: string): string {
+/**
+ * Deterministic, so writing the same change twice is one document. The primary calendar's
+ * tasks keep the ids they always had; another calendar's carry its id (escaped: no `/`), so the
+ * same event on two calendars is two tasks. Event ids never hold a `:`, so the shapes never meet.
+ */
+export function taskIdFor(sourceId: string, origin: TaskOrigin, externalId: string, calendarId?: string | null): string {
+  if (origin === 'calendar' && calendarId != null && calendarId !== PRIMARY_CALENDAR) {
+    return `${sourceId}:${origin}:${encodeURIComponent(calendarId)}:${externalId}`;
+  }
   return `${sourceId}:${origin}:${externalId}`;
+}
+
+/** The primary calendar's tasks carry its key, or nothing (older ones). */
+export function taskCalendar(task: Pick<Task, 'calendarId'>): string {
+  return task.calendarId ?? PRIMARY_CALENDAR;
 }
 
 export const ingestionTypeSchema = z.enum(['gmail', 'calendar']);

@@ -3,7 +3,7 @@ import { isGoogleError } from '../engine/errors';
 import type { CalendarApi, CalendarEvent, CalendarListRequest } from '../engine/calendar/ports';
 import type { LimitedCall } from './limited-call';
 
-/** The primary calendar of one account, over @googleapis/calendar, through the account's limiter. */
+/** One calendar of one account, over @googleapis/calendar, through the account's limiter. */
 
 function parseTime(time: calendar_v3.Schema$EventDateTime | undefined): Date | null {
   const raw = time?.dateTime ?? (time?.date ? `${time.date}T00:00:00Z` : null);
@@ -36,12 +36,13 @@ export class CalendarAdapter implements CalendarApi {
   constructor(
     private readonly client: calendar_v3.Calendar,
     private readonly call: LimitedCall,
+    private readonly calendarId: string,
   ) {}
 
 
   async listEvents(request: CalendarListRequest) {
     // Every parameter but the token must match between the full sync and its increments.
-    const common = { calendarId: 'primary', singleEvents: true, maxResults: request.maxResults, ...(request.pageToken !== null && { pageToken: request.pageToken }) };
+    const common = { calendarId: this.calendarId, singleEvents: true, maxResults: request.maxResults, ...(request.pageToken !== null && { pageToken: request.pageToken }) };
     const params =
       'syncToken' in request
         ? { ...common, syncToken: request.syncToken }
@@ -59,7 +60,7 @@ export class CalendarAdapter implements CalendarApi {
 
   async getEvent(id: string): Promise<CalendarEvent | null> {
     try {
-      const { data } = await this.call('calendar.events.get', () => this.client.events.get({ calendarId: 'primary', eventId: id }));
+      const { data } = await this.call('calendar.events.get', () => this.client.events.get({ calendarId: this.calendarId, eventId: id }));
       return toEvent(data);
     } catch (error) {
       // 404, or 410 "Resource has been deleted": the event is gone for good.
@@ -71,7 +72,7 @@ export class CalendarAdapter implements CalendarApi {
   async watch(channel: { id: string; address: string; token: string; ttlSeconds: number }) {
     const { data } = await this.call('calendar.events.watch', () =>
       this.client.events.watch({
-        calendarId: 'primary',
+        calendarId: this.calendarId,
         requestBody: { id: channel.id, type: 'web_hook', address: channel.address, token: channel.token, params: { ttl: String(channel.ttlSeconds) } },
       }),
     );

@@ -40,7 +40,7 @@ export class TaskRepository implements TaskStore {
     for (let i = 0; i < tasks.length; i += UPSERT_CHUNK) {
       const chunk = tasks.slice(i, i + UPSERT_CHUNK);
       const chunkResult = await this.db.runTransaction(async (tx) => {
-        const refs = chunk.map((t) => this.collection(userId).doc(taskIdFor(t.sourceId, t.origin, t.externalId)));
+        const refs = chunk.map((t) => this.collection(userId).doc(taskIdFor(t.sourceId, t.origin, t.externalId, t.calendarId)));
         const snaps = await tx.getAll(...refs);
         let written = 0;
         let stale = 0;
@@ -67,7 +67,7 @@ export class TaskRepository implements TaskStore {
     for (let i = 0; i < tasks.length; i += UPSERT_CHUNK) {
       const chunk = tasks.slice(i, i + UPSERT_CHUNK);
       const batch = this.db.batch();
-      chunk.forEach((t) => batch.create(this.collection(userId).doc(taskIdFor(t.sourceId, t.origin, t.externalId)), t));
+      chunk.forEach((t) => batch.create(this.collection(userId).doc(taskIdFor(t.sourceId, t.origin, t.externalId, t.calendarId)), t));
       try {
         // All or nothing: one that exists fails the batch, and the chunk is upserted instead.
         await batch.commit();
@@ -92,7 +92,7 @@ export class TaskRepository implements TaskStore {
     for (let i = 0; i < updates.length; i += UPSERT_CHUNK) {
       const chunk = updates.slice(i, i + UPSERT_CHUNK);
       changed += await this.db.runTransaction(async (tx) => {
-        const refs = chunk.map((u) => this.collection(userId).doc(taskIdFor(u.sourceId, u.origin, u.externalId)));
+        const refs = chunk.map((u) => this.collection(userId).doc(taskIdFor(u.sourceId, u.origin, u.externalId, u.calendarId)));
         const snaps = await tx.getAll(...refs);
         let count = 0;
         snaps.forEach((snap, index) => {

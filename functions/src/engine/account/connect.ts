@@ -169,6 +169,7 @@ export function newSource(userId: string, email: string, now: Date): SourceData 
     calendarChannelExpiration: null,
     calendarSyncToken: null,
     calendarHorizon: null,
+    calendars: {},
     // Its token is stored right after the source: no instance holds a copy from before.
     credentialsAt: now,
     pending: NO_PENDING,

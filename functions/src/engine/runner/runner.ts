@@ -3,7 +3,7 @@ import { CalendarSync } from '../calendar/sync';
 import { LeaseOutlivedError } from '../errors';
 import { historyIdAfter, isNewerHistoryId, maxHistoryId } from '../gmail/history-id';
 import { GmailSync, type EarlyPage } from '../gmail/sync';
-import { NO_PENDING, type AnnouncedWork, type IngestionTrigger, type Pending, type Source } from '../model';
+import { NO_PENDING, PRIMARY_CALENDAR, type AnnouncedWork, type IngestionTrigger, type Pending, type Source } from '../model';
 import type { Clock, EventLog, GoogleAccess, Logger, TaskStore } from '../ports';
 import { decideRecord, decideStepEnd, hasPending, leaseLive, mergePending, needsRecording, type StepCursors, type StepEnd } from '../source/lease';
 import { afterPass } from '../source/pass-outcome';
@@ -230,8 +230,8 @@ export class SyncRunner extends Runner {
   private async runCalendar(source: Source, run: Run): Promise<PassResult> {
     const trigger = run.trigger.trigger;
     return runPass(this.deps, 'calendar', source, trigger, async () => {
-      const result = await this.calendarSync.run(await this.deps.google.calendar(source), source, run.owner, run.trigger.pageSize ?? null);
-      const cursors = result.syncToken === null ? {} : { calendarSyncToken: result.syncToken };
+      const result = await this.calendarSync.run(await this.deps.google.calendar(source), { source, calendarId: PRIMARY_CALENDAR, owner: run.owner }, run.trigger.pageSize ?? null);
+      const cursors = result.syncToken === null ? {} : { calendarSyncTokens: { [PRIMARY_CALENDAR]: result.syncToken } };
       const passTrigger: IngestionTrigger = result.fullSync && trigger !== 'poll' ? 'resync' : trigger;
       return { counts: result.counts, changed: changedTasks(result.counts), trigger: passTrigger, more: false, cursors };
     });

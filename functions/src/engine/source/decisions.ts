@@ -1,5 +1,6 @@
 import { LeaseLostError } from '../errors';
 import { isNewerHistoryId } from '../gmail/history-id';
+import { calendarStateChange } from '../calendar/state';
 import { NO_PENDING, type GmailResync, type Source, type SourceData } from '../model';
 import { changedFields, holds, leaseFor, leaseLive, needsPushStamp, type Decision } from './lease';
 import type { StatusDerivation } from './status';
@@ -110,9 +111,9 @@ export function resyncProgressed(owner: string, progress: GmailResync | null, cu
   });
 }
 
-/** Calendar has been listed up to `horizon`: events that enter the task window later are listed then. */
-export function horizonMoved(owner: string, horizon: Date, now: Date, leaseMs: number): SourceDecision<Source> {
-  return whileHolding(owner, now, leaseMs, () => ({ calendarHorizon: horizon }));
+/** A calendar has been listed up to `horizon`: events that enter the task window later are listed then. */
+export function horizonMoved(owner: string, calendarId: string, horizon: Date, now: Date, leaseMs: number): SourceDecision<Source> {
+  return whileHolding(owner, now, leaseMs, (source) => calendarStateChange(source, calendarId, { horizon }));
 }
 
 /**

@@ -1,5 +1,6 @@
 import { LeaseLostError } from '../errors';
 import { isNewerHistoryId, maxHistoryId } from '../gmail/history-id';
+import { calendarState, calendarStateChange } from '../calendar/state';
 import { NO_PENDING, type AnnouncedWork, type Lease, type Pending, type Source, type SourceData } from '../model';
 
 /**
@@ -96,7 +97,8 @@ export type StepEnd = { kind: 'continue'; claimed: Pending } | { kind: 'released
 /** Cursors a step's passes reached on their last page, stored by the step's end (no write of their own). */
 export interface StepCursors {
   historyId?: string;
-  calendarSyncToken?: string;
+  /** Each listed calendar's new sync token, by calendar id. */
+  calendarSyncTokens?: Record<string, string>;
 }
 
 /**
@@ -139,14 +141,11 @@ export function decideStepEnd(
   return { patch: changedFields(source, next), result, next };
 }
 
-/** The Gmail cursor only moves forward; the Calendar token is the last page's. */
+/** The Gmail cursor only moves forward; each calendar's token is its listing's last page's. */
 function withCursors(source: Source, cursors: StepCursors): Source {
-  const { historyId, calendarSyncToken } = cursors;
-  return {
-    ...source,
-    ...(historyId !== undefined && isNewerHistoryId(historyId, source.historyId) && { historyId }),
-    ...(calendarSyncToken !== undefined && { calendarSyncToken }),
-  };
+  const { historyId, calendarSyncTokens = {} } = cursors;
+  const advanced: Source = { ...source, ...(historyId !== undefined && isNewerHistoryId(historyId, source.historyId) && { historyId }) };
+  return Object.entries(calendarSyncTokens).reduce<Source>((next, [calendarId, syncToken]) => ({ ...next, ...calendarStateChange(next, calendarId, { syncToken }) }), advanced);
 }
 
 /** Keeps the lease alive during a long pass. */
@@ -165,10 +164,11 @@ export function decideAdvance(source: SourceData, id: string, owner: string, his
   return { patch: { historyId, lease: leaseFor(owner, now, leaseMs) }, result: true };
 }
 
-/** Stores (or clears) the Calendar sync token, only for the lease holder. */
-export function decideSyncToken(source: SourceData, id: string, owner: string, token: string | null, now: Date): Decision<void> {
+/** Stores (or clears) one calendar's sync token, only for the lease holder. */
+export function decideSyncToken(source: SourceData, id: string, owner: string, calendar: { calendarId: string; token: string | null }, now: Date): Decision<void> {
   if (!holds(source, owner, now)) throw new LeaseLostError(id, owner);
-  return { patch: source.calendarSyncToken === token ? null : { calendarSyncToken: token }, result: undefined };
+  if (calendarState(source, calendar.calendarId).syncToken === calendar.token) return { patch: null, result: undefined };
+  return { patch: calendarStateChange(source, calendar.calendarId, { syncToken: calendar.token }), result: undefined };
 }
 
 /** The top-level fields whose values differ: what a field-level update must write. */

@@ -19,7 +19,7 @@ export interface SourceStore {
   markCalendarPending(id: string, now: Date): Promise<{ needsRun: boolean }>;
   /** Moves the Gmail cursor forward (holder only) and extends the lease in the same write. */
   advanceHistoryId(id: string, owner: string, historyId: string, now: Date, leaseMs: number): Promise<boolean>;
-  setCalendarSyncToken(id: string, owner: string, token: string | null, now: Date): Promise<void>;
+  setCalendarSyncToken(id: string, owner: string, calendar: { calendarId: string; token: string | null }, now: Date): Promise<void>;
 }
 
 /** The indexed queries the scheduled jobs page through. Disconnected sources never match. */
