@@ -95,11 +95,12 @@ export class InMemorySourceStore extends LeaseWritesThroughDecisions implements 
     throw new Error(`Source ${id} kept changing: gave up after ${MAX_ATTEMPTS} attempts`);
   }
 
-  async markCalendarPending(id: string, now: Date): Promise<{ needsRun: boolean }> {
+  async markCalendarPending(id: string, calendarId: string, now: Date): Promise<{ needsRun: boolean }> {
     const source = await this.get(id);
     if (!source) throw new Error(`Source ${id} does not exist`);
-    const { write, needsRun } = calendarPushRecorded(source, now);
-    if (write !== null) this.put(id, { pending: { ...source.pending, calendar: true }, updatedAt: now, ...(write.stampPush && { lastPushAt: now }) });
+    const { write, needsRun } = calendarPushRecorded(source, calendarId, now);
+    const calendars = [...new Set([...source.pending.calendars, calendarId])];
+    if (write !== null) this.put(id, { pending: { ...source.pending, calendars }, updatedAt: now, ...(write.stampPush && { lastPushAt: now }) });
     return { needsRun };
   }
 }

@@ -21,17 +21,29 @@ export const documentIdSchema = z
 
 export const historyIdSchema = z.string().refine(isHistoryId, 'must be a uint64 decimal string');
 
+/** The primary calendar's key. Its state stays in the source's flat `calendar*` fields (every version reads them). */
+export const PRIMARY_CALENDAR = 'primary';
+
+/** Google's calendar ids: an address-like string (`…@group.calendar.google.com`), or `primary`. */
+export const calendarIdSchema = z.string().min(1).max(512);
+
+export const MAX_SELECTED_CALENDARS = 25;
+export const calendarSelectionSchema = z.union([z.enum(['primary', 'owned']), z.array(calendarIdSchema).min(1).max(MAX_SELECTED_CALENDARS)]);
+export type CalendarSelection = z.infer<typeof calendarSelectionSchema>;
+
 export const sourceStatusSchema = z.enum(['active', 'degraded', 'disconnected']);
 export type SourceStatus = z.infer<typeof sourceStatusSchema>;
 
 export const pendingSchema = z.object({
   /** Newest Gmail history id announced and not yet synced. */
   gmail: historyIdSchema.nullable().default(null),
-  /** A Calendar change was announced and not yet synced. */
+  /** Every synced calendar is to be listed (a poll, a reconnect). */
   calendar: z.boolean().default(false),
+  /** Calendars whose channel announced a change not yet synced. */
+  calendars: z.array(calendarIdSchema).default([]),
 });
 export type Pending = z.infer<typeof pendingSchema>;
-export const NO_PENDING: Pending = { gmail: null, calendar: false };
+export const NO_PENDING: Pending = { gmail: null, calendar: false, calendars: [] };
 /** Work a trigger announces; when a push announced it travels separately (`pushAt`). */
 export type AnnouncedWork = Pick<Pending, 'gmail' | 'calendar'>;
 
@@ -56,12 +68,6 @@ export type Lease = z.infer<typeof leaseSchema>;
 const optionalDate = z.date().nullable().default(null);
 const optionalString = z.string().nullable().default(null);
 
-/** The primary calendar's key. Its state stays in the source's flat `calendar*` fields (every version reads them). */
-export const PRIMARY_CALENDAR = 'primary';
-
-/** Google's calendar ids: an address-like string (`…@group.calendar.google.com`), or `primary`. */
-export const calendarIdSchema = z.string().min(1).max(512);
-
 /** One synced calendar's own channel, cursor and task window progress. */
 export const calendarStateSchema = z.object({
   channelId: optionalString,
@@ -70,6 +76,8 @@ export const calendarStateSchema = z.object({
   syncToken: optionalString,
   /** How far ahead this calendar has been listed. */
   horizon: optionalDate,
+  /** Failed passes in a row (the primary calendar's count in the source's `consecutiveErrors`). */
+  syncErrors: z.number().int().nonnegative().default(0),
 });
 export type CalendarState = z.infer<typeof calendarStateSchema>;
 
@@ -106,6 +114,13 @@ export const sourceSchema = z.object({
   calendarHorizon: optionalDate,
   /** The state of every synced calendar other than the primary one, by Google calendar id. */
   calendars: z.record(calendarIdSchema, calendarStateSchema).default({}),
+  /**
+   * The earliest channel expiry among `calendars` (the epoch for one without a channel), so the
+   * renewal query finds them; `null` when only the primary calendar is synced.
+   */
+  otherCalendarsRenewBy: optionalDate,
+  /** Which calendars sync: the primary one, every owned one, or these (ids; `primary` names the primary one). */
+  calendarSelection: calendarSelectionSchema.default('primary'),
   pending: pendingSchema.default(NO_PENDING),
   lease: leaseSchema.nullable().default(null),
   /** When the completeness audit last checked this source, and how many audits in a row repaired something. */
@@ -176,6 +191,8 @@ export type IngestionEvent = z.infer<typeof ingestionEventSchema>;
 
 export const channelSchema = z.object({
   sourceId: z.string().min(1),
+  /** The calendar the channel watches (channels opened before calendars could be chosen: the primary one). */
+  calendarId: calendarIdSchema.default(PRIMARY_CALENDAR),
   resourceId: z.string().nullable().default(null),
   confirmedAt: optionalDate,
   /**

@@ -170,6 +170,8 @@ export function newSource(userId: string, email: string, now: Date): SourceData 
     calendarSyncToken: null,
     calendarHorizon: null,
     calendars: {},
+    otherCalendarsRenewBy: null,
+    calendarSelection: 'primary',
     // Its token is stored right after the source: no instance holds a copy from before.
     credentialsAt: now,
     pending: NO_PENDING,

@@ -23,7 +23,7 @@ export interface Decision<T> {
 const PUSH_STAMP_INTERVAL_MS = 60_000;
 
 export function hasPending(pending: Pending): boolean {
-  return pending.gmail !== null || pending.calendar;
+  return pending.gmail !== null || pending.calendar || pending.calendars.length > 0;
 }
 
 export function holds(source: SourceData, owner: string, now: Date): boolean {
@@ -42,16 +42,16 @@ export function needsPushStamp(source: SourceData, pushAt: Date): boolean {
   return source.lastPushAt === null || pushAt.getTime() - source.lastPushAt.getTime() >= PUSH_STAMP_INTERVAL_MS;
 }
 
-/** Merges two sets of pending work: the newer Gmail id, either Calendar flag. */
+/** Merges two sets of pending work: the newer Gmail id, either Calendar flag, every calendar named. */
 export function mergePending(a: Pending, b: Pending): Pending {
-  return { gmail: maxHistoryId(a.gmail, b.gmail), calendar: a.calendar || b.calendar };
+  return { gmail: maxHistoryId(a.gmail, b.gmail), calendar: a.calendar || b.calendar, calendars: [...new Set([...a.calendars, ...b.calendars])] };
 }
 
 /** What is pending and not yet covered by the cursor: a Gmail id the cursor passed is no work. */
 export function outstanding(source: SourceData): Pending {
   const { gmail } = source.pending;
   const gmailLeft = gmail !== null && isNewerHistoryId(gmail, source.historyId);
-  return { gmail: gmailLeft ? gmail : null, calendar: source.pending.calendar };
+  return { gmail: gmailLeft ? gmail : null, calendar: source.pending.calendar, calendars: source.pending.calendars };
 }
 
 /**
@@ -80,7 +80,7 @@ export function decideRecord(source: SourceData, work: AnnouncedWork, owner: str
   const stamp: SourcePatch = pushAt !== undefined && needsPushStamp(source, pushAt) ? { lastPushAt: pushAt } : {};
   const gmailIsNew = work.gmail !== null && isNewerHistoryId(work.gmail, source.historyId) && isNewerHistoryId(work.gmail, source.pending.gmail);
   const calendarIsNew = work.calendar && !source.pending.calendar;
-  const announced: Pending = { gmail: gmailIsNew ? work.gmail : null, calendar: calendarIsNew };
+  const announced: Pending = { gmail: gmailIsNew ? work.gmail : null, calendar: calendarIsNew, calendars: [] };
   const pending = mergePending(source.pending, announced);
   const toClaim = outstanding({ ...source, pending });
   const patchOrNull = (patch: SourcePatch) => (Object.keys(patch).length > 0 ? patch : null);
@@ -93,6 +93,11 @@ export function decideRecord(source: SourceData, work: AnnouncedWork, owner: str
 }
 
 export type StepEnd = { kind: 'continue'; claimed: Pending } | { kind: 'released' } | { kind: 'lost' };
+
+/** The cursors of a step's passes together: each calendar's token is its own pass's. */
+export function mergeCursors(all: readonly StepCursors[]): StepCursors {
+  return all.reduce<StepCursors>((merged, c) => ({ ...merged, ...c, calendarSyncTokens: { ...merged.calendarSyncTokens, ...c.calendarSyncTokens } }), {});
+}
 
 /** Cursors a step's passes reached on their last page, stored by the step's end (no write of their own). */
 export interface StepCursors {
