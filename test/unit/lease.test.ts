@@ -24,12 +24,12 @@ describe('decideRecord', () => {
   });
 
   it('writes nothing for work the cursor covers', () => {
-    expect(decideRecord(source(), { gmail: '999', calendar: false, calendars: [] }, 'me', now, LEASE_MS, now)).toEqual({ patch: null, result: { kind: 'nothing-new' } });
+    expect(decideRecord(source(), { gmail: '999', calendar: false }, 'me', now, LEASE_MS, now)).toEqual({ patch: null, result: { kind: 'nothing-new' } });
   });
 
   it('only stamps lastPushAt when it is a minute old', () => {
     const stale = source({ lastPushAt: at(-61_000) });
-    expect(decideRecord(stale, { gmail: '999', calendar: false, calendars: [] }, 'me', now, LEASE_MS, now).patch).toEqual({ lastPushAt: now });
+    expect(decideRecord(stale, { gmail: '999', calendar: false }, 'me', now, LEASE_MS, now).patch).toEqual({ lastPushAt: now });
   });
 
   it('takes over an expired lease with work left behind, even if the trigger brings nothing new', () => {
@@ -40,7 +40,7 @@ describe('decideRecord', () => {
 
   it('does not claim a pending Gmail id that the cursor has passed', () => {
     const passed = source({ pending: { gmail: '900', calendar: false, calendars: [] } });
-    expect(decideRecord(passed, { gmail: null, calendar: false, calendars: [] }, 'me', now, LEASE_MS).result).toEqual({ kind: 'nothing-new' });
+    expect(decideRecord(passed, { gmail: null, calendar: false }, 'me', now, LEASE_MS).result).toEqual({ kind: 'nothing-new' });
   });
 });
 

@@ -31,6 +31,23 @@ export const MAX_SELECTED_CALENDARS = 25;
 export const calendarSelectionSchema = z.union([z.enum(['primary', 'owned']), z.array(calendarIdSchema).min(1).max(MAX_SELECTED_CALENDARS)]);
 export type CalendarSelection = z.infer<typeof calendarSelectionSchema>;
 
+/** Google's event types; `default` is an ordinary event and is always a task. */
+export const EXCLUDABLE_EVENT_TYPES = ['birthday', 'workingLocation', 'fromGmail', 'outOfOffice', 'focusTime'] as const;
+export const excludableEventTypeSchema = z.enum(EXCLUDABLE_EVENT_TYPES);
+
+/** Which of a calendar's events become tasks (README, "What becomes a task"). */
+export const eventRulesSchema = z.object({
+  excludedTypes: z.array(excludableEventTypeSchema).default(['birthday', 'workingLocation', 'fromGmail']),
+  allDay: z.boolean().default(true),
+  /** Only events the account organizes or has accepted. */
+  onlyMine: z.boolean().default(false),
+  /** The task window in days; `null`: the deployment's (CALENDAR_PAST_DAYS / CALENDAR_FUTURE_DAYS). */
+  pastDays: z.number().int().min(0).max(365).nullable().default(null),
+  futureDays: z.number().int().min(1).max(365).nullable().default(null),
+});
+export type EventRules = z.infer<typeof eventRulesSchema>;
+export const DEFAULT_EVENT_RULES: EventRules = eventRulesSchema.parse({});
+
 export const sourceStatusSchema = z.enum(['active', 'degraded', 'disconnected']);
 export type SourceStatus = z.infer<typeof sourceStatusSchema>;
 
@@ -121,6 +138,7 @@ export const sourceSchema = z.object({
   otherCalendarsRenewBy: optionalDate,
   /** Which calendars sync: the primary one, every owned one, or these (ids; `primary` names the primary one). */
   calendarSelection: calendarSelectionSchema.default('primary'),
+  eventRules: eventRulesSchema.default(DEFAULT_EVENT_RULES),
   pending: pendingSchema.default(NO_PENDING),
   lease: leaseSchema.nullable().default(null),
   /** When the completeness audit last checked this source, and how many audits in a row repaired something. */
@@ -148,6 +166,8 @@ export const taskSchema = z.object({
   dueAt: z.date().nullable(),
   link: z.string().nullable(),
   status: taskStatusSchema,
+  /** Why a task was cancelled when that is not the event's own doing (`EXCLUDED_REASON`). */
+  reason: z.string().nullable().optional(),
   /** The change's time at Google; an update older than the stored one is ignored. */
   externalUpdatedAt: z.date(),
   updatedAt: z.date(),

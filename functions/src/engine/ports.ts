@@ -32,6 +32,8 @@ export interface StatusUpdate {
   /** A Calendar task's calendar (`null` or absent: the primary one). */
   calendarId?: string | null;
   externalUpdatedAt?: Date;
+  /** Why, when the change is not the item's own doing (stored on the task). */
+  reason?: string;
 }
 
 export interface TaskStore {

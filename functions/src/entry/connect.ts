@@ -4,6 +4,7 @@ import { documentIdSchema } from '../engine/model';
 import { confirmConnect, declineConnect, finishConnect, flowKey, stagedAddress, startConnect, type ConnectDeps } from '../engine/account/connect';
 import { disconnectSource, mailboxSources } from '../engine/account/disconnect';
 import { actingUser, identifyCaller } from './identity';
+import { calendarsRoute } from './calendars';
 import type { Services } from './services';
 import { LOG_EVENTS } from '../observability/log-events';
 
@@ -16,11 +17,12 @@ import { LOG_EVENTS } from '../observability/log-events';
  *   POST /confirm     (Bearer) `{link}`: the signed-in user confirms → the source
  *   POST /disconnect  (Bearer) `{sourceId}`; a server caller adds `userId` (the owner)
  *   GET  /sources     (Bearer) every source on the caller's mailboxes; server: `?userId=`
+ *   GET|POST /calendars  (Bearer) a source's calendars and event rules (entry/calendars.ts)
  * connectCallback (HTTPS, public): GET /callback, Google's redirect; it trusts only the
  * single-use state together with the cookie and the PKCE verifier, and needs to encrypt only.
  */
 
-export type ConnectRoute = 'start' | 'callback' | 'link' | 'confirm' | 'disconnect' | 'sources';
+export type ConnectRoute = 'start' | 'callback' | 'link' | 'confirm' | 'disconnect' | 'sources' | 'calendars';
 const STATE_TTL_MS = 10 * 60_000;
 /**
  * `__Host-`: Secure, Path=/ and no Domain, so no other site or subdomain can plant or read it;
@@ -213,13 +215,15 @@ const sources: Handler = async (req, res, s) => {
   res.status(200).set('Cache-Control', 'no-store').json({ sources: await mailboxSources(connectDeps(s), userId) });
 };
 
-const HANDLERS: Record<ConnectRoute, { method: 'GET' | 'POST'; handle: Handler }> = {
+/** `ANY`: the route answers each method itself. */
+const HANDLERS: Record<ConnectRoute, { method: 'GET' | 'POST' | 'ANY'; handle: Handler }> = {
   start: { method: 'POST', handle: start },
   callback: { method: 'GET', handle: callback },
   link: { method: 'POST', handle: link },
   confirm: { method: 'POST', handle: link },
   disconnect: { method: 'POST', handle: disconnect },
   sources: { method: 'GET', handle: sources },
+  calendars: { method: 'ANY', handle: calendarsRoute },
 };
 
 export function connectHandler(services: () => Services, routes: ConnectRoute[]) {
@@ -231,7 +235,7 @@ export function connectHandler(services: () => Services, routes: ConnectRoute[])
     }
     const { method, handle } = HANDLERS[route];
     // start answers its own 405 (it explains why GET is not offered).
-    if (req.method !== method && route !== 'start') {
+    if (req.method !== method && method !== 'ANY' && route !== 'start') {
       res.status(405).set('Allow', method).end();
       return;
     }

@@ -1,6 +1,6 @@
 import type { calendar_v3 } from '@googleapis/calendar';
 import { isGoogleError } from '../engine/errors';
-import type { CalendarApi, CalendarEvent, CalendarListRequest } from '../engine/calendar/ports';
+import type { CalendarApi, CalendarEvent, CalendarListEntry, CalendarListRequest } from '../engine/calendar/ports';
 import type { LimitedCall } from './limited-call';
 
 /** One calendar of one account, over @googleapis/calendar, through the account's limiter. */
@@ -23,7 +23,18 @@ function toEvent(e: calendar_v3.Schema$Event): CalendarEvent | null {
     htmlLink: e.htmlLink ?? null,
     updated: parseInstant(e.updated),
     sequence: e.sequence ?? 0,
-    declinedBySelf: (e.attendees ?? []).some((a) => a.self === true && a.responseStatus === 'declined'),
+    ...kindOf(e),
+  };
+}
+
+/** What the event rules look at: its type, whether it is all-day, the account's part in it. */
+function kindOf(e: calendar_v3.Schema$Event): Pick<CalendarEvent, 'declinedBySelf' | 'eventType' | 'allDay' | 'mine'> {
+  const response = (e.attendees ?? []).find((a) => a.self === true)?.responseStatus ?? null;
+  return {
+    declinedBySelf: response === 'declined',
+    eventType: e.eventType ?? 'default',
+    allDay: !e.start?.dateTime && Boolean(e.start?.date),
+    mine: e.organizer?.self === true || response === 'accepted',
   };
 }
 
@@ -79,7 +90,25 @@ export class CalendarAdapter implements CalendarApi {
     return { resourceId: data.resourceId ?? '', expiration: new Date(Number(data.expiration ?? 0)) };
   }
 
+  async listCalendars(): Promise<CalendarListEntry[]> {
+    const entries: CalendarListEntry[] = [];
+    let pageToken: string | undefined;
+    do {
+      const { data } = await this.call('calendar.calendarList.list', () => this.client.calendarList.list({ maxResults: 250, ...(pageToken !== undefined && { pageToken }) }));
+      for (const e of data.items ?? []) {
+        if (e.id && isAccessRole(e.accessRole)) entries.push({ id: e.id, summary: e.summaryOverride ?? e.summary ?? e.id, accessRole: e.accessRole, primary: e.primary === true });
+      }
+      pageToken = data.nextPageToken ?? undefined;
+    } while (pageToken !== undefined);
+    return entries;
+  }
+
   async stopChannel(channelId: string, resourceId: string) {
     await this.call('calendar.channels.stop', () => this.client.channels.stop({ requestBody: { id: channelId, resourceId } }));
   }
+}
+
+const ACCESS_ROLES: readonly string[] = ['owner', 'writer', 'reader', 'freeBusyReader'];
+function isAccessRole(role: string | null | undefined): role is CalendarListEntry['accessRole'] {
+  return role !== null && role !== undefined && ACCESS_ROLES.includes(role);
 }

@@ -99,7 +99,8 @@ export class TaskRepository implements TaskStore {
           const stored = snap.data();
           const changedAt = chunk[index]!.externalUpdatedAt ?? at;
           if (!stored || stored.status === status || stored.externalUpdatedAt > changedAt) return;
-          tx.set(refs[index]!, { ...stored, status, externalUpdatedAt: changedAt, updatedAt: at });
+          const reason = chunk[index]!.reason;
+          tx.set(refs[index]!, { ...stored, status, externalUpdatedAt: changedAt, updatedAt: at, ...(reason !== undefined && { reason }) });
           count += 1;
         });
         return count;

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { NO_PENDING, type Source, type SourceData } from '../model';
+import { DEFAULT_EVENT_RULES, NO_PENDING, type Source, type SourceData } from '../model';
 import type { Clock } from '../ports';
 import type { ConnectStateStore, OAuthFlow, RefreshTokenStore, SecretDeletion } from './ports';
 import type { SourceStore } from '../source/ports';
@@ -172,6 +172,7 @@ export function newSource(userId: string, email: string, now: Date): SourceData 
     calendars: {},
     otherCalendarsRenewBy: null,
     calendarSelection: 'primary',
+    eventRules: DEFAULT_EVENT_RULES,
     // Its token is stored right after the source: no instance holds a copy from before.
     credentialsAt: now,
     pending: NO_PENDING,

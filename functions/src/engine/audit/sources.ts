@@ -131,7 +131,7 @@ export async function auditCalendar(api: CalendarApi, { tasks, reads }: AuditSto
   const upserts: Task[] = [];
   const cancel: CalendarEvent[] = [];
   for (const event of events.values()) {
-    const verdict = calendarVerdict(event, known.get(event.id), window.settledBefore, window.calendar);
+    const verdict = calendarVerdict(event, known.get(event.id), window.settledBefore, window.calendar, source.eventRules);
     countCalendarVerdict(counts, verdict);
     if (verdict === 'missing' || verdict === 'stale') upserts.push(calendarTask(source, PRIMARY_CALENDAR, event, window.at, window.at));
     if (verdict === 'cancel') cancel.push(event);

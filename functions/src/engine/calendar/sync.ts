@@ -5,7 +5,7 @@ import { calendarState } from './state';
 import type { CalendarApi, CalendarEvent, CalendarListRequest } from './ports';
 import type { Clock, StatusUpdate, TaskStore } from '../ports';
 import type { SourceStore } from '../source/ports';
-import { calendarWindow, judgeEvent, type CalendarWindow, type TaskRule } from '../task-rule';
+import { calendarWindow, EXCLUDED_REASON, judgeEvent, type CalendarWindow, type TaskRule } from '../task-rule';
 
 /**
  * Calendar delta sync: events.list with the stored sync token (all pages; the new token comes
@@ -78,7 +78,7 @@ export class CalendarSync {
   /** Syncs one calendar of the source (`api` is bound to it). */
   async run(api: CalendarApi, target: Target, pageSize: number | null): Promise<CalendarSyncResult> {
     const counts: Record<string, number> = {};
-    const window = calendarWindow(this.deps.clock.now(), this.deps.taskRule);
+    const window = calendarWindow(this.deps.clock.now(), this.deps.taskRule, target.source.eventRules);
     const { syncToken } = calendarState(target.source, target.calendarId);
     if (syncToken !== null) {
       try {
@@ -155,10 +155,10 @@ export class CalendarSync {
     const live: Task[] = [];
     const cancel: StatusUpdate[] = [];
     for (const event of listing.events.values()) {
-      const verdict = judgeEvent(event, window);
+      const verdict = judgeEvent(event, window, target.source.eventRules);
       if (verdict === 'task') live.push(calendarTask(target.source, target.calendarId, event, changedAt, now));
-      else if (verdict === 'cancel') cancel.push(cancellation(target, event.id, event.updated ?? changedAt));
-      else counts.outsideWindow = (counts.outsideWindow ?? 0) + 1;
+      else if (verdict === 'ignore') counts.outsideWindow = (counts.outsideWindow ?? 0) + 1;
+      else cancel.push(cancellation(target, event.id, event.updated ?? changedAt, verdict));
     }
     await this.write(target.source, live, cancel, counts);
   }
@@ -183,8 +183,8 @@ export class CalendarSync {
       const events = await Promise.all(batch.map((t) => api.getEvent(t.externalId)));
       batch.forEach((task, index) => {
         const event = events[index] ?? null;
-        const verdict = event === null ? 'cancel' : judgeEvent(event, window);
-        if (verdict === 'cancel') cancel.push(cancellation(target, task.externalId, event?.updated ?? changedAt));
+        const verdict = event === null ? 'cancel' : judgeEvent(event, window, source.eventRules);
+        if (verdict === 'cancel' || verdict === 'exclude') cancel.push(cancellation(target, task.externalId, event?.updated ?? changedAt, verdict));
         else if (verdict === 'task' && event !== null) live.push(calendarTask(source, calendarId, event, changedAt, now));
       });
     }
@@ -205,6 +205,7 @@ export class CalendarSync {
   }
 }
 
-function cancellation(target: Target, externalId: string, externalUpdatedAt: Date): StatusUpdate {
-  return { sourceId: target.source.id, origin: 'calendar', externalId, calendarId: target.calendarId, externalUpdatedAt };
+function cancellation(target: Target, externalId: string, externalUpdatedAt: Date, verdict: 'cancel' | 'exclude'): StatusUpdate {
+  const reason = verdict === 'exclude' ? { reason: EXCLUDED_REASON } : {};
+  return { sourceId: target.source.id, origin: 'calendar', externalId, calendarId: target.calendarId, externalUpdatedAt, ...reason };
 }

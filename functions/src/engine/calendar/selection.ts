@@ -1,0 +1,105 @@
+import { EXCLUDABLE_EVENT_TYPES, MAX_SELECTED_CALENDARS, PRIMARY_CALENDAR, type CalendarSelection, type EventRules, type Source } from '../model';
+import type { Clock, TaskStore } from '../ports';
+import type { SyncRequestPublisher } from '../jobs/ports';
+import type { SourceStore } from '../source/ports';
+import { storedChannel, writing, type SourceDecision } from '../source/decisions';
+import { closeCalendarChannel, replaceCalendarChannel, type WatchDeps } from '../account/watches';
+import { EMPTY_CALENDAR_STATE, syncedCalendars, withOtherCalendars } from './state';
+import type { CalendarListEntry } from './ports';
+
+/**
+ * The owner's choice of calendars and event rules: checked against the account's calendar
+ * list (every problem named, nothing changed when there is one), then applied at once: new
+ * calendars get channels, calendars left out have their channels stopped and their open tasks
+ * cancelled, and every synced calendar is listed in full so the rules judge every event again.
+ */
+
+export const REMOVED_REASON = 'calendar no longer synced';
+
+/** What the owner asks for, as received (ids and event types still unchecked). */
+export interface CalendarChoice {
+  selection: 'primary' | 'owned' | string[];
+  eventRules: Omit<EventRules, 'excludedTypes'> & { excludedTypes: string[] };
+}
+
+/** Free/busy access shows when a calendar is busy, never what its events are: nothing to make tasks of. */
+export function readable(entry: CalendarListEntry): boolean {
+  return entry.accessRole !== 'freeBusyReader';
+}
+
+/** Every problem with a choice, each naming what it is about; empty when it can be applied. */
+export function choiceProblems(choice: CalendarChoice, list: readonly CalendarListEntry[]): string[] {
+  const problems: string[] = [];
+  if (Array.isArray(choice.selection)) {
+    if (choice.selection.length > MAX_SELECTED_CALENDARS) problems.push(`at most ${MAX_SELECTED_CALENDARS} calendars can be chosen (got ${choice.selection.length})`);
+    for (const id of choice.selection) {
+      const entry = id === PRIMARY_CALENDAR ? list.find((e) => e.primary) : list.find((e) => e.id === id);
+      if (entry === undefined) problems.push(`calendar ${id}: not in the account's calendar list`);
+      else if (!readable(entry)) problems.push(`calendar ${id}: free/busy access only, its events cannot be read`);
+    }
+  }
+  for (const type of choice.eventRules.excludedTypes) {
+    if (!(EXCLUDABLE_EVENT_TYPES as readonly string[]).includes(type)) problems.push(`event type ${type}: unknown (one of ${EXCLUDABLE_EVENT_TYPES.join(', ')})`);
+  }
+  return problems;
+}
+
+/** The selection as stored: the primary calendar under its key, no repeats. */
+export function normalizedSelection(selection: CalendarChoice['selection'], list: readonly CalendarListEntry[]): CalendarSelection {
+  if (!Array.isArray(selection)) return selection;
+  const primaryId = list.find((e) => e.primary)?.id;
+  return [...new Set(selection.map((id) => (id === primaryId ? PRIMARY_CALENDAR : id)))];
+}
+
+/** Under `owned`, every calendar the account owns besides the primary one. */
+export function ownedCalendars(list: readonly CalendarListEntry[]): string[] {
+  return list.filter((e) => e.accessRole === 'owner' && !e.primary).map((e) => e.id);
+}
+
+/**
+ * The choice written: the selection and rules, an entry for each synced calendar other than the
+ * primary one (a new one with no channel yet, so renewal finds it too), the others' entries
+ * gone; every synced calendar's token cleared, so its next pass lists it in full under the
+ * rules. Returns the calendars that stopped syncing, with their channels, and the new ones.
+ */
+export function calendarsChosen(selection: CalendarSelection, eventRules: EventRules, owned: readonly string[]): SourceDecision<{ source: Source; removed: { calendarId: string; channel: ReturnType<typeof storedChannel> }[]; added: string[] }> {
+  return (source, derive) => {
+    const before = syncedCalendars(source);
+    const others = selection === 'owned' ? [...owned] : selection === 'primary' ? [] : selection.filter((id) => id !== PRIMARY_CALENDAR);
+    const after = syncedCalendars({ calendarSelection: selection, calendars: Object.fromEntries(others.map((id) => [id, EMPTY_CALENDAR_STATE])) });
+    const calendars = Object.fromEntries(others.map((id) => [id, { ...(source.calendars[id] ?? EMPTY_CALENDAR_STATE), syncToken: null }]));
+    const removed = before.filter((id) => !after.includes(id)).map((calendarId) => ({ calendarId, channel: storedChannel(source, calendarId) }));
+    const primaryChange = removed.some((r) => r.calendarId === PRIMARY_CALENDAR) ? { calendarChannelId: null, calendarResourceId: null, calendarChannelExpiration: null } : {};
+    const { patch, result } = writing(source, { calendarSelection: selection, eventRules, ...withOtherCalendars(calendars), calendarSyncToken: null, ...primaryChange }, derive);
+    return { patch, result: { source: result, removed, added: after.filter((id) => !before.includes(id)) } };
+  };
+}
+
+export interface ChoiceDeps {
+  sources: SourceStore;
+  tasks: TaskStore;
+  publisher: SyncRequestPublisher;
+  watchDeps: WatchDeps;
+  clock: Clock;
+}
+
+/** Applies a checked choice: the write, then channels opened and stopped, tasks cancelled, a full listing requested. */
+export async function applyCalendarChoice(deps: ChoiceDeps, source: Source, selection: CalendarSelection, eventRules: EventRules, list: readonly CalendarListEntry[]): Promise<Source> {
+  const chosen = await deps.sources.transition(source.id, deps.clock.now(), calendarsChosen(selection, eventRules, ownedCalendars(list)));
+  for (const { calendarId, channel } of chosen.removed) await stopSyncing(deps, chosen.source, calendarId, channel, REMOVED_REASON);
+  for (const calendarId of chosen.added) {
+    // A channel that cannot be opened now is opened by the next renewal (the source shows it missing).
+    await replaceCalendarChannel(deps.watchDeps, source.id, calendarId).catch(() => undefined);
+  }
+  await deps.publisher.publish({ kind: 'sync', sourceId: source.id, trigger: 'manual', calendar: true, gmail: false });
+  return (await deps.sources.get(source.id)) ?? chosen.source;
+}
+
+/** A calendar no longer synced: its channel stopped, its open tasks cancelled with `reason` (never deleted). */
+export async function stopSyncing(deps: Pick<ChoiceDeps, 'tasks' | 'watchDeps' | 'clock'>, source: Source, calendarId: string, channel: ReturnType<typeof storedChannel>, reason: string): Promise<number> {
+  // Access to the calendar may be gone already: its channel then delivers nothing anyway.
+  if (channel !== null) await closeCalendarChannel(deps.watchDeps, source, channel).catch(() => undefined);
+  const open = (await deps.tasks.listOpen(source.userId, source.id, 'calendar')).filter((t) => (t.calendarId ?? PRIMARY_CALENDAR) === calendarId);
+  const updates = open.map((t) => ({ sourceId: source.id, origin: 'calendar' as const, externalId: t.externalId, calendarId, reason }));
+  return deps.tasks.setStatusIfExists(source.userId, updates, 'cancelled', deps.clock.now());
+}
