@@ -1,5 +1,5 @@
 import { calendarState } from '../../../functions/src/engine/calendar/state';
-import { REMOVED_REASON } from '../../../functions/src/engine/calendar/selection';
+import { GONE_REASON, reconcileSourceCalendars, REMOVED_REASON } from '../../../functions/src/engine/calendar/selection';
 import { EXCLUDED_REASON } from '../../../functions/src/engine/task-rule';
 import { connectAndWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { asUser } from '../../support/connect';
@@ -91,5 +91,61 @@ describe('choosing calendars and event rules', () => {
     const after = (await stack.services.sources.get('src-chooser'))!;
     expect(Object.keys(after.calendars)).toEqual([work]);
     expect(after.status).toBe('active');
+  });
+});
+
+describe('the calendar list changing under a choice', () => {
+  const reconcile = (sourceId: string) => {
+    const s = stack.services;
+    return reconcileSourceCalendars({ sources: s.sources, tasks: s.tasks, publisher: s.publisher, watchDeps: s.watchDeps, clock: s.clock }, sourceId);
+  };
+
+  it('a shared calendar whose access drops to free/busy, then one removed from the list: channel stopped, tasks cancelled with a reason, the others untouched', async () => {
+    const [mail, user, sharer] = ['lister@example.com', 'user-lister', 'lister-owner@example.com'];
+    await connectAndWatch(stack, 'src-lister', mail, user);
+    await stack.admin.createAccount(sharer);
+    const team = (await stack.admin.createCalendar(sharer, 'Team')).id;
+    const ops = (await stack.admin.createCalendar(sharer, 'Ops')).id;
+    await stack.admin.shareCalendar(team, mail, 'reader');
+    await stack.admin.shareCalendar(ops, mail, 'reader');
+    expect((await asUser(stack, user, 'calendars', { method: 'POST', body: { sourceId: 'src-lister', selection: ['primary', team, ops] } })).status).toBe(200);
+    await stack.settled('src-lister');
+    const onTeam = await stack.admin.createEvent(sharer, { summary: 'team', ...soon(), calendarId: team });
+    const onOps = await stack.admin.createEvent(sharer, { summary: 'ops', ...soon(), calendarId: ops });
+    const mine = await stack.admin.createEvent(mail, { summary: 'mine', ...soon() });
+    await waitFor(async () => (await calendarTasks(user)).length === 3);
+    await stack.settled('src-lister');
+    expect(await reconcile('src-lister')).toEqual({ removed: [], added: [] });
+
+    const teamChannel = calendarState((await stack.services.sources.get('src-lister'))!, team).channelId!;
+    await stack.admin.shareCalendar(team, mail, 'freeBusyReader');
+    expect(await reconcile('src-lister')).toEqual({ removed: [team], added: [] });
+    expect(await taskOf(user, onTeam.id)).toMatchObject({ status: 'cancelled', reason: GONE_REASON });
+    expect(await stack.services.channels.get(teamChannel)).toBeNull();
+    expect((await taskOf(user, onOps.id))?.status).toBe('open');
+
+    await stack.admin.unshareCalendar(ops, mail);
+    expect(await reconcile('src-lister')).toEqual({ removed: [ops], added: [] });
+    expect(await taskOf(user, onOps.id)).toMatchObject({ status: 'cancelled', reason: GONE_REASON });
+    expect((await taskOf(user, mine.id))?.status).toBe('open');
+    const after = (await stack.services.sources.get('src-lister'))!;
+    expect(after.calendarSelection).toEqual(['primary']);
+    expect(after.calendars).toEqual({});
+    expect(after.status).toBe('active');
+  });
+
+  it('under `owned`, a calendar the account creates later starts syncing by itself', async () => {
+    const [mail, user] = ['owner-of-all@example.com', 'user-owner-of-all'];
+    await connectAndWatch(stack, 'src-owned', mail, user);
+    expect((await asUser(stack, user, 'calendars', { method: 'POST', body: { sourceId: 'src-owned', selection: 'owned' } })).status).toBe(200);
+    await stack.settled('src-owned');
+    const later = (await stack.admin.createCalendar(mail, 'Later')).id;
+    expect(await reconcile('src-owned')).toEqual({ removed: [], added: [later] });
+    const channelId = calendarState((await stack.services.sources.get('src-owned'))!, later).channelId!;
+    await waitFor(async () => (await stack.services.channels.get(channelId))?.confirmedAt);
+    await stack.settled('src-owned');
+    const event = await stack.admin.createEvent(mail, { summary: 'on the new calendar', ...soon(), calendarId: later });
+    await waitFor(async () => (await taskOf(user, event.id))?.status === 'open');
+    expect(await taskOf(user, event.id)).toMatchObject({ calendarId: later });
   });
 });

@@ -1,3 +1,4 @@
+import { isGoogleError } from '../errors';
 import { EXCLUDABLE_EVENT_TYPES, MAX_SELECTED_CALENDARS, PRIMARY_CALENDAR, type CalendarSelection, type EventRules, type Source } from '../model';
 import type { Clock, TaskStore } from '../ports';
 import type { SyncRequestPublisher } from '../jobs/ports';
@@ -15,6 +16,7 @@ import type { CalendarListEntry } from './ports';
  */
 
 export const REMOVED_REASON = 'calendar no longer synced';
+export const GONE_REASON = 'calendar left your calendar list, or its events can no longer be read';
 
 /** What the owner asks for, as received (ids and event types still unchecked). */
 export interface CalendarChoice {
@@ -62,15 +64,16 @@ export function ownedCalendars(list: readonly CalendarListEntry[]): string[] {
  * gone; every synced calendar's token cleared, so its next pass lists it in full under the
  * rules. Returns the calendars that stopped syncing, with their channels, and the new ones.
  */
-export function calendarsChosen(selection: CalendarSelection, eventRules: EventRules, owned: readonly string[]): SourceDecision<{ source: Source; removed: { calendarId: string; channel: ReturnType<typeof storedChannel> }[]; added: string[] }> {
+export function calendarsChosen(selection: CalendarSelection, eventRules: EventRules, owned: readonly string[], relist = true): SourceDecision<{ source: Source; removed: { calendarId: string; channel: ReturnType<typeof storedChannel> }[]; added: string[] }> {
   return (source, derive) => {
     const before = syncedCalendars(source);
     const others = selection === 'owned' ? [...owned] : selection === 'primary' ? [] : selection.filter((id) => id !== PRIMARY_CALENDAR);
     const after = syncedCalendars({ calendarSelection: selection, calendars: Object.fromEntries(others.map((id) => [id, EMPTY_CALENDAR_STATE])) });
-    const calendars = Object.fromEntries(others.map((id) => [id, { ...(source.calendars[id] ?? EMPTY_CALENDAR_STATE), syncToken: null }]));
+    const tokens = relist ? { syncToken: null } : {};
+    const calendars = Object.fromEntries(others.map((id) => [id, { ...(source.calendars[id] ?? EMPTY_CALENDAR_STATE), ...tokens }]));
     const removed = before.filter((id) => !after.includes(id)).map((calendarId) => ({ calendarId, channel: storedChannel(source, calendarId) }));
     const primaryChange = removed.some((r) => r.calendarId === PRIMARY_CALENDAR) ? { calendarChannelId: null, calendarResourceId: null, calendarChannelExpiration: null } : {};
-    const { patch, result } = writing(source, { calendarSelection: selection, eventRules, ...withOtherCalendars(calendars), calendarSyncToken: null, ...primaryChange }, derive);
+    const { patch, result } = writing(source, { calendarSelection: selection, eventRules, ...withOtherCalendars(calendars), ...(relist && { calendarSyncToken: null }), ...primaryChange }, derive);
     return { patch, result: { source: result, removed, added: after.filter((id) => !before.includes(id)) } };
   };
 }
@@ -102,4 +105,40 @@ export async function stopSyncing(deps: Pick<ChoiceDeps, 'tasks' | 'watchDeps' |
   const open = (await deps.tasks.listOpen(source.userId, source.id, 'calendar')).filter((t) => (t.calendarId ?? PRIMARY_CALENDAR) === calendarId);
   const updates = open.map((t) => ({ sourceId: source.id, origin: 'calendar' as const, externalId: t.externalId, calendarId, reason }));
   return deps.tasks.setStatusIfExists(source.userId, updates, 'cancelled', deps.clock.now());
+}
+
+/**
+ * The account's calendar list as it is now, applied to a source that syncs more than its
+ * primary calendar: a calendar gone from the list, or readable no longer (free/busy access),
+ * stops syncing (channel stopped, open tasks cancelled with `GONE_REASON`); under `owned`, an
+ * owned calendar not synced yet starts. The other calendars keep their tokens.
+ */
+export async function reconcileCalendarList(deps: ChoiceDeps, source: Source): Promise<{ removed: string[]; added: string[] }> {
+  if (source.calendarSelection === PRIMARY_CALENDAR) return { removed: [], added: [] };
+  const list = await (await deps.watchDeps.google.calendar(source)).listCalendars();
+  const readableIds = new Set(list.filter(readable).map((e) => e.id));
+  const others = syncedCalendars(source).filter((id) => id !== PRIMARY_CALENDAR);
+  const gone = others.filter((id) => !readableIds.has(id));
+  const owned = ownedCalendars(list);
+  const fresh = source.calendarSelection === 'owned' ? owned.filter((id) => !others.includes(id)) : [];
+  if (gone.length === 0 && fresh.length === 0) return { removed: [], added: [] };
+  const kept = Array.isArray(source.calendarSelection) ? source.calendarSelection.filter((id) => !gone.includes(id)) : source.calendarSelection;
+  const selection = Array.isArray(kept) && kept.length === 0 ? PRIMARY_CALENDAR : kept;
+  const chosen = await deps.sources.transition(source.id, deps.clock.now(), calendarsChosen(selection, source.eventRules, owned, false));
+  for (const { calendarId, channel } of chosen.removed) await stopSyncing(deps, chosen.source, calendarId, channel, GONE_REASON);
+  for (const calendarId of chosen.added) await replaceCalendarChannel(deps.watchDeps, source.id, calendarId).catch(() => undefined);
+  if (chosen.added.length > 0) await deps.publisher.publish({ kind: 'sync', sourceId: source.id, trigger: 'manual', calendar: true, gmail: false });
+  return { removed: chosen.removed.map((r) => r.calendarId), added: chosen.added };
+}
+
+/** After a renewal round: the source's calendar list checked again; a Google refusal leaves it for the next round. */
+export async function reconcileSourceCalendars(deps: ChoiceDeps, sourceId: string): Promise<{ removed: string[]; added: string[] } | null> {
+  const source = await deps.sources.get(sourceId);
+  if (source === null || source.status === 'disconnected') return null;
+  try {
+    return await reconcileCalendarList(deps, source);
+  } catch (error) {
+    if (isGoogleError(error)) return null;
+    throw error;
+  }
 }
