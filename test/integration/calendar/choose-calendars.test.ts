@@ -3,6 +3,7 @@ import { GONE_REASON, reconcileSourceCalendars, REMOVED_REASON } from '../../../
 import { EXCLUDED_REASON } from '../../../functions/src/engine/task-rule';
 import { connectAndWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
 import { asUser } from '../../support/connect';
+import { calendarTaskOf, calendarTasksOf, tomorrowSlot } from '../../support/calendar-tasks';
 import { waitFor } from '../../support/wait';
 
 /** The owner chooses calendars and event rules through connect /calendars; each change applies at once. */
@@ -13,12 +14,9 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-const at = (iso: string) => ({ dateTime: iso });
-const soon = () => ({ start: at(new Date(Date.now() + 86_400_000).toISOString()), end: at(new Date(Date.now() + 90_000_000).toISOString()) });
-type StoredTask = { id: string; externalId: string; title: string; status: string; calendarId?: string; reason?: string };
-const calendarTasks = async (userId: string): Promise<StoredTask[]> =>
-  (await stack.db.collection(`users/${userId}/tasks`).where('origin', '==', 'calendar').get()).docs.map((d) => ({ id: d.id, ...(d.data() as Omit<StoredTask, 'id'>) }));
-const taskOf = async (userId: string, eventId: string) => (await calendarTasks(userId)).find((t) => t.externalId === eventId);
+const soon = tomorrowSlot;
+const calendarTasks = (userId: string) => calendarTasksOf(stack, userId);
+const taskOf = (userId: string, eventId: string) => calendarTaskOf(stack, userId, eventId);
 const email = 'chooser@example.com';
 const owner = 'chooser-team@example.com';
 const userId = 'user-chooser';

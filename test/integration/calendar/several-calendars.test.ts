@@ -1,6 +1,7 @@
 import { sourceStatusView } from '../../../functions/src/engine/source/source-status';
 import { calendarState } from '../../../functions/src/engine/calendar/state';
 import { registerWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { calendarTaskOf, calendarTasksOf, tomorrowSlot } from '../../support/calendar-tasks';
 import { waitFor } from '../../support/wait';
 
 /**
@@ -15,12 +16,8 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-const at = (iso: string) => ({ dateTime: iso });
-const soon = () => ({ start: at(new Date(Date.now() + 86_400_000).toISOString()), end: at(new Date(Date.now() + 90_000_000).toISOString()) });
-type StoredTask = { id: string; externalId: string; title: string; status: string; calendarId?: string };
-const calendarTasks = async (userId: string): Promise<StoredTask[]> =>
-  (await stack.db.collection(`users/${userId}/tasks`).where('origin', '==', 'calendar').get()).docs.map((d) => ({ id: d.id, ...(d.data() as Omit<StoredTask, 'id'>) }));
-const taskOf = async (userId: string, eventId: string) => (await calendarTasks(userId)).find((t) => t.externalId === eventId);
+const calendarTasks = (userId: string) => calendarTasksOf(stack, userId);
+const taskOf = (userId: string, eventId: string) => calendarTaskOf(stack, userId, eventId);
 
 /** A source on `email` syncing its primary calendar, a second owned one and one `owner` shares with it as reader. */
 async function threeCalendars(sourceId: string, email: string, userId: string, owner: string) {
@@ -53,9 +50,9 @@ describe('several calendars on one source', () => {
       [team, 'ok'],
     ]);
 
-    const mine = await stack.admin.createEvent(email, { summary: 'primary event', ...soon() });
-    const theirs = await stack.admin.createEvent(email, { summary: 'work event', ...soon(), calendarId: work });
-    const shared = await stack.admin.createEvent('team-owner@example.com', { summary: 'team event', ...soon(), calendarId: team });
+    const mine = await stack.admin.createEvent(email, { summary: 'primary event', ...tomorrowSlot() });
+    const theirs = await stack.admin.createEvent(email, { summary: 'work event', ...tomorrowSlot(), calendarId: work });
+    const shared = await stack.admin.createEvent('team-owner@example.com', { summary: 'team event', ...tomorrowSlot(), calendarId: team });
     await waitFor(async () => (await calendarTasks(userId)).length === 3);
     await stack.settled('src-three');
     expect(await taskOf(userId, mine.id)).toMatchObject({ id: `src-three:calendar:${mine.id}`, title: 'primary event', calendarId: 'primary' });
@@ -78,9 +75,9 @@ describe('several calendars on one source', () => {
   it('a 410 on one calendar: its full sync and sweep, the other calendars\' tokens untouched', async () => {
     const [email, userId] = ['gone-one@example.com', 'user-gone-one'];
     const { work, team } = await threeCalendars('src-gone-one', email, userId, 'gone-owner@example.com');
-    const kept = await stack.admin.createEvent(email, { summary: 'kept', ...soon(), calendarId: work });
-    const deleted = await stack.admin.createEvent(email, { summary: 'deleted in the gap', ...soon(), calendarId: work });
-    const other = await stack.admin.createEvent(email, { summary: 'primary', ...soon() });
+    const kept = await stack.admin.createEvent(email, { summary: 'kept', ...tomorrowSlot(), calendarId: work });
+    const deleted = await stack.admin.createEvent(email, { summary: 'deleted in the gap', ...tomorrowSlot(), calendarId: work });
+    const other = await stack.admin.createEvent(email, { summary: 'primary', ...tomorrowSlot() });
     await waitFor(async () => (await calendarTasks(userId)).length === 3);
     await stack.settled('src-gone-one');
     const before = (await stack.services.sources.get('src-gone-one'))!;
