@@ -72,6 +72,19 @@ resource "google_firestore_index" "sources_status_channel_expiration" {
   }
 }
 
+resource "google_firestore_index" "sources_status_other_calendars_renew_by" {
+  database   = google_firestore_database.default.name
+  collection = "sources"
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "otherCalendarsRenewBy"
+    order      = "ASCENDING"
+  }
+}
+
 resource "google_firestore_index" "sources_status_last_check" {
   database   = google_firestore_database.default.name
   collection = "sources"

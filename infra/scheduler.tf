@@ -25,6 +25,7 @@ resource "google_cloud_scheduler_job" "jobs" {
     google_cloud_run_service_iam_member.invokers,
     google_firestore_index.sources_status_watch_expiration,
     google_firestore_index.sources_status_channel_expiration,
+    google_firestore_index.sources_status_other_calendars_renew_by,
     google_firestore_index.sources_status_last_check,
     google_firestore_index.sources_status_lease_until,
     google_firestore_index.tasks_source_origin_status,

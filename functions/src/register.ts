@@ -97,7 +97,7 @@ export function registerFunctions(services: () => Services, wrap: Wrap = (h) => 
     sourceStatus: sourceStatusHandler(services),
     // Public, each route verifies its caller (Firebase ID token, or an allowed server's
     // Google ID token). The callback apart: it runs as an account that may only encrypt.
-    connect: connectHandler(services, ['start', 'link', 'confirm', 'disconnect', 'sources', 'rules', 'labels']),
+    connect: connectHandler(services, ['start', 'link', 'confirm', 'disconnect', 'sources', 'rules', 'labels', 'calendars']),
     connectCallback: connectHandler(services, ['callback']),
   };
   // Every log line of an invocation carries its trace (Logs Explorer groups them).

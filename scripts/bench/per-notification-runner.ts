@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Services } from '../../functions/src/entry/services';
 import { CalendarSync } from '../../functions/src/engine/calendar/sync';
 import { GmailSync } from '../../functions/src/engine/gmail/sync';
+import { PRIMARY_CALENDAR } from '../../functions/src/engine/model';
 import { Runner, type RunOutcome, type RunTrigger } from '../../functions/src/engine/runner/runner';
 import { announcedWork } from '../../functions/src/engine/runner/trigger';
 
@@ -34,8 +35,8 @@ export class PerNotificationRunner extends Runner {
         const { cursor } = await this.gmail.run(await google.gmail(source), source, owner, trigger.pageSize ?? null);
         if (cursor !== null) await sources.advanceHistoryId(sourceId, owner, cursor, clock.now(), 60_000);
       } else {
-        const { syncToken } = await this.calendar.run(await google.calendar(source), source, owner, trigger.pageSize ?? null);
-        if (syncToken !== null) await sources.setCalendarSyncToken(sourceId, owner, syncToken, clock.now());
+        const { syncToken } = await this.calendar.run(await google.calendar(source), { source, calendarId: PRIMARY_CALENDAR, owner }, trigger.pageSize ?? null);
+        if (syncToken !== null) await sources.setCalendarSyncToken(sourceId, owner, { calendarId: PRIMARY_CALENDAR, token: syncToken }, clock.now());
       }
     } catch {
       // A seized lease or a lost race: this strategy simply tries again on the next notification.

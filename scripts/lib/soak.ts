@@ -49,8 +49,15 @@ export interface SoakReport {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const HOUR_MS = 3_600_000;
 
-/** A soak account and the intake rule its source has now. */
-type Account = { email: string; userId: string; sourceId: string; rule: SoakRule };
+/**
+ * Every other source also syncs a second calendar it owns, with focus time left out by its
+ * event rules; what the soak did there is its ground truth (the sandbox's account view shows
+ * the primary calendar only).
+ */
+type SecondCalendar = { id: string; events: Map<string, { summary: string; start: string; cancelled: boolean; focus: boolean }> };
+/** A soak account, the intake rule its source has now, and its second calendar if it has one. */
+type Account = { email: string; userId: string; sourceId: string; rule: SoakRule; second?: SecondCalendar };
+const SECOND_CALENDAR_RULES = { excludedTypes: ['birthday', 'workingLocation', 'fromGmail', 'focusTime'] };
 
 /** A long outage: every push is lost while mail piles up, then Gmail's history expires. */
 async function outageWithExpiry(admin: SandboxAdmin, account: Account, faults: FaultsInput, messages: number): Promise<void> {
@@ -139,7 +146,7 @@ interface Firestoreish {
 function restFirestore(host: string, projectId: string): Firestoreish {
   const base = `http://${host}/v1/projects/${projectId}/databases/(default)/documents`;
   const get = async (path: string) => (await fetch(`${base}/${path}`, { headers: { Authorization: 'Bearer owner' } })).json() as Promise<Record<string, unknown>>;
-  type Value = { stringValue?: string; timestampValue?: string; nullValue?: null; mapValue?: { fields?: Record<string, Value> }; booleanValue?: boolean };
+  type Value = { stringValue?: string; timestampValue?: string; nullValue?: null; mapValue?: { fields?: Record<string, Value> }; booleanValue?: boolean; arrayValue?: { values?: Value[] } };
   return {
     async tasks(userId) {
       const out = new Map<string, { status: string; title: string; dueAt: string | null }>();
@@ -161,7 +168,7 @@ function restFirestore(host: string, projectId: string): Firestoreish {
       return {
         status: body.fields.status?.stringValue ?? '',
         lease: body.fields.lease?.mapValue !== undefined,
-        pending: pending.gmail?.stringValue !== undefined || pending.calendar?.booleanValue === true,
+        pending: pending.gmail?.stringValue !== undefined || pending.calendar?.booleanValue === true || (pending.calendars?.arrayValue?.values ?? []).length > 0,
       };
     },
   };
@@ -243,9 +250,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       await admin.createAccount(email);
       const walk = await connectThroughFlow(fn('connect'), await firebaseIdToken(sandbox.url, projectId, userId), email);
       if (walk.confirmed?.status !== 200) throw new Error(`connect failed for ${email}: ${walk.callback.status} ${walk.confirmed?.status ?? ''}`);
-      const account = { email, userId, sourceId: sourceIdFor(userId, email), rule: SOAK_RULES[i % SOAK_RULES.length]! };
+      const token = await firebaseIdToken(sandbox.url, projectId, userId);
+      const account: Account = { email, userId, sourceId: sourceIdFor(userId, email), rule: SOAK_RULES[i % SOAK_RULES.length]! };
       // The first source keeps the default rule it has never set (inbox).
-      if (i % SOAK_RULES.length !== 0) await putRule(fn('connect'), await firebaseIdToken(sandbox.url, projectId, userId), account.sourceId, account.rule);
+      if (i % SOAK_RULES.length !== 0) await putRule(fn('connect'), token, account.sourceId, account.rule);
+      if (i % 2 === 1) account.second = await chooseSecondCalendar(admin, fn('connect'), token, account);
       accounts.push(account);
     }
     await sleep(1200);
@@ -322,9 +331,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         else if (op === 'archive' && inbox.length > 0) await admin.archiveMail(account.email, random.pick(inbox).id);
         else if (op === 'delete' && live.length > 0) await admin.deleteMail(account.email, random.pick(live).id);
         else if (op === 'label' && live.length > 0) await admin.labelMail(account.email, random.pick(live).id, random.pick([{ add: ['STARRED'] }, { remove: ['STARRED'] }, { remove: ['UNREAD'] }]));
+        else if (op === 'event' && account.second && random.next() < 0.5) await secondCalendarEvent(admin, account, account.second, random, when());
         else if (op === 'event') {
           const start = when();
-          await admin.createEvent(account.email, { summary: `soak event ${activity.event ?? 0}`, start: { dateTime: start.toISOString() }, end: { dateTime: new Date(start.getTime() + 1_800_000).toISOString() } });
+          const eventType = random.next() < 0.1 ? ('birthday' as const) : undefined;
+          await admin.createEvent(account.email, { summary: `soak event ${activity.event ?? 0}`, start: { dateTime: start.toISOString() }, end: { dateTime: new Date(start.getTime() + 1_800_000).toISOString() }, ...(eventType && { eventType }) });
         } else if (op === 'move' && events.length > 0) {
           const start = when();
           await admin.updateEvent(account.email, random.pick(events).id, { start: { dateTime: start.toISOString() }, end: { dateTime: new Date(start.getTime() + 1_800_000).toISOString() } });
@@ -442,7 +453,9 @@ async function compare(accounts: Account[], admin: SandboxAdmin, store: Firestor
       const id = `${a.sourceId}:calendar:${e.id}`;
       known.add(id);
       const task = mine.get(id);
-      if (e.status === 'confirmed') {
+      if (e.status === 'confirmed' && e.eventType === 'birthday') {
+        if (task && task.status === 'open') differences.push(`${a.email} birthday ${e.id} (left out by the rules): task open`);
+      } else if (e.status === 'confirmed') {
         const start = 'dateTime' in e.start ? new Date(e.start.dateTime).toISOString() : null;
         if (task?.status !== 'open') differences.push(`${a.email} event ${e.id}: task ${task ? task.status : 'missing'}`);
         else if (task.title !== e.summary || (start !== null && task.dueAt !== null && new Date(task.dueAt).toISOString() !== start)) {
@@ -451,6 +464,7 @@ async function compare(accounts: Account[], admin: SandboxAdmin, store: Firestor
       } else if (task && task.status !== 'cancelled') differences.push(`${a.email} event ${e.id} (cancelled): task ${task.status}`);
       if (task) checked += 1;
     }
+    if (a.second) checked += compareSecondCalendar(a, a.second, mine, known, differences);
     for (const id of mine.keys()) if (!known.has(id)) differences.push(`${a.email}: task ${id} has no message or event`);
   }
   return { differences, checked };
@@ -472,4 +486,54 @@ async function auditLogs(log: string, accounts: { email: string }[], admin: Sand
   }
   if (log.split('\n').filter(Boolean).length === 0) leaks.push('the functions wrote no log lines at all: nothing was audited');
   return leaks;
+}
+
+/** Creates a second calendar for the account and chooses it (with the primary one) through connect /calendars. */
+async function chooseSecondCalendar(admin: SandboxAdmin, connectUrl: string, idToken: string, account: Account): Promise<SecondCalendar> {
+  const { id } = await admin.createCalendar(account.email, 'Soak work');
+  const response = await fetch(`${connectUrl}/calendars`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${idToken}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ sourceId: account.sourceId, selection: ['primary', id], eventRules: SECOND_CALENDAR_RULES }),
+  });
+  if (response.status !== 200) throw new Error(`choosing calendars failed for ${account.email}: ${response.status} ${await response.text()}`);
+  return { id, events: new Map() };
+}
+
+/** One change on the second calendar (a new event, some of them focus time, a move or a cancellation), recorded as its truth once the sandbox took it. */
+async function secondCalendarEvent(admin: SandboxAdmin, account: Account, second: SecondCalendar, random: Seeded, start: Date): Promise<void> {
+  const live = [...second.events].filter(([, e]) => !e.cancelled);
+  const pick = random.next();
+  const range = { start: { dateTime: start.toISOString() }, end: { dateTime: new Date(start.getTime() + 1_800_000).toISOString() } };
+  if (pick < 0.2 && live.length > 0) {
+    const [id, event] = random.pick(live);
+    await admin.cancelEvent(account.email, id, second.id);
+    event.cancelled = true;
+  } else if (pick < 0.4 && live.length > 0) {
+    const [id, event] = random.pick(live);
+    await admin.updateEvent(account.email, id, range, second.id);
+    event.start = start.toISOString();
+  } else {
+    const focus = random.next() < 0.2;
+    const summary = `soak work event ${second.events.size}`;
+    const { id } = await admin.createEvent(account.email, { summary, ...range, calendarId: second.id, ...(focus && { eventType: 'focusTime' as const }) });
+    second.events.set(id, { summary, start: start.toISOString(), cancelled: false, focus });
+  }
+}
+
+function compareSecondCalendar(a: Account, second: SecondCalendar, mine: Map<string, { status: string; title: string; dueAt: string | null }>, known: Set<string>, differences: string[]): number {
+  let checked = 0;
+  for (const [eventId, e] of second.events) {
+    const id = `${a.sourceId}:calendar:${encodeURIComponent(second.id)}:${eventId}`;
+    known.add(id);
+    const task = mine.get(id);
+    if (task) checked += 1;
+    if (e.cancelled || e.focus) {
+      if (task && task.status === 'open') differences.push(`${a.email} second-calendar event ${eventId} (${e.cancelled ? 'cancelled' : 'left out by the rules'}): task open`);
+    } else if (task?.status !== 'open') differences.push(`${a.email} second-calendar event ${eventId}: task ${task ? task.status : 'missing'}`);
+    else if (task.title !== e.summary || (task.dueAt !== null && new Date(task.dueAt).toISOString() !== new Date(e.start).toISOString())) {
+      differences.push(`${a.email} second-calendar event ${eventId}: task shows "${task.title}" at ${task.dueAt}, event is "${e.summary}" at ${e.start}`);
+    }
+  }
+  return checked;
 }

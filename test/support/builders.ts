@@ -26,7 +26,7 @@ export function gmailTask(sourceId: string, messageId: string, overrides: Partia
 
 /** A confirmed Calendar event as the adapter reports it; callers set its times and what they test. */
 export function calendarEvent(overrides: Partial<CalendarEvent> & Pick<CalendarEvent, 'start' | 'updated'>): CalendarEvent {
-  return { id: 'e1', status: 'confirmed', summary: 's', htmlLink: null, sequence: 0, declinedBySelf: false, ...overrides };
+  return { id: 'e1', status: 'confirmed', summary: 's', htmlLink: null, sequence: 0, declinedBySelf: false, eventType: 'default', allDay: false, mine: true, ...overrides };
 }
 
 /** A history record with only the given changes. */

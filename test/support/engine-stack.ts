@@ -119,7 +119,7 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
     async settled(sourceId) {
       await waitFor(async () => {
         const source = await built.sources.get(sourceId);
-        return source !== null && source.lease === null && source.pending.gmail === null && !source.pending.calendar;
+        return source !== null && source.lease === null && source.pending.gmail === null && !source.pending.calendar && source.pending.calendars.length === 0;
       });
     },
     async close() {

@@ -95,11 +95,12 @@ export class InMemorySourceStore extends LeaseWritesThroughDecisions implements 
     throw new Error(`Source ${id} kept changing: gave up after ${MAX_ATTEMPTS} attempts`);
   }
 
-  async markCalendarPending(id: string, now: Date): Promise<{ needsRun: boolean }> {
+  async markCalendarPending(id: string, calendarId: string, now: Date): Promise<{ needsRun: boolean }> {
     const source = await this.get(id);
     if (!source) throw new Error(`Source ${id} does not exist`);
-    const { write, needsRun } = calendarPushRecorded(source, now);
-    if (write !== null) this.put(id, { pending: { ...source.pending, calendar: true }, updatedAt: now, ...(write.stampPush && { lastPushAt: now }) });
+    const { write, needsRun } = calendarPushRecorded(source, calendarId, now);
+    const calendars = [...new Set([...source.pending.calendars, calendarId])];
+    if (write !== null) this.put(id, { pending: { ...source.pending, calendars }, updatedAt: now, ...(write.stampPush && { lastPushAt: now }) });
     return { needsRun };
   }
 }
@@ -113,7 +114,7 @@ export class InMemoryTaskStore implements TaskStore {
     let written = 0;
     let stale = 0;
     for (const task of tasks) {
-      const id = taskIdFor(task.sourceId, task.origin, task.externalId);
+      const id = taskIdFor(task.sourceId, task.origin, task.externalId, task.calendarId);
       const stored = this.tasks.get(id);
       if (stored && stored.externalUpdatedAt > task.externalUpdatedAt) stale += 1;
       else {
@@ -132,7 +133,7 @@ export class InMemoryTaskStore implements TaskStore {
     await Promise.resolve();
     let changed = 0;
     for (const update of updates) {
-      const id = taskIdFor(update.sourceId, update.origin, update.externalId);
+      const id = taskIdFor(update.sourceId, update.origin, update.externalId, update.calendarId);
       const stored = this.tasks.get(id);
       const changedAt = update.externalUpdatedAt ?? at;
       if (!stored || stored.status === status || stored.externalUpdatedAt > changedAt) continue;

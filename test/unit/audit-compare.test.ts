@@ -1,5 +1,6 @@
 import { calendarVerdict, gmailFetchedVerdict, gmailListedVerdict, nextRepairStreak, openTasksNotListed } from '../../functions/src/engine/audit/compare';
 import type { CalendarEvent } from '../../functions/src/engine/calendar/ports';
+import { DEFAULT_EVENT_RULES } from '../../functions/src/engine/model';
 import { calendarEvent, gmailTask } from '../support/builders';
 import { DEFAULT_GMAIL_RULE } from '../../functions/src/engine/gmail-rule-schema';
 
@@ -53,7 +54,7 @@ describe('Calendar verdicts', () => {
     ['a live event outside the task window', event({ start: new Date('2027-03-01T10:00:00Z') }), undefined, 'skip'],
     ['a declined invitation whose task is open', event({ declinedBySelf: true }), calendarTask(), 'cancel'],
   ])('%s', (_, e, stored, expected) => {
-    expect(calendarVerdict(e, stored, settled, taskWindow)).toBe(expected);
+    expect(calendarVerdict(e, stored, settled, taskWindow, DEFAULT_EVENT_RULES)).toBe(expected);
   });
 });
 

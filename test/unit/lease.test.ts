@@ -13,14 +13,14 @@ const heldBy = (owner: string, untilMs = LEASE_MS) => ({ lease: { owner, until: 
 describe('decideRecord', () => {
   it('takes a free lease and claims the work in the same decision', () => {
     const { patch, result } = decideRecord(source(), { gmail: '1005', calendar: true }, 'me', now, LEASE_MS, now);
-    expect(result).toEqual({ kind: 'acquired', claimed: { gmail: '1005', calendar: true } });
+    expect(result).toEqual({ kind: 'acquired', claimed: { gmail: '1005', calendar: true, calendars: [] } });
     expect(patch).toEqual({ pending: NO_PENDING, lease: { owner: 'me', until: at(LEASE_MS) } });
   });
 
   it('records new work under a live lease without touching the lease', () => {
     const { patch, result } = decideRecord(source(heldBy('other')), { gmail: '1005', calendar: false }, 'me', now, LEASE_MS, now);
     expect(result).toEqual({ kind: 'recorded' });
-    expect(patch).toEqual({ pending: { gmail: '1005', calendar: false } });
+    expect(patch).toEqual({ pending: { gmail: '1005', calendar: false, calendars: [] } });
   });
 
   it('writes nothing for work the cursor covers', () => {
@@ -33,13 +33,13 @@ describe('decideRecord', () => {
   });
 
   it('takes over an expired lease with work left behind, even if the trigger brings nothing new', () => {
-    const crashed = source({ ...heldBy('dead', -1), pending: { gmail: '1003', calendar: false } });
+    const crashed = source({ ...heldBy('dead', -1), pending: { gmail: '1003', calendar: false, calendars: [] } });
     const { result } = decideRecord(crashed, { gmail: null, calendar: false }, 'me', now, LEASE_MS);
-    expect(result).toEqual({ kind: 'acquired', claimed: { gmail: '1003', calendar: false } });
+    expect(result).toEqual({ kind: 'acquired', claimed: { gmail: '1003', calendar: false, calendars: [] } });
   });
 
   it('does not claim a pending Gmail id that the cursor has passed', () => {
-    const passed = source({ pending: { gmail: '900', calendar: false } });
+    const passed = source({ pending: { gmail: '900', calendar: false, calendars: [] } });
     expect(decideRecord(passed, { gmail: null, calendar: false }, 'me', now, LEASE_MS).result).toEqual({ kind: 'nothing-new' });
   });
 });
@@ -47,10 +47,10 @@ describe('decideRecord', () => {
 describe('needsRecording (the read-only fast path)', () => {
   it.each([
     ['work the cursor covers', source(), { gmail: '1000', calendar: false }, false],
-    ['Gmail work pending under a live lease', source({ ...heldBy('o'), pending: { gmail: '1009', calendar: false } }), { gmail: '1008', calendar: false }, false],
+    ['Gmail work pending under a live lease', source({ ...heldBy('o'), pending: { gmail: '1009', calendar: false, calendars: [] } }), { gmail: '1008', calendar: false }, false],
     ['newer Gmail work', source(heldBy('o')), { gmail: '1001', calendar: false }, true],
     ['Calendar work not yet pending', source(heldBy('o')), { gmail: null, calendar: true }, true],
-    ['work left by a dead holder', source({ ...heldBy('dead', -1), pending: { gmail: null, calendar: true } }), { gmail: null, calendar: false }, true],
+    ['work left by a dead holder', source({ ...heldBy('dead', -1), pending: { gmail: null, calendar: true, calendars: [] } }), { gmail: null, calendar: false }, true],
   ])('%s → %s', (_, s, work, expected) => {
     expect(needsRecording(s, work, now, undefined)).toBe(expected);
   });
@@ -66,19 +66,19 @@ describe('decideStepEnd', () => {
   });
 
   it('claims what arrived meanwhile and extends the lease', () => {
-    const s = source({ ...heldBy('me', 5), pending: { gmail: '1002', calendar: true } });
+    const s = source({ ...heldBy('me', 5), pending: { gmail: '1002', calendar: true, calendars: [] } });
     const { patch, result } = decideStepEnd(s, step);
-    expect(result).toEqual({ kind: 'continue', claimed: { gmail: '1002', calendar: true } });
+    expect(result).toEqual({ kind: 'continue', claimed: { gmail: '1002', calendar: true, calendars: [] } });
     expect(patch).toEqual({ pending: NO_PENDING, lease: { owner: 'me', until: at(LEASE_MS) } });
   });
 
   it('continues with work a pass left, put back through `change`', () => {
-    const change = (s: Source): Source => ({ ...s, pending: mergePending(s.pending, { gmail: '1001', calendar: false }) });
-    expect(decideStepEnd(source(heldBy('me')), { ...step, change }).result).toEqual({ kind: 'continue', claimed: { gmail: '1001', calendar: false } });
+    const change = (s: Source): Source => ({ ...s, pending: mergePending(s.pending, { gmail: '1001', calendar: false, calendars: [] }) });
+    expect(decideStepEnd(source(heldBy('me')), { ...step, change }).result).toEqual({ kind: 'continue', claimed: { gmail: '1001', calendar: false, calendars: [] } });
   });
 
   it('gives up: puts the claimed work back under an expired lease, which the poll and any trigger take over', () => {
-    const claimed = { gmail: '1004', calendar: true };
+    const claimed = { gmail: '1004', calendar: true, calendars: [] };
     const { patch, result } = decideStepEnd(source(heldBy('me')), { ...step, claimed, giveUp: true });
     expect(result).toEqual({ kind: 'released' });
     expect(patch).toEqual({ pending: claimed, lease: { owner: 'me', until: now } });
@@ -88,36 +88,36 @@ describe('decideStepEnd', () => {
   });
 
   it('a successor that has already let go: the claimed work goes back under an expired lease, not none', () => {
-    const claimed = { gmail: '1004', calendar: true };
+    const claimed = { gmail: '1004', calendar: true, calendars: [] };
     const { patch, result } = decideStepEnd(source({ lease: null }), { ...step, claimed });
     expect(result).toEqual({ kind: 'lost' });
     expect(patch).toEqual({ pending: claimed, lease: { owner: 'me', until: now } });
   });
 
   it('leaves a successor\'s lease alone, and leaves the claimed work pending for it', () => {
-    const claimed = { gmail: '1004', calendar: false };
+    const claimed = { gmail: '1004', calendar: false, calendars: [] };
     const { patch, result } = decideStepEnd(source(heldBy('successor')), { ...step, claimed });
     expect(result).toEqual({ kind: 'lost' });
     expect(patch).toEqual({ pending: claimed });
   });
 
   it('stores the passes\' cursors with the release, the Gmail one only forward', () => {
-    const claimed = { gmail: '1004', calendar: true };
-    const { patch, result } = decideStepEnd(source(heldBy('me')), { ...step, claimed, cursors: { historyId: '1007', calendarSyncToken: 'tok-2' } });
+    const claimed = { gmail: '1004', calendar: true, calendars: [] };
+    const { patch, result } = decideStepEnd(source(heldBy('me')), { ...step, claimed, cursors: { historyId: '1007', calendarSyncTokens: { primary: 'tok-2' } } });
     expect(result).toEqual({ kind: 'released' });
     expect(patch).toEqual({ historyId: '1007', calendarSyncToken: 'tok-2', lease: null });
     expect(decideStepEnd(source(heldBy('me')), { ...step, cursors: { historyId: '999' } }).patch).toEqual({ lease: null });
   });
 
   it('judges the work left against the stored cursor: a pass past the pending id ends the run', () => {
-    const s = source({ ...heldBy('me'), pending: { gmail: '1005', calendar: false } });
+    const s = source({ ...heldBy('me'), pending: { gmail: '1005', calendar: false, calendars: [] } });
     expect(decideStepEnd(s, { ...step, cursors: { historyId: '1006' } }).result).toEqual({ kind: 'released' });
-    expect(decideStepEnd(s, { ...step, cursors: { historyId: '1004' } }).result).toEqual({ kind: 'continue', claimed: { gmail: '1005', calendar: false } });
+    expect(decideStepEnd(s, { ...step, cursors: { historyId: '1004' } }).result).toEqual({ kind: 'continue', claimed: { gmail: '1005', calendar: false, calendars: [] } });
   });
 
   it('stores no cursor once the lease is lost, and hands the claimed work over instead', () => {
-    const claimed = { gmail: '1004', calendar: true };
-    const { patch, result } = decideStepEnd(source(heldBy('successor')), { ...step, claimed, cursors: { historyId: '1007', calendarSyncToken: 'tok-2' } });
+    const claimed = { gmail: '1004', calendar: true, calendars: [] };
+    const { patch, result } = decideStepEnd(source(heldBy('successor')), { ...step, claimed, cursors: { historyId: '1007', calendarSyncTokens: { primary: 'tok-2' } } });
     expect(result).toEqual({ kind: 'lost' });
     expect(patch).toEqual({ pending: claimed });
   });
@@ -171,7 +171,7 @@ describe('followUpAt', () => {
 
 describe('decideStepEnd on release', () => {
   it('does not leave behind a pending Gmail id that the cursor has passed', () => {
-    const s = source({ ...heldBy('me'), historyId: '1010', pending: { gmail: '1005', calendar: false } });
+    const s = source({ ...heldBy('me'), historyId: '1010', pending: { gmail: '1005', calendar: false, calendars: [] } });
     const { patch, result } = decideStepEnd(s, { owner: 'me', now, leaseMs: LEASE_MS, claimed: NO_PENDING, giveUp: false });
     expect(result).toEqual({ kind: 'released' });
     expect(patch).toEqual({ pending: NO_PENDING, lease: null });

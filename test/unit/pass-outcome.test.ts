@@ -11,11 +11,11 @@ const revoked = (credentialsAt: Date) => ({ ok: false as const, error: new Googl
 
 describe('afterPass', () => {
   it('disconnects a source whose current credentials Google refused', () => {
-    expect(afterPass(source(connectedAt), revoked(connectedAt), 'push', now, DEFAULT_STATUS_SETTINGS)).toMatchObject({ status: 'disconnected' });
+    expect(afterPass(source(connectedAt), revoked(connectedAt), { trigger: 'push' }, now, DEFAULT_STATUS_SETTINGS)).toMatchObject({ status: 'disconnected' });
   });
 
   it('leaves a source alone when the refused credentials were replaced during the pass (a reconnect)', () => {
     const reconnected = source(new Date('2026-11-25T09:59:59Z'));
-    expect(afterPass(reconnected, revoked(connectedAt), 'push', now, DEFAULT_STATUS_SETTINGS)).toBe(reconnected);
+    expect(afterPass(reconnected, revoked(connectedAt), { trigger: 'push' }, now, DEFAULT_STATUS_SETTINGS)).toBe(reconnected);
   });
 });

@@ -2,6 +2,9 @@ import * as z from 'zod';
 import { isHistoryId } from './gmail/history-id';
 import { sealedTokenSchema } from '../contracts/sealed-token';
 import { gmailRuleApplySchema, storedGmailRuleSchema } from './gmail-rule-schema';
+import { calendarIdSchema, calendarSelectionSchema, calendarStateSchema, DEFAULT_EVENT_RULES, eventRulesSchema, PRIMARY_CALENDAR } from './calendar-model';
+
+export * from './calendar-model';
 
 /**
  * The domain's documents, as schemas: the store validates every Firestore document against
@@ -28,11 +31,13 @@ export type SourceStatus = z.infer<typeof sourceStatusSchema>;
 export const pendingSchema = z.object({
   /** Newest Gmail history id announced and not yet synced. */
   gmail: historyIdSchema.nullable().default(null),
-  /** A Calendar change was announced and not yet synced. */
+  /** Every synced calendar is to be listed (a poll, a reconnect). */
   calendar: z.boolean().default(false),
+  /** Calendars whose channel announced a change not yet synced. */
+  calendars: z.array(calendarIdSchema).default([]),
 });
 export type Pending = z.infer<typeof pendingSchema>;
-export const NO_PENDING: Pending = { gmail: null, calendar: false };
+export const NO_PENDING: Pending = { gmail: null, calendar: false, calendars: [] };
 /** Work a trigger announces; when a push announced it travels separately (`pushAt`). */
 export type AnnouncedWork = Pick<Pending, 'gmail' | 'calendar'>;
 
@@ -56,6 +61,7 @@ export type Lease = z.infer<typeof leaseSchema>;
 
 const optionalDate = z.date().nullable().default(null);
 const optionalString = z.string().nullable().default(null);
+
 
 export const sourceSchema = z.object({
   userId: z.string().min(1),
@@ -92,6 +98,16 @@ export const sourceSchema = z.object({
   credentialsAt: optionalDate,
   /** How far ahead Calendar has been listed: events that enter the task window later are listed then. */
   calendarHorizon: optionalDate,
+  /** The state of every synced calendar other than the primary one, by Google calendar id. */
+  calendars: z.record(calendarIdSchema, calendarStateSchema).default({}),
+  /**
+   * The earliest channel expiry among `calendars` (the epoch for one without a channel), so the
+   * renewal query finds them; `null` when only the primary calendar is synced.
+   */
+  otherCalendarsRenewBy: optionalDate,
+  /** Which calendars sync: the primary one, every owned one, or these (ids; `primary` names the primary one). */
+  calendarSelection: calendarSelectionSchema.default('primary'),
+  eventRules: eventRulesSchema.default(DEFAULT_EVENT_RULES),
   pending: pendingSchema.default(NO_PENDING),
   lease: leaseSchema.nullable().default(null),
   /** When the completeness audit last checked this source, and how many audits in a row repaired something. */
@@ -115,19 +131,35 @@ export const taskSchema = z.object({
   sourceId: z.string().min(1),
   origin: taskOriginSchema,
   externalId: z.string().min(1),
+  /** A Calendar task's calendar; absent (tasks written before calendars could be chosen): the primary one. */
+  calendarId: calendarIdSchema.nullable().optional(),
   title: z.string(),
   dueAt: z.date().nullable(),
   link: z.string().nullable(),
   status: taskStatusSchema,
+  /** Why a task was cancelled when that is not the event's own doing (`EXCLUDED_REASON`). */
+  reason: z.string().nullable().optional(),
   /** The change's time at Google; an update older than the stored one is ignored. */
   externalUpdatedAt: z.date(),
   updatedAt: z.date(),
 });
 export type Task = z.infer<typeof taskSchema>;
 
-/** Deterministic, so writing the same change twice is one document. */
-export function taskIdFor(sourceId: string, origin: TaskOrigin, externalId: string): string {
+/**
+ * Deterministic, so writing the same change twice is one document. The primary calendar's
+ * tasks keep the ids they always had; another calendar's carry its id (escaped: no `/`), so the
+ * same event on two calendars is two tasks. Event ids never hold a `:`, so the shapes never meet.
+ */
+export function taskIdFor(sourceId: string, origin: TaskOrigin, externalId: string, calendarId?: string | null): string {
+  if (origin === 'calendar' && calendarId != null && calendarId !== PRIMARY_CALENDAR) {
+    return `${sourceId}:${origin}:${encodeURIComponent(calendarId)}:${externalId}`;
+  }
   return `${sourceId}:${origin}:${externalId}`;
+}
+
+/** The primary calendar's tasks carry its key, or nothing (older ones). */
+export function taskCalendar(task: Pick<Task, 'calendarId'>): string {
+  return task.calendarId ?? PRIMARY_CALENDAR;
 }
 
 export const ingestionTypeSchema = z.enum(['gmail', 'calendar']);
@@ -150,6 +182,8 @@ export type IngestionEvent = z.infer<typeof ingestionEventSchema>;
 
 export const channelSchema = z.object({
   sourceId: z.string().min(1),
+  /** The calendar the channel watches (channels opened before calendars could be chosen: the primary one). */
+  calendarId: calendarIdSchema.default(PRIMARY_CALENDAR),
   resourceId: z.string().nullable().default(null),
   confirmedAt: optionalDate,
   /**

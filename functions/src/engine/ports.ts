@@ -29,7 +29,11 @@ export interface StatusUpdate {
   sourceId: string;
   origin: Task['origin'];
   externalId: string;
+  /** A Calendar task's calendar (`null` or absent: the primary one). */
+  calendarId?: string | null;
   externalUpdatedAt?: Date;
+  /** Why, when the change is not the item's own doing (stored on the task). */
+  reason?: string;
 }
 
 export interface TaskStore {
@@ -59,7 +63,8 @@ export interface EventLog {
 /** Google access for one source: its credentials and its share of the rate limit. */
 export interface GoogleAccess {
   gmail(source: Source): Promise<GmailApi>;
-  calendar(source: Source): Promise<CalendarApi>;
+  /** One calendar of the account (the primary one unless named). */
+  calendar(source: Source, calendarId?: string): Promise<CalendarApi>;
   /** The Gmail client this instance already holds for these credentials, or `null`; never reads. */
   warmGmail(sourceId: string, credentialsAt: Date): GmailApi | null;
 }

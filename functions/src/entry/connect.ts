@@ -5,6 +5,7 @@ import { confirmConnect, declineConnect, finishConnect, flowKey, stagedAddress, 
 import { disconnectSource, mailboxSources } from '../engine/account/disconnect';
 import { identifyCaller, userFor, type Handler } from './identity';
 import { RULE_ROUTES, type RuleRoute } from './rules';
+import { calendarsRoute } from './calendars';
 import type { Services } from './services';
 import { LOG_EVENTS } from '../observability/log-events';
 
@@ -18,11 +19,12 @@ import { LOG_EVENTS } from '../observability/log-events';
  *   POST /disconnect  (Bearer) `{sourceId}`; a server caller adds `userId` (the owner)
  *   GET  /sources     (Bearer) every source on the caller's mailboxes; server: `?userId=`
  *   GET|PUT /rules, GET /labels   a source's Gmail intake rule and its labels (entry/rules.ts)
+ *   GET|POST /calendars  (Bearer) a source's calendars and event rules (entry/calendars.ts)
  * connectCallback (HTTPS, public): GET /callback, Google's redirect; it trusts only the
  * single-use state together with the cookie and the PKCE verifier, and needs to encrypt only.
  */
 
-export type ConnectRoute = 'start' | 'callback' | 'link' | 'confirm' | 'disconnect' | 'sources' | RuleRoute;
+export type ConnectRoute = 'start' | 'callback' | 'link' | 'confirm' | 'disconnect' | 'sources' | 'calendars' | RuleRoute;
 const STATE_TTL_MS = 10 * 60_000;
 /**
  * `__Host-`: Secure, Path=/ and no Domain, so no other site or subdomain can plant or read it;
@@ -209,6 +211,7 @@ const HANDLERS: Record<ConnectRoute, { methods: readonly string[]; handle: Handl
   confirm: { methods: ['POST'], handle: link },
   disconnect: { methods: ['POST'], handle: disconnect },
   sources: { methods: ['GET'], handle: sources },
+  calendars: { methods: ['GET', 'POST'], handle: calendarsRoute },
   ...RULE_ROUTES,
 };
 

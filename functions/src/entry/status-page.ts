@@ -149,6 +149,9 @@ const SCRIPT = `
     item.append(badge, ' ', el('span', 'email', source.email), ' ', el('span', 'synced', ago(source.lastSyncAt, now)));
     if (source.lastAuditAt) item.append(' ', el('span', 'audited', 'completeness audited ' + source.lastAuditAt));
     if (source.reason) item.append(' ', el('span', 'reason', source.reason));
+    const calendars = el('ul', 'calendars');
+    calendars.append(...(source.calendars || []).map((c) => el('li', 'calendar', c.calendarId + ': ' + c.state)));
+    if (calendars.childElementCount > 1) item.append(calendars);
     return item;
   }
   function render(body) {

@@ -4,6 +4,7 @@ import { requestOf, syncRequestMessageSchema, type SyncRequest } from '../engine
 import type { RunTrigger } from '../engine/runner/trigger';
 import { auditSourceIfDue } from '../engine/audit/audit';
 import { renewSourceWatches } from '../engine/account/renewal';
+import { reconcileSourceCalendars } from '../engine/calendar/selection';
 import { isStale } from './event-age';
 import { auditDeps } from './audit-completeness';
 import type { Services } from './services';
@@ -48,7 +49,9 @@ export function syncWorkerHandler(services: () => Services) {
     }
     if (request.kind === 'renew') {
       const renewed = await renewSourceWatches(watchDeps, request.sourceId, config.renewBeforeMs);
-      logger.info(LOG_EVENTS.watchesRenewed, { sourceId: request.sourceId, trigger: 'renewal', ...renewed });
+      const s = services();
+      const calendars = await reconcileSourceCalendars({ sources: s.sources, tasks: s.tasks, publisher: s.publisher, watchDeps, clock: s.clock }, request.sourceId);
+      logger.info(LOG_EVENTS.watchesRenewed, { sourceId: request.sourceId, trigger: 'renewal', ...renewed, ...(calendars && { calendarsRemoved: calendars.removed.length, calendarsAdded: calendars.added.length }) });
       return;
     }
     const outcome = await runner.run(request.sourceId, triggerFor(request));

@@ -1,7 +1,8 @@
 import type { OAuth2Client } from 'google-auth-library';
 import type { Config } from '../config';
 import { CredentialsUnavailableError } from '../engine/errors';
-import type { Source } from '../engine/model';
+import { PRIMARY_CALENDAR, type Source } from '../engine/model';
+import type { calendar_v3 } from '@googleapis/calendar';
 import type { CalendarApi } from '../engine/calendar/ports';
 import type { GmailApi } from '../engine/gmail/ports';
 import type { GoogleAccess } from '../engine/ports';
@@ -30,7 +31,7 @@ interface AccountEntry {
   /** Google answered invalid_grant: the next use reads and decrypts the token again. */
   revoked: boolean;
   gmail?: GmailApi;
-  calendar?: CalendarApi;
+  calendar?: calendar_v3.Calendar;
 }
 
 /** Accounts an instance keeps clients for; the least recently used beyond it are dropped. */
@@ -125,15 +126,14 @@ export class GoogleAccessPool implements GoogleAccess {
     return entry.gmail ?? null;
   }
 
-  async calendar(source: Source): Promise<CalendarApi> {
+  async calendar(source: Source, calendarId: string = PRIMARY_CALENDAR): Promise<CalendarApi> {
     const entry = await this.account(source);
     if (!entry.calendar) {
       const { calendar } = await import('@googleapis/calendar');
       const root = this.config.googleApiRootUrl === undefined ? {} : { rootUrl: this.rootUrl() };
-      const client = calendar({ version: 'v3', auth: entry.auth, retry: false, fetchImplementation: fetch, ...root });
-      entry.calendar = new CalendarAdapter(client, this.caller(entry));
+      entry.calendar = calendar({ version: 'v3', auth: entry.auth, retry: false, fetchImplementation: fetch, ...root });
     }
-    return entry.calendar;
+    return new CalendarAdapter(entry.calendar, this.caller(entry), calendarId);
   }
 }
 

@@ -1,9 +1,9 @@
 import type { calendar_v3 } from '@googleapis/calendar';
 import { isGoogleError } from '../engine/errors';
-import type { CalendarApi, CalendarEvent, CalendarListRequest } from '../engine/calendar/ports';
+import type { CalendarApi, CalendarEvent, CalendarListEntry, CalendarListRequest } from '../engine/calendar/ports';
 import type { LimitedCall } from './limited-call';
 
-/** The primary calendar of one account, over @googleapis/calendar, through the account's limiter. */
+/** One calendar of one account, over @googleapis/calendar, through the account's limiter. */
 
 function parseTime(time: calendar_v3.Schema$EventDateTime | undefined): Date | null {
   const raw = time?.dateTime ?? (time?.date ? `${time.date}T00:00:00Z` : null);
@@ -23,7 +23,18 @@ function toEvent(e: calendar_v3.Schema$Event): CalendarEvent | null {
     htmlLink: e.htmlLink ?? null,
     updated: parseInstant(e.updated),
     sequence: e.sequence ?? 0,
-    declinedBySelf: (e.attendees ?? []).some((a) => a.self === true && a.responseStatus === 'declined'),
+    ...kindOf(e),
+  };
+}
+
+/** What the event rules look at: its type, whether it is all-day, the account's part in it. */
+function kindOf(e: calendar_v3.Schema$Event): Pick<CalendarEvent, 'declinedBySelf' | 'eventType' | 'allDay' | 'mine'> {
+  const response = (e.attendees ?? []).find((a) => a.self === true)?.responseStatus ?? null;
+  return {
+    declinedBySelf: response === 'declined',
+    eventType: e.eventType ?? 'default',
+    allDay: !e.start?.dateTime && Boolean(e.start?.date),
+    mine: e.organizer?.self === true || response === 'accepted',
   };
 }
 
@@ -36,12 +47,13 @@ export class CalendarAdapter implements CalendarApi {
   constructor(
     private readonly client: calendar_v3.Calendar,
     private readonly call: LimitedCall,
+    private readonly calendarId: string,
   ) {}
 
 
   async listEvents(request: CalendarListRequest) {
     // Every parameter but the token must match between the full sync and its increments.
-    const common = { calendarId: 'primary', singleEvents: true, maxResults: request.maxResults, ...(request.pageToken !== null && { pageToken: request.pageToken }) };
+    const common = { calendarId: this.calendarId, singleEvents: true, maxResults: request.maxResults, ...(request.pageToken !== null && { pageToken: request.pageToken }) };
     const params =
       'syncToken' in request
         ? { ...common, syncToken: request.syncToken }
@@ -59,7 +71,7 @@ export class CalendarAdapter implements CalendarApi {
 
   async getEvent(id: string): Promise<CalendarEvent | null> {
     try {
-      const { data } = await this.call('calendar.events.get', () => this.client.events.get({ calendarId: 'primary', eventId: id }));
+      const { data } = await this.call('calendar.events.get', () => this.client.events.get({ calendarId: this.calendarId, eventId: id }));
       return toEvent(data);
     } catch (error) {
       // 404, or 410 "Resource has been deleted": the event is gone for good.
@@ -71,14 +83,32 @@ export class CalendarAdapter implements CalendarApi {
   async watch(channel: { id: string; address: string; token: string; ttlSeconds: number }) {
     const { data } = await this.call('calendar.events.watch', () =>
       this.client.events.watch({
-        calendarId: 'primary',
+        calendarId: this.calendarId,
         requestBody: { id: channel.id, type: 'web_hook', address: channel.address, token: channel.token, params: { ttl: String(channel.ttlSeconds) } },
       }),
     );
     return { resourceId: data.resourceId ?? '', expiration: new Date(Number(data.expiration ?? 0)) };
   }
 
+  async listCalendars(): Promise<CalendarListEntry[]> {
+    const entries: CalendarListEntry[] = [];
+    let pageToken: string | undefined;
+    do {
+      const { data } = await this.call('calendar.calendarList.list', () => this.client.calendarList.list({ maxResults: 250, ...(pageToken !== undefined && { pageToken }) }));
+      for (const e of data.items ?? []) {
+        if (e.id && isAccessRole(e.accessRole)) entries.push({ id: e.id, summary: e.summaryOverride ?? e.summary ?? e.id, accessRole: e.accessRole, primary: e.primary === true });
+      }
+      pageToken = data.nextPageToken ?? undefined;
+    } while (pageToken !== undefined);
+    return entries;
+  }
+
   async stopChannel(channelId: string, resourceId: string) {
     await this.call('calendar.channels.stop', () => this.client.channels.stop({ requestBody: { id: channelId, resourceId } }));
   }
+}
+
+const ACCESS_ROLES: readonly string[] = ['owner', 'writer', 'reader', 'freeBusyReader'];
+function isAccessRole(role: string | null | undefined): role is CalendarListEntry['accessRole'] {
+  return role !== null && role !== undefined && ACCESS_ROLES.includes(role);
 }

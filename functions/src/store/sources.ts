@@ -1,4 +1,4 @@
-import { GrpcStatus, type DocumentSnapshot, type Firestore, type Query, type QueryDocumentSnapshot, type Timestamp, type UpdateData } from '@google-cloud/firestore';
+import { FieldValue, GrpcStatus, type DocumentSnapshot, type Firestore, type Query, type QueryDocumentSnapshot, type Timestamp, type UpdateData } from '@google-cloud/firestore';
 import { calendarPushRecorded } from '../engine/source/decisions';
 import { changedFields, type Decision } from '../engine/source/lease';
 import { LeaseWritesThroughDecisions } from '../engine/source/lease-writes';
@@ -205,16 +205,16 @@ export class SourceRepository extends LeaseWritesThroughDecisions implements Sou
   }
 
   /** Applies `calendarPushRecorded` (engine/source/decisions.ts): a blind field write, no transaction. */
-  async markCalendarPending(id: string, now: Date): Promise<{ needsRun: boolean }> {
+  async markCalendarPending(id: string, calendarId: string, now: Date): Promise<{ needsRun: boolean }> {
     const snapshot = await this.get(id);
     if (!snapshot) throw new SourceNotFoundError(id);
-    const { write, needsRun } = calendarPushRecorded(snapshot, now);
+    const { write, needsRun } = calendarPushRecorded(snapshot, calendarId, now);
     if (write === null) return { needsRun };
     this.known.delete(id);
     await this.db
       .collection(COLLECTIONS.sources)
       .doc(id)
-      .update({ 'pending.calendar': true, updatedAt: now, ...(write.stampPush && { lastPushAt: now }) });
+      .update({ 'pending.calendars': FieldValue.arrayUnion(calendarId), updatedAt: now, ...(write.stampPush && { lastPushAt: now }) });
     return { needsRun };
   }
 
@@ -242,6 +242,8 @@ export class SourceRepository extends LeaseWritesThroughDecisions implements Sou
       yield* this.scan(this.live().where(field, '<', cutoff).orderBy(field));
       yield* this.scan(this.live().where(field, '==', null));
     }
+    // `null` there: only the primary calendar syncs, its channel is the field above.
+    yield* this.scan(this.live().where('otherCalendarsRenewBy', '<', cutoff).orderBy('otherCalendarsRenewBy'));
   }
 
   async *notCheckedSince(cutoff: Date): AsyncIterable<Source> {

@@ -47,7 +47,7 @@ export class TaskRepository implements TaskStore {
   private writeTask(writes: Transaction | WriteBatch, userId: string, stored: StoredTask | null, incoming: Task, now: Date): OutboxEntry | null {
     const change = taskChangeKind(stored, incoming);
     const version = (stored?.version ?? 0) + (change === null ? 0 : 1);
-    const taskId = taskIdFor(incoming.sourceId, incoming.origin, incoming.externalId);
+    const taskId = taskIdFor(incoming.sourceId, incoming.origin, incoming.externalId, incoming.calendarId);
     (writes as WriteBatch).set(this.collection(userId).doc(taskId), { ...incoming, version });
     if (change === null) return null;
     return this.outbox.stage(writes, taskChangedEvent(changeOf(userId, taskId, incoming, version, change), now), now);
@@ -74,7 +74,7 @@ export class TaskRepository implements TaskStore {
     for (let i = 0; i < tasks.length; i += UPSERT_CHUNK) {
       const chunk = tasks.slice(i, i + UPSERT_CHUNK);
       const chunkResult = await this.db.runTransaction(async (tx) => {
-        const refs = chunk.map((t) => this.collection(userId).doc(taskIdFor(t.sourceId, t.origin, t.externalId)));
+        const refs = chunk.map((t) => this.collection(userId).doc(taskIdFor(t.sourceId, t.origin, t.externalId, t.calendarId)));
         const snaps = await tx.getAll(...refs);
         const staged: (OutboxEntry | null)[] = [];
         let stale = 0;
@@ -102,7 +102,7 @@ export class TaskRepository implements TaskStore {
       const chunk = tasks.slice(i, i + UPSERT_CHUNK);
       const batch = this.db.batch();
       const staged = chunk.map((t) => {
-        const taskId = taskIdFor(t.sourceId, t.origin, t.externalId);
+        const taskId = taskIdFor(t.sourceId, t.origin, t.externalId, t.calendarId);
         batch.create(this.collection(userId).doc(taskId), { ...t, version: 1 });
         return this.outbox.stage(batch, taskChangedEvent(changeOf(userId, taskId, t, 1, 'created'), t.updatedAt), t.updatedAt);
       });
@@ -131,14 +131,15 @@ export class TaskRepository implements TaskStore {
     for (let i = 0; i < updates.length; i += UPSERT_CHUNK) {
       const chunk = updates.slice(i, i + UPSERT_CHUNK);
       const staged = await this.db.runTransaction(async (tx) => {
-        const refs = chunk.map((u) => this.collection(userId).doc(taskIdFor(u.sourceId, u.origin, u.externalId)));
+        const refs = chunk.map((u) => this.collection(userId).doc(taskIdFor(u.sourceId, u.origin, u.externalId, u.calendarId)));
         const snaps = await tx.getAll(...refs);
         const written: (OutboxEntry | null)[] = [];
         snaps.forEach((snap, index) => {
           const stored = snap.data();
           const changedAt = chunk[index]!.externalUpdatedAt ?? at;
           if (!stored || stored.status === status || stored.externalUpdatedAt > changedAt) return;
-          written.push(this.writeTask(tx, userId, stored, { ...stored, status, externalUpdatedAt: changedAt, updatedAt: at }, at));
+          const reason = chunk[index]!.reason;
+          written.push(this.writeTask(tx, userId, stored, { ...stored, status, externalUpdatedAt: changedAt, updatedAt: at, ...(reason !== undefined && { reason }) }, at));
         });
         return written;
       }, { maxAttempts: 10 });

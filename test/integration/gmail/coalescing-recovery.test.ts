@@ -229,7 +229,7 @@ test('a pass that outlived its lease with nobody taking over gives its work back
   expect(await runner.handle('src-outlived', work, { trigger: 'push' })).toBe('ran');
   const tasks = (await stack.db.collection('users/user-outlived/tasks').get()).docs.map((d) => d.id);
   expect(tasks).toContain(`src-outlived:calendar:${event.id}`);
-  expect((await stack.services.sources.get('src-outlived'))!.pending).toEqual({ gmail: null, calendar: false });
+  expect((await stack.services.sources.get('src-outlived'))!.pending).toEqual({ gmail: null, calendar: false, calendars: [] });
 });
 
 test('a lone change: the first history page is asked for while the lease is being taken, and only once', async () => {
@@ -300,7 +300,7 @@ test('an early page does not stand for newer work the run claims with it (record
     if (n === 1) {
       await waitFor(async () => ((await gmailCalls(email))['gmail.users.history.list'] ?? 0) >= 1, 3_000);
       second = await stack.admin.deliverMail(email, { subject: 'recorded by another trigger' });
-      await stack.services.sources.update('src-early-newer', new Date(), () => ({ pending: { gmail: second!.historyId, calendar: false } }));
+      await stack.services.sources.update('src-early-newer', new Date(), () => ({ pending: { gmail: second!.historyId, calendar: false, calendars: [] } }));
     }
     return run();
   });

@@ -109,10 +109,10 @@ test('a look that finds Gmail quiet still takes work given back with nobody hold
   const { historyId } = await stack.admin.account(email);
   // A run gave its Calendar work back (its pass outlived the lease) and left an expired lease.
   const now = new Date();
-  await stack.services.sources.update('src-orphan', now, () => ({ historyId, pending: { gmail: null, calendar: true }, lease: { owner: 'gone', until: now } }));
+  await stack.services.sources.update('src-orphan', now, () => ({ historyId, pending: { gmail: null, calendar: true, calendars: [] }, lease: { owner: 'gone', until: now } }));
   expect((await followUp('src-orphan')).status).toBe(204);
   const source = (await stack.services.sources.get('src-orphan'))!;
-  expect(source.pending).toEqual({ gmail: null, calendar: false });
+  expect(source.pending).toEqual({ gmail: null, calendar: false, calendars: [] });
   expect(source.lease).toBeNull();
   expect(source.calendarSyncToken).not.toBeNull();
 });
@@ -134,7 +134,7 @@ test('a look racing a holder that listed before the tail arrived leaves the hold
   const end = await stack.services.sources.transition('src-race', new Date(), (s) =>
     decideStepEnd(s, { owner: 'holder', now: new Date(), leaseMs: 60_000, claimed: NO_PENDING, giveUp: false, cursors: { historyId: listed } }),
   );
-  expect(end).toEqual({ kind: 'continue', claimed: { gmail: tail.historyId, calendar: false } });
+  expect(end).toEqual({ kind: 'continue', claimed: { gmail: tail.historyId, calendar: false, calendars: [] } });
 });
 
 test('refuses anything but POST {sourceId, after?, credentialsAt?}', async () => {

@@ -96,7 +96,7 @@ test('a crashed holder\'s lease is picked up by the next poll and the pending wo
   await stack.admin.setFaults({});
   await stack.services.sources.update('src-crashed', clock.now(), () => ({
     lease: { owner: 'dead-instance', until: new Date(clock.now().getTime() - 1000) },
-    pending: { gmail: mail.historyId, calendar: false },
+    pending: { gmail: mail.historyId, calendar: false, calendars: [] },
     lastCheckAt: clock.now(),
     lastPushAt: clock.now(),
   }));

@@ -51,7 +51,7 @@ describe('the source lease', () => {
     expect((await record(sources, 's-lease', { gmail: '3000', calendar: false }, 'late', now)).kind).toBe('recorded');
     const later = new Date(now.getTime() + LEASE_MS + 1);
     const takeover = await record(sources, 's-lease', { gmail: '3001', calendar: false }, 'successor', later);
-    expect(takeover).toEqual({ kind: 'acquired', claimed: { gmail: '3001', calendar: false } });
+    expect(takeover).toEqual({ kind: 'acquired', claimed: { gmail: '3001', calendar: false, calendars: [] } });
     expect((await sources.get('s-lease'))!.lease!.owner).toBe('successor');
 
     // The old holder lost its lease: it can neither advance the cursor nor release the successor's lease.
@@ -91,7 +91,7 @@ describe('the source lease', () => {
     const now = new Date('2026-11-24T10:00:00Z');
     expect((await record(sources, 's-loop', { gmail: '1001', calendar: false }, 'holder', now)).kind).toBe('acquired');
     expect((await record(sources, 's-loop', { gmail: '1002', calendar: false }, 'other', now)).kind).toBe('recorded');
-    expect(await endStep(sources, 's-loop', 'holder', now)).toEqual({ kind: 'continue', claimed: { gmail: '1002', calendar: false } });
+    expect(await endStep(sources, 's-loop', 'holder', now)).toEqual({ kind: 'continue', claimed: { gmail: '1002', calendar: false, calendars: [] } });
     expect(await endStep(sources, 's-loop', 'holder', now)).toEqual({ kind: 'released' });
   });
 

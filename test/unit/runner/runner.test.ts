@@ -44,7 +44,7 @@ test('a push: the new mail becomes a task, the cursor moves to the mailbox, the 
   const source = (await w.sources.get('s1'))!;
   expect(source.historyId).toBe(mail.historyId);
   expect(source.lease).toBeNull();
-  expect(source.pending).toEqual({ gmail: null, calendar: false });
+  expect(source.pending).toEqual({ gmail: null, calendar: false, calendars: [] });
 });
 
 test('a push whose work the cursor covers writes nothing', async () => {
@@ -88,13 +88,13 @@ test('orphaned work (given back, nobody holding it) is taken by a look even when
   const w = world();
   const cursor = String(w.mailbox.historyId);
   const announced = String(w.mailbox.historyId + 1);
-  await w.connect({ historyId: cursor, pending: { gmail: announced, calendar: false }, lease: { owner: 'dead', until: w.clock.now() } });
+  await w.connect({ historyId: cursor, pending: { gmail: announced, calendar: false, calendars: [] }, lease: { owner: 'dead', until: w.clock.now() } });
   w.clock.advance(1);
   const outcome = await w.runner.handle('s1', { gmail: null, calendar: false }, { trigger: 'poll', checkGmail: true, onlyIfGmailChanged: true });
   expect(outcome).toBe('ran');
   const source = (await w.sources.get('s1'))!;
   expect(source.lease).toBeNull();
-  expect(source.pending).toEqual({ gmail: null, calendar: false });
+  expect(source.pending).toEqual({ gmail: null, calendar: false, calendars: [] });
 });
 
 test('a look that finds nothing and no orphaned work: nothing new, no write', async () => {
@@ -122,7 +122,7 @@ test('an early page that does not cover newer work claimed meanwhile is not used
   // Between the decision that takes the lease and its write, another trigger records newer work.
   w.sources.interleave = (store) => {
     second = w.mailbox.deliver('second');
-    store.put('s1', { pending: { gmail: second.historyId, calendar: false } });
+    store.put('s1', { pending: { gmail: second.historyId, calendar: false, calendars: [] } });
   };
   await expect(w.runner.handle('s1', { gmail: first.historyId, calendar: false }, { trigger: 'push' })).resolves.toBe('ran');
   expect(w.mailbox.calls.listHistory).toBe(2);

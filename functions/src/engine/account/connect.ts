@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { NO_PENDING, type Source, type SourceData } from '../model';
+import { DEFAULT_EVENT_RULES, NO_PENDING, type Source, type SourceData } from '../model';
 import type { Clock } from '../ports';
 import type { ConnectStateStore, OAuthFlow, RefreshTokenStore, SecretDeletion } from './ports';
 import type { SourceStore } from '../source/ports';
@@ -171,6 +171,10 @@ export function newSource(userId: string, email: string, now: Date): SourceData 
     calendarChannelExpiration: null,
     calendarSyncToken: null,
     calendarHorizon: null,
+    calendars: {},
+    otherCalendarsRenewBy: null,
+    calendarSelection: 'primary',
+    eventRules: DEFAULT_EVENT_RULES,
     // Its token is stored right after the source: no instance holds a copy from before.
     credentialsAt: now,
     pending: NO_PENDING,

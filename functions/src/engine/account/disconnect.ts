@@ -1,6 +1,6 @@
 import { CredentialsUnavailableError, isGoogleError } from '../errors';
 import type { Source } from '../model';
-import { disconnectedByUser } from '../source/decisions';
+import { disconnectedByUser, storedChannels } from '../source/decisions';
 import { mailboxKey, type ConnectDeps } from './connect';
 import { closeCalendarChannel } from './watches';
 
@@ -55,8 +55,7 @@ export async function disconnectSource(deps: ConnectDeps, input: { sourceId: str
   if (live && source.watchExpiration !== null && sharers.length === 0) {
     await ignoringGoogleRefusal(async () => (await deps.watchDeps.google.gmail(source)).stop());
   }
-  if (source.calendarChannelId !== null && source.calendarResourceId !== null) {
-    const channel = { id: source.calendarChannelId, resourceId: source.calendarResourceId };
+  for (const channel of storedChannels(source)) {
     await ignoringGoogleRefusal(() => closeCalendarChannel(deps.watchDeps, source, channel));
     await deps.watchDeps.channels.delete(channel.id);
   }

@@ -1,7 +1,8 @@
 import { isGoogleError } from '../errors';
-import type { Source } from '../model';
+import { PRIMARY_CALENDAR, type Source } from '../model';
+import { calendarState, syncedCalendars } from '../calendar/state';
 import { renewalFinished, watchForgotten } from '../source/decisions';
-import { closeCalendarChannel, openCalendarChannel, registerGmailWatch, type WatchDeps } from './watches';
+import { registerGmailWatch, replaceCalendarChannel, type WatchDeps } from './watches';
 
 /**
  * Renews one source's watches when they are missing, expired or expire within
@@ -21,26 +22,48 @@ export async function renewSourceWatches(deps: WatchDeps, sourceId: string, rene
       await withReRegistration(deps, sourceId, 'gmail', () => registerGmailWatch(deps, sourceId));
       renewed.gmail = true;
     }
-    if (due(source.calendarChannelExpiration)) {
-      const { source: updated, replaced } = await withReRegistration(
-        deps,
-        sourceId,
-        'calendar',
-        () => openCalendarChannel(deps, sourceId),
-      );
-      if (replaced) await closeCalendarChannel(deps, updated, replaced);
-      renewed.calendar = true;
-    }
+    renewed.calendar = await renewCalendarChannels(deps, source, due);
     await setRenewalError(deps, sourceId, null);
   } catch (error) {
-    await setRenewalError(deps, sourceId, isGoogleError(error) ? error.kind : 'internal error');
-    if (!isGoogleError(error)) throw error;
+    await setRenewalError(deps, sourceId, describeFailure(error));
+    if (!isGoogleError(error instanceof CalendarRenewalError ? error.cause : error)) throw error;
+  }
+  return renewed;
+}
+
+/** A calendar's channel could not be renewed: the reason names the calendar. */
+class CalendarRenewalError extends Error {
+  constructor(readonly calendarId: string, override readonly cause: unknown) {
+    super(`Calendar ${calendarId}: channel renewal failed`);
+    this.name = 'CalendarRenewalError';
+  }
+}
+
+function describeFailure(error: unknown): string {
+  if (error instanceof CalendarRenewalError) {
+    const kind = describeFailure(error.cause);
+    return error.calendarId === PRIMARY_CALENDAR ? kind : `${kind} (calendar ${error.calendarId})`;
+  }
+  return isGoogleError(error) ? error.kind : 'internal error';
+}
+
+/** Each synced calendar's channel renewed on its own when due; true when any was. */
+async function renewCalendarChannels(deps: WatchDeps, source: Source, due: (expiration: Date | null) => boolean): Promise<boolean> {
+  let renewed = false;
+  for (const calendarId of syncedCalendars(source)) {
+    if (!due(calendarState(source, calendarId).channelExpiration)) continue;
+    try {
+      await withReRegistration(deps, source.id, { calendarId }, () => replaceCalendarChannel(deps, source.id, calendarId));
+    } catch (error) {
+      throw new CalendarRenewalError(calendarId, error);
+    }
+    renewed = true;
   }
   return renewed;
 }
 
 /** Google no longer knows the watch (404/410): forget it and register a fresh one, once. */
-async function withReRegistration<T>(deps: WatchDeps, sourceId: string, which: 'gmail' | 'calendar', register: () => Promise<T>): Promise<T> {
+async function withReRegistration<T>(deps: WatchDeps, sourceId: string, which: 'gmail' | { calendarId: string }, register: () => Promise<T>): Promise<T> {
   try {
     return await register();
   } catch (error) {

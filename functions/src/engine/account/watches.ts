@@ -8,6 +8,7 @@ import type { Clock, GoogleAccess } from '../ports';
 import type { SecretStore } from './ports';
 import type { SourceStore } from '../source/ports';
 import { channelOpened, watchRegistered, type ChannelRef } from '../source/decisions';
+import { syncedCalendars } from '../calendar/state';
 import type { StatusSettings } from '../source/status';
 
 export class SourceUnavailableError extends Error {
@@ -67,19 +68,19 @@ export async function registerGmailWatch(deps: WatchDeps, sourceId: string): Pro
 }
 
 /**
- * Opens a new Calendar channel on the primary calendar with its own random token (only the
- * hash is kept) and indexes it. The index entry and the hash exist before Google is asked,
+ * Opens a new channel on one calendar with its own random token (only the hash is kept) and
+ * indexes it. The index entry and the hash exist before Google is asked,
  * because the first notification (`sync`) may arrive before events.watch returns. Returns the
  * source and the channel it replaced, if any, which the caller stops once this one exists.
  */
-export async function openCalendarChannel(deps: WatchDeps, sourceId: string): Promise<{ source: Source; replaced: ChannelRef | null }> {
+export async function openCalendarChannel(deps: WatchDeps, sourceId: string, calendarId: string): Promise<{ source: Source; replaced: ChannelRef | null }> {
   const source = await usableSource(deps, sourceId);
-  const calendar = await deps.google.calendar(source);
+  const calendar = await deps.google.calendar(source, calendarId);
   const channelId = randomUUID();
   const token = randomBytes(32).toString('base64url');
   const createdAt = deps.clock.now();
   await deps.secrets.addChannelTokenHash(sourceId, channelId, hashChannelToken(token));
-  await deps.channels.put(channelId, { sourceId, resourceId: null, confirmedAt: null, createdAt });
+  await deps.channels.put(channelId, { sourceId, calendarId, resourceId: null, confirmedAt: null, createdAt });
   let opened: { resourceId: string; expiration: Date };
   try {
     opened = await calendar.watch({ id: channelId, address: deps.calendarPushUrl, token, ttlSeconds: deps.channelTtlSeconds });
@@ -88,8 +89,8 @@ export async function openCalendarChannel(deps: WatchDeps, sourceId: string): Pr
     await deps.secrets.removeChannelTokenHash(sourceId, channelId);
     throw error;
   }
-  await deps.channels.put(channelId, { sourceId, resourceId: opened.resourceId, confirmedAt: null, createdAt });
-  return deps.sources.transition(sourceId, deps.clock.now(), channelOpened({ id: channelId, ...opened }));
+  await deps.channels.put(channelId, { sourceId, calendarId, resourceId: opened.resourceId, confirmedAt: null, createdAt });
+  return deps.sources.transition(sourceId, deps.clock.now(), channelOpened(calendarId, { id: channelId, ...opened }));
 }
 
 /** Stops a channel at Google and forgets it; a channel Google no longer knows is already stopped. */
@@ -104,10 +105,16 @@ export async function closeCalendarChannel(deps: WatchDeps, source: Source, chan
   await deps.secrets.removeChannelTokenHash(source.id, channel.id);
 }
 
-/** Both watches, as `registerWatch` and the connect flow set them. */
-export async function registerWatches(deps: WatchDeps, sourceId: string): Promise<Source> {
-  await registerGmailWatch(deps, sourceId);
-  const { source, replaced } = await openCalendarChannel(deps, sourceId);
+/** A new channel on a calendar, then the one it replaces stopped (both deliver meanwhile: harmless). */
+export async function replaceCalendarChannel(deps: WatchDeps, sourceId: string, calendarId: string): Promise<Source> {
+  const { source, replaced } = await openCalendarChannel(deps, sourceId, calendarId);
   if (replaced) await closeCalendarChannel(deps, source, replaced);
+  return source;
+}
+
+/** The Gmail watch and a channel on every synced calendar, as `registerWatch` and the connect flow set them. */
+export async function registerWatches(deps: WatchDeps, sourceId: string): Promise<Source> {
+  let source = await registerGmailWatch(deps, sourceId);
+  for (const calendarId of syncedCalendars(source)) source = await replaceCalendarChannel(deps, sourceId, calendarId);
   return source;
 }

@@ -90,7 +90,7 @@ export async function auditSource(deps: AuditDeps, source: Source, settings: Aud
     settledBefore: new Date(startedAt.getTime() - settings.graceMs),
     at: startedAt,
     maxMessages: settings.maxMessages,
-    calendar: calendarWindow(startedAt, deps.taskRule),
+    calendar: calendarWindow(startedAt, deps.taskRule, source.eventRules),
   };
   const stores = { tasks: deps.tasks, reads: deps.audits };
   const gmail = await auditOne(deps, source, 'gmail', async () => auditGmail(await deps.google.gmail(source), stores, source, window));

@@ -1,6 +1,6 @@
 import type { CalendarEvent } from '../calendar/ports';
 import { judgeEvent, type CalendarWindow } from '../task-rule';
-import type { Source, Task } from '../model';
+import type { EventRules, Source, Task } from '../model';
 import { writing, type SourceDecision } from '../source/decisions';
 import { matches } from '../gmail/rule';
 import type { GmailRule } from '../gmail-rule-schema';
@@ -53,12 +53,12 @@ export type CalendarVerdict = 'ok' | 'missing' | 'stale' | 'cancel' | 'skip';
  * An event Calendar reports as modified in the window. A live event needs an open task at
  * least as new as the event; a cancelled one needs its task (if any) cancelled.
  */
-export function calendarVerdict(event: CalendarEvent, task: Task | undefined, settledBefore: Date, window: CalendarWindow): CalendarVerdict {
+export function calendarVerdict(event: CalendarEvent, task: Task | undefined, settledBefore: Date, window: CalendarWindow, rules: EventRules): CalendarVerdict {
   if (event.updated !== null && event.updated > settledBefore) return 'skip';
   // The syncs' own rule (README, "What becomes a task") decides what should be a task.
-  const judged = judgeEvent(event, window);
+  const judged = judgeEvent(event, window, rules);
   if (judged === 'ignore') return 'skip';
-  if (judged === 'cancel') return task !== undefined && task.status !== 'cancelled' ? 'cancel' : 'ok';
+  if (judged === 'cancel' || judged === 'exclude') return task !== undefined && task.status !== 'cancelled' ? 'cancel' : 'ok';
   if (task === undefined) return 'missing';
   const behind = event.updated !== null && task.externalUpdatedAt < event.updated;
   return behind || task.status !== 'open' ? 'stale' : 'ok';

@@ -1,7 +1,7 @@
 import { calendarTask } from '../calendar/sync';
 import { calendarVerdict, gmailFetchedVerdict, gmailListedVerdict, openTasksNotListed, type CalendarVerdict } from './compare';
 import { gmailTask, listTaskMail, matches, ruleOf } from '../gmail/rule';
-import type { AuditCounts, Source, Task, TaskOrigin } from '../model';
+import { PRIMARY_CALENDAR, type AuditCounts, type Source, type Task, type TaskOrigin } from '../model';
 import type { CalendarApi, CalendarEvent } from '../calendar/ports';
 import type { GmailApi } from '../gmail/ports';
 import type { TaskStore } from '../ports';
@@ -131,9 +131,9 @@ export async function auditCalendar(api: CalendarApi, { tasks, reads }: AuditSto
   const upserts: Task[] = [];
   const cancel: CalendarEvent[] = [];
   for (const event of events.values()) {
-    const verdict = calendarVerdict(event, known.get(event.id), window.settledBefore, window.calendar);
+    const verdict = calendarVerdict(event, known.get(event.id), window.settledBefore, window.calendar, source.eventRules);
     countCalendarVerdict(counts, verdict);
-    if (verdict === 'missing' || verdict === 'stale') upserts.push(calendarTask(source, event, window.at, window.at));
+    if (verdict === 'missing' || verdict === 'stale') upserts.push(calendarTask(source, PRIMARY_CALENDAR, event, window.at, window.at));
     if (verdict === 'cancel') cancel.push(event);
   }
   counts.repaired += (await tasks.upsert(source.userId, upserts)).written;

@@ -83,7 +83,7 @@ export async function handleCalendarPush(deps: PushDeps, push: CalendarPush): Pr
   if (push.state === 'not_exists') return { kind: 'ignored', sourceId: channel.sourceId };
   // Recording the work here, not in the worker, lets a late or duplicated request find it
   // already done, at the cost of a read instead of a sync.
-  const { needsRun } = await deps.sources.markCalendarPending(channel.sourceId, now);
+  const { needsRun } = await deps.sources.markCalendarPending(channel.sourceId, channel.calendarId, now);
   if (needsRun) await deps.publisher.publish({ kind: 'sync', sourceId: channel.sourceId, trigger: 'push', calendar: false, gmail: false });
   return { kind: 'queued', sourceId: channel.sourceId };
 }

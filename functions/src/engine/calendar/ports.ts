@@ -16,6 +16,12 @@ export interface CalendarEvent {
   sequence: number;
   /** The account's own attendee entry declined the invitation. */
   declinedBySelf: boolean;
+  /** Google's `eventType` (`default`, `birthday`, `fromGmail`, …). */
+  eventType: string;
+  /** Starts on a date, not at a time. */
+  allDay: boolean;
+  /** The account organizes it, or has accepted it. */
+  mine: boolean;
 }
 
 export type CalendarListRequest =
@@ -24,6 +30,14 @@ export type CalendarListRequest =
   /** Events modified since then, deleted ones included (the completeness audit). */
   | { updatedMin: Date; pageToken: string | null; maxResults: number };
 
+/** One entry of the account's calendar list, for choosing calendars. */
+export interface CalendarListEntry {
+  id: string;
+  summary: string;
+  accessRole: 'owner' | 'writer' | 'reader' | 'freeBusyReader';
+  primary: boolean;
+}
+
 export interface CalendarApi {
   /** `updated` is the calendar's last modification time (Google's clock). */
   listEvents(request: CalendarListRequest): Promise<{ events: CalendarEvent[]; nextPageToken: string | null; nextSyncToken: string | null; updated: Date | null }>;
@@ -31,6 +45,8 @@ export interface CalendarApi {
   getEvent(id: string): Promise<CalendarEvent | null>;
   watch(channel: { id: string; address: string; token: string; ttlSeconds: number }): Promise<{ resourceId: string; expiration: Date }>;
   stopChannel(channelId: string, resourceId: string): Promise<void>;
+  /** The account's whole calendar list (every page). */
+  listCalendars(): Promise<CalendarListEntry[]>;
 }
 
 export interface ChannelStore {

@@ -1,10 +1,11 @@
 import { isGoogleError } from '../errors';
 import { horizonMoved } from '../source/decisions';
-import type { Source, Task } from '../model';
+import { taskCalendar, type Source, type Task } from '../model';
+import { calendarState } from './state';
 import type { CalendarApi, CalendarEvent, CalendarListRequest } from './ports';
 import type { Clock, StatusUpdate, TaskStore } from '../ports';
 import type { SourceStore } from '../source/ports';
-import { calendarWindow, judgeEvent, type CalendarWindow, type TaskRule } from '../task-rule';
+import { calendarWindow, EXCLUDED_REASON, judgeEvent, type CalendarWindow, type TaskRule } from '../task-rule';
 
 /**
  * Calendar delta sync: events.list with the stored sync token (all pages; the new token comes
@@ -42,11 +43,12 @@ export interface CalendarSyncResult {
 }
 
 /** `changedAt`: Google's time of the change, for an event that carries no `updated`. */
-export function calendarTask(source: Source, event: CalendarEvent, changedAt: Date, now: Date): Task {
+export function calendarTask(source: Source, calendarId: string, event: CalendarEvent, changedAt: Date, now: Date): Task {
   return {
     sourceId: source.id,
     origin: 'calendar',
     externalId: event.id,
+    calendarId,
     title: event.summary?.trim() || '(no title)',
     dueAt: event.start,
     link: event.htmlLink,
@@ -54,6 +56,13 @@ export function calendarTask(source: Source, event: CalendarEvent, changedAt: Da
     externalUpdatedAt: event.updated ?? changedAt,
     updatedAt: now,
   };
+}
+
+/** One calendar of one source, as a pass syncs it. */
+interface Target {
+  source: Source;
+  calendarId: string;
+  owner: string;
 }
 
 interface Listing {
@@ -66,26 +75,28 @@ interface Listing {
 export class CalendarSync {
   constructor(private readonly deps: CalendarSyncDeps) {}
 
-  async run(api: CalendarApi, source: Source, owner: string, pageSize: number | null): Promise<CalendarSyncResult> {
+  /** Syncs one calendar of the source (`api` is bound to it). */
+  async run(api: CalendarApi, target: Target, pageSize: number | null): Promise<CalendarSyncResult> {
     const counts: Record<string, number> = {};
-    const window = calendarWindow(this.deps.clock.now(), this.deps.taskRule);
-    if (source.calendarSyncToken !== null) {
+    const window = calendarWindow(this.deps.clock.now(), this.deps.taskRule, target.source.eventRules);
+    const { syncToken } = calendarState(target.source, target.calendarId);
+    if (syncToken !== null) {
       try {
-        const listing = await this.list(api, source, owner, { syncToken: source.calendarSyncToken }, pageSize, counts);
-        await this.apply(source, listing, window, counts);
-        await this.extendHorizon(api, source, owner, window, pageSize, counts);
+        const listing = await this.list(api, target, { syncToken }, pageSize, counts);
+        await this.apply(target, listing, window, counts);
+        await this.extendHorizon(api, target, window, pageSize, counts);
         return { fullSync: false, syncToken: listing.syncToken, counts };
       } catch (error) {
         if (!isGoogleError(error, 'cursor-invalid')) throw error;
         // The token is useless from here on: clear it before the full sync.
-        await this.deps.sources.setCalendarSyncToken(source.id, owner, null, this.deps.clock.now());
+        await this.deps.sources.setCalendarSyncToken(target.source.id, target.owner, { calendarId: target.calendarId, token: null }, this.deps.clock.now());
         counts.tokenInvalidated = 1;
       }
     }
-    const listing = await this.list(api, source, owner, window, pageSize, counts);
-    await this.apply(source, listing, window, counts);
-    await this.sweep(api, source, owner, listing, window, counts);
-    await this.setHorizon(source, owner, window.timeMax);
+    const listing = await this.list(api, target, window, pageSize, counts);
+    await this.apply(target, listing, window, counts);
+    await this.sweep(api, target, listing, window, counts);
+    await this.setHorizon(target, window.timeMax);
     return { fullSync: true, syncToken: listing.syncToken, counts };
   }
 
@@ -94,25 +105,24 @@ export class CalendarSync {
    * only changes: the slice between the last horizon and the window's end is listed on its own
    * (the token is untouched) once it is a day wide.
    */
-  private async extendHorizon(api: CalendarApi, source: Source, owner: string, window: CalendarWindow, pageSize: number | null, counts: Record<string, number>) {
-    const horizon = source.calendarHorizon ?? window.timeMin;
+  private async extendHorizon(api: CalendarApi, target: Target, window: CalendarWindow, pageSize: number | null, counts: Record<string, number>) {
+    const horizon = calendarState(target.source, target.calendarId).horizon ?? window.timeMin;
     if (window.timeMax.getTime() - horizon.getTime() < HORIZON_STEP_MS) return;
     const slice = { timeMin: horizon < window.timeMin ? window.timeMin : horizon, timeMax: window.timeMax };
-    const listing = await this.list(api, source, owner, slice, pageSize, counts);
-    await this.apply(source, listing, window, counts);
+    const listing = await this.list(api, target, slice, pageSize, counts);
+    await this.apply(target, listing, window, counts);
     counts.horizonListed = listing.events.size;
-    await this.setHorizon(source, owner, window.timeMax);
+    await this.setHorizon(target, window.timeMax);
   }
 
-  private async setHorizon(source: Source, owner: string, horizon: Date): Promise<void> {
+  private async setHorizon(target: Target, horizon: Date): Promise<void> {
     const now = this.deps.clock.now();
-    await this.deps.sources.transition(source.id, now, horizonMoved(owner, horizon, now, this.deps.leaseMs));
+    await this.deps.sources.transition(target.source.id, now, horizonMoved(target.owner, target.calendarId, horizon, now, this.deps.leaseMs));
   }
 
   private async list(
     api: CalendarApi,
-    source: Source,
-    owner: string,
+    { source, owner }: Target,
     start: { syncToken: string } | CalendarWindow,
     pageSize: number | null,
     counts: Record<string, number>,
@@ -139,27 +149,28 @@ export class CalendarSync {
   }
 
   /** Writes what the task rule makes of each listed event. */
-  private async apply(source: Source, listing: Listing, window: CalendarWindow, counts: Record<string, number>): Promise<void> {
+  private async apply(target: Target, listing: Listing, window: CalendarWindow, counts: Record<string, number>): Promise<void> {
     const now = this.deps.clock.now();
     const changedAt = listing.updated ?? now;
     const live: Task[] = [];
     const cancel: StatusUpdate[] = [];
     for (const event of listing.events.values()) {
-      const verdict = judgeEvent(event, window);
-      if (verdict === 'task') live.push(calendarTask(source, event, changedAt, now));
-      else if (verdict === 'cancel') cancel.push(this.cancellation(source, event.id, event.updated ?? changedAt));
-      else counts.outsideWindow = (counts.outsideWindow ?? 0) + 1;
+      const verdict = judgeEvent(event, window, target.source.eventRules);
+      if (verdict === 'task') live.push(calendarTask(target.source, target.calendarId, event, changedAt, now));
+      else if (verdict === 'ignore') counts.outsideWindow = (counts.outsideWindow ?? 0) + 1;
+      else cancel.push(cancellation(target, event.id, event.updated ?? changedAt, verdict));
     }
-    await this.write(source, live, cancel, counts);
+    await this.write(target.source, live, cancel, counts);
   }
 
   /**
    * Mark-and-sweep after a full sync: an open task the listing did not show is looked up
    * (events.get); gone, cancelled or declined → cancelled. Bounded per pass.
    */
-  private async sweep(api: CalendarApi, source: Source, owner: string, listing: Listing, window: CalendarWindow, counts: Record<string, number>): Promise<void> {
+  private async sweep(api: CalendarApi, target: Target, listing: Listing, window: CalendarWindow, counts: Record<string, number>): Promise<void> {
+    const { source, owner, calendarId } = target;
     const open = await this.deps.tasks.listOpen(source.userId, source.id, 'calendar');
-    const unseen = open.filter((t) => !listing.events.has(t.externalId));
+    const unseen = open.filter((t) => taskCalendar(t) === calendarId && !listing.events.has(t.externalId));
     const checked = unseen.slice(0, SWEEP_MAX_LOOKUPS);
     if (unseen.length > checked.length) counts.sweepDeferred = unseen.length - checked.length;
     const now = this.deps.clock.now();
@@ -172,17 +183,13 @@ export class CalendarSync {
       const events = await Promise.all(batch.map((t) => api.getEvent(t.externalId)));
       batch.forEach((task, index) => {
         const event = events[index] ?? null;
-        const verdict = event === null ? 'cancel' : judgeEvent(event, window);
-        if (verdict === 'cancel') cancel.push(this.cancellation(source, task.externalId, event?.updated ?? changedAt));
-        else if (verdict === 'task' && event !== null) live.push(calendarTask(source, event, changedAt, now));
+        const verdict = event === null ? 'cancel' : judgeEvent(event, window, source.eventRules);
+        if (verdict === 'cancel' || verdict === 'exclude') cancel.push(cancellation(target, task.externalId, event?.updated ?? changedAt, verdict));
+        else if (verdict === 'task' && event !== null) live.push(calendarTask(source, calendarId, event, changedAt, now));
       });
     }
     counts.sweepLookups = checked.length;
     await this.write(source, live, cancel, counts);
-  }
-
-  private cancellation(source: Source, externalId: string, externalUpdatedAt: Date): StatusUpdate {
-    return { sourceId: source.id, origin: 'calendar', externalId, externalUpdatedAt };
   }
 
   private async write(source: Source, live: Task[], cancel: StatusUpdate[], counts: Record<string, number>): Promise<void> {
@@ -196,4 +203,9 @@ export class CalendarSync {
       counts.tasksCancelled = (counts.tasksCancelled ?? 0) + cancelled;
     }
   }
+}
+
+function cancellation(target: Target, externalId: string, externalUpdatedAt: Date, verdict: 'cancel' | 'exclude'): StatusUpdate {
+  const reason = verdict === 'exclude' ? { reason: EXCLUDED_REASON } : {};
+  return { sourceId: target.source.id, origin: 'calendar', externalId, calendarId: target.calendarId, externalUpdatedAt, ...reason };
 }

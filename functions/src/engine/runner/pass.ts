@@ -30,7 +30,7 @@ export interface SyncReport {
 
 export type PassResult =
   /** The pass ran (or failed permanently, or failed in a way retrying may fix: `rethrow`). */
-  | { kind: 'done'; type: PassType; outcome: PassOutcome; more: boolean; cursors: StepCursors; rethrow?: unknown }
+  | { kind: 'done'; type: PassType; outcome: PassOutcome; more: boolean; cursors: StepCursors; rethrow?: unknown; calendarId?: string }
   /** A successor took the lease: the work is theirs; nothing changes here. */
   | { kind: 'lease-lost'; type: PassType }
   /** The source was disconnected meanwhile, or its token no longer decrypts (marked where that was found). */

@@ -3,9 +3,9 @@ import { CalendarSync } from '../calendar/sync';
 import { LeaseOutlivedError } from '../errors';
 import { historyIdAfter, isNewerHistoryId, maxHistoryId } from '../gmail/history-id';
 import { GmailSync, type EarlyPage } from '../gmail/sync';
-import { NO_PENDING, type AnnouncedWork, type IngestionTrigger, type Pending, type Source } from '../model';
+import { NO_PENDING, type AnnouncedWork, type Pending, type Source } from '../model';
 import type { Clock, EventLog, GoogleAccess, Logger, TaskStore } from '../ports';
-import { decideRecord, decideStepEnd, hasPending, leaseLive, mergePending, needsRecording, type StepCursors, type StepEnd } from '../source/lease';
+import { decideRecord, decideStepEnd, hasPending, leaseLive, mergeCursors, mergePending, needsRecording, type StepEnd } from '../source/lease';
 import { afterPass } from '../source/pass-outcome';
 import type { SourceStore } from '../source/ports';
 import type { StatusSettings } from '../source/status';
@@ -13,6 +13,7 @@ import type { TaskRule } from '../task-rule';
 import type { FollowUpScheduler } from './follow-up';
 import { GmailProber, type GmailProbe } from './gmail-probe';
 import { Looks, passTarget } from './looks';
+import { runCalendarPasses } from './calendar-passes';
 import { changedTasks, runPass, stopsTheStep, type PassResult } from './pass';
 import { announcedWork, pushAtOf, triggerOf, type RunOptions, type RunTrigger } from './trigger';
 import { LOG_EVENTS } from '../../observability/log-events';
@@ -196,7 +197,9 @@ export class SyncRunner extends Runner {
     const { source, claimed, early } = holding;
     const results: PassResult[] = [];
     if (claimed.gmail !== null && isNewerHistoryId(claimed.gmail, source.historyId)) results.push(await this.runGmail(source, run, early, claimed.gmail));
-    if (claimed.calendar && !results.some(stopsTheStep)) results.push(await this.runCalendar(source, run));
+    if (!results.some(stopsTheStep)) {
+      results.push(...(await runCalendarPasses(this.deps, this.calendarSync, source, claimed, { owner: run.owner, trigger: run.trigger.trigger, pageSize: run.trigger.pageSize ?? null })));
+    }
     return results;
   }
 
@@ -208,11 +211,11 @@ export class SyncRunner extends Runner {
     const trigger = run.trigger.trigger;
     const change = (current: Source): Source =>
       done.reduce((next, r) => {
-        const after = afterPass(next, r.outcome, trigger, now, statusSettings);
+        const after = afterPass(next, r.outcome, { trigger, calendarId: r.calendarId }, now, statusSettings);
         // Work the Gmail pass left (its time budget): pending again, so the loop goes on.
-        return r.more ? { ...after, pending: mergePending(after.pending, { gmail: historyIdAfter(after.historyId), calendar: false }) } : after;
+        return r.more ? { ...after, pending: mergePending(after.pending, { ...NO_PENDING, gmail: historyIdAfter(after.historyId) }) } : after;
       }, current);
-    const cursors = Object.assign({}, ...done.map((r) => r.cursors)) as StepCursors;
+    const cursors = mergeCursors(done.map((r) => r.cursors));
     const end = await sources.transition(sourceId, now, (current) => {
       const { patch, result, next } = decideStepEnd(current, { owner: run.owner, now, leaseMs, claimed, giveUp, cursors, change });
       return { patch, result: { ...result, source: next, previous: current.status } };
@@ -232,16 +235,6 @@ export class SyncRunner extends Runner {
       await this.looks.afterPass(source, run.trigger, startedAt, result);
       const cursors = result.cursor === null ? {} : { historyId: result.cursor };
       return { counts: result.counts, changed: changedTasks(result.counts), trigger: result.resynced ? 'resync' : trigger, more: result.more, cursors };
-    });
-  }
-
-  private async runCalendar(source: Source, run: Run): Promise<PassResult> {
-    const trigger = run.trigger.trigger;
-    return runPass(this.deps, 'calendar', source, trigger, async () => {
-      const result = await this.calendarSync.run(await this.deps.google.calendar(source), source, run.owner, run.trigger.pageSize ?? null);
-      const cursors = result.syncToken === null ? {} : { calendarSyncToken: result.syncToken };
-      const passTrigger: IngestionTrigger = result.fullSync && trigger !== 'poll' ? 'resync' : trigger;
-      return { counts: result.counts, changed: changedTasks(result.counts), trigger: passTrigger, more: false, cursors };
     });
   }
 }

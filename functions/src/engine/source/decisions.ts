@@ -1,6 +1,7 @@
 import { LeaseLostError } from '../errors';
 import { isNewerHistoryId } from '../gmail/history-id';
-import { NO_PENDING, type GmailResync, type Source, type SourceData } from '../model';
+import { calendarState, calendarStateChange, syncedCalendars, withOtherCalendars } from '../calendar/state';
+import { NO_PENDING, PRIMARY_CALENDAR, type GmailResync, type Source, type SourceData } from '../model';
 import { changedFields, holds, leaseFor, leaseLive, needsPushStamp, type Decision } from './lease';
 import type { StatusDerivation } from './status';
 
@@ -36,12 +37,24 @@ export interface ChannelRef {
  * stored, decided on the version the write is conditional on: a read from before events.watch
  * would miss a channel a concurrent renewal stored meanwhile, leaving it live and never stopped.
  */
-export function channelOpened(channel: ChannelRef & { expiration: Date }): SourceDecision<{ source: Source; replaced: ChannelRef | null }> {
+export function channelOpened(calendarId: string, channel: ChannelRef & { expiration: Date }): SourceDecision<{ source: Source; replaced: ChannelRef | null }> {
   return (source, derive) => {
-    const replaced = source.calendarChannelId !== null && source.calendarResourceId !== null ? { id: source.calendarChannelId, resourceId: source.calendarResourceId } : null;
-    const { patch, result } = writing(source, { calendarChannelId: channel.id, calendarResourceId: channel.resourceId, calendarChannelExpiration: channel.expiration }, derive);
+    const replaced = storedChannel(source, calendarId);
+    const change = calendarStateChange(source, calendarId, { channelId: channel.id, resourceId: channel.resourceId, channelExpiration: channel.expiration });
+    const { patch, result } = writing(source, change, derive);
     return { patch, result: { source: result, replaced } };
   };
+}
+
+/** Every calendar's stored channel, the primary one's included whether or not it is still synced. */
+export function storedChannels(source: Source): ChannelRef[] {
+  return [PRIMARY_CALENDAR, ...Object.keys(source.calendars)].flatMap((calendarId) => storedChannel(source, calendarId) ?? []);
+}
+
+/** The channel stored for a calendar, if any. */
+export function storedChannel(source: Source, calendarId: string): ChannelRef | null {
+  const { channelId, resourceId } = calendarState(source, calendarId);
+  return channelId !== null && resourceId !== null ? { id: channelId, resourceId } : null;
 }
 
 /**
@@ -49,8 +62,9 @@ export function channelOpened(channel: ChannelRef & { expiration: Date }): Sourc
  * A Calendar channel's ids stay: the new channel replaces it and stops it (a channel Google no
  * longer knows stops as a no-op), where forgetting them would leave it live forever.
  */
-export function watchForgotten(which: 'gmail' | 'calendar'): SourceDecision<Source> {
-  return (source, derive) => writing(source, which === 'gmail' ? { watchId: null, watchExpiration: null } : { calendarChannelExpiration: null }, derive);
+export function watchForgotten(which: 'gmail' | { calendarId: string }): SourceDecision<Source> {
+  return (source, derive) =>
+    writing(source, which === 'gmail' ? { watchId: null, watchExpiration: null } : calendarStateChange(source, which.calendarId, { channelExpiration: null }), derive);
 }
 
 /** A renewal finished: `null` when it succeeded, else why it failed. */
@@ -86,6 +100,7 @@ export function disconnectedByUser(reason: string, now: Date): SourceDecision<So
       calendarChannelId: null,
       calendarResourceId: null,
       calendarChannelExpiration: null,
+      ...withOtherCalendars(Object.fromEntries(Object.entries(source.calendars).map(([id, state]) => [id, { ...state, channelId: null, resourceId: null, channelExpiration: null }]))),
       pending: NO_PENDING,
       credentialsAt: now,
     }, derive);
@@ -110,20 +125,23 @@ export function resyncProgressed(owner: string, progress: GmailResync | null, cu
   });
 }
 
-/** Calendar has been listed up to `horizon`: events that enter the task window later are listed then. */
-export function horizonMoved(owner: string, horizon: Date, now: Date, leaseMs: number): SourceDecision<Source> {
-  return whileHolding(owner, now, leaseMs, () => ({ calendarHorizon: horizon }));
+/** A calendar has been listed up to `horizon`: events that enter the task window later are listed then. */
+export function horizonMoved(owner: string, calendarId: string, horizon: Date, now: Date, leaseMs: number): SourceDecision<Source> {
+  return whileHolding(owner, now, leaseMs, (source) => calendarStateChange(source, calendarId, { horizon }));
 }
 
 /**
- * A Calendar push, recorded without running anything: `pending.calendar` set and `lastPushAt`
+ * A Calendar push, recorded without running anything: its calendar added to `pending.calendars` and `lastPushAt`
  * stamped, as a blind field write (setting a flag commutes with every other write, so a burst
  * of pushes does not contend on the document). A run must be requested unless the work was
  * already pending under a live lease, whose holder loops over it; after a write, always (the
  * holder may release between the read and the write).
  */
-export function calendarPushRecorded(source: Source, now: Date): { write: { stampPush: boolean } | null; needsRun: boolean } {
+export function calendarPushRecorded(source: Source, calendarId: string, now: Date): { write: { stampPush: boolean } | null; needsRun: boolean } {
+  // A channel of a calendar no longer synced (being stopped): nothing to do.
+  if (!syncedCalendars(source).includes(calendarId)) return { write: null, needsRun: false };
   const stampPush = needsPushStamp(source, now);
-  if (source.pending.calendar && !stampPush) return { write: null, needsRun: !leaseLive(source, now) };
+  const pending = source.pending.calendar || source.pending.calendars.includes(calendarId);
+  if (pending && !stampPush) return { write: null, needsRun: !leaseLive(source, now) };
   return { write: { stampPush }, needsRun: true };
 }

@@ -16,7 +16,7 @@ export abstract class LeaseWritesThroughDecisions {
     return this.transition(id, now, (s) => decideAdvance(s, id, owner, historyId, now, leaseMs));
   }
 
-  setCalendarSyncToken(id: string, owner: string, token: string | null, now: Date): Promise<void> {
-    return this.transition(id, now, (s) => decideSyncToken(s, id, owner, token, now));
+  setCalendarSyncToken(id: string, owner: string, calendar: { calendarId: string; token: string | null }, now: Date): Promise<void> {
+    return this.transition(id, now, (s) => decideSyncToken(s, id, owner, calendar, now));
   }
 }

@@ -1,5 +1,6 @@
 import { LeaseLostError } from '../errors';
 import { historyIdAfter, isNewerHistoryId, maxHistoryId } from '../gmail/history-id';
+import { calendarState, calendarStateChange } from '../calendar/state';
 import { NO_PENDING, type AnnouncedWork, type Lease, type Pending, type Source, type SourceData } from '../model';
 
 /**
@@ -22,7 +23,7 @@ export interface Decision<T> {
 const PUSH_STAMP_INTERVAL_MS = 60_000;
 
 export function hasPending(pending: Pending): boolean {
-  return pending.gmail !== null || pending.calendar;
+  return pending.gmail !== null || pending.calendar || pending.calendars.length > 0;
 }
 
 export function holds(source: SourceData, owner: string, now: Date): boolean {
@@ -41,9 +42,9 @@ export function needsPushStamp(source: SourceData, pushAt: Date): boolean {
   return source.lastPushAt === null || pushAt.getTime() - source.lastPushAt.getTime() >= PUSH_STAMP_INTERVAL_MS;
 }
 
-/** Merges two sets of pending work: the newer Gmail id, either Calendar flag. */
+/** Merges two sets of pending work: the newer Gmail id, either Calendar flag, every calendar named. */
 export function mergePending(a: Pending, b: Pending): Pending {
-  return { gmail: maxHistoryId(a.gmail, b.gmail), calendar: a.calendar || b.calendar };
+  return { gmail: maxHistoryId(a.gmail, b.gmail), calendar: a.calendar || b.calendar, calendars: [...new Set([...a.calendars, ...b.calendars])] };
 }
 
 /**
@@ -54,7 +55,7 @@ export function outstanding(source: SourceData): Pending {
   const { gmail } = source.pending;
   const gmailLeft = gmail !== null && isNewerHistoryId(gmail, source.historyId);
   const applying = source.gmailRuleApply !== null && source.historyId !== null ? historyIdAfter(source.historyId) : null;
-  return { gmail: gmailLeft ? gmail : applying, calendar: source.pending.calendar };
+  return { gmail: gmailLeft ? gmail : applying, calendar: source.pending.calendar, calendars: source.pending.calendars };
 }
 
 /**
@@ -83,7 +84,7 @@ export function decideRecord(source: SourceData, work: AnnouncedWork, owner: str
   const stamp: SourcePatch = pushAt !== undefined && needsPushStamp(source, pushAt) ? { lastPushAt: pushAt } : {};
   const gmailIsNew = work.gmail !== null && isNewerHistoryId(work.gmail, source.historyId) && isNewerHistoryId(work.gmail, source.pending.gmail);
   const calendarIsNew = work.calendar && !source.pending.calendar;
-  const announced: Pending = { gmail: gmailIsNew ? work.gmail : null, calendar: calendarIsNew };
+  const announced: Pending = { gmail: gmailIsNew ? work.gmail : null, calendar: calendarIsNew, calendars: [] };
   const pending = mergePending(source.pending, announced);
   const toClaim = outstanding({ ...source, pending });
   const patchOrNull = (patch: SourcePatch) => (Object.keys(patch).length > 0 ? patch : null);
@@ -97,10 +98,16 @@ export function decideRecord(source: SourceData, work: AnnouncedWork, owner: str
 
 export type StepEnd = { kind: 'continue'; claimed: Pending } | { kind: 'released' } | { kind: 'lost' };
 
+/** The cursors of a step's passes together: each calendar's token is its own pass's. */
+export function mergeCursors(all: readonly StepCursors[]): StepCursors {
+  return all.reduce<StepCursors>((merged, c) => ({ ...merged, ...c, calendarSyncTokens: { ...merged.calendarSyncTokens, ...c.calendarSyncTokens } }), {});
+}
+
 /** Cursors a step's passes reached on their last page, stored by the step's end (no write of their own). */
 export interface StepCursors {
   historyId?: string;
-  calendarSyncToken?: string;
+  /** Each listed calendar's new sync token, by calendar id. */
+  calendarSyncTokens?: Record<string, string>;
 }
 
 /**
@@ -143,14 +150,11 @@ export function decideStepEnd(
   return { patch: changedFields(source, next), result, next };
 }
 
-/** The Gmail cursor only moves forward; the Calendar token is the last page's. */
+/** The Gmail cursor only moves forward; each calendar's token is its listing's last page's. */
 function withCursors(source: Source, cursors: StepCursors): Source {
-  const { historyId, calendarSyncToken } = cursors;
-  return {
-    ...source,
-    ...(historyId !== undefined && isNewerHistoryId(historyId, source.historyId) && { historyId }),
-    ...(calendarSyncToken !== undefined && { calendarSyncToken }),
-  };
+  const { historyId, calendarSyncTokens = {} } = cursors;
+  const advanced: Source = { ...source, ...(historyId !== undefined && isNewerHistoryId(historyId, source.historyId) && { historyId }) };
+  return Object.entries(calendarSyncTokens).reduce<Source>((next, [calendarId, syncToken]) => ({ ...next, ...calendarStateChange(next, calendarId, { syncToken }) }), advanced);
 }
 
 /** Keeps the lease alive during a long pass. */
@@ -169,10 +173,11 @@ export function decideAdvance(source: SourceData, id: string, owner: string, his
   return { patch: { historyId, lease: leaseFor(owner, now, leaseMs) }, result: true };
 }
 
-/** Stores (or clears) the Calendar sync token, only for the lease holder. */
-export function decideSyncToken(source: SourceData, id: string, owner: string, token: string | null, now: Date): Decision<void> {
+/** Stores (or clears) one calendar's sync token, only for the lease holder. */
+export function decideSyncToken(source: SourceData, id: string, owner: string, calendar: { calendarId: string; token: string | null }, now: Date): Decision<void> {
   if (!holds(source, owner, now)) throw new LeaseLostError(id, owner);
-  return { patch: source.calendarSyncToken === token ? null : { calendarSyncToken: token }, result: undefined };
+  if (calendarState(source, calendar.calendarId).syncToken === calendar.token) return { patch: null, result: undefined };
+  return { patch: calendarStateChange(source, calendar.calendarId, { syncToken: calendar.token }), result: undefined };
 }
 
 /** The top-level fields whose values differ: what a field-level update must write. */

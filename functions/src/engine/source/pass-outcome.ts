@@ -1,5 +1,6 @@
 import type { GoogleError } from '../errors';
-import type { IngestionTrigger, Source } from '../model';
+import { PRIMARY_CALENDAR, type IngestionTrigger, type Source } from '../model';
+import { calendarState, calendarStateChange, syncedCalendars } from '../calendar/state';
 import { missedPushAfterRun, withStatus, type StatusSettings } from './status';
 
 /**
@@ -14,11 +15,31 @@ export type PassOutcome =
    */
   | { ok: false; error: GoogleError | null; credentialsAt: Date | null };
 
+/** Which pass: what started it, and the calendar a Calendar pass listed (absent: the primary one, or Gmail). */
+export interface PassKind {
+  trigger: IngestionTrigger;
+  calendarId?: string | undefined;
+}
+
 /**
  * A poll that found changes means a push went missing; a push-driven run means pushes flow
- * again. A revoked grant or a missing permission disconnects; any other failure counts.
+ * again. A revoked grant or a missing permission disconnects; any other failure counts. A
+ * calendar other than the primary one counts its own failures, and a refusal that is not the
+ * grant's (that calendar's access) is one of them: it says nothing about the account.
  */
-export function afterPass(source: Source, outcome: PassOutcome, trigger: IngestionTrigger, now: Date, settings: StatusSettings): Source {
+export function afterPass(source: Source, outcome: PassOutcome, pass: PassKind, now: Date, settings: StatusSettings): Source {
+  const calendarId = pass.calendarId ?? PRIMARY_CALENDAR;
+  if (calendarId !== PRIMARY_CALENDAR && syncedCalendars(source).includes(calendarId)) {
+    const failedHere = !outcome.ok && !(outcome.error?.kind === 'auth-revoked' && outcome.error.details.reason === 'invalid_grant');
+    const syncErrors = failedHere ? calendarState(source, calendarId).syncErrors + 1 : 0;
+    const counted: Source = { ...source, ...calendarStateChange(source, calendarId, { syncErrors }) };
+    if (failedHere) return withStatus({ ...counted, lastCheckAt: now }, now, settings);
+    return accountAfterPass(counted, outcome, pass.trigger, now, settings);
+  }
+  return accountAfterPass(source, outcome, pass.trigger, now, settings);
+}
+
+function accountAfterPass(source: Source, outcome: PassOutcome, trigger: IngestionTrigger, now: Date, settings: StatusSettings): Source {
   if (outcome.ok) {
     const missedPushAt = missedPushAfterRun(source.missedPushAt, { trigger, changed: outcome.changed }, now, settings);
     return withStatus({ ...source, lastSyncAt: now, lastCheckAt: now, consecutiveErrors: 0, missedPushAt }, now, settings);

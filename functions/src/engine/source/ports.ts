@@ -16,10 +16,11 @@ export interface SourceStore {
    */
   transition<T>(id: string, now: Date, decide: SourceDecision<T>): Promise<T>;
   extendLease(id: string, owner: string, now: Date, leaseMs: number): Promise<void>;
-  markCalendarPending(id: string, now: Date): Promise<{ needsRun: boolean }>;
+  /** Records a change announced by a calendar's channel (a blind write, `calendarPushRecorded`). */
+  markCalendarPending(id: string, calendarId: string, now: Date): Promise<{ needsRun: boolean }>;
   /** Moves the Gmail cursor forward (holder only) and extends the lease in the same write. */
   advanceHistoryId(id: string, owner: string, historyId: string, now: Date, leaseMs: number): Promise<boolean>;
-  setCalendarSyncToken(id: string, owner: string, token: string | null, now: Date): Promise<void>;
+  setCalendarSyncToken(id: string, owner: string, calendar: { calendarId: string; token: string | null }, now: Date): Promise<void>;
 }
 
 /** The indexed queries the scheduled jobs page through. Disconnected sources never match. */

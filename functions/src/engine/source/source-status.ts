@@ -1,5 +1,14 @@
-import type { Source } from '../model';
-import { deriveStatus, type StatusSettings } from './status';
+import { PRIMARY_CALENDAR, type Source } from '../model';
+import { calendarState, syncedCalendars } from '../calendar/state';
+import { channelProblemOf, deriveStatus, type StatusSettings } from './status';
+
+/** One synced calendar as the status view shows it: `ok`, or what is wrong with it. */
+export interface CalendarStatusView {
+  calendarId: string;
+  state: string;
+  channelExpiration: string | null;
+  syncErrors: number;
+}
 
 /** What the status endpoint and page show for one source, derived with the current clock. */
 export interface SourceStatusView {
@@ -13,6 +22,7 @@ export interface SourceStatusView {
   calendarChannelExpiration: string | null;
   /** When the completeness audit last checked the source. */
   lastAuditAt: string | null;
+  calendars: CalendarStatusView[];
 }
 
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
@@ -33,5 +43,14 @@ export function sourceStatusView(source: Source, now: Date, settings: StatusSett
     watchExpiration: iso(source.watchExpiration),
     calendarChannelExpiration: iso(source.calendarChannelExpiration),
     lastAuditAt: iso(source.lastAuditAt),
+    calendars: syncedCalendars(source).map((calendarId) => calendarView(source, calendarId, now, settings)),
   };
+}
+
+function calendarView(source: Source, calendarId: string, now: Date, settings: StatusSettings): CalendarStatusView {
+  const state = calendarState(source, calendarId);
+  // The primary calendar's failures are the source's own (`consecutiveErrors`).
+  const syncErrors = calendarId === PRIMARY_CALENDAR ? source.consecutiveErrors : state.syncErrors;
+  const failing = syncErrors >= settings.errorThreshold ? `${syncErrors} sync errors in a row` : null;
+  return { calendarId, state: channelProblemOf(state, now) ?? failing ?? 'ok', channelExpiration: iso(state.channelExpiration), syncErrors };
 }

@@ -1,4 +1,5 @@
-import type { Source, SourceStatus } from '../model';
+import { PRIMARY_CALENDAR, type CalendarState, type Source, type SourceStatus } from '../model';
+import { syncedCalendars } from '../calendar/state';
 import { changedFields, type SourcePatch } from './lease';
 
 /**
@@ -38,7 +39,8 @@ export type StatusInputs = Pick<
   | 'gmailResync'
   | 'gmailRule'
   | 'gmailRuleApply'
->;
+> &
+  Partial<Pick<Source, 'calendars' | 'calendarSelection'>>;
 
 function ageMs(at: Date | null, now: Date): number {
   return at === null ? Number.POSITIVE_INFINITY : now.getTime() - at.getTime();
@@ -48,8 +50,8 @@ function ageMs(at: Date | null, now: Date): number {
 function pollingReason(source: StatusInputs, now: Date): string | null {
   if (source.watchExpiration === null) return 'No Gmail watch registered';
   if (source.watchExpiration <= now) return 'Gmail watch expired';
-  if (source.calendarChannelExpiration === null) return 'No Calendar channel registered';
-  if (source.calendarChannelExpiration <= now) return 'Calendar channel expired';
+  const channelProblem = firstCalendarProblem(source, (state) => channelProblemOf(state, now));
+  if (channelProblem !== null) return channelProblem;
   if (source.missedPushAt !== null) return 'A poll found changes that no push announced';
   return null;
 }
@@ -72,11 +74,39 @@ export function deriveStatus(source: StatusInputs, now: Date, settings: StatusSe
   if (walking !== null) return degraded(walking, false);
   if (source.renewalError !== null) return degraded(`Watch renewal failed: ${source.renewalError}`, false);
   if (source.consecutiveErrors >= settings.errorThreshold) return degraded(`${source.consecutiveErrors} sync errors in a row`, false);
+  const syncProblem = firstCalendarProblem(source, (state) => (state.syncErrors >= settings.errorThreshold ? `${state.syncErrors} Calendar sync errors in a row` : null));
+  if (syncProblem !== null) return degraded(syncProblem, false);
   const silentMs = Math.min(ageMs(source.lastPushAt, now), ageMs(source.lastCheckAt, now));
   if (silentMs >= 2 * settings.fallbackAfterMs) {
     return degraded(`No push and no check for ${Math.floor(silentMs / 60_000)} min: the fallback poll is not running`, true);
   }
   return { status: 'active', statusReason: null, polling: false };
+}
+
+type CalendarHealth = Pick<CalendarState, 'channelExpiration' | 'syncErrors'>;
+
+/** Each synced calendar's channel and error count (the primary calendar's errors are the source's). */
+function syncedCalendarHealth(source: StatusInputs): [string, CalendarHealth][] {
+  const calendars = source.calendars ?? {};
+  return syncedCalendars({ calendarSelection: source.calendarSelection ?? PRIMARY_CALENDAR, calendars }).map((calendarId) => [
+    calendarId,
+    calendarId === PRIMARY_CALENDAR ? { channelExpiration: source.calendarChannelExpiration, syncErrors: 0 } : (calendars[calendarId] ?? { channelExpiration: null, syncErrors: 0 }),
+  ]);
+}
+
+/** The first synced calendar's problem, naming the calendar unless it is the primary one. */
+function firstCalendarProblem(source: StatusInputs, problemOf: (state: CalendarHealth) => string | null): string | null {
+  for (const [calendarId, state] of syncedCalendarHealth(source)) {
+    const problem = problemOf(state);
+    if (problem !== null) return calendarId === PRIMARY_CALENDAR ? problem : `${problem}: calendar ${calendarId}`;
+  }
+  return null;
+}
+
+/** What is wrong with a calendar's channel, if anything: the status page shows it per calendar. */
+export function channelProblemOf(state: Pick<CalendarState, 'channelExpiration'>, now: Date): string | null {
+  if (state.channelExpiration === null) return 'No Calendar channel registered';
+  return state.channelExpiration <= now ? 'Calendar channel expired' : null;
 }
 
 /**
@@ -116,6 +146,8 @@ const STATUS_INPUTS: readonly (keyof StatusInputs)[] = [
   'gmailResync',
   'gmailRule',
   'gmailRuleApply',
+  'calendars',
+  'calendarSelection',
 ];
 
 /** The source a decision leads to, its status re-derived when a field status is derived from changed. */

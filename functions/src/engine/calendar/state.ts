@@ -1,0 +1,58 @@
+import { PRIMARY_CALENDAR, type CalendarState, type SourceData } from '../model';
+
+/**
+ * Each synced calendar's state, by calendar id. The primary calendar's lives in the source's
+ * flat `calendar*` fields, where every earlier version wrote it, so a source written before
+ * calendars could be chosen reads as the primary calendar's state with nothing migrated; the
+ * others' live in `calendars`. Only these functions know where a calendar's state is stored.
+ * The primary calendar's failed passes are the source's `consecutiveErrors`: its `syncErrors`
+ * reads 0 and is never written.
+ */
+
+export const EMPTY_CALENDAR_STATE: CalendarState = { channelId: null, resourceId: null, channelExpiration: null, syncToken: null, horizon: null, syncErrors: 0 };
+
+type StateFields = Pick<SourceData, 'calendarChannelId' | 'calendarResourceId' | 'calendarChannelExpiration' | 'calendarSyncToken' | 'calendarHorizon' | 'calendars'>;
+
+export function calendarState(source: StateFields, calendarId: string): CalendarState {
+  if (calendarId !== PRIMARY_CALENDAR) return source.calendars[calendarId] ?? EMPTY_CALENDAR_STATE;
+  return {
+    channelId: source.calendarChannelId,
+    resourceId: source.calendarResourceId,
+    channelExpiration: source.calendarChannelExpiration,
+    syncToken: source.calendarSyncToken,
+    horizon: source.calendarHorizon,
+    syncErrors: 0,
+  };
+}
+
+/** The source's fields that store `change` to one calendar's state. */
+export function calendarStateChange(source: Pick<SourceData, 'calendars'>, calendarId: string, change: Partial<CalendarState>): Partial<SourceData> {
+  if (calendarId !== PRIMARY_CALENDAR) {
+    const current = source.calendars[calendarId] ?? EMPTY_CALENDAR_STATE;
+    return withOtherCalendars({ ...source.calendars, [calendarId]: { ...current, ...change } });
+  }
+  const flat: Partial<SourceData> = {};
+  if (change.channelId !== undefined) flat.calendarChannelId = change.channelId;
+  if (change.resourceId !== undefined) flat.calendarResourceId = change.resourceId;
+  if (change.channelExpiration !== undefined) flat.calendarChannelExpiration = change.channelExpiration;
+  if (change.syncToken !== undefined) flat.calendarSyncToken = change.syncToken;
+  if (change.horizon !== undefined) flat.calendarHorizon = change.horizon;
+  return flat;
+}
+
+/** The fields that store the other calendars' states: the map, and the earliest renewal it needs. */
+export function withOtherCalendars(calendars: Record<string, CalendarState>): Pick<SourceData, 'calendars' | 'otherCalendarsRenewBy'> {
+  const expiries = Object.values(calendars).map((c) => c.channelExpiration?.getTime() ?? 0);
+  return { calendars, otherCalendarsRenewBy: expiries.length === 0 ? null : new Date(Math.min(...expiries)) };
+}
+
+/**
+ * The calendars a source syncs, the primary one first when chosen: under `owned`, the primary
+ * one and every owned calendar found so far (each has its entry in `calendars`).
+ */
+export function syncedCalendars(source: Pick<SourceData, 'calendarSelection' | 'calendars'>): string[] {
+  const selection = source.calendarSelection;
+  if (selection === 'primary') return [PRIMARY_CALENDAR];
+  if (selection === 'owned') return [PRIMARY_CALENDAR, ...Object.keys(source.calendars)];
+  return [...selection].sort((a, b) => Number(b === PRIMARY_CALENDAR) - Number(a === PRIMARY_CALENDAR));
+}

@@ -1,0 +1,149 @@
+import { calendarState } from '../../../functions/src/engine/calendar/state';
+import { GONE_REASON, reconcileSourceCalendars, REMOVED_REASON } from '../../../functions/src/engine/calendar/selection';
+import { EXCLUDED_REASON } from '../../../functions/src/engine/task-rule';
+import { connectAndWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { asUser } from '../../support/connect';
+import { calendarTaskOf, calendarTasksOf, tomorrowSlot } from '../../support/calendar-tasks';
+import { waitFor } from '../../support/wait';
+
+/** The owner chooses calendars and event rules through connect /calendars; each change applies at once. */
+
+let stack: EngineStack;
+beforeAll(async () => {
+  stack = await startEngineStack();
+});
+afterAll(() => stack.close());
+
+const soon = tomorrowSlot;
+const calendarTasks = (userId: string) => calendarTasksOf(stack, userId);
+const taskOf = (userId: string, eventId: string) => calendarTaskOf(stack, userId, eventId);
+const email = 'chooser@example.com';
+const owner = 'chooser-team@example.com';
+const userId = 'user-chooser';
+
+describe('choosing calendars and event rules', () => {
+  it('lists the calendars, refuses bad choices naming each problem, applies good ones at once, with no effect on the other calendars', async () => {
+    await connectAndWatch(stack, 'src-chooser', email, userId);
+    await stack.admin.createAccount(owner);
+    const work = (await stack.admin.createCalendar(email, 'Work')).id;
+    const team = (await stack.admin.createCalendar(owner, 'Team')).id;
+    const busy = (await stack.admin.createCalendar(owner, 'Busy')).id;
+    await stack.admin.shareCalendar(team, email, 'reader');
+    await stack.admin.shareCalendar(busy, email, 'freeBusyReader');
+
+    const listed = await asUser(stack, userId, 'calendars?sourceId=src-chooser');
+    expect(listed.status).toBe(200);
+    const body = (await listed.json()) as { selection: unknown; eventRules: { excludedTypes: string[] }; calendars: { id: string; accessRole: string; primary: boolean }[] };
+    expect(body.selection).toBe('primary');
+    expect(body.eventRules.excludedTypes).toEqual(['birthday', 'workingLocation', 'fromGmail']);
+    expect(body.calendars.map((c) => [c.id, c.accessRole, c.primary])).toEqual([[email, 'owner', true], [work, 'owner', false], [team, 'reader', false], [busy, 'freeBusyReader', false]]);
+
+    const before = (await stack.db.doc('sources/src-chooser').get()).data();
+    const bad = await asUser(stack, userId, 'calendars', { method: 'POST', body: { sourceId: 'src-chooser', selection: ['primary', 'nobody@group.calendar.google.com', busy], eventRules: { excludedTypes: ['birthday', 'standup'] } } });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { problems: string[] }).problems).toEqual([
+      'calendar nobody@group.calendar.google.com: not in the account\'s calendar list',
+      `calendar ${busy}: free/busy access only, its events cannot be read`,
+      'event type standup: unknown (one of birthday, workingLocation, fromGmail, outOfOffice, focusTime)',
+    ]);
+    const tooMany = await asUser(stack, userId, 'calendars', { method: 'POST', body: { sourceId: 'src-chooser', selection: Array.from({ length: 26 }, () => work) } });
+    expect(((await tooMany.json()) as { problems: string[] }).problems[0]).toBe('at most 25 calendars can be chosen (got 26)');
+    expect((await asUser(stack, 'someone-else', 'calendars', { method: 'POST', body: { sourceId: 'src-chooser', selection: 'owned' } })).status).toBe(404);
+    expect((await asUser(stack, 'someone-else', 'calendars?sourceId=src-chooser')).status).toBe(404);
+    expect((await stack.db.doc('sources/src-chooser').get()).data()).toEqual(before);
+
+    // Three calendars, chosen by their ids (the primary one by its address).
+    const chose = await asUser(stack, userId, 'calendars', { method: 'POST', body: { sourceId: 'src-chooser', selection: [email, work, team] } });
+    expect(chose.status).toBe(200);
+    const chosen = (await stack.services.sources.get('src-chooser'))!;
+    expect(chosen.calendarSelection).toEqual(['primary', work, team]);
+    for (const calendarId of [work, team]) expect(calendarState(chosen, calendarId).channelId).not.toBeNull();
+    await stack.settled('src-chooser');
+
+    const focus = await stack.admin.createEvent(email, { summary: 'deep work', ...soon(), eventType: 'focusTime' });
+    const birthday = await stack.admin.createEvent(email, { summary: 'a birthday', ...soon(), eventType: 'birthday' });
+    const onWork = await stack.admin.createEvent(email, { summary: 'work item', ...soon(), calendarId: work });
+    const onTeam = await stack.admin.createEvent(owner, { summary: 'team item', ...soon(), calendarId: team });
+    await waitFor(async () => (await calendarTasks(userId)).length === 3);
+    await stack.settled('src-chooser');
+    expect(await taskOf(userId, birthday.id)).toBeUndefined();
+    expect((await taskOf(userId, focus.id))?.status).toBe('open');
+
+    // A rule change: focus time left out too. Its task is cancelled with the reason; the rest stay.
+    const rules = await asUser(stack, userId, 'calendars', { method: 'POST', body: { sourceId: 'src-chooser', selection: ['primary', work, team], eventRules: { excludedTypes: ['birthday', 'workingLocation', 'fromGmail', 'focusTime'] } } });
+    expect(rules.status).toBe(200);
+    await waitFor(async () => (await taskOf(userId, focus.id))?.status === 'cancelled');
+    await stack.settled('src-chooser');
+    expect(await taskOf(userId, focus.id)).toMatchObject({ reason: EXCLUDED_REASON });
+    expect((await taskOf(userId, onWork.id))?.status).toBe('open');
+    expect((await taskOf(userId, onTeam.id))?.status).toBe('open');
+
+    // The team calendar left out: its channel stopped, its task cancelled (kept), the others untouched.
+    const teamChannel = calendarState((await stack.services.sources.get('src-chooser'))!, team).channelId!;
+    const removed = await asUser(stack, userId, 'calendars', { method: 'POST', body: { sourceId: 'src-chooser', selection: ['primary', work] } });
+    expect(removed.status).toBe(200);
+    expect(await taskOf(userId, onTeam.id)).toMatchObject({ status: 'cancelled', reason: REMOVED_REASON });
+    expect(await stack.services.channels.get(teamChannel)).toBeNull();
+    await stack.settled('src-chooser');
+    expect((await taskOf(userId, onWork.id))?.status).toBe('open');
+    const after = (await stack.services.sources.get('src-chooser'))!;
+    expect(Object.keys(after.calendars)).toEqual([work]);
+    expect(after.status).toBe('active');
+  });
+});
+
+describe('the calendar list changing under a choice', () => {
+  const reconcile = (sourceId: string) => {
+    const s = stack.services;
+    return reconcileSourceCalendars({ sources: s.sources, tasks: s.tasks, publisher: s.publisher, watchDeps: s.watchDeps, clock: s.clock }, sourceId);
+  };
+
+  it('a shared calendar whose access drops to free/busy, then one removed from the list: channel stopped, tasks cancelled with a reason, the others untouched', async () => {
+    const [mail, user, sharer] = ['lister@example.com', 'user-lister', 'lister-owner@example.com'];
+    await connectAndWatch(stack, 'src-lister', mail, user);
+    await stack.admin.createAccount(sharer);
+    const team = (await stack.admin.createCalendar(sharer, 'Team')).id;
+    const ops = (await stack.admin.createCalendar(sharer, 'Ops')).id;
+    await stack.admin.shareCalendar(team, mail, 'reader');
+    await stack.admin.shareCalendar(ops, mail, 'reader');
+    expect((await asUser(stack, user, 'calendars', { method: 'POST', body: { sourceId: 'src-lister', selection: ['primary', team, ops] } })).status).toBe(200);
+    await stack.settled('src-lister');
+    const onTeam = await stack.admin.createEvent(sharer, { summary: 'team', ...soon(), calendarId: team });
+    const onOps = await stack.admin.createEvent(sharer, { summary: 'ops', ...soon(), calendarId: ops });
+    const mine = await stack.admin.createEvent(mail, { summary: 'mine', ...soon() });
+    await waitFor(async () => (await calendarTasks(user)).length === 3);
+    await stack.settled('src-lister');
+    expect(await reconcile('src-lister')).toEqual({ removed: [], added: [] });
+
+    const teamChannel = calendarState((await stack.services.sources.get('src-lister'))!, team).channelId!;
+    await stack.admin.shareCalendar(team, mail, 'freeBusyReader');
+    expect(await reconcile('src-lister')).toEqual({ removed: [team], added: [] });
+    expect(await taskOf(user, onTeam.id)).toMatchObject({ status: 'cancelled', reason: GONE_REASON });
+    expect(await stack.services.channels.get(teamChannel)).toBeNull();
+    expect((await taskOf(user, onOps.id))?.status).toBe('open');
+
+    await stack.admin.unshareCalendar(ops, mail);
+    expect(await reconcile('src-lister')).toEqual({ removed: [ops], added: [] });
+    expect(await taskOf(user, onOps.id)).toMatchObject({ status: 'cancelled', reason: GONE_REASON });
+    expect((await taskOf(user, mine.id))?.status).toBe('open');
+    const after = (await stack.services.sources.get('src-lister'))!;
+    expect(after.calendarSelection).toEqual(['primary']);
+    expect(after.calendars).toEqual({});
+    expect(after.status).toBe('active');
+  });
+
+  it('under `owned`, a calendar the account creates later starts syncing by itself', async () => {
+    const [mail, user] = ['owner-of-all@example.com', 'user-owner-of-all'];
+    await connectAndWatch(stack, 'src-owned', mail, user);
+    expect((await asUser(stack, user, 'calendars', { method: 'POST', body: { sourceId: 'src-owned', selection: 'owned' } })).status).toBe(200);
+    await stack.settled('src-owned');
+    const later = (await stack.admin.createCalendar(mail, 'Later')).id;
+    expect(await reconcile('src-owned')).toEqual({ removed: [], added: [later] });
+    const channelId = calendarState((await stack.services.sources.get('src-owned'))!, later).channelId!;
+    await waitFor(async () => (await stack.services.channels.get(channelId))?.confirmedAt);
+    await stack.settled('src-owned');
+    const event = await stack.admin.createEvent(mail, { summary: 'on the new calendar', ...soon(), calendarId: later });
+    await waitFor(async () => (await taskOf(user, event.id))?.status === 'open');
+    expect(await taskOf(user, event.id)).toMatchObject({ calendarId: later });
+  });
+});

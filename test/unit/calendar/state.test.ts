@@ -1,0 +1,62 @@
+import { calendarState, calendarStateChange } from '../../../functions/src/engine/calendar/state';
+import { sourceSchema, taskIdFor, taskSchema } from '../../../functions/src/engine/model';
+
+const now = new Date('2026-12-07T08:00:00Z');
+/** A source document as the version before calendars could be chosen wrote it: flat fields, no `calendars`. */
+const written = {
+  userId: 'u1',
+  email: 'ada@example.com',
+  status: 'active',
+  calendarChannelId: 'c1',
+  calendarResourceId: 'r1',
+  calendarChannelExpiration: now,
+  calendarSyncToken: 'tok-1',
+  calendarHorizon: now,
+  createdAt: now,
+  updatedAt: now,
+};
+
+describe('per-calendar state', () => {
+  it('reads a source written before calendars could be chosen as the primary calendar\'s state, and no other', () => {
+    const source = sourceSchema.parse(written);
+    expect(source.calendars).toEqual({});
+    expect(calendarState(source, 'primary')).toEqual({ channelId: 'c1', resourceId: 'r1', channelExpiration: now, syncToken: 'tok-1', horizon: now, syncErrors: 0 });
+    expect(calendarState(source, 'work@group.calendar.google.com')).toEqual({ channelId: null, resourceId: null, channelExpiration: null, syncToken: null, horizon: null, syncErrors: 0 });
+    expect(source.calendarSelection).toBe('primary');
+    expect(source.otherCalendarsRenewBy).toBeNull();
+  });
+
+  it('writes the primary calendar\'s state to the flat fields and another\'s to its own entry, leaving the rest alone', () => {
+    const source = sourceSchema.parse({ ...written, calendars: { 'team@group.calendar.google.com': { syncToken: 'team-tok' } } });
+    expect(calendarStateChange(source, 'primary', { syncToken: 'tok-2', horizon: null })).toEqual({ calendarSyncToken: 'tok-2', calendarHorizon: null });
+    const change = calendarStateChange(source, 'work@group.calendar.google.com', { syncToken: 'work-tok' });
+    expect(change).toEqual({
+      calendars: {
+        'team@group.calendar.google.com': { channelId: null, resourceId: null, channelExpiration: null, syncToken: 'team-tok', horizon: null, syncErrors: 0 },
+        'work@group.calendar.google.com': { channelId: null, resourceId: null, channelExpiration: null, syncToken: 'work-tok', horizon: null, syncErrors: 0 },
+      },
+      // One of them has no channel yet: the renewal query finds the source at once.
+      otherCalendarsRenewBy: new Date(0),
+    });
+    expect(sourceSchema.parse({ ...written, ...change }).calendars['work@group.calendar.google.com']!.syncToken).toBe('work-tok');
+  });
+});
+
+describe('task ids across calendars', () => {
+  it('keeps the ids the primary calendar\'s tasks always had, and gives the same event on another calendar its own', () => {
+    expect(taskIdFor('s1', 'calendar', 'ev1')).toBe('s1:calendar:ev1');
+    expect(taskIdFor('s1', 'calendar', 'ev1', 'primary')).toBe('s1:calendar:ev1');
+    expect(taskIdFor('s1', 'calendar', 'ev1', null)).toBe('s1:calendar:ev1');
+    const shared = taskIdFor('s1', 'calendar', 'ev1', 'team/x@group.calendar.google.com');
+    expect(shared).toBe('s1:calendar:team%2Fx%40group.calendar.google.com:ev1');
+    expect(shared).not.toContain('/');
+    expect(taskIdFor('s1', 'calendar', 'ev1', 'work@group.calendar.google.com')).not.toBe(taskIdFor('s1', 'calendar', 'ev1', 'team@group.calendar.google.com'));
+    expect(taskIdFor('s1', 'gmail', 'm1', 'work@group.calendar.google.com')).toBe('s1:gmail:m1');
+  });
+
+  it('reads a task written before calendars could be chosen, with no calendar field', () => {
+    const task = taskSchema.parse({ sourceId: 's1', origin: 'calendar', externalId: 'ev1', title: 't', dueAt: null, link: null, status: 'open', externalUpdatedAt: now, updatedAt: now });
+    expect(task.calendarId).toBeUndefined();
+    expect(Object.keys(taskSchema.parse(task))).not.toContain('calendarId');
+  });
+});
