@@ -93,6 +93,7 @@ export function limitsUnderProfile(cost: CostPhaseResult, manifest: Manifest): B
     schedule: deployedSchedule(manifest),
     capacities,
     followUpDispatchesPerSecond: QUEUES['gmail-follow-ups'].maxDispatchesPerSecond,
+    followUpMaxConcurrentDispatches: QUEUES['gmail-follow-ups'].maxConcurrentDispatches,
     // A lone mail's writes less its task: the lease's record and the step's end.
     sourceWritesPerLoneChange: Math.max(0, cost.units.mail.firestoreWrites - 1),
   });

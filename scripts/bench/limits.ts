@@ -67,6 +67,7 @@ export function whatRunsOutFirst(input: {
   schedule: Schedule;
   capacities: Capacity[];
   followUpDispatchesPerSecond: number;
+  followUpMaxConcurrentDispatches: number;
   /** Writes to a source document per lone change (the lease's record and the step's end). */
   sourceWritesPerLoneChange: number;
 }): Binding[] {
@@ -81,6 +82,12 @@ export function whatRunsOutFirst(input: {
       input.followUpDispatchesPerSecond,
       rate((n) => units[n].functions.gmailFollowUp?.invocations ?? 0),
       `raise the queue's maxDispatchesPerSecond (up to ${LIMITS.cloudTasksMaxDispatchesPerQueue.value}), then shard sources over several queues`,
+    ),
+    bind(
+      `Cloud Tasks dispatches in flight (gmail-follow-ups queue, set to ${input.followUpMaxConcurrentDispatches})`,
+      input.followUpMaxConcurrentDispatches,
+      rate((n) => units[n].functions.gmailFollowUp?.requestSeconds ?? 0),
+      "raise the queue's maxConcurrentDispatches (gmailFollowUp serves 80 at once)",
     ),
   ];
   for (const c of input.capacities) {

@@ -176,11 +176,14 @@ describe('what runs out first', () => {
       schedule,
       capacities: [{ name: 'gmailPush', maxInstances: 20, concurrency: 8 }],
       followUpDispatchesPerSecond: 50,
+      followUpMaxConcurrentDispatches: 20,
       sourceWritesPerLoneChange: 2,
     });
     const accounts: Record<string, number> = Object.fromEntries(rows.map((r) => [r.limit.split(' ')[0]!, Math.round(r.accounts)]));
     // 50 dispatches/s over 0.5 follow-ups/s per account
-    expect(accounts.Cloud).toBe(100);
+    expect(rows[0]!.accounts).toBeCloseTo(100, 6);
+    // 20 in flight over 0.5/s × 0.1 s
+    expect(rows.find((r) => r.limit.includes('in flight'))!.accounts).toBeCloseTo(400, 6);
     // 160 slots over 0.5/s × 0.2 s
     expect(accounts['gmailPush:']).toBe(1600);
     // 1,200,000 units/min over 0.5/s × 20 units × 60
