@@ -7,6 +7,18 @@ import { peakPerSecond, whatRunsOutFirst } from '../../scripts/bench/limits';
 // scripts/bench/prices.ts (nam5 Firestore, Cloud Run Tier 1 request-based).
 
 const zero: Unit = { firestoreReads: 0, firestoreWrites: 0, firestoreDeletes: 0, functions: {}, pubsubRequests: 0, pubsubBilledBytes: 0, cloudTasksOps: 0, kmsDecrypts: 0, logBytes: 0 };
+const schedule: Schedule = {
+  fallbackAfterMinutes: 10,
+  pollJobEveryMinutes: 2,
+  renewEveryDays: 6,
+  auditsPerDay: 1,
+  auditMaxItems: 200,
+  jobRunsPerDay: 746,
+  schedulerJobs: 4,
+  secretAccessesPerDay: 576,
+  kmsKeyVersions: 1,
+  secretVersions: 1,
+};
 const sizes = { syncWorker: { vcpu: 1, gib: 0.5 }, fallbackPoll: { vcpu: 0.333, gib: 0.5 } };
 
 describe('polls a day', () => {
@@ -55,18 +67,6 @@ describe('a unit of work priced line by line', () => {
 
 describe('cost per account', () => {
   const profile: Profile = { mailsPerDay: 100, calendarChangesPerDay: 0, archivesPerDay: 0, statusRequestsPerDay: 0 };
-  const schedule: Schedule = {
-    fallbackAfterMinutes: 10,
-    pollJobEveryMinutes: 2,
-    renewEveryDays: 6,
-    auditsPerDay: 1,
-    auditMaxItems: 200,
-    jobRunsPerDay: 746,
-    schedulerJobs: 4,
-    secretAccessesPerDay: 576,
-    kmsKeyVersions: 1,
-    secretVersions: 1,
-  };
   const units = (mail: Unit): Record<UnitName, Unit> => ({ mail, calendar: zero, archive: zero, poll: zero, renewal: zero, auditBase: zero, auditPerItem: zero, status: zero, jobRun: zero });
 
   it('adds the per-change lines and the project fixed costs shared by the accounts', () => {
@@ -151,18 +151,6 @@ describe('scheduled runs a day', () => {
 });
 
 describe('what runs out first', () => {
-  const schedule: Schedule = {
-    fallbackAfterMinutes: 10,
-    pollJobEveryMinutes: 2,
-    renewEveryDays: 6,
-    auditsPerDay: 1,
-    auditMaxItems: 200,
-    jobRunsPerDay: 746,
-    schedulerJobs: 4,
-    secretAccessesPerDay: 576,
-    kmsKeyVersions: 1,
-    secretVersions: 1,
-  };
   // 8,640 mails a day: 0.1 a second on average, 0.5 at the peak (5×); so many pushes that no poll is due (e^-66).
   const profile: Profile = { mailsPerDay: 8640, calendarChangesPerDay: 0, archivesPerDay: 0, statusRequestsPerDay: 0 };
   const mail: Unit = { ...zero, firestoreWrites: 3, functions: { gmailPush: { invocations: 1, billableSeconds: 0.2, requestSeconds: 0.2 }, gmailFollowUp: { invocations: 1, billableSeconds: 0.1, requestSeconds: 0.1 } } };
