@@ -3,7 +3,9 @@
  * `nam5` (deploy.sh's default), everything else in `us-central1`, Tier 1, request-based
  * billing. Each price carries the page it comes from and when it was read; `checked` says
  * whether this session found the figure on a stored copy of that page (true) or carried it
- * from the provider's page as last read without a fresh copy (false). Free tiers are listed
+ * from the provider's page as last read without a fresh copy (false): this session's copies
+ * showed Cloud Tasks' price, Pub/Sub's $40 per TiB with its 10 GiB free, Firestore's and Cloud
+ * Run's free tiers and Cloud Logging's 50 GiB free, not the other figures. Free tiers are listed
  * but the per-account cost is computed WITHOUT them: they are per project or per billing
  * account, so they vanish as accounts grow.
  */
@@ -26,11 +28,11 @@ export const PRICES = {
   firestoreRead: { usd: 0.06, per: 100_000, unit: 'document read (nam5)', free: '50,000 per day, (default) database only', source: 'https://cloud.google.com/firestore/pricing', read: READ, checked: false },
   firestoreWrite: { usd: 0.18, per: 100_000, unit: 'document write (nam5)', free: '20,000 per day', source: 'https://cloud.google.com/firestore/pricing', read: READ, checked: false },
   /** TTL deletes are billed as deletes and have no free quota. */
-  firestoreDelete: { usd: 0.02, per: 100_000, unit: 'document delete, TTL deletes included (nam5)', free: '20,000 per day; none for TTL deletes', source: 'https://cloud.google.com/firestore/pricing', read: READ, checked: true },
+  firestoreDelete: { usd: 0.02, per: 100_000, unit: 'document delete, TTL deletes included (nam5)', free: '20,000 per day; none for TTL deletes', source: 'https://cloud.google.com/firestore/pricing', read: READ, checked: false },
   /** Request-based billing: CPU and memory are billed while an instance serves at least one request, rounded up to 100 ms. */
-  runVcpuSecond: { usd: 0.000024, per: 1, unit: 'vCPU-second while serving (Tier 1, request-based)', free: '180,000 vCPU-seconds per month per billing account', source: 'https://cloud.google.com/run/pricing', read: READ, checked: true },
-  runGibSecond: { usd: 0.0000025, per: 1, unit: 'GiB-second while serving (Tier 1, request-based)', free: '360,000 GiB-seconds per month per billing account', source: 'https://cloud.google.com/run/pricing', read: READ, checked: true },
-  runRequest: { usd: 0.4, per: 1_000_000, unit: 'request (invocation)', free: '2 million per month per billing account', source: 'https://cloud.google.com/run/pricing', read: READ, checked: true },
+  runVcpuSecond: { usd: 0.000024, per: 1, unit: 'vCPU-second while serving (Tier 1, request-based)', free: '180,000 vCPU-seconds per month per billing account', source: 'https://cloud.google.com/run/pricing', read: READ, checked: false },
+  runGibSecond: { usd: 0.0000025, per: 1, unit: 'GiB-second while serving (Tier 1, request-based)', free: '360,000 GiB-seconds per month per billing account', source: 'https://cloud.google.com/run/pricing', read: READ, checked: false },
+  runRequest: { usd: 0.4, per: 1_000_000, unit: 'request (invocation)', free: '2 million per month per billing account', source: 'https://cloud.google.com/run/pricing', read: READ, checked: false },
   /** Publish and delivery are each throughput; each request counts at least 1,000 bytes. */
   pubsubTib: { usd: 40, per: 2 ** 40, unit: 'byte of throughput (publish or delivery, each request at least 1,000 bytes)', free: '10 GiB per month per billing account', source: 'https://cloud.google.com/pubsub/pricing', read: READ, checked: true },
   /** An operation is an API call or a push delivery attempt (per 32 KB). */
@@ -40,7 +42,7 @@ export const PRICES = {
   kmsKeyVersion: { usd: 0.06, per: 1, unit: 'active software key version per month', free: null, source: 'https://cloud.google.com/kms/pricing', read: READ, checked: false },
   secretAccess: { usd: 0.03, per: 10_000, unit: 'Secret Manager access operation', free: '10,000 per month per billing account', source: 'https://cloud.google.com/secret-manager/pricing', read: READ, checked: false },
   secretVersion: { usd: 0.06, per: 1, unit: 'active secret version per location per month', free: '6 versions per month', source: 'https://cloud.google.com/secret-manager/pricing', read: READ, checked: false },
-  loggingGib: { usd: 0.5, per: 2 ** 30, unit: 'byte of log ingested (storage for 30 days included)', free: '50 GiB per project per month', source: 'https://cloud.google.com/stackdriver/pricing', read: READ, checked: true },
+  loggingGib: { usd: 0.5, per: 2 ** 30, unit: 'byte of log ingested (storage for 30 days included)', free: '50 GiB per project per month', source: 'https://cloud.google.com/stackdriver/pricing', read: READ, checked: false },
 } as const satisfies Record<string, Price>;
 
 export type PriceName = keyof typeof PRICES;
