@@ -11,6 +11,13 @@
  *   npm run bench -- --sources 50 --duration 30 --latency 50 --seed 7 --rate 5
  *   npm run bench -- --lag 3000      read-after-push lag: every change readable up to 3 s after
  *                                    its push (Gmail's history id running ahead; Calendar too)
+ *   npm run bench -- --strategies engine --sources 1000   the scale run
+ *
+ * After its workload, the `engine` strategy runs the cost phase (scripts/bench/cost-phase.ts;
+ * `--no-cost` skips it) and the bench prices it with the cost model (scripts/bench/cost-model.ts).
+ * Its stack renews watches with less than 200 h left and audits changes of any age, so that
+ * the phase's renewal and audit requests do their whole work; nothing else reads those two
+ * settings, and the scheduled jobs are off.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -24,7 +31,12 @@ import { newSource } from '../functions/src/engine/account/connect';
 import { latencyChart } from './bench/chart';
 import { coldToFirstTask } from './bench/cold-first-task';
 import { distribution, floorOf, googleCost, round, slowest, unitsFloorPerMessage, type Distribution, type Expectation, type Seen } from './bench/figures';
-import { countFirestoreOps } from './bench/firestore-ops';
+import { countFirestoreDeletes, countFirestoreOps } from './bench/firestore-ops';
+import { runCostPhase, type CostPhaseResult, type Delivered } from './bench/cost-phase';
+import { ACCOUNTS, costTable, deployedSchedule, limitsUnderProfile, priceCost, PROFILE, unitTable } from './bench/cost-report';
+import { limitsTable, PEAK_TO_AVERAGE } from './bench/limits';
+import { PRICES } from './bench/prices';
+import { buildManifest } from './deploy/manifest';
 import { percentile } from './lib/demo';
 import { startLocalStack, type LocalStack } from './lib/local-stack';
 
@@ -39,6 +51,7 @@ const { values: flags } = parseArgs({
     strategies: { type: 'string', default: 'engine,engine_default_rate,per_notification,polling' },
     env: { type: 'string', multiple: true, default: [] },
     lag: { type: 'string' },
+    'no-cost': { type: 'boolean', default: false },
   },
 });
 /** Extra engine settings, e.g. --env GMAIL_UNITS_PER_MINUTE=15000 */
@@ -60,6 +73,10 @@ const MAIL_PER_S = flags.quick ? 2 : 4;
 const EVENTS_PER_S = flags.quick ? 0.5 : 1;
 const BURST_EVERY_MS = flags.quick ? 7_000 : 15_000;
 const HOST_PROCESSES = 2;
+/** Sources belong to this many users, round robin. */
+const USERS = 50;
+const COST_PHASE = !flags['no-cost'];
+const COST_PHASE_ENV = { RENEW_BEFORE_HOURS: '200', AUDIT_GRACE_SECONDS: '0' };
 const OUT_DIR = 'bench-results';
 
 let seed = Number(flags.seed);
@@ -85,6 +102,12 @@ interface Figures {
   lease_contention: number | null;
   firestore_reads_per_item: number;
   firestore_writes_per_item: number;
+  /** Deletes, TTL deletes to come included. */
+  firestore_deletes_per_item: number;
+  invocations_per_item: number;
+  log_lines_per_item: number;
+  log_bytes_per_item: number;
+  cost?: CostPhaseResult;
 }
 
 async function setUpSources(stack: LocalStack): Promise<string[]> {
@@ -96,7 +119,7 @@ async function setUpSources(stack: LocalStack): Promise<string[]> {
         const email = `bench${i}@example.com`;
         const id = `bench-${i}`;
         const { refreshToken } = await stack.admin.createAccount(email);
-        await stack.services.sources.create(id, newSource(`user-${i % 50}`, email, stack.services.clock.now()));
+        await stack.services.sources.create(id, newSource(`user-${i % USERS}`, email, stack.services.clock.now()));
         await stack.services.vault.store(id, refreshToken);
         await registerWatches(stack.services.watchDeps, id);
         ids.push(id);
@@ -123,18 +146,23 @@ interface Workload {
   changes: number;
   newMessages: number;
   announced: number;
+  /** Changes per source (index), and the mails delivered, for the cost phase. */
+  perSource: number[];
+  delivered: Delivered[];
 }
 
 async function runWorkload(stack: LocalStack, ids: string[], expected: Map<string, Expectation>): Promise<Workload> {
   const end = Date.now() + DURATION_MS;
-  const load: Workload = { changes: 0, newMessages: 0, announced: 0 };
+  const load: Workload = { changes: 0, newMessages: 0, announced: 0, perSource: ids.map(() => 0), delivered: [] };
   let nextBurst = Date.now() + 2000;
   const inFlight: Promise<unknown>[] = [];
   const mail = (i: number, subject: string) => {
     const changedAt = Date.now();
     load.newMessages += 1;
+    load.perSource[i] = (load.perSource[i] ?? 0) + 1;
     return stack.admin.deliverMail(`bench${i}@example.com`, { subject }).then((m) => {
       if (m.announced) load.announced += 1;
+      load.delivered.push({ source: i, messageId: m.id });
       expected.set(`bench-${i}:gmail:${m.id}`, { kind: m.announced ? 'announced' : 'tail', changedAt, notifiableAt: m.notifiableAt });
     });
   };
@@ -147,6 +175,7 @@ async function runWorkload(stack: LocalStack, ids: string[], expected: Map<strin
     if (random() < EVENTS_PER_S / 10) {
       load.changes += 1;
       const i = Math.floor(random() * ids.length);
+      load.perSource[i] = (load.perSource[i] ?? 0) + 1;
       const start = new Date(Date.now() + 86_400_000 * (1 + Math.floor(random() * 5)));
       const changedAt = Date.now();
       inFlight.push(
@@ -180,7 +209,7 @@ async function runStrategy(name: StrategyName, parts: FloorParts): Promise<{ fig
     scheduler: false,
     logFile: join(OUT_DIR, `functions-${name}.log`),
     sandboxSeed: Number(flags.seed),
-    env: { RATE_LIMIT_PER_SECOND: rate, ...EXTRA_ENV },
+    env: { RATE_LIMIT_PER_SECOND: rate, ...(name === 'engine' && COST_PHASE && COST_PHASE_ENV), ...EXTRA_ENV },
     hostProcesses: HOST_PROCESSES,
     processRunner: name === 'per_notification' ? 'per_notification' : 'engine',
   });
@@ -197,6 +226,7 @@ async function runStrategy(name: StrategyName, parts: FloorParts): Promise<{ fig
     await stack.hostStats(true);
     // The polls run in this process: its Firestore client counts too.
     const pollOps = countFirestoreOps(stack.services.db);
+    const pollDeletes = countFirestoreDeletes(stack.services.db, buildManifest().ttl.map((t) => t.collection));
     const db = createFirestore(stack.projectId);
     const expected = new Map<string, Expectation>();
     const seen: Seen[] = [];
@@ -235,6 +265,23 @@ async function runStrategy(name: StrategyName, parts: FloorParts): Promise<{ fig
     const items = seen.filter((s) => !s.missing).length;
     await db.terminate();
     await pollLoop;
+    const perItem = (n: number) => round(n / Math.max(1, items));
+    const usage = hosts.usage;
+    const missingTasks = new Set(seen.filter((s) => s.missing).map((s) => s.taskId));
+    const costPhase =
+      name === 'engine' && COST_PHASE
+        ? await runCostPhase({
+            stack,
+            sourceCount: ids.length,
+            delivered: load.delivered.filter((d) => !missingTasks.has(`bench-${d.source}:gmail:${d.messageId}`)),
+            changesPerSource: load.perSource,
+            users: Math.min(USERS, ids.length),
+            seconds: flags.quick ? 6 : 20,
+            sample: flags.quick ? 10 : 100,
+            random,
+            progress,
+          })
+        : undefined;
     const of = (kind?: Seen['kind']) => distribution(kind ? seen.filter((s) => s.kind === kind) : seen);
     return {
       latencies: seen.map((s) => s.latencyMs),
@@ -252,6 +299,11 @@ async function runStrategy(name: StrategyName, parts: FloorParts): Promise<{ fig
         lease_contention: name.startsWith('engine') && triggers > 0 ? round((outcomes.recorded ?? 0) / triggers) : null,
         firestore_reads_per_item: round((hosts.reads + pollOps.reads) / Math.max(1, items)),
         firestore_writes_per_item: round((hosts.writes + pollOps.writes) / Math.max(1, items)),
+        firestore_deletes_per_item: perItem(hosts.deletes + hosts.ttlWrites + pollDeletes.deletes + pollDeletes.ttlWrites),
+        invocations_per_item: perItem(Object.values(usage.functions).reduce((a, f) => a + f.invocations, 0)),
+        log_lines_per_item: perItem(usage.logLines + usage.requestLogLines),
+        log_bytes_per_item: perItem(usage.logBytes + usage.requestLogBytes),
+        ...(costPhase && { cost: costPhase }),
       },
     };
   } finally {
@@ -382,6 +434,9 @@ function table(results: Partial<Record<StrategyName, Figures>>): string {
     ['lease contention', (f) => String(f.lease_contention ?? 'n/a')],
     ['Firestore reads per item', (f) => String(f.firestore_reads_per_item)],
     ['Firestore writes per item', (f) => String(f.firestore_writes_per_item)],
+    ['Firestore deletes per item (TTL included)', (f) => String(f.firestore_deletes_per_item)],
+    ['function invocations per item', (f) => String(f.invocations_per_item)],
+    ['log lines / bytes per item (structured + request log)', (f) => `${f.log_lines_per_item} / ${f.log_bytes_per_item}`],
   ];
   const names = Object.keys(results) as StrategyName[];
   return [
@@ -434,8 +489,16 @@ async function main() {
     },
     results,
   };
+  const costPhase = results.engine?.cost;
+  const manifest = buildManifest();
+  const breakdown = costPhase && priceCost(costPhase, manifest);
+  const limits = costPhase && limitsUnderProfile(costPhase, manifest);
+  const withCost = {
+    ...output,
+    ...(breakdown && { cost_model: { profile: PROFILE, schedule: deployedSchedule(manifest), accounts_sharing_fixed_costs: ACCOUNTS, prices: PRICES, ...breakdown, peak_to_average: PEAK_TO_AVERAGE, limits } }),
+  };
   mkdirSync(OUT_DIR, { recursive: true });
-  writeFileSync(join(OUT_DIR, 'latest.json'), JSON.stringify(output, null, 2));
+  writeFileSync(join(OUT_DIR, 'latest.json'), JSON.stringify(withCost, null, 2));
   const label: Record<StrategyName, string> = {
     engine: `engine (${RAISED_RATE}/s)`,
     engine_default_rate: `engine (${DEFAULT_RATE}/s, shipped default)`,
@@ -452,6 +515,13 @@ async function main() {
   console.log(table(results));
   console.log(`\nfloor (announced change): ${floor.floor_ms} ms (${Object.entries(floor.parts).map(([k, v]) => `${k} ${v}`).join(', ')})`);
   console.log(`cold start: entry ${cold.cold_start_ms} ms; entry + per-API clients ${cold.cold_start_with_clients_ms} ms; entry + googleapis monolith ${cold.cold_start_monolith_ms} ms (${output.cold_start_ratio_monolith}×); a cold process to its first task ${floor.cold_process_to_first_task_ms} ms`);
+  if (costPhase && breakdown) {
+    console.log(`\nCost per connected account per month (list prices, no free tiers; fixed costs shared by ${ACCOUNTS} accounts; ${breakdown.pollsPerDay.toFixed(1)} polls a day):\n`);
+    console.log(costTable(breakdown));
+    console.log(`\n${unitTable(costPhase, breakdown)}`);
+    console.log(`\nWhat runs out first (changes at ${PEAK_TO_AVERAGE}× their daily average rate):\n\n${limitsTable(limits ?? [])}`);
+    console.log(`\naudit groups: ${costPhase.audit.lowItems.toFixed(2)} and ${costPhase.audit.highItems.toFixed(2)} changes per source; status requests listed ${costPhase.statusSourcesPerRequest.toFixed(2)} sources each; the fallbackPoll run fanned out ${costPhase.counts.jobRunFannedOut ?? 0} polls`);
+  }
   console.log(`\nWrote ${join(OUT_DIR, 'latest.json')}, ${join(OUT_DIR, 'latency.svg')} and ${join(OUT_DIR, 'slowest-<strategy>.json')}`);
 }
 

@@ -45,3 +45,29 @@ export function countFirestoreOps(db: Firestore): FirestoreOps {
   };
   return ops;
 }
+
+/** The deletes among a client's commit writes, and its writes to collections with a TTL policy (each deleted, and billed, later). */
+export interface FirestoreDeletes {
+  deletes: number;
+  ttlWrites: number;
+}
+
+type CommitWrite = { delete?: string; update?: { name?: string } };
+type CommitFn = (method: string, request: { writes?: CommitWrite[] }, ...rest: unknown[]) => Promise<unknown>;
+
+export function countFirestoreDeletes(db: Firestore, ttlCollections: readonly string[]): FirestoreDeletes {
+  const counts: FirestoreDeletes = { deletes: 0, ttlWrites: 0 };
+  const client = db as unknown as { request: CommitFn };
+  const request = client.request.bind(db);
+  const inTtlCollection = (name: string | undefined) => name !== undefined && ttlCollections.some((c) => name.includes(`/documents/${c}/`));
+  client.request = (method, body, ...rest) => {
+    if (method === 'commit') {
+      for (const write of body.writes ?? []) {
+        if (write.delete !== undefined) counts.deletes += 1;
+        else if (inTtlCollection(write.update?.name)) counts.ttlWrites += 1;
+      }
+    }
+    return request(method, body, ...rest);
+  };
+  return counts;
+}

@@ -10,35 +10,55 @@ import { parseConfig } from '../../functions/src/config';
 import { buildServices } from '../../functions/src/entry/services';
 import { createLogger } from '../../functions/src/logging';
 import { CountingRunner } from '../bench/counting-runner';
-import { countFirestoreOps } from '../bench/firestore-ops';
+import { countFirestoreDeletes, countFirestoreOps } from '../bench/firestore-ops';
 import { PerNotificationRunner } from '../bench/per-notification-runner';
+import { UsageMeter } from '../bench/usage';
+import { buildManifest } from '../deploy/manifest';
+import { CloudTasksFollowUps } from '../../functions/src/tasks/follow-up-queue';
 import { startFunctionsHost } from './functions-host';
 
 const port = Number(process.env.SYNC_HOST_PORT ?? '0');
 const offsetMs = Number(process.env.SYNC_CLOCK_OFFSET_MS ?? '0');
 const logFile = process.env.SYNC_LOG_FILE;
 const config = parseConfig();
+const stats = process.env.SYNC_STATS === '1' && process.send ? new UsageMeter() : null;
+const write = logFile ? (line: string) => appendFileSync(logFile, `${line}\n`) : (line: string) => process.stdout.write(`${line}\n`);
 const built = buildServices(config, {
   clock: { now: () => new Date(Date.now() + offsetMs) },
-  ...(logFile && { logger: createLogger((line) => appendFileSync(logFile, `${line}\n`)) }),
+  ...((logFile || stats) && {
+    logger: createLogger((line) => {
+      stats?.logLine(line);
+      write(line);
+    }),
+  }),
+  ...(stats && config.followUps && { followUps: stats.countFollowUps(new CloudTasksFollowUps(config.followUps)) }),
 });
+stats?.install(built);
 const runner = new CountingRunner(process.env.SYNC_RUNNER === 'per_notification' ? new PerNotificationRunner(built) : built.runner);
 const services = { ...built, runner };
 
-if (process.env.SYNC_STATS === '1' && process.send) {
+if (stats) {
   const ops = countFirestoreOps(built.db);
+  const deletes = countFirestoreDeletes(built.db, buildManifest().ttl.map((t) => t.collection));
   process.on('message', (message) => {
     if (message === 'reset') {
-      ops.reads = 0;
-      ops.writes = 0;
+      Object.assign(ops, { reads: 0, writes: 0 });
+      Object.assign(deletes, { deletes: 0, ttlWrites: 0 });
       runner.reset();
+      stats.reset();
     }
-    process.send!({ reads: ops.reads, writes: ops.writes, outcomes: runner.outcomes });
+    process.send!({ ...ops, ...deletes, outcomes: runner.outcomes, usage: stats.usage() });
   });
 }
 
-const requestLog = logFile ? (line: string) => appendFileSync(logFile, `${line}\n`) : undefined;
-startFunctionsHost(() => services, port, undefined, requestLog).then(
+const requestLog =
+  logFile || stats
+    ? (line: string) => {
+        stats?.requestLogLine(line);
+        if (logFile) appendFileSync(logFile, `${line}\n`);
+      }
+    : undefined;
+startFunctionsHost(() => services, port, undefined, requestLog, stats?.observe).then(
   (host) => console.log(`ready ${host.url}`),
   (error: unknown) => {
     console.error(error);

@@ -1,4 +1,4 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { Services } from '../../functions/src/entry/services';
@@ -40,8 +40,10 @@ export async function assertPortsFree(ports: { port: number; what: string }[]): 
 
 /** Cloud Run's request log line for one request (what the platform writes for every call). */
 export type RequestLog = (line: string) => void;
+/** Sees each request as it starts (the function's name); the callback it returns, once it has ended. */
+export type RequestObserver = (name: string, req: IncomingMessage) => () => void;
 
-export async function startFunctionsHost(services: () => Services, port: number, wrap?: Wrap, requestLog?: RequestLog): Promise<FunctionsHost> {
+export async function startFunctionsHost(services: () => Services, port: number, wrap?: Wrap, requestLog?: RequestLog, observe?: RequestObserver): Promise<FunctionsHost> {
   registerFunctions(services, wrap);
   const apps = new Map<string, RequestListener>();
   for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
@@ -55,6 +57,7 @@ export async function startFunctionsHost(services: () => Services, port: number,
       return;
     }
     const requestUrl = req.url ?? '/';
+    if (observe) res.once('close', observe(match[1]!, req));
     if (requestLog) {
       res.on('finish', () => requestLog(JSON.stringify({ severity: 'INFO', httpRequest: { requestMethod: req.method, requestUrl, status: res.statusCode } })));
     }

@@ -11,6 +11,7 @@ import { startEmulators, type RunningEmulators } from './emulators';
 import { assertPortsFree, startFunctionsHost, type FunctionsHost } from './functions-host';
 import { startRoundRobin } from './round-robin';
 import { createFollowUpQueue, localFunctionEnv } from './local-env';
+import { sumUsage, type Usage } from '../bench/usage';
 
 /**
  * The whole engine on one machine: the Firestore and Pub/Sub emulators, the sandbox as
@@ -48,7 +49,11 @@ export interface LocalStackOptions {
 export interface HostStats {
   reads: number;
   writes: number;
+  deletes: number;
+  ttlWrites: number;
   outcomes: Record<string, number>;
+  /** Invocations, instance time, log bytes and the rest the cost model needs (scripts/bench/usage.ts). */
+  usage: Usage;
 }
 
 export interface LocalStack {
@@ -117,7 +122,8 @@ async function sumStats(children: ChildProcess[], reset: boolean): Promise<HostS
   );
   const outcomes: Record<string, number> = {};
   each.forEach((s) => Object.entries(s.outcomes).forEach(([k, v]) => (outcomes[k] = (outcomes[k] ?? 0) + v)));
-  return { reads: each.reduce((a, s) => a + s.reads, 0), writes: each.reduce((a, s) => a + s.writes, 0), outcomes };
+  const total = (key: 'reads' | 'writes' | 'deletes' | 'ttlWrites') => each.reduce((a, s) => a + s[key], 0);
+  return { reads: total('reads'), writes: total('writes'), deletes: total('deletes'), ttlWrites: total('ttlWrites'), outcomes, usage: sumUsage(each.map((s) => s.usage)) };
 }
 
 async function put(host: string, path: string, body: unknown): Promise<void> {

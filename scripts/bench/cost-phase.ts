@@ -1,0 +1,195 @@
+import type { LocalStack } from '../lib/local-stack';
+import { FUNCTION_DEPLOYMENT } from '../deploy/manifest';
+import { auditParts, unitOf, type Measurement, type Sizes, type Unit, type UnitName } from './cost-model';
+import { googleCost } from './figures';
+
+/**
+ * The bench's cost phase: on the engine's stack, after its workload, one kind of work at a
+ * time (lone new mails, calendar changes, archives, polls, watch renewals, audits, status
+ * requests, a fallbackPoll run), each measured from a reset of the hosts' counters until the
+ * functions fall quiet, and divided by how many units it was. Polls, renewals and audits are
+ * published the way their scheduled job fans them out; the model adds the job's share.
+ */
+
+export interface Delivered {
+  source: number;
+  messageId: string;
+}
+
+export interface CostPhaseInput {
+  stack: LocalStack;
+  sourceCount: number;
+  /** Messages still in the inbox with their task: what the archive step archives. */
+  delivered: Delivered[];
+  /** Changes each source received during the workload (what its audit window holds). */
+  changesPerSource: number[];
+  users: number;
+  seconds: number;
+  sample: number;
+  random: () => number;
+  progress: (line: string) => void;
+}
+
+/** Google requests per unit: Gmail quota units and Calendar requests (each counts against a per-project quota). */
+export interface GoogleUse {
+  gmailUnits: number;
+  calendarRequests: number;
+}
+
+export interface CostPhaseResult {
+  units: Record<UnitName, Unit>;
+  /** Per unit; an audit's Google requests are all counted in `auditBase`. */
+  google: Partial<Record<UnitName, GoogleUse>>;
+  counts: Record<string, number>;
+  audit: { lowItems: number; highItems: number };
+  statusSourcesPerRequest: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const QUIET_CHECKS = 3;
+const MAX_SETTLE_MS = 90_000;
+
+/** Runs `work` from zeroed counters and waits until no invocation has started for three seconds. */
+async function measure(stack: LocalStack, work: () => Promise<number>): Promise<{ m: Measurement; count: number; google: GoogleUse }> {
+  await stack.hostStats(true);
+  await stack.admin.resetStats();
+  const count = await work();
+  const invocations = (s: Measurement) => Object.values(s.usage.functions).reduce((a, f) => a + f.invocations, 0);
+  let last = -1;
+  let quiet = 0;
+  const until = Date.now() + MAX_SETTLE_MS;
+  let stats = await stack.hostStats();
+  while (quiet < QUIET_CHECKS && Date.now() < until) {
+    await sleep(1000);
+    stats = await stack.hostStats();
+    quiet = invocations(stats) === last ? quiet + 1 : 0;
+    last = invocations(stats);
+  }
+  const cost = googleCost((await stack.admin.stats()).calls);
+  const per = (n: number) => n / Math.max(1, count);
+  return { m: stats, count, google: { gmailUnits: per(cost.gmailUnits), calendarRequests: per(cost.httpRequests - cost.gmailHttpRequests) } };
+}
+
+/** Calls `each` at `perSecond` for `seconds`, returns how many it made. */
+async function paced(perSecond: number, seconds: number, each: (k: number) => Promise<unknown>): Promise<number> {
+  const inFlight: Promise<unknown>[] = [];
+  const total = Math.max(1, Math.round(perSecond * seconds));
+  for (let k = 0; k < total; k += 1) {
+    inFlight.push(each(k));
+    await sleep(1000 / perSecond);
+  }
+  await Promise.all(inFlight);
+  return total;
+}
+
+const email = (i: number) => `bench${i}@example.com`;
+const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+
+export async function runCostPhase(input: CostPhaseInput): Promise<CostPhaseResult> {
+  const { stack, sourceCount, seconds, random, progress } = input;
+  const pick = () => {
+    const i = Math.floor(random() * sourceCount);
+    input.changesPerSource[i] = (input.changesPerSource[i] ?? 0) + 1;
+    return i;
+  };
+  const counts: Record<string, number> = {};
+  const units: Partial<Record<UnitName, Unit>> = {};
+  const google: CostPhaseResult['google'] = {};
+  const step = async (name: UnitName, work: () => Promise<number>, fannedOut = false) => {
+    progress(`cost phase: ${name}`);
+    const { m, count, google: use } = await measure(stack, work);
+    counts[name] = count;
+    google[name] = use;
+    units[name] = unitOf(m, count, fannedOut);
+    return m;
+  };
+
+  await step('mail', () => paced(4, seconds, (k) => stack.admin.deliverMail(email(pick()), { subject: `cost ${k}` })));
+  await step('calendar', () =>
+    paced(1, seconds, (k) => {
+      const start = new Date(Date.now() + 86_400_000 * (1 + (k % 5)));
+      return stack.admin.createEvent(email(pick()), { summary: `cost ${k}`, start: { dateTime: start.toISOString() }, end: { dateTime: new Date(start.getTime() + 1_800_000).toISOString() } });
+    }),
+  );
+  const archivable = [...input.delivered];
+  await step('archive', () => paced(2, Math.min(seconds, archivable.length / 2), (k) => {
+      const { source, messageId } = archivable[k]!;
+      input.changesPerSource[source] = (input.changesPerSource[source] ?? 0) + 1;
+      return stack.admin.archiveMail(email(source), messageId);
+    }),
+  );
+
+  const sample = Array.from({ length: Math.min(input.sample, sourceCount) }, (_, k) => Math.floor((k * sourceCount) / Math.min(input.sample, sourceCount)));
+  const publishAll = (ids: number[], request: (id: string) => Parameters<LocalStack['services']['publisher']['publish']>[0]) =>
+    paced(20, ids.length / 20, (k) => stack.services.publisher.publish(request(`bench-${ids[k]!}`)));
+  const pageSize = stack.config.pollPageSize;
+  await step('poll', () => publishAll(sample, (sourceId) => ({ kind: 'sync', sourceId, trigger: 'poll', gmail: true, calendar: true, pageSize })), true);
+  await step('renewal', () => publishAll(sample, (sourceId) => ({ kind: 'renew', sourceId })), true);
+
+  // Audits in two groups, the sources with the fewest changes and those with the most: the
+  // difference gives the part that grows with the changes in an audit's window.
+  const bySize = [...sample].sort((a, b) => (input.changesPerSource[a] ?? 0) - (input.changesPerSource[b] ?? 0));
+  const half = Math.floor(bySize.length / 2);
+  const groups = [bySize.slice(0, half), bySize.slice(half)];
+  const itemsOf = (g: number[]) => g.reduce((a, i) => a + (input.changesPerSource[i] ?? 0), 0) / Math.max(1, g.length);
+  const auditUnits: Unit[] = [];
+  const auditUse: GoogleUse = { gmailUnits: 0, calendarRequests: 0 };
+  for (const group of groups) {
+    progress('cost phase: audits');
+    const { m, count, google: use } = await measure(stack, () => publishAll(group, (sourceId) => ({ kind: 'audit', sourceId })));
+    auditUnits.push(unitOf(m, count, true));
+    auditUse.gmailUnits += use.gmailUnits / groups.length;
+    auditUse.calendarRequests += use.calendarRequests / groups.length;
+  }
+  google.auditBase = auditUse;
+  const audit = { lowItems: itemsOf(groups[0]!), highItems: itemsOf(groups[1]!) };
+  const parts = auditParts({ unit: auditUnits[0]!, items: audit.lowItems }, { unit: auditUnits[1]!, items: audit.highItems });
+  units.auditBase = parts.base;
+  units.auditPerItem = parts.perItem;
+  counts.audit = groups[0]!.length + groups[1]!.length;
+
+  // Status: every user's request lists all their sources; the model wants one account's share.
+  let listed = 0;
+  const statusUrl = stack.statusUrl();
+  await step('status', () =>
+    paced(5, input.users / 5, async (k) => {
+      const now = Math.floor(Date.now() / 1000);
+      const claims = { iss: `https://securetoken.google.com/${stack.projectId}`, aud: stack.projectId, sub: `user-${k}`, iat: now, exp: now + 3600 };
+      const response = await fetch(statusUrl, { headers: { Authorization: `Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`, Accept: 'application/json' } });
+      listed += ((await response.json()) as { sources?: unknown[] }).sources?.length ?? 0;
+    }),
+  );
+  const statusSourcesPerRequest = listed / Math.max(1, counts.status!);
+  units.status = { ...units.status!, firestoreReads: units.status!.firestoreReads / Math.max(1, statusSourcesPerRequest) };
+
+  // One fallbackPoll run; whatever it fanned out is taken off at the measured cost of a poll.
+  let requested = 0;
+  counts.jobRun = 1;
+  const jobRun = await measure(stack, async () => {
+    const response = await fetch(stack.host.functionUrl('fallbackPoll'), { method: 'POST' });
+    requested = ((await response.json()) as { requested?: number }).requested ?? 0;
+    return 1;
+  });
+  counts.jobRunFannedOut = requested;
+  const run = unitOf(jobRun.m, 1);
+  const poll = units.poll!;
+  units.jobRun = {
+    ...run,
+    firestoreReads: Math.max(3, run.firestoreReads - requested * poll.firestoreReads),
+    firestoreWrites: Math.max(0, run.firestoreWrites - requested * poll.firestoreWrites),
+    firestoreDeletes: Math.max(0, run.firestoreDeletes - requested * poll.firestoreDeletes),
+    functions: { fallbackPoll: run.functions.fallbackPoll ?? { invocations: 1, billableSeconds: 0.1, requestSeconds: 0.1 } },
+    pubsubRequests: 0,
+    pubsubBilledBytes: 0,
+    cloudTasksOps: 0,
+    kmsDecrypts: 0,
+    logBytes: Math.max(0, run.logBytes - requested * poll.logBytes),
+  };
+  return { units: units as Record<UnitName, Unit>, google, counts, audit, statusSourcesPerRequest };
+}
+
+/** Each function's deployed vCPU and memory (GiB), from the deployment manifest. */
+export function deployedSizes(): Sizes {
+  const gib = (memory: string) => (memory.endsWith('Gi') ? Number(memory.slice(0, -2)) : Number(memory.slice(0, -2)) / 1024);
+  return Object.fromEntries(Object.entries(FUNCTION_DEPLOYMENT).map(([name, spec]) => [name, { vcpu: Number(spec.capacity.cpu), gib: gib(spec.capacity.memory) }]));
+}

@@ -1,0 +1,143 @@
+import type { IncomingMessage } from 'node:http';
+import type { Services } from '../../functions/src/entry/services';
+import type { FollowUpScheduler } from '../../functions/src/engine/runner/follow-up';
+
+/**
+ * What one functions host process used, beyond Firestore operations, for the cost model:
+ * per function its invocations and the time an instance was busy serving it (what Cloud Run
+ * bills under request-based billing: from the first request in until the last one out,
+ * rounded up to 100 ms per busy spell), the bytes of structured log and of request log it
+ * wrote, KMS decrypts, Cloud Tasks calls and sync requests published.
+ */
+export interface FunctionUsage {
+  invocations: number;
+  /** Busy spells, each rounded up to 100 ms: the instance time billed. */
+  billableMs: number;
+  /** Sum of every request's own duration: what it would cost with one request per instance. */
+  requestMs: number;
+  /** Request bodies (Pub/Sub pushes carry the message). */
+  bodyBytes: number;
+}
+
+export interface Usage {
+  functions: Record<string, FunctionUsage>;
+  /** Structured log lines the functions wrote, and their bytes. */
+  logLines: number;
+  logBytes: number;
+  /** The request log line per request (what Cloud Run writes for every request). */
+  requestLogLines: number;
+  requestLogBytes: number;
+  kmsDecrypts: number;
+  /** Cloud Tasks create calls (a duplicate is refused, and still billed as an operation). */
+  cloudTasksCreates: number;
+  syncRequestsPublished: number;
+  syncRequestBytes: number;
+  cpuMs: number;
+}
+
+export const emptyUsage = (): Usage => ({
+  functions: {},
+  logLines: 0,
+  logBytes: 0,
+  requestLogLines: 0,
+  requestLogBytes: 0,
+  kmsDecrypts: 0,
+  cloudTasksCreates: 0,
+  syncRequestsPublished: 0,
+  syncRequestBytes: 0,
+  cpuMs: 0,
+});
+
+export function sumUsage(all: Usage[]): Usage {
+  const total = emptyUsage();
+  for (const u of all) {
+    for (const key of ['logLines', 'logBytes', 'requestLogLines', 'requestLogBytes', 'kmsDecrypts', 'cloudTasksCreates', 'syncRequestsPublished', 'syncRequestBytes', 'cpuMs'] as const) total[key] += u[key];
+    for (const [name, f] of Object.entries(u.functions)) {
+      const t = (total.functions[name] ??= { invocations: 0, billableMs: 0, requestMs: 0, bodyBytes: 0 });
+      t.invocations += f.invocations;
+      t.billableMs += f.billableMs;
+      t.requestMs += f.requestMs;
+      t.bodyBytes += f.bodyBytes;
+    }
+  }
+  return total;
+}
+
+const BILLING_GRANULE_MS = 100;
+
+/** Meters one host process: install once, read with `usage()`, restart with `reset()`. */
+export class UsageMeter {
+  private current = emptyUsage();
+  private readonly busy = new Map<string, { inFlight: number; since: number }>();
+  private cpuAtReset = process.cpuUsage();
+
+  /** The host's request observer: call at a request's start, the result at its end. */
+  observe = (name: string, req: IncomingMessage): (() => void) => {
+    const started = Date.now();
+    const f = (this.current.functions[name] ??= { invocations: 0, billableMs: 0, requestMs: 0, bodyBytes: 0 });
+    f.invocations += 1;
+    f.bodyBytes += Number(req.headers['content-length'] ?? 0);
+    const spell = this.busy.get(name) ?? { inFlight: 0, since: started };
+    if (spell.inFlight === 0) spell.since = started;
+    spell.inFlight += 1;
+    this.busy.set(name, spell);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      const now = Date.now();
+      const g = (this.current.functions[name] ??= { invocations: 0, billableMs: 0, requestMs: 0, bodyBytes: 0 });
+      g.requestMs += now - started;
+      spell.inFlight -= 1;
+      if (spell.inFlight === 0) g.billableMs += Math.ceil(Math.max(1, now - spell.since) / BILLING_GRANULE_MS) * BILLING_GRANULE_MS;
+    };
+  };
+
+  /** Counts a structured log line (wrap the logger's writer with it). */
+  logLine = (line: string): void => {
+    this.current.logLines += 1;
+    this.current.logBytes += Buffer.byteLength(line) + 1;
+  };
+
+  requestLogLine = (line: string): void => {
+    this.current.requestLogLines += 1;
+    this.current.requestLogBytes += Buffer.byteLength(line) + 1;
+  };
+
+  /** Counts KMS decrypts (opening a sealed token) and sync-request publishes on the services' own objects. */
+  install(services: Services): void {
+    const vault = services.vault;
+    const open = vault.open.bind(vault);
+    vault.open = (...args) => {
+      this.current.kmsDecrypts += 1;
+      return open(...args);
+    };
+    const publisher = services.publisher;
+    const publish = publisher.publish.bind(publisher);
+    publisher.publish = (request) => {
+      this.current.syncRequestsPublished += 1;
+      this.current.syncRequestBytes += Buffer.byteLength(JSON.stringify(request));
+      return publish(request);
+    };
+  }
+
+  /** The follow-up scheduler the runner is built with, counting its Cloud Tasks create calls. */
+  countFollowUps(inner: FollowUpScheduler): FollowUpScheduler {
+    return {
+      schedule: (...args) => {
+        this.current.cloudTasksCreates += 1;
+        return inner.schedule(...args);
+      },
+    };
+  }
+
+  usage(): Usage {
+    const cpu = process.cpuUsage(this.cpuAtReset);
+    return { ...this.current, cpuMs: Math.round((cpu.user + cpu.system) / 1000) };
+  }
+
+  reset(): void {
+    this.current = emptyUsage();
+    this.cpuAtReset = process.cpuUsage();
+  }
+}
