@@ -90,11 +90,15 @@ async function disconnectAndReconnect(admin: SandboxAdmin, connectUrl: string, i
   if (confirmed !== 200) throw new Error(`reconnect failed for ${account.email}: ${confirmed}`);
 }
 
-/** The user revokes the grant at Google: mail arrives until a sync finds out, then the user reconnects. */
+/**
+ * The user revokes the grant at Google: mail arrives until a sync finds out, then the user
+ * reconnects. The mail is starred in the inbox, so its push reaches the source whatever its
+ * rule's label (a watch on STARRED publishes nothing for plain mail).
+ */
 async function revokeAndReconnect(admin: SandboxAdmin, connectUrl: string, idToken: string, account: Account, store: Firestoreish): Promise<void> {
   await admin.revoke(account.email);
   for (let attempt = 0; attempt < 30 && (await store.source(account.sourceId))?.status !== 'disconnected'; attempt += 1) {
-    await admin.deliverMail(account.email, { subject: 'after the revocation' });
+    await admin.deliverMail(account.email, { subject: 'after the revocation', labelIds: ['INBOX', 'UNREAD', 'STARRED'] });
     await sleep(1000);
   }
   if ((await store.source(account.sourceId))?.status !== 'disconnected') throw new Error(`${account.email} not disconnected after its revocation`);
