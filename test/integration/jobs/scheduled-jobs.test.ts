@@ -53,7 +53,8 @@ test('renews a watch and a channel 23 h from expiry, not one 25 h away, re-regis
   expect(untouched.watchExpiration!.getTime()).toBe(now + 25 * HOUR);
 
   // The old channels are stopped at Google and gone from the index; the new ones are live.
-  await waitFor(async () => (await stack.services.channels.get(soon.calendarChannelId!)) === null);
+  // Each source's renewal stops its old channel after opening the new one, in its own request.
+  for (const old of [soon, expired]) await waitFor(async () => (await stack.services.channels.get(old.calendarChannelId!)) === null);
   const live = (await stack.admin.channels()).channels.map((c) => c.id);
   expect(live).toContain(renewed.calendarChannelId);
   expect(live).not.toContain(soon.calendarChannelId);
