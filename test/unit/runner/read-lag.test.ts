@@ -154,8 +154,25 @@ describe('a Gmail push that arrives before its change is readable', () => {
     w.mailbox.expireHistory();
     await expect(w.runner.handle('s1', { gmail: second.historyId, calendar: false }, { trigger: 'push' })).resolves.toBe('ran');
     w.mailbox.lag = null;
-    // The push that announced the hidden change, delivered again, and the look the pass asked for.
+    // The push that announced the hidden change, delivered again, and the look the pass asked for, when due.
     await w.runner.handle('s1', { gmail: second.historyId, calendar: false }, { trigger: 'push' });
+    w.clock.advance(LAG_SPAN_MS);
+    for (const look of w.followUps.looks.splice(0)) await w.runner.run('s1', { kind: 'look', trigger: 'push', from: look.from });
+    expect(w.tasks.ids().sort()).toEqual([first.id, second.id].sort());
+    expect((await w.sources.get('s1'))!.gmailResync).toBeNull();
+  });
+
+  test('a poll that finds history expired while a change is hidden waits out the lag too, then the walk finds the change', async () => {
+    const w = world();
+    await w.connect();
+    const first = w.mailbox.deliver('readable');
+    w.mailbox.lag = { hiddenAfter: w.mailbox.historyId, historyId: 'ahead' };
+    const second = w.mailbox.deliver('not listed yet');
+    w.mailbox.expireHistory();
+    await w.runner.run('s1', { kind: 'check', trigger: 'poll', calendar: false });
+    expect(w.tasks.ids()).not.toContain(second.id);
+    w.mailbox.lag = null;
+    w.clock.advance(LAG_SPAN_MS);
     for (const look of w.followUps.looks.splice(0)) await w.runner.run('s1', { kind: 'look', trigger: 'push', from: look.from });
     expect(w.tasks.ids().sort()).toEqual([first.id, second.id].sort());
     expect((await w.sources.get('s1'))!.gmailResync).toBeNull();

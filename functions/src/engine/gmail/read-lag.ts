@@ -65,12 +65,13 @@ export function gmailPassCursor(reach: ListingReach): { cursor: string; lagging:
  * When a resync walk that has not listed anything yet may start, or `null` when it may now. Its
  * cursor is the mailbox history id read when it began, which may count changes Gmail does not
  * serve yet: their records lie before the cursor, so no delta lists them, and only a walk made
- * once they are readable finds them. The walk waits out the retries' span (the last attempt,
- * and a walk already under way, do not wait).
+ * once they are readable finds them. The walk waits out the retries' span whatever started it
+ * (a poll or a reconnect's check too, and a look that Cloud Tasks ran early); a walk already
+ * under way does not wait.
  */
-export function resyncWalkAt(progress: GmailResync, now: Date, final: boolean): Date | null {
+export function resyncWalkAt(progress: GmailResync, now: Date): Date | null {
   const begun = progress.pageToken !== null || progress.imported > 0;
-  if (final || begun) return null;
+  if (begun) return null;
   const due = new Date(progress.startedAt.getTime() + LAG_SPAN_MS);
   return due > now ? due : null;
 }

@@ -163,7 +163,7 @@ export class GmailSync {
     // A walk begun in an earlier pass has an older cursor, which history may have outlived.
     const resumed = pass.source.gmailResync !== null;
     const progress = pass.source.gmailResync ?? (await this.resyncWalk.begin(pass.api, pass.source, pass.owner, pass.counts));
-    const walkAt = resyncWalkAt(progress, this.deps.clock.now(), pass.target.final);
+    const walkAt = resyncWalkAt(progress, this.deps.clock.now());
     if (walkAt !== null) {
       bump(pass.counts, 'resyncWaiting');
       return { more: false, cursor: null, walkAt };
