@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { documentIdSchema } from '../engine/model';
 import { confirmConnect, declineConnect, finishConnect, flowKey, stagedAddress, startConnect, type ConnectDeps } from '../engine/account/connect';
 import { disconnectSource, mailboxSources } from '../engine/account/disconnect';
+import { answerCors } from './cors';
 import { actingUser, identifyCaller } from './identity';
 import type { Services } from './services';
 import { LOG_EVENTS } from '../observability/log-events';
@@ -230,11 +231,15 @@ export function connectHandler(services: () => Services, routes: ConnectRoute[])
       return;
     }
     const { method, handle } = HANDLERS[route];
+    const s = services();
+    // The Bearer routes answer a host app's page on an allowed origin; start and callback are navigations.
+    const navigation = route === 'start' || route === 'callback';
+    if (!navigation && answerCors(req, res, s.config.connect.allowedOrigins, method)) return;
     // start answers its own 405 (it explains why GET is not offered).
     if (req.method !== method && route !== 'start') {
       res.status(405).set('Allow', method).end();
       return;
     }
-    await handle(req, res, services());
+    await handle(req, res, s);
   };
 }
