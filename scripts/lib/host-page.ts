@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { pageNonce, scriptJson, SIGN_IN_FORM } from '../../functions/src/entry/status-page';
 
 /**
  * Serves the example host app page (client/example/host-page.ts, bundled by esbuild with the
@@ -61,23 +61,21 @@ export function hostPageCsp(nonce: string, options: HostPageOptions): string {
   ].join('; ');
 }
 
-/** JSON that is safe inside a <script> element (no `</script>`, no `<!--`). */
-const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
-
 function renderPage(options: HostPageOptions, nonce: string): string {
   const settings = { firebase: options.firebase, emulators: options.emulators, connectUrl: options.connectUrl };
+  // A module script runs once the document is parsed, so it can sit in the head with its settings.
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Example host app</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<script type="application/json" id="settings">${scriptJson(settings)}</script>
+<script type="module" nonce="${nonce}" src="${SCRIPT_PATH}"></script>
 <style nonce="${nonce}">${STYLE}</style>
 </head>
 <body>
 ${BODY}
-<script type="application/json" id="settings">${scriptJson(settings)}</script>
-<script type="module" nonce="${nonce}" src="${SCRIPT_PATH}"></script>
 </body>
 </html>`;
 }
@@ -97,12 +95,7 @@ const STYLE = `
 `;
 
 const BODY = `<h1>Example host app</h1>
-<form id="sign-in" hidden>
-  <label>Email <input name="email" type="email" autocomplete="username" required></label>
-  <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
-  <button type="submit">Sign in</button>
-  <p id="sign-in-error" role="alert"></p>
-</form>
+${SIGN_IN_FORM}
 <main id="app" hidden>
   <p>Signed in as <strong id="user"></strong></p>
   <form id="connect">
@@ -131,7 +124,7 @@ export async function startHostPage(): Promise<HostPage> {
     if (path === SCRIPT_PATH) return void res.writeHead(200, { ...headers, 'Content-Type': 'text/javascript; charset=utf-8' }).end(script);
     if (path !== '/') return void res.writeHead(404, headers).end();
     if (options === null) return void res.writeHead(503, headers).end('starting');
-    const nonce = randomBytes(18).toString('base64');
+    const nonce = pageNonce();
     res.writeHead(200, { ...headers, 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': hostPageCsp(nonce, options) }).end(renderPage(options, nonce));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
