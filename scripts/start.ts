@@ -21,6 +21,7 @@ import { startLocalStack, type LocalStack } from './lib/local-stack';
 import { exitUnlessSupportedNode } from './lib/node-version';
 import { GOOGLE_CERTS_PATH } from '../sandbox/src/identity-keys';
 import { relayPushes, startEventReceiver } from './lib/event-receiver';
+import { startHostPage, type HostPage } from './lib/host-page';
 
 exitUnlessSupportedNode();
 
@@ -80,7 +81,7 @@ function claimStackFile(): void {
   writeFileSync(STACK_FILE, JSON.stringify({ pid: process.pid, starting: true }, null, 2));
 }
 
-function writeStackFile(stack: LocalStack, demoUser: string | null): void {
+function writeStackFile(stack: LocalStack, hostPage: HostPage, demoUser: string | null): void {
   const description = {
     pid: process.pid,
     projectId: stack.projectId,
@@ -89,6 +90,7 @@ function writeStackFile(stack: LocalStack, demoUser: string | null): void {
     sandboxUrl: stack.sandbox.url,
     functionsUrl: stack.host.url,
     statusUrl: stack.statusUrl(),
+    hostAppUrl: hostPage.url,
     authEmulatorHost: stack.emulators.authHost,
     functions: Object.fromEntries(['connect', 'connectCallback', 'registerWatch', 'sourceStatus', 'calendarPush', 'fallbackPoll', 'renewWatches', 'pruneRetention'].map((n) => [n, `${stack.host.url}/${n}`])),
     demo: demoUser === null ? null : { userId: demoUser, email: DEMO_EMAIL, password: DEMO_PASSWORD },
@@ -100,13 +102,14 @@ function writeStackFile(stack: LocalStack, demoUser: string | null): void {
 async function main(): Promise<number> {
   const flags = parseFlags();
   claimStackFile();
-  const holder: { stack?: LocalStack; stopReceiver?: () => Promise<void> } = {};
+  const holder: { stack?: LocalStack; hostPage?: HostPage; stopReceiver?: () => Promise<void> } = {};
   let stopping = false;
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
     console.log('\nStopping…');
     await holder.stopReceiver?.();
+    await holder.hostPage?.close();
     await holder.stack?.stop();
     rmSync(STACK_FILE, { force: true });
     process.exit(code);
@@ -115,7 +118,11 @@ async function main(): Promise<number> {
   process.on('SIGTERM', () => void shutdown(143));
 
   const started = Date.now();
+  // The example host app is where the connect flow returns, so it listens before the functions are configured.
+  const hostPage = await startHostPage();
+  holder.hostPage = hostPage;
   const stack = await startLocalStack({
+    env: { CONNECT_RETURN_URL: hostPage.url },
     functionsPort: flags.functionsPort,
     sandboxPort: flags.sandboxPort,
     logFile: join(LOCAL_DIR, 'functions.log'),
@@ -123,7 +130,14 @@ async function main(): Promise<number> {
     onProgress: (line) => console.log(`  … ${line}`),
   });
   holder.stack = stack;
-  writeStackFile(stack, null);
+  hostPage.configure({
+    firebase: { apiKey: 'local', projectId: stack.projectId },
+    emulators: { auth: stack.emulators.authHost, firestore: stack.emulators.firestoreHost },
+    connectUrl: stack.host.functionUrl('connect'),
+    consentUrl: stack.functionEnv.GOOGLE_OAUTH_AUTH_URL!,
+    callbackUrl: stack.config.connect.redirectUrl,
+  });
+  writeStackFile(stack, hostPage, null);
   // The host app's side of the change stream: a receiver that verifies and prints every event.
   const receiver = await startEventReceiver({ certsUrl: `${stack.sandbox.url}${GOOGLE_CERTS_PATH}`, print: (line) => console.log(line) });
   const relay = relayPushes({ pubsubHost: stack.emulators.pubsubHost, projectId: stack.projectId, sandboxUrl: stack.sandbox.url, receiverUrl: receiver.url });
@@ -138,6 +152,7 @@ async function main(): Promise<number> {
   console.log(`  Functions            ${stack.host.url}/{name}`);
   console.log(`  Function logs        ${join(LOCAL_DIR, 'functions.log')}`);
   console.log(`  Change-stream receiver ${receiver.url}   (prints every event, ⇢; 401 on a bad token)`);
+  console.log(`  Example host app     ${hostPage.url}   (sign in, connect, live tasks; built on client/; the connect flow returns here)`);
   console.log(`  Stack description    ${STACK_FILE}`);
 
   if (!flags.demo) {
@@ -154,10 +169,10 @@ async function main(): Promise<number> {
   const demoUser = demo.uid;
   const walk = await connectThroughFlow(stack.host.functionUrl('connect'), demo.idToken, DEMO_EMAIL);
   if (walk.confirmed?.status !== 200) throw new Error(`connecting the demo account failed: ${walk.callback.status} ${JSON.stringify(walk.confirmed?.body ?? null)}`);
-  writeStackFile(stack, demoUser);
+  writeStackFile(stack, hostPage, demoUser);
   console.log(`\nDemo account ${DEMO_EMAIL} connected through the connect flow (signed-in user ${demoUser}).`);
   console.log(`  Status page          ${stack.statusUrl()}`);
-  console.log(`  Sign in there as     ${DEMO_EMAIL} / ${DEMO_PASSWORD}   (local Firebase Auth emulator)\n`);
+  console.log(`  Sign in there as     ${DEMO_EMAIL} / ${DEMO_PASSWORD}   (local Firebase Auth emulator; the example host app too)\n`);
 
   const db = createFirestore(stack.projectId);
   const watcher = new TaskWatcher(db, demoUser, (o) => console.log(`  ✓ ${o.label.padEnd(52)} ${String(o.latencyMs).padStart(5)} ms`));

@@ -52,6 +52,7 @@ test('npm start -- --once runs the scenario, prints the summary and exits 0', as
   expect(output).toMatch(/Status page\s+http:\/\/127\.0\.0\.1:\d+\/sourceStatus\n\s+Sign in there as\s+demo@example\.com \/ demo-password/);
   expect(output).toMatch(/✓ mail "Welcome to the sync engine demo" → open task\s+\d+ ms/);
   expect(output).toMatch(/✓ mail archived → task archived/);
+  expect(output).toMatch(/Example host app\s+http:\/\/127\.0\.0\.1:\d+\//);
   expect(output).toMatch(/Summary: 3 tasks, 5 changes seen, latency p50 \d+ ms, p99 \d+ ms/);
   // The local receiver got the change stream, verified (OIDC) and printed.
   expect(output).toMatch(/⇢ dev\.pushsync\.task\.changed\.v1 users\/\S+\/tasks\/\S+ v1 open/);
@@ -75,6 +76,12 @@ describe('npm start -- --no-demo', () => {
     const user = await emulatorSignIn(stack.authEmulatorHost!, 'outsider@example.com', 'outside-password');
     const walk = await connectThroughFlow(stack.functions.connect!, user.idToken, 'outsider@example.com');
     expect(walk.confirmed?.status).toBe(200);
+    // The connect flow returns to the example host app, which serves its page with a nonce CSP.
+    expect(walk.location?.startsWith(`${stack.hostAppUrl}#status=confirm&link=`)).toBe(true);
+    const hostPage = await fetch(stack.hostAppUrl!);
+    expect(hostPage.status).toBe(200);
+    expect(hostPage.headers.get('content-security-policy')).toMatch(/script-src 'nonce-[^']+'/);
+    expect(await hostPage.text()).toContain('<title>Example host app</title>');
     await new Promise((r) => setTimeout(r, 1100));
     await admin.deliverMail('outsider@example.com', { subject: 'found from outside' });
 

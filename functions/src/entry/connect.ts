@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { documentIdSchema } from '../engine/model';
 import { confirmConnect, declineConnect, finishConnect, flowKey, stagedAddress, startConnect, type ConnectDeps } from '../engine/account/connect';
 import { disconnectSource, mailboxSources } from '../engine/account/disconnect';
+import { answerCors } from './cors';
 import { identifyCaller, userFor, type Handler } from './identity';
 import { RULE_ROUTES, type RuleRoute } from './rules';
 import { calendarsRoute } from './calendars';
@@ -223,11 +224,15 @@ export function connectHandler(services: () => Services, routes: ConnectRoute[])
       return;
     }
     const { methods, handle } = HANDLERS[route];
+    const s = services();
+    // The Bearer routes answer a host app's page on an allowed origin; start and callback are navigations.
+    const navigation = route === 'start' || route === 'callback';
+    if (!navigation && answerCors(req, res, s.config.connect.allowedOrigins, methods)) return;
     // start answers its own 405 (it explains why GET is not offered).
     if (!methods.includes(req.method) && route !== 'start') {
       res.status(405).set('Allow', methods.join(', ')).end();
       return;
     }
-    await handle(req, res, services());
+    await handle(req, res, s);
   };
 }

@@ -44,7 +44,7 @@ export function statusPageCsp(nonce: string, options: Pick<StatusPageOptions, 's
 }
 
 /** JSON that is safe inside a <script> element (no `</script>`, no `<!--`). */
-function scriptJson(value: unknown): string {
+export function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c');
 }
 
@@ -80,13 +80,16 @@ const STYLE = `
   form { display: grid; gap: .5rem; max-width: 20rem; } [hidden] { display: none; }
 `;
 
-const BODY = `<h1>Sync status</h1>
-<form id="sign-in" hidden>
+/** Email and password; the page's script signs in with them (the example host app uses it too). */
+export const SIGN_IN_FORM = `<form id="sign-in" hidden>
   <label>Email <input name="email" type="email" autocomplete="username" required></label>
   <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
   <button type="submit">Sign in</button>
   <p id="sign-in-error" role="alert"></p>
-</form>
+</form>`;
+
+const BODY = `<h1>Sync status</h1>
+${SIGN_IN_FORM}
 <div id="confirm" role="region" aria-label="Confirm a new connection" hidden>
   <p>Link the Google account <strong id="confirm-email"></strong> to your account?</p>
   <button type="button" id="confirm-button">Link it</button>
