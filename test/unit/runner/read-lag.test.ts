@@ -145,37 +145,39 @@ describe('a Gmail push that arrives before its change is readable', () => {
     expect(w.tasks.ids().sort()).toEqual([first.id, second.id].sort());
   });
 
-  test('history expired while a change is hidden: the resync walk waits out the lag, then finds the change', async () => {
+  /** A readable mail, then one hidden by the lag with the history id ahead, then history expires. */
+  async function hiddenThenExpired() {
     const w = world();
     await w.connect();
     const first = w.mailbox.deliver('readable');
     w.mailbox.lag = { hiddenAfter: w.mailbox.historyId, historyId: 'ahead' };
     const second = w.mailbox.deliver('not listed yet');
     w.mailbox.expireHistory();
-    await expect(w.runner.handle('s1', { gmail: second.historyId, calendar: false }, { trigger: 'push' })).resolves.toBe('ran');
+    return { w, first, second };
+  }
+
+  /** The lag ends, the looks asked for run when due: the walk finds both mails and ends. */
+  async function looksWhenDue(w: ReturnType<typeof world>, ids: string[]) {
     w.mailbox.lag = null;
-    // The push that announced the hidden change, delivered again, and the look the pass asked for, when due.
-    await w.runner.handle('s1', { gmail: second.historyId, calendar: false }, { trigger: 'push' });
     w.clock.advance(LAG_SPAN_MS);
     for (const look of w.followUps.looks.splice(0)) await w.runner.run('s1', { kind: 'look', trigger: 'push', from: look.from });
-    expect(w.tasks.ids().sort()).toEqual([first.id, second.id].sort());
+    expect(w.tasks.ids().sort()).toEqual(ids.sort());
     expect((await w.sources.get('s1'))!.gmailResync).toBeNull();
+  }
+
+  test('history expired while a change is hidden: the resync walk waits out the lag, then finds the change', async () => {
+    const { w, first, second } = await hiddenThenExpired();
+    await expect(w.runner.handle('s1', { gmail: second.historyId, calendar: false }, { trigger: 'push' })).resolves.toBe('ran');
+    // The push that announced the hidden change, delivered again, then the look the passes asked for.
+    await w.runner.handle('s1', { gmail: second.historyId, calendar: false }, { trigger: 'push' });
+    await looksWhenDue(w, [first.id, second.id]);
   });
 
   test('a poll that finds history expired while a change is hidden waits out the lag too, then the walk finds the change', async () => {
-    const w = world();
-    await w.connect();
-    const first = w.mailbox.deliver('readable');
-    w.mailbox.lag = { hiddenAfter: w.mailbox.historyId, historyId: 'ahead' };
-    const second = w.mailbox.deliver('not listed yet');
-    w.mailbox.expireHistory();
+    const { w, first, second } = await hiddenThenExpired();
     await w.runner.run('s1', { kind: 'check', trigger: 'poll', calendar: false });
     expect(w.tasks.ids()).not.toContain(second.id);
-    w.mailbox.lag = null;
-    w.clock.advance(LAG_SPAN_MS);
-    for (const look of w.followUps.looks.splice(0)) await w.runner.run('s1', { kind: 'look', trigger: 'push', from: look.from });
-    expect(w.tasks.ids().sort()).toEqual([first.id, second.id].sort());
-    expect((await w.sources.get('s1'))!.gmailResync).toBeNull();
+    await looksWhenDue(w, [first.id, second.id]);
   });
 
   test('each pass that finds the resync waiting asks for a walk look of its own, so a look spent early is followed by another', async () => {
