@@ -212,6 +212,7 @@ describe('the other paths ask the same rule', () => {
     await stack.admin.expireHistory(email);
     // The poll begins the resync; its walk waits out the read-after-push lag, then the next poll walks.
     await stack.services.runner.run('src-paths', { kind: 'check', trigger: 'poll', calendar: false });
+    await stack.settled('src-paths');
     await resyncLagPassed(stack, 'src-paths');
     await stack.services.runner.run('src-paths', { kind: 'check', trigger: 'poll', calendar: false });
     await stack.settled('src-paths');
