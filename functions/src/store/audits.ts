@@ -45,10 +45,10 @@ export class AuditRepository implements AuditStore {
     }
   }
 
-  async tasksByIds(userId: string, sourceId: string, origin: TaskOrigin, externalIds: readonly string[]): Promise<Map<string, Task>> {
+  async tasksByIds(userId: string, sourceId: string, origin: TaskOrigin, externalIds: readonly string[], calendarId?: string): Promise<Map<string, Task>> {
     const found = new Map<string, Task>();
     if (externalIds.length === 0) return found;
-    const refs = externalIds.map((id) => this.tasks(userId).doc(taskIdFor(sourceId, origin, id)));
+    const refs = externalIds.map((id) => this.tasks(userId).doc(taskIdFor(sourceId, origin, id, calendarId)));
     // getAll reads through each reference's converter; its signature just forgets the type.
     const snaps = (await this.db.getAll(...refs)) as DocumentSnapshot<Task>[];
     for (const snap of snaps) {

@@ -165,3 +165,24 @@ test('Gmail paging stops at the first message older than the source: a large bac
   const snap = await stack.db.collection('users/user-backlog/tasks').get();
   expect(snap.docs.map((d) => d.id).sort()).toEqual(fresh.map((id) => `src-backlog:gmail:${id}`).sort());
 });
+
+test('every calendar the source syncs is audited under its own task ids; a calendar it does not sync is not', async () => {
+  const calendarsEmail = 'calendars-audit@example.com';
+  const account = await stack.admin.createAccount(calendarsEmail);
+  const work = await stack.admin.createCalendar(calendarsEmail, 'Work');
+  const now = clock.now();
+  await stack.services.sources.create('src-cals', sourceData({ userId: 'user-cals', email: calendarsEmail, createdAt: now, updatedAt: now, calendarSelection: [work.id] }));
+  await stack.services.vault.store('src-cals', account.refreshToken);
+  // The sandbox's clock may already run ahead (an earlier test moved it): move it to just after the source's connection.
+  const google = new Date((await stack.admin.advanceClock(0)).now);
+  await stack.admin.advanceClock(clock.now().getTime() + 1000 - google.getTime());
+  const tomorrow = new Date(clock.now().getTime() + 24 * HOUR);
+  const slot = { start: at(tomorrow.toISOString()), end: at(new Date(tomorrow.getTime() + HOUR).toISOString()) };
+  await stack.admin.createEvent(calendarsEmail, { summary: 'on the primary calendar, not synced', ...slot });
+  const missed = await stack.admin.createEvent(calendarsEmail, { summary: 'on the work calendar, missed', ...slot, calendarId: work.id });
+
+  const { lines } = await audit(3);
+  expect(lines.find((l) => l.sourceId === 'src-cals' && l.type === 'calendar')).toMatchObject({ checked: 1, missing: 1, repaired: 1, units: 1 });
+  const snap = await stack.db.collection('users/user-cals/tasks').get();
+  expect(snap.docs.map((d) => [d.id, (d.data() as Task).calendarId])).toEqual([[`src-cals:calendar:${encodeURIComponent(work.id)}:${missed.id}`, work.id]]);
+});

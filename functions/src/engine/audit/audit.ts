@@ -1,5 +1,5 @@
 import { calendarWindow, type TaskRule } from '../task-rule';
-import { auditCalendar, auditGmail, type AuditTaskReads, type AuditWindow } from './sources';
+import { auditCalendars, auditGmail, type AuditTaskReads, type AuditWindow } from './sources';
 import { auditFinished } from './compare';
 import { isGoogleError } from '../errors';
 import type { AuditCounts, AuditRecord, Source } from '../model';
@@ -94,7 +94,7 @@ export async function auditSource(deps: AuditDeps, source: Source, settings: Aud
   };
   const stores = { tasks: deps.tasks, reads: deps.audits };
   const gmail = await auditOne(deps, source, 'gmail', async () => auditGmail(await deps.google.gmail(source), stores, source, window));
-  const calendar = await auditOne(deps, source, 'calendar', async () => auditCalendar(await deps.google.calendar(source), stores, source, window));
+  const calendar = await auditOne(deps, source, 'calendar', async () => auditCalendars((calendarId) => deps.google.calendar(source, calendarId), stores, source, window));
   const finishedAt = deps.clock.now();
   await deps.audits.record({
     sourceId: source.id,

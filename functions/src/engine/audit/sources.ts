@@ -1,7 +1,8 @@
 import { calendarTask } from '../calendar/sync';
+import { syncedCalendars } from '../calendar/state';
 import { calendarVerdict, gmailFetchedVerdict, gmailListedVerdict, openTasksNotListed, type CalendarVerdict } from './compare';
 import { gmailTask, listTaskMail, matches, ruleOf } from '../gmail/rule';
-import { PRIMARY_CALENDAR, type AuditCounts, type Source, type Task, type TaskOrigin } from '../model';
+import { type AuditCounts, type Source, type Task, type TaskOrigin } from '../model';
 import type { CalendarApi, CalendarEvent } from '../calendar/ports';
 import type { GmailApi } from '../gmail/ports';
 import type { TaskStore } from '../ports';
@@ -23,7 +24,7 @@ const CALENDAR_MAX_PAGES = 20;
 
 export interface AuditTaskReads {
   /** Our tasks for these external ids (absent ones are missing from the map). */
-  tasksByIds(userId: string, sourceId: string, origin: TaskOrigin, externalIds: readonly string[]): Promise<Map<string, Task>>;
+  tasksByIds(userId: string, sourceId: string, origin: TaskOrigin, externalIds: readonly string[], calendarId?: string): Promise<Map<string, Task>>;
   /** Open tasks of the source last written at or after `since`. */
   openTasksUpdatedSince(userId: string, sourceId: string, origin: TaskOrigin, since: Date): Promise<Task[]>;
 }
@@ -45,6 +46,14 @@ export interface AuditWindow {
   /** The task rule's calendar window: events outside it are not tasks. */
   calendar: CalendarWindow;
 }
+
+interface AuditedCalendar {
+  source: Source;
+  calendarId: string;
+}
+
+/** Which of the source's tasks a status change names: Gmail's, or one calendar's. */
+type TaskKind = { origin: 'gmail' } | { origin: 'calendar'; calendarId: string };
 
 const emptyCounts = (): AuditCounts => ({ checked: 0, missing: 0, wrongState: 0, repaired: 0, units: 0 });
 
@@ -87,8 +96,8 @@ export async function auditGmail(api: GmailApi, { tasks, reads }: AuditStores, s
   counts.missing = upserts.length;
   counts.wrongState = reopen.length + archive.length;
   counts.repaired += (await tasks.upsert(source.userId, upserts)).written;
-  counts.repaired += await setStatus(tasks, source, 'gmail', reopen, 'open', window.at);
-  counts.repaired += await setStatus(tasks, source, 'gmail', archive, 'archived', window.at);
+  counts.repaired += await setStatus(tasks, source, { origin: 'gmail' }, reopen, 'open', window.at);
+  counts.repaired += await setStatus(tasks, source, { origin: 'gmail' }, archive, 'archived', window.at);
   return counts;
 }
 
@@ -124,21 +133,31 @@ async function notTaskMail(api: GmailApi, source: Source, candidates: readonly T
   return gone;
 }
 
-export async function auditCalendar(api: CalendarApi, { tasks, reads }: AuditStores, source: Source, window: AuditWindow): Promise<AuditCounts> {
+/** Every calendar the source syncs, one after the other; counts are summed. */
+export async function auditCalendars(calendarOf: (calendarId: string) => Promise<CalendarApi>, stores: AuditStores, source: Source, window: AuditWindow): Promise<AuditCounts> {
+  const total = emptyCounts();
+  for (const calendarId of syncedCalendars(source)) {
+    const counts = await auditCalendar(await calendarOf(calendarId), stores, { source, calendarId }, window);
+    for (const key of Object.keys(total) as (keyof AuditCounts)[]) total[key] += counts[key];
+  }
+  return total;
+}
+
+async function auditCalendar(api: CalendarApi, { tasks, reads }: AuditStores, { source, calendarId }: AuditedCalendar, window: AuditWindow): Promise<AuditCounts> {
   const counts = emptyCounts();
   const events = await listChangedEvents(api, window, counts);
-  const known = await reads.tasksByIds(source.userId, source.id, 'calendar', [...events.keys()]);
+  const known = await reads.tasksByIds(source.userId, source.id, 'calendar', [...events.keys()], calendarId);
   const upserts: Task[] = [];
   const cancel: CalendarEvent[] = [];
   for (const event of events.values()) {
     const verdict = calendarVerdict(event, known.get(event.id), window.settledBefore, window.calendar, source.eventRules);
     countCalendarVerdict(counts, verdict);
-    if (verdict === 'missing' || verdict === 'stale') upserts.push(calendarTask(source, PRIMARY_CALENDAR, event, window.at, window.at));
+    if (verdict === 'missing' || verdict === 'stale') upserts.push(calendarTask(source, calendarId, event, window.at, window.at));
     if (verdict === 'cancel') cancel.push(event);
   }
   counts.repaired += (await tasks.upsert(source.userId, upserts)).written;
   for (const event of cancel) {
-    counts.repaired += await setStatus(tasks, source, 'calendar', [event.id], 'cancelled', event.updated ?? window.at);
+    counts.repaired += await setStatus(tasks, source, { origin: 'calendar', calendarId }, [event.id], 'cancelled', event.updated ?? window.at);
   }
   return counts;
 }
@@ -163,7 +182,7 @@ function countCalendarVerdict(counts: AuditCounts, verdict: CalendarVerdict): vo
   if (verdict === 'stale' || verdict === 'cancel') counts.wrongState += 1;
 }
 
-async function setStatus(tasks: TaskStore, source: Source, origin: TaskOrigin, ids: readonly string[], status: Task['status'], at: Date): Promise<number> {
+async function setStatus(tasks: TaskStore, source: Source, kind: TaskKind, ids: readonly string[], status: Task['status'], at: Date): Promise<number> {
   if (ids.length === 0) return 0;
-  return tasks.setStatusIfExists(source.userId, ids.map((externalId) => ({ sourceId: source.id, origin, externalId })), status, at);
+  return tasks.setStatusIfExists(source.userId, ids.map((externalId) => ({ sourceId: source.id, ...kind, externalId })), status, at);
 }
