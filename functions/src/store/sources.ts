@@ -5,7 +5,8 @@ import { LeaseWritesThroughDecisions } from '../engine/source/lease-writes';
 import type { SourceDecision } from '../engine/source/decisions';
 import { DEFAULT_STATUS_SETTINGS, statusDerivation, withDerivedStatus, type StatusSettings } from '../engine/source/status';
 import { mailboxKey } from '../engine/account/connect';
-import { sourceSchema, type Source, type SourceData } from '../engine/model';
+import { PRIMARY_CALENDAR, sourceSchema, type Source, type SourceData } from '../engine/model';
+import { syncedCalendars } from '../engine/calendar/state';
 import type { SourceQueries, SourceStore } from '../engine/source/ports';
 import { sourceStatusEvent } from '../contracts/change-events';
 import { statusChanged } from '../engine/stream/changes';
@@ -240,7 +241,10 @@ export class SourceRepository extends LeaseWritesThroughDecisions implements Sou
   async *watchesExpiringBefore(cutoff: Date): AsyncIterable<Source> {
     for (const field of ['watchExpiration', 'calendarChannelExpiration'] as const) {
       yield* this.scan(this.live().where(field, '<', cutoff).orderBy(field));
-      yield* this.scan(this.live().where(field, '==', null));
+      for await (const source of this.scan(this.live().where(field, '==', null))) {
+        // A source that stopped syncing its primary calendar has no channel there, and needs none.
+        if (field === 'watchExpiration' || syncedCalendars(source).includes(PRIMARY_CALENDAR)) yield source;
+      }
     }
     // `null` there: only the primary calendar syncs, its channel is the field above.
     yield* this.scan(this.live().where('otherCalendarsRenewBy', '<', cutoff).orderBy('otherCalendarsRenewBy'));

@@ -180,3 +180,16 @@ describe('the Gmail cursor', () => {
     expect((await sources.get('s-cursor'))!.historyId).toBe('9007199254740995');
   });
 });
+
+describe('the expiring-watches scan', () => {
+  it('finds a missing primary-calendar channel only on a source that syncs the primary calendar', async () => {
+    const later = new Date('2026-12-30T10:00:00Z');
+    const synced = { channelId: 'c-work', resourceId: 'r-work', channelExpiration: later, syncToken: 't', horizon: null, syncErrors: 0 };
+    const watched = { watchExpiration: later, calendarChannelExpiration: null, otherCalendarsRenewBy: later };
+    await sources.create('s-primary-unwatched', sourceData({ ...watched, calendarSelection: 'primary' }));
+    await sources.create('s-primary-dropped', sourceData({ ...watched, calendarSelection: ['work'], calendars: { work: synced } }));
+    const found: string[] = [];
+    for await (const source of sources.watchesExpiringBefore(new Date('2026-12-01T10:00:00Z'))) found.push(source.id);
+    expect(found.filter((id) => id.startsWith('s-primary-'))).toEqual(['s-primary-unwatched']);
+  });
+});
