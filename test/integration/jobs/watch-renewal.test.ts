@@ -43,6 +43,21 @@ test('renewal: Google answering 404 (Gmail watch) and 410 (Calendar watch) → t
   expect(await liveChannelsOf(email)).toEqual([after.calendarChannelId]);
 });
 
+test('one watch that cannot be renewed leaves the others renewed, and the failure recorded on the source', async () => {
+  const email = 'renew-partial@example.com';
+  await connectAndWatch('src-renew-partial', email);
+  // More 503s than the limiter's attempts (MAX_ATTEMPTS): the Gmail watch stays unrenewed.
+  await stack.admin.setFaults({ failNext: [{ method: 'gmail.users.watch', status: 503, count: stack.services.config.limiter.maxAttempts }] });
+  const renewed = await renewSourceWatches(stack.services.watchDeps, 'src-renew-partial', 24 * HOUR);
+  await stack.admin.setFaults({});
+
+  expect(renewed).toEqual({ gmail: false, calendar: true });
+  const after = (await stack.services.sources.get('src-renew-partial'))!;
+  expect(after.calendarChannelExpiration!.getTime()).toBeGreaterThan(Date.now() + 6 * 24 * HOUR);
+  expect(after.watchExpiration!.getTime()).toBeLessThan(Date.now() + 2 * HOUR);
+  expect(after.renewalError).toEqual(expect.any(String));
+});
+
 test('two concurrent renewals leave exactly one live channel: the one replaced is read when the new one is stored', async () => {
   const email = 'renew-race@example.com';
   await connectAndWatch('src-renew-race', email);

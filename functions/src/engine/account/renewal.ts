@@ -16,18 +16,26 @@ export async function renewSourceWatches(deps: WatchDeps, sourceId: string, rene
   if (!source || source.status === 'disconnected') return { gmail: false, calendar: false };
   const cutoff = new Date(deps.clock.now().getTime() + renewBeforeMs);
   const due = (expiration: Date | null) => expiration === null || expiration < cutoff;
-  const renewed = { gmail: false, calendar: false };
-  try {
-    if (due(source.watchExpiration)) {
-      await withReRegistration(deps, sourceId, 'gmail', () => registerGmailWatch(deps, sourceId));
-      renewed.gmail = true;
+  // Each watch on its own: one that cannot be renewed must not let the others expire.
+  const failures: Error[] = [];
+  const attempt = async (renew: () => Promise<unknown>): Promise<boolean> => {
+    try {
+      await renew();
+      return true;
+    } catch (error) {
+      failures.push(error instanceof Error ? error : new Error(String(error)));
+      return false;
     }
-    renewed.calendar = await renewCalendarChannels(deps, source, due);
-    await setRenewalError(deps, sourceId, null);
-  } catch (error) {
-    await setRenewalError(deps, sourceId, describeFailure(error));
-    if (!isGoogleError(error instanceof CalendarRenewalError ? error.cause : error)) throw error;
+  };
+  const renewed = { gmail: false, calendar: false };
+  if (due(source.watchExpiration)) renewed.gmail = await attempt(() => withReRegistration(deps, sourceId, 'gmail', () => registerGmailWatch(deps, sourceId)));
+  for (const calendarId of syncedCalendars(source)) {
+    if (!due(calendarState(source, calendarId).channelExpiration)) continue;
+    if (await attempt(() => renewCalendarChannel(deps, sourceId, calendarId))) renewed.calendar = true;
   }
+  await setRenewalError(deps, sourceId, failures.length === 0 ? null : failures.map(describeFailure).join('; '));
+  const unexpected = failures.find((error) => !isGoogleError(error instanceof CalendarRenewalError ? error.cause : error));
+  if (unexpected !== undefined) throw unexpected;
   return renewed;
 }
 
@@ -47,19 +55,12 @@ function describeFailure(error: unknown): string {
   return isGoogleError(error) ? error.kind : 'internal error';
 }
 
-/** Each synced calendar's channel renewed on its own when due; true when any was. */
-async function renewCalendarChannels(deps: WatchDeps, source: Source, due: (expiration: Date | null) => boolean): Promise<boolean> {
-  let renewed = false;
-  for (const calendarId of syncedCalendars(source)) {
-    if (!due(calendarState(source, calendarId).channelExpiration)) continue;
-    try {
-      await withReRegistration(deps, source.id, { calendarId }, () => replaceCalendarChannel(deps, source.id, calendarId));
-    } catch (error) {
-      throw new CalendarRenewalError(calendarId, error);
-    }
-    renewed = true;
+async function renewCalendarChannel(deps: WatchDeps, sourceId: string, calendarId: string): Promise<void> {
+  try {
+    await withReRegistration(deps, sourceId, { calendarId }, () => replaceCalendarChannel(deps, sourceId, calendarId));
+  } catch (error) {
+    throw new CalendarRenewalError(calendarId, error);
   }
-  return renewed;
 }
 
 /** Google no longer knows the watch (404/410): forget it and register a fresh one, once. */
