@@ -98,6 +98,14 @@ export const sourceSchema = z.object({
   credentialsAt: optionalDate,
   /** How far ahead Calendar has been listed: events that enter the task window later are listed then. */
   calendarHorizon: optionalDate,
+  /** When a pass last listed the primary calendar (or tried to). */
+  calendarCheckedAt: optionalDate,
+  /**
+   * The oldest listing among the synced calendars (the epoch for one never listed), so the
+   * fallback poll finds a calendar that no pass listed for a while, whatever else the source
+   * received meanwhile; `null` until a Calendar pass sets it (sources stored before it).
+   */
+  calendarsCheckedBy: optionalDate,
   /** The state of every synced calendar other than the primary one, by Google calendar id. */
   calendars: z.record(calendarIdSchema, calendarStateSchema).default({}),
   /**
