@@ -39,7 +39,8 @@ export const pendingSchema = z.object({
 export type Pending = z.infer<typeof pendingSchema>;
 export const NO_PENDING: Pending = { gmail: null, calendar: false, calendars: [] };
 /** Work a trigger announces; when a push announced it travels separately (`pushAt`). */
-export type AnnouncedWork = Pick<Pending, 'gmail' | 'calendar'>;
+/** Work a trigger announces: a Gmail history id, every calendar, or (a Calendar look) some calendars. */
+export type AnnouncedWork = Pick<Pending, 'gmail' | 'calendar'> & { calendars?: string[] };
 
 /**
  * A Gmail resync in progress (history expired): the task mail is walked newest-first a page at a time,
