@@ -98,6 +98,19 @@ resource "google_firestore_index" "sources_status_last_check" {
   }
 }
 
+resource "google_firestore_index" "sources_status_calendars_checked" {
+  database   = google_firestore_database.default.name
+  collection = "sources"
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "calendarsCheckedBy"
+    order      = "ASCENDING"
+  }
+}
+
 resource "google_firestore_index" "sources_status_lease_until" {
   database   = google_firestore_database.default.name
   collection = "sources"

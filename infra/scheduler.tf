@@ -27,6 +27,7 @@ resource "google_cloud_scheduler_job" "jobs" {
     google_firestore_index.sources_status_channel_expiration,
     google_firestore_index.sources_status_other_calendars_renew_by,
     google_firestore_index.sources_status_last_check,
+    google_firestore_index.sources_status_calendars_checked,
     google_firestore_index.sources_status_lease_until,
     google_firestore_index.tasks_source_origin_status,
     google_firestore_index.ingestion_events_source_expire,

@@ -272,10 +272,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       push: { dropRate: 0.15, duplicateRate: 0.2, maxDelayMs: 1500 },
     };
     await admin.setFaults(faults);
-    // Read-after-push lag: every Gmail change readable only up to 3 s after its push, and
-    // Gmail's answered history id running ahead of its records. Calendar lag stays off: a
-    // Calendar push whose change is not readable yet is re-read only at the next push or poll.
+    // Read-after-push lag: every Gmail change readable only up to 3 s after its push, with
+    // Gmail's answered history id running ahead of its records, and every Calendar change
+    // served by events.list only up to 3 s after its channel message.
     await admin.setLag({ api: 'gmail', maxMs: 3000, historyId: 'ahead' });
+    await admin.setLag({ api: 'calendar', maxMs: 3000 });
 
     const end = Date.now() + options.durationMs;
     const nextChaos = { kill: Date.now() + options.durationMs / 4, expire: Date.now() + options.durationMs / 3, invalidate: Date.now() + options.durationMs / 2 };

@@ -45,5 +45,7 @@ export const calendarStateSchema = z.object({
   horizon: optionalDate,
   /** Failed passes in a row (the primary calendar's count in the source's `consecutiveErrors`). */
   syncErrors: z.number().int().nonnegative().default(0),
+  /** When a pass last listed this calendar (or tried to): the fallback poll lists it once this is old. */
+  checkedAt: optionalDate,
 });
 export type CalendarState = z.infer<typeof calendarStateSchema>;

@@ -39,7 +39,8 @@ export const pendingSchema = z.object({
 export type Pending = z.infer<typeof pendingSchema>;
 export const NO_PENDING: Pending = { gmail: null, calendar: false, calendars: [] };
 /** Work a trigger announces; when a push announced it travels separately (`pushAt`). */
-export type AnnouncedWork = Pick<Pending, 'gmail' | 'calendar'>;
+/** Work a trigger announces: a Gmail history id, every calendar, or (a Calendar look) some calendars. */
+export type AnnouncedWork = Pick<Pending, 'gmail' | 'calendar'> & { calendars?: string[] };
 
 /**
  * A Gmail resync in progress (history expired): the task mail is walked newest-first a page at a time,
@@ -98,6 +99,14 @@ export const sourceSchema = z.object({
   credentialsAt: optionalDate,
   /** How far ahead Calendar has been listed: events that enter the task window later are listed then. */
   calendarHorizon: optionalDate,
+  /** When a pass last listed the primary calendar (or tried to). */
+  calendarCheckedAt: optionalDate,
+  /**
+   * The oldest listing among the synced calendars (the epoch for one never listed), so the
+   * fallback poll finds a calendar that no pass listed for a while, whatever else the source
+   * received meanwhile; `null` until a Calendar pass sets it (sources stored before it).
+   */
+  calendarsCheckedBy: optionalDate,
   /** The state of every synced calendar other than the primary one, by Google calendar id. */
   calendars: z.record(calendarIdSchema, calendarStateSchema).default({}),
   /**

@@ -1,7 +1,8 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import * as z from 'zod';
 import { isGoogleError, isRetryable } from '../engine/errors';
-import { documentIdSchema, historyIdSchema } from '../engine/model';
+import { calendarIdSchema, documentIdSchema, historyIdSchema, MAX_SELECTED_CALENDARS } from '../engine/model';
+import type { RunTrigger } from '../engine/runner/trigger';
 import type { Services } from './services';
 import { postBody } from './source-id-request';
 import { LOG_EVENTS } from '../observability/log-events';
@@ -10,7 +11,8 @@ import { LOG_EVENTS } from '../observability/log-events';
  * gmailFollowUp (HTTPS, IAM-only: Cloud Tasks calls it with the invoker account's OIDC
  * token): the scheduled tail look after a Gmail push, POST {sourceId, after?, credentialsAt?,
  * retry?} (where the pass that asked for it got to; `retry` for a look at work that lagged its
- * push). It looks at Gmail whatever was announced; a
+ * push), or a look at calendars whose listing lagged their push, POST {sourceId, calendars,
+ * calendarRetry}. A Gmail look looks at Gmail whatever was announced; a
  * source gone or disconnected meanwhile ends it quietly (2xx, so Cloud Tasks does not retry);
  * a failure retrying can fix answers 503 and Cloud Tasks retries.
  */
@@ -23,7 +25,11 @@ const bodySchema = z
     // Looks queued before intake rules carry none: their rule was the inbox.
     labelId: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/).default('INBOX'),
     retry: z.number().int().min(1).max(10).optional(),
+    calendars: z.array(calendarIdSchema).min(1).max(MAX_SELECTED_CALENDARS).optional(),
+    calendarRetry: z.number().int().min(1).max(10).optional(),
   })
+  .refine((body) => (body.calendars === undefined) === (body.calendarRetry === undefined), 'calendars and calendarRetry come together')
+  .refine((body) => body.calendars === undefined || body.after === undefined, 'a look is at Gmail or at calendars')
   .refine((body) => (body.after === undefined) === (body.credentialsAt === undefined), 'after and credentialsAt come together')
   .refine((body) => body.retry === undefined || body.after !== undefined, 'retry comes with after');
 
@@ -31,12 +37,10 @@ export function gmailFollowUpHandler(services: () => Services) {
   return async (req: Request, res: Response): Promise<void> => {
     const body = postBody(req, res, bodySchema, '{"sourceId": "...", "after": "<history id>", "credentialsAt": "<ISO time>"} (the last two optional, together)');
     if (body === null) return;
-    const { sourceId, after, credentialsAt, labelId, retry } = body;
+    const { sourceId } = body;
     const { runner, logger } = services();
     try {
-      // Triggered by a push, so a tail it finds is what pushes promise, not a missed push.
-      const from = after !== undefined && credentialsAt !== undefined ? { historyId: after, credentialsAt: new Date(credentialsAt), labelId, ...(retry !== undefined && { retry }) } : null;
-      const outcome = await runner.run(sourceId, { kind: 'look', trigger: 'push', from });
+      const outcome = await runner.run(sourceId, lookTrigger(body));
       logger.debug(LOG_EVENTS.followUpHandled, { sourceId, trigger: 'push', outcome });
       res.status(204).end();
     } catch (error) {
@@ -45,4 +49,15 @@ export function gmailFollowUpHandler(services: () => Services) {
       res.status(503).json({ error: 'Try again later' });
     }
   };
+}
+
+/**
+ * The run a look asks for. Triggered by a push, so a tail it finds is what pushes promise, not
+ * a missed push; a Calendar look announces its calendars, as their pushes did.
+ */
+function lookTrigger(body: z.infer<typeof bodySchema>): RunTrigger {
+  const { after, credentialsAt, labelId, retry, calendars, calendarRetry } = body;
+  if (calendars !== undefined) return { kind: 'announced', trigger: 'push', work: { gmail: null, calendar: false, calendars }, ...(calendarRetry !== undefined && { calendarRetry }) };
+  const from = after !== undefined && credentialsAt !== undefined ? { historyId: after, credentialsAt: new Date(credentialsAt), labelId, ...(retry !== undefined && { retry }) } : null;
+  return { kind: 'look', trigger: 'push', from };
 }

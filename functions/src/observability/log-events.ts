@@ -20,6 +20,7 @@ export const LOG_EVENTS = {
   followUpScheduled: 'gmail follow-up',
   followUpNotScheduled: 'gmail follow-up not scheduled',
   gmailLagLookScheduled: 'gmail read lag: look scheduled',
+  calendarLagLookScheduled: 'calendar read lag: look scheduled',
   gmailUnreadableTreatedAsDeleted: 'gmail messages still unreadable after the retries, treated as deleted',
   credentialsUnreadable: 'stored Google credentials no longer decrypt; the source needs a reconnect',
 

@@ -255,6 +255,10 @@ export class SourceRepository extends LeaseWritesThroughDecisions implements Sou
     yield* this.scan(this.live().where('lastCheckAt', '==', null));
   }
 
+  async *calendarsNotCheckedSince(cutoff: Date): AsyncIterable<Source> {
+    yield* this.scan(this.live().where('calendarsCheckedBy', '<', cutoff).orderBy('calendarsCheckedBy'));
+  }
+
   async *leaseExpiredBefore(now: Date): AsyncIterable<Source> {
     yield* this.scan(this.live().where('lease.until', '<', now).orderBy('lease.until'));
   }

@@ -1,6 +1,7 @@
 import type { protos } from '@google-cloud/tasks';
 import type { Config } from '../config';
-import type { FollowUpScheduler, LookFrom } from '../engine/runner/follow-up';
+import { createHash } from 'node:crypto';
+import type { CalendarLook, FollowUpScheduler, LookFrom } from '../engine/runner/follow-up';
 
 /**
  * Gmail tail looks as Cloud Tasks tasks: one named task per source and due time (the engine
@@ -21,13 +22,22 @@ export type FollowUpQueueConfig = NonNullable<Config['followUps']>;
 /** gRPC's ALREADY_EXISTS, which the REST fallback maps Cloud Tasks' 409 to. */
 const ALREADY_EXISTS = 6;
 
-/** Cloud Tasks ids allow letters, digits, `-` and `_`: the source id goes in as hex. */
-export function followUpTaskId(sourceId: string, at: Date): string {
-  return `gmail-${Buffer.from(sourceId, 'utf8').toString('hex')}-${at.getTime()}`;
+/**
+ * Cloud Tasks ids allow letters, digits, `-` and `_`: the source id goes in as hex. A Calendar
+ * look's id names its calendars (hashed), so it collapses only with a look at the same ones.
+ */
+export function followUpTaskId(sourceId: string, at: Date, calendar?: CalendarLook): string {
+  const source = Buffer.from(sourceId, 'utf8').toString('hex');
+  if (calendar === undefined) return `gmail-${source}-${at.getTime()}`;
+  const calendars = createHash('sha256').update(calendar.calendars.join('\n')).digest('hex').slice(0, 16);
+  return `calendar-${source}-${calendars}-${at.getTime()}`;
 }
 
+type FollowUpBody = { sourceId: string; after?: string; credentialsAt?: string; labelId?: string; retry?: number; calendars?: string[]; calendarRetry?: number };
+
 /** The look's request body, as `gmailFollowUp` parses it. */
-export function followUpBody(sourceId: string, from: LookFrom | null): { sourceId: string; after?: string; credentialsAt?: string; labelId?: string; retry?: number } {
+export function followUpBody(sourceId: string, from: LookFrom | null, calendar?: CalendarLook): FollowUpBody {
+  if (calendar !== undefined) return { sourceId, calendars: calendar.calendars, calendarRetry: calendar.retry };
   if (from === null) return { sourceId };
   return { sourceId, after: from.historyId, credentialsAt: from.credentialsAt.toISOString(), labelId: from.labelId, ...(from.retry !== undefined && { retry: from.retry }) };
 }
@@ -53,20 +63,20 @@ export class CloudTasksFollowUps implements FollowUpScheduler {
     return new CloudTasksClient({ fallback: true, apiEndpoint: url.hostname, port: Number(url.port), protocol: url.protocol.replace(':', ''), authClient });
   }
 
-  async schedule(sourceId: string, at: Date, from: LookFrom | null): Promise<'scheduled' | 'duplicate'> {
+  async schedule(sourceId: string, at: Date, from: LookFrom | null, calendar?: CalendarLook): Promise<'scheduled' | 'duplicate'> {
     const { queue, url, invoker } = this.config;
     const client = await this.tasks();
     try {
       await client.createTask({
         parent: queue,
         task: {
-          name: `${queue}/tasks/${followUpTaskId(sourceId, at)}`,
+          name: `${queue}/tasks/${followUpTaskId(sourceId, at, calendar)}`,
           scheduleTime: { seconds: Math.floor(at.getTime() / 1000), nanos: (at.getTime() % 1000) * 1_000_000 },
           httpRequest: {
             url,
             httpMethod: 'POST',
             headers: { 'Content-Type': 'application/json' },
-            body: Buffer.from(JSON.stringify(followUpBody(sourceId, from))),
+            body: Buffer.from(JSON.stringify(followUpBody(sourceId, from, calendar))),
             oidcToken: { serviceAccountEmail: invoker, audience: url },
           },
         },

@@ -185,3 +185,29 @@ test('a poll racing a holder that listed before an unannounced change leaves the
   expect((await stack.services.sources.get('src-poll-race'))!.pending.gmail).toBe(missed.historyId);
   expect(listed).not.toBe(missed.historyId);
 });
+
+test('a calendar whose push went missing is polled within one cycle while mail keeps the rest of the source busy', async () => {
+  const [email, userId] = ['busy-mailbox@example.com', 'user-busy-mailbox'];
+  await stack.connect('src-busy', email, userId);
+  const work = await stack.admin.createCalendar(email, 'Work');
+  await stack.services.sources.update('src-busy', clock.now(), () => ({ calendarSelection: ['primary', work.id] }));
+  expect((await registerWatch(stack, 'src-busy')).status).toBe(200);
+  const start = clock.now().getTime() + 24 * HOUR;
+  const event = await stack.admin.createEvent(email, { summary: 'work event', start: at(new Date(start).toISOString()), end: at(new Date(start + HOUR).toISOString()), calendarId: work.id });
+  const task = async () => (await stack.db.doc(`users/${userId}/tasks/src-busy:calendar:${encodeURIComponent(work.id)}:${event.id}`).get()).data() as { title: string } | undefined;
+  await waitFor(async () => (await task())?.title === 'work event');
+  await stack.settled('src-busy');
+  // The rename's notification is lost, and nothing changes on that calendar again.
+  await withPushesLost(stack.admin, () => stack.admin.updateEvent(email, event.id, { summary: 'work event (renamed)' }, work.id));
+
+  // Ten minutes on, mail keeps arriving: pushes and passes for Gmail only, none for the calendar.
+  clock.advance(11 * 60_000);
+  await stack.admin.deliverMail(email, { subject: 'mail keeps coming' });
+  await waitFor(async () => (await tasksOf(userId)).some((t) => t.title === 'mail keeps coming'));
+  await stack.settled('src-busy');
+  expect((await stack.services.sources.get('src-busy'))?.lastPushAt?.getTime()).toBeGreaterThan(clock.now().getTime() - 60_000);
+
+  await runJob(stack, 'fallbackPoll');
+  await waitFor(async () => (await task())?.title === 'work event (renamed)');
+  await stack.settled('src-busy');
+});

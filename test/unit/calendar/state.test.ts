@@ -20,10 +20,11 @@ describe('per-calendar state', () => {
   it('reads a source written before calendars could be chosen as the primary calendar\'s state, and no other', () => {
     const source = sourceSchema.parse(written);
     expect(source.calendars).toEqual({});
-    expect(calendarState(source, 'primary')).toEqual({ channelId: 'c1', resourceId: 'r1', channelExpiration: now, syncToken: 'tok-1', horizon: now, syncErrors: 0 });
-    expect(calendarState(source, 'work@group.calendar.google.com')).toEqual({ channelId: null, resourceId: null, channelExpiration: null, syncToken: null, horizon: null, syncErrors: 0 });
+    expect(calendarState(source, 'primary')).toEqual({ channelId: 'c1', resourceId: 'r1', channelExpiration: now, syncToken: 'tok-1', horizon: now, syncErrors: 0, checkedAt: null });
+    expect(calendarState(source, 'work@group.calendar.google.com')).toEqual({ channelId: null, resourceId: null, channelExpiration: null, syncToken: null, horizon: null, syncErrors: 0, checkedAt: null });
     expect(source.calendarSelection).toBe('primary');
     expect(source.otherCalendarsRenewBy).toBeNull();
+    expect(source.calendarsCheckedBy).toBeNull();
   });
 
   it('writes the primary calendar\'s state to the flat fields and another\'s to its own entry, leaving the rest alone', () => {
@@ -32,8 +33,8 @@ describe('per-calendar state', () => {
     const change = calendarStateChange(source, 'work@group.calendar.google.com', { syncToken: 'work-tok' });
     expect(change).toEqual({
       calendars: {
-        'team@group.calendar.google.com': { channelId: null, resourceId: null, channelExpiration: null, syncToken: 'team-tok', horizon: null, syncErrors: 0 },
-        'work@group.calendar.google.com': { channelId: null, resourceId: null, channelExpiration: null, syncToken: 'work-tok', horizon: null, syncErrors: 0 },
+        'team@group.calendar.google.com': { channelId: null, resourceId: null, channelExpiration: null, syncToken: 'team-tok', horizon: null, syncErrors: 0, checkedAt: null },
+        'work@group.calendar.google.com': { channelId: null, resourceId: null, channelExpiration: null, syncToken: 'work-tok', horizon: null, syncErrors: 0, checkedAt: null },
       },
       // One of them has no channel yet: the renewal query finds the source at once.
       otherCalendarsRenewBy: new Date(0),

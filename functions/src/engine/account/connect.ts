@@ -171,6 +171,8 @@ export function newSource(userId: string, email: string, now: Date): SourceData 
     calendarChannelExpiration: null,
     calendarSyncToken: null,
     calendarHorizon: null,
+    calendarCheckedAt: null,
+    calendarsCheckedBy: null,
     calendars: {},
     otherCalendarsRenewBy: null,
     calendarSelection: 'primary',

@@ -9,9 +9,9 @@ import { PRIMARY_CALENDAR, type CalendarState, type SourceData } from '../model'
  * reads 0 and is never written.
  */
 
-export const EMPTY_CALENDAR_STATE: CalendarState = { channelId: null, resourceId: null, channelExpiration: null, syncToken: null, horizon: null, syncErrors: 0 };
+export const EMPTY_CALENDAR_STATE: CalendarState = { channelId: null, resourceId: null, channelExpiration: null, syncToken: null, horizon: null, syncErrors: 0, checkedAt: null };
 
-type StateFields = Pick<SourceData, 'calendarChannelId' | 'calendarResourceId' | 'calendarChannelExpiration' | 'calendarSyncToken' | 'calendarHorizon' | 'calendars'>;
+type StateFields = Pick<SourceData, 'calendarChannelId' | 'calendarResourceId' | 'calendarChannelExpiration' | 'calendarSyncToken' | 'calendarHorizon' | 'calendarCheckedAt' | 'calendars'>;
 
 export function calendarState(source: StateFields, calendarId: string): CalendarState {
   if (calendarId !== PRIMARY_CALENDAR) return source.calendars[calendarId] ?? EMPTY_CALENDAR_STATE;
@@ -22,6 +22,7 @@ export function calendarState(source: StateFields, calendarId: string): Calendar
     syncToken: source.calendarSyncToken,
     horizon: source.calendarHorizon,
     syncErrors: 0,
+    checkedAt: source.calendarCheckedAt,
   };
 }
 
@@ -37,6 +38,7 @@ export function calendarStateChange(source: Pick<SourceData, 'calendars'>, calen
   if (change.channelExpiration !== undefined) flat.calendarChannelExpiration = change.channelExpiration;
   if (change.syncToken !== undefined) flat.calendarSyncToken = change.syncToken;
   if (change.horizon !== undefined) flat.calendarHorizon = change.horizon;
+  if (change.checkedAt !== undefined) flat.calendarCheckedAt = change.checkedAt;
   return flat;
 }
 
@@ -55,4 +57,14 @@ export function syncedCalendars(source: Pick<SourceData, 'calendarSelection' | '
   if (selection === 'primary') return [PRIMARY_CALENDAR];
   if (selection === 'owned') return [PRIMARY_CALENDAR, ...Object.keys(source.calendars)];
   return [...selection].sort((a, b) => Number(b === PRIMARY_CALENDAR) - Number(a === PRIMARY_CALENDAR));
+}
+
+/**
+ * A pass listed (or tried to list) `calendarId` at `now`: its check time, and the source's
+ * oldest among its synced calendars, which the fallback poll's query reads.
+ */
+export function calendarChecked(source: SourceData, calendarId: string, now: Date): Partial<SourceData> {
+  const stamped = { ...source, ...calendarStateChange(source, calendarId, { checkedAt: now }) };
+  const times = syncedCalendars(stamped).map((id) => calendarState(stamped, id).checkedAt?.getTime() ?? 0);
+  return { ...calendarStateChange(source, calendarId, { checkedAt: now }), calendarsCheckedBy: new Date(Math.min(...times)) };
 }

@@ -40,6 +40,8 @@ export interface CalendarSyncResult {
    */
   syncToken: string | null;
   counts: Record<string, number>;
+  /** The incremental listing showed nothing: a push's change may not be served yet (read-after-push lag). */
+  listedNothing: boolean;
 }
 
 /** `changedAt`: Google's time of the change, for an event that carries no `updated`. */
@@ -85,7 +87,7 @@ export class CalendarSync {
         const listing = await this.list(api, target, { syncToken }, pageSize, counts);
         await this.apply(target, listing, window, counts);
         await this.extendHorizon(api, target, window, pageSize, counts);
-        return { fullSync: false, syncToken: listing.syncToken, counts };
+        return { fullSync: false, syncToken: listing.syncToken, counts, listedNothing: listing.events.size === 0 };
       } catch (error) {
         if (!isGoogleError(error, 'cursor-invalid')) throw error;
         // The token is useless from here on: clear it before the full sync.
@@ -97,7 +99,7 @@ export class CalendarSync {
     await this.apply(target, listing, window, counts);
     await this.sweep(api, target, listing, window, counts);
     await this.setHorizon(target, window.timeMax);
-    return { fullSync: true, syncToken: listing.syncToken, counts };
+    return { fullSync: true, syncToken: listing.syncToken, counts, listedNothing: false };
   }
 
   /**

@@ -20,13 +20,22 @@ export interface FanOutResult {
   requested: number;
 }
 
-async function fanOut(deps: JobDeps, candidates: AsyncIterable<{ id: string }>[], request: (sourceId: string) => SyncRequest): Promise<FanOutResult> {
+/** Candidates found by some queries, and the request each of them gets. */
+interface Candidates {
+  streams: AsyncIterable<{ id: string }>[];
+  request: (sourceId: string) => SyncRequest;
+}
+
+/** One request per source, the first group that finds it deciding which. */
+async function fanOut(deps: JobDeps, groups: Candidates[]): Promise<FanOutResult> {
   const seen = new Set<string>();
-  for (const stream of candidates) {
-    for await (const source of stream) {
-      if (seen.has(source.id)) continue;
-      seen.add(source.id);
-      await deps.publisher.publish(request(source.id));
+  for (const { streams, request } of groups) {
+    for (const stream of streams) {
+      for await (const source of stream) {
+        if (seen.has(source.id)) continue;
+        seen.add(source.id);
+        await deps.publisher.publish(request(source.id));
+      }
     }
   }
   return { requested: seen.size };
@@ -35,14 +44,17 @@ async function fanOut(deps: JobDeps, candidates: AsyncIterable<{ id: string }>[]
 /** Hourly: watches and channels with less than `renewBeforeMs` left, missing or expired. */
 export async function renewWatches(deps: JobDeps, renewBeforeMs: number): Promise<FanOutResult> {
   const cutoff = new Date(deps.clock.now().getTime() + renewBeforeMs);
-  const result = await fanOut(deps, [deps.sources.watchesExpiringBefore(cutoff)], (sourceId) => ({ kind: 'renew', sourceId }));
+  const result = await fanOut(deps, [{ streams: [deps.sources.watchesExpiringBefore(cutoff)], request: (sourceId) => ({ kind: 'renew', sourceId }) }]);
   deps.logger.info(LOG_EVENTS.renewalFannedOut, { trigger: 'renewal', requested: result.requested });
   return result;
 }
 
 /**
  * Every 2 minutes: sources with no live watch, or neither a push nor a check for longer than
- * `fallbackAfterMs`, or pending work under an expired lease, get a small poll.
+ * `fallbackAfterMs`, or pending work under an expired lease, get a small poll. A source that
+ * is busy otherwise but has a calendar no pass listed for that long gets a poll of its
+ * calendars: a push that went missing on a calendar with no later change is found there, where
+ * the source's other pushes and passes say nothing about that calendar.
  */
 export async function fallbackPoll(deps: JobDeps, settings: { fallbackAfterMs: number; pollPageSize: number }): Promise<FanOutResult> {
   const now = deps.clock.now();
@@ -53,14 +65,11 @@ export async function fallbackPoll(deps: JobDeps, settings: { fallbackAfterMs: n
       if (source.lastPushAt === null || source.lastPushAt <= quietSince) yield source;
     }
   };
-  const result = await fanOut(deps, [deps.sources.watchesExpiringBefore(now), quiet(), deps.sources.leaseExpiredBefore(now)], (sourceId) => ({
-    kind: 'sync',
-    sourceId,
-    trigger: 'poll',
-    gmail: true,
-    calendar: true,
-    pageSize: settings.pollPageSize,
-  }));
+  const poll = (gmail: boolean) => (sourceId: string): SyncRequest => ({ kind: 'sync', sourceId, trigger: 'poll', gmail, calendar: true, pageSize: settings.pollPageSize });
+  const result = await fanOut(deps, [
+    { streams: [deps.sources.watchesExpiringBefore(now), quiet(), deps.sources.leaseExpiredBefore(now)], request: poll(true) },
+    { streams: [deps.sources.calendarsNotCheckedSince(quietSince)], request: poll(false) },
+  ]);
   deps.logger.info(LOG_EVENTS.pollFannedOut, { trigger: 'poll', requested: result.requested });
   return result;
 }

@@ -30,9 +30,19 @@ export function lookFromPass(source: Pick<Source, 'credentialsAt' | 'gmailRule'>
   return { historyId: cursor, credentialsAt: source.credentialsAt, labelId: decidingLabel(ruleOf(source)) };
 }
 
+/** A look at calendars whose push-named listing showed nothing (read-after-push lag): which, and which retry. */
+export interface CalendarLook {
+  calendars: string[];
+  retry: number;
+}
+
 export interface FollowUpScheduler {
-  /** Asks for a Gmail look at the source at `at`; a second request for the same `at` collapses (the first one's `from` wins). */
-  schedule(sourceId: string, at: Date, from: LookFrom | null): Promise<'scheduled' | 'duplicate'>;
+  /**
+   * Asks for a Gmail look at the source at `at`; a second request for the same `at` collapses
+   * (the first one's `from` wins). With `calendar`, a look at those calendars instead, which
+   * collapses only with one for the same calendars.
+   */
+  schedule(sourceId: string, at: Date, from: LookFrom | null, calendar?: CalendarLook): Promise<'scheduled' | 'duplicate'>;
 }
 
 /** Gmail's notification interval per mailbox. */

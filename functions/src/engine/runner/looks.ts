@@ -2,7 +2,7 @@ import type { GmailSyncResult } from '../gmail/sync';
 import { LAG_FINAL_ATTEMPT, LAG_SPAN_MS, lagLookAt, type PassTarget } from '../gmail/read-lag';
 import type { Source } from '../model';
 import type { Clock, Logger } from '../ports';
-import { FOLLOW_UP_SLOT_MS, followUpAt, lookFromPass, type FollowUpScheduler, type LookFrom } from './follow-up';
+import { FOLLOW_UP_SLOT_MS, followUpAt, lookFromPass, type CalendarLook, type FollowUpScheduler, type LookFrom } from './follow-up';
 import type { RunTrigger } from './trigger';
 import { LOG_EVENTS } from '../../observability/log-events';
 
@@ -54,10 +54,16 @@ export class Looks {
     await this.schedule(sourceId, at, from);
   }
 
-  async schedule(sourceId: string, at: Date, from: LookFrom | null): Promise<void> {
+  /** A look at calendars whose listing lagged their push (runner/calendar-lag.ts). */
+  async scheduleCalendar(sourceId: string, at: Date, look: CalendarLook): Promise<void> {
+    this.deps.logger.debug(LOG_EVENTS.calendarLagLookScheduled, { sourceId, retry: look.retry, at: at.toISOString() });
+    await this.schedule(sourceId, at, null, look);
+  }
+
+  async schedule(sourceId: string, at: Date, from: LookFrom | null, calendar?: CalendarLook): Promise<void> {
     if (this.deps.followUps === null) return;
     try {
-      const scheduled = await this.deps.followUps.schedule(sourceId, at, from);
+      const scheduled = await this.deps.followUps.schedule(sourceId, at, from, calendar);
       this.deps.logger.debug(LOG_EVENTS.followUpScheduled, { sourceId, scheduled, at: at.toISOString() });
     } catch (error) {
       this.deps.logger.warn(LOG_EVENTS.followUpNotScheduled, { sourceId, error: error instanceof Error ? error.message : String(error) });

@@ -14,6 +14,7 @@ import type { FollowUpScheduler } from './follow-up';
 import { GmailProber, type GmailProbe } from './gmail-probe';
 import { Looks, passTarget } from './looks';
 import { runCalendarPasses } from './calendar-passes';
+import { calendarLagAttempt } from './calendar-lag';
 import { changedTasks, runPass, stopsTheStep, type PassResult } from './pass';
 import { announcedWork, pushAtOf, triggerOf, type RunOptions, type RunTrigger } from './trigger';
 import { LOG_EVENTS } from '../../observability/log-events';
@@ -198,7 +199,9 @@ export class SyncRunner extends Runner {
     const results: PassResult[] = [];
     if (claimed.gmail !== null && isNewerHistoryId(claimed.gmail, source.historyId)) results.push(await this.runGmail(source, run, early, claimed.gmail));
     if (!results.some(stopsTheStep)) {
-      results.push(...(await runCalendarPasses(this.deps, this.calendarSync, source, claimed, { owner: run.owner, trigger: run.trigger.trigger, pageSize: run.trigger.pageSize ?? null })));
+      const lagAttempt = calendarLagAttempt(run.trigger);
+      const lookAgain = (calendarId: string, at: Date) => this.looks.scheduleCalendar(source.id, at, { calendars: [calendarId], retry: lagAttempt + 1 });
+      results.push(...(await runCalendarPasses(this.deps, this.calendarSync, source, claimed, { owner: run.owner, trigger: run.trigger.trigger, pageSize: run.trigger.pageSize ?? null, lagAttempt, lookAgain })));
     }
     return results;
   }

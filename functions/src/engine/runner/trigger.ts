@@ -5,14 +5,15 @@ import type { LookFrom } from './follow-up';
  * What starts a run, as one of three kinds; each carries only what makes sense for it.
  *
  * - `announced`: work someone announced (a Gmail push's history id, Calendar work a sync
- *   request brings, or nothing: run what is pending).
+ *   request or a Calendar look brings, or nothing: run what is pending); `calendarRetry`: which
+ *   retry at lagging calendars a Calendar look is.
  * - `check`: a poll or a reconnect's catch-up: Gmail is asked what follows the cursor, and
  *   what it shows is recorded as work, like a push's.
  * - `look`: a tail look after a pass: Gmail is asked first, without the lease, whether
  *   anything follows `from` (where that pass got to) or the cursor; finding nothing ends it.
  */
 export type RunTrigger =
-  | (RunBasis & { kind: 'announced'; work: AnnouncedWork; pushAt?: Date; source?: Source })
+  | (RunBasis & { kind: 'announced'; work: AnnouncedWork; pushAt?: Date; source?: Source; calendarRetry?: number })
   | (RunBasis & { kind: 'check'; calendar: boolean })
   | (RunBasis & { kind: 'look'; from: LookFrom | null });
 

@@ -71,7 +71,19 @@ export function needsRecording(source: SourceData, work: AnnouncedWork, now: Dat
   const gmailCovered =
     work.gmail === null || !isNewerHistoryId(work.gmail, source.historyId) || (live && !isNewerHistoryId(work.gmail, source.pending.gmail));
   const calendarCovered = !work.calendar || (live && source.pending.calendar);
-  return !(gmailCovered && calendarCovered);
+  return !(gmailCovered && calendarCovered && newCalendars(source, work).length === 0);
+}
+
+/** The calendars a trigger names that are not pending already. */
+function newCalendars(source: SourceData, work: AnnouncedWork): string[] {
+  if (source.pending.calendar) return [];
+  return (work.calendars ?? []).filter((calendarId) => !source.pending.calendars.includes(calendarId));
+}
+
+/** What a trigger announces that is neither covered by the cursor nor pending already. */
+function newWork(source: SourceData, work: AnnouncedWork): Pending {
+  const gmailIsNew = work.gmail !== null && isNewerHistoryId(work.gmail, source.historyId) && isNewerHistoryId(work.gmail, source.pending.gmail);
+  return { gmail: gmailIsNew ? work.gmail : null, calendar: work.calendar && !source.pending.calendar, calendars: newCalendars(source, work) };
 }
 
 export type RecordResult = { kind: 'nothing-new' } | { kind: 'recorded' } | { kind: 'acquired'; claimed: Pending };
@@ -82,9 +94,9 @@ export type RecordResult = { kind: 'nothing-new' } | { kind: 'recorded' } | { ki
  */
 export function decideRecord(source: SourceData, work: AnnouncedWork, owner: string, now: Date, leaseMs: number, pushAt?: Date): Decision<RecordResult> {
   const stamp: SourcePatch = pushAt !== undefined && needsPushStamp(source, pushAt) ? { lastPushAt: pushAt } : {};
-  const gmailIsNew = work.gmail !== null && isNewerHistoryId(work.gmail, source.historyId) && isNewerHistoryId(work.gmail, source.pending.gmail);
-  const calendarIsNew = work.calendar && !source.pending.calendar;
-  const announced: Pending = { gmail: gmailIsNew ? work.gmail : null, calendar: calendarIsNew, calendars: [] };
+  const announced = newWork(source, work);
+  const gmailIsNew = announced.gmail !== null;
+  const calendarIsNew = announced.calendar || announced.calendars.length > 0;
   const pending = mergePending(source.pending, announced);
   const toClaim = outstanding({ ...source, pending });
   const patchOrNull = (patch: SourcePatch) => (Object.keys(patch).length > 0 ? patch : null);

@@ -1,6 +1,6 @@
 import type { GoogleError } from '../errors';
 import { PRIMARY_CALENDAR, type IngestionTrigger, type Source } from '../model';
-import { calendarState, calendarStateChange, syncedCalendars } from '../calendar/state';
+import { calendarChecked, calendarState, calendarStateChange, syncedCalendars } from '../calendar/state';
 import { missedPushAfterRun, withStatus, type StatusSettings } from './status';
 
 /**
@@ -27,9 +27,12 @@ export interface PassKind {
  * calendar other than the primary one counts its own failures, and a refusal that is not the
  * grant's (that calendar's access) is one of them: it says nothing about the account.
  */
-export function afterPass(source: Source, outcome: PassOutcome, pass: PassKind, now: Date, settings: StatusSettings): Source {
+export function afterPass(before: Source, outcome: PassOutcome, pass: PassKind, now: Date, settings: StatusSettings): Source {
   const calendarId = pass.calendarId ?? PRIMARY_CALENDAR;
-  if (calendarId !== PRIMARY_CALENDAR && syncedCalendars(source).includes(calendarId)) {
+  const synced = syncedCalendars(before).includes(calendarId);
+  // A Calendar pass checked its calendar, whatever it found; a Gmail pass checked none.
+  const source = pass.calendarId !== undefined && synced ? { ...before, ...calendarChecked(before, calendarId, now) } : before;
+  if (calendarId !== PRIMARY_CALENDAR && synced) {
     const failedHere = !outcome.ok && !(outcome.error?.kind === 'auth-revoked' && outcome.error.details.reason === 'invalid_grant');
     const syncErrors = failedHere ? calendarState(source, calendarId).syncErrors + 1 : 0;
     const counted: Source = { ...source, ...calendarStateChange(source, calendarId, { syncErrors }) };

@@ -29,6 +29,8 @@ export interface SourceQueries {
   watchesExpiringBefore(cutoff: Date): AsyncIterable<Source>;
   /** Sources not checked (synced or polled) since `cutoff`. */
   notCheckedSince(cutoff: Date): AsyncIterable<Source>;
+  /** Sources with a synced calendar that no pass has listed since `cutoff`. */
+  calendarsNotCheckedSince(cutoff: Date): AsyncIterable<Source>;
   /** Sources whose lease expired before `now` (a crashed holder). */
   leaseExpiredBefore(now: Date): AsyncIterable<Source>;
 }
