@@ -184,7 +184,7 @@ describe('the Gmail cursor', () => {
 describe('the expiring-watches scan', () => {
   it('finds a missing primary-calendar channel only on a source that syncs the primary calendar', async () => {
     const later = new Date('2026-12-30T10:00:00Z');
-    const synced = { channelId: 'c-work', resourceId: 'r-work', channelExpiration: later, syncToken: 't', horizon: null, syncErrors: 0 };
+    const synced = { channelId: 'c-work', resourceId: 'r-work', channelExpiration: later, syncToken: 't', horizon: null, syncErrors: 0, checkedAt: later };
     const watched = { watchExpiration: later, calendarChannelExpiration: null, otherCalendarsRenewBy: later };
     await sources.create('s-primary-unwatched', sourceData({ ...watched, calendarSelection: 'primary' }));
     await sources.create('s-primary-dropped', sourceData({ ...watched, calendarSelection: ['work'], calendars: { work: synced } }));
