@@ -172,6 +172,7 @@ export function newSource(userId: string, email: string, now: Date): SourceData 
     calendarSyncToken: null,
     calendarHorizon: null,
     calendars: {},
+    calendarListChannel: null,
     otherCalendarsRenewBy: null,
     calendarSelection: 'primary',
     eventRules: DEFAULT_EVENT_RULES,

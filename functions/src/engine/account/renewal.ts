@@ -2,12 +2,13 @@ import { isGoogleError } from '../errors';
 import { PRIMARY_CALENDAR, type Source } from '../model';
 import { calendarState, syncedCalendars } from '../calendar/state';
 import { renewalFinished, watchForgotten } from '../source/decisions';
-import { registerGmailWatch, replaceCalendarChannel, type WatchDeps } from './watches';
+import { keepCalendarListWatch, registerGmailWatch, replaceCalendarChannel, type WatchDeps } from './watches';
 
 /**
  * Renews one source's watches when they are missing, expired or expire within
  * `renewBeforeMs`. Gmail: users.watch again. Calendar: a new channel first, then the old one
  * is stopped (both deliver during the overlap; the runner makes the duplicates harmless).
+ * The calendar list's channel likewise, or stopped when the choice no longer needs it.
  * Google answering 404/410 clears the watch fields and re-registers once. A failure is
  * recorded on the source (degraded, with the reason) and retried at the next hourly run.
  */
@@ -22,7 +23,9 @@ export async function renewSourceWatches(deps: WatchDeps, sourceId: string, rene
       await withReRegistration(deps, sourceId, 'gmail', () => registerGmailWatch(deps, sourceId));
       renewed.gmail = true;
     }
-    renewed.calendar = await renewCalendarChannels(deps, source, due);
+    const channels = await renewCalendarChannels(deps, source, due);
+    const list = await renewing(CALENDAR_LIST, () => keepCalendarListWatch(deps, sourceId, due));
+    renewed.calendar = channels || list;
     await setRenewalError(deps, sourceId, null);
   } catch (error) {
     await setRenewalError(deps, sourceId, describeFailure(error));
@@ -31,7 +34,10 @@ export async function renewSourceWatches(deps: WatchDeps, sourceId: string, rene
   return renewed;
 }
 
-/** A calendar's channel could not be renewed: the reason names the calendar. */
+/** What a renewal failure names for the calendar list's channel. */
+const CALENDAR_LIST = 'list';
+
+/** A calendar's channel (or the calendar list's) could not be renewed: the reason names it. */
 class CalendarRenewalError extends Error {
   constructor(readonly calendarId: string, override readonly cause: unknown) {
     super(`Calendar ${calendarId}: channel renewal failed`);
@@ -52,14 +58,18 @@ async function renewCalendarChannels(deps: WatchDeps, source: Source, due: (expi
   let renewed = false;
   for (const calendarId of syncedCalendars(source)) {
     if (!due(calendarState(source, calendarId).channelExpiration)) continue;
-    try {
-      await withReRegistration(deps, source.id, { calendarId }, () => replaceCalendarChannel(deps, source.id, calendarId));
-    } catch (error) {
-      throw new CalendarRenewalError(calendarId, error);
-    }
+    await renewing(calendarId, () => withReRegistration(deps, source.id, { calendarId }, () => replaceCalendarChannel(deps, source.id, calendarId)));
     renewed = true;
   }
   return renewed;
+}
+
+async function renewing<T>(calendarId: string, renew: () => Promise<T>): Promise<T> {
+  try {
+    return await renew();
+  } catch (error) {
+    throw new CalendarRenewalError(calendarId, error);
+  }
 }
 
 /** Google no longer knows the watch (404/410): forget it and register a fresh one, once. */
