@@ -1,6 +1,6 @@
 import { renewSourceWatches } from '../../../functions/src/engine/account/renewal';
 import { calendarState, EMPTY_CALENDAR_STATE } from '../../../functions/src/engine/calendar/state';
-import { connectAndWatch as connectWatched, startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { connectAndWatch as connectWatched, registerWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
 
 const HOUR = 3_600_000;
 let stack: EngineStack;
@@ -82,9 +82,15 @@ test('the calendar list\'s channel: opened at renewal for a choice made before t
   expect(await liveChannelsOf(email)).not.toContain(first.calendarListChannel!.id);
   expect(await liveChannelsOf(email)).toContain(second.calendarListChannel!.id);
 
+  // Registering the watches again (registerWatch, a reconnect) replaces it like the calendars' channels.
+  expect((await registerWatch(stack, 'src-renew-list')).status).toBe(200);
+  const third = (await stack.services.sources.get('src-renew-list'))!;
+  expect(third.calendarListChannel!.id).not.toBe(second.calendarListChannel!.id);
+  expect(await liveChannelsOf(email)).not.toContain(second.calendarListChannel!.id);
+
   await stack.services.sources.update('src-renew-list', new Date(), () => ({ calendarSelection: 'primary' }));
   await renewSourceWatches(stack.services.watchDeps, 'src-renew-list', 24 * HOUR);
   expect((await stack.services.sources.get('src-renew-list'))!.calendarListChannel).toBeNull();
-  expect(await liveChannelsOf(email)).not.toContain(second.calendarListChannel!.id);
-  expect(await stack.services.channels.get(second.calendarListChannel!.id)).toBeNull();
+  expect(await liveChannelsOf(email)).not.toContain(third.calendarListChannel!.id);
+  expect(await stack.services.channels.get(third.calendarListChannel!.id)).toBeNull();
 });

@@ -142,9 +142,13 @@ export async function keepCalendarListWatch(deps: WatchDeps, sourceId: string, d
   return true;
 }
 
-/** The Gmail watch, a channel on every synced calendar and the calendar list's, as `registerWatch` and the connect flow set them. */
+/**
+ * The Gmail watch, a new channel on every synced calendar and on the calendar list (when the
+ * choice needs one), as `registerWatch` and the connect flow set them: a reconnect after a
+ * revocation replaces channels that may have died with the old grant.
+ */
 export async function registerWatches(deps: WatchDeps, sourceId: string): Promise<Source> {
   let source = await registerGmailWatch(deps, sourceId);
   for (const calendarId of syncedCalendars(source)) source = await replaceCalendarChannel(deps, sourceId, calendarId);
-  return (await keepCalendarListWatch(deps, sourceId)) ? ((await deps.sources.get(sourceId)) ?? source) : source;
+  return (await keepCalendarListWatch(deps, sourceId, () => true)) ? ((await deps.sources.get(sourceId)) ?? source) : source;
 }
