@@ -513,6 +513,7 @@ async function main() {
       default_rate_per_s: Number(DEFAULT_RATE),
       extra_env: EXTRA_ENV,
       read_lag_max_ms: LAG_MS,
+      calendars_per_source: CALENDARS,
     },
     floor_ms: floor.floor_ms,
     floor_parts: floor.parts,
