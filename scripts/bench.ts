@@ -12,6 +12,9 @@
  *   npm run bench -- --lag 3000      read-after-push lag: every change readable up to 3 s after
  *                                    its push (Gmail's history id running ahead; Calendar too)
  *   npm run bench -- --strategies engine --sources 1000   the scale run
+ *   npm run bench -- --strategies engine --calendars 3     every source syncs its owned
+ *                                    calendars (the primary one and 2 more), events spread over them;
+ *                                    not with per_notification, which syncs the primary one only
  *
  * After its workload, the `engine` strategy runs the cost phase (scripts/bench/cost-phase.ts;
  * `--no-cost` skips it) and the bench prices it with the cost model (scripts/bench/cost-model.ts).
@@ -28,6 +31,8 @@ import type { Firestore } from '@google-cloud/firestore';
 import { registerWatches } from '../functions/src/engine/account/watches';
 import { createFirestore } from '../functions/src/store/firestore';
 import { newSource } from '../functions/src/engine/account/connect';
+import { EMPTY_CALENDAR_STATE, withOtherCalendars } from '../functions/src/engine/calendar/state';
+import { taskIdFor, type SourceData } from '../functions/src/engine/model';
 import { latencyChart } from './bench/chart';
 import { coldToFirstTask } from './bench/cold-first-task';
 import { distribution, floorOf, googleCost, round, slowest, unitsFloorPerMessage, type Distribution, type Expectation, type Seen } from './bench/figures';
@@ -51,6 +56,7 @@ const { values: flags } = parseArgs({
     strategies: { type: 'string', default: 'engine,engine_default_rate,per_notification,polling' },
     env: { type: 'string', multiple: true, default: [] },
     lag: { type: 'string' },
+    calendars: { type: 'string', default: '1' },
     'no-cost': { type: 'boolean', default: false },
   },
 });
@@ -68,6 +74,14 @@ const DEFAULT_RATE = '1';
 const LATENCY_MS = Number(flags.latency);
 /** Read-after-push lag (the sandbox's fault): a change is readable a random 0..LAG_MS after its push. */
 const LAG_MS = flags.lag === undefined ? null : Number(flags.lag);
+/** Calendars each source syncs: above 1, the selection is `owned` with this many owned calendars. */
+const CALENDARS = Number(flags.calendars);
+/** Each source's calendars besides the primary one, by source index. */
+const extraCalendars = new Map<number, string[]>();
+if (!Number.isInteger(CALENDARS) || CALENDARS < 1) throw new Error(`--calendars must be a whole number from 1 (got ${flags.calendars})`);
+if (CALENDARS > 1 && flags.strategies.split(',').includes('per_notification')) {
+  throw new Error('--calendars above 1: leave per_notification out of --strategies (it syncs the primary calendar only)');
+}
 const POLL_INTERVAL_MS = flags.quick ? 10_000 : 120_000;
 const MAIL_PER_S = flags.quick ? 2 : 4;
 const EVENTS_PER_S = flags.quick ? 0.5 : 1;
@@ -99,6 +113,9 @@ interface Figures {
   gmail_http_requests_per_new_message: number;
   google_http_requests_per_item: number;
   history_lists_per_notification: number | null;
+  /** Live Calendar channels (each synced calendar's and the calendar list's) per source. */
+  calendar_channels_per_source: number;
+  calendar_requests_per_calendar_change: number | null;
   lease_contention: number | null;
   firestore_reads_per_item: number;
   firestore_writes_per_item: number;
@@ -119,7 +136,7 @@ async function setUpSources(stack: LocalStack): Promise<string[]> {
         const email = `bench${i}@example.com`;
         const id = `bench-${i}`;
         const { refreshToken } = await stack.admin.createAccount(email);
-        await stack.services.sources.create(id, newSource(`user-${i % USERS}`, email, stack.services.clock.now()));
+        await stack.services.sources.create(id, await benchSource(stack, i, email));
         await stack.services.vault.store(id, refreshToken);
         await registerWatches(stack.services.watchDeps, id);
         ids.push(id);
@@ -128,6 +145,17 @@ async function setUpSources(stack: LocalStack): Promise<string[]> {
     progress(`connected ${Math.min(start + 10, SOURCES)}/${SOURCES} sources`);
   }
   return ids;
+}
+
+/** A new source; with several calendars, one syncing every calendar it owns, created here. */
+async function benchSource(stack: LocalStack, i: number, email: string): Promise<SourceData> {
+  const source = newSource(`user-${i % USERS}`, email, stack.services.clock.now());
+  if (CALENDARS <= 1) return source;
+  const others: string[] = [];
+  for (let k = 1; k < CALENDARS; k += 1) others.push((await stack.admin.createCalendar(email, `bench calendar ${k}`)).id);
+  extraCalendars.set(i, others);
+  const owned = { calendarSelection: 'owned' as const, calendarListChannel: null };
+  return { ...source, ...owned, ...withOtherCalendars(Object.fromEntries(others.map((id) => [id, EMPTY_CALENDAR_STATE])), owned) };
 }
 
 function watchTasks(db: Firestore, expected: Map<string, Expectation>, seen: Seen[], parts: FloorParts): () => void {
@@ -145,6 +173,7 @@ function watchTasks(db: Firestore, expected: Map<string, Expectation>, seen: See
 interface Workload {
   changes: number;
   newMessages: number;
+  calendarChanges: number;
   announced: number;
   /** Changes per source (index), and the mails delivered, for the cost phase. */
   perSource: number[];
@@ -153,7 +182,7 @@ interface Workload {
 
 async function runWorkload(stack: LocalStack, ids: string[], expected: Map<string, Expectation>): Promise<Workload> {
   const end = Date.now() + DURATION_MS;
-  const load: Workload = { changes: 0, newMessages: 0, announced: 0, perSource: ids.map(() => 0), delivered: [] };
+  const load: Workload = { changes: 0, newMessages: 0, calendarChanges: 0, announced: 0, perSource: ids.map(() => 0), delivered: [] };
   let nextBurst = Date.now() + 2000;
   const inFlight: Promise<unknown>[] = [];
   const mail = (i: number, subject: string) => {
@@ -174,14 +203,18 @@ async function runWorkload(stack: LocalStack, ids: string[], expected: Map<strin
     }
     if (random() < EVENTS_PER_S / 10) {
       load.changes += 1;
+      load.calendarChanges += 1;
       const i = Math.floor(random() * ids.length);
       load.perSource[i] = (load.perSource[i] ?? 0) + 1;
       const start = new Date(Date.now() + 86_400_000 * (1 + Math.floor(random() * 5)));
       const changedAt = Date.now();
+      const others = extraCalendars.get(i) ?? [];
+      const k = others.length === 0 ? 0 : Math.floor(random() * (others.length + 1));
+      const calendarId = k === 0 ? undefined : others[k - 1];
       inFlight.push(
         stack.admin
-          .createEvent(`bench${i}@example.com`, { summary: `event ${load.changes}`, start: { dateTime: start.toISOString() }, end: { dateTime: new Date(start.getTime() + 1_800_000).toISOString() } })
-          .then((e) => expected.set(`bench-${i}:calendar:${e.id}`, { kind: 'calendar', changedAt, notifiableAt: null })),
+          .createEvent(`bench${i}@example.com`, { summary: `event ${load.changes}`, start: { dateTime: start.toISOString() }, end: { dateTime: new Date(start.getTime() + 1_800_000).toISOString() }, ...(calendarId !== undefined && { calendarId }) })
+          .then((e) => expected.set(taskIdFor(`bench-${i}`, 'calendar', e.id, calendarId), { kind: 'calendar', changedAt, notifiableAt: null })),
       );
     }
     if (Date.now() >= nextBurst) {
@@ -259,6 +292,7 @@ async function runStrategy(name: StrategyName, parts: FloorParts): Promise<{ fig
     writeFileSync(join(OUT_DIR, `slowest-${name}.json`), JSON.stringify(slowest(seen), null, 2));
     const stats = await stack.admin.stats();
     const cost = googleCost(stats.calls);
+    const channels = (await stack.admin.channels()).channels.filter((c) => /^bench\d+@/.test(c.email) && Number(c.expiration) > Date.now());
     const hosts = await stack.hostStats();
     const outcomes = hosts.outcomes;
     const triggers = Object.values(outcomes).reduce((a, b) => a + b, 0);
@@ -296,6 +330,8 @@ async function runStrategy(name: StrategyName, parts: FloorParts): Promise<{ fig
         gmail_http_requests_per_new_message: round(cost.gmailHttpRequests / Math.max(1, load.newMessages)),
         google_http_requests_per_item: round(cost.httpRequests / Math.max(1, items)),
         history_lists_per_notification: name === 'polling' || load.announced === 0 ? null : round(cost.historyLists / load.announced),
+        calendar_channels_per_source: round(channels.length / Math.max(1, ids.length)),
+        calendar_requests_per_calendar_change: load.calendarChanges === 0 ? null : round(cost.calendarHttpRequests / load.calendarChanges),
         lease_contention: name.startsWith('engine') && triggers > 0 ? round((outcomes.recorded ?? 0) / triggers) : null,
         firestore_reads_per_item: round((hosts.reads + pollOps.reads) / Math.max(1, items)),
         firestore_writes_per_item: round((hosts.writes + pollOps.writes) / Math.max(1, items)),
@@ -431,6 +467,8 @@ function table(results: Partial<Record<StrategyName, Figures>>): string {
     ['Gmail HTTP requests per new message', (f) => String(f.gmail_http_requests_per_new_message)],
     ['Google HTTP requests per item', (f) => String(f.google_http_requests_per_item)],
     ['history.list per Gmail notification', (f) => String(f.history_lists_per_notification ?? 'n/a')],
+    ['Calendar channels per source', (f) => String(f.calendar_channels_per_source)],
+    ['Calendar HTTP requests per calendar change', (f) => String(f.calendar_requests_per_calendar_change ?? 'n/a')],
     ['lease contention', (f) => String(f.lease_contention ?? 'n/a')],
     ['Firestore reads per item', (f) => String(f.firestore_reads_per_item)],
     ['Firestore writes per item', (f) => String(f.firestore_writes_per_item)],
@@ -475,6 +513,7 @@ async function main() {
       default_rate_per_s: Number(DEFAULT_RATE),
       extra_env: EXTRA_ENV,
       read_lag_max_ms: LAG_MS,
+      calendars_per_source: CALENDARS,
     },
     floor_ms: floor.floor_ms,
     floor_parts: floor.parts,

@@ -82,6 +82,7 @@ export interface GoogleCost {
   /** HTTP requests to Google (a batch is one), Gmail and Calendar. */
   httpRequests: number;
   gmailHttpRequests: number;
+  calendarHttpRequests: number;
   gmailUnits: number;
   historyLists: number;
   batches: number;
@@ -89,13 +90,14 @@ export interface GoogleCost {
 
 /** From the sandbox's per-account counts: batch parts are charged as calls but are not requests. */
 export function googleCost(calls: Record<string, Record<string, number>>): GoogleCost {
-  const cost: GoogleCost = { httpRequests: 0, gmailHttpRequests: 0, gmailUnits: 0, historyLists: 0, batches: 0 };
+  const cost: GoogleCost = { httpRequests: 0, gmailHttpRequests: 0, calendarHttpRequests: 0, gmailUnits: 0, historyLists: 0, batches: 0 };
   for (const methods of Object.values(calls)) {
     const parts = methods['gmail.batch.parts'] ?? 0;
     for (const [method, n] of Object.entries(methods)) {
       if (method === 'gmail.batch.parts') continue;
       cost.httpRequests += n;
       if (method.startsWith('gmail.')) cost.gmailHttpRequests += n;
+      if (method.startsWith('calendar.')) cost.calendarHttpRequests += n;
       if (method.startsWith('gmail.users.')) cost.gmailUnits += n * (DEFAULT_QUOTA.gmailCosts[method] ?? 5);
     }
     cost.httpRequests -= parts;

@@ -21,12 +21,14 @@ describe('sync requests: the messages published so far (dead-letter replays re-p
       { kind: 'sync', sourceId: 's1', trigger: 'poll', calendar: true, gmail: true, pageSize: 5 },
       { kind: 'renew', sourceId: 's1' },
       { kind: 'audit', sourceId: 's1' },
+      { kind: 'calendarList', sourceId: 's1' },
     ];
     expect(requests.map(messageOf)).toEqual([
       { sourceId: 's1', trigger: 'push', calendar: false },
       { sourceId: 's1', trigger: 'poll', calendar: true, gmail: true, pageSize: 5 },
       { sourceId: 's1', trigger: 'renewal', calendar: false, renew: true },
       { sourceId: 's1', trigger: 'manual', calendar: false, audit: true },
+      { sourceId: 's1', trigger: 'push', calendar: false, calendarList: true },
     ]);
     expect(requests.map((r) => requestOf(messageOf(r)))).toEqual(requests);
   });

@@ -49,3 +49,10 @@ export const calendarStateSchema = z.object({
   checkedAt: optionalDate,
 });
 export type CalendarState = z.infer<typeof calendarStateSchema>;
+
+/**
+ * The channel on the account's calendar list (`calendarList.watch`), kept while the source's
+ * choice can change with that list: a calendar leaving it, or a new owned one, is noticed at once.
+ */
+export const calendarListChannelSchema = z.object({ id: z.string().min(1), resourceId: z.string().min(1), expiration: z.date() });
+export type CalendarListChannel = z.infer<typeof calendarListChannelSchema>;

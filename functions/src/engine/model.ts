@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { isHistoryId } from './gmail/history-id';
 import { sealedTokenSchema } from '../contracts/sealed-token';
 import { gmailRuleApplySchema, storedGmailRuleSchema } from './gmail-rule-schema';
-import { calendarIdSchema, calendarSelectionSchema, calendarStateSchema, DEFAULT_EVENT_RULES, eventRulesSchema, PRIMARY_CALENDAR } from './calendar-model';
+import { calendarIdSchema, calendarListChannelSchema, calendarSelectionSchema, calendarStateSchema, DEFAULT_EVENT_RULES, eventRulesSchema, PRIMARY_CALENDAR } from './calendar-model';
 
 export * from './calendar-model';
 
@@ -109,9 +109,12 @@ export const sourceSchema = z.object({
   calendarsCheckedBy: optionalDate,
   /** The state of every synced calendar other than the primary one, by Google calendar id. */
   calendars: z.record(calendarIdSchema, calendarStateSchema).default({}),
+  /** The channel on the account's calendar list, while the choice can change with it (`watchesCalendarList`). */
+  calendarListChannel: calendarListChannelSchema.nullable().default(null),
   /**
-   * The earliest channel expiry among `calendars` (the epoch for one without a channel), so the
-   * renewal query finds them; `null` when only the primary calendar is synced.
+   * The earliest channel expiry among `calendars` and the calendar list's channel when it is
+   * kept (the epoch for one missing), so the renewal query finds them; `null` when only the
+   * primary calendar is synced.
    */
   otherCalendarsRenewBy: optionalDate,
   /** Which calendars sync: the primary one, every owned one, or these (ids; `primary` names the primary one). */
@@ -193,6 +196,8 @@ export const channelSchema = z.object({
   sourceId: z.string().min(1),
   /** The calendar the channel watches (channels opened before calendars could be chosen: the primary one). */
   calendarId: calendarIdSchema.default(PRIMARY_CALENDAR),
+  /** What it watches: a calendar's events, or the account's calendar list (its pushes re-check the choice). */
+  watches: z.enum(['events', 'calendarList']).default('events'),
   resourceId: z.string().nullable().default(null),
   confirmedAt: optionalDate,
   /**

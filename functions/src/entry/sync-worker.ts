@@ -12,8 +12,9 @@ import { LOG_EVENTS } from '../observability/log-events';
 
 /**
  * syncWorker: runs the sync a `sync-requests` message names (calendar push, fallback poll,
- * re-registration, manual), or a source's completeness audit. Malformed and stale requests are logged and acknowledged;
- * transient failures throw so that Pub/Sub redelivers (until the dead-letter topic).
+ * re-registration, manual), a source's renewal, its calendar list's check, or its
+ * completeness audit. Malformed and stale requests are logged and acknowledged; transient
+ * failures throw so that Pub/Sub redelivers (until the dead-letter topic).
  */
 
 const envelopeSchema = z.object({ message: z.object({ data: z.string().min(1) }) });
@@ -49,14 +50,22 @@ export function syncWorkerHandler(services: () => Services) {
     }
     if (request.kind === 'renew') {
       const renewed = await renewSourceWatches(watchDeps, request.sourceId, config.renewBeforeMs);
-      const s = services();
-      const calendars = await reconcileSourceCalendars({ sources: s.sources, tasks: s.tasks, publisher: s.publisher, watchDeps, clock: s.clock }, request.sourceId);
-      logger.info(LOG_EVENTS.watchesRenewed, { sourceId: request.sourceId, trigger: 'renewal', ...renewed, ...(calendars && { calendarsRemoved: calendars.removed.length, calendarsAdded: calendars.added.length }) });
+      logger.info(LOG_EVENTS.watchesRenewed, { sourceId: request.sourceId, trigger: 'renewal', ...renewed, ...(await checkCalendarList(services(), request.sourceId)) });
+      return;
+    }
+    if (request.kind === 'calendarList') {
+      logger.info(LOG_EVENTS.calendarListChecked, { sourceId: request.sourceId, trigger: 'push', ...(await checkCalendarList(services(), request.sourceId)) });
       return;
     }
     const outcome = await runner.run(request.sourceId, triggerFor(request));
     logger.debug(LOG_EVENTS.syncRequestHandled, { sourceId: request.sourceId, trigger: request.trigger, outcome });
   };
+}
+
+/** The calendar list checked against the source's choice; what it changed, for the log. */
+async function checkCalendarList(s: Services, sourceId: string): Promise<{ calendarsRemoved: number; calendarsAdded: number } | Record<string, never>> {
+  const calendars = await reconcileSourceCalendars({ sources: s.sources, tasks: s.tasks, publisher: s.publisher, watchDeps: s.watchDeps, clock: s.clock }, sourceId);
+  return calendars === null ? {} : { calendarsRemoved: calendars.removed.length, calendarsAdded: calendars.added.length };
 }
 
 /** A sync request as the run it asks for: asking Gmail makes it a check; otherwise it runs what is pending. */

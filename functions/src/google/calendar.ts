@@ -1,6 +1,6 @@
 import type { calendar_v3 } from '@googleapis/calendar';
 import { isGoogleError } from '../engine/errors';
-import type { CalendarApi, CalendarEvent, CalendarListEntry, CalendarListRequest } from '../engine/calendar/ports';
+import type { CalendarApi, CalendarEvent, CalendarListEntry, CalendarListRequest, ChannelRequest } from '../engine/calendar/ports';
 import type { LimitedCall } from './limited-call';
 
 /** One calendar of one account, over @googleapis/calendar, through the account's limiter. */
@@ -43,6 +43,14 @@ function parseInstant(raw: string | null | undefined): Date | null {
   return parsed && !Number.isNaN(parsed.getTime()) ? parsed : null;
 }
 
+function channelBody(channel: ChannelRequest): calendar_v3.Schema$Channel {
+  return { id: channel.id, type: 'web_hook', address: channel.address, token: channel.token, params: { ttl: String(channel.ttlSeconds) } };
+}
+
+function openedChannel(data: calendar_v3.Schema$Channel): { resourceId: string; expiration: Date } {
+  return { resourceId: data.resourceId ?? '', expiration: new Date(Number(data.expiration ?? 0)) };
+}
+
 export class CalendarAdapter implements CalendarApi {
   constructor(
     private readonly client: calendar_v3.Calendar,
@@ -80,14 +88,14 @@ export class CalendarAdapter implements CalendarApi {
     }
   }
 
-  async watch(channel: { id: string; address: string; token: string; ttlSeconds: number }) {
-    const { data } = await this.call('calendar.events.watch', () =>
-      this.client.events.watch({
-        calendarId: this.calendarId,
-        requestBody: { id: channel.id, type: 'web_hook', address: channel.address, token: channel.token, params: { ttl: String(channel.ttlSeconds) } },
-      }),
-    );
-    return { resourceId: data.resourceId ?? '', expiration: new Date(Number(data.expiration ?? 0)) };
+  async watch(channel: ChannelRequest) {
+    const { data } = await this.call('calendar.events.watch', () => this.client.events.watch({ calendarId: this.calendarId, requestBody: channelBody(channel) }));
+    return openedChannel(data);
+  }
+
+  async watchCalendarList(channel: ChannelRequest) {
+    const { data } = await this.call('calendar.calendarList.watch', () => this.client.calendarList.watch({ requestBody: channelBody(channel) }));
+    return openedChannel(data);
   }
 
   async listCalendars(): Promise<CalendarListEntry[]> {

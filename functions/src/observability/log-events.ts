@@ -42,6 +42,7 @@ export const LOG_EVENTS = {
   watchesRegistered: 'watches registered',
   watchRegistrationFailed: 'watch registration failed',
   watchesRenewed: 'watches renewed',
+  calendarListChecked: 'calendar list checked',
 
   // Scheduled jobs and the completeness audit.
   renewalFannedOut: 'renewWatches fanned out',

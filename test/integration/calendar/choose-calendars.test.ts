@@ -92,58 +92,91 @@ describe('choosing calendars and event rules', () => {
   });
 });
 
-describe('the calendar list changing under a choice', () => {
+describe('the calendar list changing under a choice: its channel pushes, the list is checked at once', () => {
   const reconcile = (sourceId: string) => {
     const s = stack.services;
     return reconcileSourceCalendars({ sources: s.sources, tasks: s.tasks, publisher: s.publisher, watchDeps: s.watchDeps, clock: s.clock }, sourceId);
   };
+  const source = async (sourceId: string) => (await stack.services.sources.get(sourceId))!;
+  /** The source's calendar list channel, once Google confirmed it. */
+  const confirmedListChannel = async (sourceId: string) => {
+    const channel = (await source(sourceId)).calendarListChannel;
+    expect(channel).not.toBeNull();
+    expect(await stack.services.channels.get(channel!.id)).toMatchObject({ sourceId, watches: 'calendarList', resourceId: channel!.resourceId });
+    await waitFor(async () => (await stack.services.channels.get(channel!.id))?.confirmedAt);
+    return channel!;
+  };
 
-  it('a shared calendar whose access drops to free/busy, then one removed from the list: channel stopped, tasks cancelled with a reason, the others untouched', async () => {
+  it('a shared calendar whose access drops to free/busy, then one removed from the list: channel stopped, tasks cancelled with a reason within a push, the others untouched', async () => {
     const [mail, user, sharer] = ['lister@example.com', 'user-lister', 'lister-owner@example.com'];
     await connectAndWatch(stack, 'src-lister', mail, user);
+    expect((await source('src-lister')).calendarListChannel).toBeNull();
     await stack.admin.createAccount(sharer);
     const team = (await stack.admin.createCalendar(sharer, 'Team')).id;
     const ops = (await stack.admin.createCalendar(sharer, 'Ops')).id;
     await stack.admin.shareCalendar(team, mail, 'reader');
     await stack.admin.shareCalendar(ops, mail, 'reader');
     expect((await asUser(stack, user, 'calendars', { method: 'POST', body: { sourceId: 'src-lister', selection: ['primary', team, ops] } })).status).toBe(200);
+    const listChannel = await confirmedListChannel('src-lister');
     await stack.settled('src-lister');
     const onTeam = await stack.admin.createEvent(sharer, { summary: 'team', ...soon(), calendarId: team });
     const onOps = await stack.admin.createEvent(sharer, { summary: 'ops', ...soon(), calendarId: ops });
     const mine = await stack.admin.createEvent(mail, { summary: 'mine', ...soon() });
     await waitFor(async () => (await calendarTasks(user)).length === 3);
     await stack.settled('src-lister');
-    expect(await reconcile('src-lister')).toEqual({ removed: [], added: [] });
 
-    const teamChannel = calendarState((await stack.services.sources.get('src-lister'))!, team).channelId!;
+    // No renewal runs here: the list's push alone gets the change in.
+    const teamChannel = calendarState(await source('src-lister'), team).channelId!;
     await stack.admin.shareCalendar(team, mail, 'freeBusyReader');
-    expect(await reconcile('src-lister')).toEqual({ removed: [team], added: [] });
-    expect(await taskOf(user, onTeam.id)).toMatchObject({ status: 'cancelled', reason: GONE_REASON });
+    await waitFor(async () => (await taskOf(user, onTeam.id))?.status === 'cancelled');
+    expect(await taskOf(user, onTeam.id)).toMatchObject({ reason: GONE_REASON });
     expect(await stack.services.channels.get(teamChannel)).toBeNull();
     expect((await taskOf(user, onOps.id))?.status).toBe('open');
 
     await stack.admin.unshareCalendar(ops, mail);
-    expect(await reconcile('src-lister')).toEqual({ removed: [ops], added: [] });
-    expect(await taskOf(user, onOps.id)).toMatchObject({ status: 'cancelled', reason: GONE_REASON });
+    await waitFor(async () => (await taskOf(user, onOps.id))?.status === 'cancelled');
+    expect(await taskOf(user, onOps.id)).toMatchObject({ reason: GONE_REASON });
+    await stack.settled('src-lister');
     expect((await taskOf(user, mine.id))?.status).toBe('open');
-    const after = (await stack.services.sources.get('src-lister'))!;
+    const after = await source('src-lister');
     expect(after.calendarSelection).toEqual(['primary']);
     expect(after.calendars).toEqual({});
     expect(after.status).toBe('active');
+    // Only the primary calendar is left, which never leaves the list: its channel is stopped too.
+    await waitFor(async () => (await source('src-lister')).calendarListChannel === null);
+    expect(await stack.services.channels.get(listChannel.id)).toBeNull();
+    expect((await stack.admin.channels()).channels.map((c) => c.id)).not.toContain(listChannel.id);
+    expect(await reconcile('src-lister')).toEqual({ removed: [], added: [] });
   });
 
-  it('under `owned`, a calendar the account creates later starts syncing by itself', async () => {
+  it('under `owned`, a calendar the account creates later starts syncing by itself; a forged list push changes nothing; disconnecting stops the list channel', async () => {
     const [mail, user] = ['owner-of-all@example.com', 'user-owner-of-all'];
     await connectAndWatch(stack, 'src-owned', mail, user);
     expect((await asUser(stack, user, 'calendars', { method: 'POST', body: { sourceId: 'src-owned', selection: 'owned' } })).status).toBe(200);
+    const listChannel = await confirmedListChannel('src-owned');
     await stack.settled('src-owned');
+
+    const forged = await fetch(stack.functionUrl('calendarPush'), {
+      method: 'POST',
+      headers: { 'X-Goog-Channel-ID': listChannel.id, 'X-Goog-Resource-ID': listChannel.resourceId, 'X-Goog-Resource-State': 'exists', 'X-Goog-Message-Number': '99', 'X-Goog-Channel-Token': 'forged' },
+    });
+    expect(forged.status).toBe(403);
+
     const later = (await stack.admin.createCalendar(mail, 'Later')).id;
-    expect(await reconcile('src-owned')).toEqual({ removed: [], added: [later] });
-    const channelId = calendarState((await stack.services.sources.get('src-owned'))!, later).channelId!;
+    await waitFor(async () => calendarState(await source('src-owned'), later).channelId);
+    const channelId = calendarState(await source('src-owned'), later).channelId!;
     await waitFor(async () => (await stack.services.channels.get(channelId))?.confirmedAt);
     await stack.settled('src-owned');
     const event = await stack.admin.createEvent(mail, { summary: 'on the new calendar', ...soon(), calendarId: later });
     await waitFor(async () => (await taskOf(user, event.id))?.status === 'open');
     expect(await taskOf(user, event.id)).toMatchObject({ calendarId: later });
+    expect(await reconcile('src-owned')).toEqual({ removed: [], added: [] });
+    expect(stack.logLines.some((line) => line.includes('"calendar list checked"') && line.includes('"calendarsAdded":1'))).toBe(true);
+
+    await stack.settled('src-owned');
+    expect((await asUser(stack, user, 'disconnect', { method: 'POST', body: { sourceId: 'src-owned' } })).status).toBe(200);
+    expect(await stack.services.channels.get(listChannel.id)).toBeNull();
+    expect((await stack.admin.channels()).channels.filter((c) => c.email === mail)).toEqual([]);
+    expect((await source('src-owned')).calendarListChannel).toBeNull();
   });
 });

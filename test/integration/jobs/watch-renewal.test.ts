@@ -1,5 +1,6 @@
 import { renewSourceWatches } from '../../../functions/src/engine/account/renewal';
-import { connectAndWatch as connectWatched, startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { calendarState, EMPTY_CALENDAR_STATE } from '../../../functions/src/engine/calendar/state';
+import { connectAndWatch as connectWatched, registerWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
 
 const HOUR = 3_600_000;
 let stack: EngineStack;
@@ -70,4 +71,41 @@ test('two concurrent renewals leave exactly one live channel: the one replaced i
   await stack.admin.setFaults({});
   const stored = (await stack.services.sources.get('src-renew-race'))!;
   expect(await liveChannelsOf(email)).toEqual([stored.calendarChannelId]);
+});
+
+test('the calendar list\'s channel: opened at renewal for a choice made before the list was watched, renewed when due (the old one stopped), a failure naming it, stopped once only the primary calendar syncs', async () => {
+  const email = 'renew-list@example.com';
+  await connectAndWatch('src-renew-list', email);
+  const work = (await stack.admin.createCalendar(email, 'Work')).id;
+  // As a version that re-read the list only at renewal left it: owned, no list channel.
+  await stack.services.sources.update('src-renew-list', new Date(), () => ({ calendarSelection: 'owned', calendars: { [work]: EMPTY_CALENDAR_STATE } }));
+  await renewSourceWatches(stack.services.watchDeps, 'src-renew-list', 24 * HOUR);
+  const first = (await stack.services.sources.get('src-renew-list'))!;
+  expect(first.calendarListChannel).not.toBeNull();
+  expect(first.otherCalendarsRenewBy!.getTime()).toBeGreaterThan(Date.now() + 6 * 24 * HOUR);
+  expect((await liveChannelsOf(email)).sort()).toEqual([first.calendarChannelId, calendarState(first, work).channelId, first.calendarListChannel!.id].sort());
+
+  // Not due: left alone. Due: replaced, the old one stopped at Google.
+  expect(await renewSourceWatches(stack.services.watchDeps, 'src-renew-list', 24 * HOUR)).toEqual({ gmail: false, calendar: false });
+  await stack.admin.setFaults({ failNext: [{ method: 'calendar.calendarList.watch', status: 404, count: 1 }] });
+  await renewSourceWatches(stack.services.watchDeps, 'src-renew-list', 8 * 24 * HOUR);
+  expect((await stack.services.sources.get('src-renew-list'))!.renewalError).toContain('(calendar list)');
+  await renewSourceWatches(stack.services.watchDeps, 'src-renew-list', 8 * 24 * HOUR);
+  const second = (await stack.services.sources.get('src-renew-list'))!;
+  expect(second.renewalError).toBeNull();
+  expect(second.calendarListChannel!.id).not.toBe(first.calendarListChannel!.id);
+  expect(await liveChannelsOf(email)).not.toContain(first.calendarListChannel!.id);
+  expect(await liveChannelsOf(email)).toContain(second.calendarListChannel!.id);
+
+  // Registering the watches again (registerWatch, a reconnect) replaces it like the calendars' channels.
+  expect((await registerWatch(stack, 'src-renew-list')).status).toBe(200);
+  const third = (await stack.services.sources.get('src-renew-list'))!;
+  expect(third.calendarListChannel!.id).not.toBe(second.calendarListChannel!.id);
+  expect(await liveChannelsOf(email)).not.toContain(second.calendarListChannel!.id);
+
+  await stack.services.sources.update('src-renew-list', new Date(), () => ({ calendarSelection: 'primary' }));
+  await renewSourceWatches(stack.services.watchDeps, 'src-renew-list', 24 * HOUR);
+  expect((await stack.services.sources.get('src-renew-list'))!.calendarListChannel).toBeNull();
+  expect(await liveChannelsOf(email)).not.toContain(third.calendarListChannel!.id);
+  expect(await stack.services.channels.get(third.calendarListChannel!.id)).toBeNull();
 });

@@ -1,4 +1,4 @@
-import { calendarState, calendarStateChange } from '../../../functions/src/engine/calendar/state';
+import { calendarState, calendarStateChange, watchesCalendarList, withOtherCalendars } from '../../../functions/src/engine/calendar/state';
 import { sourceSchema, taskIdFor, taskSchema } from '../../../functions/src/engine/model';
 
 const now = new Date('2026-12-07T08:00:00Z');
@@ -40,6 +40,23 @@ describe('per-calendar state', () => {
       otherCalendarsRenewBy: new Date(0),
     });
     expect(sourceSchema.parse({ ...written, ...change }).calendars['work@group.calendar.google.com']!.syncToken).toBe('work-tok');
+  });
+});
+
+describe('the calendar list\'s channel', () => {
+  it('is kept only when the list can change what syncs, and its expiry counts in the renewal time', () => {
+    expect(watchesCalendarList({ calendarSelection: 'primary' })).toBe(false);
+    expect(watchesCalendarList({ calendarSelection: ['primary'] })).toBe(false);
+    expect(watchesCalendarList({ calendarSelection: 'owned' })).toBe(true);
+    expect(watchesCalendarList({ calendarSelection: ['primary', 'team@group.calendar.google.com'] })).toBe(true);
+    const later = new Date(now.getTime() + 86_400_000);
+    const team = { 'team@group.calendar.google.com': { channelId: 'c2', resourceId: 'r2', channelExpiration: later, syncToken: null, horizon: null, syncErrors: 0, checkedAt: null } };
+    const listChannel = { id: 'l1', resourceId: 'lr1', expiration: now };
+    // Owned with no other calendar yet: the list's channel alone, due at once while it is missing.
+    expect(withOtherCalendars({}, { calendarSelection: 'owned', calendarListChannel: null }).otherCalendarsRenewBy).toEqual(new Date(0));
+    expect(withOtherCalendars(team, { calendarSelection: 'owned', calendarListChannel: listChannel }).otherCalendarsRenewBy).toEqual(now);
+    expect(withOtherCalendars({}, { calendarSelection: 'primary', calendarListChannel: listChannel }).otherCalendarsRenewBy).toBeNull();
+    expect(sourceSchema.parse(written).calendarListChannel).toBeNull();
   });
 });
 

@@ -174,6 +174,7 @@ export function newSource(userId: string, email: string, now: Date): SourceData 
     calendarCheckedAt: null,
     calendarsCheckedBy: null,
     calendars: {},
+    calendarListChannel: null,
     otherCalendarsRenewBy: null,
     calendarSelection: 'primary',
     eventRules: DEFAULT_EVENT_RULES,

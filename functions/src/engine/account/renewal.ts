@@ -2,12 +2,13 @@ import { isGoogleError } from '../errors';
 import { PRIMARY_CALENDAR, type Source } from '../model';
 import { calendarState, syncedCalendars } from '../calendar/state';
 import { renewalFinished, watchForgotten } from '../source/decisions';
-import { registerGmailWatch, replaceCalendarChannel, type WatchDeps } from './watches';
+import { keepCalendarListWatch, registerGmailWatch, replaceCalendarChannel, type WatchDeps } from './watches';
 
 /**
  * Renews one source's watches when they are missing, expired or expire within
  * `renewBeforeMs`. Gmail: users.watch again. Calendar: a new channel first, then the old one
  * is stopped (both deliver during the overlap; the runner makes the duplicates harmless).
+ * The calendar list's channel likewise, or stopped when the choice no longer needs it.
  * Google answering 404/410 clears the watch fields and re-registers once. A failure is
  * recorded on the source (degraded, with the reason) and retried at the next hourly run.
  */
@@ -18,10 +19,10 @@ export async function renewSourceWatches(deps: WatchDeps, sourceId: string, rene
   const due = (expiration: Date | null) => expiration === null || expiration < cutoff;
   // Each watch on its own: one that cannot be renewed must not let the others expire.
   const failures: Error[] = [];
+  /** Whether `renew` renewed something (it answers `false` when nothing was due). */
   const attempt = async (renew: () => Promise<unknown>): Promise<boolean> => {
     try {
-      await renew();
-      return true;
+      return (await renew()) !== false;
     } catch (error) {
       failures.push(error instanceof Error ? error : new Error(String(error)));
       return false;
@@ -31,15 +32,19 @@ export async function renewSourceWatches(deps: WatchDeps, sourceId: string, rene
   if (due(source.watchExpiration)) renewed.gmail = await attempt(() => withReRegistration(deps, sourceId, 'gmail', () => registerGmailWatch(deps, sourceId)));
   for (const calendarId of syncedCalendars(source)) {
     if (!due(calendarState(source, calendarId).channelExpiration)) continue;
-    if (await attempt(() => renewCalendarChannel(deps, sourceId, calendarId))) renewed.calendar = true;
+    if (await attempt(() => renewing(calendarId, () => withReRegistration(deps, sourceId, { calendarId }, () => replaceCalendarChannel(deps, sourceId, calendarId))))) renewed.calendar = true;
   }
+  if (await attempt(() => renewing(CALENDAR_LIST, () => keepCalendarListWatch(deps, sourceId, due)))) renewed.calendar = true;
   await setRenewalError(deps, sourceId, failures.length === 0 ? null : failures.map(describeFailure).join('; '));
   const unexpected = failures.find((error) => !isGoogleError(error instanceof CalendarRenewalError ? error.cause : error));
   if (unexpected !== undefined) throw unexpected;
   return renewed;
 }
 
-/** A calendar's channel could not be renewed: the reason names the calendar. */
+/** What a renewal failure names for the calendar list's channel. */
+const CALENDAR_LIST = 'list';
+
+/** A calendar's channel (or the calendar list's) could not be renewed: the reason names it. */
 class CalendarRenewalError extends Error {
   constructor(readonly calendarId: string, override readonly cause: unknown) {
     super(`Calendar ${calendarId}: channel renewal failed`);
@@ -55,9 +60,9 @@ function describeFailure(error: unknown): string {
   return isGoogleError(error) ? error.kind : 'internal error';
 }
 
-async function renewCalendarChannel(deps: WatchDeps, sourceId: string, calendarId: string): Promise<void> {
+async function renewing<T>(calendarId: string, renew: () => Promise<T>): Promise<T> {
   try {
-    await withReRegistration(deps, sourceId, { calendarId }, () => replaceCalendarChannel(deps, sourceId, calendarId));
+    return await renew();
   } catch (error) {
     throw new CalendarRenewalError(calendarId, error);
   }

@@ -1,14 +1,14 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { isGoogleError } from '../errors';
-import type { Source } from '../model';
-import type { ChannelStore } from '../calendar/ports';
+import type { NewChannel, Source } from '../model';
+import type { ChannelRequest, ChannelStore } from '../calendar/ports';
 import { ruleOf, watchLabels } from '../gmail/rule';
 import { recordMissingRuleLabel } from '../gmail/rule-label';
 import type { Clock, GoogleAccess } from '../ports';
 import type { SecretStore } from './ports';
 import type { SourceStore } from '../source/ports';
-import { channelOpened, watchRegistered, type ChannelRef } from '../source/decisions';
-import { syncedCalendars } from '../calendar/state';
+import { calendarListChannelOpened, calendarListChannelStopped, channelOpened, watchRegistered, type ChannelRef } from '../source/decisions';
+import { syncedCalendars, watchesCalendarList } from '../calendar/state';
 import type { StatusSettings } from '../source/status';
 
 export class SourceUnavailableError extends Error {
@@ -68,29 +68,37 @@ export async function registerGmailWatch(deps: WatchDeps, sourceId: string): Pro
 }
 
 /**
- * Opens a new channel on one calendar with its own random token (only the hash is kept) and
- * indexes it. The index entry and the hash exist before Google is asked,
- * because the first notification (`sync`) may arrive before events.watch returns. Returns the
- * source and the channel it replaced, if any, which the caller stops once this one exists.
+ * Opens a push channel with its own random token (only the hash is kept) and indexes it. The
+ * index entry and the hash exist before Google is asked, because the first notification
+ * (`sync`) may arrive before the watch call returns.
  */
-export async function openCalendarChannel(deps: WatchDeps, sourceId: string, calendarId: string): Promise<{ source: Source; replaced: ChannelRef | null }> {
-  const source = await usableSource(deps, sourceId);
-  const calendar = await deps.google.calendar(source, calendarId);
+async function openChannel(deps: WatchDeps, sourceId: string, watched: Pick<NewChannel, 'calendarId' | 'watches'>, watch: (request: ChannelRequest) => Promise<{ resourceId: string; expiration: Date }>): Promise<ChannelRef & { expiration: Date }> {
   const channelId = randomUUID();
   const token = randomBytes(32).toString('base64url');
-  const createdAt = deps.clock.now();
+  const indexed = { sourceId, ...watched, confirmedAt: null, createdAt: deps.clock.now() };
   await deps.secrets.addChannelTokenHash(sourceId, channelId, hashChannelToken(token));
-  await deps.channels.put(channelId, { sourceId, calendarId, resourceId: null, confirmedAt: null, createdAt });
+  await deps.channels.put(channelId, { ...indexed, resourceId: null });
   let opened: { resourceId: string; expiration: Date };
   try {
-    opened = await calendar.watch({ id: channelId, address: deps.calendarPushUrl, token, ttlSeconds: deps.channelTtlSeconds });
+    opened = await watch({ id: channelId, address: deps.calendarPushUrl, token, ttlSeconds: deps.channelTtlSeconds });
   } catch (error) {
     await deps.channels.delete(channelId);
     await deps.secrets.removeChannelTokenHash(sourceId, channelId);
     throw error;
   }
-  await deps.channels.put(channelId, { sourceId, calendarId, resourceId: opened.resourceId, confirmedAt: null, createdAt });
-  return deps.sources.transition(sourceId, deps.clock.now(), channelOpened(calendarId, { id: channelId, ...opened }));
+  await deps.channels.put(channelId, { ...indexed, resourceId: opened.resourceId });
+  return { id: channelId, ...opened };
+}
+
+/**
+ * Opens a new channel on one calendar. Returns the source and the channel it replaced, if
+ * any, which the caller stops once this one exists.
+ */
+export async function openCalendarChannel(deps: WatchDeps, sourceId: string, calendarId: string): Promise<{ source: Source; replaced: ChannelRef | null }> {
+  const source = await usableSource(deps, sourceId);
+  const calendar = await deps.google.calendar(source, calendarId);
+  const opened = await openChannel(deps, sourceId, { calendarId }, (request) => calendar.watch(request));
+  return deps.sources.transition(sourceId, deps.clock.now(), channelOpened(calendarId, opened));
 }
 
 /** Stops a channel at Google and forgets it; a channel Google no longer knows is already stopped. */
@@ -112,9 +120,35 @@ export async function replaceCalendarChannel(deps: WatchDeps, sourceId: string, 
   return source;
 }
 
-/** The Gmail watch and a channel on every synced calendar, as `registerWatch` and the connect flow set them. */
+/**
+ * The calendar list's channel as the choice needs it (`watchesCalendarList`): opened when
+ * missing or `due` (the old one stopped once the new one exists), stopped when not needed.
+ * Its pushes re-check the list (`reconcileCalendarList`). True when it opened or stopped one.
+ */
+export async function keepCalendarListWatch(deps: WatchDeps, sourceId: string, due: (expiration: Date | null) => boolean = () => false): Promise<boolean> {
+  const source = await usableSource(deps, sourceId);
+  const stored = source.calendarListChannel;
+  if (!watchesCalendarList(source)) {
+    if (stored === null) return false;
+    await closeCalendarChannel(deps, source, stored);
+    await deps.sources.transition(sourceId, deps.clock.now(), calendarListChannelStopped(stored.id));
+    return true;
+  }
+  if (stored !== null && !due(stored.expiration)) return false;
+  const calendar = await deps.google.calendar(source);
+  const opened = await openChannel(deps, sourceId, { watches: 'calendarList' }, (request) => calendar.watchCalendarList(request));
+  const { replaced } = await deps.sources.transition(sourceId, deps.clock.now(), calendarListChannelOpened(opened));
+  if (replaced) await closeCalendarChannel(deps, source, replaced);
+  return true;
+}
+
+/**
+ * The Gmail watch, a new channel on every synced calendar and on the calendar list (when the
+ * choice needs one), as `registerWatch` and the connect flow set them: a reconnect after a
+ * revocation replaces channels that may have died with the old grant.
+ */
 export async function registerWatches(deps: WatchDeps, sourceId: string): Promise<Source> {
   let source = await registerGmailWatch(deps, sourceId);
   for (const calendarId of syncedCalendars(source)) source = await replaceCalendarChannel(deps, sourceId, calendarId);
-  return source;
+  return (await keepCalendarListWatch(deps, sourceId, () => true)) ? ((await deps.sources.get(sourceId)) ?? source) : source;
 }

@@ -64,7 +64,7 @@ async function authenticatedChannel(deps: Pick<PushDeps, 'channels' | 'secrets'>
 /**
  * Authenticates a Calendar channel notification (known channel, matching resource, the
  * channel's own token compared in constant time) and records `exists` as pending Calendar
- * work (stamping `lastPushAt`). It never calls Google, so it answers quickly; a rejection
+ * work (stamping `lastPushAt`); on the calendar list's channel, it requests a check of the list. It never calls Google, so it answers quickly; a rejection
  * changes nothing.
  */
 export async function handleCalendarPush(deps: PushDeps, push: CalendarPush): Promise<CalendarPushVerdict> {
@@ -81,6 +81,11 @@ export async function handleCalendarPush(deps: PushDeps, push: CalendarPush): Pr
   // No transaction: a burst's notifications would queue on the channel document for seconds.
   await deps.channels.recordMessageNumber(push.channelId, push.messageNumber);
   if (push.state === 'not_exists') return { kind: 'ignored', sourceId: channel.sourceId };
+  if (channel.watches === 'calendarList') {
+    // The list changed: the worker checks it against the choice (that asks Google; this answers at once).
+    await deps.publisher.publish({ kind: 'calendarList', sourceId: channel.sourceId });
+    return { kind: 'queued', sourceId: channel.sourceId };
+  }
   // Recording the work here, not in the worker, lets a late or duplicated request find it
   // already done, at the cost of a read instead of a sync.
   const { needsRun } = await deps.sources.markCalendarPending(channel.sourceId, channel.calendarId, now);

@@ -38,12 +38,22 @@ export interface CalendarListEntry {
   primary: boolean;
 }
 
+/** A push channel asked for: our id, where it pushes, its token, its lifetime. */
+export interface ChannelRequest {
+  id: string;
+  address: string;
+  token: string;
+  ttlSeconds: number;
+}
+
 export interface CalendarApi {
   /** `updated` is the calendar's last modification time (Google's clock). */
   listEvents(request: CalendarListRequest): Promise<{ events: CalendarEvent[]; nextPageToken: string | null; nextSyncToken: string | null; updated: Date | null }>;
   /** One event, cancelled ones included; `null` when Google no longer knows it (404/410). */
   getEvent(id: string): Promise<CalendarEvent | null>;
-  watch(channel: { id: string; address: string; token: string; ttlSeconds: number }): Promise<{ resourceId: string; expiration: Date }>;
+  watch(channel: ChannelRequest): Promise<{ resourceId: string; expiration: Date }>;
+  /** A channel on the account's calendar list (`calendarList.watch`), whichever calendar this is bound to. */
+  watchCalendarList(channel: ChannelRequest): Promise<{ resourceId: string; expiration: Date }>;
   stopChannel(channelId: string, resourceId: string): Promise<void>;
   /** The account's whole calendar list (every page). */
   listCalendars(): Promise<CalendarListEntry[]>;

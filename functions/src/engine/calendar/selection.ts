@@ -4,8 +4,8 @@ import type { Clock, TaskStore } from '../ports';
 import type { SyncRequestPublisher } from '../jobs/ports';
 import type { SourceStore } from '../source/ports';
 import { storedChannel, writing, type SourceDecision } from '../source/decisions';
-import { closeCalendarChannel, replaceCalendarChannel, type WatchDeps } from '../account/watches';
-import { EMPTY_CALENDAR_STATE, syncedCalendars, withOtherCalendars } from './state';
+import { closeCalendarChannel, keepCalendarListWatch, replaceCalendarChannel, type WatchDeps } from '../account/watches';
+import { EMPTY_CALENDAR_STATE, syncedCalendars, watchesCalendarList, withOtherCalendars } from './state';
 import type { CalendarListEntry } from './ports';
 
 /**
@@ -73,7 +73,7 @@ export function calendarsChosen(selection: CalendarSelection, eventRules: EventR
     const calendars = Object.fromEntries(others.map((id) => [id, { ...(source.calendars[id] ?? EMPTY_CALENDAR_STATE), ...tokens }]));
     const removed = before.filter((id) => !after.includes(id)).map((calendarId) => ({ calendarId, channel: storedChannel(source, calendarId) }));
     const primaryChange = removed.some((r) => r.calendarId === PRIMARY_CALENDAR) ? { calendarChannelId: null, calendarResourceId: null, calendarChannelExpiration: null } : {};
-    const { patch, result } = writing(source, { calendarSelection: selection, eventRules, ...withOtherCalendars(calendars), ...(relist && { calendarSyncToken: null }), ...primaryChange }, derive);
+    const { patch, result } = writing(source, { calendarSelection: selection, eventRules, ...withOtherCalendars(calendars, { calendarSelection: selection, calendarListChannel: source.calendarListChannel }), ...(relist && { calendarSyncToken: null }), ...primaryChange }, derive);
     return { patch, result: { source: result, removed, added: after.filter((id) => !before.includes(id)) } };
   };
 }
@@ -94,6 +94,7 @@ export async function applyCalendarChoice(deps: ChoiceDeps, source: Source, sele
     // A channel that cannot be opened now is opened by the next renewal (the source shows it missing).
     await replaceCalendarChannel(deps.watchDeps, source.id, calendarId).catch(() => undefined);
   }
+  await keepCalendarListWatch(deps.watchDeps, source.id).catch(() => undefined);
   await deps.publisher.publish({ kind: 'sync', sourceId: source.id, trigger: 'manual', calendar: true, gmail: false });
   return (await deps.sources.get(source.id)) ?? chosen.source;
 }
@@ -108,13 +109,13 @@ export async function stopSyncing(deps: Pick<ChoiceDeps, 'tasks' | 'watchDeps' |
 }
 
 /**
- * The account's calendar list as it is now, applied to a source that syncs more than its
- * primary calendar: a calendar gone from the list, or readable no longer (free/busy access),
+ * The account's calendar list as it is now, applied to a source whose choice can change with
+ * it (`watchesCalendarList`): a calendar gone from the list, or readable no longer (free/busy access),
  * stops syncing (channel stopped, open tasks cancelled with `GONE_REASON`); under `owned`, an
  * owned calendar not synced yet starts. The other calendars keep their tokens.
  */
 export async function reconcileCalendarList(deps: ChoiceDeps, source: Source): Promise<{ removed: string[]; added: string[] }> {
-  if (source.calendarSelection === PRIMARY_CALENDAR) return { removed: [], added: [] };
+  if (!watchesCalendarList(source)) return { removed: [], added: [] };
   const list = await (await deps.watchDeps.google.calendar(source)).listCalendars();
   const readableIds = new Set(list.filter(readable).map((e) => e.id));
   const others = syncedCalendars(source).filter((id) => id !== PRIMARY_CALENDAR);
@@ -127,11 +128,16 @@ export async function reconcileCalendarList(deps: ChoiceDeps, source: Source): P
   const chosen = await deps.sources.transition(source.id, deps.clock.now(), calendarsChosen(selection, source.eventRules, owned, false));
   for (const { calendarId, channel } of chosen.removed) await stopSyncing(deps, chosen.source, calendarId, channel, GONE_REASON);
   for (const calendarId of chosen.added) await replaceCalendarChannel(deps.watchDeps, source.id, calendarId).catch(() => undefined);
+  // A choice left with only the primary calendar needs the list's channel no more.
+  await keepCalendarListWatch(deps.watchDeps, source.id).catch(() => undefined);
   if (chosen.added.length > 0) await deps.publisher.publish({ kind: 'sync', sourceId: source.id, trigger: 'manual', calendar: true, gmail: false });
   return { removed: chosen.removed.map((r) => r.calendarId), added: chosen.added };
 }
 
-/** After a renewal round: the source's calendar list checked again; a Google refusal leaves it for the next round. */
+/**
+ * The source's calendar list checked again, when its channel pushes and after each renewal
+ * round; a Google refusal leaves it for the next push or round.
+ */
 export async function reconcileSourceCalendars(deps: ChoiceDeps, sourceId: string): Promise<{ removed: string[]; added: string[] } | null> {
   const source = await deps.sources.get(sourceId);
   if (source === null || source.status === 'disconnected') return null;

@@ -26,11 +26,14 @@ export function calendarState(source: StateFields, calendarId: string): Calendar
   };
 }
 
+/** What decides whether the calendar list's channel is kept, and when it is due. */
+type ListWatchFields = Pick<SourceData, 'calendarSelection' | 'calendarListChannel'>;
+
 /** The source's fields that store `change` to one calendar's state. */
-export function calendarStateChange(source: Pick<SourceData, 'calendars'>, calendarId: string, change: Partial<CalendarState>): Partial<SourceData> {
+export function calendarStateChange(source: Pick<SourceData, 'calendars'> & ListWatchFields, calendarId: string, change: Partial<CalendarState>): Partial<SourceData> {
   if (calendarId !== PRIMARY_CALENDAR) {
     const current = source.calendars[calendarId] ?? EMPTY_CALENDAR_STATE;
-    return withOtherCalendars({ ...source.calendars, [calendarId]: { ...current, ...change } });
+    return withOtherCalendars({ ...source.calendars, [calendarId]: { ...current, ...change } }, source);
   }
   const flat: Partial<SourceData> = {};
   if (change.channelId !== undefined) flat.calendarChannelId = change.channelId;
@@ -42,9 +45,13 @@ export function calendarStateChange(source: Pick<SourceData, 'calendars'>, calen
   return flat;
 }
 
-/** The fields that store the other calendars' states: the map, and the earliest renewal it needs. */
-export function withOtherCalendars(calendars: Record<string, CalendarState>): Pick<SourceData, 'calendars' | 'otherCalendarsRenewBy'> {
+/**
+ * The fields that store the other calendars' states: the map, and the earliest renewal they
+ * need, the calendar list's channel included when `list` keeps one.
+ */
+export function withOtherCalendars(calendars: Record<string, CalendarState>, list: ListWatchFields): Pick<SourceData, 'calendars' | 'otherCalendarsRenewBy'> {
   const expiries = Object.values(calendars).map((c) => c.channelExpiration?.getTime() ?? 0);
+  if (watchesCalendarList(list)) expiries.push(list.calendarListChannel?.expiration.getTime() ?? 0);
   return { calendars, otherCalendarsRenewBy: expiries.length === 0 ? null : new Date(Math.min(...expiries)) };
 }
 
@@ -67,4 +74,14 @@ export function calendarChecked(source: SourceData, calendarId: string, now: Dat
   const stamped = { ...source, ...calendarStateChange(source, calendarId, { checkedAt: now }) };
   const times = syncedCalendars(stamped).map((id) => calendarState(stamped, id).checkedAt?.getTime() ?? 0);
   return { ...calendarStateChange(source, calendarId, { checkedAt: now }), calendarsCheckedBy: new Date(Math.min(...times)) };
+}
+
+/**
+ * Whether the source keeps a channel on its calendar list: only when the list can change what
+ * it syncs (under `owned`, or a choice naming a calendar besides the primary one, which never
+ * leaves the list).
+ */
+export function watchesCalendarList(source: Pick<SourceData, 'calendarSelection'>): boolean {
+  const selection = source.calendarSelection;
+  return selection === 'owned' || (Array.isArray(selection) && selection.some((id) => id !== PRIMARY_CALENDAR));
 }

@@ -1,7 +1,7 @@
 import { LeaseLostError } from '../errors';
 import { isNewerHistoryId } from '../gmail/history-id';
 import { calendarState, calendarStateChange, syncedCalendars, withOtherCalendars } from '../calendar/state';
-import { NO_PENDING, PRIMARY_CALENDAR, type GmailResync, type Source, type SourceData } from '../model';
+import { NO_PENDING, PRIMARY_CALENDAR, type CalendarListChannel, type GmailResync, type Source, type SourceData } from '../model';
 import { changedFields, holds, leaseFor, leaseLive, needsPushStamp, type Decision } from './lease';
 import type { StatusDerivation } from './status';
 
@@ -46,9 +46,28 @@ export function channelOpened(calendarId: string, channel: ChannelRef & { expira
   };
 }
 
-/** Every calendar's stored channel, the primary one's included whether or not it is still synced. */
+/** Every stored channel: each calendar's, the primary one's whether or not it is still synced, and the calendar list's. */
 export function storedChannels(source: Source): ChannelRef[] {
-  return [PRIMARY_CALENDAR, ...Object.keys(source.calendars)].flatMap((calendarId) => storedChannel(source, calendarId) ?? []);
+  const list = source.calendarListChannel;
+  const calendars = [PRIMARY_CALENDAR, ...Object.keys(source.calendars)].flatMap((calendarId) => storedChannel(source, calendarId) ?? []);
+  return list === null ? calendars : [...calendars, { id: list.id, resourceId: list.resourceId }];
+}
+
+/** The calendar list's channel was opened; returns the one it replaced (decided on the version written, as `channelOpened`). */
+export function calendarListChannelOpened(channel: CalendarListChannel): SourceDecision<{ source: Source; replaced: ChannelRef | null }> {
+  return (source, derive) => {
+    const stored = source.calendarListChannel;
+    const { patch, result } = writing(source, { calendarListChannel: channel, ...withOtherCalendars(source.calendars, { ...source, calendarListChannel: channel }) }, derive);
+    return { patch, result: { source: result, replaced: stored && { id: stored.id, resourceId: stored.resourceId } } };
+  };
+}
+
+/** The calendar list's channel `channelId` was stopped: forgotten, unless another has replaced it meanwhile. */
+export function calendarListChannelStopped(channelId: string): SourceDecision<Source> {
+  return (source, derive) => {
+    if (source.calendarListChannel?.id !== channelId) return writing(source, {}, derive);
+    return writing(source, { calendarListChannel: null, ...withOtherCalendars(source.calendars, { ...source, calendarListChannel: null }) }, derive);
+  };
 }
 
 /** The channel stored for a calendar, if any. */
@@ -100,7 +119,8 @@ export function disconnectedByUser(reason: string, now: Date): SourceDecision<So
       calendarChannelId: null,
       calendarResourceId: null,
       calendarChannelExpiration: null,
-      ...withOtherCalendars(Object.fromEntries(Object.entries(source.calendars).map(([id, state]) => [id, { ...state, channelId: null, resourceId: null, channelExpiration: null }]))),
+      calendarListChannel: null,
+      ...withOtherCalendars(Object.fromEntries(Object.entries(source.calendars).map(([id, state]) => [id, { ...state, channelId: null, resourceId: null, channelExpiration: null }])), { ...source, calendarListChannel: null }),
       pending: NO_PENDING,
       credentialsAt: now,
     }, derive);
