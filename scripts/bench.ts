@@ -30,7 +30,7 @@ import { createFirestore } from '../functions/src/store/firestore';
 import { newSource } from '../functions/src/engine/account/connect';
 import { latencyChart } from './bench/chart';
 import { coldToFirstTask } from './bench/cold-first-task';
-import { distribution, floorOf, googleCost, round, slowest, unitsFloorPerMessage, type Distribution, type Expectation, type Seen } from './bench/figures';
+import { distribution, floorOf, googleCost, perNotification, round, slowest, unitsFloorPerMessage, type Distribution, type Expectation, type Seen } from './bench/figures';
 import { countFirestoreDeletes, countFirestoreOps } from './bench/firestore-ops';
 import { runCostPhase, type CostPhaseResult, type Delivered } from './bench/cost-phase';
 import { ACCOUNTS, costTable, deployedSchedule, limitsUnderProfile, priceCost, PROFILE, unitTable } from './bench/cost-report';
@@ -317,8 +317,8 @@ async function runStrategy(name: StrategyName, parts: FloorParts): Promise<{ fig
         gmail_units_floor_per_new_message: unitsFloorPerMessage(load.newMessages, load.announced),
         gmail_http_requests_per_new_message: round(cost.gmailHttpRequests / Math.max(1, load.newMessages)),
         google_http_requests_per_item: round(cost.httpRequests / Math.max(1, items)),
-        history_lists_per_notification: perNotification(name, cost.historyLists, load.announced),
-        gmail_http_requests_per_notification: perNotification(name, cost.gmailHttpRequests, load.announced),
+        history_lists_per_notification: perNotification(cost.historyLists, load.announced, name !== 'polling'),
+        gmail_http_requests_per_notification: perNotification(cost.gmailHttpRequests, load.announced, name !== 'polling'),
         lease_contention: name.startsWith('engine') && triggers > 0 ? round((outcomes.recorded ?? 0) / triggers) : null,
         firestore_reads_per_item: round((hosts.reads + pollOps.reads) / Math.max(1, items)),
         firestore_writes_per_item: round((hosts.writes + pollOps.writes) / Math.max(1, items)),
@@ -336,11 +336,6 @@ async function runStrategy(name: StrategyName, parts: FloorParts): Promise<{ fig
 }
 
 const median = (values: number[]) => percentile(values, 50);
-
-/** Per Gmail notification sent; `null` where no notification was handled (polling drops them all). */
-function perNotification(name: StrategyName, n: number, announced: number): number | null {
-  return name === 'polling' || announced === 0 ? null : round(n / announced);
-}
 
 /** The unavoidable part of a change's path, measured on this machine, not guessed. */
 async function measureFloor(): Promise<{ floor_ms: number; parts: FloorParts; cold_process_to_first_task_ms: number }> {

@@ -1,5 +1,6 @@
 import { createLogger } from '../../functions/src/logging';
 import { LOG_EVENTS } from '../../functions/src/observability/log-events';
+import { perNotification } from '../../scripts/bench/figures';
 import { lagMismatch, passLag } from '../../scripts/bench/read-lag';
 
 /** A functions log as the engine writes it: one JSON line per call, through the real logger. */
@@ -44,5 +45,16 @@ describe('bench: a run lagged as asked', () => {
   it('a lag-off run whose sandbox delayed changes is refused', () => {
     expect(lagMismatch(null, { gmail: 0, calendar: 1 })).toBe('lag off, yet the sandbox delayed 1 changes');
     expect(lagMismatch(null, { gmail: 0, calendar: 0 })).toBeNull();
+  });
+});
+
+describe('bench: Google calls per Gmail notification', () => {
+  it('divides by the notifications Gmail sent, rounded to hundredths', () => {
+    expect(perNotification(203, 100, true)).toBe(2.03);
+    expect(perNotification(2, 3, true)).toBe(0.67);
+  });
+  it('has no figure where no push was handled or none was sent', () => {
+    expect(perNotification(50, 100, false)).toBeNull();
+    expect(perNotification(50, 0, true)).toBeNull();
   });
 });
