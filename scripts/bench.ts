@@ -36,7 +36,7 @@ import { runCostPhase, type CostPhaseResult, type Delivered } from './bench/cost
 import { ACCOUNTS, costTable, deployedSchedule, limitsUnderProfile, priceCost, PROFILE, unitTable } from './bench/cost-report';
 import { limitsTable, PEAK_TO_AVERAGE } from './bench/limits';
 import { PRICES } from './bench/prices';
-import { LAG_COUNTS, lagMismatch, passLag, type PassLag } from './bench/read-lag';
+import { LAG_COUNTS, lagMismatch, lagUnmet, passLag, type PassLag } from './bench/read-lag';
 import { buildManifest } from './deploy/manifest';
 import { percentile } from './lib/demo';
 import { startLocalStack, type LocalStack } from './lib/local-stack';
@@ -122,6 +122,8 @@ interface ReadLagFigures {
   max_ms: number | null;
   sandbox_delayed: { gmail: number; calendar: number };
   passes: PassLag;
+  /** Set when no pass met the lag (read-lag.ts: lagUnmet). */
+  unmet: string | null;
 }
 
 async function setUpSources(stack: LocalStack): Promise<string[]> {
@@ -279,7 +281,8 @@ async function runStrategy(name: StrategyName, parts: FloorParts): Promise<{ fig
     const stats = await stack.admin.stats();
     const mismatch = lagMismatch(lagMaxMs, stats.lagged);
     if (mismatch !== null) throw new Error(`${name}: ${mismatch}`);
-    const readLag = { max_ms: lagMaxMs, sandbox_delayed: { ...stats.lagged }, passes: passLag(existsSync(logFile) ? readFileSync(logFile).subarray(logFrom).toString('utf8') : '') };
+    const passes = passLag(existsSync(logFile) ? readFileSync(logFile).subarray(logFrom).toString('utf8') : '');
+    const readLag = { max_ms: lagMaxMs, sandbox_delayed: { ...stats.lagged }, passes, unmet: lagUnmet(lagMaxMs, passes) };
     const cost = googleCost(stats.calls);
     const hosts = await stack.hostStats();
     const outcomes = hosts.outcomes;
@@ -547,6 +550,7 @@ async function main() {
     ),
   );
   console.log(table(results));
+  for (const [name, figures] of Object.entries(results)) if (figures.read_lag.unmet !== null) console.log(`\n${name}: ${figures.read_lag.unmet}`);
   console.log(`\nfloor (announced change): ${floor.floor_ms} ms (${Object.entries(floor.parts).map(([k, v]) => `${k} ${v}`).join(', ')})`);
   console.log(`cold start: entry ${cold.cold_start_ms} ms; entry + per-API clients ${cold.cold_start_with_clients_ms} ms; entry + googleapis monolith ${cold.cold_start_monolith_ms} ms (${output.cold_start_ratio_monolith}×); a cold process to its first task ${floor.cold_process_to_first_task_ms} ms`);
   if (costPhase && breakdown) {

@@ -52,3 +52,14 @@ export function lagMismatch(lagMaxMs: number | null, delayed: { gmail: number; c
   if (lagMaxMs === null) return total === 0 ? null : `lag off, yet the sandbox delayed ${total} changes`;
   return delayed.gmail > 0 ? null : `lag up to ${lagMaxMs} ms, yet the sandbox delayed no Gmail change`;
 }
+
+/**
+ * Why a lag-on run says nothing about the engine under lag, or `null`: no pass met the lag (no
+ * listing short of its announced id, no 404 held or given up). Its passes all ran after their
+ * changes had become readable, as when an overloaded machine delivers pushes late.
+ */
+export function lagUnmet(lagMaxMs: number | null, passes: PassLag): string | null {
+  if (lagMaxMs === null) return null;
+  const met = passes.counts.lagging + passes.counts.unreadableHeld + passes.counts.unreadableTreatedAsDeleted;
+  return met > 0 ? null : `no pass met the lag (${passes.gmailPasses} Gmail passes, each after its change was readable): its figures measure the machine's load, not the engine under lag`;
+}

@@ -1,7 +1,7 @@
 import { createLogger } from '../../functions/src/logging';
 import { LOG_EVENTS } from '../../functions/src/observability/log-events';
 import { perNotification } from '../../scripts/bench/figures';
-import { lagMismatch, passLag } from '../../scripts/bench/read-lag';
+import { lagMismatch, lagUnmet, passLag } from '../../scripts/bench/read-lag';
 
 /** A functions log as the engine writes it: one JSON line per call, through the real logger. */
 function logOf(write: (logger: ReturnType<typeof createLogger>) => void): string {
@@ -56,5 +56,17 @@ describe('bench: Google calls per Gmail notification', () => {
   it('has no figure where no push was handled or none was sent', () => {
     expect(perNotification(50, 100, false)).toBeNull();
     expect(perNotification(50, 0, true)).toBeNull();
+  });
+});
+
+describe('bench: a lag-on run whose passes never met the lag', () => {
+  const passes = (lagging: number, unreadableHeld = 0) => ({ gmailPasses: 10, counts: { lagging, unreadableHeld, unreadableTreatedAsDeleted: 0, resyncWaiting: 3 } });
+  it('says so: its figures measure load, not lag (a resync waiting is no sign of lag met)', () => {
+    expect(lagUnmet(3000, passes(0))).toMatch(/^no pass met the lag \(10 Gmail passes/);
+  });
+  it('nothing to say when a pass met it, or when the lag is off', () => {
+    expect(lagUnmet(3000, passes(1))).toBeNull();
+    expect(lagUnmet(3000, passes(0, 2))).toBeNull();
+    expect(lagUnmet(null, passes(0))).toBeNull();
   });
 });
