@@ -73,6 +73,7 @@ const LATENCY_MS = Number(flags.latency);
  * of its records. Every other strategy runs without lag.
  */
 const LAG_MS = Number(flags.lag);
+if (!Number.isInteger(LAG_MS) || LAG_MS <= 0) throw new Error(`--lag takes a whole number of milliseconds above 0, not '${flags.lag}'`);
 const POLL_INTERVAL_MS = flags.quick ? 10_000 : 120_000;
 const MAIL_PER_S = flags.quick ? 2 : 4;
 const EVENTS_PER_S = flags.quick ? 0.5 : 1;
