@@ -9,8 +9,8 @@
  *   npm run bench                    200 sources, 90 s of traffic per strategy
  *   npm run bench -- --quick         10 sources, 8 s of traffic per strategy
  *   npm run bench -- --sources 50 --duration 30 --latency 50 --seed 7 --rate 5
- *   npm run bench -- --lag 3000      read-after-push lag: every change readable up to 3 s after
- *                                    its push (Gmail's history id running ahead; Calendar too)
+ *   npm run bench -- --strategies engine,engine_lag   the engine with read-after-push lag off
+ *                                    and on, side by side (`--lag <ms>` sets the lag, default 3000)
  *   npm run bench -- --strategies engine --sources 1000   the scale run
  *   npm run bench -- --strategies engine --calendars 3     every source syncs its owned
  *                                    calendars (the primary one and 2 more), events spread over them;
@@ -24,7 +24,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Firestore } from '@google-cloud/firestore';
@@ -35,12 +35,13 @@ import { EMPTY_CALENDAR_STATE, withOtherCalendars } from '../functions/src/engin
 import { taskIdFor, type SourceData } from '../functions/src/engine/model';
 import { latencyChart } from './bench/chart';
 import { coldToFirstTask } from './bench/cold-first-task';
-import { distribution, floorOf, googleCost, round, slowest, unitsFloorPerMessage, type Distribution, type Expectation, type Seen } from './bench/figures';
+import { distribution, floorOf, googleCost, perNotification, round, slowest, unitsFloorPerMessage, type Distribution, type Expectation, type Seen } from './bench/figures';
 import { countFirestoreDeletes, countFirestoreOps } from './bench/firestore-ops';
 import { runCostPhase, type CostPhaseResult, type Delivered } from './bench/cost-phase';
 import { ACCOUNTS, costTable, deployedSchedule, limitsUnderProfile, priceCost, PROFILE, unitTable } from './bench/cost-report';
 import { limitsTable, PEAK_TO_AVERAGE } from './bench/limits';
 import { PRICES } from './bench/prices';
+import { LAG_COUNTS, lagMismatch, lagUnmet, passLag, type PassLag } from './bench/read-lag';
 import { buildManifest } from './deploy/manifest';
 import { percentile } from './lib/demo';
 import { startLocalStack, type LocalStack } from './lib/local-stack';
@@ -53,9 +54,9 @@ const { values: flags } = parseArgs({
     latency: { type: 'string', default: '50' },
     seed: { type: 'string', default: '1' },
     rate: { type: 'string' },
-    strategies: { type: 'string', default: 'engine,engine_default_rate,per_notification,polling' },
+    strategies: { type: 'string', default: 'engine,engine_lag,engine_default_rate,per_notification,polling' },
     env: { type: 'string', multiple: true, default: [] },
-    lag: { type: 'string' },
+    lag: { type: 'string', default: '3000' },
     calendars: { type: 'string', default: '1' },
     'no-cost': { type: 'boolean', default: false },
   },
@@ -72,8 +73,13 @@ const DURATION_MS = Number(flags.duration ?? (flags.quick ? 8 : 90)) * 1000;
 const RAISED_RATE = flags.rate ?? '5';
 const DEFAULT_RATE = '1';
 const LATENCY_MS = Number(flags.latency);
-/** Read-after-push lag (the sandbox's fault): a change is readable a random 0..LAG_MS after its push. */
-const LAG_MS = flags.lag === undefined ? null : Number(flags.lag);
+/**
+ * Read-after-push lag (the sandbox's fault) of the `engine_lag` strategy: every Gmail and
+ * Calendar change readable a random 0..LAG_MS after its push, Gmail's history id running ahead
+ * of its records. Every other strategy runs without lag.
+ */
+const LAG_MS = Number(flags.lag);
+if (!Number.isInteger(LAG_MS) || LAG_MS <= 0) throw new Error(`--lag takes a whole number of milliseconds above 0, not '${flags.lag}'`);
 /** Calendars each source syncs: above 1, the selection is `owned` with this many owned calendars. */
 const CALENDARS = Number(flags.calendars);
 /** Each source's calendars besides the primary one, by source index. */
@@ -99,7 +105,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const started = Date.now();
 const progress = (line: string) => process.stdout.write(`\r[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line.padEnd(90)}`);
 
-type StrategyName = 'engine' | 'engine_default_rate' | 'per_notification' | 'polling';
+type StrategyName = 'engine' | 'engine_lag' | 'engine_default_rate' | 'per_notification' | 'polling';
 type FloorParts = { pubsub_push_ms: number; google_call_ms: number; firestore_write_ms: number };
 
 interface Figures {
@@ -116,6 +122,7 @@ interface Figures {
   /** Live Calendar channels (each synced calendar's and the calendar list's) per source. */
   calendar_channels_per_source: number;
   calendar_requests_per_calendar_change: number | null;
+  gmail_http_requests_per_notification: number | null;
   lease_contention: number | null;
   firestore_reads_per_item: number;
   firestore_writes_per_item: number;
@@ -124,7 +131,17 @@ interface Figures {
   invocations_per_item: number;
   log_lines_per_item: number;
   log_bytes_per_item: number;
+  read_lag: ReadLagFigures;
   cost?: CostPhaseResult;
+}
+
+/** The strategy's read-after-push lag, what the sandbox delayed, and what the engine's passes did about it. */
+interface ReadLagFigures {
+  max_ms: number | null;
+  sandbox_delayed: { gmail: number; calendar: number };
+  passes: PassLag;
+  /** Set when no pass met the lag (read-lag.ts: lagUnmet). */
+  unmet: string | null;
 }
 
 async function setUpSources(stack: LocalStack): Promise<string[]> {
@@ -237,10 +254,14 @@ async function runWorkload(stack: LocalStack, ids: string[], expected: Map<strin
 async function runStrategy(name: StrategyName, parts: FloorParts): Promise<{ figures: Figures; latencies: number[] }> {
   mkdirSync(OUT_DIR, { recursive: true });
   const rate = name === 'engine_default_rate' ? DEFAULT_RATE : RAISED_RATE;
+  const lagMaxMs = name === 'engine_lag' ? LAG_MS : null;
+  const logFile = join(OUT_DIR, `functions-${name}.log`);
+  // The hosts append: this run's passes alone are counted.
+  rmSync(logFile, { force: true });
   const stack = await startLocalStack({
     projectId: `demo-bench-${name.replaceAll('_', '-')}`,
     scheduler: false,
-    logFile: join(OUT_DIR, `functions-${name}.log`),
+    logFile,
     sandboxSeed: Number(flags.seed),
     env: { RATE_LIMIT_PER_SECOND: rate, ...(name === 'engine' && COST_PHASE && COST_PHASE_ENV), ...EXTRA_ENV },
     hostProcesses: HOST_PROCESSES,
@@ -251,12 +272,13 @@ async function runStrategy(name: StrategyName, parts: FloorParts): Promise<{ fig
     const ids = await setUpSources(stack);
     await sleep(1200);
     await stack.admin.setFaults({ latencyMs: LATENCY_MS, ...(name === 'polling' && { push: { dropRate: 1 } }) });
-    if (LAG_MS !== null) {
-      await stack.admin.setLag({ api: 'gmail', maxMs: LAG_MS, historyId: 'ahead' });
-      await stack.admin.setLag({ api: 'calendar', maxMs: LAG_MS });
+    if (lagMaxMs !== null) {
+      await stack.admin.setLag({ api: 'gmail', maxMs: lagMaxMs, historyId: 'ahead' });
+      await stack.admin.setLag({ api: 'calendar', maxMs: lagMaxMs });
     }
     await stack.admin.resetStats();
     await stack.hostStats(true);
+    const logFrom = existsSync(logFile) ? statSync(logFile).size : 0;
     // The polls run in this process: its Firestore client counts too.
     const pollOps = countFirestoreOps(stack.services.db);
     const pollDeletes = countFirestoreDeletes(stack.services.db, buildManifest().ttl.map((t) => t.collection));
@@ -291,6 +313,10 @@ async function runStrategy(name: StrategyName, parts: FloorParts): Promise<{ fig
     }
     writeFileSync(join(OUT_DIR, `slowest-${name}.json`), JSON.stringify(slowest(seen), null, 2));
     const stats = await stack.admin.stats();
+    const mismatch = lagMismatch(lagMaxMs, stats.lagged);
+    if (mismatch !== null) throw new Error(`${name}: ${mismatch}`);
+    const passes = passLag(existsSync(logFile) ? readFileSync(logFile).subarray(logFrom).toString('utf8') : '');
+    const readLag = { max_ms: lagMaxMs, sandbox_delayed: { ...stats.lagged }, passes, unmet: lagUnmet(lagMaxMs, passes) };
     const cost = googleCost(stats.calls);
     const channels = (await stack.admin.channels()).channels.filter((c) => /^bench\d+@/.test(c.email) && Number(c.expiration) > Date.now());
     const hosts = await stack.hostStats();
@@ -329,7 +355,8 @@ async function runStrategy(name: StrategyName, parts: FloorParts): Promise<{ fig
         gmail_units_floor_per_new_message: unitsFloorPerMessage(load.newMessages, load.announced),
         gmail_http_requests_per_new_message: round(cost.gmailHttpRequests / Math.max(1, load.newMessages)),
         google_http_requests_per_item: round(cost.httpRequests / Math.max(1, items)),
-        history_lists_per_notification: name === 'polling' || load.announced === 0 ? null : round(cost.historyLists / load.announced),
+        history_lists_per_notification: perNotification(cost.historyLists, load.announced, name !== 'polling'),
+        gmail_http_requests_per_notification: perNotification(cost.gmailHttpRequests, load.announced, name !== 'polling'),
         calendar_channels_per_source: round(channels.length / Math.max(1, ids.length)),
         calendar_requests_per_calendar_change: load.calendarChanges === 0 ? null : round(cost.calendarHttpRequests / load.calendarChanges),
         lease_contention: name.startsWith('engine') && triggers > 0 ? round((outcomes.recorded ?? 0) / triggers) : null,
@@ -339,6 +366,7 @@ async function runStrategy(name: StrategyName, parts: FloorParts): Promise<{ fig
         invocations_per_item: perItem(Object.values(usage.functions).reduce((a, f) => a + f.invocations, 0)),
         log_lines_per_item: perItem(usage.logLines + usage.requestLogLines),
         log_bytes_per_item: perItem(usage.logBytes + usage.requestLogBytes),
+        read_lag: readLag,
         ...(costPhase && { cost: costPhase }),
       },
     };
@@ -455,6 +483,7 @@ function table(results: Partial<Record<StrategyName, Figures>>): string {
   };
   const rows: [string, (f: Figures) => string][] = [
     ['limiter rate (requests/s per account)', (f) => String(f.rate_limit_per_s)],
+    ['read-after-push lag, Gmail and Calendar (ms)', (f) => (f.read_lag.max_ms === null ? 'off' : `random 0-${f.read_lag.max_ms}`)],
     ['freshness p50, all changes (ms)', d((f) => f.freshness_ms.all, 'p50')],
     ['freshness p99, all changes (ms)', d((f) => f.freshness_ms.all, 'p99')],
     ['announced Gmail: p50 / p99 (ms)', (f) => `${f.freshness_ms.announced.p50} / ${f.freshness_ms.announced.p99}`],
@@ -463,12 +492,16 @@ function table(results: Partial<Record<StrategyName, Figures>>): string {
     ['burst tails: p99 / their floor', (f) => String(f.freshness_ms.tails.p99_over_floor)],
     ['calendar: p50 / p99 (ms)', (f) => `${f.freshness_ms.calendar.p50} / ${f.freshness_ms.calendar.p99}`],
     ['changes seen (missing after the drain)', (f) => `${f.items} (${f.missing})`],
+    ['missing after the drain: announced / tails / calendar', (f) => `${f.freshness_ms.announced.missing} / ${f.freshness_ms.tails.missing} / ${f.freshness_ms.calendar.missing}`],
     ['Gmail quota units per new message (floor)', (f) => `${f.gmail_units_per_new_message} (${f.gmail_units_floor_per_new_message})`],
     ['Gmail HTTP requests per new message', (f) => String(f.gmail_http_requests_per_new_message)],
     ['Google HTTP requests per item', (f) => String(f.google_http_requests_per_item)],
     ['history.list per Gmail notification', (f) => String(f.history_lists_per_notification ?? 'n/a')],
     ['Calendar channels per source', (f) => String(f.calendar_channels_per_source)],
     ['Calendar HTTP requests per calendar change', (f) => String(f.calendar_requests_per_calendar_change ?? 'n/a')],
+    ['Gmail HTTP requests per Gmail notification', (f) => String(f.gmail_http_requests_per_notification ?? 'n/a')],
+    ['changes the sandbox delayed: Gmail / Calendar', (f) => `${f.read_lag.sandbox_delayed.gmail} / ${f.read_lag.sandbox_delayed.calendar}`],
+    ['Gmail passes; lagging listings / 404s held / 404s taken as deleted / resyncs waiting', (f) => lagRow(f.read_lag.passes)],
     ['lease contention', (f) => String(f.lease_contention ?? 'n/a')],
     ['Firestore reads per item', (f) => String(f.firestore_reads_per_item)],
     ['Firestore writes per item', (f) => String(f.firestore_writes_per_item)],
@@ -484,10 +517,14 @@ function table(results: Partial<Record<StrategyName, Figures>>): string {
   ].join('\n');
 }
 
-const COLORS: Record<StrategyName, string> = { engine: '#1a73e8', engine_default_rate: '#9334e6', per_notification: '#e8710a', polling: '#188038' };
+function lagRow({ gmailPasses, counts }: PassLag): string {
+  return `${gmailPasses}; ${LAG_COUNTS.map((key) => counts[key]).join(' / ')}`;
+}
+
+const COLORS: Record<StrategyName, string> = { engine: '#1a73e8', engine_lag: '#d93025', engine_default_rate: '#9334e6', per_notification: '#e8710a', polling: '#188038' };
 
 async function main() {
-  console.log(`Benchmark: ${SOURCES} sources, ${DURATION_MS / 1000} s of traffic per strategy, Google latency ${LATENCY_MS} ms, seed ${flags.seed}, ${HOST_PROCESSES} host processes${LAG_MS === null ? '' : `, read-after-push lag up to ${LAG_MS} ms`}`);
+  console.log(`Benchmark: ${SOURCES} sources, ${DURATION_MS / 1000} s of traffic per strategy, Google latency ${LATENCY_MS} ms, seed ${flags.seed}, ${HOST_PROCESSES} host processes; engine_lag: read-after-push lag up to ${LAG_MS} ms`);
   progress('measuring cold start');
   const cold = coldStart();
   progress('measuring the floor');
@@ -540,6 +577,7 @@ async function main() {
   writeFileSync(join(OUT_DIR, 'latest.json'), JSON.stringify(withCost, null, 2));
   const label: Record<StrategyName, string> = {
     engine: `engine (${RAISED_RATE}/s)`,
+    engine_lag: `engine (${RAISED_RATE}/s), read-after-push lag 0-${LAG_MS} ms`,
     engine_default_rate: `engine (${DEFAULT_RATE}/s, shipped default)`,
     per_notification: 'sync per notification',
     polling: `polling every ${POLL_INTERVAL_MS / 1000} s`,
@@ -552,6 +590,7 @@ async function main() {
     ),
   );
   console.log(table(results));
+  for (const [name, figures] of Object.entries(results)) if (figures.read_lag.unmet !== null) console.log(`\n${name}: ${figures.read_lag.unmet}`);
   console.log(`\nfloor (announced change): ${floor.floor_ms} ms (${Object.entries(floor.parts).map(([k, v]) => `${k} ${v}`).join(', ')})`);
   console.log(`cold start: entry ${cold.cold_start_ms} ms; entry + per-API clients ${cold.cold_start_with_clients_ms} ms; entry + googleapis monolith ${cold.cold_start_monolith_ms} ms (${output.cold_start_ratio_monolith}×); a cold process to its first task ${floor.cold_process_to_first_task_ms} ms`);
   if (costPhase && breakdown) {

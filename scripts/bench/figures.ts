@@ -113,3 +113,8 @@ export function unitsFloorPerMessage(newMessages: number, announced: number): nu
   const costs = DEFAULT_QUOTA.gmailCosts;
   return round((costs['gmail.users.messages.get']! * newMessages + costs['gmail.users.history.list']! * announced) / Math.max(1, newMessages));
 }
+
+/** Calls per Gmail notification handled; `null` when none was (a strategy that drops every push). */
+export function perNotification(calls: number, notifications: number, pushesHandled: boolean): number | null {
+  return !pushesHandled || notifications === 0 ? null : round(calls / notifications);
+}

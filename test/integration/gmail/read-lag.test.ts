@@ -22,16 +22,24 @@ class HeldLooks implements FollowUpScheduler {
   async deliverAll(stack: EngineStack): Promise<number> {
     let delivered = 0;
     for (let look = this.held.shift(); look !== undefined; look = this.held.shift()) {
-      const response = await fetch(stack.functionUrl('gmailFollowUp'), {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify(followUpBody(look.sourceId, look.from)),
-      });
-      expect(response.status).toBe(204);
+      await deliver(stack, look);
       delivered += 1;
     }
     return delivered;
   }
+  /** Delivers the looks held now, keeping those they ask for. */
+  async deliverHeld(stack: EngineStack): Promise<void> {
+    for (const look of this.held.splice(0)) await deliver(stack, look);
+  }
+}
+
+async function deliver(stack: EngineStack, look: { sourceId: string; from: LookFrom | null }): Promise<void> {
+  const response = await fetch(stack.functionUrl('gmailFollowUp'), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(followUpBody(look.sourceId, look.from)),
+  });
+  expect(response.status).toBe(204);
 }
 
 const looks = new HeldLooks();
@@ -67,6 +75,29 @@ test.each(['visible', 'ahead'] as const)('history empty after the push (history 
   await looks.deliverAll(stack);
   expect(await taskIds(`user-h-${historyId}`)).toEqual([`src-h-${historyId}:gmail:${mail.id}`]);
   expect((await stack.services.sources.get(`src-h-${historyId}`))!.historyId).toBe(mail.historyId);
+});
+
+test("a burst's tail, never announced, readable after its head and after the tail look: a task at the next retry", async () => {
+  const email = 'burst-tail@example.com';
+  await connected('src-tail', email, 'user-tail');
+  await stack.admin.setLag({ account: email, api: 'gmail', fixedMs: LAG_MS, historyId: 'ahead' });
+  const head = await stack.admin.deliverMail(email, { subject: 'head' });
+  await stack.admin.setLag({ account: email, api: 'gmail', fixedMs: 2 * LAG_MS, historyId: 'ahead' });
+  // Within Gmail's notification interval: no push of its own.
+  const tail = await stack.admin.deliverMail(email, { subject: 'tail' });
+  looks.held.length = 0;
+  expect(await gmailPush(stack, email, head.historyId, 'm-tail')).toBe(204);
+
+  // The head is readable at the first retry; the tail look that retry asks for comes too early.
+  await stack.admin.advanceClock(LAG_MS);
+  await looks.deliverHeld(stack);
+  expect(await taskIds('user-tail')).toEqual([`src-tail:gmail:${head.id}`]);
+  await looks.deliverHeld(stack);
+  expect(looks.held).toHaveLength(1);
+
+  await stack.admin.advanceClock(LAG_MS);
+  await looks.deliverAll(stack);
+  expect(await taskIds('user-tail')).toEqual([head, tail].map((m) => `src-tail:gmail:${m.id}`).sort());
 });
 
 test('a message history lists but whose metadata answers 404: the others are written, it becomes a task at the retry', async () => {

@@ -92,7 +92,8 @@ describe('a Gmail push that arrives before its change is readable', () => {
     await expect(w.runRetry()).resolves.toBe('ran');
     expect(w.tasks.ids()).toEqual([mail.id]);
     expect((await w.sources.get('s1'))!.historyId).toBe(mail.historyId);
-    expect(w.followUps.retries()).toHaveLength(2);
+    // Its tail look, from the new cursor, is the last retry (a burst's tail may lag too).
+    expect(w.followUps.retries().map((l) => [l.from?.historyId, l.from?.retry])).toEqual([[start, 1], [start, 2], [mail.historyId, LAG_FINAL_ATTEMPT]]);
   });
 
   test('a message added that answers 404: the others are written, the cursor stays before it, a retry writes it', async () => {
@@ -143,6 +144,32 @@ describe('a Gmail push that arrives before its change is readable', () => {
     w.mailbox.lag = null;
     await expect(w.runner.handle('s1', { gmail: second.historyId, calendar: false }, { trigger: 'push' })).resolves.toBe('ran');
     expect(w.tasks.ids().sort()).toEqual([first.id, second.id].sort());
+  });
+
+  test('a burst whose announced mail lags: the tail Gmail never announces, readable only after the tail look, is still found by the retries', async () => {
+    const w = world();
+    await w.connect();
+    const start = w.mailbox.historyId;
+    w.mailbox.lag = { hiddenAfter: start, historyId: 'ahead' };
+    const announced = w.mailbox.deliver('announced');
+    // Within Gmail's notification interval: no push of its own.
+    const tail = w.mailbox.deliver('tail');
+    await w.runner.handle('s1', { gmail: announced.historyId, calendar: false }, { trigger: 'push' });
+
+    // The first retry finds the announced mail readable, the tail not yet.
+    w.mailbox.lag = { hiddenAfter: Number(announced.historyId), historyId: 'ahead' };
+    await expect(w.runRetry()).resolves.toBe('ran');
+    expect(w.tasks.ids()).toEqual([announced.id]);
+    // Its tail look, still too early, finds nothing: the next look is asked for all the same.
+    const tailLook = w.followUps.looks.at(-1)!;
+    await expect(w.runner.run('s1', { kind: 'look', trigger: 'push', from: tailLook.from })).resolves.toBe('nothing-new');
+    const next = w.followUps.looks.at(-1)!;
+    expect(next).not.toBe(tailLook);
+
+    w.mailbox.lag = null;
+    await expect(w.runner.run('s1', { kind: 'look', trigger: 'push', from: next.from })).resolves.toBe('ran');
+    expect(w.tasks.ids().sort()).toEqual([announced.id, tail.id].sort());
+    expect(w.followUps.retries().length).toBeLessThanOrEqual(LAG_FINAL_ATTEMPT);
   });
 
   /** A readable mail, then one hidden by the lag with the history id ahead, then history expires. */

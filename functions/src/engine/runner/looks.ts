@@ -75,8 +75,11 @@ export class Looks {
  * The look a Gmail pass asks for, if any. A resync walk waiting for the lag asks for the look
  * that walks (the last attempt, from the cursor it began at). A lagging pass's retry lists from
  * the same cursor, so it is its tail look too (a plain tail look would find the held change
- * again and start another chain): due when both are. Otherwise the tail look. Without
- * credentials to carry the retry count, lagging work is left to the next push or poll.
+ * again and start another chain): due when both are. A retry that found the lagging work asks
+ * for its tail look as the next retry too: the burst's tail, which Gmail does not announce,
+ * may lag as its head did, and a plain tail look that finds nothing yet would end the chain.
+ * Otherwise the tail look. Without credentials to carry the retry count, lagging work is left
+ * to the next push or poll.
  */
 export function lookAfterPass(source: Source, attempt: number, startedAt: Date, result: GmailSyncResult): { at: Date; from: LookFrom | null } | null {
   const fromPoint = (historyId: string | null): LookFrom | null => lookFromPass(source, historyId);
@@ -86,9 +89,14 @@ export function lookAfterPass(source: Source, attempt: number, startedAt: Date, 
   }
   const from = fromPoint(result.cursor);
   const tailAt = followUpAt({ startedAt, historyRecords: result.counts.historyRecords ?? 0 });
-  if (!result.lagging) return tailAt === null ? null : { at: tailAt, from };
   const lagAt = lagLookAt(startedAt, attempt);
+  if (!result.lagging) return tailAt === null ? null : tailLook(tailAt, attempt > 0 ? lagAt : null, from, attempt);
   return lagAt === null || from === null ? null : { at: latest(lagAt, tailAt), from: { ...from, retry: attempt + 1 } };
+}
+
+/** The tail look; after a retry, on the retries' schedule while they last. */
+function tailLook(tailAt: Date, lagAt: Date | null, from: LookFrom | null, attempt: number): { at: Date; from: LookFrom | null } {
+  return lagAt === null || from === null ? { at: tailAt, from } : { at: latest(lagAt, tailAt), from: { ...from, retry: attempt + 1 } };
 }
 
 /**
