@@ -9,8 +9,9 @@ import { LOG_EVENTS } from '../observability/log-events';
 /**
  * gmailFollowUp (HTTPS, IAM-only: Cloud Tasks calls it with the invoker account's OIDC
  * token): the scheduled tail look after a Gmail push, POST {sourceId, after?, credentialsAt?,
- * retry?} (where the pass that asked for it got to; `retry` for a look at work that lagged its
- * push). It looks at Gmail whatever was announced; a
+ * retry?, walkAt?} (where the pass that asked for it got to; `retry` for a look at work that
+ * lagged its push, `walkAt` for the look that starts a walk waiting out the lag). It looks at
+ * Gmail whatever was announced; a
  * source gone or disconnected meanwhile ends it quietly (2xx, so Cloud Tasks does not retry);
  * a failure retrying can fix answers 503 and Cloud Tasks retries.
  */
@@ -23,19 +24,24 @@ const bodySchema = z
     // Looks queued before intake rules carry none: their rule was the inbox.
     labelId: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/).default('INBOX'),
     retry: z.number().int().min(1).max(10).optional(),
+    walkAt: z.iso.datetime().optional(),
   })
   .refine((body) => (body.after === undefined) === (body.credentialsAt === undefined), 'after and credentialsAt come together')
-  .refine((body) => body.retry === undefined || body.after !== undefined, 'retry comes with after');
+  .refine((body) => body.retry === undefined || body.after !== undefined, 'retry comes with after')
+  .refine((body) => body.walkAt === undefined || body.after !== undefined, 'walkAt comes with after');
 
 export function gmailFollowUpHandler(services: () => Services) {
   return async (req: Request, res: Response): Promise<void> => {
     const body = postBody(req, res, bodySchema, '{"sourceId": "...", "after": "<history id>", "credentialsAt": "<ISO time>"} (the last two optional, together)');
     if (body === null) return;
-    const { sourceId, after, credentialsAt, labelId, retry } = body;
+    const { sourceId, after, credentialsAt, labelId, retry, walkAt } = body;
     const { runner, logger } = services();
     try {
       // Triggered by a push, so a tail it finds is what pushes promise, not a missed push.
-      const from = after !== undefined && credentialsAt !== undefined ? { historyId: after, credentialsAt: new Date(credentialsAt), labelId, ...(retry !== undefined && { retry }) } : null;
+      const from =
+        after !== undefined && credentialsAt !== undefined
+          ? { historyId: after, credentialsAt: new Date(credentialsAt), labelId, ...(retry !== undefined && { retry }), ...(walkAt !== undefined && { walkAt: new Date(walkAt) }) }
+          : null;
       const outcome = await runner.run(sourceId, { kind: 'look', trigger: 'push', from });
       logger.debug(LOG_EVENTS.followUpHandled, { sourceId, trigger: 'push', outcome });
       res.status(204).end();

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { protos } from '@google-cloud/tasks';
 import type { Config } from '../config';
 import type { FollowUpScheduler, LookFrom } from '../engine/runner/follow-up';
@@ -21,15 +22,21 @@ export type FollowUpQueueConfig = NonNullable<Config['followUps']>;
 /** gRPC's ALREADY_EXISTS, which the REST fallback maps Cloud Tasks' 409 to. */
 const ALREADY_EXISTS = 6;
 
-/** Cloud Tasks ids allow letters, digits, `-` and `_`: the source id goes in as hex. */
-export function followUpTaskId(sourceId: string, at: Date): string {
-  return `gmail-${Buffer.from(sourceId, 'utf8').toString('hex')}-${at.getTime()}`;
+/**
+ * Cloud Tasks ids allow letters, digits, `-` and `_`: the source id goes in as hex. A walk's
+ * look gets a name of its own: one that came early asks for the same time again, and the
+ * spent name (taken for an hour) would swallow it.
+ */
+export function followUpTaskId(sourceId: string, at: Date, from: LookFrom | null = null): string {
+  const id = `gmail-${Buffer.from(sourceId, 'utf8').toString('hex')}-${at.getTime()}`;
+  return from?.walkAt === undefined ? id : `${id}-walk-${randomBytes(6).toString('hex')}`;
 }
 
 /** The look's request body, as `gmailFollowUp` parses it. */
-export function followUpBody(sourceId: string, from: LookFrom | null): { sourceId: string; after?: string; credentialsAt?: string; labelId?: string; retry?: number } {
+export function followUpBody(sourceId: string, from: LookFrom | null): { sourceId: string; after?: string; credentialsAt?: string; labelId?: string; retry?: number; walkAt?: string } {
   if (from === null) return { sourceId };
-  return { sourceId, after: from.historyId, credentialsAt: from.credentialsAt.toISOString(), labelId: from.labelId, ...(from.retry !== undefined && { retry: from.retry }) };
+  const { retry, walkAt } = from;
+  return { sourceId, after: from.historyId, credentialsAt: from.credentialsAt.toISOString(), labelId: from.labelId, ...(retry !== undefined && { retry }), ...(walkAt !== undefined && { walkAt: walkAt.toISOString() }) };
 }
 
 export class CloudTasksFollowUps implements FollowUpScheduler {
@@ -60,7 +67,7 @@ export class CloudTasksFollowUps implements FollowUpScheduler {
       await client.createTask({
         parent: queue,
         task: {
-          name: `${queue}/tasks/${followUpTaskId(sourceId, at)}`,
+          name: `${queue}/tasks/${followUpTaskId(sourceId, at, from)}`,
           scheduleTime: { seconds: Math.floor(at.getTime() / 1000), nanos: (at.getTime() % 1000) * 1_000_000 },
           httpRequest: {
             url,

@@ -22,6 +22,8 @@ export interface LookFrom {
   labelId: string;
   /** A look at work that lagged its push (gmail/read-lag.ts): which retry this is. */
   retry?: number;
+  /** The look that starts a walk waiting out the lag: when the walk may start, by the engine's clock. */
+  walkAt?: Date;
 }
 
 /** Where a look after a pass over the source that reached `cursor` starts (`null`: from the stored cursor). */
@@ -31,7 +33,11 @@ export function lookFromPass(source: Pick<Source, 'credentialsAt' | 'gmailRule'>
 }
 
 export interface FollowUpScheduler {
-  /** Asks for a Gmail look at the source at `at`; a second request for the same `at` collapses (the first one's `from` wins). */
+  /**
+   * Asks for a Gmail look at the source at `at`; a second request for the same `at` collapses
+   * (the first one's `from` wins), except for a walk's look (`from.walkAt`): one that came
+   * early asks for the same time again, and a spent name must not swallow it.
+   */
   schedule(sourceId: string, at: Date, from: LookFrom | null): Promise<'scheduled' | 'duplicate'>;
 }
 
