@@ -218,7 +218,8 @@ export class SyncRunner extends Runner {
         return r.more ? { ...after, pending: mergePending(after.pending, { ...NO_PENDING, gmail: historyIdAfter(after.historyId) }) } : after;
       }, current);
     const cursors = mergeCursors(done.map((r) => r.cursors));
-    const gmailFailed = done.some((r) => r.type === 'gmail' && !r.outcome.ok);
+    // A Gmail pass that failed or found no credentials is not run again in this run for a walk.
+    const gmailFailed = results.some((r) => r.type === 'gmail' && (r.kind !== 'done' || !r.outcome.ok));
     const end = await sources.transition(sourceId, now, (current) => {
       const { patch, result, next } = decideStepEnd(current, { owner: run.owner, now, leaseMs, claimed, giveUp, cursors, change, gmailFailed });
       return { patch, result: { ...result, source: next, previous: current.status } };
