@@ -131,7 +131,7 @@ describe('a rule change as decisions', () => {
     const once = ruleReplaced(starred, now)(base, derive).result;
     const twice = ruleReplaced(DEFAULT_GMAIL_RULE, now)(once, derive).result;
     expect([once.gmailRule?.version, twice.gmailRule?.version]).toEqual([1, 2]);
-    expect(twice.gmailRuleApply).toEqual({ version: 2, phase: 'walk', cursor: null, cursorAt: null, pageToken: null, imported: 0, startedAt: now });
+    expect(twice.gmailRuleApply).toEqual({ version: 2, phase: 'walk', cursor: null, pageToken: null, imported: 0, startedAt: now });
     expect(outstanding(twice, new Date()).gmail).toBe('501');
     expect(outstanding({ ...twice, gmailRuleApply: null }, new Date()).gmail).toBeNull();
     // Never synced: nothing to apply to.
@@ -140,7 +140,7 @@ describe('a rule change as decisions', () => {
 
   it("an older change's progress is dropped once a newer rule replaced it", () => {
     const held = { ...ruleReplaced(starred, now)(base, derive).result, lease: { owner: 'run', until: new Date(now.getTime() + 60_000) } };
-    const progress = { version: 1, phase: 'walk' as const, cursor: '900', cursorAt: now, pageToken: 'p2', imported: 3, startedAt: now };
+    const progress = { version: 1, phase: 'walk' as const, cursor: '900', pageToken: 'p2', imported: 3, startedAt: now };
     expect(ruleApplyProgressed('run', 1, progress, now, 60_000)(held, derive)).toMatchObject({ result: true, patch: { gmailRuleApply: progress } });
     // Applied: the cursor moves to where the walk began (never back).
     expect(ruleApplyProgressed('run', 1, null, now, 60_000, '900')(held, derive).patch).toMatchObject({ gmailRuleApply: null, historyId: '900' });

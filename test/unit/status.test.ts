@@ -40,7 +40,7 @@ describe('deriveStatus', () => {
     ['never pushed nor checked', { ...healthy, lastPushAt: null, lastCheckAt: null }, 'degraded'],
     ['a Gmail resync still walking the inbox', { ...healthy, gmailResync: resyncing }, 'degraded'],
     ['a rule of its owner', { ...healthy, gmailRule: rule }, 'active'],
-    ['a rule change being applied', { ...healthy, gmailRuleApply: { version: 2, phase: 'walk' as const, cursor: null, cursorAt: null, pageToken: null, imported: 12, startedAt: now } }, 'degraded'],
+    ['a rule change being applied', { ...healthy, gmailRuleApply: { version: 2, phase: 'walk' as const, cursor: null, pageToken: null, imported: 12, startedAt: now } }, 'degraded'],
     ['a rule whose label was deleted', { ...healthy, gmailRule: { ...rule, problem: 'label deleted' } }, 'degraded'],
   ])('%s → %s', (_, source, status) => {
     const derived = deriveStatus(source, now);

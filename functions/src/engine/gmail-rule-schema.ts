@@ -72,8 +72,6 @@ export const gmailRuleApplySchema = z.object({
   phase: z.enum(['walk', 'sweep']),
   /** The history id read when the walk began: the delta goes on from there once it is done. */
   cursor: z.string().regex(/^\d{1,20}$/).nullable().default(null),
-  /** When `cursor` was read: the walk starts once the lag span has passed since (gmail/read-lag.ts); `null` in progress written before, which walks at once. */
-  cursorAt: z.date().nullable().default(null),
   pageToken: z.string().nullable(),
   imported: z.number().int().nonnegative(),
   startedAt: z.date(),

@@ -1,9 +1,7 @@
-import { gmailRuleSchema } from '../../../functions/src/engine/gmail-rule-schema';
 import { gmailPassCursor, lagLookAt, LAG_FINAL_ATTEMPT, LAG_SPAN_MS, pointBefore } from '../../../functions/src/engine/gmail/read-lag';
 import type { LookFrom, FollowUpScheduler } from '../../../functions/src/engine/runner/follow-up';
 import { followUpTaskId } from '../../../functions/src/tasks/follow-up-queue';
 import { SyncRunner } from '../../../functions/src/engine/runner/runner';
-import { ruleReplaced } from '../../../functions/src/engine/source/rule-decisions';
 import { DEFAULT_STATUS_SETTINGS } from '../../../functions/src/engine/source/status';
 import { DEFAULT_TASK_RULE } from '../../../functions/src/engine/task-rule';
 import { sourceData } from '../../support/builders';
@@ -241,42 +239,6 @@ describe('a Gmail push that arrives before its change is readable', () => {
     expect(w.tasks.ids().sort()).toEqual([first.id, second.id].sort());
     const done = (await w.sources.get('s1'))!;
     expect([done.gmailResync, done.lease, done.pending.gmail]).toEqual([null, null, null]);
-  });
-
-  const starredRule = () => gmailRuleSchema.parse({ selector: { kind: 'starred' } });
-
-  test('a rule change alone starts its walk (the request it publishes announces nothing), which waits out the lag and ends, the run ending meanwhile', async () => {
-    const w = world();
-    const starred = w.mailbox.deliver('starred before the change', ['STARRED']);
-    await w.connect();
-    await w.sources.transition('s1', w.clock.now(), ruleReplaced(starredRule(), w.clock.now()));
-    await expect(w.runner.handle('s1', { gmail: null, calendar: false }, { trigger: 'manual' })).resolves.toBe('ran');
-    // The cursor is noted; the walk waits, under the lease kept until it may start.
-    const waiting = (await w.sources.get('s1'))!;
-    expect(waiting.gmailRuleApply).toMatchObject({ cursor: String(w.mailbox.historyId), cursorAt: w.clock.now(), pageToken: null });
-    expect(waiting.lease!.until.getTime()).toBe(w.clock.now().getTime() + LAG_SPAN_MS);
-    expect(w.tasks.ids()).toEqual([]);
-    await looksWhenDue(w, [starred.id]);
-    expect((await w.sources.get('s1'))!.gmailRuleApply).toBeNull();
-  });
-
-  test('a rule changed while a matching mail is hidden: the walk waits out the lag, then finds the mail', async () => {
-    const w = world();
-    await w.connect();
-    const first = w.mailbox.deliver('readable', ['STARRED']);
-    w.mailbox.lag = { hiddenAfter: w.mailbox.historyId, historyId: 'ahead' };
-    const hidden = w.mailbox.deliver('not listed yet', ['STARRED']);
-    await w.sources.transition('s1', w.clock.now(), ruleReplaced(starredRule(), w.clock.now()));
-    await expect(w.runner.handle('s1', { gmail: first.historyId, calendar: false }, { trigger: 'push' })).resolves.toBe('ran');
-    // The cursor noted counts the hidden mail: only a walk made once it is readable finds it.
-    expect(w.tasks.ids()).toEqual([]);
-    expect(w.followUps.retries().map((l) => [l.at.getTime() - w.clock.now().getTime(), l.from?.retry])).toEqual([[LAG_SPAN_MS, LAG_FINAL_ATTEMPT]]);
-    w.mailbox.lag = null;
-    w.clock.advance(LAG_SPAN_MS);
-    // The hidden mail's push, covered by the cursor noted, walks now; the look then finds nothing left.
-    await expect(w.runner.handle('s1', { gmail: hidden.historyId, calendar: false }, { trigger: 'push' })).resolves.toBe('ran');
-    await looksWhenDue(w, [first.id, hidden.id]);
-    expect((await w.sources.get('s1'))!.gmailRuleApply).toBeNull();
   });
 
   test('nothing lagging: no retry is scheduled and Gmail is called as before', async () => {

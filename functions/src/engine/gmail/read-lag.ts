@@ -1,7 +1,6 @@
 import { isNewerHistoryId, maxHistoryId } from './history-id';
 import type { GmailHistoryRecord, GmailMessageMetadata } from './ports';
 import type { MessageChanges } from './rule';
-import type { GmailRuleApply } from '../gmail-rule-schema';
 import type { GmailResync, Source } from '../model';
 
 /**
@@ -63,35 +62,25 @@ export function gmailPassCursor(reach: ListingReach): { cursor: string; lagging:
 }
 
 /**
- * When a walk (a resync's, or a rule change's) that has not listed anything yet may start, or
- * `null` when it may now. The delta after it goes on from the mailbox history id read when it
- * began (at `notedAt`), which may count changes Gmail does not serve yet: their records lie
- * before that cursor, so no delta lists them, and only a walk made once they are readable finds
- * them. The walk waits out the retries' span whatever started it (a poll or a reconnect's check
- * too, and a look that Cloud Tasks ran early); a walk already under way, and a cursor stored
- * without its time, do not wait.
+ * When a resync walk that has not listed anything yet may start, or `null` when it may now. Its
+ * cursor is the mailbox history id read when it began, which may count changes Gmail does not
+ * serve yet: their records lie before the cursor, so no delta lists them, and only a walk made
+ * once they are readable finds them. The walk waits out the retries' span whatever started it
+ * (a poll or a reconnect's check too, and a look that Cloud Tasks ran early); a walk already
+ * under way does not wait.
  */
-function walkAt(notedAt: Date | null, begun: boolean, now: Date): Date | null {
-  if (begun || notedAt === null) return null;
-  const due = new Date(notedAt.getTime() + LAG_SPAN_MS);
-  return due > now ? due : null;
-}
-
 export function resyncWalkAt(progress: GmailResync, now: Date): Date | null {
-  return walkAt(progress.startedAt, progress.pageToken !== null || progress.imported > 0, now);
-}
-
-export function ruleWalkAt(progress: GmailRuleApply, now: Date): Date | null {
-  return walkAt(progress.cursorAt, progress.phase !== 'walk' || progress.pageToken !== null || progress.imported > 0, now);
+  const begun = progress.pageToken !== null || progress.imported > 0;
+  if (begun) return null;
+  const due = new Date(progress.startedAt.getTime() + LAG_SPAN_MS);
+  return due > now ? due : null;
 }
 
 /**
  * When the source's walk may start, or `null` when none waits (no walk, or one under way or
- * due). A rule change is applied first, so its walk decides while it lasts. The stored progress
- * decides, so every trigger and the step's end agree on it.
+ * due). The stored progress decides, so every trigger and the step's end agree on it.
  */
-export function walkWaitsUntil(source: Pick<Source, 'gmailResync' | 'gmailRuleApply'>, now: Date): Date | null {
-  if (source.gmailRuleApply !== null) return ruleWalkAt(source.gmailRuleApply, now);
+export function walkWaitsUntil(source: Pick<Source, 'gmailResync'>, now: Date): Date | null {
   return source.gmailResync === null ? null : resyncWalkAt(source.gmailResync, now);
 }
 

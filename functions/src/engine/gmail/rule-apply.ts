@@ -2,7 +2,6 @@ import type { GmailRuleApply } from '../gmail-rule-schema';
 import { ruleApplyProgressed } from '../source/rule-decisions';
 import type { TaskRule } from '../task-rule';
 import { bump, fetchAll, writeTasks, type PageDeps } from './pages';
-import { ruleWalkAt } from './read-lag';
 import { gmailTask, matches, ruleOf } from './rule';
 import { walkTaskMail, type WalkPass } from './walk';
 
@@ -14,9 +13,7 @@ import { walkTaskMail, type WalkPass } from './walk';
  * tasks written before the change are checked against the new rule, a page at a time, and
  * those that no longer match are archived. Progress is stored after each page and only while
  * this change is the current one: a newer rule starts over. The delta from the cursor runs
- * after the walk, so changes that arrived meanwhile are applied under the new rule. The walk
- * starts once the read-after-push lag has passed since the cursor was read (read-lag.ts), so a
- * change that cursor counts is readable when the walk lists the label.
+ * after the walk, so changes that arrived meanwhile are applied under the new rule.
  */
 
 const SWEEP_PAGE = 100;
@@ -25,38 +22,27 @@ export interface RuleApplyDeps extends PageDeps {
   taskRule: TaskRule;
 }
 
-/** A pass that does not go on to the delta: handed on (`more`), or waiting until `walkAt` to walk. */
-export type RuleApplyHeld = { more: true; cursor: null } | { more: false; cursor: null; walkAt: Date };
-
 export class GmailRuleApplyWalk {
   constructor(private readonly deps: RuleApplyDeps) {}
 
   /**
    * Applies on from the stored progress: `true` when there was nothing to apply, the history id
-   * the delta goes on from once applied, else why the pass stops here (handed on, superseded,
-   * or waiting for the lag to pass).
+   * the delta goes on from once applied, `null` when handed on (or superseded).
    */
-  async run(pass: WalkPass): Promise<true | string | RuleApplyHeld> {
-    const handedOn = { more: true, cursor: null } as const;
+  async run(pass: WalkPass): Promise<true | string | null> {
     let progress = pass.source.gmailRuleApply;
     if (progress === null) return true;
-    // What the walk finds is the label's state from here on; the delta catches changes after it.
-    const cursor = progress.cursor ?? (await pass.api.getProfile()).historyId;
     if (progress.cursor === null) {
-      progress = { ...progress, cursor, cursorAt: this.deps.clock.now() };
-      if (!(await this.save(pass, progress))) return handedOn;
-    }
-    const walkAt = ruleWalkAt(progress, this.deps.clock.now());
-    if (walkAt !== null) {
-      bump(pass.counts, 'ruleWaiting');
-      return { more: false, cursor: null, walkAt };
+      // What the walk finds is the label's state from here on; the delta catches changes after it.
+      progress = { ...progress, cursor: (await pass.api.getProfile()).historyId };
+      if (!(await this.save(pass, progress))) return null;
     }
     if (progress.phase === 'walk') {
       const walked = await this.walk(pass, progress);
-      if (walked === null) return handedOn;
+      if (walked === null) return null;
       progress = walked;
     }
-    return (await this.sweep(pass, progress)) ? cursor : handedOn;
+    return (await this.sweep(pass, progress)) ? progress.cursor : null;
   }
 
   /** The walk of the new rule's label; the progress at its end, or `null` when handed on. */

@@ -137,7 +137,7 @@ export class GmailSync {
     const pass: Pass = { api, source, owner, pageSize: pageSize ?? HISTORY_PAGE_SIZE, deadline, counts: {}, target, unreadableFrom: null };
     // A rule change is applied first; the delta then brings what changed meanwhile under the new rule.
     const applied = await this.ruleApply.run(pass);
-    if (typeof applied === 'object') return { resynced: false, lagging: false, walkAt: null, ...applied, counts: pass.counts };
+    if (applied === null) return { resynced: false, more: true, cursor: null, lagging: false, walkAt: null, counts: pass.counts };
     if (source.gmailResync === null) {
       const from = applied === true ? source.historyId : applied;
       const delta = await this.deltaUnlessExpired(pass, from, applied === true && usable(early, source) ? early.page : null);

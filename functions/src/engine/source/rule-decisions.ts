@@ -16,7 +16,7 @@ import { writing, type SourceDecision } from './decisions';
 export function ruleReplaced(rule: GmailRule, now: Date): SourceDecision<Source> {
   return (source, derive) => {
     const version = ruleVersionOf(source) + 1;
-    const apply: GmailRuleApply | null = source.historyId === null ? null : { version, phase: 'walk', cursor: null, cursorAt: null, pageToken: null, imported: 0, startedAt: now };
+    const apply: GmailRuleApply | null = source.historyId === null ? null : { version, phase: 'walk', cursor: null, pageToken: null, imported: 0, startedAt: now };
     return writing(source, { gmailRule: { version, rule, changedAt: now, problem: null }, gmailRuleApply: apply }, derive);
   };
 }
