@@ -1,7 +1,9 @@
+import { gmailRuleSchema } from '../../../functions/src/engine/gmail-rule-schema';
 import { gmailPassCursor, lagLookAt, LAG_FINAL_ATTEMPT, LAG_SPAN_MS, pointBefore } from '../../../functions/src/engine/gmail/read-lag';
 import type { LookFrom, FollowUpScheduler } from '../../../functions/src/engine/runner/follow-up';
 import { followUpTaskId } from '../../../functions/src/tasks/follow-up-queue';
 import { SyncRunner } from '../../../functions/src/engine/runner/runner';
+import { ruleReplaced } from '../../../functions/src/engine/source/rule-decisions';
 import { DEFAULT_STATUS_SETTINGS } from '../../../functions/src/engine/source/status';
 import { DEFAULT_TASK_RULE } from '../../../functions/src/engine/task-rule';
 import { sourceData } from '../../support/builders';
@@ -239,6 +241,17 @@ describe('a Gmail push that arrives before its change is readable', () => {
     expect(w.tasks.ids().sort()).toEqual([first.id, second.id].sort());
     const done = (await w.sources.get('s1'))!;
     expect([done.gmailResync, done.lease, done.pending.gmail]).toEqual([null, null, null]);
+  });
+
+  test('a rule change alone is applied by the request it publishes, which announces nothing', async () => {
+    const w = world();
+    const starred = w.mailbox.deliver('starred before the change', ['STARRED']);
+    await w.connect();
+    await w.sources.transition('s1', w.clock.now(), ruleReplaced(gmailRuleSchema.parse({ selector: { kind: 'starred' } }), w.clock.now()));
+    await expect(w.runner.handle('s1', { gmail: null, calendar: false }, { trigger: 'manual' })).resolves.toBe('ran');
+    expect(w.tasks.ids()).toEqual([starred.id]);
+    const applied = (await w.sources.get('s1'))!;
+    expect([applied.gmailRuleApply, applied.lease]).toEqual([null, null]);
   });
 
   test('nothing lagging: no retry is scheduled and Gmail is called as before', async () => {
