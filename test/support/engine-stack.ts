@@ -9,6 +9,7 @@ import type { SourceStore } from '../../functions/src/engine/source/ports';
 import type { Source } from '../../functions/src/engine/model';
 import { SyncRunner } from '../../functions/src/engine/runner/runner';
 import { LAG_SPAN_MS } from '../../functions/src/engine/gmail/read-lag';
+import { WALK_WAIT_OWNER } from '../../functions/src/engine/source/lease';
 import { createLogger } from '../../functions/src/logging';
 import { FUNCTIONS, registerFunctions, type FunctionName } from '../../functions/src/register';
 import { SandboxAdmin } from '../../sandbox/src/admin-client';
@@ -119,7 +120,9 @@ export async function startEngineStack(options: { env?: Record<string, string>; 
     async settled(sourceId) {
       await waitFor(async () => {
         const source = await built.sources.get(sourceId);
-        return source !== null && source.lease === null && source.pending.gmail === null && !source.pending.calendar && source.pending.calendars.length === 0;
+        // A walk waiting out the lag keeps a lease with no run behind it: at rest too.
+        const resting = source?.lease === null || source?.lease?.owner === WALK_WAIT_OWNER;
+        return source !== null && resting && source.pending.gmail === null && !source.pending.calendar && source.pending.calendars.length === 0;
       });
     },
     async close() {
@@ -202,7 +205,11 @@ export function loggedPasses(stack: Pick<EngineStack, 'logLines'>, sourceId: str
  */
 export async function resyncLagPassed(stack: EngineStack, sourceId: string): Promise<void> {
   // A run the test did not await may have begun the walk, or not yet: only a waiting walk moves.
-  await stack.services.sources.update(sourceId, new Date(), (source) =>
-    source.gmailResync === null ? {} : { gmailResync: { ...source.gmailResync, startedAt: new Date(source.gmailResync.startedAt.getTime() - LAG_SPAN_MS) } },
-  );
+  const earlier = (at: Date) => new Date(at.getTime() - LAG_SPAN_MS);
+  await stack.services.sources.update(sourceId, new Date(), (source) => {
+    if (source.gmailResync === null) return {};
+    // The lease kept while the walk waits moves with it.
+    const lease = source.lease?.owner === WALK_WAIT_OWNER ? { lease: { ...source.lease, until: earlier(source.lease.until) } } : {};
+    return { gmailResync: { ...source.gmailResync, startedAt: earlier(source.gmailResync.startedAt) }, ...lease };
+  });
 }

@@ -132,8 +132,8 @@ describe('a rule change as decisions', () => {
     const twice = ruleReplaced(DEFAULT_GMAIL_RULE, now)(once, derive).result;
     expect([once.gmailRule?.version, twice.gmailRule?.version]).toEqual([1, 2]);
     expect(twice.gmailRuleApply).toEqual({ version: 2, phase: 'walk', cursor: null, pageToken: null, imported: 0, startedAt: now });
-    expect(outstanding(twice).gmail).toBe('501');
-    expect(outstanding({ ...twice, gmailRuleApply: null }).gmail).toBeNull();
+    expect(outstanding(twice, new Date()).gmail).toBe('501');
+    expect(outstanding({ ...twice, gmailRuleApply: null }, new Date()).gmail).toBeNull();
     // Never synced: nothing to apply to.
     expect(ruleReplaced(starred, now)({ ...base, historyId: null }, derive).result.gmailRuleApply).toBeNull();
   });

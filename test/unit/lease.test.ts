@@ -1,6 +1,7 @@
 import { followUpAt } from '../../functions/src/engine/runner/follow-up';
 import { LeaseLostError } from '../../functions/src/engine/errors';
-import { changedFields, decideAdvance, decideRecord, decideStepEnd, mergePending, needsRecording } from '../../functions/src/engine/source/lease';
+import { changedFields, decideAdvance, decideRecord, decideStepEnd, mergePending, needsRecording, WALK_WAIT_OWNER } from '../../functions/src/engine/source/lease';
+import { LAG_SPAN_MS } from '../../functions/src/engine/gmail/read-lag';
 import { NO_PENDING, type Source } from '../../functions/src/engine/model';
 import { sourceData } from '../support/builders';
 
@@ -85,6 +86,25 @@ describe('decideStepEnd', () => {
     expect(needsRecording({ ...source(), ...patch }, { gmail: null, calendar: false }, at(1), undefined)).toBe(true);
     // Nothing to give back: released.
     expect(decideStepEnd(source(heldBy('me')), { ...step, giveUp: true }).patch).toEqual({ lease: null });
+  });
+
+  describe('a walk (a resync not yet walking)', () => {
+    const walk = (startedAtMs: number) => ({ gmailResync: { cursor: '2000', pageToken: null, imported: 0, startedAt: at(startedAtMs) } });
+
+    it('waiting out the lag: released, with the lease kept until it may start; then any trigger takes it', () => {
+      const { patch, result } = decideStepEnd(source({ ...heldBy('me'), ...walk(0) }), step);
+      expect(result).toEqual({ kind: 'released' });
+      expect(patch).toEqual({ lease: { owner: WALK_WAIT_OWNER, until: at(LAG_SPAN_MS) } });
+      const kept = source({ ...walk(0), ...patch });
+      expect(needsRecording(kept, { gmail: null, calendar: false }, at(LAG_SPAN_MS - 1), undefined)).toBe(false);
+      expect(decideRecord(kept, { gmail: null, calendar: false }, 'next', at(LAG_SPAN_MS), LEASE_MS).result).toEqual({ kind: 'acquired', claimed: { gmail: '1001', calendar: false, calendars: [] } });
+    });
+
+    it('due: claimed at the step\'s end, unless the step\'s Gmail pass failed (the next trigger tries again)', () => {
+      const due = source({ ...heldBy('me'), ...walk(-LAG_SPAN_MS) });
+      expect(decideStepEnd(due, step).result).toEqual({ kind: 'continue', claimed: { gmail: '1001', calendar: false, calendars: [] } });
+      expect(decideStepEnd(due, { ...step, gmailFailed: true })).toMatchObject({ result: { kind: 'released' }, patch: { lease: null } });
+    });
   });
 
   it('a successor that has already let go: the claimed work goes back under an expired lease, not none', () => {

@@ -10,9 +10,10 @@ import { LOG_EVENTS } from '../observability/log-events';
 /**
  * gmailFollowUp (HTTPS, IAM-only: Cloud Tasks calls it with the invoker account's OIDC
  * token): the scheduled tail look after a Gmail push, POST {sourceId, after?, credentialsAt?,
- * retry?} (where the pass that asked for it got to; `retry` for a look at work that lagged its
- * push), or a look at calendars whose listing lagged their push, POST {sourceId, calendars,
- * calendarRetry}. A Gmail look looks at Gmail whatever was announced; a
+ * retry?, walkAt?} (where the pass that asked for it got to; `retry` for a look at work that
+ * lagged its push, `walkAt` for the look that starts a walk waiting out the lag), or a look at
+ * calendars whose listing lagged their push, POST {sourceId, calendars, calendarRetry}. A Gmail
+ * look looks at Gmail whatever was announced; a
  * source gone or disconnected meanwhile ends it quietly (2xx, so Cloud Tasks does not retry);
  * a failure retrying can fix answers 503 and Cloud Tasks retries.
  */
@@ -27,11 +28,13 @@ const bodySchema = z
     retry: z.number().int().min(1).max(10).optional(),
     calendars: z.array(calendarIdSchema).min(1).max(MAX_SELECTED_CALENDARS).optional(),
     calendarRetry: z.number().int().min(1).max(10).optional(),
+    walkAt: z.iso.datetime().optional(),
   })
   .refine((body) => (body.calendars === undefined) === (body.calendarRetry === undefined), 'calendars and calendarRetry come together')
   .refine((body) => body.calendars === undefined || body.after === undefined, 'a look is at Gmail or at calendars')
   .refine((body) => (body.after === undefined) === (body.credentialsAt === undefined), 'after and credentialsAt come together')
-  .refine((body) => body.retry === undefined || body.after !== undefined, 'retry comes with after');
+  .refine((body) => body.retry === undefined || body.after !== undefined, 'retry comes with after')
+  .refine((body) => body.walkAt === undefined || body.after !== undefined, 'walkAt comes with after');
 
 export function gmailFollowUpHandler(services: () => Services) {
   return async (req: Request, res: Response): Promise<void> => {
@@ -56,8 +59,11 @@ export function gmailFollowUpHandler(services: () => Services) {
  * a missed push; a Calendar look announces its calendars, as their pushes did.
  */
 function lookTrigger(body: z.infer<typeof bodySchema>): RunTrigger {
-  const { after, credentialsAt, labelId, retry, calendars, calendarRetry } = body;
+  const { after, credentialsAt, labelId, retry, walkAt, calendars, calendarRetry } = body;
   if (calendars !== undefined) return { kind: 'announced', trigger: 'push', work: { gmail: null, calendar: false, calendars }, ...(calendarRetry !== undefined && { calendarRetry }) };
-  const from = after !== undefined && credentialsAt !== undefined ? { historyId: after, credentialsAt: new Date(credentialsAt), labelId, ...(retry !== undefined && { retry }) } : null;
+  const from =
+    after !== undefined && credentialsAt !== undefined
+      ? { historyId: after, credentialsAt: new Date(credentialsAt), labelId, ...(retry !== undefined && { retry }), ...(walkAt !== undefined && { walkAt: new Date(walkAt) }) }
+      : null;
   return { kind: 'look', trigger: 'push', from };
 }

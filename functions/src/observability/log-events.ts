@@ -21,6 +21,7 @@ export const LOG_EVENTS = {
   followUpNotScheduled: 'gmail follow-up not scheduled',
   gmailLagLookScheduled: 'gmail read lag: look scheduled',
   calendarLagLookScheduled: 'calendar read lag: look scheduled',
+  gmailWalkLookEarly: 'gmail walk look came before the walk may start; asked for again',
   gmailUnreadableTreatedAsDeleted: 'gmail messages still unreadable after the retries, treated as deleted',
   credentialsUnreadable: 'stored Google credentials no longer decrypt; the source needs a reconnect',
 

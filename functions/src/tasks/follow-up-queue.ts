@@ -1,6 +1,6 @@
 import type { protos } from '@google-cloud/tasks';
 import type { Config } from '../config';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { CalendarLook, FollowUpScheduler, LookFrom } from '../engine/runner/follow-up';
 
 /**
@@ -24,22 +24,28 @@ const ALREADY_EXISTS = 6;
 
 /**
  * Cloud Tasks ids allow letters, digits, `-` and `_`: the source id goes in as hex. A Calendar
- * look's id names its calendars (hashed), so it collapses only with a look at the same ones.
+ * look's id names its calendars (hashed), so it collapses only with a look at the same ones. A
+ * walk's look gets a name of its own: one that came early asks for the same time again, and the
+ * spent name (taken for an hour) would swallow it.
  */
-export function followUpTaskId(sourceId: string, at: Date, calendar?: CalendarLook): string {
+export function followUpTaskId(sourceId: string, at: Date, from: LookFrom | null = null, calendar?: CalendarLook): string {
   const source = Buffer.from(sourceId, 'utf8').toString('hex');
-  if (calendar === undefined) return `gmail-${source}-${at.getTime()}`;
-  const calendars = createHash('sha256').update(calendar.calendars.join('\n')).digest('hex').slice(0, 16);
-  return `calendar-${source}-${calendars}-${at.getTime()}`;
+  if (calendar !== undefined) {
+    const calendars = createHash('sha256').update(calendar.calendars.join('\n')).digest('hex').slice(0, 16);
+    return `calendar-${source}-${calendars}-${at.getTime()}`;
+  }
+  const id = `gmail-${source}-${at.getTime()}`;
+  return from?.walkAt === undefined ? id : `${id}-walk-${randomBytes(6).toString('hex')}`;
 }
 
-type FollowUpBody = { sourceId: string; after?: string; credentialsAt?: string; labelId?: string; retry?: number; calendars?: string[]; calendarRetry?: number };
+type FollowUpBody = { sourceId: string; after?: string; credentialsAt?: string; labelId?: string; retry?: number; walkAt?: string; calendars?: string[]; calendarRetry?: number };
 
 /** The look's request body, as `gmailFollowUp` parses it. */
 export function followUpBody(sourceId: string, from: LookFrom | null, calendar?: CalendarLook): FollowUpBody {
   if (calendar !== undefined) return { sourceId, calendars: calendar.calendars, calendarRetry: calendar.retry };
   if (from === null) return { sourceId };
-  return { sourceId, after: from.historyId, credentialsAt: from.credentialsAt.toISOString(), labelId: from.labelId, ...(from.retry !== undefined && { retry: from.retry }) };
+  const { retry, walkAt } = from;
+  return { sourceId, after: from.historyId, credentialsAt: from.credentialsAt.toISOString(), labelId: from.labelId, ...(retry !== undefined && { retry }), ...(walkAt !== undefined && { walkAt: walkAt.toISOString() }) };
 }
 
 export class CloudTasksFollowUps implements FollowUpScheduler {
@@ -70,7 +76,7 @@ export class CloudTasksFollowUps implements FollowUpScheduler {
       await client.createTask({
         parent: queue,
         task: {
-          name: `${queue}/tasks/${followUpTaskId(sourceId, at, calendar)}`,
+          name: `${queue}/tasks/${followUpTaskId(sourceId, at, from, calendar)}`,
           scheduleTime: { seconds: Math.floor(at.getTime() / 1000), nanos: (at.getTime() % 1000) * 1_000_000 },
           httpRequest: {
             url,

@@ -1,6 +1,9 @@
+import { gmailRuleSchema } from '../../../functions/src/engine/gmail-rule-schema';
 import { gmailPassCursor, lagLookAt, LAG_FINAL_ATTEMPT, LAG_SPAN_MS, pointBefore } from '../../../functions/src/engine/gmail/read-lag';
 import type { LookFrom, FollowUpScheduler } from '../../../functions/src/engine/runner/follow-up';
+import { followUpTaskId } from '../../../functions/src/tasks/follow-up-queue';
 import { SyncRunner } from '../../../functions/src/engine/runner/runner';
+import { ruleReplaced } from '../../../functions/src/engine/source/rule-decisions';
 import { DEFAULT_STATUS_SETTINGS } from '../../../functions/src/engine/source/status';
 import { DEFAULT_TASK_RULE } from '../../../functions/src/engine/task-rule';
 import { sourceData } from '../../support/builders';
@@ -51,7 +54,23 @@ class RecordingScheduler implements FollowUpScheduler {
   }
 }
 
-function world() {
+/**
+ * Cloud Tasks on a clock ahead of the engine's: every look is due at once, in the order asked,
+ * and a name once used is spent (ALREADY_EXISTS), named as the adapter names them.
+ */
+class QueueAhead implements FollowUpScheduler {
+  private readonly spent = new Set<string>();
+  readonly queued: LookFrom[] = [];
+  schedule(sourceId: string, at: Date, from: LookFrom | null): Promise<'scheduled' | 'duplicate'> {
+    const name = followUpTaskId(sourceId, at, from);
+    if (this.spent.has(name)) return Promise.resolve('duplicate');
+    this.spent.add(name);
+    if (from !== null) this.queued.push(from);
+    return Promise.resolve('scheduled');
+  }
+}
+
+function world<S extends FollowUpScheduler = RecordingScheduler>(scheduler?: S) {
   const clock = new ManualClock();
   const mailbox = new InMemoryMailbox();
   const sources = new InMemorySourceStore();
@@ -60,7 +79,7 @@ function world() {
   const followUps = new RecordingScheduler();
   const runner = new SyncRunner({
     sources, tasks, events: new InMemoryEventLog(), google: accessTo(mailbox, { warm: true }), clock, logger, leaseMs: 60_000, passBudgetMs: 60_000,
-    fetchBatchSize: 50, taskRule: DEFAULT_TASK_RULE, statusSettings: DEFAULT_STATUS_SETTINGS, followUps,
+    fetchBatchSize: 50, taskRule: DEFAULT_TASK_RULE, statusSettings: DEFAULT_STATUS_SETTINGS, followUps: scheduler ?? followUps,
   });
   const far = new Date(clock.now().getTime() + 86_400_000);
   const credentialsAt = clock.now();
@@ -207,20 +226,59 @@ describe('a Gmail push that arrives before its change is readable', () => {
     await looksWhenDue(w, [first.id, second.id]);
   });
 
-  test('each pass that finds the resync waiting asks for a walk look of its own, so a look spent early is followed by another', async () => {
-    const w = world();
+  test('walk looks the queue runs before the walk may start (its clock ahead of the engine\'s) ask again under names of their own, until one walks', async () => {
+    const queue = new QueueAhead();
+    const w = world(queue);
     await w.connect();
     const mail = w.mailbox.deliver('during the outage');
     w.mailbox.expireHistory();
-    const begun = w.clock.now().getTime();
-    await w.runner.handle('s1', { gmail: mail.historyId, calendar: false }, { trigger: 'push' });
-    w.clock.advance(1000);
     await w.runner.handle('s1', { gmail: mail.historyId, calendar: false }, { trigger: 'push' });
     expect(w.tasks.ids()).toEqual([]);
-    expect(w.followUps.retries().map((l) => [l.at.getTime() - begun, l.from?.retry])).toEqual([
-      [LAG_SPAN_MS, LAG_FINAL_ATTEMPT],
-      [LAG_SPAN_MS + 1000, LAG_FINAL_ATTEMPT],
-    ]);
+    // Each look is run at once, a few milliseconds of the engine's time after it was asked for.
+    for (let looks = 0; looks < 1000 && queue.queued.length > 0; looks += 1) {
+      w.clock.advance(20);
+      await w.runner.run('s1', { kind: 'look', trigger: 'push', from: queue.queued.shift()! });
+    }
+    expect(w.tasks.ids()).toEqual([mail.id]);
+    expect((await w.sources.get('s1'))!.gmailResync).toBeNull();
+    // The early ones only asked again: Gmail was listed by the push's pass and the walk.
+    expect(w.mailbox.calls.listHistory).toBeLessThan(5);
+  });
+
+  test.each([
+    ['the fallback poll', { kind: 'check', trigger: 'poll', calendar: false }],
+    ['a run for whatever is pending', { kind: 'announced', trigger: 'push', work: { gmail: null, calendar: false } }],
+    ['a look from the cursor', { kind: 'look', trigger: 'push', from: null }],
+  ] as const)('a walk whose look never comes: the lease kept while it waits expires when it may start, and %s walks it', async (_name, trigger) => {
+    const w = world();
+    await w.connect();
+    const first = w.mailbox.deliver('during the outage');
+    w.mailbox.expireHistory();
+    await w.runner.handle('s1', { gmail: first.historyId, calendar: false }, { trigger: 'push' });
+    const waiting = (await w.sources.get('s1'))!;
+    expect(waiting.lease!.until.getTime()).toBe(w.clock.now().getTime() + LAG_SPAN_MS);
+    // A push meanwhile is recorded for the walk, not run before it may start.
+    const second = w.mailbox.deliver('while the walk waits');
+    await expect(w.runner.handle('s1', { gmail: second.historyId, calendar: false }, { trigger: 'push' })).resolves.toBe('recorded');
+    expect(w.tasks.ids()).toEqual([]);
+    w.clock.advance(LAG_SPAN_MS);
+    // What the fallback poll's expired-lease query selects.
+    expect((await w.sources.get('s1'))!.lease!.until.getTime()).toBeLessThanOrEqual(w.clock.now().getTime());
+    await expect(w.runner.run('s1', trigger)).resolves.toBe('ran');
+    expect(w.tasks.ids().sort()).toEqual([first.id, second.id].sort());
+    const done = (await w.sources.get('s1'))!;
+    expect([done.gmailResync, done.lease, done.pending.gmail]).toEqual([null, null, null]);
+  });
+
+  test('a rule change alone is applied by the request it publishes, which announces nothing', async () => {
+    const w = world();
+    const starred = w.mailbox.deliver('starred before the change', ['STARRED']);
+    await w.connect();
+    await w.sources.transition('s1', w.clock.now(), ruleReplaced(gmailRuleSchema.parse({ selector: { kind: 'starred' } }), w.clock.now()));
+    await expect(w.runner.handle('s1', { gmail: null, calendar: false }, { trigger: 'manual' })).resolves.toBe('ran');
+    expect(w.tasks.ids()).toEqual([starred.id]);
+    const applied = (await w.sources.get('s1'))!;
+    expect([applied.gmailRuleApply, applied.lease]).toEqual([null, null]);
   });
 
   test('nothing lagging: no retry is scheduled and Gmail is called as before', async () => {

@@ -1,7 +1,7 @@
 import { isNewerHistoryId, maxHistoryId } from './history-id';
 import type { GmailHistoryRecord, GmailMessageMetadata } from './ports';
 import type { MessageChanges } from './rule';
-import type { GmailResync } from '../model';
+import type { GmailResync, Source } from '../model';
 
 /**
  * Read-after-push lag: Gmail can push a history id before `history.list` lists the change
@@ -74,6 +74,14 @@ export function resyncWalkAt(progress: GmailResync, now: Date): Date | null {
   if (begun) return null;
   const due = new Date(progress.startedAt.getTime() + LAG_SPAN_MS);
   return due > now ? due : null;
+}
+
+/**
+ * When the source's walk may start, or `null` when none waits (no walk, or one under way or
+ * due). The stored progress decides, so every trigger and the step's end agree on it.
+ */
+export function walkWaitsUntil(source: Pick<Source, 'gmailResync'>, now: Date): Date | null {
+  return source.gmailResync === null ? null : resyncWalkAt(source.gmailResync, now);
 }
 
 /** Messages history reports added whose metadata answered 404 (not deleted by history itself). */

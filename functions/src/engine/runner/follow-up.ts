@@ -22,6 +22,8 @@ export interface LookFrom {
   labelId: string;
   /** A look at work that lagged its push (gmail/read-lag.ts): which retry this is. */
   retry?: number;
+  /** The look that starts a walk waiting out the lag: when the walk may start, by the engine's clock. */
+  walkAt?: Date;
 }
 
 /** Where a look after a pass over the source that reached `cursor` starts (`null`: from the stored cursor). */
@@ -39,8 +41,9 @@ export interface CalendarLook {
 export interface FollowUpScheduler {
   /**
    * Asks for a Gmail look at the source at `at`; a second request for the same `at` collapses
-   * (the first one's `from` wins). With `calendar`, a look at those calendars instead, which
-   * collapses only with one for the same calendars.
+   * (the first one's `from` wins), except for a walk's look (`from.walkAt`): one that came
+   * early asks for the same time again, and a spent name must not swallow it. With `calendar`,
+   * a look at those calendars instead, which collapses only with one for the same calendars.
    */
   schedule(sourceId: string, at: Date, from: LookFrom | null, calendar?: CalendarLook): Promise<'scheduled' | 'duplicate'>;
 }

@@ -53,7 +53,8 @@ export class GmailProber {
    * client. A look from a point older than the cursor only finds more, never less.
    */
   async warmLook(sourceId: string, trigger: RunTrigger): Promise<GmailFind> {
-    if (trigger.kind !== 'look' || trigger.from === null) return { kind: 'unclear' };
+    // A walk's look runs whatever history shows: its work is the walk.
+    if (trigger.kind !== 'look' || trigger.from === null || trigger.from.walkAt !== undefined) return { kind: 'unclear' };
     const gmail = this.deps.google.warmGmail(sourceId, trigger.from.credentialsAt);
     return gmail === null ? { kind: 'unclear' } : this.lookAfter(() => gmail, trigger.from.labelId, trigger.from.historyId);
   }

@@ -1,8 +1,8 @@
 import type { GmailSyncResult } from '../gmail/sync';
-import { LAG_FINAL_ATTEMPT, LAG_SPAN_MS, lagLookAt, type PassTarget } from '../gmail/read-lag';
+import { LAG_FINAL_ATTEMPT, lagLookAt, type PassTarget } from '../gmail/read-lag';
 import type { Source } from '../model';
 import type { Clock, Logger } from '../ports';
-import { FOLLOW_UP_SLOT_MS, followUpAt, lookFromPass, type CalendarLook, type FollowUpScheduler, type LookFrom } from './follow-up';
+import { followUpAt, lookFromPass, type CalendarLook, type FollowUpScheduler, type LookFrom } from './follow-up';
 import type { RunTrigger } from './trigger';
 import { LOG_EVENTS } from '../../observability/log-events';
 
@@ -49,6 +49,18 @@ export class Looks {
     if (at !== null) await this.scheduleRetry(sourceId, at, { ...trigger.from, retry: trigger.from.retry + 1 });
   }
 
+  /**
+   * A walk's look that came before the walk may start by the engine's clock (the queue runs on
+   * Google's, which may be ahead): it asks for the same look again and does nothing else.
+   */
+  async cameEarly(sourceId: string, trigger: RunTrigger): Promise<boolean> {
+    const from = trigger.kind === 'look' ? trigger.from : null;
+    if (from?.walkAt === undefined || from.walkAt <= this.deps.clock.now()) return false;
+    this.deps.logger.debug(LOG_EVENTS.gmailWalkLookEarly, { sourceId, at: from.walkAt.toISOString() });
+    await this.schedule(sourceId, from.walkAt, from);
+    return true;
+  }
+
   private async scheduleRetry(sourceId: string, at: Date, from: LookFrom): Promise<void> {
     this.deps.logger.debug(LOG_EVENTS.gmailLagLookScheduled, { sourceId, retry: from.retry, at: at.toISOString() });
     await this.schedule(sourceId, at, from);
@@ -72,12 +84,13 @@ export class Looks {
 }
 
 /**
- * The look a Gmail pass asks for, if any. A resync walk waiting for the lag asks for the look
- * that walks (the last attempt, from the cursor it began at). A lagging pass's retry lists from
- * the same cursor, so it is its tail look too (a plain tail look would find the held change
- * again and start another chain): due when both are. A retry that found the lagging work asks
- * for its tail look as the next retry too: the burst's tail, which Gmail does not announce,
- * may lag as its head did, and a plain tail look that finds nothing yet would end the chain.
+ * The look a Gmail pass asks for, if any. A walk waiting out the lag asks for the look that
+ * starts it (the last attempt, from the cursor it began at), due when the walk may start. A
+ * lagging pass's retry lists from the same cursor, so it is its tail look too (a plain tail
+ * look would find the held change again and start another chain): due when both are. A retry
+ * that found the lagging work asks for its tail look as the next retry too: the burst's tail,
+ * which Gmail does not announce, may lag as its head did, and a plain tail look that finds
+ * nothing yet would end the chain.
  * Otherwise the tail look. Without credentials to carry the retry count, lagging work is left
  * to the next push or poll.
  */
@@ -85,7 +98,7 @@ export function lookAfterPass(source: Source, attempt: number, startedAt: Date, 
   const fromPoint = (historyId: string | null): LookFrom | null => lookFromPass(source, historyId);
   if (result.walkAt !== null) {
     const begun = fromPoint(source.historyId);
-    return begun === null ? null : { at: walkLookAt(result.walkAt, startedAt), from: { ...begun, retry: LAG_FINAL_ATTEMPT } };
+    return begun === null ? null : { at: result.walkAt, from: { ...begun, retry: LAG_FINAL_ATTEMPT, walkAt: result.walkAt } };
   }
   const from = fromPoint(result.cursor);
   const tailAt = followUpAt({ startedAt, historyRecords: result.counts.historyRecords ?? 0 });
@@ -97,17 +110,6 @@ export function lookAfterPass(source: Source, attempt: number, startedAt: Date, 
 /** The tail look; after a retry, on the retries' schedule while they last. */
 function tailLook(tailAt: Date, lagAt: Date | null, from: LookFrom | null, attempt: number): { at: Date; from: LookFrom | null } {
   return lagAt === null || from === null ? { at: tailAt, from } : { at: latest(lagAt, tailAt), from: { ...from, retry: attempt + 1 } };
-}
-
-/**
- * The walk's look: due when the walk is, and the lag span after this pass, on the looks' grid.
- * Each waiting pass so asks for a look of its own (a look's name is its time): one that came
- * early (Cloud Tasks runs on Google's clock) and found the lease held is followed by another,
- * instead of collapsing into the spent name.
- */
-function walkLookAt(walkAt: Date, startedAt: Date): Date {
-  const due = Math.max(walkAt.getTime(), startedAt.getTime() + LAG_SPAN_MS);
-  return new Date(Math.ceil(due / FOLLOW_UP_SLOT_MS) * FOLLOW_UP_SLOT_MS);
 }
 
 function latest(a: Date, b: Date | null): Date {

@@ -5,7 +5,7 @@ import { historyIdAfter, isNewerHistoryId, maxHistoryId } from '../gmail/history
 import { GmailSync, type EarlyPage } from '../gmail/sync';
 import { NO_PENDING, type AnnouncedWork, type Pending, type Source } from '../model';
 import type { Clock, EventLog, GoogleAccess, Logger, TaskStore } from '../ports';
-import { decideRecord, decideStepEnd, hasPending, leaseLive, mergeCursors, mergePending, needsRecording, type StepEnd } from '../source/lease';
+import { decideRecord, decideStepEnd, hasPending, leaseLive, mergeCursors, mergePending, needsRecording, outstanding, type StepEnd } from '../source/lease';
 import { afterPass } from '../source/pass-outcome';
 import type { SourceStore } from '../source/ports';
 import type { StatusSettings } from '../source/status';
@@ -107,6 +107,7 @@ export class SyncRunner extends Runner {
    * Pub/Sub-triggered caller is redelivered exactly when retrying can help.
    */
   async run(sourceId: string, trigger: RunTrigger): Promise<RunOutcome> {
+    if (await this.looks.cameEarly(sourceId, trigger)) return 'nothing-new';
     const warm = await this.prober.warmLook(sourceId, trigger);
     if (warm.kind === 'nothing') return this.nothingYet(sourceId, trigger);
     const source = (trigger.kind === 'announced' ? trigger.source : undefined) ?? (await this.deps.sources.get(sourceId));
@@ -126,9 +127,10 @@ export class SyncRunner extends Runner {
     return 'nothing-new';
   }
 
-  /** A look that found nothing at Gmail, unless work was given back with nobody holding it: that is taken. */
+  /** A look that found nothing at Gmail, unless work was given back with nobody holding it (or a walk is due): that is taken. */
   private nothingToDo(source: Source, trigger: RunTrigger, probe: GmailProbe): boolean {
-    const orphaned = hasPending(source.pending) && !leaseLive(source, this.deps.clock.now());
+    const now = this.deps.clock.now();
+    const orphaned = hasPending(outstanding(source, now)) && !leaseLive(source, now);
     return trigger.kind === 'look' && probe.seen === null && !orphaned;
   }
 
@@ -219,8 +221,10 @@ export class SyncRunner extends Runner {
         return r.more ? { ...after, pending: mergePending(after.pending, { ...NO_PENDING, gmail: historyIdAfter(after.historyId) }) } : after;
       }, current);
     const cursors = mergeCursors(done.map((r) => r.cursors));
+    // A Gmail pass that failed or found no credentials is not run again in this run for a walk.
+    const gmailFailed = results.some((r) => r.type === 'gmail' && (r.kind !== 'done' || !r.outcome.ok));
     const end = await sources.transition(sourceId, now, (current) => {
-      const { patch, result, next } = decideStepEnd(current, { owner: run.owner, now, leaseMs, claimed, giveUp, cursors, change });
+      const { patch, result, next } = decideStepEnd(current, { owner: run.owner, now, leaseMs, claimed, giveUp, cursors, change, gmailFailed });
       return { patch, result: { ...result, source: next, previous: current.status } };
     });
     if (end.previous !== end.source.status) {

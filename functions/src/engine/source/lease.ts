@@ -1,5 +1,6 @@
 import { LeaseLostError } from '../errors';
 import { historyIdAfter, isNewerHistoryId, maxHistoryId } from '../gmail/history-id';
+import { walkWaitsUntil } from '../gmail/read-lag';
 import { calendarState, calendarStateChange } from '../calendar/state';
 import { NO_PENDING, type AnnouncedWork, type Lease, type Pending, type Source, type SourceData } from '../model';
 
@@ -49,13 +50,29 @@ export function mergePending(a: Pending, b: Pending): Pending {
 
 /**
  * What is pending and not yet covered by the cursor: a Gmail id the cursor passed is no work.
- * A rule change being applied is Gmail work until its walk is done.
+ * A walk (a rule change being applied, a resync) is Gmail work until it is done, from the time
+ * it may start (gmail/read-lag.ts): a walk waiting out the lag is no work yet, so no run
+ * takes it up early, and once due any trigger does. `walks: false` leaves walks out (a step
+ * whose Gmail pass failed: the next trigger tries again, not this run).
  */
-export function outstanding(source: SourceData): Pending {
+export function outstanding(source: SourceData, now: Date, walks = true): Pending {
   const { gmail } = source.pending;
-  const gmailLeft = gmail !== null && isNewerHistoryId(gmail, source.historyId);
-  const applying = source.gmailRuleApply !== null && source.historyId !== null ? historyIdAfter(source.historyId) : null;
-  return { gmail: gmailLeft ? gmail : applying, calendar: source.pending.calendar, calendars: source.pending.calendars };
+  const gmailLeft = gmail !== null && isNewerHistoryId(gmail, source.historyId) ? gmail : null;
+  const walking = walks && (source.gmailRuleApply !== null || source.gmailResync !== null) && walkWaitsUntil(source, now) === null;
+  const walk = walking && source.historyId !== null ? historyIdAfter(source.historyId) : null;
+  return { gmail: gmailLeft ?? walk, calendar: source.pending.calendar, calendars: source.pending.calendars };
+}
+
+/**
+ * The lease kept while a walk waits out the lag: nobody runs Gmail before it may start, and
+ * once it may, the lease has expired with work left, so any trigger takes it and the fallback
+ * poll's expired-lease query finds it even if the look meant to start it never comes.
+ */
+export const WALK_WAIT_OWNER = 'walk-waiting';
+
+function walkWaitLease(source: SourceData, now: Date): Lease | null {
+  const until = walkWaitsUntil(source, now);
+  return until === null ? null : { owner: WALK_WAIT_OWNER, until };
 }
 
 /**
@@ -65,8 +82,8 @@ export function outstanding(source: SourceData): Pending {
  */
 export function needsRecording(source: SourceData, work: AnnouncedWork, now: Date, pushAt: Date | undefined): boolean {
   const live = leaseLive(source, now);
-  // Pending work whose holder died: this trigger takes it over.
-  if (!live && hasPending(source.pending)) return true;
+  // Pending work whose holder died, or a walk now due: this trigger takes it over.
+  if (!live && hasPending(outstanding(source, now))) return true;
   if (pushAt !== undefined && needsPushStamp(source, pushAt)) return true;
   const gmailCovered =
     work.gmail === null || !isNewerHistoryId(work.gmail, source.historyId) || (live && !isNewerHistoryId(work.gmail, source.pending.gmail));
@@ -98,7 +115,7 @@ export function decideRecord(source: SourceData, work: AnnouncedWork, owner: str
   const gmailIsNew = announced.gmail !== null;
   const calendarIsNew = announced.calendar || announced.calendars.length > 0;
   const pending = mergePending(source.pending, announced);
-  const toClaim = outstanding({ ...source, pending });
+  const toClaim = outstanding({ ...source, pending }, now);
   const patchOrNull = (patch: SourcePatch) => (Object.keys(patch).length > 0 ? patch : null);
 
   if (!leaseLive(source, now) && hasPending(toClaim)) {
@@ -134,7 +151,7 @@ export interface StepCursors {
  */
 export function decideStepEnd(
   source: Source,
-  step: { owner: string; now: Date; leaseMs: number; claimed: Pending; giveUp: boolean; cursors?: StepCursors; change?: (source: Source) => Source },
+  step: { owner: string; now: Date; leaseMs: number; claimed: Pending; giveUp: boolean; cursors?: StepCursors; change?: (source: Source) => Source; gmailFailed?: boolean },
 ): Decision<StepEnd> & { next: Source } {
   // Decided on the current version (the store's write is conditional on it): a lease of ours
   // that expired with nobody taking it over is still ours to end, with its cursors.
@@ -147,15 +164,17 @@ export function decideStepEnd(
   let result: StepEnd;
   // Work left with nobody holding the source: an expired lease marks it for the poll.
   const waiting = (s: Source): Source => (hasPending(s.pending) && s.lease === null ? { ...s, lease: { owner: step.owner, until: step.now } } : s);
+  const left = outstanding(withWork, step.now, step.gmailFailed !== true);
   if (!holding) {
     next = waiting(withWork);
     result = { kind: 'lost' };
-  } else if (!step.giveUp && hasPending(outstanding(withWork))) {
+  } else if (!step.giveUp && hasPending(left)) {
     next = { ...withWork, pending: NO_PENDING, lease: leaseFor(step.owner, step.now, step.leaseMs) };
-    result = { kind: 'continue', claimed: outstanding(withWork) };
+    result = { kind: 'continue', claimed: left };
   } else {
-    // A Gmail id the cursor has passed is no work: it is not left behind as pending.
-    const released = { ...withWork, pending: outstanding(withWork), lease: null };
+    // A Gmail id the cursor has passed is no work: it is not left behind as pending; a walk
+    // waiting out the lag keeps the lease until it may start.
+    const released = { ...withWork, pending: outstanding(withWork, step.now, false), lease: walkWaitLease(withWork, step.now) };
     next = step.giveUp ? waiting(released) : released;
     result = { kind: 'released' };
   }
