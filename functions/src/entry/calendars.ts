@@ -64,7 +64,7 @@ async function choose(req: Request, res: Response, s: Services): Promise<void> {
   const source = await ownedSource(req, res, s, input.data);
   if (source === null) return;
   const { selection } = input.data;
-  // Rules left out stay as they are; so do the excluded types when only other rules are given.
+  // No `eventRules`: the stored ones stay. Given ones replace them, each field left out taking its default, except the excluded types, which stay.
   const given = input.data.eventRules;
   const requested = given === undefined ? source.eventRules : { ...given, excludedTypes: given.excludedTypes ?? source.eventRules.excludedTypes };
   const list = await (await s.google.calendar(source)).listCalendars();
