@@ -3,6 +3,8 @@ import * as z from 'zod';
 import { isGoogleError, isRetryable } from '../engine/errors';
 import { calendarIdSchema, documentIdSchema, historyIdSchema, MAX_SELECTED_CALENDARS } from '../engine/model';
 import type { RunTrigger } from '../engine/runner/trigger';
+import { decidingLabel } from '../engine/gmail/rule';
+import { DEFAULT_GMAIL_RULE } from '../engine/gmail-rule-schema';
 import type { Services } from './services';
 import { postBody } from './source-id-request';
 import { LOG_EVENTS } from '../observability/log-events';
@@ -24,7 +26,7 @@ const bodySchema = z
     after: historyIdSchema.optional(),
     credentialsAt: z.iso.datetime().optional(),
     // Looks queued before intake rules carry none: their rule was the inbox.
-    labelId: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/).default('INBOX'),
+    labelId: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/).default(decidingLabel(DEFAULT_GMAIL_RULE)),
     retry: z.number().int().min(1).max(10).optional(),
     calendars: z.array(calendarIdSchema).min(1).max(MAX_SELECTED_CALENDARS).optional(),
     calendarRetry: z.number().int().min(1).max(10).optional(),
