@@ -598,6 +598,8 @@ async function main() {
     console.log(costTable(breakdown));
     console.log(`\n${unitTable(costPhase, breakdown)}`);
     console.log(`\nWhat runs out first (changes at ${PEAK_TO_AVERAGE}× their daily average rate):\n\n${limitsTable(limits ?? [])}`);
+    const first = costPhase.firstSync;
+    console.log(`\nthe poll of every source before the units (once, not in the monthly figure), per source: Firestore reads / writes / deletes ${round(first.firestoreReads)} / ${round(first.firestoreWrites)} / ${round(first.firestoreDeletes)}, KMS decrypts ${round(first.kmsDecrypts)}, log bytes ${round(first.logBytes)}`);
     console.log(`\naudit groups: ${costPhase.audit.lowItems.toFixed(2)} and ${costPhase.audit.highItems.toFixed(2)} changes per source; status requests listed ${costPhase.statusSourcesPerRequest.toFixed(2)} sources each; the fallbackPoll run fanned out ${costPhase.counts.jobRunFannedOut ?? 0} polls`);
   }
   console.log(`\nWrote ${join(OUT_DIR, 'latest.json')}, ${join(OUT_DIR, 'latency.svg')} and ${join(OUT_DIR, 'slowest-<strategy>.json')}`);

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { SEVERITIES } from './logging';
 
 /**
  * Every setting the functions read, validated once at start-up. `parseConfig` takes the
@@ -68,6 +69,8 @@ export const envSchema = z.object({
   GMAIL_MESSAGES_GET_UNITS: positiveInt.default(20),
   BACKOFF_BASE_MS: positiveInt.default(500),
   BACKOFF_MAX_MS: positiveInt.default(32_000),
+  /** The least severe log lines written; DEBUG adds a line per look scheduled, look handled and request handled. */
+  LOG_LEVEL: z.enum(SEVERITIES).default('INFO'),
   RETENTION_DAYS: positiveInt.default(7),
   RENEW_BEFORE_HOURS: positiveInt.default(24),
   FALLBACK_AFTER_MINUTES: positiveInt.default(10),
@@ -219,6 +222,7 @@ function toConfig(e: Settings) {
     channelTtlSeconds: e.CHANNEL_TTL_HOURS * 3600,
     limiter: limiterSettings(e),
     gmailMessagesGetUnits: e.GMAIL_MESSAGES_GET_UNITS,
+    logLevel: e.LOG_LEVEL,
     retentionMs: e.RETENTION_DAYS * DAY_MS,
     renewBeforeMs: e.RENEW_BEFORE_HOURS * HOUR_MS,
     fallbackAfterMs: e.FALLBACK_AFTER_MINUTES * MINUTE_MS,

@@ -10,7 +10,8 @@ import type { TraceContext } from './trace';
  * events, so a failed sync shows up there without a stack trace of its own.
  */
 
-type Severity = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
+export const SEVERITIES = ['DEBUG', 'INFO', 'WARNING', 'ERROR'] as const;
+export type Severity = (typeof SEVERITIES)[number];
 
 const REPORTED_ERROR_EVENT = 'type.googleapis.com/google.devtools.clouderrorreporting.v1beta1.ReportedErrorEvent';
 
@@ -29,8 +30,14 @@ export function withTrace<T>(projectId: string, trace: TraceContext | null, run:
   );
 }
 
-export function createLogger(write: (line: string) => void = (line) => process.stdout.write(`${line}\n`), base: LogFields = {}): Logger {
+/**
+ * Lines below `minimum` are not written: Cloud Logging bills every line's bytes, and the
+ * DEBUG lines (a look scheduled or handled, a request handled) are a large share of them.
+ */
+export function createLogger(write: (line: string) => void = (line) => process.stdout.write(`${line}\n`), base: LogFields = {}, minimum: Severity = 'DEBUG'): Logger {
+  const written = (severity: Severity) => SEVERITIES.indexOf(severity) >= SEVERITIES.indexOf(minimum);
   const emit = (severity: Severity) => (message: string, fields: LogFields = {}) => {
+    if (!written(severity)) return;
     write(
       JSON.stringify({
         severity,

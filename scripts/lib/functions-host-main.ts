@@ -26,10 +26,14 @@ const write = logFile ? (line: string) => appendFileSync(logFile, `${line}\n`) :
 const built = buildServices(config, {
   clock: { now: () => new Date(Date.now() + offsetMs) },
   ...((logFile || stats) && {
-    logger: createLogger((line) => {
-      stats?.logLine(line);
-      write(line);
-    }),
+    logger: createLogger(
+      (line) => {
+        stats?.logLine(line);
+        write(line);
+      },
+      {},
+      config.logLevel,
+    ),
   }),
   ...(stats && config.followUps && { followUps: stats.countFollowUps(new CloudTasksFollowUps(config.followUps)) }),
 });

@@ -221,6 +221,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       BACKOFF_MAX_MS: '2000',
       // A killed holder's lease must expire within the soak.
       LEASE_SECONDS: '5',
+      // Every line, DEBUG too: the final audit waits for each request's line, and no line may carry a secret.
+      LOG_LEVEL: 'DEBUG',
       SYNC_HOST_PORT: String(port),
       SYNC_LOG_FILE: logFile,
     };

@@ -21,6 +21,12 @@ describe('parseConfig', () => {
     expect(config.gmailTopic).toBe('projects/demo-project/topics/gmail-watch');
   });
 
+  it('writes INFO and above unless LOG_LEVEL says otherwise, and names a level it does not know', () => {
+    expect(parseConfig(valid).logLevel).toBe('INFO');
+    expect(parseConfig({ ...valid, LOG_LEVEL: 'DEBUG' }).logLevel).toBe('DEBUG');
+    expect(() => parseConfig({ ...valid, LOG_LEVEL: 'VERBOSE' })).toThrow(/LOG_LEVEL/);
+  });
+
   it('wants exactly one way of sealing refresh tokens', () => {
     expect(parseConfig(valid).tokenSealing.kind).toBe('local');
     const kms = { ...valid, TOKEN_ENCRYPTION_KEY: undefined, KMS_KEY_NAME: 'projects/p/locations/global/keyRings/r/cryptoKeys/k' };

@@ -75,6 +75,19 @@ describe('log lines', () => {
     expect(lines[0]).not.toHaveProperty(['logging.googleapis.com/spanId']);
   });
 
+  test('lines below the minimum severity are not written; DEBUG by default writes every line', () => {
+    const atInfo: Record<string, unknown>[] = [];
+    const info = createLogger((line) => atInfo.push(JSON.parse(line) as Record<string, unknown>), {}, 'INFO');
+    info.debug(LOG_EVENTS.followUpHandled, { sourceId: 's1' });
+    info.info(LOG_EVENTS.pruneFinished);
+    info.warn(LOG_EVENTS.followUpFailed, { sourceId: 's1' });
+    info.error('gmail sync failed', { sourceId: 's1' });
+    expect(atInfo.map((l) => l.severity)).toEqual(['INFO', 'WARNING', 'ERROR']);
+    const { lines, logger } = capture();
+    logger.debug(LOG_EVENTS.followUpHandled, { sourceId: 's1' });
+    expect(lines.map((l) => l.severity)).toEqual(['DEBUG']);
+  });
+
   test('ERROR lines are Error Reporting events; others are not', () => {
     const { lines, logger } = capture();
     logger.error('gmail sync failed', { sourceId: 's1', errorClass: 'internal' });

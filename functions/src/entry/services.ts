@@ -73,7 +73,7 @@ export interface ServiceOverrides {
 export function buildServices(config: Config, overrides: ServiceOverrides = {}): Services {
   const db = createFirestore(config.projectId);
   const clock = overrides.clock ?? systemClock;
-  const logger = overrides.logger ?? createLogger();
+  const logger = overrides.logger ?? createLogger(undefined, {}, config.logLevel);
   const statusSettings = { ...DEFAULT_STATUS_SETTINGS, fallbackAfterMs: config.fallbackAfterMs };
   const changes = new ChangeStream(new ChangeOutbox(db), new PubSubChangePublisher(config.projectId, config.taskChangesTopic), logger, overrides.changeHooks);
   const sources = new SourceRepository(db, statusSettings, changes.deliver);
