@@ -28,7 +28,8 @@ describe('per-calendar state', () => {
   });
 
   it('writes the primary calendar\'s state to the flat fields and another\'s to its own entry, leaving the rest alone', () => {
-    const source = sourceSchema.parse({ ...written, calendars: { 'team@group.calendar.google.com': { syncToken: 'team-tok' } } });
+    const selection = ['primary', 'team@group.calendar.google.com', 'work@group.calendar.google.com'];
+    const source = sourceSchema.parse({ ...written, calendarSelection: selection, calendars: { 'team@group.calendar.google.com': { syncToken: 'team-tok' } } });
     expect(calendarStateChange(source, 'primary', { syncToken: 'tok-2', horizon: null })).toEqual({ calendarSyncToken: 'tok-2', calendarHorizon: null });
     const change = calendarStateChange(source, 'work@group.calendar.google.com', { syncToken: 'work-tok' });
     expect(change).toEqual({
@@ -40,6 +41,15 @@ describe('per-calendar state', () => {
       otherCalendarsRenewBy: new Date(0),
     });
     expect(sourceSchema.parse({ ...written, ...change }).calendars['work@group.calendar.google.com']!.syncToken).toBe('work-tok');
+  });
+
+  it('writes nothing for a calendar the source no longer syncs, so a pass that outlived the choice cannot bring it back', () => {
+    const team = 'team@group.calendar.google.com';
+    const teamOnly = sourceSchema.parse({ ...written, calendarSelection: [team], calendars: { [team]: { syncToken: 'team-tok' } } });
+    expect(calendarStateChange(teamOnly, 'work@group.calendar.google.com', { syncToken: 'work-tok', horizon: now })).toEqual({});
+    expect(calendarStateChange(teamOnly, 'primary', { channelId: 'c2', syncToken: 'tok-2' })).toEqual({});
+    const owned = sourceSchema.parse({ ...written, calendarSelection: 'owned', calendars: {} });
+    expect(calendarStateChange(owned, team, { checkedAt: now })).toEqual({});
   });
 });
 

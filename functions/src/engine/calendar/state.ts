@@ -29,8 +29,13 @@ export function calendarState(source: StateFields, calendarId: string): Calendar
 /** What decides whether the calendar list's channel is kept, and when it is due. */
 type ListWatchFields = Pick<SourceData, 'calendarSelection' | 'calendarListChannel'>;
 
-/** The source's fields that store `change` to one calendar's state. */
+/**
+ * The source's fields that store `change` to one calendar's state; none for a calendar the
+ * source no longer syncs, so a pass or a channel that outlived the owner's choice cannot bring
+ * the calendar back.
+ */
 export function calendarStateChange(source: Pick<SourceData, 'calendars'> & ListWatchFields, calendarId: string, change: Partial<CalendarState>): Partial<SourceData> {
+  if (!syncedCalendars(source).includes(calendarId)) return {};
   if (calendarId !== PRIMARY_CALENDAR) {
     const current = source.calendars[calendarId] ?? EMPTY_CALENDAR_STATE;
     return withOtherCalendars({ ...source.calendars, [calendarId]: { ...current, ...change } }, source);
