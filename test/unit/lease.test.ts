@@ -123,10 +123,18 @@ describe('decideStepEnd', () => {
 
   it('stores the passes\' cursors with the release, the Gmail one only forward', () => {
     const claimed = { gmail: '1004', calendar: true, calendars: [] };
-    const { patch, result } = decideStepEnd(source(heldBy('me')), { ...step, claimed, cursors: { historyId: '1007', calendarSyncTokens: { primary: 'tok-2' } } });
+    const { patch, result } = decideStepEnd(source(heldBy('me')), { ...step, claimed, cursors: { historyId: '1007', calendarSyncTokens: { primary: { from: null, to: 'tok-2' } } } });
     expect(result).toEqual({ kind: 'released' });
     expect(patch).toEqual({ historyId: '1007', calendarSyncToken: 'tok-2', lease: null });
     expect(decideStepEnd(source(heldBy('me')), { ...step, cursors: { historyId: '999' } }).patch).toEqual({ lease: null });
+  });
+
+  it('keeps a calendar\'s new token only while the stored one is the one its listing began from', () => {
+    const listed = { calendarSyncTokens: { primary: { from: 'tok-1', to: 'tok-2' } } };
+    const { patch } = decideStepEnd(source({ ...heldBy('me'), calendarSyncToken: 'tok-1' }), { ...step, cursors: listed });
+    expect(patch).toEqual({ calendarSyncToken: 'tok-2', lease: null });
+    // A choice of rules during the pass cleared the token: the next pass lists everything again.
+    expect(decideStepEnd(source({ ...heldBy('me'), calendarSyncToken: null }), { ...step, cursors: listed }).patch).toEqual({ lease: null });
   });
 
   it('judges the work left against the stored cursor: a pass past the pending id ends the run', () => {
@@ -137,7 +145,7 @@ describe('decideStepEnd', () => {
 
   it('stores no cursor once the lease is lost, and hands the claimed work over instead', () => {
     const claimed = { gmail: '1004', calendar: true, calendars: [] };
-    const { patch, result } = decideStepEnd(source(heldBy('successor')), { ...step, claimed, cursors: { historyId: '1007', calendarSyncTokens: { primary: 'tok-2' } } });
+    const { patch, result } = decideStepEnd(source(heldBy('successor')), { ...step, claimed, cursors: { historyId: '1007', calendarSyncTokens: { primary: { from: null, to: 'tok-2' } } } });
     expect(result).toEqual({ kind: 'lost' });
     expect(patch).toEqual({ pending: claimed });
   });

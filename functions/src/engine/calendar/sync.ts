@@ -39,6 +39,8 @@ export interface CalendarSyncResult {
    * write that ends the step (`null`: Google gave none, keep the stored one).
    */
   syncToken: string | null;
+  /** The token the listing began from (`null`: a full listing). */
+  listedFrom: string | null;
   counts: Record<string, number>;
   /** The incremental listing showed nothing: a push's change may not be served yet (read-after-push lag). */
   listedNothing: boolean;
@@ -87,7 +89,7 @@ export class CalendarSync {
         const listing = await this.list(api, target, { syncToken }, pageSize, counts);
         await this.apply(target, listing, window, counts);
         await this.extendHorizon(api, target, window, pageSize, counts);
-        return { fullSync: false, syncToken: listing.syncToken, counts, listedNothing: listing.events.size === 0 };
+        return { fullSync: false, syncToken: listing.syncToken, listedFrom: syncToken, counts, listedNothing: listing.events.size === 0 };
       } catch (error) {
         if (!isGoogleError(error, 'cursor-invalid')) throw error;
         // The token is useless from here on: clear it before the full sync.
@@ -99,7 +101,7 @@ export class CalendarSync {
     await this.apply(target, listing, window, counts);
     await this.sweep(api, target, listing, window, counts);
     await this.setHorizon(target, window.timeMax);
-    return { fullSync: true, syncToken: listing.syncToken, counts, listedNothing: false };
+    return { fullSync: true, syncToken: listing.syncToken, listedFrom: null, counts, listedNothing: false };
   }
 
   /**

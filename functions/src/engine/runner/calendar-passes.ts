@@ -34,7 +34,7 @@ export async function runCalendarPasses(deps: PassDeps & { google: GoogleAccess 
       const listed = await sync.run(await deps.google.calendar(source, calendarId), { source, calendarId, owner: run.owner }, run.pageSize);
       const lagAt = calendarLagLookAt({ calendarId, claimed, trigger: run.trigger, listedNothing: listed.listedNothing, startedAt }, run.lagAttempt);
       if (lagAt !== null) await run.lookAgain(calendarId, lagAt);
-      const cursors = listed.syncToken === null ? {} : { calendarSyncTokens: { [calendarId]: listed.syncToken } };
+      const cursors = listed.syncToken === null ? {} : { calendarSyncTokens: { [calendarId]: { from: listed.listedFrom, to: listed.syncToken } } };
       const passTrigger: IngestionTrigger = listed.fullSync && run.trigger !== 'poll' ? 'resync' : run.trigger;
       return { counts: { ...listed.counts }, changed: changedTasks(listed.counts), trigger: passTrigger, more: false, cursors };
     });

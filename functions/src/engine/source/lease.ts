@@ -135,8 +135,11 @@ export function mergeCursors(all: readonly StepCursors[]): StepCursors {
 /** Cursors a step's passes reached on their last page, stored by the step's end (no write of their own). */
 export interface StepCursors {
   historyId?: string;
-  /** Each listed calendar's new sync token, by calendar id. */
-  calendarSyncTokens?: Record<string, string>;
+  /**
+   * Each listed calendar's new sync token (`to`), by calendar id, and the one its listing began
+   * from (`from`, `null` for a full listing).
+   */
+  calendarSyncTokens?: Record<string, ListedToken>;
 }
 
 /**
@@ -181,11 +184,20 @@ export function decideStepEnd(
   return { patch: changedFields(source, next), result, next };
 }
 
-/** The Gmail cursor only moves forward; each calendar's token is its listing's last page's. */
+export interface ListedToken {
+  from: string | null;
+  to: string;
+}
+
+/**
+ * The Gmail cursor only moves forward; each calendar's token is its listing's last page's, kept
+ * only while the stored one is still the one the listing began from: a choice of calendars or
+ * rules made during the pass cleared it so that the next pass lists everything again.
+ */
 function withCursors(source: Source, cursors: StepCursors): Source {
   const { historyId, calendarSyncTokens = {} } = cursors;
   const advanced: Source = { ...source, ...(historyId !== undefined && isNewerHistoryId(historyId, source.historyId) && { historyId }) };
-  return Object.entries(calendarSyncTokens).reduce<Source>((next, [calendarId, syncToken]) => ({ ...next, ...calendarStateChange(next, calendarId, { syncToken }) }), advanced);
+  return Object.entries(calendarSyncTokens).reduce<Source>((next, [calendarId, { from, to }]) => (calendarState(next, calendarId).syncToken === from ? { ...next, ...calendarStateChange(next, calendarId, { syncToken: to }) } : next), advanced);
 }
 
 /** Keeps the lease alive during a long pass. */
