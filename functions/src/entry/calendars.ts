@@ -2,7 +2,7 @@ import type { Request, Response } from '@google-cloud/functions-framework';
 import * as z from 'zod';
 import { applyCalendarChoice, choiceProblems, normalizedSelection } from '../engine/calendar/selection';
 import { calendarIdSchema, documentIdSchema, eventRulesSchema, type EventRules, type Source } from '../engine/model';
-import { actingUser, identifyCaller } from './identity';
+import { userFor } from './identity';
 import type { Services } from './services';
 
 /**
@@ -10,7 +10,8 @@ import type { Services } from './services';
  *   GET  ?sourceId=   the source's calendar selection, event rules, and its calendar list
  *                     (id, summary, accessRole, primary) for the app's picker
  *   POST {sourceId, selection, eventRules}   replaces both; 400 names every problem, 404 for
- *                     a source that is not the caller's; applied at once
+ *                     a source that is not the caller's, 409 for a disconnected one; applied
+ *                     at once
  */
 
 const readSchema = z.object({ sourceId: documentIdSchema, userId: documentIdSchema.optional() });
@@ -22,22 +23,21 @@ const choiceSchema = z.object({
   eventRules: eventRulesSchema.extend({ excludedTypes: z.array(z.string().min(1).max(64)).max(20).optional() }).optional(),
 });
 
-/** The caller's own source (a server caller's named user's), or `null` with the answer sent. */
+/**
+ * The caller's own source (a server caller's named user's), or `null` with the answer sent:
+ * someone else's source looks exactly like a missing one (404); a disconnected one is 409, as
+ * on the rule routes.
+ */
 async function ownedSource(req: Request, res: Response, s: Services, input: { sourceId: string; userId?: string | undefined }): Promise<Source | null> {
-  const caller = await identifyCaller(req, s);
-  if (!caller) {
-    res.status(401).json({ error: 'a verified identity is required (Authorization: Bearer <ID token>)' });
-    return null;
-  }
-  const userId = actingUser(caller, input.userId);
-  if (userId === null) {
-    res.status(403).json({ error: caller.kind === 'user' ? 'you may act only for yourself' : 'name the user (userId)' });
-    return null;
-  }
+  const userId = await userFor(req, res, s, input.userId);
+  if (userId === null) return null;
   const source = await s.sources.get(input.sourceId);
-  // Someone else's source looks exactly like a missing one.
-  if (source === null || source.userId !== userId || source.status === 'disconnected') {
+  if (source === null || source.userId !== userId) {
     res.status(404).json({ error: 'no such source' });
+    return null;
+  }
+  if (source.status === 'disconnected') {
+    res.status(409).json({ error: 'the source is disconnected: reconnect it first' });
     return null;
   }
   return source;

@@ -178,5 +178,9 @@ describe('the calendar list changing under a choice: its channel pushes, the lis
     expect(await stack.services.channels.get(listChannel.id)).toBeNull();
     expect((await stack.admin.channels()).channels.filter((c) => c.email === mail)).toEqual([]);
     expect((await source('src-owned')).calendarListChannel).toBeNull();
+    // A disconnected source is answered as on the rule routes: reconnect first.
+    const refused = await asUser(stack, user, 'calendars', { method: 'POST', body: { sourceId: 'src-owned', selection: 'primary' } });
+    expect([refused.status, await refused.json()]).toEqual([409, { error: 'the source is disconnected: reconnect it first' }]);
+    expect((await asUser(stack, user, 'calendars?sourceId=src-owned')).status).toBe(409);
   });
 });
