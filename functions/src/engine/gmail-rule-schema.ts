@@ -64,7 +64,8 @@ export type StoredGmailRule = z.infer<typeof storedGmailRuleSchema>;
 /**
  * A rule change being applied: first the new rule's label is walked newest-first back to the
  * backfill window (`walk`, `pageToken` the next messages.list page), then the open tasks
- * written before the change are checked against it (`sweep`, `pageToken` the last task id
+ * written before the walk began (`startedAt`: the change, until the walk's first pass) are
+ * checked against it (`sweep`, `pageToken` the last task id
  * checked). Stored after each page, so the work resumes in the next pass.
  */
 export const gmailRuleApplySchema = z.object({

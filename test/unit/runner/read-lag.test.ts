@@ -6,7 +6,7 @@ import { SyncRunner } from '../../../functions/src/engine/runner/runner';
 import { ruleReplaced } from '../../../functions/src/engine/source/rule-decisions';
 import { DEFAULT_STATUS_SETTINGS } from '../../../functions/src/engine/source/status';
 import { DEFAULT_TASK_RULE } from '../../../functions/src/engine/task-rule';
-import { sourceData } from '../../support/builders';
+import { gmailTask, sourceData } from '../../support/builders';
 import { accessTo, InMemoryEventLog, InMemoryMailbox, InMemorySourceStore, InMemoryTaskStore, ManualClock, RecordingLogger } from '../../support/in-memory';
 
 /** Read-after-push lag: the cursor rule, and the bounded looks on the in-memory stores. */
@@ -279,6 +279,20 @@ describe('a Gmail push that arrives before its change is readable', () => {
     expect(w.tasks.ids()).toEqual([starred.id]);
     const applied = (await w.sources.get('s1'))!;
     expect([applied.gmailRuleApply, applied.lease]).toEqual([null, null]);
+  });
+
+  test('a task a pass still under the old rule wrote after the change is checked by the change\'s sweep too', async () => {
+    const w = world();
+    const starred = w.mailbox.deliver('starred before the change', ['INBOX', 'STARRED']);
+    const plain = w.mailbox.deliver('in the inbox only');
+    await w.connect();
+    await w.sources.transition('s1', w.clock.now(), ruleReplaced(gmailRuleSchema.parse({ selector: { kind: 'starred' } }), w.clock.now()));
+    // A pass that claimed the source before the change (inbox rule) writes the plain mail's task just after it.
+    w.clock.advance(5);
+    await w.tasks.upsert('user-1', [gmailTask('s1', plain.id, { externalUpdatedAt: w.clock.now(), updatedAt: w.clock.now() })]);
+    w.clock.advance(5);
+    await expect(w.runner.handle('s1', { gmail: null, calendar: false }, { trigger: 'manual' })).resolves.toBe('ran');
+    expect([w.tasks.ids(), w.tasks.ids('archived')]).toEqual([[starred.id], [plain.id]]);
   });
 
   test('nothing lagging: no retry is scheduled and Gmail is called as before', async () => {

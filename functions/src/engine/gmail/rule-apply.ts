@@ -10,7 +10,7 @@ import { walkTaskMail, type WalkPass } from './walk';
  * under the lease, bounded by the pass budget and the account's quota limiter): the new
  * rule's label is walked newest-first back to `RULE_BACKFILL_DAYS` and every message there
  * that matches becomes an open task (one that no longer matches is archived); then the open
- * tasks written before the change are checked against the new rule, a page at a time, and
+ * tasks written before the walk began are checked against the new rule, a page at a time, and
  * those that no longer match are archived. Progress is stored after each page and only while
  * this change is the current one: a newer rule starts over. The delta from the cursor runs
  * after the walk, so changes that arrived meanwhile are applied under the new rule.
@@ -34,7 +34,9 @@ export class GmailRuleApplyWalk {
     if (progress === null) return true;
     if (progress.cursor === null) {
       // What the walk finds is the label's state from here on; the delta catches changes after it.
-      progress = { ...progress, cursor: (await pass.api.getProfile()).historyId };
+      // The sweep checks the tasks written before now, not before the change: a pass that held
+      // the lease when the rule changed still judged by the old one, and its tasks must be checked.
+      progress = { ...progress, cursor: (await pass.api.getProfile()).historyId, startedAt: this.deps.clock.now() };
       if (!(await this.save(pass, progress))) return null;
     }
     if (progress.phase === 'walk') {
@@ -74,7 +76,7 @@ export class GmailRuleApplyWalk {
   }
 
   /**
-   * The open tasks written before the change, in id order a page at a time from where the
+   * The open tasks written before the walk began, in id order a page at a time from where the
    * last page stopped: each one's message must match the new rule, else its task is archived.
    */
   private async sweep(pass: WalkPass, start: GmailRuleApply): Promise<boolean> {
