@@ -32,7 +32,7 @@ export async function renewSourceWatches(deps: WatchDeps, sourceId: string, rene
   if (due(source.watchExpiration)) renewed.gmail = await attempt(() => withReRegistration(deps, sourceId, 'gmail', () => registerGmailWatch(deps, sourceId)));
   for (const calendarId of syncedCalendars(source)) {
     if (!due(calendarState(source, calendarId).channelExpiration)) continue;
-    if (await attempt(() => renewing(calendarId, () => withReRegistration(deps, sourceId, { calendarId }, () => replaceCalendarChannel(deps, sourceId, calendarId))))) renewed.calendar = true;
+    if (await attempt(() => renewCalendarChannel(deps, sourceId, calendarId))) renewed.calendar = true;
   }
   if (await attempt(() => renewing(CALENDAR_LIST, () => keepCalendarListWatch(deps, sourceId, due)))) renewed.calendar = true;
   await setRenewalError(deps, sourceId, failures.length === 0 ? null : failures.map(describeFailure).join('; '));
@@ -58,6 +58,11 @@ function describeFailure(error: unknown): string {
     return error.calendarId === PRIMARY_CALENDAR ? kind : `${kind} (calendar ${error.calendarId})`;
   }
   return isGoogleError(error) ? error.kind : 'internal error';
+}
+
+/** A new channel on one calendar, the old one stopped; Google forgetting it re-registers once. */
+function renewCalendarChannel(deps: WatchDeps, sourceId: string, calendarId: string): Promise<Source> {
+  return renewing(calendarId, () => withReRegistration(deps, sourceId, { calendarId }, () => replaceCalendarChannel(deps, sourceId, calendarId)));
 }
 
 async function renewing<T>(calendarId: string, renew: () => Promise<T>): Promise<T> {

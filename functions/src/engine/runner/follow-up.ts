@@ -58,7 +58,7 @@ export const FOLLOW_UP_DELAY_MS = 1100;
  * most a look waits past its due time, so it is kept short; runs with two Gmail steps, which
  * would share a wider slot, are rare since Gmail notifies a mailbox once a second.
  */
-export const FOLLOW_UP_SLOT_MS = 100;
+const FOLLOW_UP_SLOT_MS = 100;
 
 /** When a look is due, or `null` for a pass that found nothing (every change it knows is older). */
 export function followUpAt(pass: { startedAt: Date; historyRecords: number }): Date | null {
