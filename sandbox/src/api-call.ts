@@ -45,8 +45,9 @@ export function apiCall(
       const latency = world.faults.latency();
       if (latency > 0) await sleep(latency);
 
-      const injected = world.faults.errorFor(method, account.email);
+      const injected = world.faults.errorFor({ method, account: account.email, calendarId: request.params.calendarId });
       if (injected) {
+        if (injected.forbidden) throw errors.forbidden('Forbidden');
         if (injected.status === 429) throw errors.rateLimit(injected.retryAfterSeconds);
         if (injected.status === 403) throw errors.userRateLimit();
         if (injected.status === 404) throw errors.notFound();

@@ -21,8 +21,12 @@ export const faultsSchema = z.object({
       z.object({
         method: method.optional(),
         account: z.string().optional(),
+        /** Only calls on this calendar (the path's `calendarId`). */
+        calendarId: z.string().optional(),
         /** 404 and 410: Google no longer knows the watch or channel (the renewal's re-registration path). */
         status: z.union([z.literal(403), z.literal(404), z.literal(410), z.literal(429), z.literal(500), z.literal(502), z.literal(503), z.literal(504)]),
+        /** A 403's reason: a rate limit unless `forbidden` (the caller may not read that calendar). */
+        reason: z.literal('forbidden').optional(),
         count: z.number().int().positive().default(1),
         retryAfterSeconds: z.number().int().positive().optional(),
       }),
@@ -40,7 +44,14 @@ export const faultsSchema = z.object({
 export type Faults = z.infer<typeof faultsSchema>;
 export type FaultsInput = z.input<typeof faultsSchema>;
 
-export type InjectedError = { status: number; retryAfterSeconds: number | undefined };
+export type InjectedError = { status: number; retryAfterSeconds: number | undefined; forbidden?: true };
+
+/** The call an injected error may answer. */
+export interface FaultTarget {
+  method: string;
+  account: string;
+  calendarId: string | undefined;
+}
 
 export class FaultInjector {
   faults: Faults = faultsSchema.parse({});
@@ -58,12 +69,13 @@ export class FaultInjector {
   }
 
   /** The error to answer this call with, if any. */
-  errorFor(methodName: string, account: string): InjectedError | null {
+  errorFor(call: FaultTarget): InjectedError | null {
     const planned = this.faults.failNext.find(
-      (f) => f.count > 0 && (!f.method || f.method === methodName) && (!f.account || f.account === account),
+      (f) => f.count > 0 && (!f.method || f.method === call.method) && (!f.account || f.account === call.account) && (!f.calendarId || f.calendarId === call.calendarId),
     );
     if (planned) {
       planned.count -= 1;
+      if (planned.reason === 'forbidden') return { status: 403, retryAfterSeconds: undefined, forbidden: true };
       this.count(planned.status);
       return { status: planned.status, retryAfterSeconds: planned.retryAfterSeconds };
     }

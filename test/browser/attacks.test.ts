@@ -83,7 +83,7 @@ test('the status page renders hostile values as text, under a nonce CSP that for
     (url) => url.href.startsWith(stack.functionUrl('sourceStatus')),
     async (route) => {
       if (route.request().resourceType() !== 'fetch') return route.continue();
-      const source = { sourceId: `"><img src=x onerror="window.__pwned=2">`, email: hostile, status: hostile, polling: true, lastSyncAt: null, lastAuditAt: hostile, reason: hostile };
+      const source = { sourceId: `"><img src=x onerror="window.__pwned=2">`, email: hostile, status: hostile, polling: true, lastSyncAt: null, lastAuditAt: hostile, reason: hostile, calendars: [{ calendarId: hostile, state: hostile }], calendarListChannel: { state: hostile, channelExpiration: hostile } };
       return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ now: new Date().toISOString(), sources: [source] }) });
     },
   );
@@ -92,6 +92,7 @@ test('the status page renders hostile values as text, under a nonce CSP that for
   await page.locator('.source .email').waitFor();
   expect(await page.locator('.source .email').textContent()).toBe(hostile);
   expect(await page.locator('.banner').textContent()).toContain(hostile);
+  expect(await page.locator('.source .calendar-list').textContent()).toBe(`calendar list: ${hostile}`);
   expect(await page.locator('#sources img, #banner img').count()).toBe(0);
   const headers = response!.headers();
   expect(headers['content-security-policy']).toMatch(/script-src 'nonce-[A-Za-z0-9+/=]{24}'/);

@@ -154,6 +154,7 @@ const SCRIPT = `
     if (source.reason) item.append(' ', el('span', 'reason', source.reason));
     const calendars = el('ul', 'calendars');
     calendars.append(...(source.calendars || []).map((c) => el('li', 'calendar', c.calendarId + ': ' + c.state)));
+    if (source.calendarListChannel) calendars.append(el('li', 'calendar-list', 'calendar list: ' + source.calendarListChannel.state));
     if (calendars.childElementCount > 1) item.append(calendars);
     return item;
   }

@@ -10,7 +10,7 @@ import { syncedCalendars } from '../engine/calendar/state';
 import type { SourceQueries, SourceStore } from '../engine/source/ports';
 import { sourceStatusEvent } from '../contracts/change-events';
 import { statusChanged } from '../engine/stream/changes';
-import { ChangeOutbox, type DeliverChanges } from './change-outbox';
+import { ChangeOutbox, type DeliverChanges, type OutboxEntry } from './change-outbox';
 import { zodConverter } from './converter';
 import { KeyedMutex } from './keyed-mutex';
 import { LruMap } from '../lru-map';
@@ -108,34 +108,44 @@ export class SourceRepository extends LeaseWritesThroughDecisions implements Sou
     return this.apply(id, now, (source) => decide(source, derive), true);
   }
 
-  /** The conditional write of `transition`; `deriveStatus` false writes the patch as decided (fixtures). */
-  private apply<T>(id: string, now: Date, decide: (source: Source) => Decision<T>, deriveStatus: boolean): Promise<T> {
-    return this.mutex.run(id, async () => {
-      for (let attempt = 1; ; attempt += 1) {
-        const remembered = this.known.get(id);
-        const current = remembered ?? (await this.read(id));
-        if (current === null) throw new SourceNotFoundError(id);
-        let decision: Decision<T>;
-        try {
-          decision = decide(current.source);
-        } catch (error) {
-          // Perhaps only true of a stale version: decide again on a fresh one.
-          if (remembered === undefined) throw error;
-          this.known.delete(id);
-          continue;
-        }
-        const { patch, result } = decision;
-        if (patch === null) {
-          if (remembered === undefined) return result;
-          this.known.delete(id);
-          continue;
-        }
-        const written = deriveStatus ? withDerivedStatus(current.source, patch, now, this.statusSettings) : patch;
-        if (await this.writeIfUnchanged(current, { ...written, updatedAt: now })) return result;
-        if (attempt >= MAX_ATTEMPTS) throw new Error(`Source ${id} kept changing: gave up after ${MAX_ATTEMPTS} attempts`);
-        await conflictBackoff(attempt);
+  /**
+   * The conditional write of `transition`; `deriveStatus` false writes the patch as decided
+   * (fixtures). The status event it staged is published once the source's mutex is released:
+   * a publish that hangs holds up this call, never the source's next write (a lease extension).
+   */
+  private async apply<T>(id: string, now: Date, decide: (source: Source) => Decision<T>, deriveStatus: boolean): Promise<T> {
+    const { result, staged } = await this.mutex.run(id, () => this.decideAndWrite(id, now, decide, deriveStatus));
+    if (staged !== null) await this.deliver?.([staged]);
+    return result;
+  }
+
+  /** Decides and writes until the write holds; the outbox entry its commit staged, if any. */
+  private async decideAndWrite<T>(id: string, now: Date, decide: (source: Source) => Decision<T>, deriveStatus: boolean): Promise<{ result: T; staged: OutboxEntry | null }> {
+    for (let attempt = 1; ; attempt += 1) {
+      const remembered = this.known.get(id);
+      const current = remembered ?? (await this.read(id));
+      if (current === null) throw new SourceNotFoundError(id);
+      let decision: Decision<T>;
+      try {
+        decision = decide(current.source);
+      } catch (error) {
+        // Perhaps only true of a stale version: decide again on a fresh one.
+        if (remembered === undefined) throw error;
+        this.known.delete(id);
+        continue;
       }
-    });
+      const { patch, result } = decision;
+      if (patch === null) {
+        if (remembered === undefined) return { result, staged: null };
+        this.known.delete(id);
+        continue;
+      }
+      const written = deriveStatus ? withDerivedStatus(current.source, patch, now, this.statusSettings) : patch;
+      const commit = await this.writeIfUnchanged(current, { ...written, updatedAt: now });
+      if (commit !== 'moved-on') return { result, staged: commit.staged };
+      if (attempt >= MAX_ATTEMPTS) throw new Error(`Source ${id} kept changing: gave up after ${MAX_ATTEMPTS} attempts`);
+      await conflictBackoff(attempt);
+    }
   }
 
   /** A fresh read: the version this call fetched (another call may remember another meanwhile). */
@@ -144,10 +154,11 @@ export class SourceRepository extends LeaseWritesThroughDecisions implements Sou
   }
 
   /**
-   * The conditional write; false (and the version forgotten) when the document moved on. A
-   * write that changes the status stages its event and the next status version in the same commit.
+   * The conditional write; `moved-on` (and the version forgotten) when the document moved on. A
+   * write that changes the status stages its event and the next status version in the same
+   * commit, and hands the entry back for publishing.
    */
-  private async writeIfUnchanged(current: Known, decided: SourcePatchWithStamp): Promise<boolean> {
+  private async writeIfUnchanged(current: Known, decided: SourcePatchWithStamp): Promise<{ staged: OutboxEntry | null } | 'moved-on'> {
     const { id } = current.source;
     const changesStatus = statusChanged(current.source, { ...current.source, ...decided });
     const patch = changesStatus ? { ...decided, statusVersion: current.source.statusVersion + 1 } : decided;
@@ -158,12 +169,11 @@ export class SourceRepository extends LeaseWritesThroughDecisions implements Sou
       this.rememberVersion({ ...current.source, ...patch }, written!.writeTime);
     } catch (error) {
       this.known.delete(id);
-      if (failedWith(error, GrpcStatus.FAILED_PRECONDITION)) return false;
+      if (failedWith(error, GrpcStatus.FAILED_PRECONDITION)) return 'moved-on';
       if (failedWith(error, GrpcStatus.NOT_FOUND)) throw new SourceNotFoundError(id);
       throw error;
     }
-    if (entry) await this.deliver?.([entry]);
-    return true;
+    return { staged: entry };
   }
 
   /**

@@ -2,7 +2,7 @@ import { calendarState } from '../../../functions/src/engine/calendar/state';
 import { GONE_REASON, reconcileSourceCalendars, REMOVED_REASON } from '../../../functions/src/engine/calendar/selection';
 import { EXCLUDED_REASON } from '../../../functions/src/engine/task-rule';
 import { connectAndWatch, startEngineStack, type EngineStack } from '../../support/engine-stack';
-import { asUser } from '../../support/connect';
+import { asUser, idTokenFor } from '../../support/connect';
 import { calendarTaskOf, calendarTasksOf, tomorrowSlot } from '../../support/calendar-tasks';
 import { waitFor } from '../../support/wait';
 
@@ -107,6 +107,13 @@ describe('the calendar list changing under a choice: its channel pushes, the lis
     return channel!;
   };
 
+  /** The calendar list channel as `sourceStatus` shows the user's one source. */
+  const statusOfListChannel = async (user: string) => {
+    const response = await fetch(stack.functionUrl('sourceStatus'), { headers: { Authorization: `Bearer ${await idTokenFor(stack, user)}` } });
+    const body = (await response.json()) as { sources: { calendarListChannel: unknown }[] };
+    return body.sources[0]!.calendarListChannel;
+  };
+
   it('a shared calendar whose access drops to free/busy, then one removed from the list: channel stopped, tasks cancelled with a reason within a push, the others untouched', async () => {
     const [mail, user, sharer] = ['lister@example.com', 'user-lister', 'lister-owner@example.com'];
     await connectAndWatch(stack, 'src-lister', mail, user);
@@ -118,6 +125,7 @@ describe('the calendar list changing under a choice: its channel pushes, the lis
     await stack.admin.shareCalendar(ops, mail, 'reader');
     expect((await asUser(stack, user, 'calendars', { method: 'POST', body: { sourceId: 'src-lister', selection: ['primary', team, ops] } })).status).toBe(200);
     const listChannel = await confirmedListChannel('src-lister');
+    expect(await statusOfListChannel(user)).toEqual({ state: 'ok', channelExpiration: listChannel.expiration.toISOString() });
     await stack.settled('src-lister');
     const onTeam = await stack.admin.createEvent(sharer, { summary: 'team', ...soon(), calendarId: team });
     const onOps = await stack.admin.createEvent(sharer, { summary: 'ops', ...soon(), calendarId: ops });
@@ -144,6 +152,7 @@ describe('the calendar list changing under a choice: its channel pushes, the lis
     expect(after.status).toBe('active');
     // Only the primary calendar is left, which never leaves the list: its channel is stopped too.
     await waitFor(async () => (await source('src-lister')).calendarListChannel === null);
+    expect(await statusOfListChannel(user)).toBeNull();
     expect(await stack.services.channels.get(listChannel.id)).toBeNull();
     expect((await stack.admin.channels()).channels.map((c) => c.id)).not.toContain(listChannel.id);
     expect(await reconcile('src-lister')).toEqual({ removed: [], added: [] });

@@ -99,4 +99,30 @@ describe('several calendars on one source', () => {
     expect(await calendarTasks(userId)).toHaveLength(3);
     expect(after.status).toBe('active');
   });
+
+  it('a shared calendar that refuses the account (403 forbidden) fails alone: the calendar after it is synced in the same run', async () => {
+    const [email, userId, owner] = ['refused-one@example.com', 'user-refused-one', 'refused-owner@example.com'];
+    const { work, team } = await threeCalendars('src-refused-one', email, userId, owner);
+    // The shared calendar listed before the owned one.
+    await stack.services.sources.update('src-refused-one', new Date(), () => ({ calendarSelection: ['primary', team, work] }));
+    await stack.settled('src-refused-one');
+    await stack.admin.setFaults({ push: { dropRate: 1 } });
+    const shared = await stack.admin.createEvent(owner, { summary: 'team event', ...tomorrowSlot(), calendarId: team });
+    const mine = await stack.admin.createEvent(email, { summary: 'work event', ...tomorrowSlot(), calendarId: work });
+    await stack.admin.drainPushes();
+    await stack.admin.setFaults({ failNext: [{ method: 'calendar.events.list', account: email, calendarId: team, status: 403, reason: 'forbidden', count: 1 }] });
+
+    await expect(stack.services.runner.handle('src-refused-one', { gmail: null, calendar: true }, { trigger: 'poll' })).resolves.toBe('ran');
+    expect(await taskOf(userId, mine.id)).toMatchObject({ title: 'work event', status: 'open' });
+    expect(await taskOf(userId, shared.id)).toBeUndefined();
+    const refused = (await stack.services.sources.get('src-refused-one'))!;
+    expect([calendarState(refused, team).syncErrors, calendarState(refused, work).syncErrors]).toEqual([1, 0]);
+    // Not disconnected (the poll that found changes no push announced degrades it, as any such poll does).
+    expect(refused).toMatchObject({ status: 'degraded', statusReason: 'A poll found changes that no push announced', disconnectReason: null, consecutiveErrors: 0 });
+
+    // Access back: the next poll lists the shared calendar, and its count starts again.
+    await stack.services.runner.handle('src-refused-one', { gmail: null, calendar: true }, { trigger: 'poll' });
+    expect(await taskOf(userId, shared.id)).toMatchObject({ title: 'team event', status: 'open' });
+    expect(calendarState((await stack.services.sources.get('src-refused-one'))!, team).syncErrors).toBe(0);
+  });
 });

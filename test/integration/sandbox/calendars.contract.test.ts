@@ -1,4 +1,6 @@
 import type { CreatedAccount } from '../../../sandbox/src/admin-client';
+import { classifyGoogleError } from '../../../functions/src/google/classify';
+import { refusesOnlyItsCalendar } from '../../../functions/src/engine/source/pass-outcome';
 import { failure, officialClients } from '../../support/google-clients';
 import { useSandbox } from '../../support/sandbox-fixture';
 import { startRecorder } from '../../support/http-recorder';
@@ -130,6 +132,19 @@ describe('events on secondary and shared calendars', () => {
       await recorder.close();
     }
     expect((await failure(clients.calendar.events.list({ calendarId: 'nobody@group.calendar.google.com' }))).status).toBe(404);
+  });
+
+  it('an injected permission 403 answers on the calendar it names only, and reads as a refusal of that calendar alone', async () => {
+    const { work, team } = await threeMore();
+    await running.admin.setFaults({ failNext: [{ method: 'calendar.events.list', calendarId: team.id, status: 403, reason: 'forbidden', count: 1 }] });
+    expect((await clients.calendar.events.list({ calendarId: work.id })).status).toBe(200);
+    let refused: unknown = null;
+    await clients.calendar.events.list({ calendarId: team.id }).catch((error: unknown) => (refused = error));
+    const classified = classifyGoogleError(refused, 'calendar.events.list');
+    expect(classified.details).toMatchObject({ status: 403, reason: 'forbidden' });
+    expect(refusesOnlyItsCalendar(classified, team.id)).toBe(true);
+    expect(refusesOnlyItsCalendar(classified, 'primary')).toBe(false);
+    expect((await clients.calendar.events.list({ calendarId: team.id })).status).toBe(200);
   });
 
   it('a free/busy reader lists when the calendar is busy, never what the events are', async () => {

@@ -3,6 +3,7 @@ import { GoogleError } from '../../../functions/src/engine/errors';
 import type { Source } from '../../../functions/src/engine/model';
 import { afterPass } from '../../../functions/src/engine/source/pass-outcome';
 import { DEFAULT_STATUS_SETTINGS, deriveStatus } from '../../../functions/src/engine/source/status';
+import { sourceStatusView } from '../../../functions/src/engine/source/source-status';
 import { sourceData } from '../../support/builders';
 
 const now = new Date('2026-12-07T10:00:00Z');
@@ -50,5 +51,21 @@ describe('a pass on a calendar other than the primary one', () => {
 
   it('a revoked grant still disconnects the account, whichever calendar found it', () => {
     expect(afterPass(source(), revoked, { trigger: 'push', calendarId: work }, now, DEFAULT_STATUS_SETTINGS).status).toBe('disconnected');
+  });
+});
+
+describe("the status view's calendar list channel", () => {
+  const listChannel = (expiration: Date) => ({ id: 'list-channel', resourceId: 'list-resource', expiration });
+  const view = (s: Source) => sourceStatusView(s, now, DEFAULT_STATUS_SETTINGS).calendarListChannel;
+
+  it('shows the channel of a source whose choice follows the calendar list: its expiry, ok, expired or missing', () => {
+    expect(view({ ...source(), calendarListChannel: listChannel(nextWeek) })).toEqual({ state: 'ok', channelExpiration: nextWeek.toISOString() });
+    expect(view({ ...source(), calendarListChannel: listChannel(now) })).toEqual({ state: 'Calendar list channel expired', channelExpiration: now.toISOString() });
+    expect(view({ ...source(), calendarListChannel: null })).toEqual({ state: 'No calendar list channel registered', channelExpiration: null });
+    expect(view({ ...source({}, 'owned'), calendarListChannel: listChannel(nextWeek) })?.state).toBe('ok');
+  });
+
+  it('is null for a source that syncs only its primary calendar and keeps no list channel', () => {
+    expect(view(source({}, ['primary']))).toBeNull();
   });
 });

@@ -26,7 +26,10 @@ export interface CalendarPassRun {
   lookAgain: (calendarId: string, at: Date) => Promise<void>;
 }
 
-/** The passes in turn; one that stops the step (a lost lease, a failure worth retrying) stops the rest. */
+/**
+ * The passes in turn; one that stops the step (a lost lease, a failure worth retrying, a revoked
+ * grant) stops the rest, a refusal of one calendar only its own pass.
+ */
 export async function runCalendarPasses(deps: PassDeps & { google: GoogleAccess }, sync: CalendarSync, source: Source, claimed: Pending, run: CalendarPassRun): Promise<PassResult[]> {
   const results: PassResult[] = [];
   for (const calendarId of calendarsToList(source, claimed)) {
@@ -38,8 +41,9 @@ export async function runCalendarPasses(deps: PassDeps & { google: GoogleAccess 
       const passTrigger: IngestionTrigger = listed.fullSync && run.trigger !== 'poll' ? 'resync' : run.trigger;
       return { counts: { ...listed.counts }, changed: changedTasks(listed.counts), trigger: passTrigger, more: false, cursors };
     });
-    results.push(result.kind === 'done' ? { ...result, calendarId } : result);
-    if (stopsTheStep(result)) break;
+    const passed: PassResult = result.kind === 'done' ? { ...result, calendarId } : result;
+    results.push(passed);
+    if (stopsTheStep(passed)) break;
   }
   return results;
 }

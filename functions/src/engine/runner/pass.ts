@@ -3,7 +3,7 @@ import { ResyncLoopError } from '../gmail/sync';
 import type { IngestionTrigger, Source } from '../model';
 import type { Clock, EventLog, Logger } from '../ports';
 import type { StepCursors } from '../source/lease';
-import type { PassOutcome } from '../source/pass-outcome';
+import { refusesOnlyItsCalendar, type PassOutcome } from '../source/pass-outcome';
 import { LOG_EVENTS } from '../../observability/log-events';
 
 /**
@@ -84,11 +84,12 @@ async function failed(deps: PassDeps, type: PassType, source: Source, trigger: I
 /**
  * Whether a pass ends the step early for the passes after it: a Gmail pass that lost the
  * grant (or the stored token), the lease, or failed in a way retrying may fix, lost it for
- * Calendar too.
+ * Calendar too. One calendar refused (its sharing, not the grant) is that calendar's alone.
  */
 export function stopsTheStep(result: PassResult): boolean {
   if (result.kind !== 'done') return true;
-  return result.rethrow !== undefined || (!result.outcome.ok && result.outcome.error?.kind === 'auth-revoked');
+  if (result.rethrow !== undefined) return true;
+  return !result.outcome.ok && result.outcome.error?.kind === 'auth-revoked' && !refusesOnlyItsCalendar(result.outcome.error, result.calendarId);
 }
 
 /**

@@ -42,6 +42,16 @@ export function afterPass(before: Source, outcome: PassOutcome, pass: PassKind, 
   return accountAfterPass(source, outcome, pass.trigger, now, settings);
 }
 
+/**
+ * Google's API refused one calendar other than the primary one (a 403 that is no rate limit:
+ * that calendar's sharing, or its owner's settings), while the grant itself was not refused
+ * (the token endpoint's `invalid_grant` and kin come without a 403): a failure of that
+ * calendar alone, which says nothing about the account's other calendars.
+ */
+export function refusesOnlyItsCalendar(error: GoogleError | null, calendarId: string | undefined): boolean {
+  return calendarId !== undefined && calendarId !== PRIMARY_CALENDAR && error?.kind === 'auth-revoked' && error.details.status === 403;
+}
+
 function accountAfterPass(source: Source, outcome: PassOutcome, trigger: IngestionTrigger, now: Date, settings: StatusSettings): Source {
   if (outcome.ok) {
     const missedPushAt = missedPushAfterRun(source.missedPushAt, { trigger, changed: outcome.changed }, now, settings);

@@ -1,5 +1,5 @@
 import { PRIMARY_CALENDAR, type Source } from '../model';
-import { calendarState, syncedCalendars } from '../calendar/state';
+import { calendarState, syncedCalendars, watchesCalendarList } from '../calendar/state';
 import { channelProblemOf, deriveStatus, type StatusSettings } from './status';
 
 /** One synced calendar as the status view shows it: `ok`, or what is wrong with it. */
@@ -8,6 +8,12 @@ export interface CalendarStatusView {
   state: string;
   channelExpiration: string | null;
   syncErrors: number;
+}
+
+/** The calendar list's channel, kept by a source whose choice follows the list: `ok`, or what is wrong with it. */
+export interface CalendarListChannelView {
+  state: string;
+  channelExpiration: string | null;
 }
 
 /** What the status endpoint and page show for one source, derived with the current clock. */
@@ -23,6 +29,8 @@ export interface SourceStatusView {
   /** When the completeness audit last checked the source. */
   lastAuditAt: string | null;
   calendars: CalendarStatusView[];
+  /** `null` when the source keeps no calendar list channel (it syncs the primary calendar only). */
+  calendarListChannel: CalendarListChannelView | null;
 }
 
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
@@ -44,7 +52,15 @@ export function sourceStatusView(source: Source, now: Date, settings: StatusSett
     calendarChannelExpiration: iso(source.calendarChannelExpiration),
     lastAuditAt: iso(source.lastAuditAt),
     calendars: syncedCalendars(source).map((calendarId) => calendarView(source, calendarId, now, settings)),
+    calendarListChannel: listChannelView(source, now),
   };
+}
+
+function listChannelView(source: Source, now: Date): CalendarListChannelView | null {
+  if (!watchesCalendarList(source)) return null;
+  const expiration = source.calendarListChannel?.expiration ?? null;
+  const problem = expiration === null ? 'No calendar list channel registered' : expiration <= now ? 'Calendar list channel expired' : null;
+  return { state: problem ?? 'ok', channelExpiration: iso(expiration) };
 }
 
 function calendarView(source: Source, calendarId: string, now: Date, settings: StatusSettings): CalendarStatusView {
