@@ -71,7 +71,7 @@ export type StoredGmailRule = z.infer<typeof storedGmailRuleSchema>;
 export const gmailRuleApplySchema = z.object({
   version: z.number().int().positive(),
   phase: z.enum(['walk', 'sweep']),
-  /** The history id read when the walk began: the delta goes on from there once it is done. */
+  /** The source's cursor when the walk began: the delta goes on from there once it is done. */
   cursor: z.string().regex(/^\d{1,20}$/).nullable().default(null),
   pageToken: z.string().nullable(),
   imported: z.number().int().nonnegative(),

@@ -175,6 +175,13 @@ describe('a rule change applies at once and completely', () => {
     // The watch now asks for STARRED only: plain mail publishes nothing.
     await nextSecond();
     expect((await stack.admin.deliverMail(email, { subject: 'after' })).announced).toBe(false);
+    await stack.settled('src-change');
+
+    // The audit lists the new rule's label: the starred promotion is there, its task archived
+    // because the new rule leaves promotions out. It is not a task to reopen.
+    const audited = (await stack.services.sources.get('src-change'))!;
+    expect(await auditSource(auditDeps(stack.services), audited, stack.services.config.audit)).toBe(0);
+    expect(await statusOf('user-change', starredPromotion.id)).toBe('archived');
   });
 });
 

@@ -1,4 +1,6 @@
 import type { LookFrom, FollowUpScheduler } from '../../../functions/src/engine/runner/follow-up';
+import { gmailRuleSchema } from '../../../functions/src/engine/gmail-rule-schema';
+import { ruleReplaced } from '../../../functions/src/engine/source/rule-decisions';
 import { followUpBody } from '../../../functions/src/tasks/follow-up-queue';
 import { gmailPush, startEngineStack, type EngineStack } from '../../support/engine-stack';
 
@@ -145,4 +147,37 @@ test('nothing lagging: a push costs the Google calls it always did, and asks for
   // The tail look (as before): one history.list that finds nothing.
   await looks.deliverAll(stack);
   expect((await stack.admin.stats()).calls[email]).toEqual({ ...normal, 'gmail.users.history.list': 2 });
+});
+
+test("a rule change's walk that Gmail does not serve a just-counted message yet (history id ahead): the cursor stays before it, the next poll lists it", async () => {
+  const email = 'rule-lag@example.com';
+  await connected('src-rule-lag', email, 'user-rule-lag');
+  const { historyId: start } = await stack.admin.account(email);
+  await stack.admin.setLag({ account: email, api: 'gmail', fixedMs: LAG_MS, historyId: 'ahead' });
+  // Starred, not in the inbox: the inbox watch announces nothing; only the new rule's walk can find it.
+  const starred = await stack.admin.deliverMail(email, { subject: 'starred just before the change', labelIds: ['STARRED'] });
+  await stack.services.sources.transition('src-rule-lag', new Date(), ruleReplaced(gmailRuleSchema.parse({ selector: { kind: 'starred' } }), new Date()));
+  await stack.services.runner.run('src-rule-lag', { kind: 'announced', work: { gmail: null, calendar: false }, trigger: 'manual' });
+  const applied = (await stack.services.sources.get('src-rule-lag'))!;
+  expect([applied.gmailRuleApply, await taskIds('user-rule-lag')]).toEqual([null, []]);
+  expect(applied.historyId).toBe(start);
+
+  await stack.admin.advanceClock(LAG_MS);
+  await stack.services.runner.run('src-rule-lag', { kind: 'check', trigger: 'poll', calendar: false });
+  expect(await taskIds('user-rule-lag')).toEqual([`src-rule-lag:gmail:${starred.id}`]);
+  looks.held.length = 0;
+});
+
+test("a rule change whose cursor history no longer reaches: the delta after its walk goes on from the mailbox's history id, no resync", async () => {
+  const email = 'rule-expired@example.com';
+  await connected('src-rule-expired', email, 'user-rule-expired');
+  const starred = await stack.admin.deliverMail(email, { subject: 'starred', labelIds: ['STARRED'] });
+  await stack.admin.expireHistory(email);
+  await stack.services.sources.transition('src-rule-expired', new Date(), ruleReplaced(gmailRuleSchema.parse({ selector: { kind: 'starred' } }), new Date()));
+  await stack.services.runner.run('src-rule-expired', { kind: 'announced', work: { gmail: null, calendar: false }, trigger: 'manual' });
+  const applied = (await stack.services.sources.get('src-rule-expired'))!;
+  const { historyId: now } = await stack.admin.account(email);
+  expect([applied.gmailRuleApply, applied.gmailResync, applied.historyId]).toEqual([null, null, now]);
+  expect(await taskIds('user-rule-expired')).toEqual([`src-rule-expired:gmail:${starred.id}`]);
+  looks.held.length = 0;
 });

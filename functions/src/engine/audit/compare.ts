@@ -11,13 +11,17 @@ import type { GmailMessageMetadata } from '../gmail/ports';
  * which items are missing, which are in the wrong state, and where a listing can stop.
  */
 
-/** What one audited id needs: nothing, a task written (missing), or a status fixed. */
+/**
+ * What one listed id needs: nothing, a task written if it is task mail (missing), or its task
+ * reopened if it is task mail (reopen): the listing shows the deciding label only, so both are
+ * confirmed from the message's metadata against the rule's exclusions.
+ */
 export type GmailVerdict = 'ok' | 'missing' | 'reopen' | 'older';
 
 /**
- * A message Gmail lists as task mail. Its task must exist and be open. A task written before the
- * window proves the message older than it (tasks are written after their message arrives),
- * so the newest-first listing can stop there.
+ * A message Gmail lists under the rule's deciding label. A task mail's task must exist and be
+ * open. A task written before the window proves the message older than it (tasks are written
+ * after their message arrives), so the newest-first listing can stop there.
  */
 export function gmailListedVerdict(task: Task | undefined, since: Date): GmailVerdict {
   if (task === undefined) return 'missing';

@@ -90,13 +90,17 @@ export async function auditGmail(api: GmailApi, { tasks, reads }: AuditStores, s
   const open = await reads.openTasksUpdatedSince(source.userId, source.id, 'gmail', window.since);
   const unlisted = openTasksNotListed(open, listed, window.settledBefore).slice(0, window.maxMessages);
   const complete = pageToken === null && !reachedOld;
-  const archive = complete ? unlisted.map((t) => t.externalId) : await notTaskMail(api, source, unlisted, counts);
+  const unlistedIds = unlisted.map((t) => t.externalId);
+  const archive = complete ? unlistedIds : await byRule(api, source, unlistedIds, false, counts);
   counts.checked += unlisted.length;
+  // An archived task of listed mail is reopened only if the mail is task mail: the label
+  // alone does not say so (an exclusion, e.g. one a rule change added, leaves it out).
+  const reopened = await byRule(api, source, reopen, true, counts);
 
   counts.missing = upserts.length;
-  counts.wrongState = reopen.length + archive.length;
+  counts.wrongState = reopened.length + archive.length;
   counts.repaired += (await tasks.upsert(source.userId, upserts)).written;
-  counts.repaired += await setStatus(tasks, source, { origin: 'gmail' }, reopen, 'open', window.at);
+  counts.repaired += await setStatus(tasks, source, { origin: 'gmail' }, reopened, 'open', window.at);
   counts.repaired += await setStatus(tasks, source, { origin: 'gmail' }, archive, 'archived', window.at);
   return counts;
 }
@@ -120,17 +124,16 @@ async function fetchUnknown(api: GmailApi, source: Source, window: AuditWindow, 
   return false;
 }
 
-async function notTaskMail(api: GmailApi, source: Source, candidates: readonly Task[], counts: AuditCounts): Promise<string[]> {
-  const gone: string[] = [];
-  for (let i = 0; i < candidates.length; i += FETCH_BATCH) {
-    const batch = candidates.slice(i, i + FETCH_BATCH);
-    const metas = await api.getMessagesMetadata(batch.map((t) => t.externalId));
+/** The messages among `ids` whose metadata says they are task mail (`taskMail`) or not, fetched in batches. */
+async function byRule(api: GmailApi, source: Source, ids: readonly string[], taskMail: boolean, counts: AuditCounts): Promise<string[]> {
+  const chosen: string[] = [];
+  for (let i = 0; i < ids.length; i += FETCH_BATCH) {
+    const batch = ids.slice(i, i + FETCH_BATCH);
+    const metas = await api.getMessagesMetadata(batch);
     counts.units += GMAIL_UNITS.messagesGet * batch.length;
-    for (const t of batch) {
-      if (!matches(ruleOf(source), metas.get(t.externalId))) gone.push(t.externalId);
-    }
+    chosen.push(...batch.filter((id) => matches(ruleOf(source), metas.get(id)) === taskMail));
   }
-  return gone;
+  return chosen;
 }
 
 /** Every calendar the source syncs, one after the other; counts are summed. */

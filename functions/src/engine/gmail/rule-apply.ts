@@ -12,8 +12,9 @@ import { walkTaskMail, type WalkPass } from './walk';
  * that matches becomes an open task (one that no longer matches is archived); then the open
  * tasks written before the walk began are checked against the new rule, a page at a time, and
  * those that no longer match are archived. Progress is stored after each page and only while
- * this change is the current one: a newer rule starts over. The delta from the cursor runs
- * after the walk, so changes that arrived meanwhile are applied under the new rule.
+ * this change is the current one: a newer rule starts over. The delta from the cursor held
+ * when the walk began runs after it, under the new rule: changes that arrived meanwhile, and
+ * any the walk's listing did not serve yet, are applied then.
  */
 
 const SWEEP_PAGE = 100;
@@ -33,10 +34,13 @@ export class GmailRuleApplyWalk {
     let progress = pass.source.gmailRuleApply;
     if (progress === null) return true;
     if (progress.cursor === null) {
-      // What the walk finds is the label's state from here on; the delta catches changes after it.
+      // The delta after the walk goes on from the cursor held now, not from the profile's
+      // history id: that may count a change Gmail does not serve yet (read-after-push lag),
+      // which the walk then misses and a delta from past it would never list.
       // The sweep checks the tasks written before now, not before the change: a pass that held
       // the lease when the rule changed still judged by the old one, and its tasks must be checked.
-      progress = { ...progress, cursor: (await pass.api.getProfile()).historyId, startedAt: this.deps.clock.now() };
+      const cursor = pass.source.historyId ?? (await pass.api.getProfile()).historyId;
+      progress = { ...progress, cursor, startedAt: this.deps.clock.now() };
       if (!(await this.save(pass, progress))) return null;
     }
     if (progress.phase === 'walk') {

@@ -35,10 +35,7 @@ export interface GmailSyncResult {
   resynced: boolean;
   /** The pass stopped at its budget with work left: keep it pending. */
   more: boolean;
-  /**
-   * The history id the last page reached, its tasks already written: the runner stores it in
-   * the write that ends the step, so a one-page pass costs no write of its own.
-   */
+  /** The history id the last page reached, its tasks written: stored by the step's end (no write of its own). */
   cursor: string | null;
   /** What the pass announced is not all readable yet: a look is due (gmail/read-lag.ts). */
   lagging: boolean;
@@ -51,9 +48,8 @@ export interface GmailSyncResult {
 export type HistoryPage = Awaited<ReturnType<GmailApi['listHistory']>>;
 
 /**
- * A delta pass's first page, asked for before the pass could start (while its run was still
- * taking the lease, or by the tail look that started the run), and the cursor it was asked
- * from: the pass uses it only if it starts from that same cursor.
+ * A delta pass's first page, asked for before the pass could start (while its run was taking
+ * the lease, or by the tail look that started it), and its cursor: used only from that cursor.
  */
 export interface EarlyPage {
   from: string;
@@ -105,9 +101,8 @@ export class GmailSync {
   }
 
   /**
-   * Asks for the first page a delta pass from the source's cursor would read, without the
-   * lease: history is append-only, so the page is as true once the lease is taken. `null` when
-   * the pass would not start with a delta from the cursor (never synced, or a resync walk).
+   * The first page a delta pass from the source's cursor would read, asked for without the lease
+   * (history is append-only); `null` when the pass starts otherwise (never synced, a walk).
    */
   earlyPage(api: GmailApi, source: Source, pageSize: number | null): EarlyPage | null {
     const from = this.deltaStart(source);
@@ -130,8 +125,7 @@ export class GmailSync {
   async run(api: GmailApi, source: Source, owner: string, pageSize: number | null, early: EarlyPage | null = null, target = FIRST_ATTEMPT): Promise<GmailSyncResult> {
     if (source.historyId === null) {
       // Never synced: start from now; the backlog is not imported.
-      const profile = await api.getProfile();
-      return { resynced: false, more: false, cursor: profile.historyId, lagging: false, walkAt: null, counts: { initialised: 1 } };
+      return { resynced: false, more: false, cursor: (await api.getProfile()).historyId, lagging: false, walkAt: null, counts: { initialised: 1 } };
     }
     const deadline = new PassDeadline(this.deps.budgetClock ?? this.deps.clock, this.deps.passBudgetMs);
     const pass: Pass = { api, source, owner, pageSize: pageSize ?? HISTORY_PAGE_SIZE, deadline, counts: {}, target, unreadableFrom: null };
@@ -139,8 +133,7 @@ export class GmailSync {
     const applied = await this.ruleApply.run(pass);
     if (applied === null) return { resynced: false, more: true, cursor: null, lagging: false, walkAt: null, counts: pass.counts };
     if (source.gmailResync === null) {
-      const from = applied === true ? source.historyId : applied;
-      const delta = await this.deltaUnlessExpired(pass, from, applied === true && usable(early, source) ? early.page : null);
+      const delta = applied === true ? await this.deltaUnlessExpired(pass, source.historyId, usable(early, source) ? early.page : null) : await this.afterRuleWalk(pass, applied);
       if (delta !== null) return { resynced: false, lagging: false, walkAt: null, ...delta, counts: pass.counts };
     }
     const resync = await this.resync(pass);
@@ -156,6 +149,14 @@ export class GmailSync {
       if (!isGoogleError(error, 'cursor-invalid')) throw error;
       return null;
     }
+  }
+
+  /** After a rule change's walk, the delta from the cursor held when it began; if history has expired there, from now (the walk just listed the label). */
+  private async afterRuleWalk(pass: Pass, from: string): Promise<DeltaResult | null> {
+    const delta = await this.deltaUnlessExpired(pass, from);
+    if (delta !== null) return delta;
+    bump(pass.counts, 'ruleWalkCursorExpired');
+    return this.deltaUnlessExpired(pass, (await pass.api.getProfile()).historyId);
   }
 
   /** The resync walk, then the delta that catches whatever changed while it walked. */
