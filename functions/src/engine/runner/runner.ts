@@ -13,6 +13,7 @@ import type { TaskRule } from '../task-rule';
 import type { FollowUpScheduler } from './follow-up';
 import { GmailProber, type GmailProbe } from './gmail-probe';
 import { Looks, passTarget } from './looks';
+import { pollFoundNothing } from './poll-first';
 import { runCalendarPasses } from './calendar-passes';
 import { calendarLagAttempt } from './calendar-lag';
 import { changedTasks, runPass, stopsTheStep, type PassResult } from './pass';
@@ -115,6 +116,7 @@ export class SyncRunner extends Runner {
     if (source.status === 'disconnected') return 'disconnected';
     const probe = await this.prober.probe(source, trigger, warm);
     if (this.nothingToDo(source, trigger, probe)) return this.nothingYet(sourceId, trigger);
+    if (await pollFoundNothing(this.deps, source, trigger, probe)) return 'nothing-new';
     const run: Run = { owner: randomUUID(), trigger };
     let state = await this.record(source, run, probe);
     while (state.kind === 'holding') state = await this.step(state, run);
