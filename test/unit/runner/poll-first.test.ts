@@ -81,6 +81,19 @@ test('a poll that finds nothing at Gmail or Calendar writes its check in one wri
   expect(w.logger.lines.filter((l) => l.message === 'calendar sync finished').map((l) => l.fields)).toEqual([expect.objectContaining({ sourceId: 's1', trigger: 'poll', counts: { pages: 1, events: 0 } })]);
 });
 
+test('a poll asks its calendar alongside Gmail, not after Gmail answered', async () => {
+  const w = world();
+  await w.connect();
+  let calendarAskedMeanwhile: boolean | null = null;
+  w.mailbox.beforeCall = async () => {
+    // Everything already started runs before this yields back.
+    await new Promise((resolve) => setImmediate(resolve));
+    calendarAskedMeanwhile = w.calendar.calls.listEvents === 1;
+  };
+  await expect(w.poll()).resolves.toBe('nothing-new');
+  expect(calendarAskedMeanwhile).toBe(true);
+});
+
 test('a poll that finds a mail runs as before: the lease, the pass, the step end', async () => {
   const w = world();
   await w.connect();
@@ -158,8 +171,9 @@ test('a mail that arrives after the poll asked Gmail is not lost: the cursor sta
   await w.connect();
   const cursor = String(w.mailbox.historyId);
   let mail: { id: string; historyId: string } | null = null;
-  w.calendar.beforeCall = () => {
-    mail ??= w.mailbox.deliver('meanwhile');
+  // After Gmail and the calendar answered, before the poll's write.
+  w.sources.interleave = () => {
+    mail = w.mailbox.deliver('meanwhile');
   };
   await expect(w.poll()).resolves.toBe('nothing-new');
   expect((await w.sources.get('s1'))!.historyId).toBe(cursor);
@@ -167,15 +181,15 @@ test('a mail that arrives after the poll asked Gmail is not lost: the cursor sta
   expect(w.tasks.ids()).toEqual([mail!.id]);
 });
 
-test('a push recorded while the poll asked: the poll writes no check of its own and runs as before, syncing it', async () => {
+test('a push recorded while the poll asked: its check is not written and it runs as before, syncing that work', async () => {
   const w = world();
   await w.connect();
   let mail: { id: string; historyId: string } | null = null;
-  w.calendar.beforeCall = () => {
-    if (mail !== null) return;
+  // After Gmail and the calendar answered, before the poll's write: the push's trigger
+  // recorded its work and then failed before it ran, so nobody holds it.
+  w.sources.interleave = (store, id) => {
     mail = w.mailbox.deliver('meanwhile');
-    // The push's trigger recorded its work and then failed before it ran: nobody holds it.
-    w.sources.put('s1', { pending: { gmail: mail.historyId, calendar: false, calendars: [] } });
+    store.put(id, { pending: { gmail: mail.historyId, calendar: false, calendars: [] } });
   };
   await expect(w.poll()).resolves.toBe('ran');
   expect(w.tasks.ids()).toEqual([mail!.id]);
