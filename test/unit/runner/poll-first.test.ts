@@ -1,11 +1,10 @@
 import { GoogleError } from '../../../functions/src/engine/errors';
 import type { SourceData } from '../../../functions/src/engine/model';
-import { SyncRunner } from '../../../functions/src/engine/runner/runner';
 import { quietPollChecked } from '../../../functions/src/engine/source/quiet-poll';
 import { DEFAULT_STATUS_SETTINGS, statusDerivation } from '../../../functions/src/engine/source/status';
 import { calendarWindow, DEFAULT_TASK_RULE } from '../../../functions/src/engine/task-rule';
 import { sourceData } from '../../support/builders';
-import { InMemoryEventLog, InMemoryMailbox, InMemorySourceStore, InMemoryTaskStore, ManualClock, RecordingLogger } from '../../support/in-memory';
+import { inMemoryRunner, InMemoryMailbox } from '../../support/in-memory';
 import { accessToBoth, InMemoryCalendar } from '../../support/in-memory-calendar';
 
 const LEASE_MS = 60_000;
@@ -14,26 +13,9 @@ const POLL = { trigger: 'poll', checkGmail: true, pageSize: 5 } as const;
 const POLL_WORK = { gmail: null, calendar: true };
 
 function world() {
-  const clock = new ManualClock();
   const mailbox = new InMemoryMailbox();
   const calendar = new InMemoryCalendar();
-  const sources = new InMemorySourceStore();
-  const tasks = new InMemoryTaskStore();
-  const logger = new RecordingLogger();
-  const runner = new SyncRunner({
-    sources,
-    tasks,
-    events: new InMemoryEventLog(),
-    google: accessToBoth(mailbox, { primary: calendar }),
-    clock,
-    logger,
-    leaseMs: LEASE_MS,
-    passBudgetMs: 60_000,
-    fetchBatchSize: 50,
-    taskRule: DEFAULT_TASK_RULE,
-    statusSettings: DEFAULT_STATUS_SETTINGS,
-    followUps: null,
-  });
+  const { clock, sources, tasks, logger, runner } = inMemoryRunner(accessToBoth(mailbox, { primary: calendar }));
   const window = () => calendarWindow(clock.now(), DEFAULT_TASK_RULE);
   const lastCheck = new Date(clock.now().getTime() - HOUR_MS);
   // A source synced an hour ago: both cursors stored, the horizon at the window's end then.
