@@ -7,6 +7,8 @@ import type { Clock, EventLog, GoogleAccess, Logger, LogFields, StatusUpdate, Ta
 import type { GmailApi, GmailHistoryRecord, GmailMessageMetadata } from '../../functions/src/engine/gmail/ports';
 import type { SourceStore } from '../../functions/src/engine/source/ports';
 import { GoogleError } from '../../functions/src/engine/errors';
+import { SyncRunner } from '../../functions/src/engine/runner/runner';
+import { DEFAULT_TASK_RULE } from '../../functions/src/engine/task-rule';
 
 /**
  * The engine's ports in memory, for runner scenarios that run in milliseconds without the
@@ -299,4 +301,27 @@ export function accessTo(mailbox: InMemoryMailbox, options: { warm?: boolean } =
     calendar: (): Promise<CalendarApi> => Promise.reject(new Error('no calendar in this test')),
     warmGmail: () => (options.warm ? mailbox : null),
   };
+}
+
+/** A production runner over in-memory stores and `google`, with no tail looks: the runner scenarios' world. */
+export function inMemoryRunner(google: GoogleAccess, options: { passBudgetMs?: number } = {}) {
+  const clock = new ManualClock();
+  const sources = new InMemorySourceStore();
+  const tasks = new InMemoryTaskStore();
+  const logger = new RecordingLogger();
+  const runner = new SyncRunner({
+    sources,
+    tasks,
+    events: new InMemoryEventLog(),
+    google,
+    clock,
+    logger,
+    leaseMs: 60_000,
+    passBudgetMs: options.passBudgetMs ?? 60_000,
+    fetchBatchSize: 50,
+    taskRule: DEFAULT_TASK_RULE,
+    statusSettings: DEFAULT_STATUS_SETTINGS,
+    followUps: null,
+  });
+  return { clock, sources, tasks, logger, runner };
 }

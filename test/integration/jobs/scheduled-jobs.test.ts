@@ -5,7 +5,7 @@ import { IngestionEventRepository } from '../../../functions/src/store/ingestion
 import { SourceRepository } from '../../../functions/src/store/sources';
 import { sourceData } from '../../support/builders';
 import { MovableClock } from '../../support/clock';
-import { registerWatch, runJob, startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { registerWatch, runJob, runnerWith, startEngineStack, storeWithTransitions, type EngineStack } from '../../support/engine-stack';
 import { freshFirestore } from '../../support/firestore';
 import { waitFor } from '../../support/wait';
 import { withPushesLost } from '../../support/burst';
@@ -210,4 +210,48 @@ test('a calendar whose push went missing is polled within one cycle while mail k
   await runJob(stack, 'fallbackPoll');
   await waitFor(async () => (await task())?.title === 'work event (renamed)');
   await stack.settled('src-busy');
+});
+
+const quietPoll = (runner: EngineStack['services']['runner']) => runner.handle('src-quiet-poll', { gmail: null, calendar: true }, { trigger: 'poll', checkGmail: true, pageSize: 5 });
+
+test('a fallback poll of a quiet source, through the sandbox: one write of the source and no lease; a change it finds runs as before', async () => {
+  const [email, userId] = ['quiet-poll@example.com', 'user-quiet-poll'];
+  await stack.connect('src-quiet-poll', email, userId);
+  expect((await registerWatch(stack, 'src-quiet-poll')).status).toBe(200);
+  // The account's first poll lists the calendar in full and stores its sync token.
+  await quietPoll(stack.services.runner);
+  await stack.settled('src-quiet-poll');
+  const synced = (await stack.services.sources.get('src-quiet-poll'))!;
+  expect(synced.calendarSyncToken).not.toBeNull();
+
+  let transitions = 0;
+  const counted = storeWithTransitions(stack, (n, run) => {
+    transitions = n;
+    return run();
+  });
+  const runner = runnerWith(stack, counted, { leaseMs: 60_000, passBudgetMs: 60_000, fetchBatchSize: 50 });
+
+  clock.advance(11 * 60_000);
+  const asked = clock.now().getTime();
+  expect(await quietPoll(runner)).toBe('nothing-new');
+  expect(transitions).toBe(1);
+  const checked = (await stack.services.sources.get('src-quiet-poll'))!;
+  expect(checked.lease).toBeNull();
+  // Checked when the poll asked: the fallback poll's queries leave it alone for 10 minutes.
+  for (const at of [checked.lastCheckAt, checked.calendarsCheckedBy]) expect(at!.getTime()).toBeGreaterThanOrEqual(asked);
+  expect(checked.historyId).toBe(synced.historyId);
+
+  // An event whose notification was lost: the next poll finds it and takes the lease for it.
+  const start = new Date(clock.now().getTime() + 24 * HOUR);
+  let eventId = '';
+  await withPushesLost(stack.admin, async () => {
+    eventId = (await stack.admin.createEvent(email, { summary: 'found by the poll', start: { dateTime: start.toISOString() }, end: { dateTime: new Date(start.getTime() + HOUR).toISOString() } })).id;
+  });
+  clock.advance(11 * 60_000);
+  transitions = 0;
+  expect(await quietPoll(runner)).toBe('ran');
+  expect(transitions).toBeGreaterThanOrEqual(2);
+  const task = await stack.db.doc(`users/${userId}/tasks/src-quiet-poll:calendar:${eventId}`).get();
+  expect(task.data()).toMatchObject({ title: 'found by the poll', status: 'open' });
+  expect((await stack.services.sources.get('src-quiet-poll'))!.lease).toBeNull();
 });

@@ -1,34 +1,14 @@
 import { GoogleError } from '../../../functions/src/engine/errors';
 import { LAG_SPAN_MS } from '../../../functions/src/engine/gmail/read-lag';
-import { DEFAULT_STATUS_SETTINGS } from '../../../functions/src/engine/source/status';
-import { DEFAULT_TASK_RULE } from '../../../functions/src/engine/task-rule';
-import { SyncRunner } from '../../../functions/src/engine/runner/runner';
 import type { SourceData } from '../../../functions/src/engine/model';
 import { sourceData } from '../../support/builders';
-import { accessTo, InMemoryEventLog, InMemoryMailbox, InMemorySourceStore, InMemoryTaskStore, ManualClock, RecordingLogger } from '../../support/in-memory';
+import { accessTo, inMemoryRunner, InMemoryMailbox } from '../../support/in-memory';
 
 const LEASE_MS = 60_000;
 
 function world(options: { passBudgetMs?: number; warm?: boolean } = {}) {
-  const clock = new ManualClock();
   const mailbox = new InMemoryMailbox();
-  const sources = new InMemorySourceStore();
-  const tasks = new InMemoryTaskStore();
-  const logger = new RecordingLogger();
-  const runner = new SyncRunner({
-    sources,
-    tasks,
-    events: new InMemoryEventLog(),
-    google: accessTo(mailbox, { warm: options.warm ?? false }),
-    clock,
-    logger,
-    leaseMs: LEASE_MS,
-    passBudgetMs: options.passBudgetMs ?? 60_000,
-    fetchBatchSize: 50,
-    taskRule: DEFAULT_TASK_RULE,
-    statusSettings: DEFAULT_STATUS_SETTINGS,
-    followUps: null,
-  });
+  const { clock, sources, tasks, logger, runner } = inMemoryRunner(accessTo(mailbox, { warm: options.warm ?? false }), options);
   const far = new Date(clock.now().getTime() + 86_400_000);
   const connect = (overrides: Partial<SourceData> = {}) =>
     sources.create('s1', sourceData({ historyId: String(mailbox.historyId), watchExpiration: far, calendarChannelExpiration: far, lastPushAt: clock.now(), ...overrides }));

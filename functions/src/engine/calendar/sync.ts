@@ -76,6 +76,11 @@ interface Listing {
   updated: Date | null;
 }
 
+/** Whether a calendar's listed horizon lags the window's end enough for the slice to be listed. */
+export function horizonDue(horizon: Date | null, window: CalendarWindow): boolean {
+  return window.timeMax.getTime() - (horizon ?? window.timeMin).getTime() >= HORIZON_STEP_MS;
+}
+
 export class CalendarSync {
   constructor(private readonly deps: CalendarSyncDeps) {}
 
@@ -111,7 +116,7 @@ export class CalendarSync {
    */
   private async extendHorizon(api: CalendarApi, target: Target, window: CalendarWindow, pageSize: number | null, counts: Record<string, number>) {
     const horizon = calendarState(target.source, target.calendarId).horizon ?? window.timeMin;
-    if (window.timeMax.getTime() - horizon.getTime() < HORIZON_STEP_MS) return;
+    if (!horizonDue(horizon, window)) return;
     const slice = { timeMin: horizon < window.timeMin ? window.timeMin : horizon, timeMax: window.timeMax };
     const listing = await this.list(api, target, slice, pageSize, counts);
     await this.apply(target, listing, window, counts);

@@ -13,6 +13,7 @@ import type { TaskRule } from '../task-rule';
 import type { FollowUpScheduler } from './follow-up';
 import { GmailProber, type GmailProbe } from './gmail-probe';
 import { Looks, passTarget } from './looks';
+import { askCalendarsFirst, pollFoundNothing } from './poll-first';
 import { runCalendarPasses } from './calendar-passes';
 import { calendarLagAttempt } from './calendar-lag';
 import { changedTasks, runPass, stopsTheStep, type PassResult } from './pass';
@@ -113,8 +114,10 @@ export class SyncRunner extends Runner {
     const source = (trigger.kind === 'announced' ? trigger.source : undefined) ?? (await this.deps.sources.get(sourceId));
     if (!source) return 'missing';
     if (source.status === 'disconnected') return 'disconnected';
+    const asked = await askCalendarsFirst(this.deps, source, trigger);
     const probe = await this.prober.probe(source, trigger, warm);
     if (this.nothingToDo(source, trigger, probe)) return this.nothingYet(sourceId, trigger);
+    if (await pollFoundNothing(this.deps, source, asked, probe)) return 'nothing-new';
     const run: Run = { owner: randomUUID(), trigger };
     let state = await this.record(source, run, probe);
     while (state.kind === 'holding') state = await this.step(state, run);

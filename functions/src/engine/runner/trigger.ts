@@ -8,7 +8,8 @@ import type { LookFrom } from './follow-up';
  *   request or a Calendar look brings, or nothing: run what is pending); `calendarRetry`: which
  *   retry at lagging calendars a Calendar look is.
  * - `check`: a poll or a reconnect's catch-up: Gmail is asked what follows the cursor, and
- *   what it shows is recorded as work, like a push's.
+ *   what it shows is recorded as work, like a push's. A fallback poll that finds nothing
+ *   there asks its calendars too, and may end without the lease (runner/poll-first.ts).
  * - `look`: a tail look after a pass: Gmail is asked first, without the lease, whether
  *   anything follows `from` (where that pass got to) or the cursor; finding nothing ends it.
  */

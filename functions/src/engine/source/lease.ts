@@ -194,7 +194,7 @@ export interface ListedToken {
  * only while the stored one is still the one the listing began from: a choice of calendars or
  * rules made during the pass cleared it so that the next pass lists everything again.
  */
-function withCursors(source: Source, cursors: StepCursors): Source {
+export function withCursors(source: Source, cursors: StepCursors): Source {
   const { historyId, calendarSyncTokens = {} } = cursors;
   const advanced: Source = { ...source, ...(historyId !== undefined && isNewerHistoryId(historyId, source.historyId) && { historyId }) };
   return Object.entries(calendarSyncTokens).reduce<Source>((next, [calendarId, { from, to }]) => (calendarState(next, calendarId).syncToken === from ? { ...next, ...calendarStateChange(next, calendarId, { syncToken: to }) } : next), advanced);
