@@ -37,7 +37,8 @@ import { latencyChart } from './bench/chart';
 import { coldToFirstTask } from './bench/cold-first-task';
 import { distribution, floorOf, googleCost, perNotification, round, slowest, unitsFloorPerMessage, type Distribution, type Expectation, type Seen } from './bench/figures';
 import { countFirestoreDeletes, countFirestoreOps } from './bench/firestore-ops';
-import { runCostPhase, type CostPhaseResult, type Delivered } from './bench/cost-phase';
+import { idleProbe, runCostPhase, settleStack, type CostPhaseResult, type Delivered } from './bench/cost-phase';
+import { countPublished, type Backlog } from './bench/idle';
 import { ACCOUNTS, costTable, deployedSchedule, limitsUnderProfile, priceCost, PROFILE, unitTable } from './bench/cost-report';
 import { limitsTable, PEAK_TO_AVERAGE } from './bench/limits';
 import { PRICES } from './bench/prices';
@@ -132,7 +133,21 @@ interface Figures {
   log_lines_per_item: number;
   log_bytes_per_item: number;
   read_lag: ReadLagFigures;
+  /** From the last source connected until the engine was idle, before the workload began. */
+  settle_after_connecting: { ms: number; idle: boolean };
+  /** With the cost phase: the wait after the drain until the engine was idle, before the phase began. */
+  settle_after_drain?: SettleAfterDrain;
   cost?: CostPhaseResult;
+}
+
+interface SettleAfterDrain {
+  ms: number;
+  idle: boolean;
+  /** What was queued or under way when the drain ended. */
+  backlog_at_drain: Backlog;
+  /** Of the changes missing when the drain ended, visible once the engine was idle: late, not lost. */
+  missing_visible_once_idle: number;
+  missing_still: number;
 }
 
 /** The strategy's read-after-push lag, what the sandbox delayed, and what the engine's passes did about it. */
@@ -251,6 +266,19 @@ async function runWorkload(stack: LocalStack, ids: string[], expected: Map<strin
   return load;
 }
 
+/**
+ * Waits until the engine has worked through what the workload left queued (idle.ts), then
+ * looks up each change that was missing when the drain ended: late or lost.
+ */
+async function settleAfterDrain(probe: Parameters<typeof settleStack>[0], db: Firestore, missing: string[]): Promise<SettleAfterDrain> {
+  progress(`engine: the drain ended with ${missing.length} changes missing; waiting until the engine is idle`);
+  const settle = await settleStack(probe);
+  const userOf = (taskId: string) => `user-${Number(/^bench-(\d+):/.exec(taskId)![1]) % USERS}`;
+  const found = await Promise.all(missing.map((taskId) => db.doc(`users/${userOf(taskId)}/tasks/${taskId}`).get()));
+  const visible = found.filter((d) => d.exists).length;
+  return { ms: settle.ms, idle: settle.idle, backlog_at_drain: settle.first, missing_visible_once_idle: visible, missing_still: missing.length - visible };
+}
+
 async function runStrategy(name: StrategyName, parts: FloorParts): Promise<{ figures: Figures; latencies: number[] }> {
   mkdirSync(OUT_DIR, { recursive: true });
   const rate = name === 'engine_default_rate' ? DEFAULT_RATE : RAISED_RATE;
@@ -269,8 +297,12 @@ async function runStrategy(name: StrategyName, parts: FloorParts): Promise<{ fig
   });
   try {
     progress(`${name}: connecting ${SOURCES} sources`);
+    const probe = idleProbe(stack, countPublished(stack.services.publisher));
     const ids = await setUpSources(stack);
-    await sleep(1200);
+    // Connecting registers every source's watches (each Calendar channel's first push): the
+    // workload starts once that is done, so that its freshness holds its own changes only.
+    progress(`${name}: waiting until the engine is idle after connecting`);
+    const setupSettle = await settleStack(probe);
     await stack.admin.setFaults({ latencyMs: LATENCY_MS, ...(name === 'polling' && { push: { dropRate: 1 } }) });
     if (lagMaxMs !== null) {
       await stack.admin.setLag({ api: 'gmail', maxMs: lagMaxMs, historyId: 'ahead' });
@@ -323,13 +355,15 @@ async function runStrategy(name: StrategyName, parts: FloorParts): Promise<{ fig
     const outcomes = hosts.outcomes;
     const triggers = Object.values(outcomes).reduce((a, b) => a + b, 0);
     const items = seen.filter((s) => !s.missing).length;
-    await db.terminate();
     await pollLoop;
     const perItem = (n: number) => round(n / Math.max(1, items));
     const usage = hosts.usage;
     const missingTasks = new Set(seen.filter((s) => s.missing).map((s) => s.taskId));
+    const withCost = name === 'engine' && COST_PHASE;
+    const settled = withCost ? await settleAfterDrain(probe, db, [...missingTasks]) : undefined;
+    await db.terminate();
     const costPhase =
-      name === 'engine' && COST_PHASE
+      withCost
         ? await runCostPhase({
             stack,
             sourceCount: ids.length,
@@ -340,6 +374,7 @@ async function runStrategy(name: StrategyName, parts: FloorParts): Promise<{ fig
             sample: flags.quick ? 10 : 100,
             random,
             progress,
+            probe,
           })
         : undefined;
     const of = (kind?: Seen['kind']) => distribution(kind ? seen.filter((s) => s.kind === kind) : seen);
@@ -367,6 +402,8 @@ async function runStrategy(name: StrategyName, parts: FloorParts): Promise<{ fig
         log_lines_per_item: perItem(usage.logLines + usage.requestLogLines),
         log_bytes_per_item: perItem(usage.logBytes + usage.requestLogBytes),
         read_lag: readLag,
+        settle_after_connecting: { ms: setupSettle.ms, idle: setupSettle.idle },
+        ...(settled && { settle_after_drain: settled }),
         ...(costPhase && { cost: costPhase }),
       },
     };
@@ -503,6 +540,7 @@ function table(results: Partial<Record<StrategyName, Figures>>): string {
     ['changes the sandbox delayed: Gmail / Calendar', (f) => `${f.read_lag.sandbox_delayed.gmail} / ${f.read_lag.sandbox_delayed.calendar}`],
     ['Gmail passes; lagging listings / 404s held / 404s taken as deleted / resyncs waiting', (f) => lagRow(f.read_lag.passes)],
     ['lease contention', (f) => String(f.lease_contention ?? 'n/a')],
+    ['after connecting, until idle (s)', (f) => `${(f.settle_after_connecting.ms / 1000).toFixed(1)}${f.settle_after_connecting.idle ? '' : ' NOT IDLE'}`],
     ['Firestore reads per item', (f) => String(f.firestore_reads_per_item)],
     ['Firestore writes per item', (f) => String(f.firestore_writes_per_item)],
     ['Firestore deletes per item (TTL included)', (f) => String(f.firestore_deletes_per_item)],
@@ -600,6 +638,13 @@ async function main() {
     console.log(`\nWhat runs out first (changes at ${PEAK_TO_AVERAGE}× their daily average rate):\n\n${limitsTable(limits ?? [])}`);
     const first = costPhase.firstSync;
     console.log(`\nthe poll of every source before the units (once, not in the monthly figure), per source: Firestore reads / writes / deletes ${round(first.firestoreReads)} / ${round(first.firestoreWrites)} / ${round(first.firestoreDeletes)}, KMS decrypts ${round(first.kmsDecrypts)}, log bytes ${round(first.logBytes)}`);
+    const drained = results.engine?.settle_after_drain;
+    if (drained) {
+      const queued = Object.entries(drained.backlog_at_drain).map(([k, v]) => `${k} ${v}`).join(', ');
+      console.log(`\nafter the drain: ${drained.idle ? 'idle' : 'NOT IDLE (gave up)'} after ${(drained.ms / 1000).toFixed(1)} s (queued when it ended: ${queued}); of the changes missing then, ${drained.missing_visible_once_idle} visible once idle, ${drained.missing_still} still missing`);
+    }
+    const steps = Object.entries(costPhase.timings).map(([step, t]) => `${step} ${(t.workMs / 1000).toFixed(1)} / ${(t.settle.ms / 1000).toFixed(1)}${t.settle.idle ? '' : ' NOT IDLE'}`);
+    console.log(`\ncost phase steps, sending / settling until idle (s): ${steps.join(', ')}`);
     console.log(`\naudit groups: ${costPhase.audit.lowItems.toFixed(2)} and ${costPhase.audit.highItems.toFixed(2)} changes per source; status requests listed ${costPhase.statusSourcesPerRequest.toFixed(2)} sources each; the fallbackPoll run fanned out ${costPhase.counts.jobRunFannedOut ?? 0} polls`);
   }
   console.log(`\nWrote ${join(OUT_DIR, 'latest.json')}, ${join(OUT_DIR, 'latency.svg')} and ${join(OUT_DIR, 'slowest-<strategy>.json')}`);

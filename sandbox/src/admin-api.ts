@@ -146,6 +146,7 @@ export function registerAdmin(router: Router, world: World): void {
       injected: world.faults.injected,
       lagged: world.lag.delayed,
       tasks: world.tasks.stats,
+      pending: { pushes: world.push.pending, tasks: world.tasks.pending },
       batchPartsPeak: world.usage.batchPartsPeak,
       seed: world.random.seed,
     },

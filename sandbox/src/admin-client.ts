@@ -74,6 +74,8 @@ export interface SandboxStats {
   lagged: { gmail: number; calendar: number };
   /** Cloud Tasks: created, duplicates (ALREADY_EXISTS), dispatched, retried, succeeded, abandoned. */
   tasks: Record<string, number>;
+  /** Pushes (Gmail publishes, Calendar notifications and their retries) and Cloud Tasks not yet done. */
+  pending: { pushes: number; tasks: number };
   /** The most Gmail batch parts answered at one moment since the last reset. */
   batchPartsPeak: number;
   seed: number;

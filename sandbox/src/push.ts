@@ -127,6 +127,11 @@ export class PushDelivery {
     this.log.calendarFailed += 1;
   }
 
+  /** Pushes not yet delivered: waiting for their delay or a retry, or on their way. */
+  get pending(): number {
+    return this.timers.size + this.inFlight.size;
+  }
+
   /** Waits for every push due now, so a test can observe them. */
   async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);

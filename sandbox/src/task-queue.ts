@@ -63,6 +63,11 @@ export class TaskQueues {
     return this.tasks.has(name) || (this.tombstones.get(name) ?? 0) > this.now();
   }
 
+  /** Tasks not yet finished: waiting for their schedule time or a retry, or being dispatched. */
+  get pending(): number {
+    return this.tasks.size;
+  }
+
   get(name: string): StoredTask | undefined {
     return this.tasks.get(name);
   }

@@ -2,15 +2,17 @@ import type { LocalStack } from '../lib/local-stack';
 import { FUNCTION_DEPLOYMENT } from '../deploy/manifest';
 import { auditParts, unitOf, type Measurement, type Sizes, type Unit, type UnitName } from './cost-model';
 import { googleCost } from './figures';
+import { backlogOf, waitForIdle, type Probe, type Settle } from './idle';
 
 /**
  * The bench's cost phase: on the engine's stack, after its workload, one kind of work at a
  * time (lone new mails, calendar changes, archives, polls, watch renewals, audits, status
  * requests, a fallbackPoll run), each measured from a reset of the hosts' counters until the
- * functions fall quiet, and divided by how many units it was. A poll of every source comes
- * first, measured apart: it settles the workload's backlog and each account's first Calendar
- * listing, which happen once, not with every unit. Polls, renewals and audits are
- * published the way their scheduled job fans them out; the model adds the job's share.
+ * engine is idle (idle.ts: queues empty, nothing under way), and divided by how many units it
+ * was. The caller starts it once the workload's backlog has settled. A poll of every source
+ * comes first, measured apart: each account's first Calendar listing happens once, not with
+ * every unit. Polls, renewals and audits are published the way their scheduled job fans them
+ * out; the model adds the job's share.
  */
 
 export interface Delivered {
@@ -30,6 +32,8 @@ export interface CostPhaseInput {
   sample: number;
   random: () => number;
   progress: (line: string) => void;
+  /** The stack's idle check (idleProbe), with the bench's own publishes counted. */
+  probe: () => Promise<Probe>;
 }
 
 /** Google requests per unit: Gmail quota units and Calendar requests (each counts against a per-project quota). */
@@ -50,31 +54,42 @@ export interface CostPhaseResult {
    * never listed, its first (full) listing, which each account needs once. Not in the monthly units.
    */
   firstSync: Unit;
+  /** Per step (`firstPoll`, the units, each audit group, `jobRun`): sending its work, then settling. */
+  timings: Record<string, StepTiming>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const QUIET_CHECKS = 3;
-const MAX_SETTLE_MS = 90_000;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Four idle checks a second apart: three seconds without a new invocation, as a tail look is due 1.1 s after its pass. */
+const IDLE = { quietChecks: 4, everyMs: 1000, maxMs: 20 * 60_000, now: () => Date.now(), sleep };
 
-/** Runs `work` from zeroed counters and waits until no invocation has started for three seconds. */
-async function measure(stack: LocalStack, work: () => Promise<number>): Promise<{ m: Measurement; count: number; google: GoogleUse }> {
+/** How long a step's own work took to send, and how long the engine then took to become idle. */
+export interface StepTiming {
+  workMs: number;
+  settle: Settle;
+}
+
+/** Watches the local stack's queues (idle.ts); `published` counts the bench's own sync requests. */
+export function idleProbe(stack: LocalStack, published: { count: number }): () => Promise<Probe> {
+  return async () => {
+    const [hosts, sandbox] = await Promise.all([stack.hostStats(), stack.admin.stats()]);
+    return { backlog: backlogOf(hosts.flow, sandbox, published.count), invocations: Object.values(hosts.usage.functions).reduce((a, f) => a + f.invocations, 0) };
+  };
+}
+
+export const settleStack = (probe: () => Promise<Probe>): Promise<Settle> => waitForIdle(probe, IDLE);
+
+/** Runs `work` from zeroed counters, then waits until the engine is idle (idle.ts) and reads the counters. */
+async function measure(stack: LocalStack, probe: () => Promise<Probe>, work: () => Promise<number>): Promise<{ m: Measurement; count: number; google: GoogleUse; timing: StepTiming }> {
   await stack.hostStats(true);
   await stack.admin.resetStats();
+  const started = Date.now();
   const count = await work();
-  const invocations = (s: Measurement) => Object.values(s.usage.functions).reduce((a, f) => a + f.invocations, 0);
-  let last = -1;
-  let quiet = 0;
-  const until = Date.now() + MAX_SETTLE_MS;
-  let stats = await stack.hostStats();
-  while (quiet < QUIET_CHECKS && Date.now() < until) {
-    await sleep(1000);
-    stats = await stack.hostStats();
-    quiet = invocations(stats) === last ? quiet + 1 : 0;
-    last = invocations(stats);
-  }
+  const workMs = Date.now() - started;
+  const settle = await settleStack(probe);
+  const stats = await stack.hostStats();
   const cost = googleCost((await stack.admin.stats()).calls);
   const per = (n: number) => n / Math.max(1, count);
-  return { m: stats, count, google: { gmailUnits: per(cost.gmailUnits), calendarRequests: per(cost.httpRequests - cost.gmailHttpRequests) } };
+  return { m: stats, count, google: { gmailUnits: per(cost.gmailUnits), calendarRequests: per(cost.httpRequests - cost.gmailHttpRequests) }, timing: { workMs, settle } };
 }
 
 /** Calls `each` at `perSecond` for `seconds`, returns how many it made. */
@@ -102,9 +117,15 @@ export async function runCostPhase(input: CostPhaseInput): Promise<CostPhaseResu
   const counts: Record<string, number> = {};
   const units: Partial<Record<UnitName, Unit>> = {};
   const google: CostPhaseResult['google'] = {};
+  const timings: Record<string, StepTiming> = {};
+  const measured = async (name: string, work: () => Promise<number>) => {
+    const result = await measure(stack, input.probe, work);
+    timings[name] = result.timing;
+    return result;
+  };
   const step = async (name: UnitName, work: () => Promise<number>, fannedOut = false) => {
     progress(`cost phase: ${name}`);
-    const { m, count, google: use } = await measure(stack, work);
+    const { m, count, google: use } = await measured(name, work);
     counts[name] = count;
     google[name] = use;
     units[name] = unitOf(m, count, fannedOut);
@@ -116,12 +137,11 @@ export async function runCostPhase(input: CostPhaseInput): Promise<CostPhaseResu
   const pageSize = stack.config.pollPageSize;
   const pollRequest = (sourceId: string) => ({ kind: 'sync', sourceId, trigger: 'poll', gmail: true, calendar: true, pageSize }) as const;
 
-  // An account's first Calendar pass is a full listing with a sweep (no sync token yet), and
-  // the workload's backlog may still be draining: one poll of every source first, measured
-  // apart as a once-per-account cost, so that the monthly units meet sources in the state
-  // they keep.
+  // An account's first Calendar pass is a full listing with a sweep (no sync token yet): one
+  // poll of every source first, measured apart as a once-per-account cost, so that the
+  // monthly units meet sources in the state they keep.
   progress('cost phase: a poll of every source first');
-  const first = await measure(stack, () => publishAll(Array.from({ length: sourceCount }, (_, k) => k), pollRequest));
+  const first = await measured('firstPoll', () => publishAll(Array.from({ length: sourceCount }, (_, k) => k), pollRequest));
   const firstSync = unitOf(first.m, first.count, true);
 
   await step('mail', () => paced(4, seconds, (k) => stack.admin.deliverMail(email(pick()), { subject: `cost ${k}` })));
@@ -151,9 +171,9 @@ export async function runCostPhase(input: CostPhaseInput): Promise<CostPhaseResu
   const itemsOf = (g: number[]) => g.reduce((a, i) => a + (input.changesPerSource[i] ?? 0), 0) / Math.max(1, g.length);
   const auditUnits: Unit[] = [];
   const auditUse: GoogleUse = { gmailUnits: 0, calendarRequests: 0 };
-  for (const group of groups) {
+  for (const [g, group] of groups.entries()) {
     progress('cost phase: audits');
-    const { m, count, google: use } = await measure(stack, () => publishAll(group, (sourceId) => ({ kind: 'audit', sourceId })));
+    const { m, count, google: use } = await measured(`audit${g + 1}`, () => publishAll(group, (sourceId) => ({ kind: 'audit', sourceId })));
     auditUnits.push(unitOf(m, count, true));
     auditUse.gmailUnits += use.gmailUnits / groups.length;
     auditUse.calendarRequests += use.calendarRequests / groups.length;
@@ -182,7 +202,7 @@ export async function runCostPhase(input: CostPhaseInput): Promise<CostPhaseResu
   // One fallbackPoll run; whatever it fanned out is taken off at the measured cost of a poll.
   let requested = 0;
   counts.jobRun = 1;
-  const jobRun = await measure(stack, async () => {
+  const jobRun = await measured('jobRun', async () => {
     const response = await fetch(stack.host.functionUrl('fallbackPoll'), { method: 'POST' });
     requested = ((await response.json()) as { requested?: number }).requested ?? 0;
     return 1;
@@ -202,7 +222,7 @@ export async function runCostPhase(input: CostPhaseInput): Promise<CostPhaseResu
     kmsDecrypts: 0,
     logBytes: Math.max(0, run.logBytes - requested * poll.logBytes),
   };
-  return { units: units as Record<UnitName, Unit>, google, counts, audit, statusSourcesPerRequest, firstSync };
+  return { units: units as Record<UnitName, Unit>, google, counts, audit, statusSourcesPerRequest, firstSync, timings };
 }
 
 /** Each function's deployed vCPU and memory (GiB), from the deployment manifest. */

@@ -35,6 +35,18 @@ export interface Usage {
   cpuMs: number;
 }
 
+/**
+ * What is under way in one host process and what it has finished since it started, never
+ * reset: the bench's idle check compares the messages acknowledged with those published.
+ */
+export interface Flow {
+  /** Requests being served now. */
+  inFlight: number;
+  syncRequestsPublished: number;
+  /** Per function, requests answered with a status Pub/Sub and Cloud Tasks take as done (2xx, 102). */
+  acknowledged: Record<string, number>;
+}
+
 export const emptyUsage = (): Usage => ({
   functions: {},
   logLines: 0,
@@ -47,6 +59,15 @@ export const emptyUsage = (): Usage => ({
   syncRequestBytes: 0,
   cpuMs: 0,
 });
+
+export function sumFlow(all: Flow[]): Flow {
+  const acknowledged: Record<string, number> = {};
+  for (const f of all) for (const [name, n] of Object.entries(f.acknowledged)) acknowledged[name] = (acknowledged[name] ?? 0) + n;
+  return { inFlight: all.reduce((a, f) => a + f.inFlight, 0), syncRequestsPublished: all.reduce((a, f) => a + f.syncRequestsPublished, 0), acknowledged };
+}
+
+/** A push endpoint's answers that end a delivery (any other status is retried). */
+export const acknowledges = (status: number): boolean => (status >= 200 && status < 300) || status === 102;
 
 export function sumUsage(all: Usage[]): Usage {
   const total = emptyUsage();
@@ -70,10 +91,12 @@ export class UsageMeter {
   private current = emptyUsage();
   private readonly busy = new Map<string, { inFlight: number; since: number }>();
   private cpuAtReset = process.cpuUsage();
+  private readonly lifetime: Flow = { inFlight: 0, syncRequestsPublished: 0, acknowledged: {} };
 
-  /** The host's request observer: call at a request's start, the result at its end. */
-  observe = (name: string, req: IncomingMessage): (() => void) => {
+  /** The host's request observer: call at a request's start, the result at its end with the response's status. */
+  observe = (name: string, req: IncomingMessage): ((status: number) => void) => {
     const started = Date.now();
+    this.lifetime.inFlight += 1;
     const f = (this.current.functions[name] ??= { invocations: 0, billableMs: 0, requestMs: 0, bodyBytes: 0 });
     f.invocations += 1;
     f.bodyBytes += Number(req.headers['content-length'] ?? 0);
@@ -82,9 +105,11 @@ export class UsageMeter {
     spell.inFlight += 1;
     this.busy.set(name, spell);
     let ended = false;
-    return () => {
+    return (status) => {
       if (ended) return;
       ended = true;
+      this.lifetime.inFlight -= 1;
+      if (acknowledges(status)) this.lifetime.acknowledged[name] = (this.lifetime.acknowledged[name] ?? 0) + 1;
       const now = Date.now();
       const g = (this.current.functions[name] ??= { invocations: 0, billableMs: 0, requestMs: 0, bodyBytes: 0 });
       g.requestMs += now - started;
@@ -116,6 +141,7 @@ export class UsageMeter {
     const publish = publisher.publish.bind(publisher);
     publisher.publish = (request) => {
       this.current.syncRequestsPublished += 1;
+      this.lifetime.syncRequestsPublished += 1;
       this.current.syncRequestBytes += Buffer.byteLength(JSON.stringify(request));
       return publish(request);
     };
@@ -129,6 +155,10 @@ export class UsageMeter {
         return inner.schedule(...args);
       },
     };
+  }
+
+  flow(): Flow {
+    return { ...this.lifetime, acknowledged: { ...this.lifetime.acknowledged } };
   }
 
   usage(): Usage {

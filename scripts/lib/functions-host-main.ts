@@ -51,7 +51,7 @@ if (stats) {
       runner.reset();
       stats.reset();
     }
-    process.send!({ ...ops, ...deletes, outcomes: runner.outcomes, usage: stats.usage() });
+    process.send!({ ...ops, ...deletes, outcomes: runner.outcomes, usage: stats.usage(), flow: stats.flow() });
   });
 }
 

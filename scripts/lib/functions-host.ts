@@ -40,8 +40,8 @@ export async function assertPortsFree(ports: { port: number; what: string }[]): 
 
 /** Cloud Run's request log line for one request (what the platform writes for every call). */
 export type RequestLog = (line: string) => void;
-/** Sees each request as it starts (the function's name); the callback it returns, once it has ended. */
-export type RequestObserver = (name: string, req: IncomingMessage) => () => void;
+/** Sees each request as it starts (the function's name); the callback it returns, once it has ended, with its status. */
+export type RequestObserver = (name: string, req: IncomingMessage) => (status: number) => void;
 
 export async function startFunctionsHost(services: () => Services, port: number, wrap?: Wrap, requestLog?: RequestLog, observe?: RequestObserver): Promise<FunctionsHost> {
   registerFunctions(services, wrap);
@@ -57,7 +57,10 @@ export async function startFunctionsHost(services: () => Services, port: number,
       return;
     }
     const requestUrl = req.url ?? '/';
-    if (observe) res.once('close', observe(match[1]!, req));
+    if (observe) {
+      const ended = observe(match[1]!, req);
+      res.once('close', () => ended(res.statusCode));
+    }
     if (requestLog) {
       res.on('finish', () => requestLog(JSON.stringify({ severity: 'INFO', httpRequest: { requestMethod: req.method, requestUrl, status: res.statusCode } })));
     }

@@ -11,7 +11,7 @@ import { startEmulators, type RunningEmulators } from './emulators';
 import { assertPortsFree, startFunctionsHost, type FunctionsHost } from './functions-host';
 import { startRoundRobin } from './round-robin';
 import { createFollowUpQueue, localFunctionEnv } from './local-env';
-import { sumUsage, type Usage } from '../bench/usage';
+import { sumFlow, sumUsage, type Flow, type Usage } from '../bench/usage';
 
 /**
  * The whole engine on one machine: the Firestore and Pub/Sub emulators, the sandbox as
@@ -54,6 +54,8 @@ export interface HostStats {
   outcomes: Record<string, number>;
   /** Invocations, instance time, log bytes and the rest the cost model needs (scripts/bench/usage.ts). */
   usage: Usage;
+  /** Requests under way and messages acknowledged since the hosts started (never reset). */
+  flow: Flow;
 }
 
 export interface LocalStack {
@@ -123,7 +125,7 @@ async function sumStats(children: ChildProcess[], reset: boolean): Promise<HostS
   const outcomes: Record<string, number> = {};
   each.forEach((s) => Object.entries(s.outcomes).forEach(([k, v]) => (outcomes[k] = (outcomes[k] ?? 0) + v)));
   const total = (key: 'reads' | 'writes' | 'deletes' | 'ttlWrites') => each.reduce((a, s) => a + s[key], 0);
-  return { reads: total('reads'), writes: total('writes'), deletes: total('deletes'), ttlWrites: total('ttlWrites'), outcomes, usage: sumUsage(each.map((s) => s.usage)) };
+  return { reads: total('reads'), writes: total('writes'), deletes: total('deletes'), ttlWrites: total('ttlWrites'), outcomes, usage: sumUsage(each.map((s) => s.usage)), flow: sumFlow(each.map((s) => s.flow)) };
 }
 
 async function put(host: string, path: string, body: unknown): Promise<void> {

@@ -2,6 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verify } from 'node:crypto';
 import { CloudTasksFollowUps } from '../../../functions/src/tasks/follow-up-queue';
+import { SandboxAdmin } from '../../../sandbox/src/admin-client';
 import { startSandbox, type RunningSandbox } from '../../../sandbox/src/server';
 import { createFollowUpQueue } from '../../../scripts/lib/local-env';
 import { waitFor } from '../../support/wait';
@@ -92,6 +93,18 @@ describe('Cloud Tasks (v2 REST, as @google-cloud/tasks calls it)', () => {
     expect(gaps[0]).toBeGreaterThanOrEqual(90);
     expect(gaps[1]).toBeGreaterThanOrEqual(190);
     expect(sandbox.world.tasks.stats).toMatchObject({ retried: 2 });
+  });
+
+  it('reports a task as pending in /stats from its creation until a 2xx ends it, retries included', async () => {
+    const admin = new SandboxAdmin(sandbox.url);
+    const before = (await admin.stats()).pending.tasks;
+    await followUps.schedule('source-5', new Date(Date.now() + 3_600_000), null);
+    expect((await admin.stats()).pending.tasks).toBe(before + 1);
+    answers = [500];
+    await followUps.schedule('source-6', new Date(), null);
+    await waitFor(() => Promise.resolve(received.length === 2));
+    await waitFor(async () => (await admin.stats()).pending.tasks === before + 1);
+    expect(sandbox.world.tasks.pending).toBe(before + 1);
   });
 
   it('refuses a task for a queue that does not exist, and one without credentials', async () => {
