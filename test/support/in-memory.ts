@@ -7,6 +7,7 @@ import type { Clock, EventLog, GoogleAccess, Logger, LogFields, StatusUpdate, Ta
 import type { GmailApi, GmailHistoryRecord, GmailMessageMetadata } from '../../functions/src/engine/gmail/ports';
 import type { SourceStore } from '../../functions/src/engine/source/ports';
 import { GoogleError } from '../../functions/src/engine/errors';
+import type { FollowUpScheduler } from '../../functions/src/engine/runner/follow-up';
 import { SyncRunner } from '../../functions/src/engine/runner/runner';
 import { DEFAULT_TASK_RULE } from '../../functions/src/engine/task-rule';
 
@@ -303,16 +304,17 @@ export function accessTo(mailbox: InMemoryMailbox, options: { warm?: boolean } =
   };
 }
 
-/** A production runner over in-memory stores and `google`, with no tail looks: the runner scenarios' world. */
-export function inMemoryRunner(google: GoogleAccess, options: { passBudgetMs?: number } = {}) {
+/** A production runner over in-memory stores and `google` (with no tail looks unless `followUps` is given): the runner scenarios' world. */
+export function inMemoryRunner(google: GoogleAccess, options: { passBudgetMs?: number; followUps?: FollowUpScheduler } = {}) {
   const clock = new ManualClock();
   const sources = new InMemorySourceStore();
   const tasks = new InMemoryTaskStore();
   const logger = new RecordingLogger();
+  const events = new InMemoryEventLog();
   const runner = new SyncRunner({
     sources,
     tasks,
-    events: new InMemoryEventLog(),
+    events,
     google,
     clock,
     logger,
@@ -321,7 +323,7 @@ export function inMemoryRunner(google: GoogleAccess, options: { passBudgetMs?: n
     fetchBatchSize: 50,
     taskRule: DEFAULT_TASK_RULE,
     statusSettings: DEFAULT_STATUS_SETTINGS,
-    followUps: null,
+    followUps: options.followUps ?? null,
   });
-  return { clock, sources, tasks, logger, runner };
+  return { clock, sources, tasks, events, logger, runner };
 }

@@ -37,6 +37,19 @@ describe('classifyGoogleError', () => {
     expect(classifyGoogleError(error, operation).kind).toBe(kind);
   });
 
+  it('marks only Calendar\'s `forbidden` on a call naming one calendar as a refusal of that calendar alone', () => {
+    const refusesOne = (reason: string, operation: string) => classifyGoogleError(apiError(403, reason), operation).refusesOneCalendar;
+    expect(refusesOne('forbidden', 'calendar.events.list')).toBe(true);
+    expect(refusesOne('forbidden', 'calendar.events.watch')).toBe(true);
+    expect(classifyGoogleError(apiError(403, 'forbidden'), 'calendar.events.list')).toMatchObject({ kind: 'auth-revoked', details: { oneCalendar: true } });
+    // A missing scope, a disabled API, a domain policy: every calendar alike.
+    for (const reason of ['insufficientPermissions', 'accessNotConfigured', 'domainPolicy']) expect(refusesOne(reason, 'calendar.events.list')).toBe(false);
+    // Not about one calendar: the account's list, or Gmail.
+    expect(refusesOne('forbidden', 'calendar.calendarList.list')).toBe(false);
+    expect(refusesOne('forbidden', 'gmail.messages.get')).toBe(false);
+    expect(refusesOne('rateLimitExceeded', 'calendar.events.list')).toBe(false);
+  });
+
   it('carries Retry-After in milliseconds', () => {
     expect(classifyGoogleError(apiError(429, 'rateLimitExceeded', { 'Retry-After': '3' }), 'x').details.retryAfterMs).toBe(3000);
     expect(parseRetryAfter(new Date(61_000).toUTCString(), 1_000)).toBe(60_000);

@@ -12,7 +12,10 @@ export type GoogleErrorKind =
   | 'cursor-invalid'
   /** The entity (message, channel, watch) is gone. */
   | 'not-found'
-  /** invalid_grant, missing scopes or permission: the source is disconnected. */
+  /**
+   * invalid_grant, missing scopes or permission: the source is disconnected. One exception,
+   * marked `details.oneCalendar`: Calendar refusing one calendar it names (its sharing).
+   */
   | 'auth-revoked'
   /** Our request was wrong; retrying cannot help. */
   | 'bad-request';
@@ -21,10 +24,15 @@ export class GoogleError extends Error {
   constructor(
     readonly kind: GoogleErrorKind,
     message: string,
-    readonly details: { status?: number; reason?: string; retryAfterMs?: number; operation?: string } = {},
+    readonly details: { status?: number; reason?: string; retryAfterMs?: number; operation?: string; oneCalendar?: boolean } = {},
   ) {
     super(message);
     this.name = 'GoogleError';
+  }
+
+  /** A refusal of the one calendar the call named, not of the grant: the account's other calendars may still be read. */
+  get refusesOneCalendar(): boolean {
+    return this.kind === 'auth-revoked' && this.details.oneCalendar === true;
   }
 
   get transient(): boolean {

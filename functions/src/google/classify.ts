@@ -83,7 +83,17 @@ function detailsOf(e: ErrorShape, operation: Operation, status: number | undefin
     ...(status !== undefined && { status }),
     ...(reason !== undefined && { reason }),
     ...(retryAfterMs !== undefined && { retryAfterMs }),
+    ...(refusesOneCalendar(status, reason, operation) && { oneCalendar: true }),
   };
+}
+
+/**
+ * Calendar's `forbidden` on a call that names one calendar (its events) is that calendar's
+ * sharing refusing the account. The other permission reasons (a missing scope, the API
+ * disabled, a domain policy) refuse every calendar alike.
+ */
+function refusesOneCalendar(status: number | undefined, reason: string | undefined, operation: Operation): boolean {
+  return status === 403 && reason === 'forbidden' && operation.startsWith('calendar.events.');
 }
 
 function kindOf(answer: { status: number | undefined; reason: string | undefined; oauthError: string | undefined; operation: Operation }, error: unknown): GoogleErrorKind {

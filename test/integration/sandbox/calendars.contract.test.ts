@@ -141,7 +141,7 @@ describe('events on secondary and shared calendars', () => {
     let refused: unknown = null;
     await clients.calendar.events.list({ calendarId: team.id }).catch((error: unknown) => (refused = error));
     const classified = classifyGoogleError(refused, 'calendar.events.list');
-    expect(classified.details).toMatchObject({ status: 403, reason: 'forbidden' });
+    expect(classified.details).toMatchObject({ status: 403, reason: 'forbidden', oneCalendar: true });
     expect(refusesOnlyItsCalendar(classified, team.id)).toBe(true);
     expect(refusesOnlyItsCalendar(classified, 'primary')).toBe(false);
     expect((await clients.calendar.events.list({ calendarId: team.id })).status).toBe(200);

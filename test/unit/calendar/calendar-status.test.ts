@@ -36,7 +36,7 @@ describe('status with several calendars', () => {
 });
 
 describe('a pass on a calendar other than the primary one', () => {
-  const refused = { ok: false as const, error: new GoogleError('auth-revoked', 'forbidden', { status: 403, reason: 'forbidden' }), credentialsAt: now };
+  const refused = { ok: false as const, error: new GoogleError('auth-revoked', 'forbidden', { operation: 'calendar.events.list', status: 403, reason: 'forbidden', oneCalendar: true }), credentialsAt: now };
   const revoked = { ok: false as const, error: new GoogleError('auth-revoked', 'invalid_grant', { status: 400, reason: 'invalid_grant' }), credentialsAt: now };
 
   it('counts its own failures, and a refusal of that calendar does not disconnect the account', () => {
@@ -51,6 +51,12 @@ describe('a pass on a calendar other than the primary one', () => {
 
   it('a revoked grant still disconnects the account, whichever calendar found it', () => {
     expect(afterPass(source(), revoked, { trigger: 'push', calendarId: work }, now, DEFAULT_STATUS_SETTINGS).status).toBe('disconnected');
+  });
+
+  it('a missing permission refuses every calendar: it disconnects, and counts on no calendar', () => {
+    const missing = { ok: false as const, error: new GoogleError('auth-revoked', 'insufficientPermissions', { operation: 'calendar.events.list', status: 403, reason: 'insufficientPermissions' }), credentialsAt: now };
+    const after = afterPass(source(), missing, { trigger: 'push', calendarId: team }, now, DEFAULT_STATUS_SETTINGS);
+    expect(after).toMatchObject({ status: 'disconnected', calendars: { [team]: { syncErrors: 0 } } });
   });
 });
 

@@ -1,38 +1,22 @@
 import { EMPTY_CALENDAR_STATE } from '../../../functions/src/engine/calendar/state';
 import { GoogleError } from '../../../functions/src/engine/errors';
-import { SyncRunner } from '../../../functions/src/engine/runner/runner';
-import { DEFAULT_STATUS_SETTINGS } from '../../../functions/src/engine/source/status';
-import { DEFAULT_TASK_RULE } from '../../../functions/src/engine/task-rule';
+import { classifyGoogleError } from '../../../functions/src/google/classify';
 import { calendarEvent, sourceData } from '../../support/builders';
-import { InMemoryEventLog, InMemoryMailbox, InMemorySourceStore, InMemoryTaskStore, ManualClock, RecordingLogger } from '../../support/in-memory';
+import { inMemoryRunner, InMemoryMailbox } from '../../support/in-memory';
 import { accessToCalendars, InMemoryCalendar } from '../../support/in-memory-calendar';
 
 const shared = 'shared@group.calendar.google.com';
 const team = 'team@group.calendar.google.com';
-/** What Calendar answers for a calendar the account may no longer read (classified as the adapter does). */
-const refusedHere = () => new GoogleError('auth-revoked', 'calendar.events.list failed: 403 forbidden', { operation: 'calendar.events.list', status: 403, reason: 'forbidden' });
+/** What Calendar answers with a 403 naming `reason`, classified as the adapter does. */
+const refusal = (reason: string) =>
+  classifyGoogleError({ message: 'failed', response: { status: 403, data: { error: { code: 403, message: 'm', errors: [{ reason, domain: 'global', message: 'm' }] } } } }, 'calendar.events.list');
+/** The calendar's sharing refuses the account. */
+const refusedHere = () => refusal('forbidden');
 const revokedGrant = () => new GoogleError('auth-revoked', 'token refresh failed: 400 invalid_grant', { status: 400, reason: 'invalid_grant' });
 
 async function world() {
-  const clock = new ManualClock();
   const calendars = { [shared]: new InMemoryCalendar(), [team]: new InMemoryCalendar() };
-  const sources = new InMemorySourceStore();
-  const tasks = new InMemoryTaskStore();
-  const events = new InMemoryEventLog();
-  const runner = new SyncRunner({
-    sources,
-    tasks,
-    events,
-    google: accessToCalendars(new InMemoryMailbox(), calendars),
-    clock,
-    logger: new RecordingLogger(),
-    leaseMs: 60_000,
-    passBudgetMs: 60_000,
-    fetchBatchSize: 50,
-    taskRule: DEFAULT_TASK_RULE,
-    statusSettings: DEFAULT_STATUS_SETTINGS,
-    followUps: null,
-  });
+  const { clock, sources, tasks, events, runner } = inMemoryRunner(accessToCalendars(new InMemoryMailbox(), calendars));
   const far = new Date(clock.now().getTime() + 86_400_000);
   // Both calendars listed before, with channels and horizons far ahead: a push lists only the changes.
   const state = (calendar: InMemoryCalendar) => ({ ...EMPTY_CALENDAR_STATE, syncToken: calendar.syncToken(), horizon: far, channelExpiration: far });
@@ -77,4 +61,19 @@ describe("a step's Calendar passes", () => {
     expect(w.tasks.ids()).toEqual([]);
     expect((await w.sources.get('s1'))!.status).toBe('disconnected');
   });
+
+  it.each(['insufficientPermissions', 'accessNotConfigured', 'domainPolicy'])(
+    'a 403 %s on a calendar other than the primary one refuses every calendar: the step ends, the source asks for a reconnect',
+    async (reason) => {
+      const w = await world();
+      w.calendars[shared].refusal = refusal(reason);
+      w.change(w.calendars[team], 'standup');
+      await w.push();
+      expect(w.calendars[team].calls).toEqual({});
+      expect(w.tasks.ids()).toEqual([]);
+      const source = (await w.sources.get('s1'))!;
+      expect(source).toMatchObject({ status: 'disconnected', disconnectReason: 'A required Google permission is missing; reconnect the account' });
+      expect(source.calendars[shared]!.syncErrors).toBe(0);
+    },
+  );
 });

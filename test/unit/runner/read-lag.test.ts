@@ -2,12 +2,9 @@ import { gmailRuleSchema } from '../../../functions/src/engine/gmail-rule-schema
 import { gmailPassCursor, lagLookAt, LAG_FINAL_ATTEMPT, LAG_SPAN_MS, pointBefore } from '../../../functions/src/engine/gmail/read-lag';
 import type { LookFrom, FollowUpScheduler } from '../../../functions/src/engine/runner/follow-up';
 import { followUpTaskId } from '../../../functions/src/tasks/follow-up-queue';
-import { SyncRunner } from '../../../functions/src/engine/runner/runner';
 import { ruleReplaced } from '../../../functions/src/engine/source/rule-decisions';
-import { DEFAULT_STATUS_SETTINGS } from '../../../functions/src/engine/source/status';
-import { DEFAULT_TASK_RULE } from '../../../functions/src/engine/task-rule';
 import { gmailTask, sourceData } from '../../support/builders';
-import { accessTo, InMemoryEventLog, InMemoryMailbox, InMemorySourceStore, InMemoryTaskStore, ManualClock, RecordingLogger } from '../../support/in-memory';
+import { accessTo, inMemoryRunner, InMemoryMailbox } from '../../support/in-memory';
 
 /** Read-after-push lag: the cursor rule, and the bounded looks on the in-memory stores. */
 
@@ -71,16 +68,9 @@ class QueueAhead implements FollowUpScheduler {
 }
 
 function world<S extends FollowUpScheduler = RecordingScheduler>(scheduler?: S) {
-  const clock = new ManualClock();
   const mailbox = new InMemoryMailbox();
-  const sources = new InMemorySourceStore();
-  const tasks = new InMemoryTaskStore();
-  const logger = new RecordingLogger();
   const followUps = new RecordingScheduler();
-  const runner = new SyncRunner({
-    sources, tasks, events: new InMemoryEventLog(), google: accessTo(mailbox, { warm: true }), clock, logger, leaseMs: 60_000, passBudgetMs: 60_000,
-    fetchBatchSize: 50, taskRule: DEFAULT_TASK_RULE, statusSettings: DEFAULT_STATUS_SETTINGS, followUps: scheduler ?? followUps,
-  });
+  const { clock, sources, tasks, logger, runner } = inMemoryRunner(accessTo(mailbox, { warm: true }), { followUps: scheduler ?? followUps });
   const far = new Date(clock.now().getTime() + 86_400_000);
   const credentialsAt = clock.now();
   const connect = () => sources.create('s1', sourceData({ historyId: String(mailbox.historyId), credentialsAt, watchExpiration: far, calendarChannelExpiration: far, lastPushAt: clock.now() }));

@@ -84,7 +84,8 @@ async function failed(deps: PassDeps, type: PassType, source: Source, trigger: I
 /**
  * Whether a pass ends the step early for the passes after it: a Gmail pass that lost the
  * grant (or the stored token), the lease, or failed in a way retrying may fix, lost it for
- * Calendar too. One calendar refused (its sharing, not the grant) is that calendar's alone.
+ * Calendar too. One calendar refused (its sharing, not the grant nor a missing scope) is
+ * that calendar's alone.
  */
 export function stopsTheStep(result: PassResult): boolean {
   if (result.kind !== 'done') return true;

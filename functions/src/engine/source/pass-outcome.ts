@@ -24,8 +24,8 @@ export interface PassKind {
 /**
  * A poll that found changes means a push went missing; a push-driven run means pushes flow
  * again. A revoked grant or a missing permission disconnects; any other failure counts. A
- * calendar other than the primary one counts its own failures, and a refusal that is not the
- * grant's (that calendar's access) is one of them: it says nothing about the account.
+ * calendar other than the primary one counts its own failures, and Calendar refusing that
+ * calendar alone (its sharing) is one of them: it says nothing about the account.
  */
 export function afterPass(before: Source, outcome: PassOutcome, pass: PassKind, now: Date, settings: StatusSettings): Source {
   const calendarId = pass.calendarId ?? PRIMARY_CALENDAR;
@@ -33,7 +33,7 @@ export function afterPass(before: Source, outcome: PassOutcome, pass: PassKind, 
   // A Calendar pass checked its calendar, whatever it found; a Gmail pass checked none.
   const source = pass.calendarId !== undefined && synced ? { ...before, ...calendarChecked(before, calendarId, now) } : before;
   if (calendarId !== PRIMARY_CALENDAR && synced) {
-    const failedHere = !outcome.ok && !(outcome.error?.kind === 'auth-revoked' && outcome.error.details.reason === 'invalid_grant');
+    const failedHere = !outcome.ok && (outcome.error?.kind !== 'auth-revoked' || refusesOnlyItsCalendar(outcome.error, calendarId));
     const syncErrors = failedHere ? calendarState(source, calendarId).syncErrors + 1 : 0;
     const counted: Source = { ...source, ...calendarStateChange(source, calendarId, { syncErrors }) };
     if (failedHere) return withStatus({ ...counted, lastCheckAt: now }, now, settings);
@@ -43,13 +43,13 @@ export function afterPass(before: Source, outcome: PassOutcome, pass: PassKind, 
 }
 
 /**
- * Google's API refused one calendar other than the primary one (a 403 that is no rate limit:
- * that calendar's sharing, or its owner's settings), while the grant itself was not refused
- * (the token endpoint's `invalid_grant` and kin come without a 403): a failure of that
- * calendar alone, which says nothing about the account's other calendars.
+ * Calendar refused one calendar other than the primary one (its sharing, as classified),
+ * while the grant itself stands: a failure of that calendar alone, which says nothing about
+ * the account's other calendars. A missing scope, a disabled API, a domain policy or a
+ * revoked grant refuse them all, and the primary calendar's refusal is the account's.
  */
 export function refusesOnlyItsCalendar(error: GoogleError | null, calendarId: string | undefined): boolean {
-  return calendarId !== undefined && calendarId !== PRIMARY_CALENDAR && error?.kind === 'auth-revoked' && error.details.status === 403;
+  return calendarId !== undefined && calendarId !== PRIMARY_CALENDAR && error?.refusesOneCalendar === true;
 }
 
 function accountAfterPass(source: Source, outcome: PassOutcome, trigger: IngestionTrigger, now: Date, settings: StatusSettings): Source {
