@@ -38,7 +38,13 @@ function world() {
   };
   const poll = () => runner.handle('s1', POLL_WORK, POLL);
   const soon = () => new Date(clock.now().getTime() + 2 * HOUR_MS);
-  return { clock, mailbox, calendar, sources, tasks, logger, runner, connect, poll, soon };
+  return { clock, mailbox, calendar, sources, tasks, logger, runner, connect, poll, soon, lastCheck };
+}
+
+/** A Gmail watch and a Calendar channel good for a day: the status says only what the test changes. */
+function watched(now: Date): Partial<SourceData> {
+  const expiration = new Date(now.getTime() + 24 * HOUR_MS);
+  return { watchExpiration: expiration, calendarChannelExpiration: expiration };
 }
 
 test('a poll that finds nothing at Gmail or Calendar writes its check in one write and takes no lease', async () => {
@@ -138,14 +144,65 @@ test('a calendar whose token Google no longer accepts: the poll runs as before a
   expect((await w.sources.get('s1'))!.calendarSyncToken).toBe('2');
 });
 
-test('a transient Calendar failure while asking: the poll is retried, nothing written', async () => {
+test('a Calendar that keeps failing transiently: each poll runs the pass, which counts the error, and the source degrades', async () => {
   const w = world();
-  await w.connect();
+  await w.connect(watched(w.clock.now()));
   w.calendar.beforeCall = () => {
     throw new GoogleError('retryable', 'backend error', { status: 503 });
   };
+  for (let poll = 1; poll <= DEFAULT_STATUS_SETTINGS.errorThreshold; poll += 1) {
+    // Thrown after the step's end is written: Pub/Sub redelivers, and the error is counted.
+    await expect(w.poll()).rejects.toThrow('backend error');
+    expect((await w.sources.get('s1'))!.consecutiveErrors).toBe(poll);
+  }
+  expect((await w.sources.get('s1'))!).toMatchObject({ status: 'degraded', statusReason: '3 sync errors in a row' });
+});
+
+test('a transient Gmail failure while asking: the poll runs the pass, which counts the error', async () => {
+  const w = world();
+  await w.connect(watched(w.clock.now()));
+  w.mailbox.beforeCall = () => {
+    throw new GoogleError('retryable', 'backend error', { status: 503 });
+  };
   await expect(w.poll()).rejects.toThrow('backend error');
-  expect(w.sources.writes).toBe(0);
+  expect((await w.sources.get('s1'))!.consecutiveErrors).toBe(1);
+});
+
+test('a quiet poll that changes the status logs the change, as a step end does', async () => {
+  const w = world();
+  // Degraded by a poll that found changes no push announced, an hour ago: settled by now.
+  await w.connect({ ...watched(w.clock.now()), missedPushAt: new Date(w.clock.now().getTime() - HOUR_MS), status: 'degraded', statusReason: 'A poll found changes that no push announced', polling: true });
+  await expect(w.poll()).resolves.toBe('nothing-new');
+  expect(w.sources.writes).toBe(1);
+  expect((await w.sources.get('s1'))!).toMatchObject({ status: 'active', missedPushAt: null });
+  expect(w.logger.lines.filter((l) => l.message === 'source status changed').map((l) => l.fields)).toEqual([{ sourceId: 's1', status: 'active', previous: 'degraded', reason: null }]);
+});
+
+test('a quiet poll leaves later check times a run wrote while it asked', async () => {
+  const w = world();
+  await w.connect();
+  const askedAt = w.clock.now();
+  let endedAt: Date | null = null;
+  // After Gmail and the calendar answered, before the poll's write: a run that found nothing ended.
+  w.sources.interleave = (store, id) => {
+    w.clock.advance(1_000);
+    endedAt = w.clock.now();
+    store.put(id, { lastCheckAt: endedAt, lastSyncAt: endedAt, calendarCheckedAt: endedAt, calendarsCheckedBy: endedAt });
+  };
+  await expect(w.poll()).resolves.toBe('nothing-new');
+  expect(endedAt!.getTime()).toBeGreaterThan(askedAt.getTime());
+  const source = (await w.sources.get('s1'))!;
+  expect(source).toMatchObject({ lastCheckAt: endedAt, lastSyncAt: endedAt, calendarCheckedAt: endedAt, calendarsCheckedBy: endedAt });
+});
+
+test('a source disconnected while the poll asked gets no quiet write: the poll runs as for a disconnected source', async () => {
+  const w = world();
+  await w.connect();
+  const reason = 'Google access was revoked; reconnect the account';
+  w.sources.interleave = (store, id) => store.put(id, { disconnectReason: reason, status: 'disconnected', statusReason: reason });
+  await w.poll();
+  const source = (await w.sources.get('s1'))!;
+  expect(source).toMatchObject({ status: 'disconnected', lastCheckAt: w.lastCheck, calendarCheckedAt: w.lastCheck, lease: null });
 });
 
 test('a mail that arrives after the poll asked Gmail is not lost: the cursor stays before it, and its push syncs it', async () => {
@@ -185,7 +242,7 @@ describe('quietPollChecked', () => {
 
   test('stores the newer token the empty listing ended with, with the check times', () => {
     const { patch, result } = quietPollChecked({ historyId: '1000', calendars: { primary: { from: 'a', to: 'b' } } }, now, DEFAULT_STATUS_SETTINGS)(source, derive);
-    expect(result).toBe(true);
+    expect(result).toMatchObject({ previous: 'active', source: { calendarSyncToken: 'b' } });
     expect(patch).toMatchObject({ calendarSyncToken: 'b', lastCheckAt: now, calendarCheckedAt: now, calendarsCheckedBy: now });
     expect(patch).not.toHaveProperty('lease');
     expect(patch).not.toHaveProperty('pending');
@@ -201,7 +258,8 @@ describe('quietPollChecked', () => {
       { ...source, lease: { owner: 'run', until: new Date(now.getTime() + LEASE_MS) } },
       { ...source, pending: { gmail: '1001', calendar: false, calendars: [] } },
       { ...source, calendarSelection: ['primary', 'team@example.com'] },
+      { ...source, disconnectReason: 'Google access was revoked; reconnect the account' },
     ];
-    for (const s of moved) expect(decide(s, derive)).toEqual({ patch: null, result: false });
+    for (const s of moved) expect(decide(s, derive)).toEqual({ patch: null, result: null });
   });
 });

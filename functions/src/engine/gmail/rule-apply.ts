@@ -28,18 +28,18 @@ export class GmailRuleApplyWalk {
 
   /**
    * Applies on from the stored progress: `true` when there was nothing to apply, the history id
-   * the delta goes on from once applied, `null` when handed on (or superseded).
+   * the delta goes on from once applied, `null` when handed on (or superseded). `cursor`: the
+   * source's Gmail cursor as the pass holds it.
    */
-  async run(pass: WalkPass): Promise<true | string | null> {
+  async run(pass: WalkPass, cursor: string): Promise<true | string | null> {
     let progress = pass.source.gmailRuleApply;
     if (progress === null) return true;
     if (progress.cursor === null) {
-      // The delta after the walk goes on from the cursor held now, not from the profile's
-      // history id: that may count a change Gmail does not serve yet (read-after-push lag),
-      // which the walk then misses and a delta from past it would never list.
+      // The delta after the walk goes on from the cursor the pass holds, never from a later
+      // point: a change after it that the walk's listing does not serve yet (read-after-push
+      // lag) is listed by that delta.
       // The sweep checks the tasks written before now, not before the change: a pass that held
       // the lease when the rule changed still judged by the old one, and its tasks must be checked.
-      const cursor = pass.source.historyId ?? (await pass.api.getProfile()).historyId;
       progress = { ...progress, cursor, startedAt: this.deps.clock.now() };
       if (!(await this.save(pass, progress))) return null;
     }

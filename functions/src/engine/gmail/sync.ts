@@ -130,7 +130,7 @@ export class GmailSync {
     const deadline = new PassDeadline(this.deps.budgetClock ?? this.deps.clock, this.deps.passBudgetMs);
     const pass: Pass = { api, source, owner, pageSize: pageSize ?? HISTORY_PAGE_SIZE, deadline, counts: {}, target, unreadableFrom: null };
     // A rule change is applied first; the delta then brings what changed meanwhile under the new rule.
-    const applied = await this.ruleApply.run(pass);
+    const applied = await this.ruleApply.run(pass, source.historyId);
     if (applied === null) return { resynced: false, more: true, cursor: null, lagging: false, walkAt: null, counts: pass.counts };
     if (source.gmailResync === null) {
       const delta = applied === true ? await this.deltaUnlessExpired(pass, source.historyId, usable(early, source) ? early.page : null) : await this.afterRuleWalk(pass, applied);

@@ -92,13 +92,15 @@ export class GmailProber {
   /**
    * The mailbox's history id if Gmail holds records after the source's cursor (with the pass's
    * INBOX filter), else `null`: a poll takes it as work all the same (its pass waits for nothing,
-   * and never moves the cursor past what it lists). Anything unclear is left to a normal run
-   * from the cursor, which accounts for it.
+   * and never moves the cursor past what it lists). Anything unclear, a transient failure too, is
+   * left to a normal run from the cursor, which accounts for it (thrown here, it would fail every
+   * poll before anything is recorded).
    */
   private async historySince(source: Source): Promise<string | null> {
     const cursor = source.historyId;
     if (cursor === null) return historyIdAfter(cursor);
-    const page = await listedAfter(async () => (await this.deps.google.gmail(source)).listHistory(cursor, null, 1, historyFilter(decidingLabel(ruleOf(source)))));
+    const list = async () => (await this.deps.google.gmail(source)).listHistory(cursor, null, 1, historyFilter(decidingLabel(ruleOf(source))));
+    const page = await listedAfter(list).catch((): 'unclear' => 'unclear');
     if (page === 'unclear') return historyIdAfter(cursor);
     return page?.historyId ?? null;
   }

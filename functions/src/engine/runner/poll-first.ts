@@ -1,5 +1,4 @@
 import { syncedCalendars, calendarState } from '../calendar/state';
-import { isGoogleError } from '../errors';
 import type { CalendarApi } from '../calendar/ports';
 import type { Source } from '../model';
 import type { Clock, GoogleAccess, Logger } from '../ports';
@@ -9,6 +8,7 @@ import { pollMayAskFirst, quietPollChecked } from '../source/quiet-poll';
 import type { StatusSettings } from '../source/status';
 import type { TaskRule } from '../task-rule';
 import type { GmailProbe } from './gmail-probe';
+import { logStatusChange } from './status-log';
 import type { RunTrigger } from './trigger';
 import { LOG_EVENTS } from '../../observability/log-events';
 
@@ -49,10 +49,7 @@ export async function askCalendarsFirst(deps: PollFirstDeps, source: Source, tri
   if (trigger.kind !== 'check' || trigger.trigger !== 'poll' || !trigger.calendar || !pollMayAskFirst(source, at, deps.taskRule)) return null;
   const apis = await calendarClients(deps.google, source);
   if (apis === null) return null;
-  const calendars = calendarsQuiet(apis);
-  // Awaited only when Gmail showed nothing; a failure otherwise is the pass's to meet.
-  calendars.catch(() => undefined);
-  return { at, calendars };
+  return { at, calendars: calendarsQuiet(apis) };
 }
 
 /** Each synced calendar's client and stored token; `null` without usable credentials (the pass finds out and reports it). */
@@ -73,10 +70,12 @@ export async function pollFoundNothing(deps: PollFirstDeps, source: Source, aske
   if (calendars === null) return false;
   const { at } = asked;
   const checked = await deps.sources.transition(source.id, at, quietPollChecked({ historyId: source.historyId, calendars }, at, deps.statusSettings));
+  if (checked === null) return false;
+  logStatusChange(deps.logger, source.id, checked.previous, checked.source);
   // Logged as the passes that found nothing were: the sync metrics and alerts count them.
   const durationMs = deps.clock.now().getTime() - at.getTime();
-  if (checked) for (const _ of Object.keys(calendars)) deps.logger.info(LOG_EVENTS.syncFinished('calendar'), { sourceId: source.id, type: 'calendar', trigger: 'poll', counts: { pages: 1, events: 0 }, durationMs });
-  return checked;
+  for (const _ of Object.keys(calendars)) deps.logger.info(LOG_EVENTS.syncFinished('calendar'), { sourceId: source.id, type: 'calendar', trigger: 'poll', counts: { pages: 1, events: 0 }, durationMs });
+  return true;
 }
 
 /** Each synced calendar's listing from its token, when none shows anything; else `null`. */
@@ -89,7 +88,8 @@ async function calendarsQuiet(apis: { calendarId: string; api: CalendarApi; from
 /**
  * One `events.list` from the calendar's stored token: the tokens it began and ended with when
  * it shows nothing, else `null` (something changed, or no clear answer: the pass lists it and
- * handles what Google says). Transient failures are thrown: the poll is retried.
+ * handles what Google says). A failure of any kind, transient too, is left to the pass, which
+ * counts it in the status: thrown here, it would fail every poll before anything is recorded.
  */
 async function listedNothing(api: CalendarApi, from: string | null): Promise<ListedToken | null> {
   if (from === null) return null;
@@ -97,8 +97,7 @@ async function listedNothing(api: CalendarApi, from: string | null): Promise<Lis
     const page = await api.listEvents({ syncToken: from, pageToken: null, maxResults: PROBE_PAGE_SIZE });
     const empty = page.events.length === 0 && page.nextPageToken === null;
     return empty && page.nextSyncToken !== null ? { from, to: page.nextSyncToken } : null;
-  } catch (error) {
-    if (isGoogleError(error) && error.transient) throw error;
+  } catch {
     return null;
   }
 }

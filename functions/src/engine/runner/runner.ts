@@ -14,6 +14,7 @@ import type { FollowUpScheduler } from './follow-up';
 import { GmailProber, type GmailProbe } from './gmail-probe';
 import { Looks, passTarget } from './looks';
 import { askCalendarsFirst, pollFoundNothing } from './poll-first';
+import { logStatusChange } from './status-log';
 import { runCalendarPasses } from './calendar-passes';
 import { calendarLagAttempt } from './calendar-lag';
 import { changedTasks, runPass, stopsTheStep, type PassResult } from './pass';
@@ -230,9 +231,7 @@ export class SyncRunner extends Runner {
       const { patch, result, next } = decideStepEnd(current, { owner: run.owner, now, leaseMs, claimed, giveUp, cursors, change, gmailFailed });
       return { patch, result: { ...result, source: next, previous: current.status } };
     });
-    if (end.previous !== end.source.status) {
-      logger.info(LOG_EVENTS.sourceStatusChanged, { sourceId, status: end.source.status, previous: end.previous, reason: end.source.statusReason });
-    }
+    logStatusChange(logger, sourceId, end.previous, end.source);
     if (end.kind === 'lost') logger.info(LOG_EVENTS.leaseLost, { sourceId });
     return end;
   }
