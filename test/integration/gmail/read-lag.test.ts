@@ -2,7 +2,7 @@ import type { LookFrom, FollowUpScheduler } from '../../../functions/src/engine/
 import { gmailRuleSchema } from '../../../functions/src/engine/gmail-rule-schema';
 import { ruleReplaced } from '../../../functions/src/engine/source/rule-decisions';
 import { followUpBody } from '../../../functions/src/tasks/follow-up-queue';
-import { gmailPush, startEngineStack, type EngineStack } from '../../support/engine-stack';
+import { gmailPush, resyncLagPassed, startEngineStack, type EngineStack } from '../../support/engine-stack';
 
 /**
  * Read-after-push lag (sandbox `PUT /_admin/lag`): the push reaches gmailPush before Gmail
@@ -168,16 +168,23 @@ test("a rule change's walk that Gmail does not serve a just-counted message yet 
   looks.held.length = 0;
 });
 
-test("a rule change whose cursor history no longer reaches: the delta after its walk goes on from the mailbox's history id, no resync", async () => {
+test("a rule change whose cursor history no longer reaches: the walk imports what Gmail serves, then a resync that waits out the lag finds the rest", async () => {
   const email = 'rule-expired@example.com';
   await connected('src-rule-expired', email, 'user-rule-expired');
   const starred = await stack.admin.deliverMail(email, { subject: 'starred', labelIds: ['STARRED'] });
+  await stack.admin.setLag({ account: email, api: 'gmail', fixedMs: LAG_MS, historyId: 'ahead' });
+  const lagging = await stack.admin.deliverMail(email, { subject: 'starred, not served yet', labelIds: ['STARRED'] });
   await stack.admin.expireHistory(email);
   await stack.services.sources.transition('src-rule-expired', new Date(), ruleReplaced(gmailRuleSchema.parse({ selector: { kind: 'starred' } }), new Date()));
   await stack.services.runner.run('src-rule-expired', { kind: 'announced', work: { gmail: null, calendar: false }, trigger: 'manual' });
   const applied = (await stack.services.sources.get('src-rule-expired'))!;
-  const { historyId: now } = await stack.admin.account(email);
-  expect([applied.gmailRuleApply, applied.gmailResync, applied.historyId]).toEqual([null, null, now]);
+  expect([applied.gmailRuleApply, applied.gmailResync === null]).toEqual([null, false]);
   expect(await taskIds('user-rule-expired')).toEqual([`src-rule-expired:gmail:${starred.id}`]);
+
+  await stack.admin.advanceClock(LAG_MS);
+  await resyncLagPassed(stack, 'src-rule-expired');
+  await stack.services.runner.run('src-rule-expired', { kind: 'check', trigger: 'poll', calendar: false });
+  expect((await taskIds('user-rule-expired')).sort()).toEqual([`src-rule-expired:gmail:${starred.id}`, `src-rule-expired:gmail:${lagging.id}`].sort());
+  expect((await stack.services.sources.get('src-rule-expired'))!.gmailResync).toBeNull();
   looks.held.length = 0;
 });

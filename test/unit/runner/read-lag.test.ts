@@ -285,6 +285,28 @@ describe('a Gmail push that arrives before its change is readable', () => {
     expect([w.tasks.ids(), w.tasks.ids('archived')]).toEqual([[starred.id], [plain.id]]);
   });
 
+  test('a rule change whose walk missed lagging mail, with history expired at the held cursor: a resync waits out the lag and imports it', async () => {
+    const w = world();
+    await w.connect();
+    await w.sources.transition('s1', w.clock.now(), ruleReplaced(gmailRuleSchema.parse({ selector: { kind: 'starred' } }), w.clock.now()));
+    await w.runner.handle('s1', { gmail: null, calendar: false }, { trigger: 'manual' });
+    // Mail arrives during an outage that expires history; Gmail does not serve it yet when the inbox rule's walk lists.
+    w.mailbox.lag = { hiddenAfter: w.mailbox.historyId, historyId: 'ahead' };
+    const outage = w.mailbox.deliver('during the outage');
+    w.mailbox.expireHistory();
+    await w.sources.transition('s1', w.clock.now(), ruleReplaced(gmailRuleSchema.parse({ selector: { kind: 'inbox' } }), w.clock.now()));
+    await expect(w.runner.handle('s1', { gmail: null, calendar: false }, { trigger: 'manual' })).resolves.toBe('ran');
+    expect(w.tasks.ids()).toEqual([]);
+    expect((await w.sources.get('s1'))!.gmailRuleApply).toBeNull();
+    // The lag passes; the walk that was waiting for it runs at the next poll.
+    w.mailbox.lag = null;
+    w.clock.advance(LAG_SPAN_MS);
+    await w.runner.run('s1', { kind: 'check', trigger: 'poll', calendar: false });
+    expect(w.tasks.ids()).toEqual([outage.id]);
+    const done = (await w.sources.get('s1'))!;
+    expect([done.gmailRuleApply, done.gmailResync, done.lease]).toEqual([null, null, null]);
+  });
+
   test('nothing lagging: no retry is scheduled and Gmail is called as before', async () => {
     const w = world();
     await w.connect();

@@ -151,12 +151,11 @@ export class GmailSync {
     }
   }
 
-  /** After a rule change's walk, the delta from the cursor held when it began; if history has expired there, from now (the walk just listed the label). */
+  /** After a rule change's walk, the delta from the cursor held when it began; if history has expired there, `null`: a resync, which waits out the lag the walk's listing may have missed mail under. */
   private async afterRuleWalk(pass: Pass, from: string): Promise<DeltaResult | null> {
     const delta = await this.deltaUnlessExpired(pass, from);
-    if (delta !== null) return delta;
-    bump(pass.counts, 'ruleWalkCursorExpired');
-    return this.deltaUnlessExpired(pass, (await pass.api.getProfile()).historyId);
+    if (delta === null) bump(pass.counts, 'ruleWalkCursorExpired');
+    return delta;
   }
 
   /** The resync walk, then the delta that catches whatever changed while it walked. */
