@@ -31,6 +31,13 @@ export interface PollFirstDeps {
 /** One event listed is enough to know the calendar has changes: the pass lists them all. */
 const PROBE_PAGE_SIZE = 1;
 
+/** One synced calendar to ask: its client and the token stored for it. */
+interface CalendarToAsk {
+  calendarId: string;
+  api: CalendarApi;
+  from: string | null;
+}
+
 /** A poll's calendar listings, asked for alongside Gmail's probe, and when. */
 export interface PollAsk {
   at: Date;
@@ -53,8 +60,8 @@ export async function askCalendarsFirst(deps: PollFirstDeps, source: Source, tri
 }
 
 /** Each synced calendar's client and stored token; `null` without usable credentials (the pass finds out and reports it). */
-async function calendarClients(google: GoogleAccess, source: Source): Promise<{ calendarId: string; api: CalendarApi; from: string | null }[] | null> {
-  const apis = [];
+async function calendarClients(google: GoogleAccess, source: Source): Promise<CalendarToAsk[] | null> {
+  const apis: CalendarToAsk[] = [];
   try {
     for (const calendarId of syncedCalendars(source)) apis.push({ calendarId, api: await google.calendar(source, calendarId), from: calendarState(source, calendarId).syncToken });
   } catch {
@@ -79,7 +86,7 @@ export async function pollFoundNothing(deps: PollFirstDeps, source: Source, aske
 }
 
 /** Each synced calendar's listing from its token, when none shows anything; else `null`. */
-async function calendarsQuiet(apis: { calendarId: string; api: CalendarApi; from: string | null }[]): Promise<Record<string, ListedToken> | null> {
+async function calendarsQuiet(apis: readonly CalendarToAsk[]): Promise<Record<string, ListedToken> | null> {
   const listed = await Promise.all(apis.map(async ({ calendarId, api, from }) => [calendarId, await listedNothing(api, from)] as const));
   const quiet = listed.flatMap(([calendarId, token]) => (token === null ? [] : [[calendarId, token] as const]));
   return quiet.length === listed.length ? Object.fromEntries(quiet) : null;
