@@ -91,11 +91,13 @@ export async function auditGmail(api: GmailApi, { tasks, reads }: AuditStores, s
   const unlisted = openTasksNotListed(open, listed, window.settledBefore).slice(0, window.maxMessages);
   const complete = pageToken === null && !reachedOld;
   const unlistedIds = unlisted.map((t) => t.externalId);
-  const archive = complete ? unlistedIds : await byRule(api, source, unlistedIds, false, counts);
   counts.checked += unlisted.length;
   // An archived task of listed mail is reopened only if the mail is task mail: the label
-  // alone does not say so (an exclusion, e.g. one a rule change added, leaves it out).
-  const reopened = await byRule(api, source, reopen, true, counts);
+  // alone does not say so (an exclusion, e.g. one a rule change added, leaves it out). Its
+  // metadata is fetched with that of the unlisted tasks a listing that stopped early leaves.
+  const taskMail = await taskMailAmong(api, source, complete ? reopen : [...unlistedIds, ...reopen], counts);
+  const archive = complete ? unlistedIds : unlistedIds.filter((id) => !taskMail.has(id));
+  const reopened = reopen.filter((id) => taskMail.has(id));
 
   counts.missing = upserts.length;
   counts.wrongState = reopened.length + archive.length;
@@ -124,16 +126,16 @@ async function fetchUnknown(api: GmailApi, source: Source, window: AuditWindow, 
   return false;
 }
 
-/** The messages among `ids` whose metadata says they are task mail (`taskMail`) or not, fetched in batches. */
-async function byRule(api: GmailApi, source: Source, ids: readonly string[], taskMail: boolean, counts: AuditCounts): Promise<string[]> {
-  const chosen: string[] = [];
+/** The messages among `ids` whose metadata says they are task mail, fetched in batches. */
+async function taskMailAmong(api: GmailApi, source: Source, ids: readonly string[], counts: AuditCounts): Promise<Set<string>> {
+  const taskMail = new Set<string>();
   for (let i = 0; i < ids.length; i += FETCH_BATCH) {
     const batch = ids.slice(i, i + FETCH_BATCH);
     const metas = await api.getMessagesMetadata(batch);
     counts.units += GMAIL_UNITS.messagesGet * batch.length;
-    chosen.push(...batch.filter((id) => matches(ruleOf(source), metas.get(id)) === taskMail));
+    for (const id of batch) if (matches(ruleOf(source), metas.get(id))) taskMail.add(id);
   }
-  return chosen;
+  return taskMail;
 }
 
 /** Every calendar the source syncs, one after the other; counts are summed. */
