@@ -1,6 +1,6 @@
 import type { SandboxStats } from '../../sandbox/src/admin-client';
 import type { SyncRequestPublisher } from '../../functions/src/engine/jobs/ports';
-import type { Flow } from './usage';
+import { onPublish, type Flow } from './usage';
 
 /**
  * When the engine on the local stack has nothing left to do: no request being served, every
@@ -91,10 +91,8 @@ export async function waitForIdle(probe: () => Promise<Probe>, options: SettleOp
 /** Counts what a publisher publishes (the bench's own polls, renewals and audits), patching it in place. */
 export function countPublished(publisher: SyncRequestPublisher): { count: number } {
   const counter = { count: 0 };
-  const publish = publisher.publish.bind(publisher);
-  publisher.publish = (request) => {
+  onPublish(publisher, () => {
     counter.count += 1;
-    return publish(request);
-  };
+  });
   return counter;
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Services } from '../../functions/src/entry/services';
 import type { FollowUpScheduler } from '../../functions/src/engine/runner/follow-up';
+import type { SyncRequest, SyncRequestPublisher } from '../../functions/src/engine/jobs/ports';
 
 /**
  * What one functions host process used, beyond Firestore operations, for the cost model:
@@ -137,14 +138,11 @@ export class UsageMeter {
       this.current.kmsDecrypts += 1;
       return open(...args);
     };
-    const publisher = services.publisher;
-    const publish = publisher.publish.bind(publisher);
-    publisher.publish = (request) => {
+    onPublish(services.publisher, (request) => {
       this.current.syncRequestsPublished += 1;
       this.lifetime.syncRequestsPublished += 1;
       this.current.syncRequestBytes += Buffer.byteLength(JSON.stringify(request));
-      return publish(request);
-    };
+    });
   }
 
   /** The follow-up scheduler the runner is built with, counting its Cloud Tasks create calls. */
@@ -170,4 +168,13 @@ export class UsageMeter {
     this.current = emptyUsage();
     this.cpuAtReset = process.cpuUsage();
   }
+}
+
+/** Shows `see` each sync request the publisher publishes, patching it in place. */
+export function onPublish(publisher: SyncRequestPublisher, see: (request: SyncRequest) => void): void {
+  const publish = publisher.publish.bind(publisher);
+  publisher.publish = (request) => {
+    see(request);
+    return publish(request);
+  };
 }

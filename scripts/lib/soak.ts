@@ -384,13 +384,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     progress('activity over: clearing faults, letting the jobs catch up');
     await admin.setFaults({});
     await admin.clearLag();
-    // The catch-up stands for the scheduled jobs' next cycle, 11 minutes on, when every change
-    // Google hid from its read paths has long been readable; without this, a change made in the
-    // last seconds could still be hidden from the one catch-up poll that lists its calendar.
+    // The scheduled jobs' next cycle, 11 minutes on: every source is quiet by then, every
+    // crashed lease long expired, and every change the lag hid readable (else one made in the
+    // last seconds could be hidden from the one catch-up poll that lists its calendar).
     await admin.advanceClock(READ_LAG_MS);
     await admin.drainPushes();
-    // The scheduled jobs' next cycle, 11 minutes on: every source is quiet by then, every
-    // crashed lease long expired.
     await killHost();
     await startHost(11 * 60_000);
     const settle = async () => {
