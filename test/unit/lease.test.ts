@@ -160,6 +160,15 @@ describe('decideStepEnd', () => {
     const { patch } = decideStepEnd(source(heldBy('me')), { ...step, change: (s) => ({ ...s, consecutiveErrors: 4 }) });
     expect(patch).toEqual({ consecutiveErrors: 4, lease: null });
   });
+
+  it('leaves the status to the successor once the lease is lost: what the passes found then is older than what it records', () => {
+    // A poll's pass outlived its lease; a push-driven successor cleared the missed-push mark
+    // meanwhile: the late end must not set it again (the source would stay degraded).
+    const claimed = { gmail: null, calendar: true, calendars: [] };
+    const change = (s: Source): Source => ({ ...s, missedPushAt: now, consecutiveErrors: 4 });
+    expect(decideStepEnd(source(heldBy('successor')), { ...step, claimed, change }).patch).toEqual({ pending: claimed });
+    expect(decideStepEnd(source({ lease: null }), { ...step, claimed, change }).patch).toEqual({ pending: claimed, lease: { owner: 'me', until: now } });
+  });
 });
 
 describe('decideAdvance', () => {

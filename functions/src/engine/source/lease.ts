@@ -148,9 +148,10 @@ export interface StepCursors {
  * and go on, or release. `giveUp` puts the claimed work back as pending (a failed run) and
  * leaves an expired lease instead of none: the retried trigger, any other trigger or the
  * fallback poll's expired-lease query takes it. A lease lost meanwhile is not touched beyond
- * that: its cursors are not stored (one writer per cursor), and the claimed work goes back as
- * pending for the successor, which owns it now; if the successor has already let go, the
- * expired marker is left for it the same way.
+ * that: its cursors and its passes' changes (the status) are not stored (one writer per
+ * cursor, and what the successor found is newer), and the claimed work goes back as pending for
+ * the successor, which owns it now; if the successor has already let go, the expired marker is
+ * left for it the same way.
  */
 export function decideStepEnd(
   source: Source,
@@ -160,7 +161,8 @@ export function decideStepEnd(
   // that expired with nobody taking it over is still ours to end, with its cursors.
   const holding = source.lease !== null && source.lease.owner === step.owner;
   const advanced = holding ? withCursors(source, step.cursors ?? {}) : source;
-  const changed = step.change ? step.change(advanced) : advanced;
+  // What the passes found is the lease holder's to record: a successor's findings are newer.
+  const changed = holding && step.change ? step.change(advanced) : advanced;
   const restore = step.giveUp || !holding ? step.claimed : NO_PENDING;
   const withWork: Source = { ...changed, pending: mergePending(changed.pending, restore) };
   let next: Source;
